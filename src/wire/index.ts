@@ -1,0 +1,10 @@
+// Public API of wire/: parsing queries from bytes, names, section encoding and response assembly.
+export * from './constants.js';
+export { NameError, ROOT, isSubdomain, keyToText, keyToWire, labelCount, nameFromText, nameKey, nameLength, nameToText, parentKey, readName, replaceSuffix, skipName } from './name.js';
+export type { ReadName } from './name.js';
+export { QueryStatus, parseQuery } from './query.js';
+export type { Edns, Query } from './query.js';
+export { EMPTY_SECTIONS, Section, SectionWriter, encodeSections } from './writer.js';
+export type { Cut, Sections, WireRecord } from './writer.js';
+export { buildErrorResponse, buildResponse, encodeOption } from './response.js';
+export type { ResponseOpt } from './response.js';

@@ -1,0 +1,208 @@
+// Domain names: presentation text <-> uncompressed wire, lower-case lookup keys, reading names
+// (with compression) out of a message.
+//
+// A name key is the lower-cased wire form as a latin1 string, e.g. "\x03www\x07example\x04test\x00".
+// Suffixes of a key at label boundaries are the keys of its ancestors, so zone lookups walk a key
+// with plain string slices.
+
+import { MAX_LABEL_LEN, MAX_NAME_LEN } from './constants.js';
+
+export class NameError extends Error {
+  override name = 'NameError';
+}
+
+export const ROOT: Uint8Array = Uint8Array.of(0);
+
+/**
+ * Parse a presentation-form name (RFC 1035 §5.1: `\X` and `\DDD` escapes). A name without a
+ * trailing dot is relative to `origin` (a wire name); "@" is the origin itself.
+ */
+export function nameFromText(text: string, origin: Uint8Array | null): Uint8Array {
+  if (text === '@') {
+    if (!origin) throw new NameError('"@" used with no origin');
+    return origin;
+  }
+  if (text === '.') return ROOT;
+  const out: number[] = [];
+  let label: number[] = [];
+  let absolute = false;
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c === 0x2e /* . */) {
+      if (label.length === 0) throw new NameError(`empty label in "${text}"`);
+      pushLabel(out, label, text);
+      label = [];
+      if (i === text.length - 1) absolute = true;
+      continue;
+    }
+    if (c === 0x5c /* \ */) {
+      if (i + 1 >= text.length) throw new NameError(`dangling backslash in "${text}"`);
+      const d = text.slice(i + 1, i + 4);
+      if (/^\d{3}$/.test(d)) {
+        c = Number(d);
+        if (c > 255) throw new NameError(`escape \\${d} out of range in "${text}"`);
+        i += 3;
+      } else {
+        if (/^\d/.test(d)) throw new NameError(`bad escape \\${d} in "${text}" (expected \\DDD)`);
+        c = text.charCodeAt(++i);
+      }
+    }
+    if (c > 255) throw new NameError(`non-ASCII character in "${text}"`);
+    label.push(c);
+  }
+  if (label.length > 0) pushLabel(out, label, text);
+  if (absolute) {
+    out.push(0);
+  } else {
+    if (!origin) throw new NameError(`relative name "${text}" with no origin`);
+    for (const b of origin) out.push(b);
+  }
+  if (out.length > MAX_NAME_LEN) throw new NameError(`name "${text}" longer than 255 octets`);
+  return Uint8Array.from(out);
+}
+
+function pushLabel(out: number[], label: number[], text: string): void {
+  if (label.length > MAX_LABEL_LEN) throw new NameError(`label longer than 63 octets in "${text}"`);
+  out.push(label.length, ...label);
+}
+
+/** Presentation form of a wire name starting at `offset` (uncompressed), with a trailing dot. */
+export function nameToText(wire: Uint8Array, offset = 0): string {
+  let s = '';
+  let i = offset;
+  for (;;) {
+    const len = wire[i] ?? 0;
+    if (len === 0) break;
+    for (let j = i + 1; j <= i + len; j++) s += escapeLabelByte(wire[j] as number);
+    s += '.';
+    i += len + 1;
+  }
+  return s === '' ? '.' : s;
+}
+
+function escapeLabelByte(b: number): string {
+  if (b <= 0x20 || b >= 0x7f) return `\\${String(b).padStart(3, '0')}`;
+  const ch = String.fromCharCode(b);
+  return '."\\();@$'.includes(ch) ? `\\${ch}` : ch;
+}
+
+/** Length of the uncompressed wire name at `offset`. */
+export function nameLength(wire: Uint8Array, offset = 0): number {
+  let i = offset;
+  while ((wire[i] ?? 0) !== 0) i += (wire[i] as number) + 1;
+  return i - offset + 1;
+}
+
+/** Lower-case lookup key of an uncompressed wire name (only A-Z fold: RFC 4343 §3). */
+export function nameKey(wire: Uint8Array, start = 0, end = wire.length): string {
+  let s = '';
+  for (let i = start; i < end; i++) {
+    const b = wire[i] as number;
+    s += String.fromCharCode(b >= 0x41 && b <= 0x5a ? b + 32 : b);
+  }
+  return s;
+}
+
+export function keyToWire(key: string): Uint8Array {
+  const out = new Uint8Array(key.length);
+  for (let i = 0; i < key.length; i++) out[i] = key.charCodeAt(i);
+  return out;
+}
+
+export function keyToText(key: string): string {
+  return nameToText(keyToWire(key));
+}
+
+/** Number of labels of a key, not counting the root. */
+export function labelCount(key: string): number {
+  let n = 0;
+  for (let i = 0; key.charCodeAt(i) !== 0; i += key.charCodeAt(i) + 1) n++;
+  return n;
+}
+
+/** The key with its first label removed (the parent), or undefined for the root. */
+export function parentKey(key: string): string | undefined {
+  const len = key.charCodeAt(0);
+  return len === 0 ? undefined : key.slice(len + 1);
+}
+
+/** True when `key` equals `ancestor` or lies below it. */
+export function isSubdomain(key: string, ancestor: string): boolean {
+  if (!key.endsWith(ancestor)) return false;
+  if (key.length === ancestor.length) return true;
+  // The match must start at a label boundary of `key`.
+  const cut = key.length - ancestor.length;
+  for (let i = 0; i < cut; i += key.charCodeAt(i) + 1) if (i + key.charCodeAt(i) + 1 === cut) return true;
+  return false;
+}
+
+/** Replace the suffix `oldSuffix` of wire name `name` by `newSuffix` (DNAME, RFC 6672 §2.2). */
+export function replaceSuffix(name: Uint8Array, oldSuffixLen: number, newSuffix: Uint8Array): Uint8Array | undefined {
+  const headLen = name.length - oldSuffixLen;
+  const len = headLen + newSuffix.length;
+  if (len > MAX_NAME_LEN) return undefined;
+  const out = new Uint8Array(len);
+  out.set(name.subarray(0, headLen), 0);
+  out.set(newSuffix, headLen);
+  return out;
+}
+
+export interface ReadName {
+  /** The uncompressed name. */
+  wire: Uint8Array;
+  /** Offset just after the name where it was read (after the first pointer, if any). */
+  next: number;
+}
+
+/**
+ * Read a possibly compressed name from a message (RFC 1035 §4.1.4). Returns undefined for a
+ * malformed name: out of bounds, a forward or self pointer (loops), a reserved label type, or
+ * longer than 255 octets. Never throws.
+ */
+export function readName(msg: Uint8Array, offset: number): ReadName | undefined {
+  const out: number[] = [];
+  let i = offset;
+  let next = -1;
+  let minPtr = offset;
+  for (;;) {
+    if (i >= msg.length) return undefined;
+    const len = msg[i] as number;
+    if (len === 0) {
+      out.push(0);
+      if (next < 0) next = i + 1;
+      break;
+    }
+    const kind = len & 0xc0;
+    if (kind === 0xc0) {
+      if (i + 1 >= msg.length) return undefined;
+      const ptr = ((len & 0x3f) << 8) | (msg[i + 1] as number);
+      // Only strictly backward pointers: this makes loops impossible.
+      if (ptr >= minPtr) return undefined;
+      if (next < 0) next = i + 2;
+      minPtr = ptr;
+      i = ptr;
+      continue;
+    }
+    if (kind !== 0) return undefined;
+    if (i + 1 + len > msg.length) return undefined;
+    if (out.length + len + 2 > MAX_NAME_LEN) return undefined;
+    out.push(len);
+    for (let j = i + 1; j <= i + len; j++) out.push(msg[j] as number);
+    i += len + 1;
+  }
+  return { wire: Uint8Array.from(out), next };
+}
+
+/** Offset after the (possibly compressed) name at `offset`, without decoding it; -1 if malformed. */
+export function skipName(msg: Uint8Array, offset: number): number {
+  let i = offset;
+  for (let guard = 0; guard < 128; guard++) {
+    if (i >= msg.length) return -1;
+    const len = msg[i] as number;
+    if (len === 0) return i + 1;
+    if ((len & 0xc0) === 0xc0) return i + 2 <= msg.length ? i + 2 : -1;
+    if ((len & 0xc0) !== 0) return -1;
+    i += len + 1;
+  }
+  return -1;
+}

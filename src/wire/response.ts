@@ -1,0 +1,101 @@
+// Assembling a response from the query's bytes and pre-encoded sections: header, copied question,
+// the sections (cut at an RRset boundary when they do not fit), and the OPT record last.
+
+import { EDNS_DO, FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC, HEADER_LEN, OPCODE_MASK, OPT_TYPE } from './constants.js';
+import type { Query } from './query.js';
+import type { Sections } from './writer.js';
+import { EMPTY_SECTIONS } from './writer.js';
+
+/** The OPT record of a response (RFC 6891 §6.1.2), options already encoded. */
+export interface ResponseOpt {
+  udpSize: number;
+  dnssecOk: boolean;
+  /** Encoded EDNS options (code, length, data)*, possibly empty. */
+  options: Uint8Array;
+}
+
+const OPT_FIXED_LEN = 11;
+
+/** Encode one EDNS option: code, length, data. */
+export function encodeOption(code: number, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + data.length);
+  out[0] = code >> 8;
+  out[1] = code & 0xff;
+  out[2] = data.length >> 8;
+  out[3] = data.length & 0xff;
+  out.set(data, 4);
+  return out;
+}
+
+/**
+ * Build a response. `flags` holds AA/RA (the rest comes from the query); `limit` is the largest
+ * message allowed (UDP payload size, or 65535 over TCP).
+ */
+export function buildResponse(
+  query: Uint8Array,
+  q: Query,
+  rcode: number,
+  flags: number,
+  sections: Sections,
+  opt: ResponseOpt | null,
+  limit: number,
+): Buffer {
+  const qlen = q.questionEnd - HEADER_LEN;
+  const optLen = opt ? OPT_FIXED_LEN + opt.options.length : 0;
+  let body = sections.bytes.length;
+  let an = sections.an;
+  let ns = sections.ns;
+  let ar = sections.ar;
+  let tc = false;
+  const fixed = HEADER_LEN + qlen + optLen;
+  if (fixed + body > limit) {
+    // RFC 2181 §9: never a partial RRset. Keep the longest prefix of whole RRsets that fits;
+    // TC only when an RRset the client needs was left out (dropping extra additional data is not
+    // truncation).
+    body = 0;
+    an = ns = ar = 0;
+    const cuts = sections.cuts;
+    let k = 0;
+    for (; k < cuts.length; k++) {
+      const c = cuts[k] as (typeof cuts)[number];
+      if (fixed + c.end > limit) break;
+      body = c.end;
+      an = c.an;
+      ns = c.ns;
+      ar = c.ar;
+    }
+    for (; k < cuts.length; k++) if ((cuts[k] as (typeof cuts)[number]).required) tc = true;
+  }
+  const out = Buffer.allocUnsafe(fixed + body);
+  // RFC 8906 §8 / RFC 1035 §4.1.1: keep ID, opcode, RD and CD; Z and AD are not copied.
+  const f = FLAG_QR | (q.flags & (OPCODE_MASK | FLAG_RD | FLAG_CD)) | flags | (tc ? FLAG_TC : 0) | (rcode & 0x0f);
+  out[0] = q.id >> 8;
+  out[1] = q.id & 0xff;
+  out[2] = f >> 8;
+  out[3] = f & 0xff;
+  out.writeUInt16BE(qlen > 0 ? 1 : 0, 4);
+  out.writeUInt16BE(an, 6);
+  out.writeUInt16BE(ns, 8);
+  out.writeUInt16BE(ar + (opt ? 1 : 0), 10);
+  out.set(query.subarray(HEADER_LEN, q.questionEnd), HEADER_LEN);
+  let o = HEADER_LEN + qlen;
+  if (body > 0) out.set(sections.bytes.subarray(0, body), o);
+  o += body;
+  if (opt) {
+    out[o] = 0; // root owner
+    out.writeUInt16BE(OPT_TYPE, o + 1);
+    out.writeUInt16BE(opt.udpSize, o + 3);
+    out[o + 5] = rcode >> 4; // RFC 6891 §6.1.3: upper 8 bits of the extended rcode
+    out[o + 6] = 0; // version 0
+    const ednsFlags = opt.dnssecOk ? EDNS_DO : 0; // RFC 3225 §3: DO copied from the query
+    out.writeUInt16BE(ednsFlags, o + 7);
+    out.writeUInt16BE(opt.options.length, o + 9);
+    out.set(opt.options, o + 11);
+  }
+  return out;
+}
+
+/** An error response: header, the question when one was parsed, and OPT when asked. */
+export function buildErrorResponse(query: Uint8Array, q: Query, rcode: number, opt: ResponseOpt | null, limit: number): Buffer {
+  return buildResponse(query, q, rcode, 0, EMPTY_SECTIONS, opt, limit);
+}

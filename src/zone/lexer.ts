@@ -1,0 +1,121 @@
+// Splitting a master file (RFC 1035 §5.1) into entries: one entry per logical line, with
+// parentheses joining lines, comments removed, and quoted strings kept whole.
+
+export interface Token {
+  /** Raw text; for a wholly quoted token, the text between the quotes (escapes still in it). */
+  text: string;
+  quoted: boolean;
+}
+
+export interface Entry {
+  tokens: Token[];
+  /** Line number (1-based) where the entry starts. */
+  line: number;
+  /** The entry's first line starts with a blank: the owner is omitted. */
+  blankStart: boolean;
+}
+
+export class LexError extends Error {
+  readonly line: number;
+  constructor(message: string, line: number) {
+    super(message);
+    this.line = line;
+  }
+}
+
+const SEPARATORS = ' \t\r;()';
+
+export function lex(text: string): Entry[] {
+  const entries: Entry[] = [];
+  let tokens: Token[] = [];
+  let line = 1;
+  let entryLine = 1;
+  let blankStart = false;
+  let depth = 0;
+  let parenLine = 0;
+  let atLineStart = true;
+  let i = 0;
+  const n = text.length;
+
+  const flush = (): void => {
+    if (tokens.length > 0) entries.push({ tokens, line: entryLine, blankStart });
+    tokens = [];
+  };
+
+  while (i < n) {
+    const c = text[i] as string;
+    if (atLineStart && depth === 0) {
+      atLineStart = false;
+      entryLine = line;
+      blankStart = c === ' ' || c === '\t';
+    }
+    if (c === '\n') {
+      line++;
+      i++;
+      if (depth === 0) {
+        flush();
+        atLineStart = true;
+      }
+      continue;
+    }
+    if (c === ' ' || c === '\t' || c === '\r') {
+      i++;
+      continue;
+    }
+    if (c === ';') {
+      while (i < n && text[i] !== '\n') i++;
+      continue;
+    }
+    if (c === '(') {
+      if (depth === 0) parenLine = line;
+      depth++;
+      i++;
+      continue;
+    }
+    if (c === ')') {
+      if (depth === 0) throw new LexError('")" without "("', line);
+      depth--;
+      i++;
+      continue;
+    }
+    // A token: runs to a blank, newline, ';', '(' or ')' outside quotes.
+    let raw = '';
+    let inQuote = false;
+    let quotes = 0;
+    while (i < n) {
+      const d = text[i] as string;
+      if (d === '\\') {
+        // A backslash before a line end stays as it is: the field parser decides.
+        const e = text[i + 1];
+        if (e === undefined || e === '\n') {
+          raw += d;
+          i++;
+        } else {
+          raw += d + e;
+          i += 2;
+        }
+        continue;
+      }
+      if (d === '"') {
+        inQuote = !inQuote;
+        quotes++;
+        raw += d;
+        i++;
+        continue;
+      }
+      if (d === '\n') {
+        if (inQuote) throw new LexError('line ends inside a quoted string', line);
+        break;
+      }
+      if (!inQuote && SEPARATORS.includes(d)) break;
+      raw += d;
+      i++;
+    }
+    if (inQuote) throw new LexError('file ends inside a quoted string', line);
+    const whole = quotes === 2 && raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"');
+    tokens.push(whole ? { text: raw.slice(1, -1), quoted: true } : { text: raw, quoted: false });
+  }
+  if (depth > 0) throw new LexError('"(" never closed', parenLine);
+  flush();
+  return entries;
+}

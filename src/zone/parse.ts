@@ -1,0 +1,221 @@
+// Master-file parsing (RFC 1035 §5): directives, owner/TTL/class inheritance, $INCLUDE, and
+// RDATA through the type codecs. Produces records; zone policy is applied elsewhere (policy.ts).
+
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { EdgeError, ErrorCode } from '../core/index.js';
+import { Class, NameError, T, classFromText, isMetaType, nameFromText, typeFromText } from '../wire/index.js';
+import type { Entry, Token } from './lexer.js';
+import { LexError, lex } from './lexer.js';
+import { encodeRdata } from './rdata.js';
+import { RdataError, parseTtl } from './text.js';
+
+export interface ZoneRecord {
+  owner: Uint8Array;
+  ttl: number;
+  class: number;
+  type: number;
+  rdata: Uint8Array;
+  file: string;
+  line: number;
+}
+
+/** One problem in a zone file, with where it is. */
+export class ZoneSyntaxError extends EdgeError {
+  readonly file: string;
+  readonly line: number;
+  readonly reason: string;
+  constructor(file: string, line: number, reason: string) {
+    super(ErrorCode.ZONE_PARSE, `${file}:${line}: ${reason}`);
+    this.file = file;
+    this.line = line;
+    this.reason = reason;
+  }
+}
+
+/** RFC 2181 §8: TTLs are 31-bit. */
+const MAX_TTL = 0x7fffffff;
+const MAX_INCLUDE_DEPTH = 16;
+
+interface State {
+  /** Default TTL from $TTL, or from the SOA MINIMUM when the file has no $TTL (BIND). */
+  defaultTtl: number | undefined;
+  /** The last TTL written on a record (RFC 1035 §5.1 inheritance). */
+  lastTtl: number | undefined;
+  zoneClass: number | undefined;
+  records: ZoneRecord[];
+  depth: number;
+}
+
+export interface ParseOptions {
+  /** Where `$INCLUDE` paths that are not found beside the including file are looked up (BIND's
+   * working directory); defaults to the process's. */
+  cwd?: string;
+}
+
+/** Parse a zone file from disk. Throws ZoneSyntaxError naming the file and line. */
+export function parseZoneFile(path: string, origin: Uint8Array, opts: ParseOptions = {}): ZoneRecord[] {
+  const state: State = { defaultTtl: undefined, lastTtl: undefined, zoneClass: undefined, records: [], depth: 0 };
+  parseFileInto(state, path, origin, undefined, opts.cwd ?? process.cwd(), path, 0);
+  if (state.records.length === 0) throw new ZoneSyntaxError(path, 1, 'the file holds no records');
+  return state.records;
+}
+
+/** Parse zone text (tests, stdin). */
+export function parseZoneText(text: string, origin: Uint8Array, file = '<text>'): ZoneRecord[] {
+  const state: State = { defaultTtl: undefined, lastTtl: undefined, zoneClass: undefined, records: [], depth: 0 };
+  parseTextInto(state, text, file, origin, undefined, process.cwd());
+  return state.records;
+}
+
+function readZone(path: string, from: string, line: number): string {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    throw new ZoneSyntaxError(from, line, `cannot read ${path}: ${why}`);
+  }
+}
+
+function parseFileInto(st: State, path: string, origin: Uint8Array, owner: Uint8Array | undefined, cwd: string, from: string, fromLine: number): void {
+  parseTextInto(st, readZone(path, from, fromLine), path, origin, owner, cwd);
+}
+
+function parseTextInto(st: State, text: string, file: string, originIn: Uint8Array, ownerIn: Uint8Array | undefined, cwd: string): void {
+  let entries: Entry[];
+  try {
+    entries = lex(text);
+  } catch (e) {
+    if (e instanceof LexError) throw new ZoneSyntaxError(file, e.line, e.message);
+    throw e;
+  }
+  let origin = originIn;
+  let owner = ownerIn;
+  for (const entry of entries) {
+    const fail = (reason: string): never => {
+      throw new ZoneSyntaxError(file, entry.line, reason);
+    };
+    const first = entry.tokens[0] as Token;
+    if (!entry.blankStart && !first.quoted && first.text.startsWith('$')) {
+      const directive = first.text.toUpperCase();
+      const args = entry.tokens.slice(1);
+      switch (directive) {
+        case '$ORIGIN': {
+          if (args.length !== 1) fail('$ORIGIN takes one domain name');
+          origin = toName((args[0] as Token).text, origin, fail);
+          break;
+        }
+        case '$TTL': {
+          if (args.length !== 1) fail('$TTL takes one TTL');
+          st.defaultTtl = checkTtl((args[0] as Token).text, fail);
+          break;
+        }
+        case '$INCLUDE': {
+          if (args.length < 1 || args.length > 2) fail('$INCLUDE takes a file name and an optional origin');
+          if (st.depth >= MAX_INCLUDE_DEPTH) fail(`$INCLUDE nested more than ${MAX_INCLUDE_DEPTH} deep`);
+          const target = (args[0] as Token).text;
+          const incOrigin = args[1] ? toName(args[1].text, origin, fail) : origin;
+          const path = includePath(target, file, cwd);
+          st.depth++;
+          // RFC 1035 §5.1: an include does not change the parent's origin or current owner.
+          parseFileInto(st, path, incOrigin, args[1] ? undefined : owner, cwd, file, entry.line);
+          st.depth--;
+          break;
+        }
+        case '$GENERATE':
+          fail('$GENERATE is not supported: expand it before loading');
+          break;
+        default:
+          fail(`unknown directive ${first.text}`);
+      }
+      continue;
+    }
+    owner = parseRecord(st, entry, origin, owner, file, fail);
+  }
+}
+
+function includePath(target: string, file: string, cwd: string): string {
+  if (isAbsolute(target)) return target;
+  const beside = resolve(dirname(file), target);
+  if (existsSync(beside)) return beside;
+  // BIND resolves relative includes from its working directory.
+  return resolve(cwd, target);
+}
+
+function parseRecord(st: State, entry: Entry, origin: Uint8Array, lastOwner: Uint8Array | undefined, file: string, fail: (r: string) => never): Uint8Array {
+  const toks = entry.tokens;
+  let i = 0;
+  let owner: Uint8Array;
+  if (entry.blankStart) {
+    if (!lastOwner) fail('record has no owner name and no previous owner to inherit');
+    owner = lastOwner as Uint8Array;
+  } else {
+    owner = toName((toks[0] as Token).text, origin, fail);
+    i = 1;
+  }
+  let ttl: number | undefined;
+  let cls: number | undefined;
+  let type: number | undefined;
+  for (; i < toks.length && type === undefined; i++) {
+    const t = toks[i] as Token;
+    if (t.quoted) fail(`expected a TTL, class or type, got "${t.text}"`);
+    if (ttl === undefined && /^\d/.test(t.text)) {
+      ttl = checkTtl(t.text, fail);
+      continue;
+    }
+    const c = classFromText(t.text);
+    if (cls === undefined && c !== undefined) {
+      cls = c;
+      continue;
+    }
+    type = typeFromText(t.text);
+    if (type === undefined) fail(`unknown type "${t.text}"`);
+  }
+  if (type === undefined) fail('record has no type');
+  const rtype = type as number;
+  if (isMetaType(rtype)) fail(`${toks[i - 1]?.text} is a meta type and cannot appear in a zone file`);
+  if (cls === Class.ANY || cls === Class.NONE) fail(`class ${cls === Class.ANY ? 'ANY' : 'NONE'} is not valid on a record`);
+  const zoneClass = st.zoneClass ?? cls ?? Class.IN;
+  if (cls !== undefined && cls !== zoneClass) fail(`class differs from the zone's class`);
+  st.zoneClass = zoneClass;
+
+  let rdata: Uint8Array;
+  try {
+    rdata = encodeRdata(rtype, toks.slice(i), origin);
+  } catch (e) {
+    if (e instanceof RdataError || e instanceof NameError) fail(e.message);
+    throw e;
+  }
+
+  if (ttl !== undefined) st.lastTtl = ttl;
+  else if (st.defaultTtl !== undefined) ttl = st.defaultTtl;
+  else if (st.lastTtl !== undefined) ttl = st.lastTtl;
+  else if (rtype === T.SOA) {
+    // No $TTL and no TTL yet: BIND uses the SOA MINIMUM (RFC 2308 §4 keeps it as the default).
+    ttl = soaMinimum(rdata);
+    st.defaultTtl = ttl;
+  } else fail('no TTL given and no $TTL or earlier TTL to use');
+  st.records.push({ owner, ttl: ttl as number, class: zoneClass, type: rtype, rdata, file, line: entry.line });
+  return owner;
+}
+
+export function soaMinimum(rdata: Uint8Array): number {
+  const v = new DataView(rdata.buffer, rdata.byteOffset, rdata.byteLength);
+  return v.getUint32(rdata.length - 4);
+}
+
+function checkTtl(text: string, fail: (r: string) => never): number {
+  const v = parseTtl(text);
+  if (v === undefined) fail(`invalid TTL "${text}"`);
+  if ((v as number) > MAX_TTL) fail(`TTL ${text} is larger than ${MAX_TTL} (RFC 2181 §8)`);
+  return v as number;
+}
+
+function toName(text: string, origin: Uint8Array, fail: (r: string) => never): Uint8Array {
+  try {
+    return nameFromText(text, origin);
+  } catch (e) {
+    if (e instanceof NameError) fail(e.message);
+    throw e;
+  }
+}
