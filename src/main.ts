@@ -2,5 +2,4 @@
 // Process entry: run the CLI and exit with its code.
 import { runCli } from './cli/index.js';
 
-const code = await runCli(process.argv.slice(2));
-if (code !== 0 || process.exitCode === undefined) process.exitCode = code;
+process.exitCode = await runCli(process.argv.slice(2));

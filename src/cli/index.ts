@@ -1,31 +1,78 @@
 // The `edgedns` command line (commander). No business logic: every command calls app.ts.
 
 import { Command, CommanderError } from 'commander';
-import { isEdgeError, printZone } from '../app.js';
+import { EdgeNode, checkConfig, checkZone, isEdgeError, printZone } from '../app.js';
 import { VERSION } from '../version.js';
 
 /** Exit codes: 0 ok, 1 rejected input (zone print/check), 2 usage or config error. */
 export const EXIT = { OK: 0, REJECTED: 1, USAGE: 2 } as const;
 
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('edgedns')
-    .description('Anycast DNS edge node: authoritative zones, cache, site identity, health-coupled announcement')
+    .description('Anycast DNS edge node: authoritative zones, site identity, health-coupled route announcement')
     .version(VERSION, '-V, --version')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .showHelpAfterError()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  edgedns serve                                   serve ./zones on 127.0.0.1:5353 (UDP and TCP)
+  edgedns serve --config /etc/edgedns/edgedns.yaml
+  edgedns serve --listen 127.0.0.1:5353 --listen [::1]:5353 --zones ./zones
+  edgedns zone check zones/example.test.zone example.test.
+  edgedns zone print --generic zones/example.test.zone example.test.
+  edgedns config check /etc/edgedns/edgedns.yaml`,
+    );
+
+  program
+    .command('serve')
+    .description('answer DNS over UDP and TCP until SIGTERM/SIGINT; SIGHUP reloads config and zones')
+    .option('-c, --config <file>', 'YAML config file (defaults apply without one)')
+    .option('--listen <address:port>', 'listen address, repeatable; replaces the config (IPv6 as [::1]:5353)', collect)
+    .option('--zones <dir>', 'serve every *.zone file in DIR (origin = file name without .zone)')
+    .action(async (opts: { config?: string; listen?: string[]; zones?: string }) => {
+      const node = await EdgeNode.start({
+        ...(opts.config !== undefined && { configPath: opts.config }),
+        ...(opts.listen !== undefined && { listen: opts.listen }),
+        ...(opts.zones !== undefined && { zonesDir: opts.zones }),
+      });
+      await node.runUntilSignalled();
+    });
 
   const zone = program.command('zone').description('parse and check zone files');
   zone
     .command('print')
-    .description('parse a zone file (no zone policy) and print every record, one per line')
+    .description('parse a zone file (no zone policy) and print every record, one per line; exit 1 if rejected')
     .argument('<file>', 'zone file')
     .argument('<origin>', 'starting $ORIGIN, e.g. example.test.')
     .option('--generic', 'print RDATA in RFC 3597 form (\\# LEN HEX)')
     .action((file: string, origin: string, opts: { generic?: boolean }) => {
       const lines = printZone(file, origin, opts.generic === true);
       process.stdout.write(lines.length ? `${lines.join('\n')}\n` : '');
+    });
+  zone
+    .command('check')
+    .description('parse a zone file and apply the zone policy a loading server applies; exit 1 if rejected')
+    .argument('<file>', 'zone file')
+    .argument('<origin>', 'zone origin, e.g. example.test.')
+    .action((file: string, origin: string) => {
+      process.stdout.write(`${checkZone(file, origin)}\n`);
+    });
+
+  program
+    .command('config')
+    .description('configuration')
+    .command('check')
+    .description('validate a config file and the zones it names; exit 2 if invalid')
+    .argument('<file>', 'YAML config file')
+    .action((file: string) => {
+      process.stdout.write(`${checkConfig(file)}\n`);
     });
   return program;
 }
@@ -35,14 +82,14 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
+    return EXIT.OK;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     if (isEdgeError(err)) {
       process.stderr.write(`edgedns: ${err.message}\n`);
       return err.code === 'ERR_ZONE_PARSE' || err.code === 'ERR_ZONE_POLICY' ? EXIT.REJECTED : EXIT.USAGE;
     }
-    process.stderr.write(`edgedns: ${(err as Error).stack ?? String(err)}\n`);
+    process.stderr.write(`edgedns: internal error: ${(err as Error).stack ?? String(err)}\n`);
     return EXIT.USAGE;
   }
 }

@@ -1,0 +1,116 @@
+// The one config: its shape, the defaults (in one place), loading YAML and validating into a
+// frozen object. Unknown keys are errors and every error names its path.
+
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
+import { EdgeError, ErrorCode } from '../core/index.js';
+import type { HostPort } from './schema.js';
+import { duration, hostPort, int, list, obj, oneOf, optional, str } from './schema.js';
+
+export interface ZoneFileConfig {
+  file: string;
+  origin: string;
+}
+
+export interface Config {
+  listen: HostPort[];
+  /** `dir`: every `*.zone` in it (origin = file name without `.zone`); null for none. */
+  zones: { dir: string | null; files: ZoneFileConfig[] };
+  edns: { udpPayload: number };
+  tcp: { idleTimeout: number; maxConnections: number; maxInFlight: number };
+  log: { level: 'debug' | 'info' | 'warn' | 'error' };
+}
+
+/** Every default, in one place. */
+export const DEFAULTS = {
+  listen: ['127.0.0.1:5353'],
+  zones: { dir: './zones' as string | null, files: [] as ZoneFileConfig[] },
+  // RFC 9715 / DNS Flag Day 2020: 1232 avoids IP fragmentation on common paths.
+  edns: { udpPayload: 1232 },
+  // RFC 7766 §6.2.3: idle timeouts of seconds; caps keep a client from holding everything.
+  tcp: { idleTimeout: '10s', maxConnections: 1000, maxInFlight: 100 },
+  log: { level: 'info' },
+} as const;
+
+const schema = obj<Config>({
+  listen: list(hostPort(53)),
+  zones: obj({ dir: optional(str()), files: list(obj({ file: str(), origin: str() })) }),
+  edns: obj({ udpPayload: int(512, 4096) }),
+  tcp: obj({ idleTimeout: duration(3_600_000), maxConnections: int(1, 1_000_000), maxInFlight: int(1, 10_000) }),
+  log: obj({ level: oneOf(['debug', 'info', 'warn', 'error'] as const) }),
+});
+
+export interface LoadedConfig {
+  config: Readonly<Config>;
+  /** Where it came from ("<defaults>" when no file). */
+  source: string;
+  /** sha256 of the file's bytes, to tell sites apart in /status. */
+  hash: string;
+}
+
+/** Validate a raw object (from YAML) merged over the defaults. Throws EdgeError listing every problem. */
+export function validateConfig(raw: unknown, source = '<config>'): Readonly<Config> {
+  if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {
+    throw new EdgeError(ErrorCode.CONFIG_INVALID, `${source}: expected a mapping at the top level`);
+  }
+  const merged = merge(DEFAULTS, (raw ?? {}) as Record<string, unknown>);
+  const problems: string[] = [];
+  const config = schema(merged, '', problems);
+  if (problems.length > 0) {
+    throw new EdgeError(ErrorCode.CONFIG_INVALID, `${source}: invalid config:\n  ${problems.join('\n  ')}`, problems.map((p) => `${source}: ${p}`));
+  }
+  return deepFreeze(config);
+}
+
+/**
+ * Load a config file (or only the defaults when `path` is undefined). `overrides` (command-line
+ * flags) replace the file's values before validation, so they are checked the same way.
+ */
+export function loadConfig(path: string | undefined, overrides: Record<string, unknown> = {}): LoadedConfig {
+  if (path === undefined) {
+    return { config: validateConfig(overrides, '<defaults>'), source: '<defaults>', hash: hashOf('') };
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new EdgeError(ErrorCode.CONFIG_READ, `cannot read config ${path}: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (e) {
+    const err = e as Error & { linePos?: { line: number; col: number }[] };
+    const pos = err.linePos?.[0];
+    throw new EdgeError(ErrorCode.CONFIG_INVALID, `${path}${pos ? `:${pos.line}:${pos.col}` : ''}: YAML syntax error: ${err.message.split('\n')[0]}`);
+  }
+  const withFlags = isMapping(raw) ? merge(raw, overrides) : raw;
+  return { config: validateConfig(withFlags, path), source: path, hash: hashOf(text) };
+}
+
+function hashOf(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Merge `over` onto `base`: mappings merge key by key, everything else replaces. */
+function merge(base: unknown, over: unknown): unknown {
+  if (isMapping(base) && isMapping(over)) {
+    const out: Record<string, unknown> = { ...base };
+    for (const [k, v] of Object.entries(over)) out[k] = k in base ? merge(base[k], v) : v;
+    return out;
+  }
+  return over === undefined ? base : over;
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object') {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}

@@ -1,0 +1,96 @@
+// Small validators for the config schema: each checks one value, records problems by path
+// ("upstreams[1].port: expected …, got …") and returns the parsed value.
+
+import { parseDuration } from '../core/index.js';
+
+export type Problems = string[];
+export type Check<T> = (value: unknown, path: string, problems: Problems) => T;
+
+const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : String(v));
+
+export const str = (): Check<string> => (v, path, p) => {
+  if (typeof v === 'string' && v.length > 0) return v;
+  p.push(`${path}: expected a non-empty string, got ${show(v)}`);
+  return '';
+};
+
+export const bool = (): Check<boolean> => (v, path, p) => {
+  if (typeof v === 'boolean') return v;
+  p.push(`${path}: expected true or false, got ${show(v)}`);
+  return false;
+};
+
+export const int = (min: number, max: number): Check<number> => (v, path, p) => {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return v;
+  p.push(`${path}: expected an integer ${min}..${max}, got ${show(v)}`);
+  return min;
+};
+
+/** Milliseconds, from "250ms", "1s", "1h30m" or a number of seconds. */
+export const duration = (maxMs = 7 * 86_400_000): Check<number> => (v, path, p) => {
+  const ms = typeof v === 'number' && v >= 0 ? Math.round(v * 1000) : typeof v === 'string' ? parseDuration(v) : undefined;
+  if (ms !== undefined && ms <= maxMs) return ms;
+  p.push(`${path}: expected a duration like "250ms", "5s" or "1h", got ${show(v)}`);
+  return 0;
+};
+
+export const oneOf = <T extends string>(values: readonly T[]): Check<T> => (v, path, p) => {
+  if (typeof v === 'string' && (values as readonly string[]).includes(v)) return v as T;
+  p.push(`${path}: expected one of ${values.join(', ')}, got ${show(v)}`);
+  return values[0] as T;
+};
+
+export const list = <T>(item: Check<T>): Check<T[]> => (v, path, p) => {
+  if (!Array.isArray(v)) {
+    p.push(`${path}: expected a list, got ${show(v)}`);
+    return [];
+  }
+  return v.map((x, i) => item(x, `${path}[${i}]`, p));
+};
+
+export const optional = <T>(inner: Check<T>): Check<T | null> => (v, path, p) => (v === null || v === undefined ? null : inner(v, path, p));
+
+/** A mapping with exactly these keys; unknown keys are errors. Missing keys take `defaults`. */
+export const obj = <T extends object>(fields: { [K in keyof T]: Check<T[K]> }): Check<T> => (v, path, p) => {
+  const out = {} as T;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    p.push(`${path || 'config'}: expected a mapping, got ${show(v)}`);
+    return out;
+  }
+  const rec = v as Record<string, unknown>;
+  for (const k of Object.keys(rec)) {
+    if (!(k in fields)) p.push(`${path ? `${path}.` : ''}${k}: unknown key (expected one of ${Object.keys(fields).join(', ')})`);
+  }
+  for (const k of Object.keys(fields) as (keyof T & string)[]) {
+    out[k] = (fields[k] as Check<T[typeof k]>)(rec[k], path ? `${path}.${k}` : k, p);
+  }
+  return out;
+};
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** "192.0.2.1:53", "[2001:db8::1]:53", or an address alone with `defaultPort`. */
+export function parseHostPort(text: string, defaultPort: number): HostPort | undefined {
+  const v6 = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(text);
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(text);
+  const bare6 = /^[0-9a-fA-F:]*:[0-9a-fA-F:.]*$/.test(text) ? [text, text, undefined] : null;
+  const m = v6 ?? v4 ?? bare6;
+  if (!m) return undefined;
+  const port = m[2] === undefined ? defaultPort : Number(m[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  return { host: m[1] as string, port };
+}
+
+export const hostPort = (defaultPort: number): Check<HostPort> => (v, path, p) => {
+  const hp = typeof v === 'string' ? parseHostPort(v, defaultPort) : undefined;
+  if (hp) return hp;
+  p.push(`${path}: expected ADDRESS[:PORT] (IPv6 as [::1]:5353), got ${show(v)}`);
+  return { host: '127.0.0.1', port: defaultPort };
+};
+
+export function formatHostPort(hp: HostPort): string {
+  return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
+}

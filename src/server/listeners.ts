@@ -1,0 +1,176 @@
+// UDP and TCP listeners, one socket of each per configured address; replies leave from the socket
+// the query arrived on (DESIGN.md: never only 0.0.0.0 for an anycast address).
+
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+import { EdgeError, ErrorCode, errorMessage } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import type { Pipeline } from './pipeline.js';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface TcpLimits {
+  idleTimeoutMs: number;
+  maxConnections: number;
+  /** Queries of one connection waiting for an upstream answer before reading pauses. */
+  maxInFlight: number;
+}
+
+export interface TcpObserver {
+  connectionOpened(): void;
+  connectionClosed(): void;
+  connectionRefused(): void;
+}
+
+export interface ListenerSet {
+  /** The bound addresses (with real ports when 0 was asked). */
+  readonly bound: ListenAddress[];
+  closeTcp(): Promise<void>;
+  closeUdp(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const NOOP_TCP: TcpObserver = { connectionOpened: () => {}, connectionClosed: () => {}, connectionRefused: () => {} };
+
+export async function startListeners(
+  addresses: readonly ListenAddress[],
+  pipeline: Pipeline,
+  limits: TcpLimits,
+  log: Logger,
+  tcpObs: TcpObserver = NOOP_TCP,
+): Promise<ListenerSet> {
+  const udp: dgram.Socket[] = [];
+  const tcp: net.Server[] = [];
+  const conns = new Set<net.Socket>();
+  const bound: ListenAddress[] = [];
+  const closeTcp = async (): Promise<void> => {
+    await Promise.all(tcp.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    for (const c of conns) c.destroy();
+  };
+  const closeUdp = async (): Promise<void> => {
+    await Promise.all(udp.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  };
+  try {
+    for (const a of addresses) {
+      // UDP first: with port 0, the TCP socket takes the port the kernel gave the UDP one.
+      const u = await bindUdp(a, pipeline, log);
+      udp.push(u);
+      const port = u.address().port;
+      const t = await bindTcp({ host: a.host, port }, pipeline, limits, log, conns, tcpObs);
+      tcp.push(t);
+      bound.push({ host: a.host, port });
+      log.info('listening', { address: a.host, port, transports: ['udp', 'tcp'] });
+    }
+  } catch (e) {
+    await closeTcp();
+    await closeUdp();
+    throw e;
+  }
+  return {
+    bound,
+    closeTcp,
+    closeUdp,
+    close: async () => {
+      await closeTcp();
+      await closeUdp();
+    },
+  };
+}
+
+function bindUdp(a: ListenAddress, pipeline: Pipeline, log: Logger): Promise<dgram.Socket> {
+  const v6 = a.host.includes(':');
+  const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 });
+  sock.on('message', (msg, rinfo) => {
+    let out: Buffer | null;
+    try {
+      out = pipeline.handle(msg, 'udp');
+    } catch (e) {
+      // The pipeline does not throw on bad input; this is a bug, and one query must not stop the rest.
+      log.error('query failed', { error: errorMessage(e), transport: 'udp' });
+      return;
+    }
+    if (out) sock.send(out, rinfo.port, rinfo.address);
+  });
+  return new Promise((resolve, reject) => {
+    sock.once('error', (e) => reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on udp ${fmt(a)}: ${e.message}`)));
+    sock.bind(a.port, a.host, () => {
+      sock.removeAllListeners('error');
+      sock.on('error', (e) => log.warn('udp socket error', { address: a.host, error: e.message }));
+      resolve(sock);
+    });
+  });
+}
+
+function bindTcp(a: ListenAddress, pipeline: Pipeline, limits: TcpLimits, log: Logger, conns: Set<net.Socket>, obs: TcpObserver): Promise<net.Server> {
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (sock) => {
+    conns.add(sock);
+    obs.connectionOpened();
+    sock.once('close', () => {
+      conns.delete(sock);
+      obs.connectionClosed();
+    });
+    serveConnection(sock, pipeline, limits, log);
+  });
+  // RFC 7766 §6.2.2: a server may cap its connections; Node closes the ones over the cap.
+  server.maxConnections = limits.maxConnections;
+  server.on('drop', () => obs.connectionRefused());
+  return new Promise((resolve, reject) => {
+    server.once('error', (e) => reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on tcp ${fmt(a)}: ${e.message}`)));
+    server.listen({ host: a.host, port: a.port, ipv6Only: a.host.includes(':') }, () => {
+      server.removeAllListeners('error');
+      server.on('error', (e) => log.warn('tcp server error', { address: a.host, error: e.message }));
+      resolve(server);
+    });
+  });
+}
+
+/**
+ * One TCP connection: 2-byte length framing (RFC 1035 §4.2.2), any number of queries, each
+ * answered as soon as it is ready (RFC 7766 §6.2.1.1), an idle timeout, and half-close: after the
+ * client's FIN, answer what was asked, then close.
+ */
+function serveConnection(sock: net.Socket, pipeline: Pipeline, limits: TcpLimits, log: Logger): void {
+  let buf: Buffer = Buffer.alloc(0);
+  sock.setTimeout(limits.idleTimeoutMs, () => sock.destroy());
+  sock.on('error', () => sock.destroy());
+  sock.on('data', (chunk: Buffer) => {
+    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    let off = 0;
+    while (buf.length - off >= 2) {
+      const len = buf.readUInt16BE(off);
+      if (buf.length - off - 2 < len) break;
+      const msg = buf.subarray(off + 2, off + 2 + len);
+      off += 2 + len;
+      let out: Buffer | null = null;
+      try {
+        out = pipeline.handle(msg, 'tcp');
+      } catch (e) {
+        log.error('query failed', { error: errorMessage(e), transport: 'tcp' });
+      }
+      if (out) {
+        const framed = Buffer.allocUnsafe(out.length + 2);
+        framed.writeUInt16BE(out.length, 0);
+        out.copy(framed, 2);
+        sock.write(framed);
+      }
+    }
+    buf = off === buf.length ? Buffer.alloc(0) : buf.subarray(off);
+    if (buf.length > MAX_PENDING) sock.destroy(); // a frame can never be larger than this
+    if (sock.writableNeedDrain) {
+      // The client is not reading its answers: stop reading its queries until it does.
+      sock.pause();
+      sock.once('drain', () => sock.resume());
+    }
+  });
+  sock.on('end', () => sock.end());
+}
+
+/** A 2-byte length frames at most 65535 bytes; more unparsed than one frame means garbage. */
+const MAX_PENDING = 65535 + 2;
+
+function fmt(a: ListenAddress): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}

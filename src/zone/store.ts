@@ -1,0 +1,159 @@
+// The set of loaded zones and their answers, compiled to wire at load time. A store is immutable:
+// a reload builds a new one and swaps it in whole, so a bad file never leaves a half-loaded state.
+//
+//   ZoneStore
+//   ├─ zones:    origin key → Zone (nodes → RRsets)
+//   ├─ compiled: owner key  → { byType: qtype → Answer, fallback: Answer }   (every node, at load)
+//   └─ synth:    LRU "qtype|key" → Answer   (wildcard, DNAME, NXDOMAIN, below-cut: on first use)
+
+import { readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { LRUCache } from 'lru-cache';
+import { EdgeError, ErrorCode } from '../core/index.js';
+import { FLAG_AA, Section, T, keyToText, keyToWire, nameFromText, nameKey } from '../wire/index.js';
+import type { Sections } from '../wire/index.js';
+import { SectionWriter } from '../wire/index.js';
+import type { Resolution, ZoneIndex } from './lookup.js';
+import { ABSENT_TYPE, resolve } from './lookup.js';
+import { parseZoneFile } from './parse.js';
+import type { Zone } from './zone.js';
+import { buildZone } from './zone.js';
+
+/** A response body from the zones: rcode, header flags (AA) and encoded sections. */
+export interface ZoneAnswer {
+  rcode: number;
+  flags: number;
+  sections: Sections;
+}
+
+interface NodeAnswers {
+  byType: Map<number, ZoneAnswer>;
+  /** The answer for every other type; absent at a CNAME, whose chain depends on the type. */
+  fallback: ZoneAnswer | undefined;
+}
+
+export interface ZoneSpec {
+  file: string;
+  /** Origin in presentation form, e.g. "example.test." */
+  origin: string;
+}
+
+export interface ZoneInfo {
+  origin: string;
+  file: string;
+  serial: number;
+  records: number;
+  loadedAt: number;
+}
+
+const SYNTH_CACHE_ENTRIES = 10_000;
+
+export class ZoneStore implements ZoneIndex {
+  readonly #zones: Map<string, Zone>;
+  readonly #compiled = new Map<string, NodeAnswers>();
+  readonly #synth = new LRUCache<string, ZoneAnswer>({ max: SYNTH_CACHE_ENTRIES });
+  readonly loadedAt: number;
+
+  constructor(zones: readonly Zone[], loadedAt = Date.now()) {
+    this.#zones = new Map(zones.map((z) => [z.key, z]));
+    this.loadedAt = loadedAt;
+    for (const zone of zones) this.#compileZone(zone);
+  }
+
+  get size(): number {
+    return this.#zones.size;
+  }
+
+  findZone(key: string): Zone | undefined {
+    if (this.#zones.size === 0) return undefined;
+    for (let i = 0; ; i += key.charCodeAt(i) + 1) {
+      const z = this.#zones.get(i === 0 ? key : key.slice(i));
+      if (z) return z;
+      if (i >= key.length || key.charCodeAt(i) === 0) return undefined;
+    }
+  }
+
+  /** The answer for a question, or undefined when the name is under no local zone. */
+  answer(key: string, qtype: number): ZoneAnswer | undefined {
+    const node = this.#compiled.get(key);
+    const pre = node && (node.byType.get(qtype) ?? node.fallback);
+    if (pre) return pre;
+    const ck = `${qtype}|${key}`;
+    const hit = this.#synth.get(ck);
+    if (hit) return hit;
+    const qname = keyToWire(key);
+    const res = resolve(this, qname, qtype);
+    if (!res) return undefined;
+    const answer = compile(res, qname);
+    this.#synth.set(ck, answer);
+    return answer;
+  }
+
+  zones(): ZoneInfo[] {
+    return [...this.#zones.values()].map((z) => ({ origin: keyToText(z.key), file: z.file, serial: z.serial, records: z.recordCount, loadedAt: this.loadedAt }));
+  }
+
+  #compileZone(zone: Zone): void {
+    for (const node of zone.nodes.values()) {
+      // A node under a child zone that is also loaded is answered from the child.
+      if (this.findZone(node.key) !== zone) continue;
+      const qname = node.name;
+      const isAlias = node.rrsets.has(T.CNAME);
+      const types = new Set<number>([...node.rrsets.keys(), T.ANY]);
+      if (zone.cuts.has(node.key)) types.add(T.DS);
+      // A CNAME's answer depends on the type asked: compile the common ones now, others on use.
+      if (isAlias) for (const t of [T.A, T.AAAA]) types.add(t);
+      const byType = new Map<number, ZoneAnswer>();
+      for (const t of types) byType.set(t, compile(resolve(this, qname, t) as Resolution, qname));
+      const fallback = isAlias ? undefined : compile(resolve(this, qname, ABSENT_TYPE) as Resolution, qname);
+      this.#compiled.set(node.key, { byType, fallback });
+    }
+  }
+}
+
+/** Encode a resolution as response sections for `qname`. */
+export function compile(res: Resolution, qname: Uint8Array): ZoneAnswer {
+  const w = new SectionWriter(qname);
+  for (const s of res.answer) w.addRRset(Section.ANSWER, toRecords(s), true);
+  for (const s of res.authority) w.addRRset(Section.AUTHORITY, toRecords(s), true);
+  for (const s of res.additional) w.addRRset(Section.ADDITIONAL, toRecords(s), res.requiredAdditional.has(s));
+  return { rcode: res.rcode, flags: res.aa ? FLAG_AA : 0, sections: w.finish() };
+}
+
+function toRecords(s: Resolution['answer'][number]): { owner: Uint8Array; type: number; class: number; ttl: number; rdata: Uint8Array }[] {
+  return s.rdatas.map((rdata) => ({ owner: s.owner, type: s.type, class: s.class, ttl: s.ttl, rdata }));
+}
+
+/** Load and check zones; throws one error listing every failing file. */
+export function loadZones(specs: readonly ZoneSpec[], now = Date.now()): ZoneStore {
+  const zones: Zone[] = [];
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const spec of specs) {
+    try {
+      const origin = nameFromText(spec.origin.endsWith('.') ? spec.origin : `${spec.origin}.`, null);
+      if (seen.has(nameKey(origin))) throw new EdgeError(ErrorCode.ZONE_POLICY, `${spec.file}: zone ${spec.origin} is already loaded from another file`);
+      seen.add(nameKey(origin));
+      zones.push(buildZone(parseZoneFile(spec.file, origin), origin, spec.file));
+    } catch (e) {
+      if (e instanceof EdgeError) problems.push(...e.problems);
+      else problems.push(`${spec.file}: ${(e as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new EdgeError(ErrorCode.ZONE_PARSE, problems.join('\n'), problems);
+  return new ZoneStore(zones, now);
+}
+
+/** Every `*.zone` file of a folder, the origin being the file name without `.zone`. */
+export function zoneSpecsFromDir(dir: string): ZoneSpec[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    throw new EdgeError(ErrorCode.ZONE_READ, `cannot read zone folder ${dir}: ${(e as Error).message}`);
+  }
+  return names
+    .filter((n) => n.endsWith('.zone'))
+    .sort()
+    .map((n) => ({ file: join(dir, n), origin: `${basename(n, '.zone')}.` }));
+}
