@@ -99,7 +99,6 @@ export class EdgeNode {
       { idleTimeoutMs: c.tcp.idleTimeout, maxConnections: c.tcp.maxConnections, maxInFlight: c.tcp.maxInFlight },
       log,
     );
-    log.info('started', { config: loaded.source, zones: zones.size, listen: listeners.bound });
     return new EdgeNode(loaded, opts, log, pipeline, listeners);
   }
 
@@ -157,6 +156,8 @@ export class EdgeNode {
     process.on('SIGHUP', onHup);
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
+    // Logged once the signal handlers are in place: from here a SIGTERM is a clean stop.
+    this.log.info('started', { config: this.#loaded.source, zones: this.pipeline.zones.size, listen: this.listeners.bound });
     await requested;
     await stopped;
     process.off('SIGHUP', onHup);

@@ -34,7 +34,7 @@ export const DEFAULTS = {
 } as const;
 
 const schema = obj<Config>({
-  listen: list(hostPort(53)),
+  listen: list(hostPort(53, true)),
   zones: obj({ dir: optional(str()), files: list(obj({ file: str(), origin: str() })) }),
   edns: obj({ udpPayload: int(512, 4096) }),
   tcp: obj({ idleTimeout: duration(3_600_000), maxConnections: int(1, 1_000_000), maxInFlight: int(1, 10_000) }),

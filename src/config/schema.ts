@@ -73,19 +73,20 @@ export interface HostPort {
 }
 
 /** "192.0.2.1:53", "[2001:db8::1]:53", or an address alone with `defaultPort`. */
-export function parseHostPort(text: string, defaultPort: number): HostPort | undefined {
+export function parseHostPort(text: string, defaultPort: number, allowPortZero = false): HostPort | undefined {
   const v6 = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(text);
   const v4 = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(text);
   const bare6 = /^[0-9a-fA-F:]*:[0-9a-fA-F:.]*$/.test(text) ? [text, text, undefined] : null;
   const m = v6 ?? v4 ?? bare6;
   if (!m) return undefined;
   const port = m[2] === undefined ? defaultPort : Number(m[2]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  if (!Number.isInteger(port) || port < (allowPortZero ? 0 : 1) || port > 65535) return undefined;
   return { host: m[1] as string, port };
 }
 
-export const hostPort = (defaultPort: number): Check<HostPort> => (v, path, p) => {
-  const hp = typeof v === 'string' ? parseHostPort(v, defaultPort) : undefined;
+/** ADDRESS[:PORT]; `allowPortZero` for listeners, where 0 asks the kernel for a free port. */
+export const hostPort = (defaultPort: number, allowPortZero = false): Check<HostPort> => (v, path, p) => {
+  const hp = typeof v === 'string' ? parseHostPort(v, defaultPort, allowPortZero) : undefined;
   if (hp) return hp;
   p.push(`${path}: expected ADDRESS[:PORT] (IPv6 as [::1]:5353), got ${show(v)}`);
   return { host: '127.0.0.1', port: defaultPort };

@@ -1,0 +1,47 @@
+# edgedns — the two commands of a fresh machine are `make run` and `make test`.
+SHELL := /bin/bash
+NODE_MODULES := node_modules/.package-lock.json
+SRC := $(shell find src -name '*.ts')
+UNIT_TESTS := $(shell find test/unit -name '*.test.ts' | sort)
+INTEGRATION_TESTS := $(shell find test/integration -name '*.test.ts' | sort)
+CONFORMANCE := ../shared/conformance/zone-compare.sh
+
+.PHONY: run test unit integration build typecheck conformance clean help
+
+help:
+	@echo "make run          install, build, serve zones/ on 127.0.0.1:5353 (UDP and TCP)"
+	@echo "make test         install what the tests need, build, run the whole suite"
+	@echo "make unit | integration | typecheck | conformance | clean"
+
+$(NODE_MODULES): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+dist/main.js: $(NODE_MODULES) $(SRC) tsconfig.json
+	npx tsc -p tsconfig.json
+	@chmod +x dist/main.js
+
+build: dist/main.js
+
+run: build
+	node dist/main.js serve
+
+typecheck: $(NODE_MODULES)
+	npx tsc -p tsconfig.test.json
+
+test: build typecheck
+	@scripts/install-deps.sh test
+	node --import tsx --test --test-concurrency=2 $(UNIT_TESTS) $(INTEGRATION_TESTS)
+
+unit: build
+	node --import tsx --test $(UNIT_TESTS)
+
+integration: build
+	@scripts/install-deps.sh test
+	node --import tsx --test --test-concurrency=2 $(INTEGRATION_TESTS)
+
+conformance: build
+	$(CONFORMANCE) suite node $(CURDIR)/dist/main.js zone print
+
+clean:
+	rm -rf dist

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install the system tools a target needs when they are missing (Debian/Ubuntu, as root).
+#   scripts/install-deps.sh test    dig (bind9-dnsutils), for the integration tests
+#   scripts/install-deps.sh bench   dnsperf and unbound, for `make bench`
+# Daemons are kept from auto-starting while they are installed (policy-rc.d exits 101).
+set -euo pipefail
+want=()
+need() { command -v "$1" >/dev/null 2>&1 || want+=("$2"); }
+case "${1:-test}" in
+  test)
+    need dig bind9-dnsutils
+    ;;
+  bench)
+    need dig bind9-dnsutils
+    need dnsperf dnsperf
+    need unbound unbound
+    ;;
+  *) echo "usage: $0 test|bench" >&2; exit 2 ;;
+esac
+[ ${#want[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "missing: ${want[*]} — install them with your package manager (Debian: apt-get install ${want[*]})" >&2
+  exit 1
+fi
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+fi
+echo "installing: ${want[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${want[@]}" >/dev/null

@@ -1,0 +1,79 @@
+// Start the real edgedns (the built dist/main.js) as a child process on loopback port 0 and stop
+// it by its pid. The bound port is read from the server's "listening" log line.
+
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const MAIN = `${ROOT}dist/main.js`;
+export const ZONES = `${ROOT}zones`;
+
+export interface RunningServer {
+  proc: ChildProcess;
+  port: number;
+  host: string;
+  /** Everything the server wrote to stderr so far. */
+  logs(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface StartOptions {
+  args?: string[];
+  /** Start with `serve` plus these args; `--listen 127.0.0.1:0 --zones zones/` unless given. */
+  config?: string;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}
+
+export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
+  const args = ['serve', ...(opts.config ? ['--config', opts.config] : []), ...(opts.args ?? ['--listen', '127.0.0.1:0', '--zones', ZONES])];
+  const proc = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  let err = '';
+  proc.stderr?.setEncoding('utf8');
+  proc.stderr?.on('data', (d: string) => (err += d));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start within ${opts.timeoutMs ?? 10000} ms:\n${err}`)), opts.timeoutMs ?? 10000);
+    const check = (): void => {
+      const m = /"msg":"started".*?"port":(\d+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    proc.stderr?.on('data', check);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before starting:\n${err}`));
+    });
+  });
+  return {
+    proc,
+    port,
+    host: '127.0.0.1',
+    logs: () => err,
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      const exited = once(proc, 'exit');
+      proc.kill(signal);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 10000);
+      const [code] = (await exited) as [number | null];
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Run the CLI to completion. */
+export async function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawn(process.execPath, [MAIN, ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  proc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timer = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs ?? 30000);
+  const [code] = (await once(proc, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}

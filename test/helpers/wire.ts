@@ -1,0 +1,79 @@
+// Raw DNS over UDP/TCP for tests that need bytes dig will not send; dns-packet is the oracle.
+
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+import dnsPacket from 'dns-packet';
+
+export type Packet = dnsPacket.Packet;
+
+export function query(name: string, type: string, opts: { id?: number; rd?: boolean; edns?: boolean; nsid?: boolean; udpSize?: number; class?: string } = {}): Buffer {
+  const additionals: dnsPacket.Answer[] = [];
+  if (opts.edns || opts.nsid) {
+    additionals.push({ type: 'OPT', name: '.', udpPayloadSize: opts.udpSize ?? 1232, flags: 0, options: opts.nsid ? [{ code: 3, data: Buffer.alloc(0) }] : [] } as unknown as dnsPacket.Answer);
+  }
+  return dnsPacket.encode({
+    type: 'query',
+    id: opts.id ?? 4242,
+    flags: opts.rd === false ? 0 : dnsPacket.RECURSION_DESIRED,
+    questions: [{ name, type: type as 'A', class: (opts.class ?? 'IN') as 'IN' }],
+    additionals,
+  });
+}
+
+/** Send one datagram and wait for the reply (or null after `timeoutMs`). */
+export function udpExchange(port: number, msg: Uint8Array, timeoutMs = 2000, host = '127.0.0.1'): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    const timer = setTimeout(() => {
+      s.close();
+      resolve(null);
+    }, timeoutMs);
+    s.on('message', (m) => {
+      clearTimeout(timer);
+      s.close();
+      resolve(m);
+    });
+    s.send(msg, port, host);
+  });
+}
+
+/** Open a TCP connection; collect length-framed responses. */
+export function tcpConnect(port: number, host = '127.0.0.1'): Promise<{ sock: net.Socket; responses: Buffer[]; closed: Promise<void>; next(n: number, timeoutMs?: number): Promise<Buffer[]> }> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ port, host }, () => {
+      const responses: Buffer[] = [];
+      let buf = Buffer.alloc(0);
+      const waiters: (() => void)[] = [];
+      sock.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          const len = buf.readUInt16BE(0);
+          responses.push(buf.subarray(2, 2 + len));
+          buf = buf.subarray(2 + len);
+        }
+        for (const w of waiters.splice(0)) w();
+      });
+      const closed = new Promise<void>((r) => sock.once('close', () => r()));
+      const next = async (n: number, timeoutMs = 3000): Promise<Buffer[]> => {
+        const deadline = Date.now() + timeoutMs;
+        while (responses.length < n && Date.now() < deadline) {
+          await Promise.race([new Promise<void>((r) => waiters.push(r)), closed, new Promise((r) => setTimeout(r, 50))]);
+        }
+        return responses.slice(0, n);
+      };
+      resolve({ sock, responses, closed, next });
+    });
+    sock.once('error', reject);
+  });
+}
+
+export function frame(msg: Uint8Array): Buffer {
+  const b = Buffer.alloc(msg.length + 2);
+  b.writeUInt16BE(msg.length, 0);
+  b.set(msg, 2);
+  return b;
+}
+
+export function decode(b: Uint8Array): Packet {
+  return dnsPacket.decode(Buffer.from(b));
+}

@@ -1,0 +1,83 @@
+// The CLI as users run it: zone print/check, config check, help and version, exit codes; and the
+// zone-file conformance suite in ../shared/conformance.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { MAIN, ROOT, ZONES, runCli } from '../helpers/server.ts';
+
+const EXAMPLE = join(ZONES, 'example.test.zone');
+
+describe('edgedns CLI', () => {
+  it('zone print: one record per line, exit 0', async () => {
+    const r = await runCli(['zone', 'print', EXAMPLE, 'example.test.']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^www\.example\.test\.\t3600\tIN\tA\t192\.0\.2\.80$/m);
+    assert.match(r.stdout, /^example\.test\.\t3600\tIN\tHTTPS\t1 \. alpn="h3,h2" ipv4hint=192\.0\.2\.80 ipv6hint=2001:db8::80$/m);
+  });
+  it('zone print --generic: RFC 3597 form', async () => {
+    const r = await runCli(['zone', 'print', '--generic', EXAMPLE, 'example.test']);
+    assert.match(r.stdout, /^www\.example\.test\.\t3600\tIN\tA\t\\# 4 C0000250$/m);
+  });
+  it('zone print: a rejected file exits 1 with file, line and reason', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgedns-cli-'));
+    const f = join(dir, 'bad.zone');
+    writeFileSync(f, '$TTL 1\nok A 192.0.2.1\nbad AAAA 192.0.2.1\n');
+    const r = await runCli(['zone', 'print', f, 'bad.test.']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /bad\.zone:3: expected an IPv6 address, got "192\.0\.2\.1"/);
+  });
+  it('zone check: policy on top of parsing', async () => {
+    const ok = await runCli(['zone', 'check', EXAMPLE, 'example.test.']);
+    assert.equal(ok.code, 0);
+    assert.match(ok.stdout, /OK: serial 2026112101/);
+    const dir = mkdtempSync(join(tmpdir(), 'edgedns-cli-'));
+    const f = join(dir, 'nons.zone');
+    writeFileSync(f, '$TTL 1\n@ SOA ns h 1 1 1 1 1\nwww CNAME x\nwww A 192.0.2.1\n');
+    const bad = await runCli(['zone', 'check', f, 'nons.test.']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /no NS records at the apex/);
+    assert.match(bad.stderr, /has a CNAME and other data/);
+  });
+  it('config check: exit 0 for a good file, 2 for a bad one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgedns-cli-'));
+    const good = join(dir, 'good.yaml');
+    writeFileSync(good, `zones: { dir: ${JSON.stringify(ZONES)} }\n`);
+    assert.equal((await runCli(['config', 'check', good])).code, 0);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'listen: 5\n');
+    const r = await runCli(['config', 'check', bad]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /listen: expected a list, got 5/);
+  });
+  it('usage errors exit 2; --help shows examples; --version prints the version', async () => {
+    assert.equal((await runCli(['serve', '--no-such-flag'])).code, 2);
+    assert.equal((await runCli(['zone', 'print'])).code, 2);
+    const help = await runCli(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Examples:/);
+    const v = await runCli(['--version']);
+    assert.match(v.stdout, /^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('zone-file conformance (../shared/conformance)', () => {
+  const script = join(ROOT, '..', 'shared', 'conformance', 'zone-compare.sh');
+  it('passes every case', { timeout: 300_000 }, async (t) => {
+    if (!existsSync(script)) {
+      // The suite lives beside the project (shared/); without it there is nothing to run.
+      assert.equal(process.env.CI, undefined, `conformance suite missing at ${script}`);
+      t.diagnostic(`conformance suite not found at ${script}`);
+      return;
+    }
+    const out = await new Promise<string>((resolve) => {
+      execFile('bash', [script, 'suite', process.execPath, MAIN, 'zone', 'print'], { maxBuffer: 1 << 24, timeout: 280_000 }, (_e, stdout) => resolve(stdout));
+    });
+    const summary = /(\d+) passed, (\d+) failed/.exec(out);
+    assert.ok(summary, out.slice(-2000));
+    assert.equal(summary[2], '0', out.split('\n').filter((l) => l.startsWith('FAIL')).join('\n'));
+    assert.ok(Number(summary[1]) >= 79);
+  });
+});
