@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import dnsPacket from 'dns-packet';
 import { FLAG_AA, Section, SectionWriter, buildResponse, nameFromText, parseQuery } from '../../../src/wire/index.ts';
-import { query } from '../../helpers/wire.ts';
+import { decode, query } from '../../helpers/wire.ts';
 
 const n = (s: string): Uint8Array => nameFromText(s, null);
 const a = (ip: string): Uint8Array => Uint8Array.from(ip.split('.').map(Number));
@@ -23,7 +23,7 @@ describe('SectionWriter + buildResponse', () => {
     const q = parseQuery(msg);
     const s = sections('www.test.', 2);
     const out = buildResponse(msg, q, 0, FLAG_AA, s, null, 512);
-    const d = dnsPacket.decode(out);
+    const d = decode(out);
     assert.equal(d.id, 99);
     assert.equal(d.flag_aa, true);
     assert.equal(d.flag_rd, true);
@@ -42,12 +42,12 @@ describe('SectionWriter + buildResponse', () => {
     const s = sections('www.test.', 2);
     const full = buildResponse(msg, q, 0, 0, s, null, 65535);
     const noAdditional = buildResponse(msg, q, 0, 0, s, null, full.length - 1);
-    const d1 = dnsPacket.decode(noAdditional);
+    const d1 = decode(noAdditional);
     assert.equal(d1.flag_tc, false);
     assert.equal(d1.additionals?.length, 0);
     assert.equal(d1.answers?.length, 2);
     const tiny = buildResponse(msg, q, 0, 0, s, null, 40);
-    const d2 = dnsPacket.decode(tiny);
+    const d2 = decode(tiny);
     assert.equal(d2.flag_tc, true);
     assert.equal(d2.answers?.length, 0, 'no partial RRset');
   });
@@ -56,7 +56,7 @@ describe('SectionWriter + buildResponse', () => {
     const msg = query('www.test', 'A', { edns: true });
     const q = parseQuery(msg);
     const out = buildResponse(msg, q, 16, 0, sections('www.test.', 1), { udpSize: 1232, dnssecOk: true, options: new Uint8Array(0) }, 1232);
-    const d = dnsPacket.decode(out);
+    const d = decode(out);
     const opt = d.additionals?.at(-1) as unknown as { type: string; udpPayloadSize: number; extendedRcode: number; flags: number };
     assert.equal(opt.type, 'OPT');
     assert.equal(opt.udpPayloadSize, 1232);

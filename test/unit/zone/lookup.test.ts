@@ -1,10 +1,10 @@
 // Answer rules (RFC 1034 §4.3.2, 4592, 2308, 6672, 8482) on the zone store, decoded by dns-packet.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import dnsPacket from 'dns-packet';
 import { buildResponse, nameFromText, parseQuery } from '../../../src/wire/index.ts';
 import { ZoneStore, buildZone, parseZoneText } from '../../../src/zone/index.ts';
-import { query } from '../../helpers/wire.ts';
+import type { Rec } from '../../helpers/wire.ts';
+import { decode, query } from '../../helpers/wire.ts';
 
 const zone = (origin: string, text: string) => {
   const o = nameFromText(origin, null);
@@ -48,8 +48,8 @@ function ask(name: string, type: string) {
   const q = parseQuery(msg);
   const a = store.answer(q.key, q.qtype);
   if (!a) return undefined;
-  const d = dnsPacket.decode(buildResponse(msg, q, a.rcode, a.flags, a.sections, null, 65535));
-  const rr = (xs: dnsPacket.Answer[] | undefined) => (xs ?? []).map((r) => `${r.name.toLowerCase()} ${r.ttl} ${r.type} ${typeof r.data === 'object' && !Buffer.isBuffer(r.data) && !Array.isArray(r.data) ? JSON.stringify(r.data) : String(r.data)}`);
+  const d = decode(buildResponse(msg, q, a.rcode, a.flags, a.sections, null, 65535));
+  const rr = (xs: Rec[] | undefined) => (xs ?? []).map((r) => `${r.name.toLowerCase()} ${r.ttl} ${r.type} ${typeof r.data === 'object' && !Buffer.isBuffer(r.data) && !Array.isArray(r.data) ? JSON.stringify(r.data) : String(r.data)}`);
   return { rcode: d.rcode, aa: d.flag_aa, answer: rr(d.answers), authority: rr(d.authorities), additional: rr(d.additionals) };
 }
 

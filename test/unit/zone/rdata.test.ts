@@ -1,17 +1,17 @@
 // RDATA encoding checked against dns-packet as an oracle, and presentation -> wire -> presentation.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import dnsPacket from 'dns-packet';
 import { nameFromText, typeFromText } from '../../../src/wire/index.ts';
 import { decodeRdata, parseZoneText } from '../../../src/zone/index.ts';
+import { oracle as dp } from '../../helpers/wire.ts';
 
 const origin = nameFromText('example.test.', null);
 
 /** RDATA bytes as dns-packet encodes a record, without the fixed RR header. */
 function oracle(type: string, data: unknown): Buffer {
   const name = 'x.example.test';
-  const rr = dnsPacket.answer.encode({ type, name, ttl: 1, class: 'IN', data } as dnsPacket.Answer);
-  const nameLen = dnsPacket.name.encodingLength(name);
+  const rr = dp.answer.encode({ type, name, ttl: 1, class: 'IN', data });
+  const nameLen = dp.name.encodingLength(name);
   return rr.subarray(nameLen + 10);
 }
 
