@@ -25,6 +25,7 @@ Examples:
   edgedns serve                                   serve ./zones on 127.0.0.1:5353 (UDP and TCP)
   edgedns serve --config /etc/edgedns/edgedns.yaml
   edgedns serve --listen 127.0.0.1:5353 --listen [::1]:5353 --zones ./zones
+  edgedns serve --upstream 192.0.2.1:53 --allow-recursion 192.0.2.0/24 --site-id fra1
   edgedns zone check zones/example.test.zone example.test.
   edgedns zone print --generic zones/example.test.zone example.test.
   edgedns config check /etc/edgedns/edgedns.yaml`,
@@ -36,11 +37,17 @@ Examples:
     .option('-c, --config <file>', 'YAML config file (defaults apply without one)')
     .option('--listen <address:port>', 'listen address, repeatable; replaces the config (IPv6 as [::1]:5353)', collect)
     .option('--zones <dir>', 'serve every *.zone file in DIR (origin = file name without .zone)')
-    .action(async (opts: { config?: string; listen?: string[]; zones?: string }) => {
+    .option('--upstream <address:port>', 'upstream resolver, repeatable; replaces the config (default: /etc/resolv.conf)', collect)
+    .option('--allow-recursion <cidr>', 'clients allowed recursion, repeatable; replaces recursion.allow', collect)
+    .option('--site-id <id>', 'site identity for NSID and id.server (default: the host name)')
+    .action(async (opts: { config?: string; listen?: string[]; zones?: string; upstream?: string[]; allowRecursion?: string[]; siteId?: string }) => {
       const node = await EdgeNode.start({
         ...(opts.config !== undefined && { configPath: opts.config }),
         ...(opts.listen !== undefined && { listen: opts.listen }),
         ...(opts.zones !== undefined && { zonesDir: opts.zones }),
+        ...(opts.upstream !== undefined && { upstreams: opts.upstream }),
+        ...(opts.allowRecursion !== undefined && { allowRecursion: opts.allowRecursion }),
+        ...(opts.siteId !== undefined && { siteId: opts.siteId }),
       });
       await node.runUntilSignalled();
     });

@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
-import { EdgeError, ErrorCode } from '../core/index.js';
+import { EdgeError, ErrorCode, parseCidr } from '../core/index.js';
 import type { HostPort } from './schema.js';
-import { duration, hostPort, int, list, obj, oneOf, optional, str } from './schema.js';
+import { bool, cidr, duration, hostPort, int, list, obj, oneOf, optional, size, str, strOrFalse } from './schema.js';
 
 export interface ZoneFileConfig {
   file: string;
@@ -14,30 +14,86 @@ export interface ZoneFileConfig {
 }
 
 export interface Config {
+  site: {
+    /** NSID and id.server; null = the host name. */
+    id: string | null;
+    /** hostname.bind; null = the host name. */
+    hostname: string | null;
+    /** version.bind/version.server; null = "edgedns <version>", false = hidden (REFUSED). */
+    version: string | false | null;
+  };
   listen: HostPort[];
   /** `dir`: every `*.zone` in it (origin = file name without `.zone`); null for none. */
   zones: { dir: string | null; files: ZoneFileConfig[] };
   edns: { udpPayload: number };
   tcp: { idleTimeout: number; maxConnections: number; maxInFlight: number };
+  /** Upstream resolvers; null = the nameservers of /etc/resolv.conf. */
+  upstreams: HostPort[] | null;
+  resolver: { timeout: number; deadline: number; socketReuse: number };
+  cache: {
+    maxEntries: number;
+    maxBytes: number;
+    minTtl: number;
+    maxTtl: number;
+    maxNegativeTtl: number;
+    servfailTtl: number;
+    maxStale: number;
+    staleRecheck: number;
+    prefetch: boolean;
+  };
+  recursion: { allow: string[] };
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
 }
 
 /** Every default, in one place. */
 export const DEFAULTS = {
+  site: { id: null, hostname: null, version: null },
   listen: ['127.0.0.1:5353'],
   zones: { dir: './zones' as string | null, files: [] as ZoneFileConfig[] },
   // RFC 9715 / DNS Flag Day 2020: 1232 avoids IP fragmentation on common paths.
   edns: { udpPayload: 1232 },
   // RFC 7766 §6.2.3: idle timeouts of seconds; caps keep a client from holding everything.
   tcp: { idleTimeout: '10s', maxConnections: 1000, maxInFlight: 100 },
+  upstreams: null,
+  // A client gets an answer or SERVFAIL within about 2 s (RFC 8767 §5 suggests 1.8 s).
+  resolver: { timeout: '700ms', deadline: '1800ms', socketReuse: 64 },
+  cache: {
+    maxEntries: 200_000,
+    maxBytes: '128MiB',
+    minTtl: '0s',
+    maxTtl: '1d',
+    maxNegativeTtl: '1h',
+    servfailTtl: '5s',
+    // RFC 8767 §5: serve stale up to 1 to 3 days; recheck a failing name every 30 s.
+    maxStale: '1d',
+    staleRecheck: '30s',
+    prefetch: true,
+  },
+  // Never an open resolver by default: loopback and private ranges only.
+  recursion: { allow: ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7', 'fe80::/10'] },
   log: { level: 'info' },
 } as const;
 
 const schema = obj<Config>({
+  site: obj({ id: optional(str()), hostname: optional(str()), version: optional(strOrFalse()) }),
   listen: list(hostPort(53, true)),
   zones: obj({ dir: optional(str()), files: list(obj({ file: str(), origin: str() })) }),
   edns: obj({ udpPayload: int(512, 4096) }),
   tcp: obj({ idleTimeout: duration(3_600_000), maxConnections: int(1, 1_000_000), maxInFlight: int(1, 10_000) }),
+  upstreams: optional(list(hostPort(53))),
+  resolver: obj({ timeout: duration(60_000), deadline: duration(60_000), socketReuse: int(1, 100_000) }),
+  cache: obj({
+    maxEntries: int(1, 100_000_000),
+    maxBytes: size(),
+    minTtl: duration(),
+    maxTtl: duration(),
+    maxNegativeTtl: duration(),
+    servfailTtl: duration(),
+    maxStale: duration(30 * 86_400_000),
+    staleRecheck: duration(),
+    prefetch: bool(),
+  }),
+  recursion: obj({ allow: list(cidr((s) => parseCidr(s) !== undefined)) }),
   log: obj({ level: oneOf(['debug', 'info', 'warn', 'error'] as const) }),
 });
 

@@ -95,3 +95,27 @@ export const hostPort = (defaultPort: number, allowPortZero = false): Check<Host
 export function formatHostPort(hp: HostPort): string {
   return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
 }
+
+/** Bytes, from an integer or "64MiB", "512KiB", "1GiB". */
+export const size = (): Check<number> => (v, path, p) => {
+  const units: Record<string, number> = { '': 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+  const m = typeof v === 'string' ? /^(\d+)\s*(kib|mib|gib)?$/i.exec(v.trim()) : null;
+  const n = typeof v === 'number' && Number.isInteger(v) ? v : m ? Number(m[1]) * (units[(m[2] ?? '').toLowerCase()] as number) : NaN;
+  if (n >= 0) return n;
+  p.push(`${path}: expected a size like 67108864 or "64MiB", got ${show(v)}`);
+  return 0;
+};
+
+/** An address prefix such as "10.0.0.0/8" or "2001:db8::/32". */
+export const cidr = (valid: (s: string) => boolean): Check<string> => (v, path, p) => {
+  if (typeof v === 'string' && valid(v)) return v;
+  p.push(`${path}: expected an address prefix like "192.0.2.0/24" or "2001:db8::/32", got ${show(v)}`);
+  return '0.0.0.0/32';
+};
+
+/** A string, or false to hide the value. */
+export const strOrFalse = (): Check<string | false> => (v, path, p) => {
+  if (v === false || (typeof v === 'string' && v.length > 0)) return v;
+  p.push(`${path}: expected a string, or false to hide it, got ${show(v)}`);
+  return false;
+};

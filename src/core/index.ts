@@ -5,3 +5,4 @@ export { createJsonLogger, silentLogger } from './log.js';
 export type { Clock } from './clock.js';
 export { ManualClock, systemClock } from './clock.js';
 export { formatDuration, parseDuration } from './duration.js';
+export { CidrSet, parseCidr } from './cidr.js';

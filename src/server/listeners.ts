@@ -5,7 +5,7 @@ import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { EdgeError, ErrorCode, errorMessage } from '../core/index.js';
 import type { Logger } from '../core/index.js';
-import type { Pipeline } from './pipeline.js';
+import type { Answer, Pipeline } from './pipeline.js';
 
 export interface ListenAddress {
   host: string;
@@ -83,16 +83,23 @@ export async function startListeners(
 function bindUdp(a: ListenAddress, pipeline: Pipeline, log: Logger): Promise<dgram.Socket> {
   const v6 = a.host.includes(':');
   const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 });
+  const fail = (e: unknown): void => {
+    // The pipeline does not throw on bad input; this is a bug, and one query must not stop the rest.
+    log.error('query failed', { error: errorMessage(e), transport: 'udp' });
+  };
   sock.on('message', (msg, rinfo) => {
-    let out: Buffer | null;
+    let out: Answer;
     try {
-      out = pipeline.handle(msg, 'udp');
+      out = pipeline.handle(msg, 'udp', rinfo.address);
     } catch (e) {
-      // The pipeline does not throw on bad input; this is a bug, and one query must not stop the rest.
-      log.error('query failed', { error: errorMessage(e), transport: 'udp' });
+      return fail(e);
+    }
+    if (out === null) return;
+    if (out instanceof Promise) {
+      out.then((b) => b && sock.send(b, rinfo.port, rinfo.address), fail);
       return;
     }
-    if (out) sock.send(out, rinfo.port, rinfo.address);
+    sock.send(out, rinfo.port, rinfo.address);
   });
   return new Promise((resolve, reject) => {
     sock.once('error', (e) => reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on udp ${fmt(a)}: ${e.message}`)));
@@ -134,6 +141,22 @@ function bindTcp(a: ListenAddress, pipeline: Pipeline, limits: TcpLimits, log: L
  */
 function serveConnection(sock: net.Socket, pipeline: Pipeline, limits: TcpLimits, log: Logger): void {
   let buf: Buffer = Buffer.alloc(0);
+  let inFlight = 0;
+  let clientDone = false;
+  const client = sock.remoteAddress ?? '';
+  const send = (out: Buffer | null): void => {
+    if (!out || sock.destroyed) return;
+    const framed = Buffer.allocUnsafe(out.length + 2);
+    framed.writeUInt16BE(out.length, 0);
+    out.copy(framed, 2);
+    sock.write(framed);
+  };
+  const settle = (): void => {
+    inFlight--;
+    if (clientDone && inFlight === 0) sock.end();
+    else if (sock.isPaused() && inFlight < limits.maxInFlight && !sock.writableNeedDrain) sock.resume();
+  };
+  const fail = (e: unknown): void => log.error('query failed', { error: errorMessage(e), transport: 'tcp' });
   sock.setTimeout(limits.idleTimeoutMs, () => sock.destroy());
   sock.on('error', () => sock.destroy());
   sock.on('data', (chunk: Buffer) => {
@@ -144,28 +167,32 @@ function serveConnection(sock: net.Socket, pipeline: Pipeline, limits: TcpLimits
       if (buf.length - off - 2 < len) break;
       const msg = buf.subarray(off + 2, off + 2 + len);
       off += 2 + len;
-      let out: Buffer | null = null;
       try {
-        out = pipeline.handle(msg, 'tcp');
+        const out = pipeline.handle(msg, 'tcp', client);
+        if (out instanceof Promise) {
+          // RFC 7766 §6.2.1.1: answers go out as they are ready, not in query order.
+          inFlight++;
+          out.then(send, fail).finally(settle);
+        } else send(out);
       } catch (e) {
-        log.error('query failed', { error: errorMessage(e), transport: 'tcp' });
-      }
-      if (out) {
-        const framed = Buffer.allocUnsafe(out.length + 2);
-        framed.writeUInt16BE(out.length, 0);
-        out.copy(framed, 2);
-        sock.write(framed);
+        fail(e);
       }
     }
     buf = off === buf.length ? Buffer.alloc(0) : buf.subarray(off);
     if (buf.length > MAX_PENDING) sock.destroy(); // a frame can never be larger than this
-    if (sock.writableNeedDrain) {
-      // The client is not reading its answers: stop reading its queries until it does.
+    if (sock.writableNeedDrain || inFlight >= limits.maxInFlight) {
+      // The client is not reading its answers, or has too many waiting: stop reading for now.
       sock.pause();
-      sock.once('drain', () => sock.resume());
+      sock.once('drain', () => {
+        if (inFlight < limits.maxInFlight) sock.resume();
+      });
     }
   });
-  sock.on('end', () => sock.end());
+  sock.on('end', () => {
+    // Half-close: answer what was asked, then close our side.
+    clientDone = true;
+    if (inFlight === 0) sock.end();
+  });
 }
 
 /** A 2-byte length frames at most 65535 bytes; more unparsed than one frame means garbage. */

@@ -7,4 +7,6 @@ export type { Edns, Query } from './query.js';
 export { EMPTY_SECTIONS, Section, SectionWriter, encodeSections } from './writer.js';
 export type { Cut, Sections, WireRecord } from './writer.js';
 export { buildErrorResponse, buildResponse, encodeOption } from './response.js';
-export type { ResponseOpt } from './response.js';
+export type { ResponseOpt, TtlPatch } from './response.js';
+export { parseMessage } from './message.js';
+export type { Message } from './message.js';

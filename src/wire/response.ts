@@ -27,9 +27,16 @@ export function encodeOption(code: number, data: Uint8Array): Uint8Array {
   return out;
 }
 
+/** How to rewrite the TTLs of cached sections: counted down by `age` seconds, or all set to `fixed`. */
+export interface TtlPatch {
+  age: number;
+  /** A fixed TTL for every record (serve-stale), or -1. */
+  fixed: number;
+}
+
 /**
- * Build a response. `flags` holds AA/RA (the rest comes from the query); `limit` is the largest
- * message allowed (UDP payload size, or 65535 over TCP).
+ * Build a response. `flags` holds AA/RA/AD (the rest comes from the query); `limit` is the largest
+ * message allowed (UDP payload size, or 65535 over TCP); `ttl` patches the copied TTLs in place.
  */
 export function buildResponse(
   query: Uint8Array,
@@ -39,6 +46,7 @@ export function buildResponse(
   sections: Sections,
   opt: ResponseOpt | null,
   limit: number,
+  ttl: TtlPatch | null = null,
 ): Buffer {
   const qlen = q.questionEnd - HEADER_LEN;
   const optLen = opt ? OPT_FIXED_LEN + opt.options.length : 0;
@@ -79,7 +87,10 @@ export function buildResponse(
   out.writeUInt16BE(ar + (opt ? 1 : 0), 10);
   out.set(query.subarray(HEADER_LEN, q.questionEnd), HEADER_LEN);
   let o = HEADER_LEN + qlen;
-  if (body > 0) out.set(sections.bytes.subarray(0, body), o);
+  if (body > 0) {
+    out.set(sections.bytes.subarray(0, body), o);
+    if (ttl) patchTtls(out, o, body, sections.ttlOffsets, ttl);
+  }
   o += body;
   if (opt) {
     out[o] = 0; // root owner
@@ -98,4 +109,13 @@ export function buildResponse(
 /** An error response: header, the question when one was parsed, and OPT when asked. */
 export function buildErrorResponse(query: Uint8Array, q: Query, rcode: number, opt: ResponseOpt | null, limit: number): Buffer {
   return buildResponse(query, q, rcode, 0, EMPTY_SECTIONS, opt, limit);
+}
+
+function patchTtls(out: Buffer, base: number, body: number, offsets: readonly number[], ttl: TtlPatch): void {
+  for (const off of offsets) {
+    if (off >= body) break;
+    const at = base + off;
+    const v = ttl.fixed >= 0 ? ttl.fixed : Math.max(0, out.readUInt32BE(at) - ttl.age);
+    out.writeUInt32BE(v, at);
+  }
 }

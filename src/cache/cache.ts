@@ -1,0 +1,228 @@
+// The answer cache: responses stored as pre-encoded sections on lru-cache, bounded by entries and
+// bytes, with TTLs counted down on the way out, negative caching (RFC 2308), a short SERVFAIL
+// cache, serve-stale (RFC 8767) and prefetch marks. The clock is injected.
+//
+//   key "qnameKey|qtype|qclass|do" → Entry { rcode, flags, sections (wire, TTL offsets), storedAt, ttl }
+//   fresh:  now < storedAt + ttl           → copy, TTLs minus age
+//   stale:  now < storedAt + ttl + maxStale → only when the upstreams fail; TTLs = staleTtl
+
+import { LRUCache } from 'lru-cache';
+import type { Clock } from '../core/index.js';
+import type { Message, Sections, WireRecord } from '../wire/index.js';
+import { FLAG_AD, Rcode, Section, SectionWriter, T, nameLength } from '../wire/index.js';
+
+export interface CacheOptions {
+  maxEntries: number;
+  maxBytes: number;
+  /** Clamp of every entry's lifetime, in seconds. */
+  minTtl: number;
+  maxTtl: number;
+  maxNegativeTtl: number;
+  /** How long a SERVFAIL is remembered, in seconds. */
+  servfailTtl: number;
+  /** How long past expiry an entry may still be served stale, in seconds (RFC 8767 §5). */
+  maxStale: number;
+  /** After a failed refresh, how long to serve stale without asking upstream again (RFC 8767 §4), seconds. */
+  staleRecheck: number;
+  /** Whether entries asked for in the last 10% of their TTL are refreshed in the background. */
+  prefetch: boolean;
+  clock: Clock;
+  observer?: CacheObserver;
+}
+
+export interface CacheObserver {
+  hit(): void;
+  miss(): void;
+  staleServed(): void;
+  prefetch(): void;
+  evicted(): void;
+}
+
+const NOOP: CacheObserver = { hit: () => {}, miss: () => {}, staleServed: () => {}, prefetch: () => {}, evicted: () => {} };
+
+export interface CacheEntry {
+  rcode: number;
+  /** Header flags to set (AD from the upstream). */
+  flags: number;
+  sections: Sections;
+  /** ms since the epoch. */
+  storedAt: number;
+  /** Lifetime in seconds. */
+  ttl: number;
+  /** Bytes accounted against maxBytes. */
+  size: number;
+  prefetched: boolean;
+  /** When a refresh last failed (ms), or 0. */
+  failedAt: number;
+}
+
+export type CacheLookup =
+  | { kind: 'fresh'; entry: CacheEntry; age: number; prefetch: boolean }
+  | { kind: 'stale'; entry: CacheEntry; recentlyFailed: boolean }
+  | { kind: 'miss' };
+
+const MISS: CacheLookup = { kind: 'miss' };
+/** Bytes an entry costs beyond its wire bytes: the objects around them and the key. */
+const ENTRY_OVERHEAD = 160;
+
+export class AnswerCache {
+  readonly #o: CacheOptions;
+  readonly #obs: CacheObserver;
+  readonly #lru: LRUCache<string, CacheEntry>;
+
+  constructor(opts: CacheOptions) {
+    this.#o = opts;
+    this.#obs = opts.observer ?? NOOP;
+    this.#lru = new LRUCache<string, CacheEntry>({
+      max: opts.maxEntries,
+      maxSize: opts.maxBytes,
+      sizeCalculation: (e, k) => e.size + 2 * k.length,
+      dispose: (_v, _k, reason) => {
+        if (reason === 'evict') this.#obs.evicted();
+      },
+    });
+  }
+
+  /** The key of a question; CD=1 answers (possibly unvalidated data) are kept apart. */
+  static key(qkey: string, qtype: number, qclass: number, dnssecOk: boolean, checkingDisabled = false): string {
+    return `${qkey}|${qtype}|${qclass}|${dnssecOk ? 1 : 0}${checkingDisabled ? '|cd' : ''}`;
+  }
+
+  get(key: string): CacheLookup {
+    const e = this.#lru.get(key);
+    if (!e) {
+      this.#obs.miss();
+      return MISS;
+    }
+    const now = this.#o.clock.now();
+    const ageMs = now - e.storedAt;
+    if (ageMs < e.ttl * 1000) {
+      const age = Math.floor(ageMs / 1000);
+      // Refresh once when asked for in the last 10% of the lifetime.
+      const prefetch = this.#o.prefetch && !e.prefetched && e.rcode !== Rcode.SERVFAIL && ageMs >= e.ttl * 900;
+      if (prefetch) {
+        e.prefetched = true;
+        this.#obs.prefetch();
+      }
+      this.#obs.hit();
+      return { kind: 'fresh', entry: e, age, prefetch };
+    }
+    if (e.rcode !== Rcode.SERVFAIL && ageMs < (e.ttl + this.#o.maxStale) * 1000) {
+      this.#obs.miss();
+      return { kind: 'stale', entry: e, recentlyFailed: e.failedAt > 0 && now - e.failedAt < this.#o.staleRecheck * 1000 };
+    }
+    this.#lru.delete(key);
+    this.#obs.miss();
+    return MISS;
+  }
+
+  /** Count a stale answer actually served. */
+  servedStale(): void {
+    this.#obs.staleServed();
+  }
+
+  /**
+   * Store an upstream response for `qname` and return it as an entry to answer from (also when it
+   * is not cacheable). A SERVFAIL never replaces a good answer (RFC 8767 §4): the good one stays,
+   * marked as failed, for serve-stale.
+   */
+  store(key: string, qname: Uint8Array, msg: Message, dnssecOk: boolean): CacheEntry {
+    const now = this.#o.clock.now();
+    const entry = buildEntry(qname, msg, dnssecOk, this.#o, now);
+    const old = this.#lru.peek(key);
+    if (entry.rcode === Rcode.SERVFAIL && old && old.rcode !== Rcode.SERVFAIL) {
+      old.failedAt = now;
+      return entry;
+    }
+    if (entry.ttl > 0 && (entry.rcode === Rcode.NOERROR || entry.rcode === Rcode.NXDOMAIN || entry.rcode === Rcode.SERVFAIL)) this.#lru.set(key, entry);
+    return entry;
+  }
+
+  /** Remember that refreshing `key` failed, so stale answers are served without asking again. */
+  markFailed(key: string): void {
+    const e = this.#lru.peek(key);
+    if (e) e.failedAt = this.#o.clock.now();
+  }
+
+  /** Remove everything, or every entry of one name (a lower-case name key). */
+  flush(qkey?: string): number {
+    if (qkey === undefined) {
+      const n = this.#lru.size;
+      this.#lru.clear();
+      return n;
+    }
+    let n = 0;
+    const prefix = `${qkey}|`;
+    for (const k of [...this.#lru.keys()]) {
+      if (k.startsWith(prefix)) {
+        this.#lru.delete(k);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  get entries(): number {
+    return this.#lru.size;
+  }
+
+  get bytes(): number {
+    return this.#lru.calculatedSize;
+  }
+}
+
+/** The lifetime of a response (RFC 2308 §5 for negative answers), clamped; 0 = not cacheable. */
+function lifetime(msg: Message, o: CacheOptions): number {
+  if (msg.rcode === Rcode.SERVFAIL) return o.servfailTtl;
+  if (msg.rcode !== Rcode.NOERROR && msg.rcode !== Rcode.NXDOMAIN) return 0;
+  if (msg.answer.length > 0 && msg.rcode === Rcode.NOERROR) {
+    const ttl = Math.min(...msg.answer.map((r) => r.ttl));
+    return Math.min(Math.max(ttl, o.minTtl), o.maxTtl);
+  }
+  const soa = msg.authority.find((r) => r.type === T.SOA);
+  // RFC 2308 §5: without an SOA a negative answer is not cached.
+  if (!soa) return 0;
+  const ttl = Math.min(soa.ttl, soaMinimum(soa.rdata));
+  return Math.min(Math.max(ttl, o.minTtl), o.maxNegativeTtl);
+}
+
+function soaMinimum(rd: Uint8Array): number {
+  const at = nameLength(rd, 0);
+  const end = at + nameLength(rd, at) + 20;
+  return new DataView(rd.buffer, rd.byteOffset, rd.byteLength).getUint32(end - 4);
+}
+
+function buildEntry(qname: Uint8Array, msg: Message, dnssecOk: boolean, o: CacheOptions, now: number): CacheEntry {
+  const ttl = lifetime(msg, o);
+  const w = new SectionWriter(qname);
+  // No record outlives its entry: TTLs are capped to the entry's lifetime when stored.
+  const cap = (rs: WireRecord[]): WireRecord[] => rs.map((r) => (r.ttl > ttl ? { ...r, ttl } : r));
+  addRRsets(w, Section.ANSWER, cap(msg.answer), true);
+  addRRsets(w, Section.AUTHORITY, cap(msg.authority), true);
+  addRRsets(w, Section.ADDITIONAL, cap(msg.additional), false);
+  const sections = w.finish();
+  const flags = dnssecOk ? msg.flags & FLAG_AD : 0;
+  return { rcode: msg.rcode, flags, sections, storedAt: now, ttl, size: sections.bytes.length + sections.ttlOffsets.length * 8 + sections.cuts.length * 40 + ENTRY_OVERHEAD, prefetched: false, failedAt: 0 };
+}
+
+/** Add records grouped into RRsets (same owner, type, class, in a row), each a cut point. */
+function addRRsets(w: SectionWriter, section: Section, records: WireRecord[], required: boolean): void {
+  let i = 0;
+  while (i < records.length) {
+    const first = records[i] as WireRecord;
+    let j = i + 1;
+    while (j < records.length && sameSet(records[j] as WireRecord, first)) j++;
+    w.addRRset(section, records.slice(i, j), required);
+    i = j;
+  }
+}
+
+function sameSet(a: WireRecord, b: WireRecord): boolean {
+  if (a.type !== b.type || a.class !== b.class || a.owner.length !== b.owner.length) return false;
+  for (let i = 0; i < a.owner.length; i++) if (fold(a.owner[i] as number) !== fold(b.owner[i] as number)) return false;
+  return true;
+}
+
+function fold(b: number): number {
+  return b >= 0x41 && b <= 0x5a ? b + 32 : b;
+}

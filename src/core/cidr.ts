@@ -1,0 +1,72 @@
+// Address prefixes (CIDR) and matching client addresses against a list of them.
+
+import { isIPv4, isIPv6 } from 'node:net';
+
+interface Prefix {
+  v6: boolean;
+  bytes: Uint8Array;
+  bits: number;
+}
+
+function ipBytes(addr: string): Uint8Array | undefined {
+  if (isIPv4(addr)) return Uint8Array.from(addr.split('.').map(Number));
+  if (!isIPv6(addr)) return undefined;
+  const tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(addr);
+  let s = addr;
+  const extra: number[] = [];
+  if (tail) {
+    extra.push(...(tail[1] as string).split('.').map(Number));
+    s = addr.slice(0, -(tail[1] as string).length) + '0:0';
+  }
+  const [head = '', rest] = s.split('::') as [string, string | undefined];
+  const hs = head ? head.split(':') : [];
+  const rs = rest ? rest.split(':') : [];
+  const groups = [...hs, ...new Array<string>(8 - hs.length - rs.length).fill('0'), ...rs];
+  const out = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    const v = parseInt(g || '0', 16);
+    out[2 * i] = v >> 8;
+    out[2 * i + 1] = v & 0xff;
+  });
+  if (extra.length === 4) out.set(extra, 12);
+  return out;
+}
+
+/** Parse "192.0.2.0/24", "2001:db8::/32" or a bare address; undefined when invalid. */
+export function parseCidr(text: string): Prefix | undefined {
+  const [addr = '', len] = text.split('/');
+  const bytes = ipBytes(addr);
+  if (!bytes) return undefined;
+  const max = bytes.length * 8;
+  const bits = len === undefined ? max : /^\d{1,3}$/.test(len) ? Number(len) : NaN;
+  if (!(bits >= 0 && bits <= max)) return undefined;
+  return { v6: bytes.length === 16, bytes, bits };
+}
+
+/** Matches addresses against prefixes; IPv4-mapped IPv6 addresses match IPv4 prefixes. */
+export class CidrSet {
+  readonly #prefixes: Prefix[];
+  constructor(cidrs: readonly string[]) {
+    this.#prefixes = cidrs.map((c) => {
+      const p = parseCidr(c);
+      if (!p) throw new Error(`invalid prefix "${c}"`);
+      return p;
+    });
+  }
+
+  has(addr: string): boolean {
+    let bytes = ipBytes(addr);
+    if (!bytes) return false;
+    if (bytes.length === 16 && bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) bytes = bytes.subarray(12);
+    for (const p of this.#prefixes) {
+      if (p.bytes.length !== bytes.length) continue;
+      let bits = p.bits;
+      let i = 0;
+      for (; bits >= 8; bits -= 8, i++) if (p.bytes[i] !== bytes[i]) break;
+      if (bits >= 8) continue;
+      const mask = (0xff << (8 - bits)) & 0xff;
+      if (bits === 0 || ((p.bytes[i] as number) & mask) === ((bytes[i] as number) & mask)) return true;
+    }
+    return false;
+  }
+}
