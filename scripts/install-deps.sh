@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the system tools a target needs when they are missing (Debian/Ubuntu, as root).
-#   scripts/install-deps.sh test    dig (bind9-dnsutils), for the integration tests
+#   scripts/install-deps.sh test    dig (bind9-dnsutils) and unbound, for the integration tests
 #   scripts/install-deps.sh bench   dnsperf and unbound, for `make bench`
 # Daemons are kept from auto-starting while they are installed (policy-rc.d exits 101).
 set -euo pipefail
@@ -9,6 +9,7 @@ need() { command -v "$1" >/dev/null 2>&1 || want+=("$2"); }
 case "${1:-test}" in
   test)
     need dig bind9-dnsutils
+    need unbound unbound
     ;;
   bench)
     need dig bind9-dnsutils

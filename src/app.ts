@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { AnswerCache } from './cache/index.js';
 import type { Logger } from './core/index.js';
-import { CidrSet, EdgeError, createJsonLogger, errorMessage, systemClock } from './core/index.js';
+import { CidrSet, EdgeError, ErrorCode, createJsonLogger, errorMessage, systemClock } from './core/index.js';
 import type { IdentityConfig } from './identity/index.js';
 import { buildIdentity } from './identity/index.js';
 import { Resolver, readResolvConf } from './resolver/index.js';
@@ -19,6 +19,13 @@ import type { ZoneSpec, ZoneStore } from './zone/index.js';
 import { buildZone, formatRecord, loadZones, parseZoneFile, zoneSpecsFromDir } from './zone/index.js';
 
 export { EdgeError, isEdgeError } from './core/index.js';
+
+/** A command-line mistake: exit 2 with the message. */
+export class UsageError extends EdgeError {
+  constructor(message: string) {
+    super(ErrorCode.USAGE, message);
+  }
+}
 
 function originOf(text: string): Uint8Array {
   return nameFromText(text.endsWith('.') ? text : `${text}.`, null);
@@ -50,7 +57,7 @@ export interface ServeOptions {
   listen?: string[];
   /** `--zones DIR`, replacing the config's zones. */
   zonesDir?: string;
-  /** `--upstream`, replacing the config's upstreams. */
+  /** `--upstream` (or [] for `--authoritative-only`), replacing the config's upstreams. */
   upstreams?: string[];
   /** `--allow-recursion`, replacing recursion.allow. */
   allowRecursion?: string[];
@@ -72,7 +79,7 @@ function flagOverrides(opts: ServeOptions): Record<string, unknown> {
   const o: Record<string, unknown> = {};
   if (opts.listen && opts.listen.length > 0) o.listen = opts.listen;
   if (opts.zonesDir !== undefined) o.zones = { dir: resolvePath(opts.zonesDir), files: [] };
-  if (opts.upstreams && opts.upstreams.length > 0) o.upstreams = opts.upstreams;
+  if (opts.upstreams) o.upstreams = opts.upstreams;
   if (opts.allowRecursion && opts.allowRecursion.length > 0) o.recursion = { allow: opts.allowRecursion };
   if (opts.siteId !== undefined) o.site = { id: opts.siteId };
   return o;
@@ -113,7 +120,8 @@ function buildResolver(c: Config, log: Logger): Resolver | null {
     return !ours(u);
   });
   if (upstreams.length === 0) {
-    log.warn('no upstream resolvers: names outside the local zones are REFUSED');
+    if (c.upstreams === null || configured.length > 0) log.warn('no upstream resolvers: names outside the local zones are REFUSED');
+    else log.info('authoritative only: names outside the local zones are REFUSED');
     return null;
   }
   log.info('upstreams', { upstreams: upstreams.map((u) => `${u.host}:${u.port}`), source: c.upstreams ? 'config' : '/etc/resolv.conf' });

@@ -1,7 +1,7 @@
 // The `edgedns` command line (commander). No business logic: every command calls app.ts.
 
 import { Command, CommanderError } from 'commander';
-import { EdgeNode, checkConfig, checkZone, isEdgeError, printZone } from '../app.js';
+import { EdgeNode, UsageError, checkConfig, checkZone, isEdgeError, printZone } from '../app.js';
 import { VERSION } from '../version.js';
 
 /** Exit codes: 0 ok, 1 rejected input (zone print/check), 2 usage or config error. */
@@ -39,13 +39,16 @@ Examples:
     .option('--zones <dir>', 'serve every *.zone file in DIR (origin = file name without .zone)')
     .option('--upstream <address:port>', 'upstream resolver, repeatable; replaces the config (default: /etc/resolv.conf)', collect)
     .option('--allow-recursion <cidr>', 'clients allowed recursion, repeatable; replaces recursion.allow', collect)
+    .option('--authoritative-only', 'answer only from the local zones: no forwarding (upstreams: [])')
     .option('--site-id <id>', 'site identity for NSID and id.server (default: the host name)')
-    .action(async (opts: { config?: string; listen?: string[]; zones?: string; upstream?: string[]; allowRecursion?: string[]; siteId?: string }) => {
+    .action(async (opts: { config?: string; listen?: string[]; zones?: string; upstream?: string[]; authoritativeOnly?: boolean; allowRecursion?: string[]; siteId?: string }) => {
+      if (opts.authoritativeOnly && opts.upstream) throw new UsageError('--authoritative-only and --upstream exclude each other');
       const node = await EdgeNode.start({
         ...(opts.config !== undefined && { configPath: opts.config }),
         ...(opts.listen !== undefined && { listen: opts.listen }),
         ...(opts.zones !== undefined && { zonesDir: opts.zones }),
         ...(opts.upstream !== undefined && { upstreams: opts.upstream }),
+        ...(opts.authoritativeOnly === true && { upstreams: [] }),
         ...(opts.allowRecursion !== undefined && { allowRecursion: opts.allowRecursion }),
         ...(opts.siteId !== undefined && { siteId: opts.siteId }),
       });

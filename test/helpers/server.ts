@@ -21,14 +21,15 @@ export interface RunningServer {
 
 export interface StartOptions {
   args?: string[];
-  /** Start with `serve` plus these args; `--listen 127.0.0.1:0 --zones zones/` unless given. */
+  /** Start with `serve` plus these args; `--listen 127.0.0.1:0 --zones zones/ --authoritative-only`
+   * unless given (tests never forward to the machine's real resolvers). */
   config?: string;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
-  const args = ['serve', ...(opts.config ? ['--config', opts.config] : []), ...(opts.args ?? ['--listen', '127.0.0.1:0', '--zones', ZONES])];
+  const args = ['serve', ...(opts.config ? ['--config', opts.config] : []), ...(opts.args ?? ['--listen', '127.0.0.1:0', '--zones', ZONES, '--authoritative-only'])];
   const proc = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   let err = '';
   proc.stderr?.setEncoding('utf8');

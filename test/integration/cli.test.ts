@@ -81,3 +81,11 @@ describe('zone-file conformance (../shared/conformance)', () => {
     assert.ok(Number(summary[1]) >= 79);
   });
 });
+
+describe('serve flags', () => {
+  it('--authoritative-only and --upstream exclude each other', async () => {
+    const r = await runCli(['serve', '--authoritative-only', '--upstream', '127.0.0.1:53']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /exclude each other/);
+  });
+});

@@ -18,7 +18,7 @@ describe('lifecycle', () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgedns-reload-'));
     const zone = join(dir, 'reload.test.zone');
     writeFileSync(zone, '$TTL 60\n@ SOA ns h 1 1 1 1 1\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.10\n');
-    const srv = await startServer({ args: ['--listen', '127.0.0.1:0', '--zones', dir] });
+    const srv = await startServer({ args: ['--listen', '127.0.0.1:0', '--zones', dir, '--authoritative-only'] });
     try {
       assert.equal((await dig(srv, ['www.reload.test'])).answer[0]?.data, '192.0.2.10');
       writeFileSync(zone, '$TTL 60\n@ SOA ns h 2 1 1 1 1\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.20\n');
@@ -44,7 +44,7 @@ describe('lifecycle', () => {
   it('a bad config is fatal at startup: exit 2, every problem named', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgedns-badcfg-'));
     const cfg = join(dir, 'edgedns.yaml');
-    writeFileSync(cfg, 'listen: ["127.0.0.1:0"]\nedns: { udpPayload: 99999 }\nnope: 1\n');
+    writeFileSync(cfg, 'listen: ["127.0.0.1:0"]\nupstreams: []\nedns: { udpPayload: 99999 }\nnope: 1\n');
     const r = await runCli(['serve', '--config', cfg]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /edns\.udpPayload: expected an integer 512\.\.4096, got 99999/);
@@ -55,7 +55,7 @@ describe('lifecycle', () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgedns-badzone-'));
     copyFileSync(join(ZONES, 'example.test.zone'), join(dir, 'example.test.zone'));
     writeFileSync(join(dir, 'broken.test.zone'), '$TTL 60\n@ SOA ns h 1 1 1 1 1\n@ NS ns\nns MX x\n');
-    const r = await runCli(['serve', '--listen', '127.0.0.1:0', '--zones', dir]);
+    const r = await runCli(['serve', '--listen', '127.0.0.1:0', '--zones', dir, '--authoritative-only']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /broken\.test\.zone:4: preference: expected an integer, got "x"/);
   });
@@ -63,7 +63,7 @@ describe('lifecycle', () => {
   it('a busy address is a clear startup error', async () => {
     const srv = await startServer();
     try {
-      const r = await runCli(['serve', '--listen', `127.0.0.1:${srv.port}`, '--zones', ZONES]);
+      const r = await runCli(['serve', '--listen', `127.0.0.1:${srv.port}`, '--zones', ZONES, '--authoritative-only']);
       assert.equal(r.code, 2);
       assert.match(r.stderr, new RegExp(`cannot listen on (udp|tcp) 127\\.0\\.0\\.1:${srv.port}`));
     } finally {
@@ -72,7 +72,7 @@ describe('lifecycle', () => {
   });
 
   it('listens on IPv6 loopback and several addresses at once', async () => {
-    const srv = await startServer({ args: ['--listen', '127.0.0.1:0', '--listen', '[::1]:0', '--zones', ZONES] });
+    const srv = await startServer({ args: ['--listen', '127.0.0.1:0', '--listen', '[::1]:0', '--zones', ZONES, '--authoritative-only'] });
     try {
       const m = /"address":"::1","port":(\d+)/.exec(srv.logs());
       assert.ok(m, srv.logs());

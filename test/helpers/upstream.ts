@@ -1,0 +1,118 @@
+// A fake upstream resolver on loopback (UDP and TCP on one port) that tests steer: answer,
+// delay, drop, truncate, SERVFAIL, or reply with a wrong ID, a wrong question or from a wrong port.
+
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+import dnsPacket from 'dns-packet';
+
+export type Mode = 'answer' | 'drop' | 'truncate' | 'servfail' | 'wrong-id' | 'wrong-question' | 'wrong-port';
+
+export interface FakeRecord {
+  name: string;
+  type: string;
+  ttl: number;
+  data: unknown;
+}
+
+export class FakeUpstream {
+  mode: Mode = 'answer';
+  delayMs = 0;
+  /** Answers by "name|TYPE" (lower case); a name with no entry gets NXDOMAIN with an SOA. */
+  readonly zone = new Map<string, FakeRecord[]>();
+  negativeTtl = 60;
+  udpQueries = 0;
+  tcpQueries = 0;
+  /** Source ports and IDs of the UDP queries received. */
+  readonly sourcePorts: number[] = [];
+  readonly ids: number[] = [];
+  /** The DO and CD bits of the last query. */
+  last: { dnssecOk: boolean; cd: boolean; payload: number } | undefined;
+  readonly #udp: dgram.Socket;
+  readonly #other: dgram.Socket;
+  readonly #tcp: net.Server;
+  port = 0;
+
+  private constructor() {
+    this.#udp = dgram.createSocket('udp4');
+    this.#other = dgram.createSocket('udp4');
+    this.#tcp = net.createServer((s) => this.#serveTcp(s));
+  }
+
+  static async start(): Promise<FakeUpstream> {
+    const f = new FakeUpstream();
+    await new Promise<void>((r) => f.#udp.bind(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => f.#other.bind(0, '127.0.0.1', () => r()));
+    f.port = f.#udp.address().port;
+    await new Promise<void>((r) => f.#tcp.listen(f.port, '127.0.0.1', () => r()));
+    f.#udp.on('message', (m, rinfo) => {
+      f.udpQueries++;
+      f.sourcePorts.push(rinfo.port);
+      if (m.length >= 2) f.ids.push(m.readUInt16BE(0));
+      const reply = f.#reply(m, 'udp');
+      if (!reply) return;
+      const send = (): void => {
+        const sock = f.mode === 'wrong-port' ? f.#other : f.#udp;
+        sock.send(reply, rinfo.port, rinfo.address);
+      };
+      if (f.delayMs > 0) setTimeout(send, f.delayMs);
+      else send();
+    });
+    return f;
+  }
+
+  set(name: string, type: string, ttl: number, ...data: unknown[]): void {
+    this.zone.set(`${name.toLowerCase()}|${type}`, data.map((d) => ({ name, type, ttl, data: d })));
+  }
+
+  get queries(): number {
+    return this.udpQueries + this.tcpQueries;
+  }
+
+  async close(): Promise<void> {
+    this.#udp.close();
+    this.#other.close();
+    await new Promise<void>((r) => this.#tcp.close(() => r()));
+  }
+
+  #reply(m: Buffer, transport: 'udp' | 'tcp'): Buffer | null {
+    let q: dnsPacket.DecodedPacket;
+    try {
+      q = dnsPacket.decode(m);
+    } catch {
+      return null;
+    }
+    if (this.mode === 'drop') return null;
+    const question = q.questions?.[0];
+    if (!question) return null;
+    const opt = (q.additionals ?? []).find((a) => a.type === 'OPT') as unknown as { flags?: number; udpPayloadSize?: number } | undefined;
+    this.last = { dnssecOk: ((opt?.flags ?? 0) & dnsPacket.DNSSEC_OK) !== 0, cd: ((q.flags ?? 0) & dnsPacket.CHECKING_DISABLED) !== 0, payload: opt?.udpPayloadSize ?? 512 };
+    const records = this.zone.get(`${question.name.toLowerCase()}|${question.type}`);
+    const base = { type: 'response' as const, id: this.mode === 'wrong-id' ? (q.id ?? 0) ^ 0x5555 : q.id ?? 0, questions: [this.mode === 'wrong-question' ? { ...question, name: `evil.${question.name}` } : question] };
+    let flags = dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE;
+    if (this.mode === 'servfail') return dnsPacket.encode({ ...base, flags: flags | 2 });
+    if (this.mode === 'truncate' && transport === 'udp') return dnsPacket.encode({ ...base, flags: flags | dnsPacket.TRUNCATED_RESPONSE });
+    if (records) return dnsPacket.encode({ ...base, flags, answers: records.map((r) => ({ ...r, class: 'IN' })) as dnsPacket.Answer[] });
+    flags |= 3; // NXDOMAIN
+    const zone = question.name.split('.').slice(-2).join('.');
+    return dnsPacket.encode({ ...base, flags, authorities: [{ name: zone, type: 'SOA', ttl: 3600, class: 'IN', data: { mname: `ns.${zone}`, rname: `h.${zone}`, serial: 1, refresh: 2, retry: 3, expire: 4, minimum: this.negativeTtl } }] as dnsPacket.Answer[] });
+  }
+
+  #serveTcp(s: net.Socket): void {
+    let buf = Buffer.alloc(0);
+    s.on('error', () => s.destroy());
+    s.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        const m = buf.subarray(2, 2 + buf.readUInt16BE(0));
+        buf = buf.subarray(2 + m.length);
+        this.tcpQueries++;
+        const reply = this.#reply(m, 'tcp');
+        if (!reply) continue;
+        const framed = Buffer.alloc(reply.length + 2);
+        framed.writeUInt16BE(reply.length, 0);
+        reply.copy(framed, 2);
+        s.write(framed);
+      }
+    });
+  }
+}

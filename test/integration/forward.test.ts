@@ -1,0 +1,151 @@
+// The caching forwarder as users see it: the real server with a fake upstream, queried with dig.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { dig } from '../helpers/dig.ts';
+import type { RunningServer } from '../helpers/server.ts';
+import { ZONES, startServer } from '../helpers/server.ts';
+import { FakeUpstream } from '../helpers/upstream.ts';
+import { decode, query, udpExchange } from '../helpers/wire.ts';
+
+let up: FakeUpstream;
+let srv: RunningServer;
+before(async () => {
+  up = await FakeUpstream.start();
+  const dir = mkdtempSync(join(tmpdir(), 'edgedns-fwd-'));
+  const cfg = join(dir, 'edgedns.yaml');
+  writeFileSync(cfg, [
+    'listen: ["127.0.0.1:0"]',
+    `zones: { dir: ${JSON.stringify(ZONES)} }`,
+    `upstreams: ["127.0.0.1:${up.port}"]`,
+    'resolver: { timeout: 300ms, deadline: 800ms }',
+    'cache: { staleRecheck: 2s }',
+    'site: { id: test-site }',
+  ].join('\n'));
+  srv = await startServer({ config: cfg, args: [] });
+});
+after(async () => {
+  assert.equal(await srv.stop(), 0);
+  await up.close();
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('caching forwarder', () => {
+  it('answers through the upstream, then from the cache with a lower TTL', async () => {
+    up.set('www.example.org', 'A', 300, '192.0.2.1');
+    const first = await dig(srv, ['www.example.org']);
+    assert.equal(first.status, 'NOERROR');
+    assert.ok(first.flags.includes('ra') && !first.flags.includes('aa'));
+    assert.equal(first.answer[0]?.data, '192.0.2.1');
+    assert.equal(first.answer[0]?.ttl, 300);
+    const asked = up.queries;
+    await sleep(2100);
+    const second = await dig(srv, ['www.example.org']);
+    assert.equal(up.queries, asked, 'the second answer never reached the upstream');
+    assert.ok((second.answer[0]?.ttl ?? 999) <= 298, `TTL counted down: ${second.answer[0]?.ttl}`);
+  });
+
+  it('caches a negative answer for the SOA minimum', async () => {
+    up.negativeTtl = 40;
+    const r = await dig(srv, ['nothing.example.org']);
+    assert.equal(r.status, 'NXDOMAIN');
+    assert.equal(r.authority[0]?.type, 'SOA');
+    assert.equal(r.authority[0]?.ttl, 40);
+    const asked = up.queries;
+    const again = await dig(srv, ['nothing.example.org']);
+    assert.equal(again.status, 'NXDOMAIN');
+    assert.equal(up.queries, asked);
+  });
+
+  it('100 concurrent identical queries cause one upstream query', async () => {
+    up.set('burst.example.org', 'A', 60, '192.0.2.7');
+    up.delayMs = 150;
+    const asked = up.queries;
+    const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => udpExchange(srv.port, query('burst.example.org', 'A', { id: i }), 3000)));
+    up.delayMs = 0;
+    assert.equal(replies.filter((r) => r && decode(r).answers[0]?.data === '192.0.2.7').length, 100);
+    assert.equal(up.queries - asked, 1);
+  });
+
+  it('upstream down: the stale answer with EDE 3 within the client timeout; back up: fresh', async () => {
+    up.set('stale.example.org', 'A', 1, '192.0.2.8');
+    assert.equal((await dig(srv, ['stale.example.org'])).answer[0]?.data, '192.0.2.8');
+    await sleep(1300);
+    up.mode = 'drop';
+    const t0 = Date.now();
+    const r = await dig(srv, ['+time=2', 'stale.example.org']);
+    assert.ok(Date.now() - t0 < 2000);
+    assert.equal(r.status, 'NOERROR');
+    assert.equal(r.answer[0]?.data, '192.0.2.8');
+    assert.equal(r.answer[0]?.ttl, 30);
+    assert.match(r.ede ?? '', /^3 \(Stale Answer\)/);
+    up.mode = 'answer';
+    up.set('stale.example.org', 'A', 300, '192.0.2.9');
+    await sleep(2100); // the stale recheck interval
+    const fresh = await dig(srv, ['stale.example.org']);
+    assert.equal(fresh.answer[0]?.data, '192.0.2.9');
+    assert.equal(fresh.ede, undefined);
+  });
+
+  it('nothing to answer: SERVFAIL with EDE 22 within about a second', async () => {
+    up.mode = 'drop';
+    const t0 = Date.now();
+    const r = await dig(srv, ['never-seen.example.org']);
+    up.mode = 'answer';
+    assert.equal(r.status, 'SERVFAIL');
+    assert.match(r.ede ?? '', /^22 \(No Reachable Authority\)/);
+    assert.ok(Date.now() - t0 < 2000);
+  });
+
+  it('TC from the upstream: retried over TCP, the client gets the full answer', async () => {
+    up.set('tc.example.org', 'A', 60, '192.0.2.10', '192.0.2.11');
+    up.mode = 'truncate';
+    const tcp = up.tcpQueries;
+    const r = await dig(srv, ['tc.example.org']);
+    up.mode = 'answer';
+    assert.equal(r.answer.length, 2);
+    assert.equal(up.tcpQueries, tcp + 1);
+  });
+
+  it('spoofed replies are never accepted', async () => {
+    for (const mode of ['wrong-id', 'wrong-question', 'wrong-port'] as const) {
+      up.set(`spoof-${mode}.example.org`, 'A', 60, '192.0.2.66');
+      up.mode = mode;
+      const r = await dig(srv, [`spoof-${mode}.example.org`]);
+      assert.equal(r.status, 'SERVFAIL', mode);
+      assert.deepEqual(r.answer, []);
+    }
+    up.mode = 'answer';
+  });
+
+  it('local zones are still answered authoritatively', async () => {
+    const r = await dig(srv, ['www.example.test']);
+    assert.ok(r.flags.includes('aa'));
+    assert.equal(r.answer[0]?.data, '192.0.2.80');
+  });
+
+  it('the DO bit is passed on and answers are kept apart by it', async () => {
+    up.set('do.example.org', 'A', 60, '192.0.2.12');
+    await dig(srv, ['+dnssec', 'do.example.org']);
+    assert.equal(up.last?.dnssecOk, true);
+    await dig(srv, ['do.example.org']);
+    assert.equal(up.last?.dnssecOk, false);
+  });
+});
+
+describe('who may recurse', () => {
+  it('a client outside recursion.allow gets REFUSED with EDE 18; zones are still answered', async () => {
+    const other = await startServer({ args: ['--listen', '127.0.0.1:0', '--zones', ZONES, '--upstream', `127.0.0.1:${up.port}`, '--allow-recursion', '192.0.2.0/24'] });
+    try {
+      const r = await dig(other, ['www.example.org']);
+      assert.equal(r.status, 'REFUSED');
+      assert.match(r.ede ?? '', /^18 \(Prohibited\)/);
+      const z = await dig(other, ['www.example.test']);
+      assert.equal(z.status, 'NOERROR');
+    } finally {
+      await other.stop();
+    }
+  });
+});
