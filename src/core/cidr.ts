@@ -43,6 +43,8 @@ export function parseCidr(text: string): Prefix | undefined {
   return { v6: bytes.length === 16, bytes, bits };
 }
 
+const MEMO_LIMIT = 10_000;
+
 /** Matches addresses against prefixes; IPv4-mapped IPv6 addresses match IPv4 prefixes. */
 export class CidrSet {
   readonly #prefixes: Prefix[];
@@ -54,7 +56,19 @@ export class CidrSet {
     });
   }
 
+  /** Recent answers by address: the ACL is asked for every forwarded query. */
+  readonly #memo = new Map<string, boolean>();
+
   has(addr: string): boolean {
+    const known = this.#memo.get(addr);
+    if (known !== undefined) return known;
+    const v = this.#match(addr);
+    if (this.#memo.size >= MEMO_LIMIT) this.#memo.clear();
+    this.#memo.set(addr, v);
+    return v;
+  }
+
+  #match(addr: string): boolean {
     let bytes = ipBytes(addr);
     if (!bytes) return false;
     if (bytes.length === 16 && bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) bytes = bytes.subarray(12);
