@@ -1,7 +1,11 @@
 // The `edgedns` command line (commander). No business logic: every command calls app.ts.
 
 import { Command, CommanderError } from 'commander';
-import { EdgeNode, UsageError, checkConfig, checkZone, isEdgeError, printZone } from '../app.js';
+import { EdgeError, EdgeNode, ErrorCode, UsageError, checkConfig, checkZone, isEdgeError, printZone } from '../app.js';
+import type { AdminClientOptions } from './admin-client.js';
+import { DEFAULT_ADMIN, adminRequest } from './admin-client.js';
+import type { StatusDoc } from './format.js';
+import { formatStatus } from './format.js';
 import { VERSION } from '../version.js';
 
 /** Exit codes: 0 ok, 1 rejected input (zone print/check), 2 usage or config error. */
@@ -41,7 +45,8 @@ Examples:
     .option('--allow-recursion <cidr>', 'clients allowed recursion, repeatable; replaces recursion.allow', collect)
     .option('--authoritative-only', 'answer only from the local zones: no forwarding (upstreams: [])')
     .option('--site-id <id>', 'site identity for NSID and id.server (default: the host name)')
-    .action(async (opts: { config?: string; listen?: string[]; zones?: string; upstream?: string[]; authoritativeOnly?: boolean; allowRecursion?: string[]; siteId?: string }) => {
+    .option('--admin <address:port>', 'admin HTTP endpoint (default 127.0.0.1:9153), or "off"')
+    .action(async (opts: { config?: string; listen?: string[]; zones?: string; upstream?: string[]; authoritativeOnly?: boolean; allowRecursion?: string[]; siteId?: string; admin?: string }) => {
       if (opts.authoritativeOnly && opts.upstream) throw new UsageError('--authoritative-only and --upstream exclude each other');
       const node = await EdgeNode.start({
         ...(opts.config !== undefined && { configPath: opts.config }),
@@ -51,6 +56,7 @@ Examples:
         ...(opts.authoritativeOnly === true && { upstreams: [] }),
         ...(opts.allowRecursion !== undefined && { allowRecursion: opts.allowRecursion }),
         ...(opts.siteId !== undefined && { siteId: opts.siteId }),
+        ...(opts.admin !== undefined && { admin: opts.admin }),
       });
       await node.runUntilSignalled();
     });
@@ -75,6 +81,33 @@ Examples:
       process.stdout.write(`${checkZone(file, origin)}\n`);
     });
 
+  const adminOpts = (cmd: Command): Command =>
+    cmd
+      .option('--admin <url>', 'admin endpoint of the node', DEFAULT_ADMIN)
+      .option('--token-file <file>', 'bearer token for a node whose admin endpoint is not on loopback');
+
+  adminOpts(program.command('status'))
+    .description("a summary of a running node's /status (--json for the document)")
+    .option('--json', 'print the raw JSON document')
+    .action(async (opts: { admin: string; tokenFile?: string; json?: boolean }) => {
+      const r = await adminRequest(opts, 'GET', 'status');
+      if (r.status !== 200) throw new EdgeError(ErrorCode.USAGE, `status: HTTP ${r.status}: ${r.text.trim()}`);
+      process.stdout.write(opts.json ? `${JSON.stringify(r.json, null, 2)}\n` : formatStatus(r.json as StatusDoc));
+    });
+
+  adminOpts(program.command('reload'))
+    .description('reload config and zones of a running node (as SIGHUP does)')
+    .action(async (opts: { admin: string; tokenFile?: string }) => {
+      await postAction(opts, 'reload', {});
+    });
+
+  adminOpts(program.command('cache').description('the answer cache of a running node').command('flush'))
+    .description('remove every cached answer, or those of one name')
+    .argument('[name]', 'a domain name, e.g. www.example.org')
+    .action(async (name: string | undefined, opts: { admin: string; tokenFile?: string }) => {
+      await postAction(opts, 'cache/flush', name === undefined ? {} : { name });
+    });
+
   program
     .command('config')
     .description('configuration')
@@ -85,6 +118,13 @@ Examples:
       process.stdout.write(`${checkConfig(file)}\n`);
     });
   return program;
+}
+
+async function postAction(opts: AdminClientOptions, path: string, body: Record<string, unknown>): Promise<void> {
+  const r = await adminRequest(opts, 'POST', path, body);
+  const msg = (r.json as { message?: string } | null)?.message ?? r.text.trim();
+  if (r.status !== 200) throw new EdgeError(ErrorCode.USAGE, `${path}: ${msg} (HTTP ${r.status})`);
+  process.stdout.write(`${msg}\n`);
 }
 
 /** Run the CLI; resolves to the process exit code. */

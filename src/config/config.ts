@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { EdgeError, ErrorCode, parseCidr } from '../core/index.js';
 import type { HostPort } from './schema.js';
-import { bool, cidr, duration, hostPort, int, list, obj, oneOf, optional, size, str, strOrFalse } from './schema.js';
+import { bool, cidr, duration, fraction, hostPort, int, list, obj, oneOf, optional, size, str, strOrFalse } from './schema.js';
 
 export interface ZoneFileConfig {
   file: string;
@@ -42,7 +42,14 @@ export interface Config {
     prefetch: boolean;
   };
   recursion: { allow: string[] };
-  log: { level: 'debug' | 'info' | 'warn' | 'error' };
+  /** The admin HTTP endpoint; listen null = off. */
+  admin: { listen: HostPort | null; tokenFile: string | null };
+  log: {
+    level: 'debug' | 'info' | 'warn' | 'error';
+    /** The query log: off, a sample of `sampleRate`, or every query. */
+    queries: 'off' | 'sample' | 'all';
+    sampleRate: number;
+  };
 }
 
 /** Every default, in one place. */
@@ -71,7 +78,8 @@ export const DEFAULTS = {
   },
   // Never an open resolver by default: loopback and private ranges only.
   recursion: { allow: ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7', 'fe80::/10'] },
-  log: { level: 'info' },
+  admin: { listen: '127.0.0.1:9153', tokenFile: null },
+  log: { level: 'info', queries: 'off', sampleRate: 0.01 },
 } as const;
 
 const schema = obj<Config>({
@@ -94,7 +102,8 @@ const schema = obj<Config>({
     prefetch: bool(),
   }),
   recursion: obj({ allow: list(cidr((s) => parseCidr(s) !== undefined)) }),
-  log: obj({ level: oneOf(['debug', 'info', 'warn', 'error'] as const) }),
+  admin: obj({ listen: optional(hostPort(9153, true)), tokenFile: optional(str()) }),
+  log: obj({ level: oneOf(['debug', 'info', 'warn', 'error'] as const), queries: oneOf(['off', 'sample', 'all'] as const), sampleRate: fraction() }),
 });
 
 export interface LoadedConfig {

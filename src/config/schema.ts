@@ -119,3 +119,10 @@ export const strOrFalse = (): Check<string | false> => (v, path, p) => {
   p.push(`${path}: expected a string, or false to hide it, got ${show(v)}`);
   return false;
 };
+
+/** A number from 0 to 1. */
+export const fraction = (): Check<number> => (v, path, p) => {
+  if (typeof v === 'number' && v >= 0 && v <= 1) return v;
+  p.push(`${path}: expected a number from 0 to 1, got ${show(v)}`);
+  return 0;
+};

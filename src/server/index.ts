@@ -5,3 +5,4 @@ export { EDE, Forwarder } from './forward.js';
 export type { Forwarded } from './forward.js';
 export { startListeners } from './listeners.js';
 export type { ListenAddress, ListenerSet, TcpLimits, TcpObserver } from './listeners.js';
+export { queryLog, teeObservers } from './querylog.js';

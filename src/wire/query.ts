@@ -57,32 +57,39 @@ export function parseQuery(msg: Uint8Array): Query {
   const an = u16(msg, 6);
   const ns = u16(msg, 8);
   const ar = u16(msg, 10);
-  if (qd !== 1) return error(q, q.opcode === Opcode.QUERY ? Rcode.FORMERR : Rcode.NOTIMP);
-
-  // The question name: plain labels only (nothing precedes it that a pointer could refer to).
   let i = HEADER_LEN;
-  let key = '';
-  for (;;) {
-    if (i >= msg.length) return error(q, Rcode.FORMERR);
-    const len = msg[i] as number;
-    if (len > MAX_LABEL_LEN) return error(q, Rcode.FORMERR);
-    if (i + len + 1 > msg.length) return error(q, Rcode.FORMERR);
-    key += String.fromCharCode(len);
-    if (len === 0) break;
-    for (let j = i + 1; j <= i + len; j++) {
-      const b = msg[j] as number;
-      key += String.fromCharCode(b >= 0x41 && b <= 0x5a ? b + 32 : b);
+  if (qd === 1) {
+    // The question name: plain labels only (nothing precedes it that a pointer could refer to).
+    let key = '';
+    for (;;) {
+      if (i >= msg.length) return error(q, Rcode.FORMERR);
+      const len = msg[i] as number;
+      if (len > MAX_LABEL_LEN) return error(q, Rcode.FORMERR);
+      if (i + len + 1 > msg.length) return error(q, Rcode.FORMERR);
+      key += String.fromCharCode(len);
+      if (len === 0) break;
+      for (let j = i + 1; j <= i + len; j++) {
+        const b = msg[j] as number;
+        key += String.fromCharCode(b >= 0x41 && b <= 0x5a ? b + 32 : b);
+      }
+      i += len + 1;
+      if (i - HEADER_LEN > MAX_NAME_LEN) return error(q, Rcode.FORMERR);
     }
-    i += len + 1;
-    if (i - HEADER_LEN > MAX_NAME_LEN) return error(q, Rcode.FORMERR);
+    i += 1;
+    if (i + 4 > msg.length) return error(q, Rcode.FORMERR);
+    q.key = key;
+    q.qtype = u16(msg, i);
+    q.qclass = u16(msg, i + 2);
+    q.questionEnd = i + 4;
+    i += 4;
+  } else {
+    // Not one question: FORMERR, but still look for the OPT so the error can carry EDNS.
+    for (let n = 0; n < qd; n++) {
+      i = skipName(msg, i);
+      if (i < 0 || i + 4 > msg.length) return error(q, Rcode.FORMERR);
+      i += 4;
+    }
   }
-  i += 1;
-  if (i + 4 > msg.length) return error(q, Rcode.FORMERR);
-  q.key = key;
-  q.qtype = u16(msg, i);
-  q.qclass = u16(msg, i + 2);
-  q.questionEnd = i + 4;
-  i += 4;
 
   // Skip answer and authority records (a query normally has none), then look for OPT.
   for (let n = 0; n < an + ns; n++) {
@@ -106,8 +113,9 @@ export function parseQuery(msg: Uint8Array): Query {
     }
     i = rdStart + rdlen;
   }
-  if (q.edns && q.edns.version > 0) return error(q, Rcode.BADVERS); // RFC 6891 §6.1.3
   if (q.opcode !== Opcode.QUERY) return error(q, Rcode.NOTIMP);
+  if (qd !== 1) return error(q, Rcode.FORMERR);
+  if (q.edns && q.edns.version > 0) return error(q, Rcode.BADVERS); // RFC 6891 §6.1.3
   return q;
 }
 

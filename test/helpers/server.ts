@@ -13,6 +13,8 @@ export const ZONES = `${ROOT}zones`;
 export interface RunningServer {
   proc: ChildProcess;
   port: number;
+  /** The admin endpoint's port (always on 127.0.0.1:0 in tests unless --admin is given). */
+  adminPort: number | null;
   host: string;
   /** Everything the server wrote to stderr so far. */
   logs(): string;
@@ -29,18 +31,21 @@ export interface StartOptions {
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
-  const args = ['serve', ...(opts.config ? ['--config', opts.config] : []), ...(opts.args ?? ['--listen', '127.0.0.1:0', '--zones', ZONES, '--authoritative-only'])];
+  const given = opts.args ?? ['--listen', '127.0.0.1:0', '--zones', ZONES, '--authoritative-only'];
+  // Tests run in parallel: never the fixed default admin port.
+  const admin = given.includes('--admin') ? [] : ['--admin', '127.0.0.1:0'];
+  const args = ['serve', ...(opts.config ? ['--config', opts.config] : []), ...given, ...admin];
   const proc = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   let err = '';
   proc.stderr?.setEncoding('utf8');
   proc.stderr?.on('data', (d: string) => (err += d));
-  const port = await new Promise<number>((resolve, reject) => {
+  const [port, adminPort] = await new Promise<[number, number | null]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start within ${opts.timeoutMs ?? 10000} ms:\n${err}`)), opts.timeoutMs ?? 10000);
     const check = (): void => {
-      const m = /"msg":"started".*?"port":(\d+)/.exec(err);
+      const m = /"msg":"started".*?"port":(\d+).*?"admin":(\d+|null)/.exec(err);
       if (m) {
         clearTimeout(timer);
-        resolve(Number(m[1]));
+        resolve([Number(m[1]), m[2] === 'null' ? null : Number(m[2])]);
       }
     };
     proc.stderr?.on('data', check);
@@ -52,6 +57,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   return {
     proc,
     port,
+    adminPort,
     host: '127.0.0.1',
     logs: () => err,
     stop: async (signal: NodeJS.Signals = 'SIGTERM') => {

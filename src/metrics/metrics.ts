@@ -1,0 +1,137 @@
+// Metric definitions on a registry of our own, and the observers the domain modules call.
+// Label children are bound once; point-in-time values (cache size, zones, upstream RTT) are read
+// in collect(). Names follow STYLE.md: edgedns_<area>_<name>_<unit>.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CacheObserver } from '../cache/index.js';
+import type { MismatchReason, ResolverObserver, UpstreamStatus } from '../resolver/index.js';
+import type { PipelineObserver, ResponseInfo, TcpObserver, Transport } from '../server/index.js';
+import type { ZoneInfo } from '../zone/index.js';
+
+/** Query types with a label of their own; every other type is counted as "other". */
+const QTYPES: Readonly<Record<number, string>> = {
+  1: 'A', 28: 'AAAA', 255: 'ANY', 257: 'CAA', 5: 'CNAME', 48: 'DNSKEY', 43: 'DS', 65: 'HTTPS', 15: 'MX', 35: 'NAPTR', 2: 'NS', 12: 'PTR', 6: 'SOA', 33: 'SRV', 64: 'SVCB', 16: 'TXT',
+};
+const RCODES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 16: 'BADVERS' };
+const SOURCES = ['zone', 'cache', 'upstream', 'stale', 'chaos', 'error'] as const;
+const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/** Where collect() reads point-in-time values from. */
+export interface MetricSources {
+  cache(): { entries: number; bytes: number } | null;
+  zones(): ZoneInfo[];
+  upstreams(): UpstreamStatus[];
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly pipeline: PipelineObserver;
+  readonly cache: CacheObserver;
+  readonly resolver: ResolverObserver;
+  readonly tcp: TcpObserver;
+  reload(ok: boolean): void;
+}
+
+export function createMetrics(build: { version: string; site: string }, sources: MetricSources, opts: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  const r = [registry];
+
+  new Gauge({ name: 'edgedns_build_info', help: 'Build and site of this node (always 1).', labelNames: ['version', 'site', 'node'], registers: r })
+    .labels(build.version, build.site, process.version)
+    .set(1);
+
+  // --- queries and responses ---------------------------------------------------------------
+  const queries = new Counter({ name: 'edgedns_queries_total', help: 'Queries received, by transport and query type.', labelNames: ['transport', 'qtype'], registers: r });
+  const byTransport = { udp: new Map<number, { inc(): void }>(), tcp: new Map<number, { inc(): void }>() };
+  const other = { udp: queries.labels('udp', 'other'), tcp: queries.labels('tcp', 'other') };
+  for (const t of ['udp', 'tcp'] as const) for (const [n, name] of Object.entries(QTYPES)) byTransport[t].set(Number(n), queries.labels(t, name));
+  const responses = new Counter({ name: 'edgedns_responses_total', help: 'Responses sent, by rcode and by where the answer came from.', labelNames: ['rcode', 'source'], registers: r });
+  const latency = new Histogram({ name: 'edgedns_response_duration_seconds', help: 'Time from receiving a query to having its response, by source.', labelNames: ['source'], buckets: LATENCY_BUCKETS, registers: r });
+  const latencyChildren = new Map(SOURCES.map((s) => [s, latency.labels(s)]));
+  const responseChildren = new Map<string, { inc(): void }>();
+  const malformed = new Counter({ name: 'edgedns_malformed_packets_total', help: 'Packets dropped without an answer (shorter than a header, or QR set).', labelNames: ['transport'], registers: r });
+  const malformedChildren = { udp: malformed.labels('udp'), tcp: malformed.labels('tcp') };
+
+  const pipeline: PipelineObserver = {
+    query(transport: Transport, qtype: number) {
+      (byTransport[transport].get(qtype) ?? other[transport]).inc();
+    },
+    response(info: ResponseInfo) {
+      const rc = RCODES[info.rcode] ?? 'other';
+      const k = `${rc}|${info.source}`;
+      let c = responseChildren.get(k);
+      if (!c) {
+        c = responses.labels(rc, info.source);
+        responseChildren.set(k, c);
+      }
+      c.inc();
+      latencyChildren.get(info.source)?.observe(info.seconds);
+    },
+    malformed(transport: Transport) {
+      malformedChildren[transport].inc();
+    },
+  };
+
+  // --- cache -----------------------------------------------------------------------------------
+  const hits = new Counter({ name: 'edgedns_cache_hits_total', help: 'Cache lookups answered from a fresh entry.', registers: r });
+  const misses = new Counter({ name: 'edgedns_cache_misses_total', help: 'Cache lookups without a fresh entry.', registers: r });
+  const evictions = new Counter({ name: 'edgedns_cache_evictions_total', help: 'Entries evicted to stay within the entry and byte bounds.', registers: r });
+  const stale = new Counter({ name: 'edgedns_cache_stale_served_total', help: 'Expired answers served because the upstreams failed (RFC 8767).', registers: r });
+  const prefetches = new Counter({ name: 'edgedns_cache_prefetches_total', help: 'Entries refreshed in the background near the end of their TTL.', registers: r });
+  new Gauge({ name: 'edgedns_cache_entries', help: 'Entries in the cache.', registers: r, collect() { this.set(sources.cache()?.entries ?? 0); } });
+  new Gauge({ name: 'edgedns_cache_bytes', help: 'Bytes accounted to cache entries.', registers: r, collect() { this.set(sources.cache()?.bytes ?? 0); } });
+  const cache: CacheObserver = { hit: () => hits.inc(), miss: () => misses.inc(), staleServed: () => stale.inc(), prefetch: () => prefetches.inc(), evicted: () => evictions.inc() };
+
+  // --- upstreams -----------------------------------------------------------------------------
+  const upQueries = new Counter({ name: 'edgedns_upstream_queries_total', help: 'Queries sent to upstreams, by upstream and transport.', labelNames: ['upstream', 'transport'], registers: r });
+  const upTimeouts = new Counter({ name: 'edgedns_upstream_timeouts_total', help: 'Upstream queries that got no answer in time.', labelNames: ['upstream'], registers: r });
+  const upErrors = new Counter({ name: 'edgedns_upstream_errors_total', help: 'Upstream failures other than timeouts, by kind.', labelNames: ['upstream', 'kind'], registers: r });
+  const mismatched = new Counter({ name: 'edgedns_upstream_mismatched_replies_total', help: 'Replies dropped as not matching a query: wrong source, ID or question (RFC 5452).', labelNames: ['reason'], registers: r });
+  const rtt = new Histogram({ name: 'edgedns_upstream_rtt_seconds', help: 'Round-trip time of answered upstream queries.', labelNames: ['upstream'], buckets: LATENCY_BUCKETS, registers: r });
+  new Gauge({
+    name: 'edgedns_upstream_srtt_seconds', help: 'Smoothed round-trip time per upstream, as used for selection.', labelNames: ['upstream'], registers: r,
+    collect() { for (const u of sources.upstreams()) this.labels(u.address).set(u.srttMs / 1000); },
+  });
+  new Gauge({
+    name: 'edgedns_upstream_up', help: '1 when the upstream is considered healthy.', labelNames: ['upstream'], registers: r,
+    collect() { for (const u of sources.upstreams()) this.labels(u.address).set(u.healthy ? 1 : 0); },
+  });
+  const resolver: ResolverObserver = {
+    sent: (u, t) => upQueries.labels(u, t).inc(),
+    timeout: (u) => upTimeouts.labels(u).inc(),
+    error: (u, kind) => upErrors.labels(u, kind).inc(),
+    mismatched: (reason: MismatchReason) => mismatched.labels(reason).inc(),
+    rtt: (u, s) => rtt.labels(u).observe(s),
+    health: () => {},
+  };
+
+  // --- TCP -------------------------------------------------------------------------------------
+  const open = new Gauge({ name: 'edgedns_tcp_connections_open', help: 'TCP connections open now.', registers: r });
+  const accepted = new Counter({ name: 'edgedns_tcp_connections_total', help: 'TCP connections accepted.', registers: r });
+  const refused = new Counter({ name: 'edgedns_tcp_connections_refused_total', help: 'TCP connections refused at the connection cap.', registers: r });
+  const tcp: TcpObserver = {
+    connectionOpened: () => {
+      open.inc();
+      accepted.inc();
+    },
+    connectionClosed: () => open.dec(),
+    connectionRefused: () => refused.inc(),
+  };
+
+  // --- zones and config ------------------------------------------------------------------------
+  new Gauge({ name: 'edgedns_zones_loaded', help: 'Zones loaded.', registers: r, collect() { this.set(sources.zones().length); } });
+  new Gauge({
+    name: 'edgedns_zone_serial', help: 'SOA serial of each loaded zone.', labelNames: ['zone'], registers: r,
+    collect() { this.reset(); for (const z of sources.zones()) this.labels(z.origin).set(z.serial); },
+  });
+  new Gauge({
+    name: 'edgedns_zone_records', help: 'Records in each loaded zone.', labelNames: ['zone'], registers: r,
+    collect() { this.reset(); for (const z of sources.zones()) this.labels(z.origin).set(z.records); },
+  });
+  const reloads = new Counter({ name: 'edgedns_config_reloads_total', help: 'Config and zone reloads, by result.', labelNames: ['result'], registers: r });
+  reloads.labels('ok');
+  reloads.labels('error');
+
+  return { registry, pipeline, cache, resolver, tcp, reload: (ok) => reloads.labels(ok ? 'ok' : 'error').inc() };
+}

@@ -1,0 +1,44 @@
+// The optional query log (one JSON line per query), and joining observers. Which observer runs is
+// chosen once at construction: a disabled log costs nothing per query.
+
+import type { Logger } from '../core/index.js';
+import { keyToText, typeName } from '../wire/index.js';
+import type { PipelineObserver, ResponseInfo } from './pipeline.js';
+import { NOOP_OBSERVER } from './pipeline.js';
+
+const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
+
+/** An observer that logs every query ('all') or a random sample of them; NOOP for 'off'. */
+export function queryLog(log: Logger, mode: 'off' | 'sample' | 'all', sampleRate: number): PipelineObserver {
+  if (mode === 'off' || (mode === 'sample' && sampleRate <= 0)) return NOOP_OBSERVER;
+  const line = (i: ResponseInfo): void =>
+    log.info('query', {
+      client: i.client,
+      name: i.key ? keyToText(i.key) : null,
+      type: typeName(i.qtype),
+      transport: i.transport,
+      rcode: RCODES[i.rcode] ?? String(i.rcode),
+      source: i.source,
+      ms: Math.round(i.seconds * 1e6) / 1000,
+    });
+  const response = mode === 'all' ? line : (i: ResponseInfo): void => void (Math.random() < sampleRate && line(i));
+  return { query: () => {}, response, malformed: () => {} };
+}
+
+/** One observer calling several; NOOP observers are left out. */
+export function teeObservers(...all: PipelineObserver[]): PipelineObserver {
+  const obs = all.filter((o) => o !== NOOP_OBSERVER);
+  if (obs.length === 0) return NOOP_OBSERVER;
+  if (obs.length === 1) return obs[0] as PipelineObserver;
+  return {
+    query: (t, q) => {
+      for (const o of obs) o.query(t, q);
+    },
+    response: (i) => {
+      for (const o of obs) o.response(i);
+    },
+    malformed: (t) => {
+      for (const o of obs) o.malformed(t);
+    },
+  };
+}
