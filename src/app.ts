@@ -4,22 +4,36 @@
 
 import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import { buildCache, buildResolver, identityConfig, loadConfiguredZones, zoneSpecs } from './assemble.js';
+import { AdapterError, Announcer } from './announce/index.js';
+import type { Action } from './announce/index.js';
+import { runGuard } from './guard.js';
+import { buildAdapter, buildCache, buildResolver, identityConfig, loadConfiguredZones, zoneSpecs } from './assemble.js';
 import type { Config, LoadedConfig } from './config/index.js';
 import { formatHostPort, loadConfig } from './config/index.js';
 import type { Logger } from './core/index.js';
-import { CidrSet, EdgeError, ErrorCode, createJsonLogger, errorMessage } from './core/index.js';
+import { CidrSet, EdgeError, ErrorCode, createJsonLogger, errorMessage, parseDuration, systemClock } from './core/index.js';
+import type { Check } from './health/index.js';
+import { HealthMonitor, commandCheck, eventLoopCheck, heapCheck, predicateCheck, probeCheck } from './health/index.js';
 import { buildIdentity } from './identity/index.js';
 import type { AdminServer, Metrics } from './metrics/index.js';
 import { createMetrics, startAdmin } from './metrics/index.js';
 import type { Resolver } from './resolver/index.js';
 import type { ListenAddress, ListenerSet } from './server/index.js';
-import { Forwarder, Pipeline, queryLog, startListeners, teeObservers } from './server/index.js';
+import { Forwarder, Pipeline, probeQuestion, probeTcp, probeUdp, queryLog, startListeners, teeObservers } from './server/index.js';
 import { VERSION } from './version.js';
 import { keyToText, nameFromText, nameKey } from './wire/index.js';
 import { buildZone, formatRecord, loadZones, parseZoneFile } from './zone/index.js';
 
-export { EdgeError, ErrorCode, isEdgeError } from './core/index.js';
+export { EdgeError, ErrorCode, isEdgeError, parseDuration } from './core/index.js';
+
+/** A logger for one-shot commands: JSON lines on stderr, warnings and up. */
+export function createCliLogger(): Logger {
+  return createJsonLogger({ level: 'warn' });
+}
+
+export function isAdapterError(e: unknown): e is Error {
+  return e instanceof AdapterError;
+}
 
 /** A command-line mistake: exit 2 with the message. */
 export class UsageError extends EdgeError {
@@ -52,6 +66,32 @@ export function checkConfig(file: string): string {
   return `${file}: OK (${config.listen.length} listen address(es), ${specs.length} zone(s))`;
 }
 
+/** `edgedns announce announce|withdraw`: run the configured adapter once (ExecStopPost, operators). */
+export async function announceOnce(configPath: string | undefined, action: Action, log: Logger): Promise<string> {
+  const { config: c } = loadConfig(configPath);
+  const adapter = buildAdapter(c, log);
+  return adapter.apply({ action, prefixes: c.announce.prefixes, siteId: identityConfig(c).siteId, reason: `edgedns announce ${action}`, seq: 0 });
+}
+
+/** `edgedns guard`: watch the node's addresses and withdraw when it stops answering. */
+export async function guard(configPath: string | undefined, logLevel?: 'debug' | 'info'): Promise<void> {
+  const loaded = loadConfig(configPath);
+  const c = loaded.config;
+  const log = createJsonLogger({ level: logLevel ?? c.log.level, base: { site: identityConfig(c).siteId, component: 'guard' } });
+  let zone: string | undefined;
+  try {
+    zone = loadConfiguredZones(loaded).zones()[0]?.origin;
+  } catch (e) {
+    log.warn('cannot read the zones; probing CH TXT id.server instead', { error: errorMessage(e) });
+  }
+  const g = runGuard(c, log, zone);
+  const stop = (): void => g.stop();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  await g.done;
+  log.info('guard stopped');
+}
+
 export interface ServeOptions {
   configPath?: string;
   /** `--listen`, replacing the config's addresses. */
@@ -81,13 +121,20 @@ function flagOverrides(opts: ServeOptions): Record<string, unknown> {
   return o;
 }
 
+/** A duration from an admin request body: "10m", 90 (seconds), or absent (null). */
+function durationArg(v: unknown): number | null | undefined {
+  if (v === undefined || v === null || v === '') return null;
+  if (typeof v === 'number' && v >= 0) return Math.round(v * 1000);
+  return typeof v === 'string' ? parseDuration(v) : undefined;
+}
+
 export interface ReloadResult {
   ok: boolean;
   message: string;
 }
 
 /** Keys a reload cannot apply to a running node. */
-const RESTART_KEYS = ['listen', 'tcp', 'edns', 'upstreams', 'resolver', 'cache', 'recursion', 'admin', 'log'] as const;
+const RESTART_KEYS = ['listen', 'tcp', 'edns', 'upstreams', 'resolver', 'cache', 'recursion', 'admin', 'log', 'health', 'announce', 'guard'] as const;
 
 /** A running node: listeners bound, zones loaded, reload and stop. */
 export class EdgeNode {
@@ -96,7 +143,13 @@ export class EdgeNode {
   readonly pipeline: Pipeline;
   readonly resolver: Resolver | null;
   readonly metrics: Metrics;
+  readonly announcer: Announcer;
+  readonly health: HealthMonitor;
   #admin: AdminServer | null = null;
+  #skipLinger: () => void = () => {};
+  /** Zones loaded at startup: the zones check fails when one of them is gone. */
+  readonly #requiredZones: Set<string>;
+  #closeChecks: () => void = () => {};
   #loaded: LoadedConfig;
   readonly #opts: ServeOptions;
   readonly #startedAt = Date.now();
@@ -110,6 +163,63 @@ export class EdgeNode {
     this.listeners = listeners;
     this.resolver = resolver;
     this.metrics = metrics;
+    this.#requiredZones = new Set(pipeline.zones.zones().map((z) => z.origin));
+    const c = loaded.config;
+    this.announcer = new Announcer({
+      adapter: buildAdapter(c, log),
+      prefixes: c.announce.prefixes,
+      siteId: identityConfig(c).siteId,
+      reconcileMs: c.announce.reconcileInterval,
+      log,
+      observer: metrics.announce,
+    });
+    this.health = new HealthMonitor({
+      params: {
+        rise: c.health.rise,
+        fall: c.health.fall,
+        intervalMs: c.health.interval,
+        fastIntervalMs: c.health.fastInterval,
+        holdDown: { initialMs: c.health.holdDown.initial, maxMs: c.health.holdDown.max, decayMs: c.health.holdDown.decay },
+      },
+      checks: this.#checks(c),
+      sharedWithdraw: c.health.sharedWithdraw,
+      drainFile: c.health.drainFile,
+      clock: systemClock,
+      log,
+      onDesired: (up, reason) => this.announcer.set(up ? 'announce' : 'withdraw', reason),
+      onReassert: () => this.announcer.reassert(),
+      observer: metrics.health,
+    });
+  }
+
+  /** The health checks: local ones withdraw when they fail, the shared one only reports. */
+  #checks(c: Config): Check[] {
+    const loop = eventLoopCheck(c.health.maxEventLoopLag);
+    this.#closeChecks = () => loop.close();
+    const zones = this.pipeline.zones.zones();
+    const q = probeQuestion(zones[0]?.origin);
+    const checks: Check[] = [
+      predicateCheck('listeners', 'local', () => this.listeners.listening()),
+      ...this.listeners.bound.flatMap((b) => [
+        probeCheck(`udp ${formatHostPort(b)}`, () => probeUdp(b, q, c.health.probeTimeout), c.health.probeTimeout + 100),
+        probeCheck(`tcp ${formatHostPort(b)}`, () => probeTcp(b, q, c.health.probeTimeout), c.health.probeTimeout + 100),
+      ]),
+      predicateCheck('zones', 'local', () => {
+        const loaded = new Set(this.pipeline.zones.zones().map((z) => z.origin));
+        const missing = [...this.#requiredZones].filter((z) => !loaded.has(z));
+        return missing.length === 0 ? { ok: true, detail: `${loaded.size} zone(s) loaded` } : { ok: false, detail: `not loaded: ${missing.join(', ')}` };
+      }),
+      loop,
+      heapCheck(c.health.maxHeapFraction),
+      predicateCheck('upstreams', 'shared', () => {
+        const ups = this.resolver?.status() ?? [];
+        if (ups.length === 0) return { ok: true, detail: 'no upstreams' };
+        const healthy = ups.filter((u) => u.healthy).length;
+        return { ok: healthy > 0, detail: `${healthy} of ${ups.length} upstream(s) healthy` };
+      }),
+    ];
+    if (c.health.command) checks.push(commandCheck(c.health.command.command, c.health.command.args, c.health.command.timeout));
+    return checks;
   }
 
   /** Startup: config and zones (fatal when bad) → listeners → admin endpoint. */
@@ -124,6 +234,7 @@ export class EdgeNode {
     let pipeline: Pipeline | undefined;
     let resolver: Resolver | null = null;
     const metrics = createMetrics({ version: VERSION, site: identity.siteId }, {
+      prefixes: () => c.announce.prefixes,
       cache: () => pipeline?.forwarder?.cache ?? null,
       zones: () => pipeline?.zones.zones() ?? [],
       upstreams: () => resolver?.status() ?? [],
@@ -149,6 +260,8 @@ export class EdgeNode {
       );
       const node = new EdgeNode(loaded, opts, log, pipeline, listeners, resolver, metrics);
       if (c.admin.listen) node.#admin = await node.#startAdmin(c.admin.listen.host, c.admin.listen.port, c.admin.tokenFile);
+      // Withdraw first (clears what a crashed predecessor left), then announce after `rise`.
+      node.health.start();
       return node;
     } catch (e) {
       await listeners?.close();
@@ -187,10 +300,11 @@ export class EdgeNode {
     }
   }
 
-  /** Should this node get traffic now? */
+  /** Should this node get traffic now? Only when the address is (to be) announced. */
   ready(): { ready: boolean; reason: string } {
     if (this.#stopping) return { ready: false, reason: 'stopping' };
-    return { ready: true, reason: `serving ${this.pipeline.zones.size} zone(s) on ${this.listeners.bound.length} address(es)` };
+    const s = this.health.state;
+    return { ready: this.health.announce, reason: `${s.state}: ${s.reason}` };
   }
 
   async status(): Promise<Record<string, unknown>> {
@@ -210,11 +324,19 @@ export class EdgeNode {
       listeners: this.listeners.bound.map((b) => ({ address: formatHostPort(b), transports: ['udp', 'tcp'] })),
       zones: this.pipeline.zones.zones().map((z) => ({ ...z, loadedAt: new Date(z.loadedAt).toISOString() })),
       upstreams: this.resolver?.status() ?? [],
+      health: this.health.status(),
+      announce: { ...this.announcer.status(), summary: this.#announceSummary() },
       cache: cache
         ? { entries: cache.entries, bytes: cache.bytes, hits: await counter('edgedns_cache_hits_total'), misses: await counter('edgedns_cache_misses_total'), staleServed: await counter('edgedns_cache_stale_served_total') }
         : null,
       config: { source: this.#loaded.source, sha256: this.#loaded.hash },
     };
+  }
+
+  #announceSummary(): string {
+    const a = this.announcer.status();
+    const prefixes = a.prefixes.length > 0 ? a.prefixes.join(' ') : 'no prefixes';
+    return `${prefixes} via ${a.adapter}: desired ${a.desired ?? '-'}, confirmed ${a.confirmed ?? '-'}${a.lastError ? ` (last error: ${a.lastError})` : ''}`;
   }
 
   #startAdmin(host: string, port: number, tokenFile: string | null): Promise<AdminServer> {
@@ -228,6 +350,17 @@ export class EdgeNode {
       log: this.log,
       actions: {
         '/reload': () => ({ ...this.reload() }),
+        '/drain': (body) => {
+          const ms = durationArg(body.for);
+          if (ms === undefined) return { ok: false, message: `bad duration "${String(body.for)}" (e.g. 10m, 90s)` };
+          return { ok: true, message: this.health.drain(ms, typeof body.reason === 'string' ? body.reason : 'operator drain') };
+        },
+        '/undrain': () => ({ ok: true, message: this.health.undrain() }),
+        '/drill/fail': (body) => {
+          const ms = durationArg(body.for);
+          if (ms === undefined || ms === null) return { ok: false, message: 'a drill needs a duration: {"for": "10s"}' };
+          return { ok: true, message: this.health.drillFail(ms) };
+        },
         '/cache/flush': (body) => {
           const cache = this.pipeline.forwarder?.cache;
           if (!cache) return { ok: false, message: 'there is no cache: forwarding is off' };
@@ -245,14 +378,30 @@ export class EdgeNode {
     });
   }
 
-  /** Stop: admin, then TCP, then UDP. Idempotent. */
+  /**
+   * Stop: STOPPING (/readyz 503 at once) → withdraw → keep answering for the linger period (a
+   * second signal skips it) → close TCP, then UDP → admin. Idempotent.
+   */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      this.log.info('stopping');
-      await this.#admin?.close();
+      const c = this.#loaded.config;
+      this.log.info('stopping', { lingerMs: c.announce.shutdownLinger });
+      this.health.stop();
+      const withdrawn = await this.announcer.settled(c.announce.withdrawTimeout);
+      if (!withdrawn) this.log.error('withdraw not confirmed before stopping', { timeoutMs: c.announce.withdrawTimeout, lastError: this.announcer.status().lastError });
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, c.announce.shutdownLinger);
+        this.#skipLinger = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.announcer.stop();
+      this.#closeChecks();
       await this.listeners.closeTcp();
       await this.listeners.closeUdp();
       this.resolver?.close();
+      await this.#admin?.close();
       this.log.info('stopped');
     })();
     return this.#stopping;
@@ -266,6 +415,10 @@ export class EdgeNode {
     const onHup = (): void => void this.reload();
     const onStop = (sig: string): void => {
       this.log.info('signal', { signal: sig });
+      if (stopped) {
+        this.log.info('second signal: skipping the linger');
+        this.#skipLinger();
+      }
       stopped ??= this.stop();
       wake();
     };

@@ -3,6 +3,8 @@
 
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import type { Adapter } from './announce/index.js';
+import { birdAdapter, dryRun, exabgpAdapter, execAdapter, gobgpAdapter, noneAdapter } from './announce/index.js';
 import type { CacheObserver } from './cache/index.js';
 import { AnswerCache } from './cache/index.js';
 import type { Config, LoadedConfig } from './config/index.js';
@@ -75,4 +77,29 @@ export function buildResolver(c: Config, log: Logger, observer: ResolverObserver
     },
   };
   return new Resolver({ upstreams, timeoutMs: c.resolver.timeout, deadlineMs: c.resolver.deadline, udpPayload: c.edns.udpPayload, socketReuse: c.resolver.socketReuse, clock: systemClock, observer: logHealth });
+}
+
+/** The route-announcement adapter the config names (wrapped in a dry run when asked). */
+export function buildAdapter(c: Config, log: Logger): Adapter {
+  const a = c.announce;
+  let adapter: Adapter;
+  switch (a.adapter) {
+    case 'exec':
+      adapter = execAdapter({ command: a.exec.command as string, args: a.exec.args, timeoutMs: a.exec.timeout });
+      break;
+    case 'bird': {
+      const v4 = a.bird.includeFile as string;
+      adapter = birdAdapter({ includeFile: v4, includeFile6: a.bird.includeFile6 ?? v4, socket: a.bird.socket, birdc: a.bird.birdc, timeoutMs: a.bird.timeout });
+      break;
+    }
+    case 'exabgp':
+      adapter = exabgpAdapter({ pipe: a.exabgp.pipe as string, timeoutMs: a.exabgp.timeout });
+      break;
+    case 'gobgp':
+      adapter = gobgpAdapter({ command: a.gobgp.command, args: a.gobgp.args, timeoutMs: a.gobgp.timeout });
+      break;
+    default:
+      adapter = noneAdapter(log);
+  }
+  return a.dryRun ? dryRun(adapter, log) : adapter;
 }

@@ -1,14 +1,14 @@
 // The `edgedns` command line (commander). No business logic: every command calls app.ts.
 
 import { Command, CommanderError } from 'commander';
-import { EdgeError, EdgeNode, ErrorCode, UsageError, checkConfig, checkZone, isEdgeError, printZone } from '../app.js';
+import { EdgeError, EdgeNode, ErrorCode, UsageError, announceOnce, checkConfig, checkZone, createCliLogger, guard, isAdapterError, isEdgeError, parseDuration, printZone } from '../app.js';
 import type { AdminClientOptions } from './admin-client.js';
 import { DEFAULT_ADMIN, adminRequest } from './admin-client.js';
 import type { StatusDoc } from './format.js';
 import { formatStatus } from './format.js';
 import { VERSION } from '../version.js';
 
-/** Exit codes: 0 ok, 1 rejected input (zone print/check), 2 usage or config error. */
+/** Exit codes: 0 ok, 1 rejected input (zone print/check) or a failed adapter call, 2 usage or config error. */
 export const EXIT = { OK: 0, REJECTED: 1, USAGE: 2 } as const;
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -108,6 +108,48 @@ Examples:
       await postAction(opts, 'cache/flush', name === undefined ? {} : { name });
     });
 
+  adminOpts(program.command('drain'))
+    .description('stop announcing the address (DISABLED) while still answering; survives a restart with health.drainFile')
+    .option('--for <duration>', 'undrain by itself after this long, e.g. 10m')
+    .option('--reason <text>', 'recorded in the log and the drain file')
+    .action(async (opts: { admin: string; tokenFile?: string; for?: string; reason?: string }) => {
+      if (opts.for !== undefined && parseDuration(opts.for) === undefined) throw new UsageError(`--for: expected a duration like 10m, got "${opts.for}"`);
+      await postAction(opts, 'drain', { ...(opts.for !== undefined && { for: opts.for }), ...(opts.reason !== undefined && { reason: opts.reason }) });
+    });
+
+  adminOpts(program.command('undrain'))
+    .description('end a drain: announce again (at once when healthy)')
+    .action(async (opts: { admin: string; tokenFile?: string }) => {
+      await postAction(opts, 'undrain', {});
+    });
+
+  adminOpts(program.command('drill').description('health-flap drills on a running node').command('fail'))
+    .description('inject a local check failure for DURATION: the node withdraws after fall checks and recovers after rise')
+    .requiredOption('--for <duration>', 'how long the failure lasts, e.g. 10s')
+    .action(async (opts: { admin: string; tokenFile?: string; for: string }) => {
+      if (parseDuration(opts.for) === undefined) throw new UsageError(`--for: expected a duration like 10s, got "${opts.for}"`);
+      await postAction(opts, 'drill/fail', { for: opts.for });
+    });
+
+  program
+    .command('announce')
+    .description("run the configured route adapter once: for systemd's ExecStopPost after a crash, and for operators")
+    .argument('<action>', 'announce or withdraw')
+    .option('-c, --config <file>', 'YAML config file')
+    .action(async (action: string, opts: { config?: string }) => {
+      if (action !== 'announce' && action !== 'withdraw') throw new UsageError(`announce: expected "announce" or "withdraw", got "${action}"`);
+      const out = await announceOnce(opts.config, action, createCliLogger());
+      process.stdout.write(`${action}: ${out}\n`);
+    });
+
+  program
+    .command('guard')
+    .description("watchdog: query the node's addresses and withdraw when it stops answering (crash, hang, SIGSTOP)")
+    .option('-c, --config <file>', 'the same YAML config as the node')
+    .action(async (opts: { config?: string }) => {
+      await guard(opts.config);
+    });
+
   program
     .command('config')
     .description('configuration')
@@ -138,6 +180,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     if (isEdgeError(err)) {
       process.stderr.write(`edgedns: ${err.message}\n`);
       return err.code === 'ERR_ZONE_PARSE' || err.code === 'ERR_ZONE_POLICY' ? EXIT.REJECTED : EXIT.USAGE;
+    }
+    if (isAdapterError(err)) {
+      process.stderr.write(`edgedns: ${err.message}\n`);
+      return EXIT.REJECTED;
     }
     process.stderr.write(`edgedns: internal error: ${(err as Error).stack ?? String(err)}\n`);
     return EXIT.USAGE;

@@ -8,6 +8,8 @@ import { EdgeError, ErrorCode, parseCidr } from '../core/index.js';
 import type { HostPort } from './schema.js';
 import { bool, cidr, duration, fraction, hostPort, int, list, obj, oneOf, optional, size, str, strOrFalse } from './schema.js';
 
+
+
 export interface ZoneFileConfig {
   file: string;
   origin: string;
@@ -42,6 +44,35 @@ export interface Config {
     prefetch: boolean;
   };
   recursion: { allow: string[] };
+  health: {
+    interval: number;
+    fastInterval: number;
+    rise: number;
+    fall: number;
+    /** While this file exists the node is drained (DISABLED); null = drains are not persistent. */
+    drainFile: string | null;
+    holdDown: { initial: number; max: number; decay: number };
+    /** Whether failing shared checks (upstreams) withdraw too. */
+    sharedWithdraw: boolean;
+    probeTimeout: number;
+    maxEventLoopLag: number;
+    maxHeapFraction: number;
+    /** An operator's check command: exit 0 passes. */
+    command: { command: string; args: string[]; timeout: number } | null;
+  };
+  announce: {
+    prefixes: string[];
+    adapter: 'exec' | 'bird' | 'exabgp' | 'gobgp' | 'none';
+    dryRun: boolean;
+    exec: { command: string | null; args: string[]; timeout: number };
+    bird: { includeFile: string | null; includeFile6: string | null; socket: string; birdc: string; timeout: number };
+    exabgp: { pipe: string | null; timeout: number };
+    gobgp: { command: string; args: string[]; timeout: number };
+    reconcileInterval: number;
+    shutdownLinger: number;
+    withdrawTimeout: number;
+  };
+  guard: { interval: number; timeout: number; fall: number };
   /** The admin HTTP endpoint; listen null = off. */
   admin: { listen: HostPort | null; tokenFile: string | null };
   log: {
@@ -78,6 +109,34 @@ export const DEFAULTS = {
   },
   // Never an open resolver by default: loopback and private ranges only.
   recursion: { allow: ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7', 'fe80::/10'] },
+  // A LAN-speed failover: a dead node is withdrawn after fall×fast checks (3 × 250 ms) once
+  // FALLING; a healthy one announces after rise×fast (5 × 250 ms). See README "Health".
+  health: {
+    interval: '1s',
+    fastInterval: '250ms',
+    rise: 5,
+    fall: 3,
+    drainFile: null,
+    holdDown: { initial: '10s', max: '5m', decay: '10m' },
+    sharedWithdraw: false,
+    probeTimeout: '500ms',
+    maxEventLoopLag: '500ms',
+    maxHeapFraction: 0.9,
+    command: null,
+  },
+  announce: {
+    prefixes: [] as string[],
+    adapter: 'none',
+    dryRun: false,
+    exec: { command: null, args: [] as string[], timeout: '5s' },
+    bird: { includeFile: null, includeFile6: null, socket: '/run/bird/bird.ctl', birdc: 'birdc', timeout: '5s' },
+    exabgp: { pipe: null, timeout: '5s' },
+    gobgp: { command: 'gobgp', args: [] as string[], timeout: '5s' },
+    reconcileInterval: '30s',
+    shutdownLinger: '5s',
+    withdrawTimeout: '5s',
+  },
+  guard: { interval: '200ms', timeout: '250ms', fall: 3 },
   admin: { listen: '127.0.0.1:9153', tokenFile: null },
   log: { level: 'info', queries: 'off', sampleRate: 0.01 },
 } as const;
@@ -102,6 +161,32 @@ const schema = obj<Config>({
     prefetch: bool(),
   }),
   recursion: obj({ allow: list(cidr((s) => parseCidr(s) !== undefined)) }),
+  health: obj({
+    interval: duration(60_000),
+    fastInterval: duration(60_000),
+    rise: int(1, 100),
+    fall: int(1, 100),
+    drainFile: optional(str()),
+    holdDown: obj({ initial: duration(), max: duration(), decay: duration() }),
+    sharedWithdraw: bool(),
+    probeTimeout: duration(60_000),
+    maxEventLoopLag: duration(60_000),
+    maxHeapFraction: fraction(),
+    command: optional(obj({ command: str(), args: list(str()), timeout: duration(600_000) })),
+  }),
+  announce: obj({
+    prefixes: list(cidr((s) => parseCidr(s) !== undefined && s.includes('/'))),
+    adapter: oneOf(['exec', 'bird', 'exabgp', 'gobgp', 'none'] as const),
+    dryRun: bool(),
+    exec: obj({ command: optional(str()), args: list(str()), timeout: duration(600_000) }),
+    bird: obj({ includeFile: optional(str()), includeFile6: optional(str()), socket: str(), birdc: str(), timeout: duration(600_000) }),
+    exabgp: obj({ pipe: optional(str()), timeout: duration(600_000) }),
+    gobgp: obj({ command: str(), args: list(str()), timeout: duration(600_000) }),
+    reconcileInterval: duration(),
+    shutdownLinger: duration(3_600_000),
+    withdrawTimeout: duration(600_000),
+  }),
+  guard: obj({ interval: duration(60_000), timeout: duration(60_000), fall: int(1, 100) }),
   admin: obj({ listen: optional(hostPort(9153, true)), tokenFile: optional(str()) }),
   log: obj({ level: oneOf(['debug', 'info', 'warn', 'error'] as const), queries: oneOf(['off', 'sample', 'all'] as const), sampleRate: fraction() }),
 });
@@ -122,6 +207,7 @@ export function validateConfig(raw: unknown, source = '<config>'): Readonly<Conf
   const merged = merge(DEFAULTS, (raw ?? {}) as Record<string, unknown>);
   const problems: string[] = [];
   const config = schema(merged, '', problems);
+  if (problems.length === 0) problems.push(...crossChecks(config));
   if (problems.length > 0) {
     throw new EdgeError(ErrorCode.CONFIG_INVALID, `${source}: invalid config:\n  ${problems.join('\n  ')}`, problems.map((p) => `${source}: ${p}`));
   }
@@ -132,6 +218,20 @@ export function validateConfig(raw: unknown, source = '<config>'): Readonly<Conf
  * Load a config file (or only the defaults when `path` is undefined). `overrides` (command-line
  * flags) replace the file's values before validation, so they are checked the same way.
  */
+/** Rules between keys: the chosen adapter has what it needs, the intervals make sense. */
+function crossChecks(c: Config): string[] {
+  const p: string[] = [];
+  const a = c.announce;
+  if (a.adapter === 'exec' && !a.exec.command) p.push('announce.exec.command: required when announce.adapter is exec');
+  if (a.adapter === 'bird' && !a.bird.includeFile) p.push('announce.bird.includeFile: required when announce.adapter is bird');
+  if (a.adapter === 'bird' && a.prefixes.some((x) => x.includes(':')) && !a.bird.includeFile6) p.push('announce.bird.includeFile6: required for IPv6 prefixes (a BIRD static protocol has one channel)');
+  if (a.adapter === 'exabgp' && !a.exabgp.pipe) p.push('announce.exabgp.pipe: required when announce.adapter is exabgp');
+  if (a.adapter !== 'none' && a.prefixes.length === 0) p.push(`announce.prefixes: required when announce.adapter is ${a.adapter}`);
+  if (c.health.fastInterval > c.health.interval) p.push('health.fastInterval: must not be longer than health.interval');
+  if (c.health.holdDown.initial > c.health.holdDown.max) p.push('health.holdDown.initial: must not be longer than health.holdDown.max');
+  return p;
+}
+
 export function loadConfig(path: string | undefined, overrides: Record<string, unknown> = {}): LoadedConfig {
   if (path === undefined) {
     return { config: validateConfig(overrides, '<defaults>'), source: '<defaults>', hash: hashOf('') };

@@ -6,3 +6,5 @@ export type { Clock } from './clock.js';
 export { ManualClock, systemClock } from './clock.js';
 export { formatDuration, parseDuration } from './duration.js';
 export { CidrSet, parseCidr } from './cidr.js';
+export { runCommand } from './run.js';
+export type { RunResult } from './run.js';

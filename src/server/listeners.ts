@@ -28,6 +28,8 @@ export interface TcpObserver {
 export interface ListenerSet {
   /** The bound addresses (with real ports when 0 was asked). */
   readonly bound: ListenAddress[];
+  /** Every socket is still open and listening; otherwise which ones are not. */
+  listening(): { ok: boolean; detail: string };
   closeTcp(): Promise<void>;
   closeUdp(): Promise<void>;
   close(): Promise<void>;
@@ -69,8 +71,15 @@ export async function startListeners(
     await closeUdp();
     throw e;
   }
+  const closed = new Set<string>();
+  udp.forEach((u, i) => u.once('close', () => closed.add(`udp ${fmt(bound[i] as ListenAddress)}`)));
+  tcp.forEach((t, i) => t.once('close', () => closed.add(`tcp ${fmt(bound[i] as ListenAddress)}`)));
   return {
     bound,
+    listening: () => {
+      const down = [...closed, ...tcp.flatMap((t, i) => (t.listening ? [] : [`tcp ${fmt(bound[i] as ListenAddress)}`]))];
+      return down.length === 0 ? { ok: true, detail: `${bound.length} address(es), UDP and TCP` } : { ok: false, detail: `not listening: ${[...new Set(down)].join(', ')}` };
+    },
     closeTcp,
     closeUdp,
     close: async () => {

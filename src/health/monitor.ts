@@ -1,0 +1,236 @@
+// Runs the checks on their interval (fast while RISING/FALLING), feeds the state machine, and
+// tells the announcer what to do. Also: the drain (file-backed, so it survives a restart), drills
+// (an injected local failure that reverts by itself), and noticing that the process was stalled.
+
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Clock, Logger } from '../core/index.js';
+import { errorMessage } from '../core/index.js';
+import type { Check, CheckResult } from './checks.js';
+import { runChecks } from './checks.js';
+import type { Event, FsmParams, HealthState } from './fsm.js';
+import { State, initialState, nextInterval, shouldAnnounce, step } from './fsm.js';
+
+/** Why the announcement changed, as a bounded label. */
+export type ChangeReason = 'healthy' | 'unhealthy' | 'drained' | 'undrained' | 'stalled' | 'stopping' | 'startup';
+
+export interface HealthObserver {
+  state(s: HealthState, announce: boolean): void;
+  checks(results: readonly CheckResult[]): void;
+  flap(): void;
+}
+
+export interface MonitorOptions {
+  params: FsmParams;
+  checks: readonly Check[];
+  /** Shared checks withdraw too (off by default: every site shares them). */
+  sharedWithdraw: boolean;
+  drainFile: string | null;
+  clock: Clock;
+  log: Logger;
+  /** Called with the desired announcement whenever it may have changed, and after stalls. */
+  onDesired(announce: boolean, reason: ChangeReason, detail: string): void;
+  /** Called after a stall too short to count as a failure: re-assert the announcement. */
+  onReassert(): void;
+  observer?: HealthObserver;
+}
+
+interface DrainInfo {
+  until: number | null;
+  reason: string;
+  at: number;
+}
+
+export class HealthMonitor {
+  readonly #o: MonitorOptions;
+  #s: HealthState = initialState;
+  #timer: NodeJS.Timeout | undefined;
+  #lastTick = 0;
+  #expected = 0;
+  #results: CheckResult[] = [];
+  #drillUntil = 0;
+  #memoryDrain: DrainInfo | null = null;
+  #running = false;
+  #stopped = false;
+
+  constructor(o: MonitorOptions) {
+    this.#o = o;
+  }
+
+  get state(): HealthState {
+    return this.#s;
+  }
+
+  /** The desired announcement now. */
+  get announce(): boolean {
+    return shouldAnnounce(this.#s);
+  }
+
+  /** Begin checking; a drain left on disk is honoured at once. */
+  start(): void {
+    const d = this.#readDrain();
+    if (d) this.#apply({ type: 'drain', now: this.#o.clock.now(), reason: `drained (${d.reason})` }, 'drained');
+    this.#o.onDesired(false, 'startup', 'startup: withdraw until the checks pass');
+    this.#lastTick = this.#o.clock.now();
+    this.#expected = 0;
+    this.#schedule(0);
+  }
+
+  /** STOPPING: withdrawn from now on; no more checks. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#apply({ type: 'stop', now: this.#o.clock.now() }, 'stopping');
+  }
+
+  /** Drain for `forMs` (or until undrained). Written to the drain file when there is one. */
+  drain(forMs: number | null, reason = 'operator drain'): string {
+    const now = this.#o.clock.now();
+    const info: DrainInfo = { until: forMs === null ? null : now + forMs, reason, at: now };
+    let persisted = false;
+    if (this.#o.drainFile) {
+      writeFileSync(this.#o.drainFile, `${JSON.stringify({ ...info, until: info.until === null ? null : new Date(info.until).toISOString(), at: new Date(now).toISOString() })}\n`);
+      persisted = true;
+    } else this.#memoryDrain = info;
+    this.#o.log.warn('drain', { reason, until: info.until === null ? null : new Date(info.until).toISOString(), file: this.#o.drainFile });
+    this.#apply({ type: 'drain', now, reason: `drained (${reason})` }, 'drained');
+    const until = info.until === null ? 'until undrained' : `until ${new Date(info.until).toISOString()}`;
+    return `drained ${until}${persisted ? `; recorded in ${this.#o.drainFile}` : '; not persistent (no health.drainFile)'}`;
+  }
+
+  undrain(): string {
+    this.#clearDrain();
+    this.#o.log.warn('undrain', {});
+    const was = this.#s.state;
+    this.#apply({ type: 'undrain', now: this.#o.clock.now() }, 'undrained');
+    return was === State.DISABLED ? `undrained: now ${this.#s.state}` : `was not drained (${was})`;
+  }
+
+  /** Drill: make the local checks fail for `forMs`, then pass again by themselves. */
+  drillFail(forMs: number): string {
+    const now = this.#o.clock.now();
+    this.#drillUntil = now + forMs;
+    this.#o.log.warn('drill: injected local failure', { from: new Date(now).toISOString(), until: new Date(this.#drillUntil).toISOString(), ms: forMs });
+    const t = setTimeout(() => this.#o.log.warn('drill: injected failure over', { at: new Date(this.#o.clock.now()).toISOString() }), forMs);
+    t.unref();
+    this.#schedule(0);
+    return `injected a local check failure until ${new Date(this.#drillUntil).toISOString()}`;
+  }
+
+  /** The drill check itself, to include among the local checks. */
+  drillCheck(): Check {
+    return {
+      name: 'drill',
+      kind: 'local',
+      run: () => {
+        const left = this.#drillUntil - this.#o.clock.now();
+        return left > 0 ? { ok: false, detail: `injected failure for ${left} ms more` } : { ok: true, detail: 'no drill' };
+      },
+    };
+  }
+
+  status(): Record<string, unknown> {
+    const s = this.#s;
+    const now = this.#o.clock.now();
+    return {
+      state: s.state,
+      announce: shouldAnnounce(s),
+      reason: s.reason,
+      flaps: s.flaps,
+      holdDownMs: Math.max(0, s.holdUntil - now),
+      drain: this.#readDrain(),
+      drillMs: Math.max(0, this.#drillUntil - now),
+      checks: this.#results,
+      summary: `${s.state}${shouldAnnounce(s) ? ' (announced)' : ' (withdrawn)'}: ${s.reason}`,
+    };
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#timer);
+    this.#expected = ms;
+    this.#timer = setTimeout(() => void this.#tick(), ms);
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#running || this.#stopped) return;
+    this.#running = true;
+    try {
+      const p = this.#o.params;
+      const now = this.#o.clock.now();
+      // A late timer means the whole process was stopped (SIGSTOP, a frozen VM).
+      const gap = now - this.#lastTick - this.#expected;
+      if (gap > p.fall * p.intervalMs) {
+        this.#o.log.warn('stalled: the process did not run for a while', { ms: gap });
+        this.#apply({ type: 'stalled', now, ms: gap }, 'stalled');
+      } else if (gap > 2 * Math.max(this.#expected, p.fastIntervalMs)) {
+        // Someone may have withdrawn for us while we were not running: say again what we want.
+        this.#o.onReassert();
+      }
+      this.#syncDrain(now);
+      const results = await runChecks([...this.#o.checks, this.drillCheck()]);
+      this.#results = results;
+      this.#o.observer?.checks(results);
+      const failing = results.filter((r) => !r.ok && (r.kind === 'local' || this.#o.sharedWithdraw));
+      for (const r of results) if (!r.ok && r.kind === 'shared' && !this.#o.sharedWithdraw) this.#o.log.debug('shared check failing (not withdrawing)', { check: r.name, detail: r.detail });
+      const ok = failing.length === 0;
+      const detail = ok ? 'checks pass' : failing.map((r) => `${r.name}: ${r.detail}`).join('; ');
+      this.#apply({ type: 'check', ok, now: this.#o.clock.now(), detail }, ok ? 'healthy' : 'unhealthy');
+    } catch (e) {
+      this.#o.log.error('health tick failed', { error: errorMessage(e) });
+    } finally {
+      this.#running = false;
+      this.#lastTick = this.#o.clock.now();
+      this.#schedule(nextInterval(this.#s, this.#o.params));
+    }
+  }
+
+  #apply(e: Event, reason: ChangeReason): void {
+    const before = this.#s;
+    const after = step(before, e, this.#o.params);
+    this.#s = after;
+    if (after.lastFlapAt !== before.lastFlapAt) this.#o.observer?.flap();
+    const wasUp = shouldAnnounce(before);
+    const isUp = shouldAnnounce(after);
+    this.#o.observer?.state(after, isUp);
+    if (after.state !== before.state) {
+      const level = after.state === State.DOWN || after.state === State.FALLING ? 'warn' : 'info';
+      this.#o.log[level]('health state', { from: before.state, to: after.state, reason: after.reason, holdDownMs: Math.max(0, after.holdUntil - this.#o.clock.now()), flaps: after.flaps });
+    }
+    if (wasUp !== isUp) this.#o.onDesired(isUp, reason, after.reason);
+  }
+
+  /** Follow the drain file: created by hand → drain; removed or expired → undrain. */
+  #syncDrain(now: number): void {
+    const d = this.#readDrain();
+    if (d && d.until !== null && d.until <= now) {
+      this.#o.log.warn('drain expired', { reason: d.reason });
+      this.#clearDrain();
+      if (this.#s.state === State.DISABLED) this.#apply({ type: 'undrain', now }, 'undrained');
+      return;
+    }
+    if (d && this.#s.state !== State.DISABLED) this.#apply({ type: 'drain', now, reason: `drained (${d.reason})` }, 'drained');
+    else if (!d && this.#s.state === State.DISABLED) this.#apply({ type: 'undrain', now }, 'undrained');
+  }
+
+  #readDrain(): DrainInfo | null {
+    if (!this.#o.drainFile) return this.#memoryDrain;
+    let text: string;
+    try {
+      text = readFileSync(this.#o.drainFile, 'utf8');
+    } catch {
+      return null;
+    }
+    // Any file drains (an operator's `touch` works); ours carries the reason and an end time.
+    try {
+      const j = JSON.parse(text) as { until?: string | null; reason?: string; at?: string };
+      return { until: j.until ? Date.parse(j.until) : null, reason: j.reason ?? 'drain file', at: j.at ? Date.parse(j.at) : 0 };
+    } catch {
+      return { until: null, reason: `drain file ${this.#o.drainFile}`, at: 0 };
+    }
+  }
+
+  #clearDrain(): void {
+    this.#memoryDrain = null;
+    if (this.#o.drainFile) rmSync(this.#o.drainFile, { force: true });
+  }
+}

@@ -1,0 +1,101 @@
+// A real DNS query to one of our own addresses, over UDP or TCP, used by the health checks and by
+// `edgedns guard`: it passes only when a matching, correct answer comes back in time.
+
+import { randomInt } from 'node:crypto';
+import * as dgram from 'node:dgram';
+import * as net from 'node:net';
+import { Class, FLAG_QR, HEADER_LEN, Rcode, T, keyToText, nameFromText, nameKey, parseMessage } from '../wire/index.js';
+
+export interface ProbeTarget {
+  host: string;
+  port: number;
+}
+
+export interface ProbeQuestion {
+  /** Presentation name, e.g. "example.test." */
+  name: string;
+  type: number;
+  class: number;
+}
+
+/** The SOA of a zone we serve, or CH TXT id.server when we serve none. */
+export function probeQuestion(zoneOrigin: string | undefined): ProbeQuestion {
+  return zoneOrigin ? { name: zoneOrigin, type: T.SOA, class: Class.IN } : { name: 'id.server.', type: T.TXT, class: Class.CH };
+}
+
+function buildProbe(q: ProbeQuestion, id: number): Buffer {
+  const name = nameFromText(q.name, null);
+  const b = Buffer.alloc(HEADER_LEN + name.length + 4);
+  b.writeUInt16BE(id, 0);
+  b.writeUInt16BE(1, 4);
+  b.set(name, HEADER_LEN);
+  b.writeUInt16BE(q.type, HEADER_LEN + name.length);
+  b.writeUInt16BE(q.class, HEADER_LEN + name.length + 2);
+  return b;
+}
+
+/** Check a reply; returns a description, or throws what is wrong with it. */
+function verify(reply: Buffer, id: number, q: ProbeQuestion): string {
+  const m = parseMessage(reply);
+  if (!m) throw new Error('malformed reply');
+  if (m.id !== id || (m.flags & FLAG_QR) === 0) throw new Error('reply does not match the probe');
+  if (!m.qname || nameKey(m.qname) !== nameKey(nameFromText(q.name, null)) || m.qtype !== q.type) throw new Error('reply is for another question');
+  if (m.rcode !== Rcode.NOERROR) throw new Error(`rcode ${m.rcode}`);
+  if (!m.answer.some((r) => r.type === q.type)) throw new Error('no answer record');
+  return `${keyToText(nameKey(m.qname))} answered`;
+}
+
+export function probeUdp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number): Promise<string> {
+  const id = randomInt(0x10000);
+  return new Promise((resolve, reject) => {
+    const sock = dgram.createSocket(t.host.includes(':') ? 'udp6' : 'udp4');
+    const done = (err: Error | null, detail = ''): void => {
+      clearTimeout(timer);
+      sock.close();
+      if (err) reject(err);
+      else resolve(detail);
+    };
+    const timer = setTimeout(() => done(new Error(`UDP ${t.host}:${t.port}: no answer within ${timeoutMs} ms`)), timeoutMs);
+    sock.on('error', (e) => done(new Error(`UDP ${t.host}:${t.port}: ${e.message}`)));
+    sock.on('message', (m) => {
+      try {
+        done(null, `UDP ${t.host}:${t.port}: ${verify(m, id, q)}`);
+      } catch (e) {
+        done(new Error(`UDP ${t.host}:${t.port}: ${(e as Error).message}`));
+      }
+    });
+    sock.send(buildProbe(q, id), t.port, t.host);
+  });
+}
+
+export function probeTcp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number): Promise<string> {
+  const id = randomInt(0x10000);
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: t.host, port: t.port });
+    let buf = Buffer.alloc(0);
+    const done = (err: Error | null, detail = ''): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      if (err) reject(err);
+      else resolve(detail);
+    };
+    const timer = setTimeout(() => done(new Error(`TCP ${t.host}:${t.port}: no answer within ${timeoutMs} ms`)), timeoutMs);
+    sock.on('error', (e) => done(new Error(`TCP ${t.host}:${t.port}: ${e.message}`)));
+    sock.on('connect', () => {
+      const m = buildProbe(q, id);
+      const f = Buffer.alloc(m.length + 2);
+      f.writeUInt16BE(m.length, 0);
+      m.copy(f, 2);
+      sock.write(f);
+    });
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
+      try {
+        done(null, `TCP ${t.host}:${t.port}: ${verify(buf.subarray(2, 2 + buf.readUInt16BE(0)), id, q)}`);
+      } catch (e) {
+        done(new Error(`TCP ${t.host}:${t.port}: ${(e as Error).message}`));
+      }
+    });
+  });
+}
