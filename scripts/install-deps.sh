@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the system tools a target needs when they are missing (Debian/Ubuntu, as root).
-#   scripts/install-deps.sh test    dig (bind9-dnsutils) and unbound, for the integration tests
+#   scripts/install-deps.sh test    dig (bind9-dnsutils), unbound, bird2, iproute2, for the integration tests
 #   scripts/install-deps.sh bench   dnsperf and unbound, for `make bench`
 # Daemons are kept from auto-starting while they are installed (policy-rc.d exits 101).
 set -euo pipefail
@@ -10,6 +10,8 @@ case "${1:-test}" in
   test)
     need dig bind9-dnsutils
     need unbound unbound
+    need bird bird2
+    need ip iproute2
     ;;
   bench)
     need dig bind9-dnsutils

@@ -1,0 +1,185 @@
+// The whole node: health checks, the state machine and the announcement, driven the way operators
+// drive them (drills, drains, reloads, signals), observed through the adapter's calls.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { dig } from '../helpers/dig.ts';
+import { nodeSetup, until } from '../helpers/node.ts';
+import { MAIN, runCli, startServer } from '../helpers/server.ts';
+
+const admin = (port: number | null) => ['--admin', `http://127.0.0.1:${port}`];
+const readyz = async (port: number | null) => (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
+
+describe('health-coupled announcement', () => {
+  it('startup withdraws first, then announces after rise', async () => {
+    const n = nodeSetup();
+    const srv = await startServer({ config: n.config, args: [] });
+    try {
+      await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'announce');
+      const calls = n.calls();
+      assert.deepEqual(calls.slice(0, 2).map((c) => `${c.action} ${c.reason}`), ['withdraw startup', 'announce healthy']);
+      assert.equal(await readyz(srv.adminPort), 200);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('a drill withdraws after fall checks and announces after rise; repeated flaps meet the hold-down', async () => {
+    const n = nodeSetup();
+    const srv = await startServer({ config: n.config, args: [] });
+    try {
+      await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'first announce');
+      // One failure: withdrawn, then back after rise with no hold-down (the first flap).
+      const t0 = Date.now();
+      const r = await runCli(['drill', 'fail', '--for', '400ms', ...admin(srv.adminPort)]);
+      assert.equal(r.code, 0, r.stderr);
+      await until(() => n.calls().filter((c) => c.action === 'withdraw').length >= 2, 3000, 'withdraw after the drill');
+      const withdrawnAt = n.calls().filter((c) => c.action === 'withdraw')[1]!.at;
+      assert.ok(withdrawnAt - t0 < 1000, `withdrawn ${withdrawnAt - t0} ms after the fault`);
+      assert.equal(await readyz(srv.adminPort), 503);
+      await until(() => n.calls().filter((c) => c.action === 'announce').length >= 2, 4000, 'announce after the drill');
+      const back = n.calls().filter((c) => c.action === 'announce')[1]!.at;
+      assert.ok(back - withdrawnAt < 1500, `first recovery waits only for rise (${back - withdrawnAt} ms)`);
+      // Second flap inside the decay window: re-announcing is held for 1.5 s after the withdrawal.
+      await runCli(['drill', 'fail', '--for', '200ms', ...admin(srv.adminPort)]);
+      await until(() => n.calls().filter((c) => c.action === 'withdraw').length >= 3, 3000, 'second withdraw');
+      const second = n.calls().filter((c) => c.action === 'withdraw')[2]!.at;
+      await until(() => n.calls().filter((c) => c.action === 'announce').length >= 3, 6000, 'announce after hold-down');
+      const again = n.calls().filter((c) => c.action === 'announce')[2]!.at;
+      assert.ok(again - second >= 1500, `held ${again - second} ms (hold-down 1500)`);
+      // Third flap: the hold-down doubles.
+      await runCli(['drill', 'fail', '--for', '200ms', ...admin(srv.adminPort)]);
+      await until(() => n.calls().filter((c) => c.action === 'withdraw').length >= 4, 3000, 'third withdraw');
+      const third = n.calls().filter((c) => c.action === 'withdraw')[3]!.at;
+      await until(() => n.calls().filter((c) => c.action === 'announce').length >= 4, 8000, 'announce after the longer hold-down');
+      const last = n.calls().filter((c) => c.action === 'announce')[3]!.at;
+      assert.ok(last - third >= 3000, `held ${last - third} ms (hold-down 3000)`);
+      const m = await (await fetch(`http://127.0.0.1:${srv.adminPort}/metrics`)).text();
+      assert.match(m, /^edgedns_health_flaps_total 3$/m);
+      assert.match(m, /^edgedns_announce_transitions_total\{action="withdraw",reason="unhealthy"\} 3$/m);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('a zone deleted and reloaded fails the zones check: withdrawn; restored: announced again', async () => {
+    const n = nodeSetup();
+    const srv = await startServer({ config: n.config, args: [] });
+    try {
+      await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'announce');
+      renameSync(join(n.zonesDir, 'second.test.zone'), join(n.dir, 'second.test.zone.off'));
+      srv.proc.kill('SIGHUP');
+      await until(() => n.calls().at(-1)?.action === 'withdraw', 3000, 'withdraw after losing a zone');
+      const s = (await (await fetch(`http://127.0.0.1:${srv.adminPort}/status`)).json()) as { health: { reason: string } };
+      assert.match(s.health.reason, /zones: not loaded: second\.test\./);
+      renameSync(join(n.dir, 'second.test.zone.off'), join(n.zonesDir, 'second.test.zone'));
+      srv.proc.kill('SIGHUP');
+      await until(() => n.calls().at(-1)?.action === 'announce', 4000, 'announce after the zone is back');
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('drain withdraws while still answering, survives a restart, and undrain announces', async () => {
+    const n = nodeSetup();
+    let srv = await startServer({ config: n.config, args: [] });
+    try {
+      await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'announce');
+      const d = await runCli(['drain', ...admin(srv.adminPort)]);
+      assert.equal(d.code, 0, d.stderr);
+      assert.match(d.stdout, /drained until undrained; recorded in/);
+      await until(() => n.calls().at(-1)?.action === 'withdraw', 2000, 'withdraw on drain');
+      assert.equal(n.calls().at(-1)?.reason, 'drained');
+      assert.equal(await readyz(srv.adminPort), 503);
+      assert.equal((await dig(srv, ['www.example.test'])).status, 'NOERROR', 'still answering while drained');
+      await srv.stop();
+      const before = n.calls().length;
+      srv = await startServer({ config: n.config, args: [] });
+      await new Promise((r) => setTimeout(r, 800));
+      assert.ok(n.calls().slice(before).every((c) => c.action === 'withdraw'), 'a restarted drained node does not announce');
+      const u = await runCli(['undrain', ...admin(srv.adminPort)]);
+      assert.equal(u.code, 0, u.stderr);
+      await until(() => n.calls().at(-1)?.action === 'announce', 3000, 'announce after undrain');
+      assert.equal(n.calls().at(-1)?.reason, 'undrained');
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('SIGTERM: /readyz 503 and withdraw first, answers during the linger, then exit 0', async () => {
+    const n = nodeSetup();
+    const srv = await startServer({ config: n.config, args: [] });
+    await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'announce');
+    const exited = once(srv.proc, 'exit');
+    srv.proc.kill('SIGTERM');
+    await until(() => n.calls().at(-1)?.action === 'withdraw', 2000, 'withdraw on SIGTERM');
+    const withdrawnAt = n.calls().at(-1)!.at;
+    assert.equal(n.calls().at(-1)?.reason, 'stopping');
+    assert.equal(await readyz(srv.adminPort), 503);
+    // The linger: still answering after the withdrawal.
+    const r = await dig(srv, ['www.example.test']);
+    assert.equal(r.status, 'NOERROR');
+    assert.ok(Date.now() > withdrawnAt);
+    const [code] = (await exited) as [number];
+    assert.equal(code, 0);
+    assert.match(srv.logs(), /"msg":"withdrawn"[\s\S]*"msg":"stopped"/);
+  });
+
+  it('a second SIGTERM skips the linger', async () => {
+    const n = nodeSetup({ lingerMs: 10_000 });
+    const srv = await startServer({ config: n.config, args: [] });
+    await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'announce');
+    const exited = once(srv.proc, 'exit');
+    const t0 = Date.now();
+    srv.proc.kill('SIGTERM');
+    await until(() => n.calls().at(-1)?.action === 'withdraw', 2000, 'withdraw');
+    srv.proc.kill('SIGTERM');
+    await exited;
+    assert.ok(Date.now() - t0 < 5000, `stopped in ${Date.now() - t0} ms (linger is 10 s)`);
+  });
+
+  it('edgedns announce withdraw|announce runs the adapter once', async () => {
+    const n = nodeSetup();
+    const w = await runCli(['announce', 'withdraw', '--config', n.config]);
+    assert.equal(w.code, 0, w.stderr);
+    const a = await runCli(['announce', 'announce', '--config', n.config]);
+    assert.equal(a.code, 0);
+    assert.deepEqual(n.calls().map((c) => c.action), ['withdraw', 'announce']);
+    assert.equal((await runCli(['announce', 'sideways', '--config', n.config])).code, 2);
+  });
+
+  it('edgedns guard withdraws within a second of the node being SIGSTOPped; the node announces again after SIGCONT', async () => {
+    const n = nodeSetup();
+    const srv = await startServer({ config: n.config, args: [] });
+    // The guard reads the same config; it must probe the port the node really got.
+    const { writeFileSync, readFileSync } = await import('node:fs');
+    writeFileSync(n.config, readFileSync(n.config, 'utf8').replace('listen: ["127.0.0.1:0"]', `listen: ["127.0.0.1:${srv.port}"]`));
+    const guard = spawn(process.execPath, [MAIN, 'guard', '--config', n.config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let glog = '';
+    guard.stderr.on('data', (d: Buffer) => (glog += d.toString()));
+    try {
+      await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'announce');
+      await until(() => glog.includes('guard watching'), 3000, 'guard up');
+      await new Promise((r) => setTimeout(r, 300));
+      const t0 = Date.now();
+      srv.proc.kill('SIGSTOP');
+      await until(() => n.calls().some((c) => c.reason.startsWith('guard')), 3000, 'guard withdraw');
+      const took = n.calls().find((c) => c.reason.startsWith('guard'))!.at - t0;
+      assert.ok(took < 1000, `guard withdrew ${took} ms after SIGSTOP`);
+      await new Promise((r) => setTimeout(r, 700));
+      srv.proc.kill('SIGCONT');
+      const before = n.calls().length;
+      await until(() => n.calls().slice(before).some((c) => c.action === 'announce'), 8000, `node announces again (calls ${JSON.stringify(n.calls())})`).catch((e: Error) => {
+        throw new Error(`${e.message}\n${srv.logs().slice(-3000)}`);
+      });
+      assert.match(srv.logs(), /"msg":"stalled/);
+    } finally {
+      guard.kill('SIGTERM');
+      await once(guard, 'exit');
+      await srv.stop();
+    }
+  });
+});

@@ -1,0 +1,141 @@
+// Each adapter against a fake of its tool: an exec hook, a fake birdc, a FIFO read by the test
+// for ExaBGP, a fake gobgp; and the dry run.
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { AnnounceRequest } from '../../../src/announce/index.ts';
+import { AdapterError, birdAdapter, dryRun, exabgpAdapter, execAdapter, gobgpAdapter } from '../../../src/announce/index.ts';
+import { silentLogger } from '../../../src/core/index.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'edgedns-adapters-'));
+const script = (name: string, body: string): string => {
+  const p = join(dir, name);
+  writeFileSync(p, `#!/bin/sh\n${body}\n`);
+  chmodSync(p, 0o755);
+  return p;
+};
+const req = (action: 'announce' | 'withdraw', prefixes = ['192.0.2.53/32', '2001:db8::53/128']): AnnounceRequest => ({ action, prefixes, siteId: 'fra1', reason: 'healthy', seq: 7 });
+const rejectsWith = async (p: Promise<unknown>, re: RegExp, retryLater: boolean) =>
+  assert.rejects(p, (e: unknown) => e instanceof AdapterError && re.test(e.message) && e.retryLater === retryLater);
+
+describe('exec adapter', () => {
+  it('passes the action as argument, the state in the environment and JSON on stdin', async () => {
+    const out = join(dir, 'exec.out');
+    const hook = script('hook.sh', `echo "$1|$EDGEDNS_ACTION|$EDGEDNS_STATE|$EDGEDNS_PREFIXES|$EDGEDNS_SITE|$EDGEDNS_REASON|$EDGEDNS_SEQ" > ${out}; cat >> ${out}`);
+    await execAdapter({ command: hook, args: [], timeoutMs: 2000 }).apply(req('announce'));
+    const [line, json] = readFileSync(out, 'utf8').split('\n');
+    assert.equal(line, 'announce|announce|announced|192.0.2.53/32 2001:db8::53/128|fra1|healthy|7');
+    assert.deepEqual(JSON.parse(json as string), { action: 'announce', prefixes: ['192.0.2.53/32', '2001:db8::53/128'], site: 'fra1', reason: 'healthy', seq: 7 });
+  });
+  it('exit 75 means retry later; other exits fail with the output', async () => {
+    await rejectsWith(execAdapter({ command: script('busy.sh', 'echo busy >&2; exit 75'), args: [], timeoutMs: 2000 }).apply(req('withdraw')), /retry later.*busy/, true);
+    await rejectsWith(execAdapter({ command: script('fail.sh', 'echo nope >&2; exit 3'), args: [], timeoutMs: 2000 }).apply(req('withdraw')), /exit 3: nope/, false);
+    await rejectsWith(execAdapter({ command: join(dir, 'missing'), args: [], timeoutMs: 2000 }).apply(req('withdraw')), /ENOENT|exit/, false);
+  });
+  it('a timeout kills the whole process group', async () => {
+    const pidFile = join(dir, 'child.pid');
+    const hook = script('slow.sh', `sleep 30 & echo $! > ${pidFile}; wait`);
+    const t0 = Date.now();
+    await rejectsWith(execAdapter({ command: hook, args: [], timeoutMs: 300 }).apply(req('announce')), /killed after 300 ms/, false);
+    assert.ok(Date.now() - t0 < 3000);
+    const child = Number(readFileSync(pidFile, 'utf8'));
+    await new Promise((r) => setTimeout(r, 100));
+    // Gone, or a zombie waiting for its new parent to reap it: either way not running.
+    const state = existsSync(`/proc/${child}/status`) ? /^State:\s+(\S)/m.exec(readFileSync(`/proc/${child}/status`, 'utf8'))?.[1] : 'gone';
+    assert.ok(state === 'gone' || state === 'Z', `the grandchild sleep was killed too (state ${state})`);
+  });
+});
+
+describe('bird adapter (fake birdc)', () => {
+  const calls = join(dir, 'birdc.calls');
+  const fake = (body: string) => script('birdc', `echo "$@" >> ${calls}\n${body}`);
+  const v4 = join(dir, 'routes4.conf');
+  const v6 = join(dir, 'routes6.conf');
+  it('writes one static route per prefix, v4 and v6 apart, then configures', async () => {
+    const birdc = fake("echo 'BIRD 2.0.12 ready.'; echo 'Reconfigured'");
+    const a = birdAdapter({ includeFile: v4, includeFile6: v6, socket: '/run/test.ctl', birdc, timeoutMs: 2000 });
+    assert.equal(await a.apply(req('announce')), 'Reconfigured');
+    assert.match(readFileSync(v4, 'utf8'), /^route 192\.0\.2\.53\/32 blackhole;$/m);
+    assert.doesNotMatch(readFileSync(v4, 'utf8'), /2001/);
+    assert.match(readFileSync(v6, 'utf8'), /^route 2001:db8::53\/128 blackhole;$/m);
+    assert.match(readFileSync(calls, 'utf8'), /-s \/run\/test\.ctl configure/);
+    await a.apply(req('withdraw'));
+    assert.doesNotMatch(readFileSync(v4, 'utf8'), /^route/m);
+    assert.doesNotMatch(readFileSync(v6, 'utf8'), /^route/m);
+    // Already withdrawn: still a success (idempotent).
+    assert.equal(await a.apply(req('withdraw')), 'Reconfigured');
+  });
+  it('fails unless birdc exits 0 and says Reconfigured', async () => {
+    const mk = (body: string) => birdAdapter({ includeFile: v4, includeFile6: v6, socket: 's', birdc: fake(body), timeoutMs: 2000 });
+    await rejectsWith(mk("echo 'bird.conf:3:1 syntax error'; exit 1").apply(req('announce')), /exit 1.*syntax error/, false);
+    await rejectsWith(mk("echo 'Unable to connect to server control socket'; exit 0").apply(req('announce')), /Unable to connect/, false);
+    await rejectsWith(mk("echo 'Reconfiguration in progress'").apply(req('announce')), /in progress/, true);
+  });
+});
+
+describe('exabgp adapter', () => {
+  it('writes API lines to a FIFO that the reader gets', async () => {
+    const fifo = join(dir, 'exabgp.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo]);
+    let got = '';
+    reader.stdout.on('data', (d: Buffer) => (got += d.toString()));
+    const a = exabgpAdapter({ pipe: fifo, timeoutMs: 1000 });
+    // The reader may take a moment to open its end: "retry later" until then, as the announcer does.
+    for (let i = 0; ; i++) {
+      try {
+        await a.apply(req('announce'));
+        break;
+      } catch (e) {
+        assert.ok(e instanceof AdapterError && e.retryLater && i < 40, String(e));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    await a.apply(req('withdraw', ['192.0.2.53/32']));
+    await new Promise((r) => setTimeout(r, 100));
+    reader.kill();
+    assert.equal(got, 'announce route 192.0.2.53/32 next-hop self\nannounce route 2001:db8::53/128 next-hop self\nwithdraw route 192.0.2.53/32 next-hop self\n');
+  });
+  it('a FIFO with no reader is "retry later", never a hang', async () => {
+    const fifo = join(dir, 'lonely.fifo');
+    execFileSync('mkfifo', [fifo]);
+    await rejectsWith(exabgpAdapter({ pipe: fifo, timeoutMs: 1000 }).apply(req('announce')), /no ExaBGP process is reading/, true);
+  });
+  it('appends to a plain file', async () => {
+    const f = join(dir, 'exabgp.txt');
+    await exabgpAdapter({ pipe: f, timeoutMs: 1000 }).apply(req('withdraw', ['192.0.2.53/32']));
+    assert.equal(readFileSync(f, 'utf8'), 'withdraw route 192.0.2.53/32 next-hop self\n');
+  });
+});
+
+describe('gobgp adapter (fake gobgp)', () => {
+  it('adds and deletes each prefix in its family', async () => {
+    const calls = join(dir, 'gobgp.calls');
+    const gobgp = script('gobgp', `echo "$@" >> ${calls}`);
+    const a = gobgpAdapter({ command: gobgp, args: ['-p', '50051'], timeoutMs: 2000 });
+    await a.apply(req('announce'));
+    await a.apply(req('withdraw'));
+    assert.deepEqual(readFileSync(calls, 'utf8').trim().split('\n'), [
+      '-p 50051 global rib -a ipv4 add 192.0.2.53/32',
+      '-p 50051 global rib -a ipv6 add 2001:db8::53/128',
+      '-p 50051 global rib -a ipv4 del 192.0.2.53/32',
+      '-p 50051 global rib -a ipv6 del 2001:db8::53/128',
+    ]);
+    await rejectsWith(gobgpAdapter({ command: script('gobgp-bad', 'echo "rpc error" >&2; exit 1'), args: [], timeoutMs: 2000 }).apply(req('announce')), /rpc error/, false);
+  });
+});
+
+describe('dry run', () => {
+  it('logs and succeeds without running anything', async () => {
+    const marker = join(dir, 'dry.marker');
+    const lines: string[] = [];
+    const log = { ...silentLogger, info: (m: string, f?: Record<string, unknown>) => void lines.push(`${m} ${JSON.stringify(f)}`) };
+    const a = dryRun(execAdapter({ command: script('dry.sh', `touch ${marker}`), args: [], timeoutMs: 1000 }), log);
+    assert.equal(await a.apply(req('announce')), 'dry run');
+    assert.equal(existsSync(marker), false);
+    assert.match(lines[0] ?? '', /would call the adapter.*"adapter":"exec".*"action":"announce"/);
+  });
+});

@@ -1,0 +1,111 @@
+// The level-triggered announcer with a recording adapter: one call at a time, newer desired state
+// replaces a pending one, retries after failures, re-assertion, and settling.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Adapter, AnnounceRequest } from '../../../src/announce/index.ts';
+import { AdapterError, Announcer } from '../../../src/announce/index.ts';
+import { silentLogger } from '../../../src/core/index.ts';
+
+/** Records calls; each call waits for `release()` unless `auto`; can be told to fail. */
+class RecordingAdapter implements Adapter {
+  readonly name = 'recording';
+  calls: AnnounceRequest[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  failNext = 0;
+  auto = true;
+  #release: (() => void)[] = [];
+  async apply(req: AnnounceRequest): Promise<string> {
+    this.calls.push(req);
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      if (!this.auto) await new Promise<void>((r) => this.#release.push(r));
+      if (this.failNext > 0) {
+        this.failNext--;
+        throw new AdapterError('boom');
+      }
+      return 'ok';
+    } finally {
+      this.inFlight--;
+    }
+  }
+  release(): void {
+    for (const r of this.#release.splice(0)) r();
+  }
+}
+
+const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
+const make = (a: RecordingAdapter, reconcileMs = 0) => new Announcer({ adapter: a, prefixes: ['192.0.2.53/32'], siteId: 's1', reconcileMs, retryMs: 20, maxRetryMs: 80, log: silentLogger });
+
+describe('Announcer', () => {
+  it('applies the desired state and confirms it', async () => {
+    const a = new RecordingAdapter();
+    const n = make(a);
+    n.set('withdraw', 'startup');
+    assert.equal(await n.settled(500), true);
+    assert.equal(n.confirmed, 'withdraw');
+    assert.deepEqual(a.calls.map((c) => [c.action, c.reason, c.seq, c.prefixes]), [['withdraw', 'startup', 1, ['192.0.2.53/32']]]);
+    n.stop();
+  });
+
+  it('runs one call at a time; a newer desired state replaces a pending one', async () => {
+    const a = new RecordingAdapter();
+    a.auto = false;
+    const n = make(a);
+    n.set('withdraw', 'startup');
+    await tick();
+    n.set('announce', 'healthy');
+    n.set('withdraw', 'unhealthy');
+    n.set('announce', 'healthy');
+    await tick();
+    assert.equal(a.calls.length, 1, 'the others wait');
+    a.auto = true;
+    a.release();
+    assert.equal(await n.settled(500), true);
+    assert.equal(a.maxInFlight, 1);
+    assert.deepEqual(a.calls.map((c) => c.action), ['withdraw', 'announce'], 'intermediate states are skipped');
+    assert.equal(n.confirmed, 'announce');
+    n.stop();
+  });
+
+  it('retries a failed call with back-off until it succeeds; confirmed stays as it was', async () => {
+    const a = new RecordingAdapter();
+    const n = make(a);
+    n.set('announce', 'healthy');
+    await n.settled(500);
+    a.failNext = 3;
+    n.set('withdraw', 'unhealthy');
+    await tick(10);
+    assert.equal(n.confirmed, 'announce', 'not confirmed while failing');
+    assert.equal(n.status().lastError, 'boom');
+    assert.equal(await n.settled(1000), true);
+    assert.equal(n.confirmed, 'withdraw');
+    assert.equal(a.calls.filter((c) => c.action === 'withdraw').length, 4);
+    assert.equal(n.status().failures, 3);
+    n.stop();
+  });
+
+  it('re-asserts the desired state periodically even when confirmed', async () => {
+    const a = new RecordingAdapter();
+    const n = make(a, 30);
+    n.set('announce', 'healthy');
+    await n.settled(500);
+    await tick(100);
+    assert.ok(a.calls.length >= 3, `${a.calls.length} calls`);
+    assert.ok(a.calls.every((c) => c.action === 'announce'));
+    n.stop();
+    const after = a.calls.length;
+    await tick(80);
+    assert.equal(a.calls.length, after, 'stop ends re-assertion');
+  });
+
+  it('settled() times out while the adapter keeps failing', async () => {
+    const a = new RecordingAdapter();
+    a.failNext = 1000;
+    const n = make(a);
+    n.set('withdraw', 'stopping');
+    assert.equal(await n.settled(100), false);
+    n.stop();
+  });
+});
