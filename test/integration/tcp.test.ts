@@ -12,7 +12,7 @@ let srv: RunningServer;
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgedns-tcp-'));
   const cfg = join(dir, 'edgedns.yaml');
-  writeFileSync(cfg, `listen: ["127.0.0.1:0"]\nzones: { dir: ${JSON.stringify(ZONES)} }\ntcp: { idleTimeout: 700ms, maxConnections: 3 }\nupstreams: []\n`);
+  writeFileSync(cfg, `listen: ["127.0.0.1:0"]\nzones: { dir: ${JSON.stringify(ZONES)} }\ntcp: { idleTimeout: 700ms, maxConnections: 3 }\nupstreams: []\nhealth: { interval: 60s, fastInterval: 60s }\n`);
   srv = await startServer({ config: cfg, args: [] });
 });
 after(async () => {
