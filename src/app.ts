@@ -4,10 +4,11 @@
 
 import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import { AdapterError, Announcer } from './announce/index.js';
-import type { Action } from './announce/index.js';
+import { Announcer } from './announce/index.js';
 import { runGuard } from './guard.js';
-import { buildAdapter, buildCache, buildResolver, identityConfig, loadConfiguredZones, zoneSpecs } from './assemble.js';
+import { buildCache, buildResolver, loadConfiguredZones, zoneSpecs } from './assemble.js';
+import { buildAdapter } from './routing.js';
+import { identityConfig } from './site.js';
 import type { Config, LoadedConfig } from './config/index.js';
 import { formatHostPort, loadConfig } from './config/index.js';
 import type { Logger } from './core/index.js';
@@ -24,23 +25,7 @@ import { VERSION } from './version.js';
 import { keyToText, nameFromText, nameKey } from './wire/index.js';
 import { buildZone, formatRecord, loadZones, parseZoneFile } from './zone/index.js';
 
-export { EdgeError, ErrorCode, isEdgeError, parseDuration } from './core/index.js';
-
-/** A logger for one-shot commands: JSON lines on stderr, warnings and up. */
-export function createCliLogger(): Logger {
-  return createJsonLogger({ level: 'warn' });
-}
-
-export function isAdapterError(e: unknown): e is Error {
-  return e instanceof AdapterError;
-}
-
-/** A command-line mistake: exit 2 with the message. */
-export class UsageError extends EdgeError {
-  constructor(message: string) {
-    super(ErrorCode.USAGE, message);
-  }
-}
+export { EdgeError, ErrorCode, isEdgeError } from './core/index.js';
 
 function originOf(text: string): Uint8Array {
   return nameFromText(text.endsWith('.') ? text : `${text}.`, null);
@@ -64,13 +49,6 @@ export function checkConfig(file: string): string {
   const specs = zoneSpecs(config, resolvePath(file, '..'));
   loadZones(specs);
   return `${file}: OK (${config.listen.length} listen address(es), ${specs.length} zone(s))`;
-}
-
-/** `edgedns announce announce|withdraw`: run the configured adapter once (ExecStopPost, operators). */
-export async function announceOnce(configPath: string | undefined, action: Action, log: Logger): Promise<string> {
-  const { config: c } = loadConfig(configPath);
-  const adapter = buildAdapter(c, log);
-  return adapter.apply({ action, prefixes: c.announce.prefixes, siteId: identityConfig(c).siteId, reason: `edgedns announce ${action}`, seq: 0 });
 }
 
 /** `edgedns guard`: watch the node's addresses and withdraw when it stops answering. */

@@ -1,19 +1,14 @@
-// Building the modules from a validated config: zones, identity, cache, resolver. Used by the
+// Building the modules from a validated config: zones, cache, resolver. Used by the
 // composition root (app.ts) at startup and on reload.
 
-import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
-import type { Adapter } from './announce/index.js';
-import { birdAdapter, dryRun, exabgpAdapter, execAdapter, gobgpAdapter, noneAdapter } from './announce/index.js';
 import type { CacheObserver } from './cache/index.js';
 import { AnswerCache } from './cache/index.js';
 import type { Config, LoadedConfig } from './config/index.js';
 import type { Logger } from './core/index.js';
 import { systemClock } from './core/index.js';
-import type { IdentityConfig } from './identity/index.js';
 import type { ResolverObserver } from './resolver/index.js';
 import { Resolver, readResolvConf } from './resolver/index.js';
-import { VERSION } from './version.js';
 import type { ZoneSpec, ZoneStore } from './zone/index.js';
 import { loadZones, zoneSpecsFromDir } from './zone/index.js';
 
@@ -29,11 +24,6 @@ export function zoneSpecs(config: Config, base: string): ZoneSpec[] {
 export function loadConfiguredZones(loaded: LoadedConfig): ZoneStore {
   const base = loaded.source.startsWith('<') ? process.cwd() : dirname(loaded.source);
   return loadZones(zoneSpecs(loaded.config, base));
-}
-
-export function identityConfig(c: Config): IdentityConfig {
-  const host = hostname();
-  return { siteId: c.site.id ?? host, hostname: c.site.hostname ?? host, version: c.site.version === false ? null : (c.site.version ?? `edgedns ${VERSION}`) };
 }
 
 export function buildCache(c: Config, observer: CacheObserver): AnswerCache {
@@ -77,29 +67,4 @@ export function buildResolver(c: Config, log: Logger, observer: ResolverObserver
     },
   };
   return new Resolver({ upstreams, timeoutMs: c.resolver.timeout, deadlineMs: c.resolver.deadline, udpPayload: c.edns.udpPayload, socketReuse: c.resolver.socketReuse, clock: systemClock, observer: logHealth });
-}
-
-/** The route-announcement adapter the config names (wrapped in a dry run when asked). */
-export function buildAdapter(c: Config, log: Logger): Adapter {
-  const a = c.announce;
-  let adapter: Adapter;
-  switch (a.adapter) {
-    case 'exec':
-      adapter = execAdapter({ command: a.exec.command as string, args: a.exec.args, timeoutMs: a.exec.timeout });
-      break;
-    case 'bird': {
-      const v4 = a.bird.includeFile as string;
-      adapter = birdAdapter({ includeFile: v4, includeFile6: a.bird.includeFile6 ?? v4, socket: a.bird.socket, birdc: a.bird.birdc, timeoutMs: a.bird.timeout });
-      break;
-    }
-    case 'exabgp':
-      adapter = exabgpAdapter({ pipe: a.exabgp.pipe as string, timeoutMs: a.exabgp.timeout });
-      break;
-    case 'gobgp':
-      adapter = gobgpAdapter({ command: a.gobgp.command, args: a.gobgp.args, timeoutMs: a.gobgp.timeout });
-      break;
-    default:
-      adapter = noneAdapter(log);
-  }
-  return a.dryRun ? dryRun(adapter, log) : adapter;
 }

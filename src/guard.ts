@@ -1,31 +1,71 @@
-// `edgedns guard`: a small watchdog beside the node. It sends real DNS queries to the node's
-// addresses and, when the node stops answering (crashed, hung, SIGSTOPped), withdraws the
-// address itself — the node cannot do that when it is dead. It never announces: the node does
-// that when it is healthy again (after `rise`, having noticed its stall).
+// `edgedns guard`: a small watchdog beside the node. It withdraws the address itself when the
+// node stops answering — crashed, hung, SIGSTOPped — because a dead node cannot withdraw. It
+// never announces: the node does that when it is healthy again (after `rise`, having noticed its
+// stall).
+//
+// Two ways to notice:
+//   - probes: a real UDP query to every address each `interval`; `fall` misses in a row withdraw
+//     (a hung or stopped process, a wedged socket);
+//   - sentinels: a TCP connection held open to every address; when it closes (a crashed process:
+//     the kernel closes it at once) one quick probe confirms, and the guard withdraws at once.
 
-import { buildAdapter, identityConfig } from './assemble.js';
 import type { Config } from './config/index.js';
 import { formatHostPort } from './config/index.js';
 import type { Logger } from './core/index.js';
 import { errorMessage } from './core/index.js';
-import { probeQuestion, probeUdp } from './server/index.js';
+import { buildAdapter } from './routing.js';
+import type { ProbeTarget } from './server/index.js';
+import { probeQuestion, probeUdp, sentinel } from './server/index.js';
+import { identityConfig } from './site.js';
 
 export interface GuardHandle {
   stop(): void;
   done: Promise<void>;
 }
 
+/** Keep-alive queries on the sentinel connections, well under any sane TCP idle timeout. */
+const SENTINEL_KEEPALIVE_MS = 2000;
+
 export function runGuard(c: Config, log: Logger, probeZone: string | undefined): GuardHandle {
   const adapter = buildAdapter(c, log);
   const siteId = identityConfig(c).siteId;
-  const targets = c.listen;
+  const targets: ProbeTarget[] = c.listen;
   const q = probeQuestion(probeZone);
   let stopped = false;
   let wake: () => void = () => {};
   let failures = 0;
   let withdrawn = false;
   let seq = 0;
+  const sentinels = new Map<string, { close(): void }>();
   log.info('guard watching', { targets: targets.map(formatHostPort), intervalMs: c.guard.interval, timeoutMs: c.guard.timeout, fall: c.guard.fall, adapter: adapter.name, question: q });
+
+  const withdraw = async (why: string): Promise<void> => {
+    if (withdrawn) return;
+    try {
+      const out = await adapter.apply({ action: 'withdraw', prefixes: c.announce.prefixes, siteId, reason: 'guard: node not answering', seq: ++seq });
+      withdrawn = true;
+      log.warn('guard withdrew the address: the node is not answering', { why, prefixes: c.announce.prefixes, output: out, at: new Date().toISOString() });
+    } catch (e) {
+      log.error('guard could not withdraw; retrying', { error: errorMessage(e) });
+    }
+  };
+
+  const watch = (t: ProbeTarget): void => {
+    const key = formatHostPort(t);
+    if (sentinels.has(key) || stopped) return;
+    sentinels.set(
+      key,
+      sentinel(t, q, SENTINEL_KEEPALIVE_MS, (why) => {
+        sentinels.delete(key);
+        if (stopped) return;
+        // Closed: a crash, or the node closing connections as it stops. One quick look decides.
+        probeUdp(t, q, c.guard.timeout).then(
+          () => watch(t),
+          (e: unknown) => void withdraw(`${why}; ${errorMessage(e)}`),
+        );
+      }),
+    );
+  };
 
   const sleep = (ms: number): Promise<void> =>
     new Promise((r) => {
@@ -43,24 +83,18 @@ export function runGuard(c: Config, log: Logger, probeZone: string | undefined):
       const results = await Promise.allSettled(targets.map((t) => probeUdp(t, q, c.guard.timeout)));
       const failed = results.flatMap((r) => (r.status === 'rejected' ? [errorMessage(r.reason)] : []));
       if (failed.length === 0) {
-        if (failures >= c.guard.fall) log.info('node answers again; it re-announces by itself after rise', {});
+        if (failures >= c.guard.fall || withdrawn) log.info('node answers again; it re-announces by itself after rise', {});
         failures = 0;
         withdrawn = false;
+        for (const t of targets) watch(t);
       } else {
         failures++;
         if (failures === 1) log.warn('node did not answer', { errors: failed });
-        if (failures >= c.guard.fall && !withdrawn) {
-          try {
-            const out = await adapter.apply({ action: 'withdraw', prefixes: c.announce.prefixes, siteId, reason: 'guard: node not answering', seq: ++seq });
-            withdrawn = true;
-            log.warn('guard withdrew the address: the node is not answering', { failures, prefixes: c.announce.prefixes, output: out, at: new Date().toISOString() });
-          } catch (e) {
-            log.error('guard could not withdraw; retrying', { error: errorMessage(e) });
-          }
-        }
+        if (failures >= c.guard.fall) await withdraw(failed.join('; '));
       }
       await sleep(Math.max(0, c.guard.interval - (Date.now() - t0)));
     }
+    for (const s of sentinels.values()) s.close();
   })();
   return {
     stop: () => {

@@ -14,6 +14,7 @@ export interface AnnounceRequest {
 
 /** A failed call. `retryLater` (exec exit 75, BIRD busy, no FIFO reader yet) is expected and quiet. */
 export class AdapterError extends Error {
+  readonly code = 'ERR_ANNOUNCE_FAILED';
   readonly retryLater: boolean;
   constructor(message: string, retryLater = false) {
     super(message);

@@ -1,7 +1,7 @@
 // Talking to a running node's admin endpoint from the CLI (status, reload, cache flush, drain…).
 
 import { readFileSync } from 'node:fs';
-import { EdgeError, ErrorCode } from '../app.js';
+import { EdgeError, ErrorCode } from '../core/index.js';
 
 export const DEFAULT_ADMIN = 'http://127.0.0.1:9153';
 

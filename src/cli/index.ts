@@ -1,7 +1,8 @@
-// The `edgedns` command line (commander). No business logic: every command calls app.ts.
+// The `edgedns` command line (commander). No business logic: every command calls app.ts (or the
+// small routing.ts for `announce`), loaded on demand so that one-shot commands start fast.
 
 import { Command, CommanderError } from 'commander';
-import { EdgeError, EdgeNode, ErrorCode, UsageError, announceOnce, checkConfig, checkZone, createCliLogger, guard, isAdapterError, isEdgeError, parseDuration, printZone } from '../app.js';
+import { EdgeError, ErrorCode, createJsonLogger, isEdgeError, parseDuration } from '../core/index.js';
 import type { AdminClientOptions } from './admin-client.js';
 import { DEFAULT_ADMIN, adminRequest } from './admin-client.js';
 import type { StatusDoc } from './format.js';
@@ -47,7 +48,8 @@ Examples:
     .option('--site-id <id>', 'site identity for NSID and id.server (default: the host name)')
     .option('--admin <address:port>', 'admin HTTP endpoint (default 127.0.0.1:9153), or "off"')
     .action(async (opts: { config?: string; listen?: string[]; zones?: string; upstream?: string[]; authoritativeOnly?: boolean; allowRecursion?: string[]; siteId?: string; admin?: string }) => {
-      if (opts.authoritativeOnly && opts.upstream) throw new UsageError('--authoritative-only and --upstream exclude each other');
+      if (opts.authoritativeOnly && opts.upstream) throw usage('--authoritative-only and --upstream exclude each other');
+      const { EdgeNode } = await import('../app.js');
       const node = await EdgeNode.start({
         ...(opts.config !== undefined && { configPath: opts.config }),
         ...(opts.listen !== undefined && { listen: opts.listen }),
@@ -68,7 +70,8 @@ Examples:
     .argument('<file>', 'zone file')
     .argument('<origin>', 'starting $ORIGIN, e.g. example.test.')
     .option('--generic', 'print RDATA in RFC 3597 form (\\# LEN HEX)')
-    .action((file: string, origin: string, opts: { generic?: boolean }) => {
+    .action(async (file: string, origin: string, opts: { generic?: boolean }) => {
+      const { printZone } = await import('../app.js');
       const lines = printZone(file, origin, opts.generic === true);
       process.stdout.write(lines.length ? `${lines.join('\n')}\n` : '');
     });
@@ -77,7 +80,8 @@ Examples:
     .description('parse a zone file and apply the zone policy a loading server applies; exit 1 if rejected')
     .argument('<file>', 'zone file')
     .argument('<origin>', 'zone origin, e.g. example.test.')
-    .action((file: string, origin: string) => {
+    .action(async (file: string, origin: string) => {
+      const { checkZone } = await import('../app.js');
       process.stdout.write(`${checkZone(file, origin)}\n`);
     });
 
@@ -113,7 +117,7 @@ Examples:
     .option('--for <duration>', 'undrain by itself after this long, e.g. 10m')
     .option('--reason <text>', 'recorded in the log and the drain file')
     .action(async (opts: { admin: string; tokenFile?: string; for?: string; reason?: string }) => {
-      if (opts.for !== undefined && parseDuration(opts.for) === undefined) throw new UsageError(`--for: expected a duration like 10m, got "${opts.for}"`);
+      if (opts.for !== undefined && parseDuration(opts.for) === undefined) throw usage(`--for: expected a duration like 10m, got "${opts.for}"`);
       await postAction(opts, 'drain', { ...(opts.for !== undefined && { for: opts.for }), ...(opts.reason !== undefined && { reason: opts.reason }) });
     });
 
@@ -127,7 +131,7 @@ Examples:
     .description('inject a local check failure for DURATION: the node withdraws after fall checks and recovers after rise')
     .requiredOption('--for <duration>', 'how long the failure lasts, e.g. 10s')
     .action(async (opts: { admin: string; tokenFile?: string; for: string }) => {
-      if (parseDuration(opts.for) === undefined) throw new UsageError(`--for: expected a duration like 10s, got "${opts.for}"`);
+      if (parseDuration(opts.for) === undefined) throw usage(`--for: expected a duration like 10s, got "${opts.for}"`);
       await postAction(opts, 'drill/fail', { for: opts.for });
     });
 
@@ -137,8 +141,9 @@ Examples:
     .argument('<action>', 'announce or withdraw')
     .option('-c, --config <file>', 'YAML config file')
     .action(async (action: string, opts: { config?: string }) => {
-      if (action !== 'announce' && action !== 'withdraw') throw new UsageError(`announce: expected "announce" or "withdraw", got "${action}"`);
-      const out = await announceOnce(opts.config, action, createCliLogger());
+      if (action !== 'announce' && action !== 'withdraw') throw usage(`announce: expected "announce" or "withdraw", got "${action}"`);
+      const { announceOnce } = await import('../routing.js');
+      const out = await announceOnce(opts.config, action, createJsonLogger({ level: 'warn' }));
       process.stdout.write(`${action}: ${out}\n`);
     });
 
@@ -147,6 +152,7 @@ Examples:
     .description("watchdog: query the node's addresses and withdraw when it stops answering (crash, hang, SIGSTOP)")
     .option('-c, --config <file>', 'the same YAML config as the node')
     .action(async (opts: { config?: string }) => {
+      const { guard } = await import('../app.js');
       await guard(opts.config);
     });
 
@@ -156,10 +162,15 @@ Examples:
     .command('check')
     .description('validate a config file and the zones it names; exit 2 if invalid')
     .argument('<file>', 'YAML config file')
-    .action((file: string) => {
+    .action(async (file: string) => {
+      const { checkConfig } = await import('../app.js');
       process.stdout.write(`${checkConfig(file)}\n`);
     });
   return program;
+}
+
+function usage(message: string): EdgeError {
+  return new EdgeError(ErrorCode.USAGE, message);
 }
 
 async function postAction(opts: AdminClientOptions, path: string, body: Record<string, unknown>): Promise<void> {
@@ -181,7 +192,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       process.stderr.write(`edgedns: ${err.message}\n`);
       return err.code === 'ERR_ZONE_PARSE' || err.code === 'ERR_ZONE_POLICY' ? EXIT.REJECTED : EXIT.USAGE;
     }
-    if (isAdapterError(err)) {
+    if (err instanceof Error && (err as { code?: unknown }).code === 'ERR_ANNOUNCE_FAILED') {
       process.stderr.write(`edgedns: ${err.message}\n`);
       return EXIT.REJECTED;
     }

@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { parse as parseYaml } from 'yaml';
+import { YAMLException, load as parseYaml } from 'js-yaml';
 import { EdgeError, ErrorCode, parseCidr } from '../core/index.js';
 import type { HostPort } from './schema.js';
 import { bool, cidr, duration, fraction, hostPort, int, list, obj, oneOf, optional, size, str, strOrFalse } from './schema.js';
@@ -244,11 +244,12 @@ export function loadConfig(path: string | undefined, overrides: Record<string, u
   }
   let raw: unknown;
   try {
-    raw = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+    // js-yaml rejects duplicate keys by default.
+    raw = parseYaml(text, { filename: path });
   } catch (e) {
-    const err = e as Error & { linePos?: { line: number; col: number }[] };
-    const pos = err.linePos?.[0];
-    throw new EdgeError(ErrorCode.CONFIG_INVALID, `${path}${pos ? `:${pos.line}:${pos.col}` : ''}: YAML syntax error: ${err.message.split('\n')[0]}`);
+    if (!(e instanceof YAMLException)) throw e;
+    const m = e.mark;
+    throw new EdgeError(ErrorCode.CONFIG_INVALID, `${path}${m ? `:${m.line + 1}:${m.column + 1}` : ''}: YAML syntax error: ${e.reason}`);
   }
   const withFlags = isMapping(raw) ? merge(raw, overrides) : raw;
   return { config: validateConfig(withFlags, path), source: path, hash: hashOf(text) };

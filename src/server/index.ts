@@ -6,5 +6,5 @@ export type { Forwarded } from './forward.js';
 export { startListeners } from './listeners.js';
 export type { ListenAddress, ListenerSet, TcpLimits, TcpObserver } from './listeners.js';
 export { queryLog, teeObservers } from './querylog.js';
-export { probeQuestion, probeTcp, probeUdp } from './probe.js';
+export { probeQuestion, probeTcp, probeUdp, sentinel } from './probe.js';
 export type { ProbeQuestion, ProbeTarget } from './probe.js';

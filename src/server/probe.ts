@@ -57,6 +57,8 @@ export function probeUdp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number): P
     };
     const timer = setTimeout(() => done(new Error(`UDP ${t.host}:${t.port}: no answer within ${timeoutMs} ms`)), timeoutMs);
     sock.on('error', (e) => done(new Error(`UDP ${t.host}:${t.port}: ${e.message}`)));
+    // Connected, so a closed port is reported at once (ICMP port unreachable → ECONNREFUSED).
+    sock.connect(t.port, t.host, () => sock.send(buildProbe(q, id)));
     sock.on('message', (m) => {
       try {
         done(null, `UDP ${t.host}:${t.port}: ${verify(m, id, q)}`);
@@ -64,8 +66,39 @@ export function probeUdp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number): P
         done(new Error(`UDP ${t.host}:${t.port}: ${(e as Error).message}`));
       }
     });
-    sock.send(buildProbe(q, id), t.port, t.host);
   });
+}
+
+/**
+ * A TCP connection held open to a node, with a query every `keepaliveMs` so the node's idle
+ * timeout never closes it. `onLost` fires when it closes or breaks: for a crashed process the
+ * kernel closes it at once, which is faster than any probe interval.
+ */
+export function sentinel(t: ProbeTarget, q: ProbeQuestion, keepaliveMs: number, onLost: (why: string) => void): { close(): void } {
+  let closedByUs = false;
+  const sock = net.connect({ host: t.host, port: t.port });
+  const ping = (): void => {
+    const m = buildProbe(q, randomInt(0x10000));
+    const f = Buffer.alloc(m.length + 2);
+    f.writeUInt16BE(m.length, 0);
+    m.copy(f, 2);
+    sock.write(f);
+  };
+  const timer = setInterval(ping, keepaliveMs);
+  timer.unref();
+  sock.on('data', () => {});
+  sock.on('error', () => {});
+  sock.on('close', () => {
+    clearInterval(timer);
+    if (!closedByUs) onLost(`TCP ${t.host}:${t.port}: connection closed`);
+  });
+  return {
+    close: () => {
+      closedByUs = true;
+      clearInterval(timer);
+      sock.destroy();
+    },
+  };
 }
 
 export function probeTcp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number): Promise<string> {

@@ -24,7 +24,7 @@ const ALLOWED: Record<string, string[]> = {
   announce: ['core'],
   metrics: ['core'],
   config: ['core'],
-  cli: ['<root>'],
+  cli: ['<root>', 'core'],
   '<root>': ['*'],
 };
 
