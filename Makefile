@@ -31,14 +31,14 @@ typecheck: $(NODE_MODULES)
 
 test: build typecheck
 	@scripts/install-deps.sh test
-	node --import tsx --test --test-concurrency=2 $(UNIT_TESTS) $(INTEGRATION_TESTS)
+	node --import tsx --test --test-concurrency=2 --test-timeout=180000 $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 unit: build
-	node --import tsx --test $(UNIT_TESTS)
+	node --import tsx --test --test-timeout=60000 $(UNIT_TESTS)
 
 integration: build
 	@scripts/install-deps.sh test
-	node --import tsx --test --test-concurrency=2 $(INTEGRATION_TESTS)
+	node --import tsx --test --test-concurrency=2 --test-timeout=180000 $(INTEGRATION_TESTS)
 
 conformance: build
 	$(CONFORMANCE) suite node $(CURDIR)/dist/main.js zone print

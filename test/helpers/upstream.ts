@@ -30,6 +30,7 @@ export class FakeUpstream {
   readonly #udp: dgram.Socket;
   readonly #other: dgram.Socket;
   readonly #tcp: net.Server;
+  readonly #conns = new Set<net.Socket>();
   port = 0;
 
   private constructor() {
@@ -71,6 +72,7 @@ export class FakeUpstream {
   async close(): Promise<void> {
     this.#udp.close();
     this.#other.close();
+    for (const c of this.#conns) c.destroy();
     await new Promise<void>((r) => this.#tcp.close(() => r()));
   }
 
@@ -98,6 +100,8 @@ export class FakeUpstream {
   }
 
   #serveTcp(s: net.Socket): void {
+    this.#conns.add(s);
+    s.once('close', () => this.#conns.delete(s));
     let buf = Buffer.alloc(0);
     s.on('error', () => s.destroy());
     s.on('data', (d: Buffer) => {
