@@ -127,12 +127,28 @@ Examples:
       await postAction(opts, 'undrain', {});
     });
 
-  adminOpts(program.command('drill').description('health-flap drills on a running node').command('fail'))
+  const drill = program.command('drill').description('health-flap drills: inject failures on a node, watch from a client');
+  adminOpts(drill.command('fail'))
     .description('inject a local check failure for DURATION: the node withdraws after fall checks and recovers after rise')
     .requiredOption('--for <duration>', 'how long the failure lasts, e.g. 10s')
     .action(async (opts: { admin: string; tokenFile?: string; for: string }) => {
       if (parseDuration(opts.for) === undefined) throw usage(`--for: expected a duration like 10s, got "${opts.for}"`);
       await postAction(opts, 'drill/fail', { for: opts.for });
+    });
+
+  drill
+    .command('stream')
+    .description('from a client: a steady query stream to an address, each answer attributed to a site by NSID')
+    .requiredOption('--target <address[:port]>', 'the (anycast) address to query, e.g. 192.0.2.53')
+    .option('--rate <qps>', 'queries per second (1..5000)', '200')
+    .option('--duration <duration>', 'how long (at most 10m)', '10s')
+    .option('--name <qname>', 'the name to ask for (type A)', 'www.example.test')
+    .option('--json <file>', 'write every sample as JSON ("-" for stdout) instead of the summary')
+    .action(async (opts: { target: string; rate: string; duration: string; name: string; json?: string }) => {
+      const durationMs = parseDuration(opts.duration);
+      if (durationMs === undefined) throw usage(`--duration: expected a duration like 10s, got "${opts.duration}"`);
+      const { drillStream } = await import('../app.js');
+      await drillStream({ target: opts.target, rate: Number(opts.rate), durationMs, qname: opts.name, ...(opts.json !== undefined && { json: opts.json }) });
     });
 
   program

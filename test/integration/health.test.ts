@@ -34,7 +34,7 @@ describe('health-coupled announcement', () => {
       await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'first announce');
       // One failure: withdrawn, then back after rise with no hold-down (the first flap).
       const t0 = Date.now();
-      const r = await runCli(['drill', 'fail', '--for', '400ms', ...admin(srv.adminPort)]);
+      const r = await runCli(['drill', 'fail', '--for', '1500ms', ...admin(srv.adminPort)]);
       assert.equal(r.code, 0, r.stderr);
       await until(() => n.calls().filter((c) => c.action === 'withdraw').length >= 2, 3000, 'withdraw after the drill');
       const withdrawnAt = n.calls().filter((c) => c.action === 'withdraw')[1]!.at;
@@ -42,7 +42,8 @@ describe('health-coupled announcement', () => {
       assert.equal(await readyz(srv.adminPort), 503);
       await until(() => n.calls().filter((c) => c.action === 'announce').length >= 2, 4000, 'announce after the drill');
       const back = n.calls().filter((c) => c.action === 'announce')[1]!.at;
-      assert.ok(back - withdrawnAt < 1500, `first recovery waits only for rise (${back - withdrawnAt} ms)`);
+      const drillEnd = t0 + 1500;
+      assert.ok(back - drillEnd < 1000, `first recovery waits only for rise (${back - drillEnd} ms after the drill ended)`);
       // Second flap inside the decay window: re-announcing is held for 1.5 s after the withdrawal.
       await runCli(['drill', 'fail', '--for', '200ms', ...admin(srv.adminPort)]);
       await until(() => n.calls().filter((c) => c.action === 'withdraw').length >= 3, 3000, 'second withdraw');
@@ -176,6 +177,32 @@ describe('health-coupled announcement', () => {
         throw new Error(`${e.message}\n${srv.logs().slice(-3000)}`);
       });
       assert.match(srv.logs(), /"msg":"stalled/);
+    } finally {
+      guard.kill('SIGTERM');
+      await once(guard, 'exit');
+      await srv.stop();
+    }
+  });
+
+  it('edgedns guard withdraws at once when the node is killed (its connection closes)', async () => {
+    const n = nodeSetup();
+    const srv = await startServer({ config: n.config, args: [] });
+    const { writeFileSync, readFileSync } = await import('node:fs');
+    writeFileSync(n.config, readFileSync(n.config, 'utf8').replace('listen: ["127.0.0.1:0"]', `listen: ["127.0.0.1:${srv.port}"]`));
+    const guard = spawn(process.execPath, [MAIN, 'guard', '--config', n.config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let glog = '';
+    guard.stderr.on('data', (d: Buffer) => (glog += d.toString()));
+    try {
+      await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'announce');
+      await until(() => glog.includes('guard watching'), 3000, 'guard up');
+      await new Promise((r) => setTimeout(r, 500));
+      const t0 = Date.now();
+      srv.proc.kill('SIGKILL');
+      await until(() => n.calls().some((c) => c.reason.startsWith('guard')), 3000, 'guard withdraw');
+      const took = n.calls().find((c) => c.reason.startsWith('guard'))!.at - t0;
+      assert.ok(took < 500, `guard withdrew ${took} ms after kill -9`);
+      await until(() => glog.includes('guard withdrew'), 2000, 'guard log');
+      assert.match(glog, /connection closed/);
     } finally {
       guard.kill('SIGTERM');
       await once(guard, 'exit');

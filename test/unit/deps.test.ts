@@ -24,6 +24,7 @@ const ALLOWED: Record<string, string[]> = {
   announce: ['core'],
   metrics: ['core'],
   config: ['core'],
+  drill: ['wire', 'core'],
   cli: ['<root>', 'core'],
   '<root>': ['*'],
 };

@@ -1,0 +1,137 @@
+// A steady stream of queries from a client, each answer attributed to a site by its NSID: what
+// an operator watches during a drill (`edgedns drill stream`), and what the lab measures with.
+
+import { randomInt } from 'node:crypto';
+import * as dgram from 'node:dgram';
+import { Class, HEADER_LEN, OPT_NSID, OPT_TYPE, T, nameFromText, skipName } from '../wire/index.js';
+
+export interface StreamOptions {
+  host: string;
+  port: number;
+  /** Queries per second (at most 5000). */
+  rate: number;
+  /** How long to send, ms (at most 10 minutes). */
+  durationMs: number;
+  /** A query without an answer after this long is lost. */
+  lostAfterMs: number;
+  qname: string;
+}
+
+export interface Sample {
+  /** When it was sent (ms since the epoch). */
+  t: number;
+  /** Round trip in ms, or null when lost. */
+  rtt: number | null;
+  /** The NSID of the answer, or "" when it had none; null when lost. */
+  site: string | null;
+}
+
+export const STREAM_LIMITS = { maxRate: 5000, maxDurationMs: 600_000 } as const;
+
+function buildQuery(id: number, qname: Uint8Array): Buffer {
+  const b = Buffer.alloc(HEADER_LEN + qname.length + 4 + 15);
+  b.writeUInt16BE(id, 0);
+  b.writeUInt16BE(1, 4);
+  b.writeUInt16BE(1, 10);
+  b.set(qname, HEADER_LEN);
+  let o = HEADER_LEN + qname.length;
+  b.writeUInt16BE(T.A, o);
+  b.writeUInt16BE(Class.IN, o + 2);
+  o += 4;
+  // OPT with an empty NSID option (RFC 5001 §2.1).
+  b[o] = 0;
+  b.writeUInt16BE(OPT_TYPE, o + 1);
+  b.writeUInt16BE(1232, o + 3);
+  b.writeUInt32BE(0, o + 5);
+  b.writeUInt16BE(4, o + 9);
+  b.writeUInt16BE(OPT_NSID, o + 11);
+  b.writeUInt16BE(0, o + 13);
+  return b;
+}
+
+/** The NSID carried by a response's OPT, "" when there is none; undefined when malformed. */
+export function responseNsid(msg: Uint8Array): string | undefined {
+  if (msg.length < HEADER_LEN) return undefined;
+  const u16 = (i: number): number => ((msg[i] as number) << 8) | (msg[i + 1] as number);
+  let i = HEADER_LEN;
+  for (let n = u16(4); n > 0; n--) {
+    i = skipName(msg, i);
+    if (i < 0) return undefined;
+    i += 4;
+  }
+  const records = u16(6) + u16(8) + u16(10);
+  for (let n = 0; n < records; n++) {
+    i = skipName(msg, i);
+    if (i < 0 || i + 10 > msg.length) return undefined;
+    const type = u16(i);
+    const rdlen = u16(i + 8);
+    const start = i + 10;
+    if (start + rdlen > msg.length) return undefined;
+    if (type === OPT_TYPE) {
+      for (let o = start; o + 4 <= start + rdlen; ) {
+        const code = u16(o);
+        const len = u16(o + 2);
+        if (code === OPT_NSID) return Buffer.from(msg.subarray(o + 4, o + 4 + len)).toString('utf8');
+        o += 4 + len;
+      }
+    }
+    i = start + rdlen;
+  }
+  return '';
+}
+
+/** Send the stream; resolves with one sample per query once the last one is answered or lost. */
+export function runStream(o: StreamOptions, onSample?: (s: Sample) => void): { done: Promise<Sample[]>; stop(): void } {
+  const rate = Math.min(Math.max(o.rate, 1), STREAM_LIMITS.maxRate);
+  const duration = Math.min(Math.max(o.durationMs, 0), STREAM_LIMITS.maxDurationMs);
+  const qname = nameFromText(o.qname.endsWith('.') ? o.qname : `${o.qname}.`, null);
+  const sock = dgram.createSocket(o.host.includes(':') ? 'udp6' : 'udp4');
+  const samples: Sample[] = [];
+  const pending = new Map<number, Sample>();
+  const base = randomInt(0x10000);
+  let sent = 0;
+  let stopped = false;
+  const start = Date.now();
+  sock.on('error', () => {});
+  sock.on('message', (m) => {
+    if (m.length < 2) return;
+    const s = pending.get(m.readUInt16BE(0));
+    if (!s) return;
+    pending.delete(m.readUInt16BE(0));
+    const rtt = Date.now() - s.t;
+    if (rtt > o.lostAfterMs) return; // too late: it counts as lost
+    s.rtt = rtt;
+    s.site = responseNsid(m) ?? '';
+    onSample?.(s);
+  });
+  const done = new Promise<Sample[]>((resolve) => {
+    const tick = (): void => {
+      const now = Date.now();
+      // Catch up to where the clock says the stream should be, so the rate holds under jitter.
+      const due = Math.min(Math.floor(((now - start) * rate) / 1000), Math.floor((duration * rate) / 1000));
+      while (!stopped && sent < due) {
+        const id = (base + sent) & 0xffff;
+        const s: Sample = { t: Date.now(), rtt: null, site: null };
+        samples.push(s);
+        pending.set(id, s);
+        sock.send(buildQuery(id, qname), o.port, o.host);
+        sent++;
+      }
+      if (stopped || now - start >= duration) {
+        setTimeout(() => {
+          sock.close();
+          resolve(samples);
+        }, o.lostAfterMs + 50);
+        return;
+      }
+      setTimeout(tick, Math.max(1, Math.floor(1000 / rate)));
+    };
+    tick();
+  });
+  return {
+    done,
+    stop: () => {
+      stopped = true;
+    },
+  };
+}
