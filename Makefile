@@ -45,3 +45,24 @@ conformance: build
 
 clean:
 	rm -rf dist
+
+# --- the multi-site lab (root, iproute2, bird2) -------------------------------------------------
+.PHONY: lab-up lab-down lab-status drill
+
+
+lab-up: build
+	@scripts/install-deps.sh lab
+	deploy/lab/lab.sh up
+
+lab-down:
+	deploy/lab/lab.sh down
+
+lab-status: build
+	deploy/lab/lab.sh status
+
+# make drill RUNS=5 SCENARIOS="drain crash" RATE=200
+RUNS ?= 5
+RATE ?= 200
+SCENARIOS ?=
+drill: build
+	node --import tsx deploy/lab/drill.ts --runs $(RUNS) --rate $(RATE) $(SCENARIOS)

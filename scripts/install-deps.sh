@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system tools a target needs when they are missing (Debian/Ubuntu, as root).
 #   scripts/install-deps.sh test    dig (bind9-dnsutils), unbound, bird2, iproute2, for the integration tests
+#   scripts/install-deps.sh lab     bird2, iproute2, dig, for `make lab-up`
 #   scripts/install-deps.sh bench   dnsperf and unbound, for `make bench`
 # Daemons are kept from auto-starting while they are installed (policy-rc.d exits 101).
 set -euo pipefail
@@ -13,12 +14,18 @@ case "${1:-test}" in
     need bird bird2
     need ip iproute2
     ;;
+  lab)
+    need dig bind9-dnsutils
+    need bird bird2
+    need ip iproute2
+    need stdbuf coreutils
+    ;;
   bench)
     need dig bind9-dnsutils
     need dnsperf dnsperf
     need unbound unbound
     ;;
-  *) echo "usage: $0 test|bench" >&2; exit 2 ;;
+  *) echo "usage: $0 test|lab|bench" >&2; exit 2 ;;
 esac
 [ ${#want[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

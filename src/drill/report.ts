@@ -16,7 +16,8 @@ export interface RunFigures {
   movedMs: number | null;
   /** Queries sent between the fault and the restore that got no answer in time. */
   lost: number;
-  /** Answers from the old site to queries sent after its route was withdrawn. */
+  /** Answers from the old site to queries sent after its route was withdrawn, until the route
+   * leads back to it (a flap that re-announces makes later answers from it correct again). */
   oldSiteAnswers: number;
   /** Restore → the first answer from the old site again (ms). */
   failbackMs: number | null;
@@ -49,11 +50,15 @@ export function figures(r: RunInput): RunFigures {
     withdrawMs: withdrawAt === null ? null : withdrawAt - r.faultAt,
     movedMs: moved ? moved.t - r.faultAt : null,
     lost: during.filter((s) => s.rtt === null).length,
-    oldSiteAnswers: withdrawAt === null ? 0 : r.samples.filter((s) => s.t > withdrawAt && s.site === r.oldSite && s.t < restore).length,
+    oldSiteAnswers: withdrawAt === null ? 0 : r.samples.filter((s) => s.t > withdrawAt && s.site === r.oldSite && s.t < Math.min(restore, returnAt(r.routes, r.oldSite, withdrawAt))).length,
     failbackMs: back && r.restoreAt !== null ? back.t - r.restoreAt : null,
     failbackLost: after.filter((s) => s.rtt === null).length,
     routeMoves: moves,
   };
+}
+
+function returnAt(routes: readonly RouteChange[], site: string, after: number): number {
+  return routes.find((c) => c.t > after && c.site === site)?.t ?? Infinity;
 }
 
 export function median(xs: readonly (number | null)[]): number | null {

@@ -49,8 +49,10 @@ export async function startListeners(
   const conns = new Set<net.Socket>();
   const bound: ListenAddress[] = [];
   const closeTcp = async (): Promise<void> => {
-    await Promise.all(tcp.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    // Stop accepting, then close the open connections: server.close() waits for them to end.
+    const closed = Promise.all(tcp.map((s) => new Promise<void>((r) => s.close(() => r()))));
     for (const c of conns) c.destroy();
+    await closed;
   };
   const closeUdp = async (): Promise<void> => {
     await Promise.all(udp.map((s) => new Promise<void>((r) => s.close(() => r()))));

@@ -72,3 +72,15 @@ describe('TCP', () => {
     for (const c of conns) c.sock.destroy();
   });
 });
+
+describe('stopping with connections open', () => {
+  it('SIGTERM closes open TCP connections and exits', async () => {
+    const s = await startServer({ args: ['--listen', '127.0.0.1:0', '--zones', ZONES, '--authoritative-only'] });
+    const c = await tcpConnect(s.port);
+    const t0 = Date.now();
+    const code = await s.stop('SIGTERM');
+    assert.equal(code, 0);
+    await c.closed;
+    assert.ok(Date.now() - t0 < 9000, `stopped in ${Date.now() - t0} ms with a connection open`);
+  });
+});
