@@ -1,0 +1,92 @@
+// The deployment kit, checked with the tools that can check it here: systemd-analyze for the
+// units, BIRD's parser for the router configs, the config schema for the example config, and the
+// YAML of the compose and Kubernetes examples.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { load } from 'js-yaml';
+import { loadConfig } from '../../src/config/index.ts';
+import { ROOT } from '../helpers/server.ts';
+
+const D = join(ROOT, 'deploy');
+const tmp = mkdtempSync(join(tmpdir(), 'edgedns-deploy-'));
+
+describe('systemd units', () => {
+  for (const unit of ['edgedns.service', 'edgedns-guard.service']) {
+    it(`${unit} passes systemd-analyze verify`, () => {
+      // verify needs the executables to exist: point them at this checkout's build.
+      const text = readFileSync(join(D, 'systemd', unit), 'utf8').replaceAll('/usr/bin/edgedns', join(ROOT, 'dist', 'main.js'));
+      const f = join(tmp, unit);
+      writeFileSync(f, text);
+      const out = execFileSync('systemd-analyze', ['verify', f], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      assert.doesNotMatch(out, /error|unknown/i);
+    });
+  }
+  it('edgedns.service withdraws after any exit, binds port 53 without root, and is hardened', () => {
+    const u = readFileSync(join(D, 'systemd', 'edgedns.service'), 'utf8');
+    assert.match(u, /^ExecStopPost=\/usr\/bin\/edgedns announce withdraw --config /m);
+    assert.match(u, /^User=edgedns$/m);
+    assert.match(u, /^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m);
+    assert.match(u, /^Restart=on-failure$/m);
+    assert.match(u, /^ProtectSystem=strict$/m);
+    assert.match(u, /^NoNewPrivileges=yes$/m);
+  });
+});
+
+describe('routing daemon configs', () => {
+  it('the site BIRD config parses (with its include files)', () => {
+    const conf = readFileSync(join(D, 'bird', 'bird.conf'), 'utf8').replaceAll('/etc/bird/edgedns/', `${tmp}/`);
+    writeFileSync(join(tmp, 'routes4.conf'), 'route 192.0.2.53/32 blackhole;\n');
+    writeFileSync(join(tmp, 'routes6.conf'), '');
+    writeFileSync(join(tmp, 'bird.conf'), conf);
+    execFileSync('bird', ['-p', '-c', join(tmp, 'bird.conf')]);
+  });
+  it('the compose example BIRD configs parse', () => {
+    execFileSync('bird', ['-p', '-c', join(D, 'docker', 'router-bird.conf')]);
+    const site = readFileSync(join(D, 'docker', 'site-bird.conf.in'), 'utf8').replaceAll('@AS@', '65011').replaceAll('@IP@', '198.51.100.11').replaceAll('@ROUTER@', '198.51.100.1').replaceAll('/run/bird/', `${tmp}/`);
+    writeFileSync(join(tmp, 'site.conf'), site);
+    execFileSync('bird', ['-p', '-c', join(tmp, 'site.conf')]);
+  });
+});
+
+describe('configs and manifests', () => {
+  it('the example production config is valid and names every top-level key', () => {
+    const { config } = loadConfig(join(D, 'edgedns.example.yaml'));
+    assert.equal(config.announce.adapter, 'bird');
+    const raw = load(readFileSync(join(D, 'edgedns.example.yaml'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(raw).sort(), Object.keys(config).sort());
+  });
+  it('the compose and lab site configs are valid', () => {
+    assert.equal(loadConfig(join(D, 'docker', 'site.yaml')).config.announce.adapter, 'bird');
+  });
+  it('the Kubernetes DaemonSet: host network, readiness on /readyz, site id from the node name, a valid config', () => {
+    const docs = (readFileSync(join(D, 'k8s', 'edgedns.yaml'), 'utf8').split(/^---$/m).map((d) => load(d))) as Record<string, any>[];
+    const cm = docs.find((d) => d.kind === 'ConfigMap');
+    const ds = docs.find((d) => d.kind === 'DaemonSet');
+    assert.ok(cm && ds);
+    const spec = ds.spec.template.spec;
+    assert.equal(spec.hostNetwork, true);
+    const c = spec.containers.find((x: { name: string }) => x.name === 'edgedns');
+    assert.equal(c.readinessProbe.httpGet.path, '/readyz');
+    assert.deepEqual(c.args.slice(-2), ['--site-id', '$(NODE_NAME)']);
+    assert.equal(c.env[0].valueFrom.fieldRef.fieldPath, 'spec.nodeName');
+    assert.equal(c.securityContext.runAsNonRoot, true);
+    writeFileSync(join(tmp, 'k8s.yaml'), cm.data['edgedns.yaml']);
+    assert.equal(loadConfig(join(tmp, 'k8s.yaml')).config.announce.adapter, 'exec');
+  });
+  it('the compose file: three sites and a router, every mounted file present', () => {
+    const c = load(readFileSync(join(D, 'docker', 'compose.yaml'), 'utf8')) as { services: Record<string, { volumes?: string[] }> };
+    assert.deepEqual(Object.keys(c.services).sort(), ['client', 'router', 'site1', 'site2', 'site3']);
+    for (const s of Object.values(c.services)) for (const v of s.volumes ?? []) assert.ok(existsSync(join(D, 'docker', v.split(':')[0] as string)), v);
+  });
+  it('the Dockerfile: multi-stage, non-root, a health check on /healthz, files it copies exist', () => {
+    const f = readFileSync(join(D, 'docker', 'Dockerfile'), 'utf8');
+    assert.equal(f.match(/^FROM /gm)?.length, 2);
+    assert.match(f, /^USER edgedns$/m);
+    assert.match(f, /^HEALTHCHECK .*\n.*\/healthz/m);
+    for (const m of f.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) for (const src of (m[1] as string).split(' ')) assert.ok(existsSync(join(ROOT, src)), src);
+  });
+});
