@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the system tools a target needs when they are missing (Debian/Ubuntu, as root).
-#   scripts/install-deps.sh test    dig (bind9-dnsutils), unbound, bird2, iproute2, for the integration tests
+#   scripts/install-deps.sh test    dig, unbound, bird2, iproute2, systemd-analyze: the whole suite
 #   scripts/install-deps.sh lab     bird2, iproute2, dig, for `make lab-up`
 #   scripts/install-deps.sh bench   dnsperf and unbound, for `make bench`
 # Daemons are kept from auto-starting while they are installed (policy-rc.d exits 101).
@@ -13,6 +13,7 @@ case "${1:-test}" in
     need unbound unbound
     need bird bird2
     need ip iproute2
+    need systemd-analyze systemd
     ;;
   lab)
     need dig bind9-dnsutils
