@@ -2,13 +2,15 @@
 // bytes, with TTLs counted down on the way out, negative caching (RFC 2308), a short SERVFAIL
 // cache, serve-stale (RFC 8767) and prefetch marks. The clock is injected.
 //
-//   key "qnameKey|qtype|qclass|do" → Entry { rcode, flags, sections (wire, TTL offsets), storedAt, ttl }
+//   key "qnameKey|qtype|qclass|do" → Entry { rcode, flags, wire sections, TTL offsets, storedAt, ttl }
+//   An entry is itself the Sections it answers with; its offsets and cut points are shared with
+//   every other entry of the same shape (most are "one RRset of one record"), to keep it small.
 //   fresh:  now < storedAt + ttl           → copy, TTLs minus age
 //   stale:  now < storedAt + ttl + maxStale → only when the upstreams fail; TTLs = staleTtl
 
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../core/index.js';
-import type { Message, Sections, WireRecord } from '../wire/index.js';
+import type { Cut, Message, Sections, WireRecord } from '../wire/index.js';
 import { FLAG_AD, Rcode, Section, SectionWriter, T, nameLength } from '../wire/index.js';
 
 export interface CacheOptions {
@@ -40,20 +42,42 @@ export interface CacheObserver {
 
 const NOOP: CacheObserver = { hit: () => {}, miss: () => {}, staleServed: () => {}, prefetch: () => {}, evicted: () => {} };
 
-export interface CacheEntry {
-  rcode: number;
+/** A cached response: its sections plus what the cache needs to know about it. */
+export class CacheEntry implements Sections {
+  readonly bytes: Uint8Array;
+  readonly an: number;
+  readonly ns: number;
+  readonly ar: number;
+  readonly cuts: Cut[];
+  readonly ttlOffsets: number[];
+  readonly rcode: number;
   /** Header flags to set (AD from the upstream). */
-  flags: number;
-  sections: Sections;
+  readonly flags: number;
   /** ms since the epoch. */
-  storedAt: number;
+  readonly storedAt: number;
   /** Lifetime in seconds. */
-  ttl: number;
-  /** Bytes accounted against maxBytes. */
-  size: number;
-  prefetched: boolean;
+  readonly ttl: number;
+  prefetched = false;
   /** When a refresh last failed (ms), or 0. */
-  failedAt: number;
+  failedAt = 0;
+
+  constructor(s: Sections, rcode: number, flags: number, storedAt: number, ttl: number) {
+    this.bytes = s.bytes;
+    this.an = s.an;
+    this.ns = s.ns;
+    this.ar = s.ar;
+    this.cuts = s.cuts;
+    this.ttlOffsets = s.ttlOffsets;
+    this.rcode = rcode;
+    this.flags = flags;
+    this.storedAt = storedAt;
+    this.ttl = ttl;
+  }
+
+  /** Bytes accounted against maxBytes: the wire bytes and the object around them. */
+  get size(): number {
+    return this.bytes.length + ENTRY_OVERHEAD;
+  }
 }
 
 export type CacheLookup =
@@ -62,13 +86,16 @@ export type CacheLookup =
   | { kind: 'miss' };
 
 const MISS: CacheLookup = { kind: 'miss' };
-/** Bytes an entry costs beyond its wire bytes: the objects around them and the key. */
-const ENTRY_OVERHEAD = 160;
+/** Bytes an entry costs beyond its wire bytes and key (measured: bench/cache-memory.ts). */
+const ENTRY_OVERHEAD = 250;
+/** Shapes (offsets and cut points) shared between entries; bounded. */
+const SHAPES_MAX = 10_000;
 
 export class AnswerCache {
   readonly #o: CacheOptions;
   readonly #obs: CacheObserver;
   readonly #lru: LRUCache<string, CacheEntry>;
+  readonly #shapes = new Map<string, { cuts: Cut[]; ttlOffsets: number[] }>();
 
   constructor(opts: CacheOptions) {
     this.#o = opts;
@@ -76,7 +103,7 @@ export class AnswerCache {
     this.#lru = new LRUCache<string, CacheEntry>({
       max: opts.maxEntries,
       maxSize: opts.maxBytes,
-      sizeCalculation: (e, k) => e.size + 2 * k.length,
+      sizeCalculation: (e, k) => e.size + k.length,
       dispose: (_v, _k, reason) => {
         if (reason === 'evict') this.#obs.evicted();
       },
@@ -128,7 +155,7 @@ export class AnswerCache {
    */
   store(key: string, qname: Uint8Array, msg: Message, dnssecOk: boolean): CacheEntry {
     const now = this.#o.clock.now();
-    const entry = buildEntry(qname, msg, dnssecOk, this.#o, now);
+    const entry = this.#share(buildEntry(qname, msg, dnssecOk, this.#o, now));
     const old = this.#lru.peek(key);
     if (entry.rcode === Rcode.SERVFAIL && old && old.rcode !== Rcode.SERVFAIL) {
       old.failedAt = now;
@@ -136,6 +163,15 @@ export class AnswerCache {
     }
     if (entry.ttl > 0 && (entry.rcode === Rcode.NOERROR || entry.rcode === Rcode.NXDOMAIN || entry.rcode === Rcode.SERVFAIL)) this.#lru.set(key, entry);
     return entry;
+  }
+
+  /** An entry whose offsets and cuts are the shared copies for its shape. */
+  #share(e: CacheEntry): CacheEntry {
+    const key = `${e.ttlOffsets.join(',')}/${e.cuts.map((c) => `${c.end}.${c.an}.${c.ns}.${c.ar}.${c.required ? 1 : 0}`).join(',')}`;
+    const known = this.#shapes.get(key);
+    if (known) return new CacheEntry({ ...e, cuts: known.cuts, ttlOffsets: known.ttlOffsets }, e.rcode, e.flags, e.storedAt, e.ttl);
+    if (this.#shapes.size < SHAPES_MAX) this.#shapes.set(key, { cuts: e.cuts, ttlOffsets: e.ttlOffsets });
+    return e;
   }
 
   /** Remember that refreshing `key` failed, so stale answers are served without asking again. */
@@ -200,9 +236,8 @@ function buildEntry(qname: Uint8Array, msg: Message, dnssecOk: boolean, o: Cache
   addRRsets(w, Section.ANSWER, cap(msg.answer), true);
   addRRsets(w, Section.AUTHORITY, cap(msg.authority), true);
   addRRsets(w, Section.ADDITIONAL, cap(msg.additional), false);
-  const sections = w.finish();
   const flags = dnssecOk ? msg.flags & FLAG_AD : 0;
-  return { rcode: msg.rcode, flags, sections, storedAt: now, ttl, size: sections.bytes.length + sections.ttlOffsets.length * 8 + sections.cuts.length * 40 + ENTRY_OVERHEAD, prefetched: false, failedAt: 0 };
+  return new CacheEntry(w.finish(), msg.rcode, flags, now, ttl);
 }
 
 /** Add records grouped into RRsets (same owner, type, class, in a row), each a cut point. */

@@ -1,3 +1,3 @@
 // Public API of cache/: the wire-format answer cache.
-export { AnswerCache } from './cache.js';
-export type { CacheEntry, CacheLookup, CacheObserver, CacheOptions } from './cache.js';
+export { AnswerCache, CacheEntry } from './cache.js';
+export type { CacheLookup, CacheObserver, CacheOptions } from './cache.js';

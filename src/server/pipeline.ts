@@ -118,7 +118,7 @@ export class Pipeline {
     const { key, found } = fwd.lookup(q);
     if (found.kind === 'fresh') {
       const e = found.entry;
-      return this.#finish(msg, q, transport, client, start, e.rcode, FLAG_RA | e.flags, e.sections, 'cache', { age: found.age, fixed: -1 });
+      return this.#finish(msg, q, transport, client, start, e.rcode, FLAG_RA | e.flags, e, 'cache', { age: found.age, fixed: -1 });
     }
     // Without RD the client asks for what we have, not for us to go and look.
     if ((q.flags & FLAG_RD) === 0) return this.#finish(msg, q, transport, client, start, Rcode.REFUSED, FLAG_RA, EMPTY_SECTIONS, 'error');
@@ -129,7 +129,7 @@ export class Pipeline {
   #finishForwarded(msg: Uint8Array, q: Query, transport: Transport, client: string, start: number, f: Forwarded): Buffer {
     const e = f.entry;
     const ttl = f.age < 0 ? STALE : null;
-    return this.#finish(msg, q, transport, client, start, f.rcode, FLAG_RA | (e?.flags ?? 0), e?.sections ?? EMPTY_SECTIONS, f.source, ttl, f.ede);
+    return this.#finish(msg, q, transport, client, start, f.rcode, FLAG_RA | (e?.flags ?? 0), e ?? EMPTY_SECTIONS, f.source, ttl, f.ede);
   }
 
   /** 8. finalize: the one place that builds the response's OPT (NSID, EDE) and applies the size limit. */

@@ -93,14 +93,20 @@ export function nameLength(wire: Uint8Array, offset = 0): number {
   return i - offset + 1;
 }
 
-/** Lower-case lookup key of an uncompressed wire name (only A-Z fold: RFC 4343 §3). */
+/** Scratch space for building keys: a name is at most 255 bytes. */
+const SCRATCH = Buffer.alloc(256);
+
+/**
+ * Lower-case lookup key of an uncompressed wire name (only A-Z fold: RFC 4343 §3). Built in one
+ * piece (a flat string), not character by character: keys live long in maps and caches.
+ */
 export function nameKey(wire: Uint8Array, start = 0, end = wire.length): string {
-  let s = '';
-  for (let i = start; i < end; i++) {
-    const b = wire[i] as number;
-    s += String.fromCharCode(b >= 0x41 && b <= 0x5a ? b + 32 : b);
+  const n = Math.min(end - start, SCRATCH.length);
+  for (let i = 0; i < n; i++) {
+    const b = wire[start + i] as number;
+    SCRATCH[i] = b >= 0x41 && b <= 0x5a ? b + 32 : b;
   }
-  return s;
+  return SCRATCH.toString('latin1', 0, n);
 }
 
 export function keyToWire(key: string): Uint8Array {

@@ -2,7 +2,7 @@
 // record (RFC 1035 §4.1, RFC 6891 §6). Bad packets are data: the result says what to do.
 
 import { EDNS_DO, FLAG_QR, HEADER_LEN, MAX_LABEL_LEN, MAX_NAME_LEN, OPCODE_MASK, OPCODE_SHIFT, OPT_NSID, OPT_TYPE, Opcode, Rcode } from './constants.js';
-import { skipName } from './name.js';
+import { nameKey, skipName } from './name.js';
 
 /** What the pipeline should do with a packet. */
 export const QueryStatus = {
@@ -60,24 +60,18 @@ export function parseQuery(msg: Uint8Array): Query {
   let i = HEADER_LEN;
   if (qd === 1) {
     // The question name: plain labels only (nothing precedes it that a pointer could refer to).
-    let key = '';
     for (;;) {
       if (i >= msg.length) return error(q, Rcode.FORMERR);
       const len = msg[i] as number;
       if (len > MAX_LABEL_LEN) return error(q, Rcode.FORMERR);
       if (i + len + 1 > msg.length) return error(q, Rcode.FORMERR);
-      key += String.fromCharCode(len);
       if (len === 0) break;
-      for (let j = i + 1; j <= i + len; j++) {
-        const b = msg[j] as number;
-        key += String.fromCharCode(b >= 0x41 && b <= 0x5a ? b + 32 : b);
-      }
       i += len + 1;
-      if (i - HEADER_LEN > MAX_NAME_LEN) return error(q, Rcode.FORMERR);
+      if (i - HEADER_LEN >= MAX_NAME_LEN) return error(q, Rcode.FORMERR);
     }
     i += 1;
     if (i + 4 > msg.length) return error(q, Rcode.FORMERR);
-    q.key = key;
+    q.key = nameKey(msg, HEADER_LEN, i);
     q.qtype = u16(msg, i);
     q.qclass = u16(msg, i + 2);
     q.questionEnd = i + 4;

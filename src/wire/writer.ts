@@ -76,7 +76,10 @@ export class SectionWriter {
 
   finish(): Sections {
     const [an, ns, ar] = this.#counts as [number, number, number];
-    return { bytes: this.#buf.slice(0, this.#len), an, ns, ar, cuts: this.#cuts, ttlOffsets: this.#ttls };
+    // allocUnsafe takes small buffers from Node's shared pool: no ArrayBuffer of their own.
+    const bytes = Buffer.allocUnsafe(this.#len);
+    bytes.set(this.#buf.subarray(0, this.#len));
+    return { bytes, an, ns, ar, cuts: this.#cuts, ttlOffsets: this.#ttls };
   }
 
   #record(rr: WireRecord): void {

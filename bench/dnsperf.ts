@@ -1,0 +1,51 @@
+// Running dnsperf and reading what it prints: the harness's parts that can break are here, and
+// tested (test/unit/bench/).
+
+export interface DnsperfSummary {
+  sent: number;
+  completed: number;
+  lost: number;
+  qps: number;
+  avgMs: number;
+}
+
+/** Read dnsperf's summary ("Queries sent: …", "Queries per second: …", "Average Latency (s): …"). */
+export function parseDnsperf(out: string): DnsperfSummary {
+  const num = (re: RegExp, what: string): number => {
+    const m = re.exec(out);
+    if (!m) throw new Error(`dnsperf output has no ${what}`);
+    return Number(m[1]);
+  };
+  return {
+    sent: num(/Queries sent:\s+(\d+)/, 'queries sent'),
+    completed: num(/Queries completed:\s+(\d+)/, 'queries completed'),
+    lost: num(/Queries lost:\s+(\d+)/, 'queries lost'),
+    qps: num(/Queries per second:\s+([\d.]+)/, 'queries per second'),
+    avgMs: num(/Average Latency \(s\):\s+([\d.]+)/, 'average latency') * 1000,
+  };
+}
+
+/** Per-query latencies (ms) from `dnsperf -v` lines such as "> NOERROR www.example.test A 0.000123". */
+export function latenciesFromVerbose(out: string): number[] {
+  const xs: number[] = [];
+  for (const m of out.matchAll(/^> \S+ .* ([\d.]+)$/gm)) xs.push(Number(m[1]) * 1000);
+  return xs;
+}
+
+export function percentile(xs: readonly number[], p: number): number | null {
+  if (xs.length === 0) return null;
+  const v = [...xs].sort((a, b) => a - b);
+  return v[Math.min(v.length - 1, Math.ceil((p / 100) * v.length) - 1)] as number;
+}
+
+/** CPU seconds (user + system) of a process from /proc/PID/stat, given the clock ticks per second. */
+export function cpuSecondsFromStat(stat: string, ticks = 100): number {
+  // Fields after the command (which may hold spaces) start after the last ')'.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) / ticks;
+}
+
+export function rssMbFromStatus(status: string): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  return m ? Number(m[1]) / 1024 : 0;
+}

@@ -1,0 +1,47 @@
+// The Unbound config the harness runs: one thread, the same local zone (as an auth-zone from the
+// same file), the same upstream, and a cache comparable to edgedns's.
+
+export interface UnboundConfigOptions {
+  port: number;
+  dir: string;
+  zoneFile: string;
+  zone: string;
+  upstreamPort: number;
+}
+
+export function unboundConfig(o: UnboundConfigOptions): string {
+  return `server:
+  interface: 127.0.0.1@${o.port}
+  port: ${o.port}
+  num-threads: 1
+  do-daemonize: no
+  username: ""
+  chroot: ""
+  directory: "${o.dir}"
+  pidfile: ""
+  use-syslog: no
+  logfile: ""
+  verbosity: 0
+  do-ip6: no
+  access-control: 127.0.0.0/8 allow
+  # Loopback upstream without DNSSEC: compare forwarding and caching, not validation.
+  module-config: "iterator"
+  do-not-query-localhost: no
+  msg-cache-size: 64m
+  rrset-cache-size: 128m
+  prefetch: yes
+  serve-expired: yes
+  minimal-responses: yes
+  so-rcvbuf: 4m
+  so-sndbuf: 4m
+  incoming-num-tcp: 100
+auth-zone:
+  name: "${o.zone}"
+  zonefile: "${o.zoneFile}"
+  for-downstream: yes
+  for-upstream: no
+forward-zone:
+  name: "."
+  forward-addr: 127.0.0.1@${o.upstreamPort}
+`;
+}
