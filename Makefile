@@ -66,3 +66,9 @@ RATE ?= 200
 SCENARIOS ?=
 drill: build
 	node --import tsx deploy/lab/drill.ts --runs $(RUNS) --rate $(RATE) $(SCENARIOS)
+
+# --- benchmarks (dnsperf and Unbound, installed when missing) -------------------------------------
+.PHONY: bench
+bench: build
+	@scripts/install-deps.sh bench
+	node --import tsx bench/run.ts

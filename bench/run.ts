@@ -1,0 +1,223 @@
+// `make bench`: edgedns side by side with Unbound (one thread, same zone, same upstream, a cache)
+// and a minimal Node.js responder (the platform's ceiling), on loopback, measured alternately over
+// several rounds with dnsperf. Prints a table with the ratios and writes bench-report.json.
+//
+//   node --import tsx bench/run.ts [--rounds 3] [--seconds 5] [--workloads zone,hit,miss,tcp,mix]
+
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import * as dgram from 'node:dgram';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpuSecondsFromStat, latenciesFromVerbose, parseDnsperf, percentile, rssMbFromStatus } from './dnsperf.ts';
+import { unboundConfig } from './unbound.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const arg = (name: string, def: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? (args[i + 1] as string) : def;
+};
+const ROUNDS = Math.min(Number(arg('rounds', '3')), 10);
+const SECONDS = Math.min(Number(arg('seconds', '5')), 30);
+const WORKLOADS = arg('workloads', 'zone,hit,miss,tcp,mix').split(',') as Workload[];
+const FIXED_QPS = 10_000;
+const OUT = process.env.BENCH_REPORT ?? join(ROOT, 'bench-report.json');
+const DEADLINE = Date.now() + 40 * 60_000; // the whole run is bounded
+
+type Workload = 'zone' | 'hit' | 'miss' | 'tcp' | 'mix';
+type Server = 'edgedns' | 'unbound' | 'minimal';
+const dir = mkdtempSync(join(tmpdir(), 'edgedns-bench-'));
+const children: ChildProcess[] = [];
+const log = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
+
+function cleanup(): void {
+  for (const c of children) if (c.pid && c.exitCode === null) c.kill('SIGKILL');
+}
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
+
+async function freePort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const p = s.address().port;
+  s.close();
+  return p;
+}
+
+function start(cmd: string, argv: string[]): ChildProcess {
+  const c = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  c.stderr?.resume();
+  children.push(c);
+  return c;
+}
+
+function run(cmd: string, argv: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, argv, { maxBuffer: 1 << 28, timeout: timeoutMs }, (err, stdout) => (err && !stdout ? reject(err) : resolve(stdout)));
+  });
+}
+
+async function waitAnswer(port: number, name = 'www.example.test'): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const out = await run('dig', ['@127.0.0.1', '-p', String(port), '+time=1', '+tries=1', '+short', name], 3000).catch(() => '');
+    if (out.trim()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing answers on port ${port}`);
+}
+
+const cpu = (pid: number): number => cpuSecondsFromStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+const rss = (pid: number): number => rssMbFromStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));
+
+// --- data files ------------------------------------------------------------------------------
+const zoneNames = ['www.example.test A', 'example.test MX', 'mail.example.test A', 'www.example.test AAAA', 'example.test SOA', 'ns1.example.test A', 'alias.example.test A', 'x.wild.example.test A'];
+writeFileSync(join(dir, 'zone.txt'), `${zoneNames.join('\n')}\n`);
+const hits = Array.from({ length: 1000 }, (_, i) => `h${i}.bench.test A`);
+writeFileSync(join(dir, 'hit.txt'), `${hits.join('\n')}\n`);
+let missRound = 0;
+function missFile(n: number): string {
+  const f = join(dir, `miss-${missRound++}.txt`);
+  writeFileSync(f, `${Array.from({ length: n }, (_, i) => `m${missRound}-${i}.bench.test A`).join('\n')}\n`);
+  return f;
+}
+function mixFile(n: number): string {
+  const f = join(dir, `mix-${missRound++}.txt`);
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = i % 20;
+    if (r < 17) lines.push(hits[i % hits.length] as string);
+    else if (r < 19) lines.push(`x${missRound}-${i}.bench.test A`);
+    else lines.push(`nx${i}.example.test A`);
+  }
+  writeFileSync(f, `${lines.join('\n')}\n`);
+  return f;
+}
+
+// --- processes -------------------------------------------------------------------------------
+const upstreamPort = await freePort();
+const unboundPort = await freePort();
+const edgePort = await freePort();
+const minimalPort = await freePort();
+// The upstream: Unbound answering every name under bench.test (a redirect zone), on loopback.
+writeFileSync(join(dir, 'upstream.conf'), `server:
+  interface: 127.0.0.1@${upstreamPort}
+  port: ${upstreamPort}
+  num-threads: 1
+  do-daemonize: no
+  username: ""
+  chroot: ""
+  directory: "${dir}"
+  pidfile: ""
+  use-syslog: no
+  logfile: ""
+  do-ip6: no
+  access-control: 127.0.0.0/8 allow
+  module-config: "iterator"
+  so-rcvbuf: 4m
+  local-zone: "bench.test." redirect
+  local-data: "bench.test. 3600 IN A 192.0.2.1"
+`);
+writeFileSync(join(dir, 'unbound.conf'), unboundConfig({ port: unboundPort, dir, zoneFile: join(ROOT, 'zones', 'example.test.zone'), zone: 'example.test.', upstreamPort }));
+writeFileSync(join(dir, 'edgedns.yaml'), `listen: ["127.0.0.1:${edgePort}"]
+zones: { dir: ${JSON.stringify(join(ROOT, 'zones'))} }
+upstreams: ["127.0.0.1:${upstreamPort}"]
+admin: { listen: null }
+log: { level: warn }
+`);
+const upstream = start('unbound', ['-d', '-c', join(dir, 'upstream.conf')]);
+void upstream;
+const servers: Record<Server, { port: number; proc: ChildProcess }> = {
+  unbound: { port: unboundPort, proc: start('unbound', ['-d', '-c', join(dir, 'unbound.conf')]) },
+  edgedns: { port: edgePort, proc: start(process.execPath, [join(ROOT, 'dist', 'main.js'), 'serve', '--config', join(dir, 'edgedns.yaml')]) },
+  minimal: { port: minimalPort, proc: start(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'minimal.ts'), String(minimalPort)]) },
+};
+await waitAnswer(upstreamPort, 'a.bench.test');
+for (const s of Object.values(servers)) await waitAnswer(s.port);
+log(`servers up: edgedns :${edgePort}, unbound :${unboundPort}, minimal :${minimalPort}, upstream :${upstreamPort}`);
+
+// Warm the caches with the hit names.
+for (const s of ['edgedns', 'unbound'] as const) await run('dnsperf', ['-s', '127.0.0.1', '-p', String(servers[s].port), '-d', join(dir, 'hit.txt'), '-n', '2', '-c', '4'], 60_000);
+
+interface Round {
+  qps: number;
+  avgMs: number;
+  p99Ms: number | null;
+  cpuPer1k: number;
+  rssMb: number;
+}
+
+const serversFor = (w: Workload): Server[] => (w === 'zone' || w === 'hit' ? ['edgedns', 'unbound', 'minimal'] : ['edgedns', 'unbound']);
+const dataFor = (w: Workload, n: number): string => (w === 'zone' ? join(dir, 'zone.txt') : w === 'hit' || w === 'tcp' ? join(dir, 'hit.txt') : w === 'miss' ? missFile(n) : mixFile(n));
+/** A direct measurement of the upstream for the miss workload: the ceiling for forwarding. */
+let upstreamDirectQps: number[] = [];
+
+async function measure(w: Workload, s: Server): Promise<Round> {
+  const { port, proc } = servers[s];
+  const pid = proc.pid as number;
+  const mode = w === 'tcp' ? ['-m', 'tcp', '-O', 'num-queries-per-conn=1000'] : [];
+  // Max QPS: 8 clients, 200 outstanding.
+  const max = parseDnsperf(await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', dataFor(w, 60_000 * SECONDS), '-l', String(SECONDS), '-c', '8', '-q', '200', ...mode], (SECONDS + 30) * 1000));
+  // A fixed offered load below saturation: latency (p99 from per-query lines) and CPU per query.
+  const c0 = cpu(pid);
+  const fixed = await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', dataFor(w, FIXED_QPS * SECONDS + 1000), '-l', String(SECONDS), '-Q', String(FIXED_QPS), '-c', '4', '-v', ...mode], (SECONDS + 30) * 1000);
+  const c1 = cpu(pid);
+  const f = parseDnsperf(fixed);
+  return { qps: max.qps, avgMs: f.avgMs, p99Ms: percentile(latenciesFromVerbose(fixed), 99), cpuPer1k: ((c1 - c0) / Math.max(1, f.completed)) * 1e6, rssMb: rss(pid) };
+}
+
+const results = new Map<string, Round[]>();
+for (let r = 0; r < ROUNDS && Date.now() < DEADLINE; r++) {
+  for (const w of WORKLOADS) {
+    // Alternate the order each round so no server always runs on a warmer machine.
+    const order = r % 2 === 0 ? serversFor(w) : [...serversFor(w)].reverse();
+    for (const s of order) {
+      const m = await measure(w, s);
+      results.set(`${w}|${s}`, [...(results.get(`${w}|${s}`) ?? []), m]);
+      log(`round ${r + 1} ${w} ${s}: ${Math.round(m.qps)} q/s, p99 ${m.p99Ms?.toFixed(3)} ms, ${m.cpuPer1k.toFixed(1)} ms CPU per 1k`);
+    }
+    if (w === 'miss') {
+      const d = parseDnsperf(await run('dnsperf', ['-s', '127.0.0.1', '-p', String(upstreamPort), '-d', missFile(60_000 * SECONDS), '-l', String(SECONDS), '-c', '8', '-q', '200'], (SECONDS + 30) * 1000));
+      upstreamDirectQps = [...upstreamDirectQps, d.qps];
+    }
+  }
+}
+
+const med = (xs: number[]): number => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? (v[(v.length - 1) / 2] as number) : ((v[v.length / 2 - 1] as number) + (v[v.length / 2] as number)) / 2;
+};
+const round2 = (x: number | null): number | null => (x === null ? null : Math.round(x * 1000) / 1000);
+const report: { workload: Workload; server: Server; qps: number; qpsMin: number; qpsMax: number; avgMs: number | null; p99Ms: number | null; cpuPer1k: number | null; rssMb: number }[] = [];
+for (const w of WORKLOADS) {
+  for (const s of serversFor(w)) {
+    const rs = results.get(`${w}|${s}`) ?? [];
+    if (rs.length === 0) continue;
+    const q = rs.map((x) => x.qps);
+    report.push({
+      workload: w, server: s, qps: Math.round(med(q)), qpsMin: Math.round(Math.min(...q)), qpsMax: Math.round(Math.max(...q)),
+      avgMs: round2(med(rs.map((x) => x.avgMs))), p99Ms: round2(med(rs.flatMap((x) => (x.p99Ms === null ? [] : [x.p99Ms])))), cpuPer1k: round2(med(rs.map((x) => x.cpuPer1k))), rssMb: Math.round(med(rs.map((x) => x.rssMb))),
+    });
+  }
+}
+writeFileSync(OUT, `${JSON.stringify(report, null, 2)}\n`);
+
+// Cache memory per entry, 1M typical answers.
+const mem = JSON.parse(await run(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench', 'cache-memory.ts'), '1000000'], 300_000)) as { bytesPerEntry: number };
+
+const get = (w: Workload, s: Server) => report.find((x) => x.workload === w && x.server === s);
+const ratio = (a?: number | null, b?: number | null): string => (a && b ? (a / b).toFixed(2) : '-');
+const lines = ['workload  server   qps (median [min-max])   avg ms@10k  p99 ms@10k  CPU ms/1k  RSS MB  ×unbound  ×minimal'];
+for (const x of report) {
+  const qps = `${x.qps} [${x.qpsMin}-${x.qpsMax}]`;
+  lines.push(`${x.workload.padEnd(9)} ${x.server.padEnd(8)} ${qps.padEnd(24)} ${String(x.avgMs).padEnd(11)} ${String(x.p99Ms).padEnd(11)} ${String(x.cpuPer1k).padEnd(10)} ${String(x.rssMb).padEnd(7)} ${x.server === 'edgedns' ? ratio(x.qps, get(x.workload, 'unbound')?.qps) : ''}${x.server === 'edgedns' ? `  ${ratio(x.qps, get(x.workload, 'minimal')?.qps)}` : ''}`);
+}
+if (upstreamDirectQps.length) lines.push(`miss: the upstream queried directly: ${Math.round(med(upstreamDirectQps))} q/s; edgedns/direct ${ratio(get('miss', 'edgedns')?.qps, med(upstreamDirectQps))}`);
+const cpuRatio = ratio(get('hit', 'edgedns')?.cpuPer1k, get('hit', 'unbound')?.cpuPer1k);
+lines.push(`CPU per query, hits at ${FIXED_QPS} q/s: edgedns/unbound ${cpuRatio}`);
+lines.push(`cache memory: ${mem.bytesPerEntry} bytes per cached answer (1M A answers)`);
+process.stdout.write(`${lines.join('\n')}\n\nwritten to ${OUT}\n`);
+cleanup();

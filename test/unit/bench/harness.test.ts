@@ -1,0 +1,53 @@
+// The parts of the benchmark harness that can break: reading dnsperf's output, /proc figures, and
+// the Unbound config it writes (checked by unbound-checkconf).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { cpuSecondsFromStat, latenciesFromVerbose, parseDnsperf, percentile, rssMbFromStatus } from '../../../bench/dnsperf.ts';
+import { unboundConfig } from '../../../bench/unbound.ts';
+import { ROOT } from '../../helpers/server.ts';
+
+const SUMMARY = `Statistics:
+
+  Queries sent:         50
+  Queries completed:    49 (98.00%)
+  Queries lost:         1 (2.00%)
+
+  Response codes:       NOERROR 49 (100.00%)
+  Average packet size:  request 34, response 50
+  Run time (s):         1.000206
+  Queries per second:   48.989702
+
+  Average Latency (s):  0.000301 (min 0.000174, max 0.001322)
+  Latency StdDev (s):   0.000163
+`;
+
+describe('bench harness', () => {
+  it('reads the dnsperf summary', () => {
+    assert.deepEqual(parseDnsperf(SUMMARY), { sent: 50, completed: 49, lost: 1, qps: 48.989702, avgMs: 0.301 });
+    assert.throws(() => parseDnsperf('[Fatal] unable to open file'), /no queries sent/);
+  });
+  it('reads per-query latencies from -v and takes percentiles', () => {
+    const v = '> NOERROR www.example.test A 0.001387\n> NOERROR www.example.test A 0.000351\n> NXDOMAIN nx.example.test A 0.000100\n[Timeout] Query timed out\n';
+    assert.deepEqual(latenciesFromVerbose(v).map((x) => Math.round(x * 1000) / 1000), [1.387, 0.351, 0.1]);
+    assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 99), 10);
+    assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50), 5);
+    assert.equal(percentile([], 99), null);
+  });
+  it('reads CPU time and RSS from /proc, also with blanks in the command name', () => {
+    const stat = '1234 (node worker 1) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 11 0 100 1000 2000';
+    assert.equal(cpuSecondsFromStat(stat), 3);
+    assert.equal(rssMbFromStatus('Name:\tnode\nVmRSS:\t   51200 kB\n'), 50);
+    assert.ok(cpuSecondsFromStat(execFileSync('cat', ['/proc/self/stat'], { encoding: 'utf8' })) >= 0);
+  });
+  it('writes an Unbound config that unbound-checkconf accepts', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgedns-bench-'));
+    const f = join(dir, 'unbound.conf');
+    writeFileSync(f, unboundConfig({ port: 15300, dir, zoneFile: join(ROOT, 'zones', 'example.test.zone'), zone: 'example.test.', upstreamPort: 15301 }));
+    const out = execFileSync('unbound-checkconf', [f], { encoding: 'utf8' });
+    assert.match(out, /no errors/);
+  });
+});
