@@ -118,6 +118,7 @@ writeFileSync(join(dir, 'upstream.conf'), `server:
   access-control: 127.0.0.0/8 allow
   module-config: "iterator"
   so-rcvbuf: 4m
+  local-zone: "test." nodefault
   local-zone: "bench.test." redirect
   local-data: "bench.test. 3600 IN A 192.0.2.1"
 `);

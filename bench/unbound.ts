@@ -35,6 +35,8 @@ export function unboundConfig(o: UnboundConfigOptions): string {
   so-rcvbuf: 4m
   so-sndbuf: 4m
   incoming-num-tcp: 100
+  # Unbound answers the special-use name test. (RFC 6761) itself unless told not to.
+  local-zone: "test." nodefault
 auth-zone:
   name: "${o.zone}"
   zonefile: "${o.zoneFile}"

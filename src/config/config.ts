@@ -94,7 +94,7 @@ export const DEFAULTS = {
   tcp: { idleTimeout: '10s', maxConnections: 1000, maxInFlight: 100 },
   upstreams: null,
   // A client gets an answer or SERVFAIL within about 2 s (RFC 8767 §5 suggests 1.8 s).
-  resolver: { timeout: '700ms', deadline: '1800ms', socketReuse: 64 },
+  resolver: { timeout: '700ms', deadline: '1800ms', socketReuse: 1000 },
   cache: {
     maxEntries: 200_000,
     maxBytes: '128MiB',

@@ -7,7 +7,8 @@ import type { AnnounceObserver } from '../announce/index.js';
 import type { CacheObserver } from '../cache/index.js';
 import type { CheckResult, HealthObserver, HealthState } from '../health/index.js';
 import type { MismatchReason, ResolverObserver, UpstreamStatus } from '../resolver/index.js';
-import type { PipelineObserver, ResponseInfo, TcpObserver, Transport } from '../server/index.js';
+import type { PipelineObserver, TcpObserver, Transport } from '../server/index.js';
+import { FastCounter, FastHistogram } from './fast.js';
 import type { ZoneInfo } from '../zone/index.js';
 
 /** Query types with a label of their own; every other type is counted as "other". */
@@ -47,47 +48,47 @@ export function createMetrics(build: { version: string; site: string }, sources:
     .labels(build.version, build.site, process.version)
     .set(1);
 
-  // --- queries and responses ---------------------------------------------------------------
-  const queries = new Counter({ name: 'edgedns_queries_total', help: 'Queries received, by transport and query type.', labelNames: ['transport', 'qtype'], registers: r });
-  const byTransport = { udp: new Map<number, { inc(): void }>(), tcp: new Map<number, { inc(): void }>() };
-  const other = { udp: queries.labels('udp', 'other'), tcp: queries.labels('tcp', 'other') };
-  for (const t of ['udp', 'tcp'] as const) for (const [n, name] of Object.entries(QTYPES)) byTransport[t].set(Number(n), queries.labels(t, name));
-  const responses = new Counter({ name: 'edgedns_responses_total', help: 'Responses sent, by rcode and by where the answer came from.', labelNames: ['rcode', 'source'], registers: r });
-  const latency = new Histogram({ name: 'edgedns_response_duration_seconds', help: 'Time from receiving a query to having its response, by source.', labelNames: ['source'], buckets: LATENCY_BUCKETS, registers: r });
-  const latencyChildren = new Map(SOURCES.map((s) => [s, latency.labels(s)]));
-  const responseChildren = new Map<string, { inc(): void }>();
-  const malformed = new Counter({ name: 'edgedns_malformed_packets_total', help: 'Packets dropped without an answer (shorter than a header, or QR set).', labelNames: ['transport'], registers: r });
-  const malformedChildren = { udp: malformed.labels('udp'), tcp: malformed.labels('tcp') };
+  // --- queries and responses (per query: fast slots, read at scrape time) -------------------------
+  const queries = new FastCounter(registry, 'edgedns_queries_total', 'Queries received, by transport and query type.', ['transport', 'qtype']);
+  const byTransport = { udp: new Map<number, { value: number }>(), tcp: new Map<number, { value: number }>() };
+  const other = { udp: queries.child('udp', 'other'), tcp: queries.child('tcp', 'other') };
+  for (const t of ['udp', 'tcp'] as const) for (const [n, name] of Object.entries(QTYPES)) byTransport[t].set(Number(n), queries.child(t, name));
+  const responses = new FastCounter(registry, 'edgedns_responses_total', 'Responses sent, by rcode and by where the answer came from.', ['rcode', 'source']);
+  const latency = new FastHistogram(registry, 'edgedns_response_duration_seconds', 'Time from receiving a query to having its response, by source.', ['source'], LATENCY_BUCKETS);
+  const latencyChildren = new Map(SOURCES.map((s) => [s, latency.child(s)]));
+  const responseChildren = new Map<number, { value: number }>();
+  const malformed = new FastCounter(registry, 'edgedns_malformed_packets_total', 'Packets dropped without an answer (shorter than a header, or QR set).', ['transport']);
+  const malformedChildren = { udp: malformed.child('udp'), tcp: malformed.child('tcp') };
+  const sourceIndex = new Map(SOURCES.map((s, i) => [s, i]));
 
   const pipeline: PipelineObserver = {
     query(transport: Transport, qtype: number) {
-      (byTransport[transport].get(qtype) ?? other[transport]).inc();
+      (byTransport[transport].get(qtype) ?? other[transport]).value++;
     },
-    response(info: ResponseInfo) {
-      const rc = RCODES[info.rcode] ?? 'other';
-      const k = `${rc}|${info.source}`;
+    response(_transport, _client, _key, _qtype, rcode, source, seconds) {
+      const k = rcode * 8 + (sourceIndex.get(source) ?? 0);
       let c = responseChildren.get(k);
       if (!c) {
-        c = responses.labels(rc, info.source);
+        c = responses.child(RCODES[rcode] ?? 'other', source);
         responseChildren.set(k, c);
       }
-      c.inc();
-      latencyChildren.get(info.source)?.observe(info.seconds);
+      c.value++;
+      latencyChildren.get(source)?.observe(seconds);
     },
     malformed(transport: Transport) {
-      malformedChildren[transport].inc();
+      malformedChildren[transport].value++;
     },
   };
 
   // --- cache -----------------------------------------------------------------------------------
-  const hits = new Counter({ name: 'edgedns_cache_hits_total', help: 'Cache lookups answered from a fresh entry.', registers: r });
-  const misses = new Counter({ name: 'edgedns_cache_misses_total', help: 'Cache lookups without a fresh entry.', registers: r });
+  const hits = new FastCounter(registry, 'edgedns_cache_hits_total', 'Cache lookups answered from a fresh entry.', []).child();
+  const misses = new FastCounter(registry, 'edgedns_cache_misses_total', 'Cache lookups without a fresh entry.', []).child();
   const evictions = new Counter({ name: 'edgedns_cache_evictions_total', help: 'Entries evicted to stay within the entry and byte bounds.', registers: r });
   const stale = new Counter({ name: 'edgedns_cache_stale_served_total', help: 'Expired answers served because the upstreams failed (RFC 8767).', registers: r });
   const prefetches = new Counter({ name: 'edgedns_cache_prefetches_total', help: 'Entries refreshed in the background near the end of their TTL.', registers: r });
   new Gauge({ name: 'edgedns_cache_entries', help: 'Entries in the cache.', registers: r, collect() { this.set(sources.cache()?.entries ?? 0); } });
   new Gauge({ name: 'edgedns_cache_bytes', help: 'Bytes accounted to cache entries.', registers: r, collect() { this.set(sources.cache()?.bytes ?? 0); } });
-  const cache: CacheObserver = { hit: () => hits.inc(), miss: () => misses.inc(), staleServed: () => stale.inc(), prefetch: () => prefetches.inc(), evicted: () => evictions.inc() };
+  const cache: CacheObserver = { hit: () => void hits.value++, miss: () => void misses.value++, staleServed: () => stale.inc(), prefetch: () => prefetches.inc(), evicted: () => evictions.inc() };
 
   // --- upstreams -----------------------------------------------------------------------------
   const upQueries = new Counter({ name: 'edgedns_upstream_queries_total', help: 'Queries sent to upstreams, by upstream and transport.', labelNames: ['upstream', 'transport'], registers: r });

@@ -9,6 +9,7 @@
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import type { Question, ReplyCheck } from './query.js';
+import { randomInt } from 'node:crypto';
 import { checkReply, randomId } from './query.js';
 
 export interface Endpoint {
@@ -41,14 +42,14 @@ interface Slot {
   pending: Map<number, Pending>;
 }
 
-const SLOTS = 4;
+/** Sockets in use at once; each query takes a random one, so its source port is unpredictable. */
+const SLOTS = 16;
 
 export class UdpPool {
   readonly #type: 'udp4' | 'udp6';
   readonly #maxUses: number;
   readonly #onMismatch: (reason: MismatchReason) => void;
   #slots: Slot[] = [];
-  #next = 0;
   #closed = false;
 
   constructor(type: 'udp4' | 'udp6', maxUses: number, onMismatch: (reason: MismatchReason) => void) {
@@ -87,7 +88,7 @@ export class UdpPool {
 
   close(): void {
     this.#closed = true;
-    for (const s of this.#slots) {
+    for (const s of this.#slots.filter(Boolean)) {
       s.retired = true;
       for (const p of [...s.pending.values()]) p.done(new ExchangeError('network', 'resolver closed'));
       this.#maybeClose(s);
@@ -96,7 +97,7 @@ export class UdpPool {
   }
 
   #slot(): Slot {
-    const i = this.#next++ % SLOTS;
+    const i = randomInt(SLOTS);
     let s = this.#slots[i];
     if (!s || s.uses >= this.#maxUses) {
       if (s) {

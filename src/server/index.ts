@@ -1,6 +1,6 @@
 // Public API of server/: the query pipeline and the UDP/TCP listeners.
 export { NOOP_OBSERVER, Pipeline } from './pipeline.js';
-export type { Answer, AnswerSource, PipelineObserver, PipelineOptions, ResponseInfo, Transport } from './pipeline.js';
+export type { Answer, AnswerSource, PipelineObserver, PipelineOptions, Transport } from './pipeline.js';
 export { EDE, Forwarder } from './forward.js';
 export type { Forwarded } from './forward.js';
 export { startListeners } from './listeners.js';

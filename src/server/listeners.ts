@@ -35,6 +35,8 @@ export interface ListenerSet {
   close(): Promise<void>;
 }
 
+const UDP_BUFFER = 4 * 1024 * 1024;
+
 const NOOP_TCP: TcpObserver = { connectionOpened: () => {}, connectionClosed: () => {}, connectionRefused: () => {} };
 
 export async function startListeners(
@@ -59,12 +61,25 @@ export async function startListeners(
   };
   try {
     for (const a of addresses) {
-      // UDP first: with port 0, the TCP socket takes the port the kernel gave the UDP one.
-      const u = await bindUdp(a, pipeline, log);
+      // UDP first: with port 0, the TCP socket takes the port the kernel gave the UDP one; if
+      // that port is taken for TCP, try another (a few times).
+      let u = await bindUdp(a, pipeline, log);
+      let t: net.Server | undefined;
+      for (let attempt = 0; !t; attempt++) {
+        try {
+          t = await bindTcp({ host: a.host, port: u.address().port }, pipeline, limits, log, conns, tcpObs);
+        } catch (e) {
+          if (a.port !== 0 || attempt >= 5) {
+            u.close();
+            throw e;
+          }
+          u.close();
+          u = await bindUdp(a, pipeline, log);
+        }
+      }
       udp.push(u);
-      const port = u.address().port;
-      const t = await bindTcp({ host: a.host, port }, pipeline, limits, log, conns, tcpObs);
       tcp.push(t);
+      const port = u.address().port;
       bound.push({ host: a.host, port });
       log.info('listening', { address: a.host, port, transports: ['udp', 'tcp'] });
     }
@@ -93,7 +108,8 @@ export async function startListeners(
 
 function bindUdp(a: ListenAddress, pipeline: Pipeline, log: Logger): Promise<dgram.Socket> {
   const v6 = a.host.includes(':');
-  const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 });
+  // Large buffers absorb bursts (capped by net.core.rmem_max / wmem_max).
+  const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6, recvBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER });
   const fail = (e: unknown): void => {
     // The pipeline does not throw on bad input; this is a bug, and one query must not stop the rest.
     log.error('query failed', { error: errorMessage(e), transport: 'udp' });

@@ -14,20 +14,11 @@ export type Transport = 'udp' | 'tcp';
 /** Where an answer came from, for metrics and the query log. */
 export type AnswerSource = 'zone' | 'cache' | 'upstream' | 'stale' | 'chaos' | 'error';
 
-export interface ResponseInfo {
-  transport: Transport;
-  client: string;
-  key: string;
-  qtype: number;
-  rcode: number;
-  source: AnswerSource;
-  seconds: number;
-}
-
-/** What the pipeline reports per query; metrics/ implements it. A no-op by default. */
+/** What the pipeline reports per query; metrics/ implements it. A no-op by default. Arguments are
+ * positional so that reporting a response allocates nothing. */
 export interface PipelineObserver {
   query(transport: Transport, qtype: number): void;
-  response(info: ResponseInfo): void;
+  response(transport: Transport, client: string, key: string, qtype: number, rcode: number, source: AnswerSource, seconds: number): void;
   malformed(transport: Transport): void;
 }
 
@@ -62,6 +53,9 @@ export class Pipeline {
   readonly #fwd: Forwarder | null;
   readonly #allow: CidrSet;
   readonly #obs: PipelineObserver;
+  /** The OPT of most responses (no options), built once. */
+  readonly #optPlain: ResponseOpt;
+  readonly #optDo: ResponseOpt;
 
   constructor(opts: PipelineOptions) {
     this.#zones = opts.zones;
@@ -70,6 +64,8 @@ export class Pipeline {
     this.#fwd = opts.forwarder;
     this.#allow = opts.recursionAllow;
     this.#obs = opts.observer ?? NOOP_OBSERVER;
+    this.#optPlain = { udpSize: opts.udpPayload, dnssecOk: false, options: NO_OPTIONS };
+    this.#optDo = { udpSize: opts.udpPayload, dnssecOk: true, options: NO_OPTIONS };
   }
 
   /** Swap in newly loaded zones and identity (reload). */
@@ -149,13 +145,17 @@ export class Pipeline {
     let opt: ResponseOpt | null = null;
     if (q.edns) {
       // RFC 5001 §2.1: NSID only when asked; RFC 8914: the extended error, when there is one.
-      const nsid = q.edns.nsid ? this.#identity.nsidOption : NO_OPTIONS;
-      opt = { udpSize: this.#udpPayload, dnssecOk: q.edns.dnssecOk, options: ede ? concat(nsid, encodeEde(ede)) : nsid };
+      const e = q.edns;
+      if (!e.nsid && !ede) opt = e.dnssecOk ? this.#optDo : this.#optPlain;
+      else {
+        const nsid = e.nsid ? this.#identity.nsidOption : NO_OPTIONS;
+        opt = { udpSize: this.#udpPayload, dnssecOk: e.dnssecOk, options: ede ? concat(nsid, encodeEde(ede)) : nsid };
+      }
     }
     // RFC 6891 §7: the smaller of the requestor's size and ours; 512 without EDNS (RFC 1035 §4.2.1).
     const limit = transport === 'tcp' ? TCP_LIMIT : q.edns ? Math.min(q.edns.udpSize, this.#udpPayload) : CLASSIC_UDP_SIZE;
     const out = buildResponse(msg, q, rcode, flags, sections, opt, limit, ttl);
-    this.#obs.response({ transport, client, key: q.key, qtype: q.qtype, rcode, source, seconds: (performance.now() - start) / 1000 });
+    this.#obs.response(transport, client, q.key, q.qtype, rcode, source, (performance.now() - start) / 1000);
     return out;
   }
 }

@@ -3,7 +3,7 @@
 
 import type { Logger } from '../core/index.js';
 import { keyToText, typeName } from '../wire/index.js';
-import type { PipelineObserver, ResponseInfo } from './pipeline.js';
+import type { AnswerSource, PipelineObserver, Transport } from './pipeline.js';
 import { NOOP_OBSERVER } from './pipeline.js';
 
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
@@ -11,17 +11,18 @@ const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED
 /** An observer that logs every query ('all') or a random sample of them; NOOP for 'off'. */
 export function queryLog(log: Logger, mode: 'off' | 'sample' | 'all', sampleRate: number): PipelineObserver {
   if (mode === 'off' || (mode === 'sample' && sampleRate <= 0)) return NOOP_OBSERVER;
-  const line = (i: ResponseInfo): void =>
+  type Response = PipelineObserver['response'];
+  const line: Response = (transport: Transport, client: string, key: string, qtype: number, rcode: number, source: AnswerSource, seconds: number): void =>
     log.info('query', {
-      client: i.client,
-      name: i.key ? keyToText(i.key) : null,
-      type: typeName(i.qtype),
-      transport: i.transport,
-      rcode: RCODES[i.rcode] ?? String(i.rcode),
-      source: i.source,
-      ms: Math.round(i.seconds * 1e6) / 1000,
+      client,
+      name: key ? keyToText(key) : null,
+      type: typeName(qtype),
+      transport,
+      rcode: RCODES[rcode] ?? String(rcode),
+      source,
+      ms: Math.round(seconds * 1e6) / 1000,
     });
-  const response = mode === 'all' ? line : (i: ResponseInfo): void => void (Math.random() < sampleRate && line(i));
+  const response: Response = mode === 'all' ? line : (...a) => void (Math.random() < sampleRate && line(...a));
   return { query: () => {}, response, malformed: () => {} };
 }
 
@@ -34,8 +35,8 @@ export function teeObservers(...all: PipelineObserver[]): PipelineObserver {
     query: (t, q) => {
       for (const o of obs) o.query(t, q);
     },
-    response: (i) => {
-      for (const o of obs) o.response(i);
+    response: (...a) => {
+      for (const o of obs) o.response(...a);
     },
     malformed: (t) => {
       for (const o of obs) o.malformed(t);

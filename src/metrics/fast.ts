@@ -1,0 +1,105 @@
+// Counters and histograms for the per-query path: a child is a plain slot incremented in place, and
+// prom-client reads them only when scraped. prom-client's own children hash their labels on every
+// call, which costs more than answering a cached query.
+
+import type { Registry } from 'prom-client';
+
+type Labels = Record<string, string>;
+
+interface Exposed {
+  name: string;
+  help: string;
+  type: 'counter' | 'histogram';
+  aggregator: 'sum';
+  get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: { labels: Labels; value: number; metricName?: string }[] }>;
+  reset(): void;
+}
+
+export class FastCounter {
+  readonly #slots: { labels: Labels; value: number }[] = [];
+  readonly labelNames: readonly string[];
+
+  constructor(registry: Registry, name: string, help: string, labelNames: readonly string[]) {
+    this.labelNames = labelNames;
+    const metric: Exposed = {
+      name,
+      help,
+      type: 'counter',
+      aggregator: 'sum',
+      get: async () => ({ name, help, type: 'counter', aggregator: 'sum', values: this.#slots.map((s) => ({ labels: s.labels, value: s.value })) }),
+      reset: () => {
+        for (const s of this.#slots) s.value = 0;
+      },
+    };
+    registry.registerMetric(metric as never);
+  }
+
+  /** A slot for these label values; keep it and add to `value`. */
+  child(...values: string[]): { value: number } {
+    const labels: Labels = {};
+    this.labelNames.forEach((n, i) => (labels[n] = values[i] as string));
+    const slot = { labels, value: 0 };
+    this.#slots.push(slot);
+    return slot;
+  }
+}
+
+export class HistogramChild {
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  readonly #bounds: readonly number[];
+  constructor(bounds: readonly number[]) {
+    this.#bounds = bounds;
+    this.counts = new Float64Array(bounds.length);
+  }
+  observe(v: number): void {
+    const b = this.#bounds;
+    let i = 0;
+    while (i < b.length && v > (b[i] as number)) i++;
+    if (i < b.length) this.counts[i] = (this.counts[i] as number) + 1;
+    this.sum += v;
+    this.count++;
+  }
+}
+
+export class FastHistogram {
+  readonly #children: { labels: Labels; h: HistogramChild }[] = [];
+  readonly #bounds: readonly number[];
+  readonly labelNames: readonly string[];
+
+  constructor(registry: Registry, name: string, help: string, labelNames: readonly string[], bounds: readonly number[]) {
+    this.#bounds = bounds;
+    this.labelNames = labelNames;
+    const metric: Exposed = {
+      name,
+      help,
+      type: 'histogram',
+      aggregator: 'sum',
+      get: async () => {
+        const values: { labels: Labels; value: number; metricName: string }[] = [];
+        for (const { labels, h } of this.#children) {
+          let acc = 0;
+          bounds.forEach((le, i) => {
+            acc += h.counts[i] as number;
+            values.push({ labels: { ...labels, le: String(le) }, value: acc, metricName: `${name}_bucket` });
+          });
+          values.push({ labels: { ...labels, le: '+Inf' }, value: h.count, metricName: `${name}_bucket` });
+          values.push({ labels, value: h.sum, metricName: `${name}_sum` });
+          values.push({ labels, value: h.count, metricName: `${name}_count` });
+        }
+        return { name, help, type: 'histogram', aggregator: 'sum', values };
+      },
+      reset: () => {},
+    };
+    registry.registerMetric(metric as never);
+  }
+
+  child(...values: string[]): HistogramChild {
+    const labels: Labels = {};
+    this.labelNames.forEach((n, i) => (labels[n] = values[i] as string));
+    const h = new HistogramChild(this.#bounds);
+    this.#children.push({ labels, h });
+    return h;
+  }
+}
