@@ -124,7 +124,11 @@ export class EdgeNode {
   readonly announcer: Announcer;
   readonly health: HealthMonitor;
   #admin: AdminServer | null = null;
-  #skipLinger: () => void = () => {};
+  /** Set by a second signal; skips the linger whether it has started yet or not. */
+  #lingerSkipped = false;
+  #skipLinger: () => void = () => {
+    this.#lingerSkipped = true;
+  };
   /** Zones loaded at startup: the zones check fails when one of them is gone. */
   readonly #requiredZones: Set<string>;
   #closeChecks: () => void = () => {};
@@ -367,13 +371,15 @@ export class EdgeNode {
       this.health.stop();
       const withdrawn = await this.announcer.settled(c.announce.withdrawTimeout);
       if (!withdrawn) this.log.error('withdraw not confirmed before stopping', { timeoutMs: c.announce.withdrawTimeout, lastError: this.announcer.status().lastError });
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, c.announce.shutdownLinger);
-        this.#skipLinger = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
+      if (!this.#lingerSkipped) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, c.announce.shutdownLinger);
+          this.#skipLinger = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      }
       this.announcer.stop();
       this.#closeChecks();
       await this.listeners.closeTcp();
