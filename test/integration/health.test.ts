@@ -45,17 +45,17 @@ describe('health-coupled announcement', () => {
       const drillEnd = t0 + 1500;
       assert.ok(back - drillEnd < 1000, `first recovery waits only for rise (${back - drillEnd} ms after the drill ended)`);
       // Second flap inside the decay window: re-announcing is held for 1.5 s after the withdrawal.
-      await runCli(['drill', 'fail', '--for', '200ms', ...admin(srv.adminPort)]);
+      await runCli(['drill', 'fail', '--for', '700ms', ...admin(srv.adminPort)]);
       await until(() => n.calls().filter((c) => c.action === 'withdraw').length >= 3, 3000, 'second withdraw');
       const second = n.calls().filter((c) => c.action === 'withdraw')[2]!.at;
       await until(() => n.calls().filter((c) => c.action === 'announce').length >= 3, 6000, 'announce after hold-down');
       const again = n.calls().filter((c) => c.action === 'announce')[2]!.at;
       assert.ok(again - second >= 1500, `held ${again - second} ms (hold-down 1500)`);
       // Third flap: the hold-down doubles.
-      await runCli(['drill', 'fail', '--for', '200ms', ...admin(srv.adminPort)]);
+      await runCli(['drill', 'fail', '--for', '700ms', ...admin(srv.adminPort)]);
       await until(() => n.calls().filter((c) => c.action === 'withdraw').length >= 4, 3000, 'third withdraw');
       const third = n.calls().filter((c) => c.action === 'withdraw')[3]!.at;
-      await until(() => n.calls().filter((c) => c.action === 'announce').length >= 4, 8000, 'announce after the longer hold-down');
+      await until(() => n.calls().filter((c) => c.action === 'announce').length >= 4, 10000, 'announce after the longer hold-down');
       const last = n.calls().filter((c) => c.action === 'announce')[3]!.at;
       assert.ok(last - third >= 3000, `held ${last - third} ms (hold-down 3000)`);
       const m = await (await fetch(`http://127.0.0.1:${srv.adminPort}/metrics`)).text();
