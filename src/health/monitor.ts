@@ -34,6 +34,8 @@ export interface MonitorOptions {
   observer?: HealthObserver;
 }
 
+const MIN_STALL_MS = 1000;
+
 interface DrainInfo {
   until: number | null;
   reason: string;
@@ -159,7 +161,8 @@ export class HealthMonitor {
       const now = this.#o.clock.now();
       // A late timer means the whole process was stopped (SIGSTOP, a frozen VM).
       const gap = now - this.#lastTick - this.#expected;
-      if (gap > p.fall * p.intervalMs) {
+      // Shorter than a second is scheduling noise on a loaded machine, not a stall.
+      if (gap > Math.max(p.fall * p.intervalMs, MIN_STALL_MS)) {
         this.#o.log.warn('stalled: the process did not run for a while', { ms: gap });
         this.#apply({ type: 'stalled', now, ms: gap }, 'stalled');
       } else if (gap > 2 * Math.max(this.#expected, p.fastIntervalMs)) {

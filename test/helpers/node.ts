@@ -19,6 +19,9 @@ export interface NodeSetup {
   zonesDir: string;
   drainFile: string;
   calls(): HookCall[];
+  /** The calls that changed the state: a re-assertion of the same action (after a late timer,
+   * or the periodic reconcile) is left out. */
+  changes(): HookCall[];
 }
 
 /** Write a config: its own copy of the zones, an exec hook, fast health timers. */
@@ -54,12 +57,7 @@ announce:
   reconcileInterval: 1h
   shutdownLinger: ${opts.lingerMs ?? 1000}ms
 `);
-  return {
-    dir,
-    config,
-    zonesDir,
-    drainFile,
-    calls: () =>
+  const calls = (): HookCall[] =>
       readFileSync(log, 'utf8')
         .trim()
         .split('\n')
@@ -67,7 +65,14 @@ announce:
         .map((l) => {
           const [at, action, reason] = l.split(' ');
           return { at: Number(at), action: action as HookCall['action'], reason: reason ?? '' };
-        }),
+        });
+  return {
+    dir,
+    config,
+    zonesDir,
+    drainFile,
+    calls,
+    changes: () => calls().filter((c, i, all) => i === 0 || all[i - 1]?.action !== c.action),
   };
 }
 
