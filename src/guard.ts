@@ -9,10 +9,11 @@
 //   - sentinels: a TCP connection held open to every address; when it closes (a crashed process:
 //     the kernel closes it at once) one quick probe confirms, and the guard withdraws at once.
 
+import { loadConfiguredZones } from './assemble.js';
 import type { Config } from './config/index.js';
-import { formatHostPort } from './config/index.js';
+import { formatHostPort, loadConfig } from './config/index.js';
 import type { Logger } from './core/index.js';
-import { errorMessage } from './core/index.js';
+import { createJsonLogger, errorMessage } from './core/index.js';
 import { buildAdapter } from './routing.js';
 import type { ProbeTarget } from './server/index.js';
 import { probeQuestion, probeUdp, sentinel } from './server/index.js';
@@ -104,3 +105,23 @@ export function runGuard(c: Config, log: Logger, probeZone: string | undefined):
     done,
   };
 }
+
+/** `edgedns guard`: watch the node's addresses and withdraw when it stops answering. */
+export async function guard(configPath: string | undefined, logLevel?: 'debug' | 'info'): Promise<void> {
+  const loaded = loadConfig(configPath);
+  const c = loaded.config;
+  const log = createJsonLogger({ level: logLevel ?? c.log.level, base: { site: identityConfig(c).siteId, component: 'guard' } });
+  let zone: string | undefined;
+  try {
+    zone = loadConfiguredZones(loaded).zones()[0]?.origin;
+  } catch (e) {
+    log.warn('cannot read the zones; probing CH TXT id.server instead', { error: errorMessage(e) });
+  }
+  const g = runGuard(c, log, zone);
+  const stop = (): void => g.stop();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  await g.done;
+  log.info('guard stopped');
+}
+

@@ -147,7 +147,7 @@ Examples:
     .action(async (opts: { target: string; rate: string; duration: string; name: string; json?: string }) => {
       const durationMs = parseDuration(opts.duration);
       if (durationMs === undefined) throw usage(`--duration: expected a duration like 10s, got "${opts.duration}"`);
-      const { drillStream } = await import('../app.js');
+      const { drillStream } = await import('../drill-command.js');
       await drillStream({ target: opts.target, rate: Number(opts.rate), durationMs, qname: opts.name, ...(opts.json !== undefined && { json: opts.json }) });
     });
 
@@ -168,7 +168,7 @@ Examples:
     .description("watchdog: query the node's addresses and withdraw when it stops answering (crash, hang, SIGSTOP)")
     .option('-c, --config <file>', 'the same YAML config as the node')
     .action(async (opts: { config?: string }) => {
-      const { guard } = await import('../app.js');
+      const { guard } = await import('../guard.js');
       await guard(opts.config);
     });
 

@@ -6,8 +6,8 @@
 //    │ fail        ▲  │ fail                  ▲   ok          │ fail×fall
 //    ▼             │  ▼                       └───────────────┤
 //   DOWN ◀─────────┴─ DOWN ◀──────────────────────────────────┘  (a flap)
-//   drain: any state → DISABLED (withdrawn, checks go on) ─undrain─▶ UP if healthy, else RISING
-//   stop:  any state → STOPPING (withdrawn, final)
+//   drain: every state → DISABLED (withdrawn, checks go on) ─undrain─▶ UP if healthy, else RISING
+//   stop:  every state → STOPPING (withdrawn, final)
 //
 // Hold-down: the first withdrawal for health (a flap) waits only for `rise`; the second inside the
 // decay window holds re-announcing for `initial`, each further one doubles it up to `max`. An

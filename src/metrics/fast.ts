@@ -6,6 +6,12 @@ import type { Registry } from 'prom-client';
 
 type Labels = Record<string, string>;
 
+function labelsOf(names: readonly string[], values: readonly string[]): Labels {
+  const labels: Labels = {};
+  names.forEach((n, i) => (labels[n] = values[i] as string));
+  return labels;
+}
+
 interface Exposed {
   name: string;
   help: string;
@@ -36,9 +42,7 @@ export class FastCounter {
 
   /** A slot for these label values; keep it and add to `value`. */
   child(...values: string[]): { value: number } {
-    const labels: Labels = {};
-    this.labelNames.forEach((n, i) => (labels[n] = values[i] as string));
-    const slot = { labels, value: 0 };
+    const slot = { labels: labelsOf(this.labelNames, values), value: 0 };
     this.#slots.push(slot);
     return slot;
   }
@@ -96,8 +100,7 @@ export class FastHistogram {
   }
 
   child(...values: string[]): HistogramChild {
-    const labels: Labels = {};
-    this.labelNames.forEach((n, i) => (labels[n] = values[i] as string));
+    const labels = labelsOf(this.labelNames, values);
     const h = new HistogramChild(this.#bounds);
     this.#children.push({ labels, h });
     return h;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { renameSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { dig } from '../helpers/dig.ts';
@@ -12,6 +12,26 @@ import { MAIN, runCli, startServer } from '../helpers/server.ts';
 
 const admin = (port: number | null) => ['--admin', `http://127.0.0.1:${port}`];
 const readyz = async (port: number | null) => (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
+
+/** An announced node and `edgedns guard` watching it (the guard reads the port the node got). */
+async function nodeWithGuard() {
+  const n = nodeSetup();
+  const srv = await startServer({ config: n.config, args: [] });
+  writeFileSync(n.config, readFileSync(n.config, 'utf8').replace('listen: ["127.0.0.1:0"]', `listen: ["127.0.0.1:${srv.port}"]`));
+  const guard = spawn(process.execPath, [MAIN, 'guard', '--config', n.config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  guard.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  try {
+    await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'announce');
+    await until(() => log.includes('guard watching'), 3000, 'guard up');
+    await new Promise((r) => setTimeout(r, 500));
+  } catch (e) {
+    guard.kill('SIGTERM');
+    await srv.stop();
+    throw e;
+  }
+  return { n, srv, guard, glog: () => log };
+}
 
 describe('health-coupled announcement', () => {
   it('startup withdraws first, then announces after rise', async () => {
@@ -153,18 +173,8 @@ describe('health-coupled announcement', () => {
   });
 
   it('edgedns guard withdraws within a second of the node being SIGSTOPped; the node announces again after SIGCONT', async () => {
-    const n = nodeSetup();
-    const srv = await startServer({ config: n.config, args: [] });
-    // The guard reads the same config; it must probe the port the node really got.
-    const { writeFileSync, readFileSync } = await import('node:fs');
-    writeFileSync(n.config, readFileSync(n.config, 'utf8').replace('listen: ["127.0.0.1:0"]', `listen: ["127.0.0.1:${srv.port}"]`));
-    const guard = spawn(process.execPath, [MAIN, 'guard', '--config', n.config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let glog = '';
-    guard.stderr.on('data', (d: Buffer) => (glog += d.toString()));
+    const { n, srv, guard, glog } = await nodeWithGuard();
     try {
-      await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'announce');
-      await until(() => glog.includes('guard watching'), 3000, 'guard up');
-      await new Promise((r) => setTimeout(r, 300));
       const t0 = Date.now();
       srv.proc.kill('SIGSTOP');
       await until(() => n.calls().some((c) => c.reason.startsWith('guard')), 3000, 'guard withdraw');
@@ -185,24 +195,15 @@ describe('health-coupled announcement', () => {
   });
 
   it('edgedns guard withdraws at once when the node is killed (its connection closes)', async () => {
-    const n = nodeSetup();
-    const srv = await startServer({ config: n.config, args: [] });
-    const { writeFileSync, readFileSync } = await import('node:fs');
-    writeFileSync(n.config, readFileSync(n.config, 'utf8').replace('listen: ["127.0.0.1:0"]', `listen: ["127.0.0.1:${srv.port}"]`));
-    const guard = spawn(process.execPath, [MAIN, 'guard', '--config', n.config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let glog = '';
-    guard.stderr.on('data', (d: Buffer) => (glog += d.toString()));
+    const { n, srv, guard, glog } = await nodeWithGuard();
     try {
-      await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'announce');
-      await until(() => glog.includes('guard watching'), 3000, 'guard up');
-      await new Promise((r) => setTimeout(r, 500));
       const t0 = Date.now();
       srv.proc.kill('SIGKILL');
       await until(() => n.calls().some((c) => c.reason.startsWith('guard')), 3000, 'guard withdraw');
       const took = n.calls().find((c) => c.reason.startsWith('guard'))!.at - t0;
       assert.ok(took < 500, `guard withdrew ${took} ms after kill -9`);
-      await until(() => glog.includes('guard withdrew'), 2000, 'guard log');
-      assert.match(glog, /connection closed/);
+      await until(() => glog().includes('guard withdrew'), 2000, 'guard log');
+      assert.match(glog(), /connection closed/);
     } finally {
       guard.kill('SIGTERM');
       await once(guard, 'exit');
