@@ -5,25 +5,26 @@
 import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { Announcer } from './announce/index.js';
-import { buildCache, buildResolver, loadConfiguredZones, zoneSpecs } from './assemble.js';
+import { zoneSpecs } from './assemble.js';
 import { buildAdapter } from './routing.js';
 import { identityConfig } from './site.js';
-import type { Config, LoadedConfig } from './config/index.js';
+import type { Config } from './config/index.js';
 import { formatHostPort, loadConfig } from './config/index.js';
 import type { Logger } from './core/index.js';
-import { CidrSet, EdgeError, ErrorCode, createJsonLogger, errorMessage, parseDuration, systemClock } from './core/index.js';
+import { EdgeError, createJsonLogger, errorMessage, parseDuration, systemClock } from './core/index.js';
 import type { Check } from './health/index.js';
 import { HealthMonitor, commandCheck, eventLoopCheck, heapCheck, predicateCheck, probeCheck } from './health/index.js';
-import { buildIdentity } from './identity/index.js';
-import type { AdminServer, Metrics } from './metrics/index.js';
-import { createMetrics, startAdmin } from './metrics/index.js';
-import type { Resolver } from './resolver/index.js';
-import type { ListenAddress, ListenerSet } from './server/index.js';
-import { Forwarder, Pipeline, probeQuestion, probeTcp, probeUdp, queryLog, startListeners, teeObservers } from './server/index.js';
+import type { AdminServer, Metrics, Registry } from './metrics/index.js';
+import { createMetrics, mergeMetrics, startAdmin } from './metrics/index.js';
+import type { DnsPlane, ServeOptions, ServingState } from './plane.js';
+import { LocalPlane, loadState } from './plane.js';
+import { probeQuestion, probeTcp, probeUdp } from './server/index.js';
 import { VERSION } from './version.js';
 import { keyToText, nameFromText, nameKey } from './wire/index.js';
+import type { ZoneStore } from './zone/index.js';
 import { buildZone, formatRecord, loadZones, parseZoneFile } from './zone/index.js';
 
+export type { ServeOptions } from './plane.js';
 export { EdgeError, ErrorCode, isEdgeError } from './core/index.js';
 
 function originOf(text: string): Uint8Array {
@@ -50,35 +51,6 @@ export function checkConfig(file: string): string {
   return `${file}: OK (${config.listen.length} listen address(es), ${specs.length} zone(s))`;
 }
 
-export interface ServeOptions {
-  configPath?: string;
-  /** `--listen`, replacing the config's addresses. */
-  listen?: string[];
-  /** `--zones DIR`, replacing the config's zones. */
-  zonesDir?: string;
-  /** `--upstream` (or [] for `--authoritative-only`), replacing the config's upstreams. */
-  upstreams?: string[];
-  /** `--allow-recursion`, replacing recursion.allow. */
-  allowRecursion?: string[];
-  /** `--site-id`. */
-  siteId?: string;
-  /** `--admin ADDRESS:PORT`, or "off". */
-  admin?: string;
-  logger?: Logger;
-}
-
-/** Command-line flags as config overrides, validated with the file. */
-function flagOverrides(opts: ServeOptions): Record<string, unknown> {
-  const o: Record<string, unknown> = {};
-  if (opts.listen && opts.listen.length > 0) o.listen = opts.listen;
-  if (opts.zonesDir !== undefined) o.zones = { dir: resolvePath(opts.zonesDir), files: [] };
-  if (opts.upstreams) o.upstreams = opts.upstreams;
-  if (opts.allowRecursion && opts.allowRecursion.length > 0) o.recursion = { allow: opts.allowRecursion };
-  if (opts.siteId !== undefined) o.site = { id: opts.siteId };
-  if (opts.admin !== undefined) o.admin = { listen: opts.admin === 'off' ? null : opts.admin };
-  return o;
-}
-
 /** A duration from an admin request body: "10m", 90 (seconds), or absent (null). */
 function durationArg(v: unknown): number | null | undefined {
   if (v === undefined || v === null || v === '') return null;
@@ -92,14 +64,12 @@ export interface ReloadResult {
 }
 
 /** Keys a reload cannot apply to a running node. */
-const RESTART_KEYS = ['listen', 'tcp', 'edns', 'upstreams', 'resolver', 'cache', 'recursion', 'admin', 'log', 'health', 'announce', 'guard'] as const;
+const RESTART_KEYS = ['listen', 'workers', 'tcp', 'edns', 'upstreams', 'resolver', 'cache', 'recursion', 'admin', 'log', 'health', 'announce', 'guard'] as const;
 
-/** A running node: listeners bound, zones loaded, reload and stop. */
+/** A running node: DNS answered (here or by workers), health, announcement, admin; reload and stop. */
 export class EdgeNode {
   readonly log: Logger;
-  readonly listeners: ListenerSet;
-  readonly pipeline: Pipeline;
-  readonly resolver: Resolver | null;
+  readonly plane: DnsPlane;
   readonly metrics: Metrics;
   readonly announcer: Announcer;
   readonly health: HealthMonitor;
@@ -112,21 +82,20 @@ export class EdgeNode {
   /** Zones loaded at startup: the zones check fails when one of them is gone. */
   readonly #requiredZones: Set<string>;
   #closeChecks: () => void = () => {};
-  #loaded: LoadedConfig;
+  /** What the files said at the last successful (re)load. */
+  #state: ServingState;
   readonly #opts: ServeOptions;
   readonly #startedAt = Date.now();
   #stopping: Promise<void> | undefined;
 
-  private constructor(loaded: LoadedConfig, opts: ServeOptions, log: Logger, pipeline: Pipeline, listeners: ListenerSet, resolver: Resolver | null, metrics: Metrics) {
-    this.#loaded = loaded;
+  private constructor(state: ServingState, opts: ServeOptions, log: Logger, plane: DnsPlane, metrics: Metrics) {
+    this.#state = state;
     this.#opts = opts;
     this.log = log;
-    this.pipeline = pipeline;
-    this.listeners = listeners;
-    this.resolver = resolver;
+    this.plane = plane;
     this.metrics = metrics;
-    this.#requiredZones = new Set(pipeline.zones.zones().map((z) => z.origin));
-    const c = loaded.config;
+    this.#requiredZones = new Set(state.zones.zones().map((z) => z.origin));
+    const c = state.loaded.config;
     this.announcer = new Announcer({
       adapter: buildAdapter(c, log),
       prefixes: c.announce.prefixes,
@@ -154,86 +123,77 @@ export class EdgeNode {
     });
   }
 
+  /** The zones as last loaded. */
+  get zones(): ZoneStore {
+    return this.#state.zones;
+  }
+
   /** The health checks: local ones withdraw when they fail, the shared one only reports. */
   #checks(c: Config): Check[] {
     const loop = eventLoopCheck(c.health.maxEventLoopLag);
     this.#closeChecks = () => loop.close();
-    const zones = this.pipeline.zones.zones();
-    const q = probeQuestion(zones[0]?.origin);
+    const q = probeQuestion(this.zones.zones()[0]?.origin);
     const checks: Check[] = [
-      predicateCheck('listeners', 'local', () => this.listeners.listening()),
-      ...this.listeners.bound.flatMap((b) => [
+      predicateCheck('listeners', 'local', () => this.plane.listening()),
+      ...this.plane.bound.flatMap((b) => [
         probeCheck(`udp ${formatHostPort(b)}`, () => probeUdp(b, q, c.health.probeTimeout), c.health.probeTimeout + 100),
         probeCheck(`tcp ${formatHostPort(b)}`, () => probeTcp(b, q, c.health.probeTimeout), c.health.probeTimeout + 100),
       ]),
       predicateCheck('zones', 'local', () => {
-        const loaded = new Set(this.pipeline.zones.zones().map((z) => z.origin));
+        const loaded = new Set(this.zones.zones().map((z) => z.origin));
         const missing = [...this.#requiredZones].filter((z) => !loaded.has(z));
         return missing.length === 0 ? { ok: true, detail: `${loaded.size} zone(s) loaded` } : { ok: false, detail: `not loaded: ${missing.join(', ')}` };
       }),
       loop,
       heapCheck(c.health.maxHeapFraction),
-      predicateCheck('upstreams', 'shared', () => {
-        const ups = this.resolver?.status() ?? [];
-        if (ups.length === 0) return { ok: true, detail: 'no upstreams' };
-        const healthy = ups.filter((u) => u.healthy).length;
-        return { ok: healthy > 0, detail: `${healthy} of ${ups.length} upstream(s) healthy` };
-      }),
+      {
+        name: 'upstreams',
+        kind: 'shared',
+        run: async () => {
+          const ups = await this.plane.upstreams();
+          if (ups.length === 0) return { ok: true, detail: 'no upstreams' };
+          const healthy = ups.filter((u) => u.healthy).length;
+          return { ok: healthy > 0, detail: `${healthy} of ${ups.length} upstream(s) healthy` };
+        },
+      },
     ];
     if (c.health.command) checks.push(commandCheck(c.health.command.command, c.health.command.args, c.health.command.timeout));
     return checks;
   }
 
-  /** Startup: config and zones (fatal when bad) → listeners → admin endpoint. */
+  /** Startup: config and zones (fatal when bad) → listeners (here or in workers) → admin endpoint. */
   static async start(opts: ServeOptions): Promise<EdgeNode> {
-    const loaded = loadConfig(opts.configPath, flagOverrides(opts));
-    const c = loaded.config;
-    const identity = buildIdentity(identityConfig(c));
-    const log = opts.logger ?? createJsonLogger({ level: c.log.level, base: { site: identity.siteId } });
-    const zones = loadConfiguredZones(loaded);
-    for (const z of zones.zones()) log.info('zone loaded', { zone: z.origin, serial: z.serial, records: z.records, file: z.file });
+    const state = loadState(opts);
+    const c = state.loaded.config;
+    const log = opts.logger ?? createJsonLogger({ level: c.log.level, base: { site: state.identity.siteId } });
+    for (const z of state.zones.zones()) log.info('zone loaded', { zone: z.origin, serial: z.serial, records: z.records, file: z.file });
     // Metrics read the live objects through these late-bound sources.
-    let pipeline: Pipeline | undefined;
-    let resolver: Resolver | null = null;
-    const metrics = createMetrics({ version: VERSION, site: identity.siteId }, {
+    let node: EdgeNode | undefined;
+    let local: LocalPlane | undefined;
+    const metrics = createMetrics({ version: VERSION, site: state.identity.siteId }, {
       prefixes: () => c.announce.prefixes,
-      cache: () => pipeline?.forwarder?.cache ?? null,
-      zones: () => pipeline?.zones.zones() ?? [],
-      upstreams: () => resolver?.status() ?? [],
+      cache: () => local?.cacheStats() ?? null,
+      zones: () => (node?.zones ?? state.zones).zones(),
+      upstreams: () => local?.upstreamStatus() ?? [],
+      workers: () => node?.plane.workers() ?? null,
     });
-    resolver = buildResolver(c, log, metrics.resolver);
-    const forwarder = resolver ? new Forwarder(buildCache(c, metrics.cache), resolver, log) : null;
-    pipeline = new Pipeline({
-      zones,
-      identity,
-      udpPayload: c.edns.udpPayload,
-      forwarder,
-      recursionAllow: new CidrSet(c.recursion.allow),
-      observer: teeObservers(metrics.pipeline, queryLog(log, c.log.queries, c.log.sampleRate)),
-    });
-    let listeners: ListenerSet | undefined;
+    const plane: DnsPlane =
+      c.workers > 1 ? await (await import('./workers.js')).WorkerPlane.start(opts, c.workers, log, () => metrics.workerRestarted()) : (local = await LocalPlane.start(state, log, metrics));
     try {
-      listeners = await startListeners(
-        c.listen as ListenAddress[],
-        pipeline,
-        { idleTimeoutMs: c.tcp.idleTimeout, maxConnections: c.tcp.maxConnections, maxInFlight: c.tcp.maxInFlight },
-        log,
-        metrics.tcp,
-      );
-      const node = new EdgeNode(loaded, opts, log, pipeline, listeners, resolver, metrics);
+      node = new EdgeNode(state, opts, log, plane, metrics);
       if (c.admin.listen) node.#admin = await node.#startAdmin(c.admin.listen.host, c.admin.listen.port, c.admin.tokenFile);
       // Withdraw first (clears what a crashed predecessor left), then announce after `rise`.
       node.health.start();
       return node;
     } catch (e) {
-      await listeners?.close();
-      resolver?.close();
+      await plane.closeTcp();
+      await plane.closeUdp();
       throw e;
     }
   }
 
   get config(): Readonly<Config> {
-    return this.#loaded.config;
+    return this.#state.loaded.config;
   }
 
   /** The admin endpoint's port, or null when it is off. */
@@ -242,18 +202,17 @@ export class EdgeNode {
   }
 
   /** Reload config and zones; on any error keep everything as it runs and report why. */
-  reload(): ReloadResult {
+  async reload(): Promise<ReloadResult> {
     try {
-      const loaded = loadConfig(this.#opts.configPath, flagOverrides(this.#opts));
-      const zones = loadConfiguredZones(loaded);
-      const restartOnly = RESTART_KEYS.filter((k) => JSON.stringify(loaded.config[k]) !== JSON.stringify(this.#loaded.config[k]));
+      const state = loadState(this.#opts);
+      const restartOnly = RESTART_KEYS.filter((k) => JSON.stringify(state.loaded.config[k]) !== JSON.stringify(this.config[k]));
       if (restartOnly.length > 0) this.log.warn('config changes that need a restart were not applied', { keys: restartOnly });
-      this.pipeline.update(zones, buildIdentity(identityConfig(loaded.config)));
-      this.#loaded = loaded;
-      for (const z of zones.zones()) this.log.info('zone loaded', { zone: z.origin, serial: z.serial, records: z.records });
+      await this.plane.apply(state);
+      this.#state = state;
+      for (const z of state.zones.zones()) this.log.info('zone loaded', { zone: z.origin, serial: z.serial, records: z.records });
       this.metrics.reload(true);
-      this.log.info('reload ok', { zones: zones.size });
-      return { ok: true, message: `reloaded: ${zones.size} zone(s)` };
+      this.log.info('reload ok', { zones: state.zones.size });
+      return { ok: true, message: `reloaded: ${state.zones.size} zone(s)` };
     } catch (e) {
       const problems = e instanceof EdgeError ? e.problems : [errorMessage(e)];
       this.metrics.reload(false);
@@ -269,11 +228,20 @@ export class EdgeNode {
     return { ready: this.health.announce, reason: `${s.state}: ${s.reason}` };
   }
 
+  /** The node's metrics: this process's, merged with the workers' when there are some. */
+  async registry(): Promise<Registry> {
+    const others = await this.plane.metrics();
+    if (others.length === 0) return this.metrics.registry;
+    return mergeMetrics([await this.metrics.registry.getMetricsAsJSON(), ...others]);
+  }
+
   async status(): Promise<Record<string, unknown>> {
-    const c = this.#loaded.config;
+    const c = this.config;
     const id = identityConfig(c);
-    const cache = this.pipeline.forwarder?.cache ?? null;
-    const counter = async (name: string): Promise<number> => (await this.metrics.registry.getSingleMetric(name)?.get())?.values[0]?.value ?? 0;
+    const cache = await this.plane.cache();
+    const registry = await this.registry();
+    const counter = async (name: string): Promise<number> => (await registry.getSingleMetric(name)?.get())?.values[0]?.value ?? 0;
+    const workers = this.plane.workers();
     return {
       site: { id: id.siteId, hostname: id.hostname },
       version: VERSION,
@@ -283,15 +251,16 @@ export class EdgeNode {
       uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
       startedAt: new Date(this.#startedAt).toISOString(),
       ready: this.ready(),
-      listeners: this.listeners.bound.map((b) => ({ address: formatHostPort(b), transports: ['udp', 'tcp'] })),
-      zones: this.pipeline.zones.zones().map((z) => ({ ...z, loadedAt: new Date(z.loadedAt).toISOString() })),
-      upstreams: this.resolver?.status() ?? [],
+      listeners: this.plane.bound.map((b) => ({ address: formatHostPort(b), transports: ['udp', 'tcp'] })),
+      ...(workers ? { workers: { ...workers, summary: this.plane.listening().detail } } : {}),
+      zones: this.zones.zones().map((z) => ({ ...z, loadedAt: new Date(z.loadedAt).toISOString() })),
+      upstreams: await this.plane.upstreams(),
       health: this.health.status(),
       announce: { ...this.announcer.status(), summary: this.#announceSummary() },
       cache: cache
-        ? { entries: cache.entries, bytes: cache.bytes, hits: await counter('edgedns_cache_hits_total'), misses: await counter('edgedns_cache_misses_total'), staleServed: await counter('edgedns_cache_stale_served_total') }
+        ? { ...cache, hits: await counter('edgedns_cache_hits_total'), misses: await counter('edgedns_cache_misses_total'), staleServed: await counter('edgedns_cache_stale_served_total') }
         : null,
-      config: { source: this.#loaded.source, sha256: this.#loaded.hash },
+      config: { source: this.#state.loaded.source, sha256: this.#state.loaded.hash },
     };
   }
 
@@ -306,12 +275,12 @@ export class EdgeNode {
       host,
       port,
       tokenFile,
-      registry: this.metrics.registry,
+      registry: () => this.registry(),
       status: () => this.status(),
       ready: () => this.ready(),
       log: this.log,
       actions: {
-        '/reload': () => ({ ...this.reload() }),
+        '/reload': async () => ({ ...(await this.reload()) }),
         '/drain': (body) => {
           const ms = durationArg(body.for);
           if (ms === undefined) return { ok: false, message: `bad duration "${String(body.for)}" (e.g. 10m, 90s)` };
@@ -323,9 +292,7 @@ export class EdgeNode {
           if (ms === undefined || ms === null) return { ok: false, message: 'a drill needs a duration: {"for": "10s"}' };
           return { ok: true, message: this.health.drillFail(ms) };
         },
-        '/cache/flush': (body) => {
-          const cache = this.pipeline.forwarder?.cache;
-          if (!cache) return { ok: false, message: 'there is no cache: forwarding is off' };
+        '/cache/flush': async (body) => {
           const name = typeof body.name === 'string' && body.name !== '' ? body.name : undefined;
           let key: string | undefined;
           try {
@@ -333,7 +300,8 @@ export class EdgeNode {
           } catch (e) {
             return { ok: false, message: `bad name "${name}": ${errorMessage(e)}` };
           }
-          const removed = cache.flush(key);
+          const removed = await this.plane.flush(key);
+          if (removed === null) return { ok: false, message: 'there is no cache: forwarding is off' };
           return { ok: true, message: key === undefined ? `flushed ${removed} entries` : `flushed ${removed} entries of ${keyToText(key)}`, removed };
         },
       },
@@ -346,7 +314,7 @@ export class EdgeNode {
    */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      const c = this.#loaded.config;
+      const c = this.config;
       this.log.info('stopping', { lingerMs: c.announce.shutdownLinger });
       this.health.stop();
       const withdrawn = await this.announcer.settled(c.announce.withdrawTimeout);
@@ -362,9 +330,8 @@ export class EdgeNode {
       }
       this.announcer.stop();
       this.#closeChecks();
-      await this.listeners.closeTcp();
-      await this.listeners.closeUdp();
-      this.resolver?.close();
+      await this.plane.closeTcp();
+      await this.plane.closeUdp();
       await this.#admin?.close();
       this.log.info('stopped');
     })();
@@ -390,7 +357,7 @@ export class EdgeNode {
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
     // Logged once the signal handlers are in place: from here a SIGTERM is a clean stop.
-    this.log.info('started', { config: this.#loaded.source, zones: this.pipeline.zones.size, listen: this.listeners.bound, admin: this.adminPort });
+    this.log.info('started', { config: this.#state.loaded.source, zones: this.zones.size, listen: this.plane.bound, workers: this.plane.workers()?.configured ?? 1, admin: this.adminPort });
     await requested;
     await stopped;
     process.off('SIGHUP', onHup);

@@ -47,7 +47,8 @@ Examples:
     .option('--authoritative-only', 'answer only from the local zones: no forwarding (upstreams: [])')
     .option('--site-id <id>', 'site identity for NSID and id.server (default: the host name)')
     .option('--admin <address:port>', 'admin HTTP endpoint (default 127.0.0.1:9153), or "off"')
-    .action(async (opts: { config?: string; listen?: string[]; zones?: string; upstream?: string[]; authoritativeOnly?: boolean; allowRecursion?: string[]; siteId?: string; admin?: string }) => {
+    .option('--workers <n>', 'processes answering DNS on the same sockets (default 1: this one)', (v) => (/^\d+$/.test(v) ? Number(v) : v))
+    .action(async (opts: { config?: string; listen?: string[]; zones?: string; upstream?: string[]; authoritativeOnly?: boolean; allowRecursion?: string[]; siteId?: string; admin?: string; workers?: number }) => {
       if (opts.authoritativeOnly && opts.upstream) throw usage('--authoritative-only and --upstream exclude each other');
       const { EdgeNode } = await import('../app.js');
       const node = await EdgeNode.start({
@@ -59,6 +60,7 @@ Examples:
         ...(opts.allowRecursion !== undefined && { allowRecursion: opts.allowRecursion }),
         ...(opts.siteId !== undefined && { siteId: opts.siteId }),
         ...(opts.admin !== undefined && { admin: opts.admin }),
+        ...(opts.workers !== undefined && { workers: opts.workers }),
       });
       await node.runUntilSignalled();
     });

@@ -25,6 +25,8 @@ export interface Config {
     version: string | false | null;
   };
   listen: HostPort[];
+  /** Processes answering DNS: 1 = this one; N > 1 = N worker processes sharing the listeners. */
+  workers: number;
   /** `dir`: every `*.zone` in it (origin = file name without `.zone`); null for none. */
   zones: { dir: string | null; files: ZoneFileConfig[] };
   edns: { udpPayload: number };
@@ -87,6 +89,7 @@ export interface Config {
 export const DEFAULTS = {
   site: { id: null, hostname: null, version: null },
   listen: ['127.0.0.1:5353'],
+  workers: 1,
   zones: { dir: './zones' as string | null, files: [] as ZoneFileConfig[] },
   // RFC 9715 / DNS Flag Day 2020: 1232 avoids IP fragmentation on common paths.
   edns: { udpPayload: 1232 },
@@ -144,6 +147,7 @@ export const DEFAULTS = {
 const schema = obj<Config>({
   site: obj({ id: optional(str()), hostname: optional(str()), version: optional(strOrFalse()) }),
   listen: list(hostPort(53, true)),
+  workers: int(1, 64),
   zones: obj({ dir: optional(str()), files: list(obj({ file: str(), origin: str() })) }),
   edns: obj({ udpPayload: int(512, 4096) }),
   tcp: obj({ idleTimeout: duration(3_600_000), maxConnections: int(1, 1_000_000), maxInFlight: int(1, 10_000) }),

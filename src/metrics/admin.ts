@@ -24,7 +24,8 @@ export interface AdminOptions {
   port: number;
   /** File holding the bearer token for non-loopback clients; null = loopback only. */
   tokenFile: string | null;
-  registry: Registry;
+  /** The registry to expose at /metrics (merged from the worker processes when there are some). */
+  registry(): Registry | Promise<Registry>;
   status(): unknown | Promise<unknown>;
   /** Should this node receive traffic? */
   ready(): { ready: boolean; reason: string };
@@ -70,8 +71,9 @@ export async function startAdmin(o: AdminOptions): Promise<AdminServer> {
     if (req.method === 'GET' || req.method === 'HEAD') {
       switch (path) {
         case '/metrics': {
-          const body = await o.registry.metrics();
-          res.writeHead(200, { 'content-type': o.registry.contentType });
+          const registry = await o.registry();
+          const body = await registry.metrics();
+          res.writeHead(200, { 'content-type': registry.contentType });
           res.end(body);
           return;
         }

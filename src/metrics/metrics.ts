@@ -2,7 +2,8 @@
 // Label children are bound once; point-in-time values (cache size, zones, upstream RTT) are read
 // in collect(). Names follow STYLE.md: edgedns_<area>_<name>_<unit>.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AnnounceObserver } from '../announce/index.js';
 import type { CacheObserver } from '../cache/index.js';
 import type { CheckResult, HealthObserver, HealthState } from '../health/index.js';
@@ -26,6 +27,20 @@ export interface MetricSources {
   cache(): { entries: number; bytes: number } | null;
   zones(): ZoneInfo[];
   upstreams(): UpstreamStatus[];
+  /** Worker processes (the primary of a multi-process node), or null. */
+  workers?(): { configured: number; listening: number } | null;
+}
+
+/** One registry's metrics as JSON, as sent between processes. */
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
+
+/**
+ * The metrics of several processes as one registry: counters and histograms add up; the gauges of
+ * things only the primary knows (health, announcement, zones, build) take the primary's value,
+ * which must come first in `parts`.
+ */
+export function mergeMetrics(parts: MetricsJson[]): Registry {
+  return AggregatorRegistry.aggregate(parts);
 }
 
 export interface Metrics {
@@ -37,6 +52,7 @@ export interface Metrics {
   readonly health: HealthObserver;
   readonly announce: AnnounceObserver;
   reload(ok: boolean): void;
+  workerRestarted(): void;
 }
 
 export function createMetrics(build: { version: string; site: string }, sources: MetricSources, opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -44,7 +60,7 @@ export function createMetrics(build: { version: string; site: string }, sources:
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   const r = [registry];
 
-  new Gauge({ name: 'edgedns_build_info', help: 'Build and site of this node (always 1).', labelNames: ['version', 'site', 'node'], registers: r })
+  new Gauge({ name: 'edgedns_build_info', help: 'Build and site of this node (always 1).', labelNames: ['version', 'site', 'node'], registers: r, aggregator: 'first' })
     .labels(build.version, build.site, process.version)
     .set(1);
 
@@ -97,11 +113,11 @@ export function createMetrics(build: { version: string; site: string }, sources:
   const mismatched = new Counter({ name: 'edgedns_upstream_mismatched_replies_total', help: 'Replies dropped as not matching a query: wrong source, ID or question (RFC 5452).', labelNames: ['reason'], registers: r });
   const rtt = new Histogram({ name: 'edgedns_upstream_rtt_seconds', help: 'Round-trip time of answered upstream queries.', labelNames: ['upstream'], buckets: LATENCY_BUCKETS, registers: r });
   new Gauge({
-    name: 'edgedns_upstream_srtt_seconds', help: 'Smoothed round-trip time per upstream, as used for selection.', labelNames: ['upstream'], registers: r,
+    name: 'edgedns_upstream_srtt_seconds', help: 'Smoothed round-trip time per upstream, as used for selection.', labelNames: ['upstream'], registers: r, aggregator: 'average',
     collect() { for (const u of sources.upstreams()) this.labels(u.address).set(u.srttMs / 1000); },
   });
   new Gauge({
-    name: 'edgedns_upstream_up', help: '1 when the upstream is considered healthy.', labelNames: ['upstream'], registers: r,
+    name: 'edgedns_upstream_up', help: '1 when the upstream is considered healthy.', labelNames: ['upstream'], registers: r, aggregator: 'max',
     collect() { for (const u of sources.upstreams()) this.labels(u.address).set(u.healthy ? 1 : 0); },
   });
   const resolver: ResolverObserver = {
@@ -127,27 +143,31 @@ export function createMetrics(build: { version: string; site: string }, sources:
   };
 
   // --- zones and config ------------------------------------------------------------------------
-  new Gauge({ name: 'edgedns_zones_loaded', help: 'Zones loaded.', registers: r, collect() { this.set(sources.zones().length); } });
+  new Gauge({ name: 'edgedns_zones_loaded', help: 'Zones loaded.', registers: r, aggregator: 'first', collect() { this.set(sources.zones().length); } });
   new Gauge({
-    name: 'edgedns_zone_serial', help: 'SOA serial of each loaded zone.', labelNames: ['zone'], registers: r,
+    name: 'edgedns_zone_serial', help: 'SOA serial of each loaded zone.', labelNames: ['zone'], registers: r, aggregator: 'first',
     collect() { this.reset(); for (const z of sources.zones()) this.labels(z.origin).set(z.serial); },
   });
   new Gauge({
-    name: 'edgedns_zone_records', help: 'Records in each loaded zone.', labelNames: ['zone'], registers: r,
+    name: 'edgedns_zone_records', help: 'Records in each loaded zone.', labelNames: ['zone'], registers: r, aggregator: 'first',
     collect() { this.reset(); for (const z of sources.zones()) this.labels(z.origin).set(z.records); },
   });
+  // --- worker processes -----------------------------------------------------------------------
+  new Gauge({ name: 'edgedns_workers_configured', help: 'Worker processes configured (workers: N; 0 when DNS is answered by this process).', registers: r, aggregator: 'first', collect() { this.set(sources.workers?.()?.configured ?? 0); } });
+  new Gauge({ name: 'edgedns_workers_listening', help: 'Worker processes up with their listeners bound.', registers: r, aggregator: 'first', collect() { this.set(sources.workers?.()?.listening ?? 0); } });
+  const restarts = new Counter({ name: 'edgedns_worker_restarts_total', help: 'Worker processes restarted after an unexpected exit.', registers: r, aggregator: 'first' });
   const reloads = new Counter({ name: 'edgedns_config_reloads_total', help: 'Config and zone reloads, by result.', labelNames: ['result'], registers: r });
   reloads.labels('ok');
   reloads.labels('error');
 
   // --- health and announcement ---------------------------------------------------------------
   const STATES = ['INIT', 'RISING', 'UP', 'FALLING', 'DOWN', 'DISABLED', 'STOPPING'];
-  const stateGauge = new Gauge({ name: 'edgedns_health_state', help: 'Health state machine: 1 for the current state.', labelNames: ['state'], registers: r });
+  const stateGauge = new Gauge({ name: 'edgedns_health_state', help: 'Health state machine: 1 for the current state.', labelNames: ['state'], registers: r, aggregator: 'first' });
   for (const st of STATES) stateGauge.labels(st).set(st === 'INIT' ? 1 : 0);
-  const checkGauge = new Gauge({ name: 'edgedns_health_check_ok', help: '1 when the check passed on its last run.', labelNames: ['check', 'kind'], registers: r });
+  const checkGauge = new Gauge({ name: 'edgedns_health_check_ok', help: '1 when the check passed on its last run.', labelNames: ['check', 'kind'], registers: r, aggregator: 'first' });
   const flaps = new Counter({ name: 'edgedns_health_flaps_total', help: 'Withdrawals for health (not drains).', registers: r });
   let holdUntil = 0;
-  new Gauge({ name: 'edgedns_health_holddown_seconds', help: 'Time left before the address may be announced again (re-announce hold-down).', registers: r, collect() { this.set(Math.max(0, holdUntil - Date.now()) / 1000); } });
+  new Gauge({ name: 'edgedns_health_holddown_seconds', help: 'Time left before the address may be announced again (re-announce hold-down).', registers: r, aggregator: 'first', collect() { this.set(Math.max(0, holdUntil - Date.now()) / 1000); } });
   const health: HealthObserver = {
     state(st: HealthState) {
       for (const x of STATES) stateGauge.labels(x).set(x === st.state ? 1 : 0);
@@ -158,8 +178,8 @@ export function createMetrics(build: { version: string; site: string }, sources:
     },
     flap: () => flaps.inc(),
   };
-  const desired = new Gauge({ name: 'edgedns_announce_desired', help: '1 when the prefix should be announced.', labelNames: ['prefix'], registers: r });
-  const confirmed = new Gauge({ name: 'edgedns_announce_confirmed', help: '1 when the last successful adapter call announced the prefix, 0 withdrew it, -1 unknown.', labelNames: ['prefix'], registers: r });
+  const desired = new Gauge({ name: 'edgedns_announce_desired', help: '1 when the prefix should be announced.', labelNames: ['prefix'], registers: r, aggregator: 'first' });
+  const confirmed = new Gauge({ name: 'edgedns_announce_confirmed', help: '1 when the last successful adapter call announced the prefix, 0 withdrew it, -1 unknown.', labelNames: ['prefix'], registers: r, aggregator: 'first' });
   for (const p of sources.prefixes()) {
     desired.labels(p).set(0);
     confirmed.labels(p).set(-1);
@@ -181,5 +201,5 @@ export function createMetrics(build: { version: string; site: string }, sources:
     },
   };
 
-  return { registry, pipeline, cache, resolver, tcp, health, announce, reload: (ok) => reloads.labels(ok ? 'ok' : 'error').inc() };
+  return { registry, pipeline, cache, resolver, tcp, health, announce, reload: (ok) => reloads.labels(ok ? 'ok' : 'error').inc(), workerRestarted: () => restarts.inc() };
 }

@@ -12,8 +12,9 @@ const TOKEN = 's3cret-token-0123456789';
 
 async function admin(opts: { remote: boolean; tokenFile: string | null }) {
   let flushed = 0;
+  const registry = new Registry();
   const a = await startAdmin({
-    host: '127.0.0.1', port: 0, tokenFile: opts.tokenFile, registry: new Registry(), status: () => ({ site: 'x' }), ready: () => ({ ready: true, reason: 'test' }),
+    host: '127.0.0.1', port: 0, tokenFile: opts.tokenFile, registry: () => registry, status: () => ({ site: 'x' }), ready: () => ({ ready: true, reason: 'test' }),
     actions: { '/cache/flush': () => ({ ok: true, message: `flushed ${++flushed}` }) }, log: silentLogger,
     // Acting as a client from another address: nothing counts as local.
     ...(opts.remote && { isLocal: () => false }),

@@ -1,0 +1,176 @@
+// The part of a node that answers DNS (its "plane"): zones, cache, upstreams, the query pipeline
+// and the listeners. A node runs it in its own process (LocalPlane, `workers: 1`) or in worker
+// processes that share the listeners (WorkerPlane, workers.ts); a worker runs a LocalPlane.
+
+import { resolve as resolvePath } from 'node:path';
+import { buildCache, buildResolver, loadConfiguredZones } from './assemble.js';
+import { identityConfig } from './site.js';
+import type { LoadedConfig } from './config/index.js';
+import { loadConfig } from './config/index.js';
+import type { Logger } from './core/index.js';
+import { CidrSet } from './core/index.js';
+import type { CheckOutcome } from './health/index.js';
+import type { Identity } from './identity/index.js';
+import { buildIdentity } from './identity/index.js';
+import type { Metrics, MetricsJson } from './metrics/index.js';
+import type { Resolver, UpstreamStatus } from './resolver/index.js';
+import type { ListenAddress, ListenerSet } from './server/index.js';
+import { Forwarder, Pipeline, queryLog, startListeners, teeObservers } from './server/index.js';
+import type { ZoneStore } from './zone/index.js';
+
+/** How `edgedns serve` was asked to run: the config file and the flags that override it. */
+export interface ServeOptions {
+  configPath?: string;
+  /** `--listen`, replacing the config's addresses. */
+  listen?: string[];
+  /** `--zones DIR`, replacing the config's zones. */
+  zonesDir?: string;
+  /** `--upstream` (or [] for `--authoritative-only`), replacing the config's upstreams. */
+  upstreams?: string[];
+  /** `--allow-recursion`, replacing recursion.allow. */
+  allowRecursion?: string[];
+  /** `--site-id`. */
+  siteId?: string;
+  /** `--admin ADDRESS:PORT`, or "off". */
+  admin?: string;
+  /** `--workers N`. */
+  workers?: number;
+  logger?: Logger;
+}
+
+/** Command-line flags as config overrides, validated with the file. */
+function flagOverrides(opts: ServeOptions): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  if (opts.listen && opts.listen.length > 0) o.listen = opts.listen;
+  if (opts.zonesDir !== undefined) o.zones = { dir: resolvePath(opts.zonesDir), files: [] };
+  if (opts.upstreams) o.upstreams = opts.upstreams;
+  if (opts.allowRecursion && opts.allowRecursion.length > 0) o.recursion = { allow: opts.allowRecursion };
+  if (opts.siteId !== undefined) o.site = { id: opts.siteId };
+  if (opts.admin !== undefined) o.admin = { listen: opts.admin === 'off' ? null : opts.admin };
+  if (opts.workers !== undefined) o.workers = opts.workers;
+  return o;
+}
+
+/** What the files say: the config, the zones and the identity built from them. */
+export interface ServingState {
+  loaded: LoadedConfig;
+  zones: ZoneStore;
+  identity: Identity;
+}
+
+/** Load config and zones as `serve` was asked to; throws EdgeError naming file, line and problem. */
+export function loadState(opts: ServeOptions): ServingState {
+  const loaded = loadConfig(opts.configPath, flagOverrides(opts));
+  return { loaded, zones: loadConfiguredZones(loaded), identity: buildIdentity(identityConfig(loaded.config)) };
+}
+
+export interface CacheStats {
+  entries: number;
+  bytes: number;
+}
+
+/** The DNS-answering part of a node, as the node's health, admin and reload see it. */
+export interface DnsPlane {
+  /** The bound addresses (with real ports when 0 was asked). */
+  readonly bound: readonly ListenAddress[];
+  listening(): CheckOutcome;
+  /** Answer from newly loaded files (a worker plane has every worker load them). Throws with the problems. */
+  apply(state: ServingState): Promise<void>;
+  upstreams(): Promise<UpstreamStatus[]>;
+  cache(): Promise<CacheStats | null>;
+  /** Remove every entry, or those of one name key; null when there is no cache. */
+  flush(key: string | undefined): Promise<number | null>;
+  /** The metrics of the processes answering, other than this one (none for a local plane). */
+  metrics(): Promise<MetricsJson[]>;
+  /** Worker processes (configured, listening, their pids), or null for a local plane. */
+  workers(): { configured: number; listening: number; pids: number[] } | null;
+  closeTcp(): Promise<void>;
+  /** Close the UDP sockets and everything left (upstream sockets, worker processes). */
+  closeUdp(): Promise<void>;
+}
+
+/** DNS answered in this process. */
+export class LocalPlane implements DnsPlane {
+  readonly pipeline: Pipeline;
+  readonly #listeners: ListenerSet;
+  readonly #resolver: Resolver | null;
+
+  private constructor(pipeline: Pipeline, listeners: ListenerSet, resolver: Resolver | null) {
+    this.pipeline = pipeline;
+    this.#listeners = listeners;
+    this.#resolver = resolver;
+  }
+
+  /** Build cache, upstreams and pipeline and bind the listeners; `metrics` observes them. */
+  static async start(state: ServingState, log: Logger, metrics: Metrics): Promise<LocalPlane> {
+    const c = state.loaded.config;
+    const resolver = buildResolver(c, log, metrics.resolver);
+    const forwarder = resolver ? new Forwarder(buildCache(c, metrics.cache), resolver, log) : null;
+    const pipeline = new Pipeline({
+      zones: state.zones,
+      identity: state.identity,
+      udpPayload: c.edns.udpPayload,
+      forwarder,
+      recursionAllow: new CidrSet(c.recursion.allow),
+      observer: teeObservers(metrics.pipeline, queryLog(log, c.log.queries, c.log.sampleRate)),
+    });
+    try {
+      const limits = { idleTimeoutMs: c.tcp.idleTimeout, maxConnections: c.tcp.maxConnections, maxInFlight: c.tcp.maxInFlight };
+      return new LocalPlane(pipeline, await startListeners(c.listen, pipeline, limits, log, metrics.tcp), resolver);
+    } catch (e) {
+      resolver?.close();
+      throw e;
+    }
+  }
+
+  get bound(): readonly ListenAddress[] {
+    return this.#listeners.bound;
+  }
+
+  listening(): CheckOutcome {
+    return this.#listeners.listening();
+  }
+
+  async apply(state: ServingState): Promise<void> {
+    this.pipeline.update(state.zones, state.identity);
+  }
+
+  /** For metrics, read at scrape time. */
+  cacheStats(): CacheStats | null {
+    const cache = this.pipeline.forwarder?.cache;
+    return cache ? { entries: cache.entries, bytes: cache.bytes } : null;
+  }
+
+  upstreamStatus(): UpstreamStatus[] {
+    return this.#resolver?.status() ?? [];
+  }
+
+  async upstreams(): Promise<UpstreamStatus[]> {
+    return this.upstreamStatus();
+  }
+
+  async cache(): Promise<CacheStats | null> {
+    return this.cacheStats();
+  }
+
+  async flush(key: string | undefined): Promise<number | null> {
+    return this.pipeline.forwarder?.cache.flush(key) ?? null;
+  }
+
+  async metrics(): Promise<MetricsJson[]> {
+    return [];
+  }
+
+  workers(): null {
+    return null;
+  }
+
+  closeTcp(): Promise<void> {
+    return this.#listeners.closeTcp();
+  }
+
+  async closeUdp(): Promise<void> {
+    await this.#listeners.closeUdp();
+    this.#resolver?.close();
+  }
+}

@@ -1,0 +1,148 @@
+// `workers: N`: several processes answer on the same sockets; the primary keeps one admin endpoint,
+// merges the metrics, reloads and flushes every worker, restarts a dead one, and takes them all
+// down with it. The real server, queried with dig.
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { dig } from '../helpers/dig.ts';
+import { until } from '../helpers/node.ts';
+import { parseProm, value } from '../helpers/prom.ts';
+import type { RunningServer } from '../helpers/server.ts';
+import { ZONES, runCli, startServer } from '../helpers/server.ts';
+import { FakeUpstream } from '../helpers/upstream.ts';
+
+const SITE = 'workers-site';
+let up: FakeUpstream;
+let srv: RunningServer;
+let zoneFile: string;
+
+before(async () => {
+  up = await FakeUpstream.start();
+  up.set('www.example.org', 'A', 300, '192.0.2.1');
+  const dir = mkdtempSync(join(tmpdir(), 'edgedns-workers-'));
+  zoneFile = join(dir, 'example.test.zone');
+  copyFileSync(join(ZONES, 'example.test.zone'), zoneFile);
+  const cfg = join(dir, 'edgedns.yaml');
+  writeFileSync(cfg, [
+    'listen: ["127.0.0.1:0"]',
+    'workers: 2',
+    `zones: { dir: ${JSON.stringify(dir)} }`,
+    `upstreams: ["127.0.0.1:${up.port}"]`,
+    `site: { id: ${SITE} }`,
+  ].join('\n'));
+  srv = await startServer({ config: cfg, args: [], timeoutMs: 20000 });
+});
+after(async () => {
+  await srv.stop();
+  await up.close();
+});
+
+const admin = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${srv.adminPort}${path}`, init);
+const metrics = async () => parseProm(await (await admin('/metrics')).text());
+const status = async () => (await (await admin('/status')).json()) as { workers: { configured: number; listening: number; pids: number[] }; zones: { serial: number }[]; cache: { entries: number } | null };
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('workers: 2', () => {
+  it('runs two worker processes that answer over UDP and TCP with the site identity', async () => {
+    const s = await status();
+    assert.equal(s.workers.configured, 2);
+    assert.equal(s.workers.listening, 2);
+    assert.equal(s.workers.pids.length, 2);
+    assert.ok(!s.workers.pids.includes(srv.proc.pid as number), 'the primary does not answer DNS itself');
+    for (const transport of ['+notcp', '+tcp']) {
+      const r = await dig(srv, [transport, '+nsid', 'www.example.test']);
+      assert.equal(r.status, 'NOERROR');
+      assert.equal(r.answer[0]?.data, '192.0.2.80');
+      assert.equal(r.nsid, SITE);
+    }
+  });
+
+  it('serves one /metrics with the counts of every worker added up, and the primary health state', async () => {
+    const before = value(await metrics(), 'edgedns_queries_total', { transport: 'udp', qtype: 'AAAA' });
+    // Enough queries that both workers take some (the kernel picks the reader of each datagram).
+    await Promise.all(Array.from({ length: 40 }, (_, i) => dig(srv, ['+notcp', `n${i}.example.test`, 'AAAA'])));
+    const m = await metrics();
+    assert.equal(value(m, 'edgedns_queries_total', { transport: 'udp', qtype: 'AAAA' }) - before, 40);
+    assert.equal(value(m, 'edgedns_workers_configured'), 2);
+    assert.equal(value(m, 'edgedns_workers_listening'), 2);
+    assert.equal(value(m, 'edgedns_health_state', { state: 'UP' }) + value(m, 'edgedns_health_state', { state: 'RISING' }), 1);
+    assert.equal(value(m, 'edgedns_build_info', { site: SITE }), 1);
+  });
+
+  it('forwards, caches in the workers, and flushes every worker', async () => {
+    for (let i = 0; i < 6; i++) assert.equal((await dig(srv, ['www.example.org'])).answer[0]?.data, '192.0.2.1');
+    const s = await status();
+    // Each worker has a cache of its own: the name is in one or both.
+    assert.ok(s.cache && s.cache.entries >= 1 && s.cache.entries <= 2, `cache entries ${s.cache?.entries}`);
+    const r = await runCli(['cache', 'flush', '--admin', `http://127.0.0.1:${srv.adminPort}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`flushed ${s.cache?.entries} entries`));
+    assert.equal((await status()).cache?.entries, 0);
+  });
+
+  it('reloads every worker, and a bad zone file keeps them all answering from the running zones', async () => {
+    const text = readFileSync(zoneFile, 'utf8');
+    const serial = (await status()).zones[0]?.serial as number;
+    writeFileSync(zoneFile, text.replace(String(serial), String(serial + 1)));
+    const ok = await runCli(['reload', '--admin', `http://127.0.0.1:${srv.adminPort}`]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const serials = await Promise.all(Array.from({ length: 20 }, () => dig(srv, ['example.test', 'SOA'])));
+    assert.deepEqual(new Set(serials.map((r) => r.answer[0]?.data.split(' ')[2])), new Set([String(serial + 1)]));
+
+    writeFileSync(zoneFile, `${text}\nbroken line here\n`);
+    const bad = await runCli(['reload', '--admin', `http://127.0.0.1:${srv.adminPort}`]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr + bad.stdout, /example\.test\.zone:\d+/);
+    const still = await Promise.all(Array.from({ length: 20 }, () => dig(srv, ['example.test', 'SOA'])));
+    assert.deepEqual(new Set(still.map((r) => r.answer[0]?.data.split(' ')[2])), new Set([String(serial + 1)]));
+    writeFileSync(zoneFile, text);
+  });
+
+  it('restarts a worker killed with SIGKILL while the other one answers', async () => {
+    const [victim, other] = (await status()).workers.pids as [number, number];
+    process.kill(victim, 'SIGKILL');
+    for (let i = 0; i < 10; i++) assert.equal((await dig(srv, ['www.example.test'])).status, 'NOERROR');
+    await until(() => !alive(victim), 5000, 'the killed worker to be gone');
+    let s = await status();
+    const t0 = Date.now();
+    for (; s.workers.listening < 2 && Date.now() - t0 < 10000; s = await status()) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(s.workers.listening, 2, 'a new worker listens');
+    assert.ok(s.workers.pids.includes(other));
+    assert.ok(!s.workers.pids.includes(victim));
+    assert.equal(value(await metrics(), 'edgedns_worker_restarts_total'), 1);
+    assert.match(srv.logs(), /"msg":"worker exited; restarting it".*"signal":"SIGKILL"/);
+  });
+
+  it('stops its workers when it stops', async () => {
+    const pids = (await status()).workers.pids;
+    assert.equal(await srv.stop(), 0);
+    for (const pid of pids) await until(() => !alive(pid), 5000, `worker ${pid} to exit`);
+  });
+});
+
+describe('workers without their primary', () => {
+  it('exit when the primary is killed with SIGKILL (nobody would watch health or routes)', async () => {
+    const s = await startServer({ args: ['--listen', '127.0.0.1:0', '--zones', ZONES, '--authoritative-only', '--workers', '2'], timeoutMs: 20000 });
+    const pids = ((await (await fetch(`http://127.0.0.1:${s.adminPort}/status`)).json()) as { workers: { pids: number[] } }).workers.pids;
+    assert.equal(pids.length, 2);
+    await s.stop('SIGKILL');
+    for (const pid of pids) await until(() => !alive(pid), 5000, `worker ${pid} to exit`);
+  });
+
+  it('a worker that cannot bind fails the start with the reason', async () => {
+    const holder = await startServer();
+    const r = await runCli(['serve', '--listen', `127.0.0.1:${holder.port}`, '--zones', ZONES, '--authoritative-only', '--workers', '2', '--admin', 'off'], { timeoutMs: 20000 });
+    await holder.stop();
+    assert.equal(r.code, 2); // as without workers
+    assert.match(r.stderr, new RegExp(`cannot listen on (udp|tcp) 127\\.0\\.0\\.1:${holder.port}`));
+  });
+});
