@@ -84,3 +84,12 @@ export class CidrSet {
     return false;
   }
 }
+
+/**
+ * A `lookup` for dgram sockets that only send to IP literals. dgram passes the address of every
+ * send through dns.lookup, which answers even a literal on the next tick (one deferred callback per
+ * datagram); this answers at once.
+ */
+export function literalLookup(address: string, _family: unknown, callback: (err: null, address: string, family: number) => void): void {
+  callback(null, address, address.includes(':') ? 6 : 4);
+}

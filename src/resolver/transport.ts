@@ -10,6 +10,7 @@ import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import type { Question, ReplyCheck } from './query.js';
 import { randomInt } from 'node:crypto';
+import { literalLookup } from '../core/index.js';
 import { checkReply, randomId } from './query.js';
 
 export interface Endpoint {
@@ -111,7 +112,7 @@ export class UdpPool {
   }
 
   #open(): Slot {
-    const sock = dgram.createSocket(this.#type);
+    const sock = dgram.createSocket({ type: this.#type, lookup: literalLookup });
     const slot: Slot = { sock, uses: 0, retired: false, pending: new Map() };
     sock.on('message', (msg, rinfo) => {
       if (msg.length < 2) return this.#onMismatch('question');

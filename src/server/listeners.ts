@@ -3,7 +3,7 @@
 
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import { EdgeError, ErrorCode, errorMessage } from '../core/index.js';
+import { EdgeError, ErrorCode, errorMessage, literalLookup } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import type { Answer, Pipeline } from './pipeline.js';
 
@@ -109,7 +109,7 @@ export async function startListeners(
 function bindUdp(a: ListenAddress, pipeline: Pipeline, log: Logger): Promise<dgram.Socket> {
   const v6 = a.host.includes(':');
   // Large buffers absorb bursts (capped by net.core.rmem_max / wmem_max).
-  const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6, recvBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER });
+  const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6, recvBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER, lookup: literalLookup });
   const fail = (e: unknown): void => {
     // The pipeline does not throw on bad input; this is a bug, and one query must not stop the rest.
     log.error('query failed', { error: errorMessage(e), transport: 'udp' });

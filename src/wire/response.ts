@@ -15,6 +15,8 @@ export interface ResponseOpt {
 }
 
 const OPT_FIXED_LEN = 11;
+/** Sections up to this many bytes are copied byte by byte (no view allocated). */
+const SMALL_COPY = 256;
 
 /** Encode one EDNS option: code, length, data. */
 export function encodeOption(code: number, data: Uint8Array): Uint8Array {
@@ -81,14 +83,22 @@ export function buildResponse(
   out[1] = q.id & 0xff;
   out[2] = f >> 8;
   out[3] = f & 0xff;
-  out.writeUInt16BE(qlen > 0 ? 1 : 0, 4);
-  out.writeUInt16BE(an, 6);
-  out.writeUInt16BE(ns, 8);
-  out.writeUInt16BE(ar + (opt ? 1 : 0), 10);
-  out.set(query.subarray(HEADER_LEN, q.questionEnd), HEADER_LEN);
+  out[4] = 0;
+  out[5] = qlen > 0 ? 1 : 0;
+  out[6] = an >> 8;
+  out[7] = an & 0xff;
+  out[8] = ns >> 8;
+  out[9] = ns & 0xff;
+  const arc = ar + (opt ? 1 : 0);
+  out[10] = arc >> 8;
+  out[11] = arc & 0xff;
+  // Byte loops rather than subarray(): a view per copy costs more than copying a question.
+  for (let i = HEADER_LEN; i < q.questionEnd; i++) out[i] = query[i] as number;
   let o = HEADER_LEN + qlen;
   if (body > 0) {
-    out.set(sections.bytes.subarray(0, body), o);
+    const src = sections.bytes;
+    if (body <= SMALL_COPY) for (let i = 0; i < body; i++) out[o + i] = src[i] as number;
+    else out.set(body === src.length ? src : src.subarray(0, body), o);
     if (ttl) patchTtls(out, o, body, sections.ttlOffsets, ttl);
   }
   o += body;
