@@ -49,3 +49,18 @@ export function rssMbFromStatus(status: string): number {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
   return m ? Number(m[1]) / 1024 : 0;
 }
+
+/**
+ * A process and its descendants (a node with `workers: N` is a primary and N workers), from the
+ * children lists of /proc/PID/task/PID/children; `read` returns that file's text, "" when gone.
+ */
+export function processTree(pid: number, read: (pid: number) => string): number[] {
+  const out: number[] = [];
+  const todo = [pid];
+  while (todo.length > 0 && out.length < 1000) {
+    const p = todo.shift() as number;
+    out.push(p);
+    for (const c of read(p).split(/\s+/)) if (/^\d+$/.test(c)) todo.push(Number(c));
+  }
+  return out;
+}

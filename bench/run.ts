@@ -2,7 +2,11 @@
 // and a minimal Node.js responder (the platform's ceiling), on loopback, measured alternately over
 // several rounds with dnsperf. Prints a table with the ratios and writes bench-report.json.
 //
-//   node --import tsx bench/run.ts [--rounds 3] [--seconds 5] [--workloads zone,hit,miss,tcp,mix]
+//   node --import tsx bench/run.ts [--rounds 3] [--seconds 5] [--workloads zone,hit,miss,tcp,mix] [--cpu-qps 30000]
+//
+// Latency is measured at 10k q/s; CPU per query at 10k q/s and, for zone answers and hits, also at
+// --cpu-qps (below every server's saturation here, where per-wakeup costs are shared by several
+// queries). edgedns with `workers: 2` is measured beside it on zone answers and hits.
 
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -11,7 +15,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSecondsFromStat, latenciesFromVerbose, parseDnsperf, percentile, rssMbFromStatus } from './dnsperf.ts';
+import { cpuSecondsFromStat, latenciesFromVerbose, parseDnsperf, percentile, processTree, rssMbFromStatus } from './dnsperf.ts';
 import { unboundConfig } from './unbound.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,11 +28,14 @@ const ROUNDS = Math.min(Number(arg('rounds', '3')), 10);
 const SECONDS = Math.min(Number(arg('seconds', '5')), 30);
 const WORKLOADS = arg('workloads', 'zone,hit,miss,tcp,mix').split(',') as Workload[];
 const FIXED_QPS = 10_000;
+const CPU_QPS = Number(arg('cpu-qps', '30000'));
 const OUT = process.env.BENCH_REPORT ?? join(ROOT, 'bench-report.json');
 const DEADLINE = Date.now() + 40 * 60_000; // the whole run is bounded
 
 type Workload = 'zone' | 'hit' | 'miss' | 'tcp' | 'mix';
 type Server = 'edgedns' | 'unbound' | 'minimal';
+/** edgedns with `workers: 2`: measured for the scaling lines, not part of bench-report.json. */
+type Measured = Server | 'edgedns-w2';
 const dir = mkdtempSync(join(tmpdir(), 'edgedns-bench-'));
 const children: ChildProcess[] = [];
 const log = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
@@ -70,8 +77,17 @@ async function waitAnswer(port: number, name = 'www.example.test'): Promise<void
   throw new Error(`nothing answers on port ${port}`);
 }
 
-const cpu = (pid: number): number => cpuSecondsFromStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-const rss = (pid: number): number => rssMbFromStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));
+const proc = (path: string): string => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return ''; // the process is gone
+  }
+};
+/** CPU seconds and RSS of a server: its process and descendants (the workers of `workers: N`). */
+const tree = (pid: number): number[] => processTree(pid, (p) => proc(`/proc/${p}/task/${p}/children`));
+const cpu = (pid: number): number => tree(pid).reduce((a, p) => a + (proc(`/proc/${p}/stat`) ? cpuSecondsFromStat(proc(`/proc/${p}/stat`)) : 0), 0);
+const rss = (pid: number): number => tree(pid).reduce((a, p) => a + rssMbFromStatus(proc(`/proc/${p}/status`)), 0);
 
 // --- data files ------------------------------------------------------------------------------
 const zoneNames = ['www.example.test A', 'example.test MX', 'mail.example.test A', 'www.example.test AAAA', 'example.test SOA', 'ns1.example.test A', 'alias.example.test A', 'x.wild.example.test A'];
@@ -101,6 +117,7 @@ function mixFile(n: number): string {
 const upstreamPort = await freePort();
 const unboundPort = await freePort();
 const edgePort = await freePort();
+const edge2Port = await freePort();
 const minimalPort = await freePort();
 // The upstream: Unbound answering every name under bench.test (a redirect zone), on loopback.
 writeFileSync(join(dir, 'upstream.conf'), `server:
@@ -123,62 +140,77 @@ writeFileSync(join(dir, 'upstream.conf'), `server:
   local-data: "bench.test. 3600 IN A 192.0.2.1"
 `);
 writeFileSync(join(dir, 'unbound.conf'), unboundConfig({ port: unboundPort, dir, zoneFile: join(ROOT, 'zones', 'example.test.zone'), zone: 'example.test.', upstreamPort }));
-writeFileSync(join(dir, 'edgedns.yaml'), `listen: ["127.0.0.1:${edgePort}"]
+for (const [file, port, workers] of [['edgedns.yaml', edgePort, 1], ['edgedns-w2.yaml', edge2Port, 2]] as const) {
+  writeFileSync(join(dir, file), `listen: ["127.0.0.1:${port}"]
+workers: ${workers}
 zones: { dir: ${JSON.stringify(join(ROOT, 'zones'))} }
 upstreams: ["127.0.0.1:${upstreamPort}"]
 admin: { listen: null }
 log: { level: warn }
 `);
+}
 const upstream = start('unbound', ['-d', '-c', join(dir, 'upstream.conf')]);
 void upstream;
-const servers: Record<Server, { port: number; proc: ChildProcess }> = {
+const servers: Record<Measured, { port: number; proc: ChildProcess }> = {
   unbound: { port: unboundPort, proc: start('unbound', ['-d', '-c', join(dir, 'unbound.conf')]) },
   edgedns: { port: edgePort, proc: start(process.execPath, [join(ROOT, 'dist', 'main.js'), 'serve', '--config', join(dir, 'edgedns.yaml')]) },
+  'edgedns-w2': { port: edge2Port, proc: start(process.execPath, [join(ROOT, 'dist', 'main.js'), 'serve', '--config', join(dir, 'edgedns-w2.yaml')]) },
   minimal: { port: minimalPort, proc: start(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'minimal.ts'), String(minimalPort)]) },
 };
 await waitAnswer(upstreamPort, 'a.bench.test');
 for (const s of Object.values(servers)) await waitAnswer(s.port);
-log(`servers up: edgedns :${edgePort}, unbound :${unboundPort}, minimal :${minimalPort}, upstream :${upstreamPort}`);
+log(`servers up: edgedns :${edgePort}, edgedns workers 2 :${edge2Port}, unbound :${unboundPort}, minimal :${minimalPort}, upstream :${upstreamPort}`);
 
-// Warm the caches with the hit names.
-for (const s of ['edgedns', 'unbound'] as const) await run('dnsperf', ['-s', '127.0.0.1', '-p', String(servers[s].port), '-d', join(dir, 'hit.txt'), '-n', '2', '-c', '4'], 60_000);
+// Warm the caches with the hit names (each worker has a cache of its own: several passes).
+for (const s of ['edgedns', 'edgedns-w2', 'unbound'] as const) await run('dnsperf', ['-s', '127.0.0.1', '-p', String(servers[s].port), '-d', join(dir, 'hit.txt'), '-n', '4', '-c', '4'], 60_000);
 
 interface Round {
   qps: number;
   avgMs: number;
   p99Ms: number | null;
   cpuPer1k: number;
+  /** CPU per 1k queries at CPU_QPS (zone and hit), else null. */
+  cpuHighPer1k: number | null;
   rssMb: number;
 }
 
 const serversFor = (w: Workload): Server[] => (w === 'zone' || w === 'hit' ? ['edgedns', 'unbound', 'minimal'] : ['edgedns', 'unbound']);
+const measuredFor = (w: Workload): Measured[] => (w === 'zone' || w === 'hit' ? [...serversFor(w), 'edgedns-w2'] : serversFor(w));
 const dataFor = (w: Workload, n: number): string => (w === 'zone' ? join(dir, 'zone.txt') : w === 'hit' || w === 'tcp' ? join(dir, 'hit.txt') : w === 'miss' ? missFile(n) : mixFile(n));
 /** A direct measurement of the upstream for the miss workload: the ceiling for forwarding. */
 let upstreamDirectQps: number[] = [];
 
-async function measure(w: Workload, s: Server): Promise<Round> {
+/** CPU milliseconds per 1k queries while offering `qps` for SECONDS; also returns dnsperf's output. */
+async function cpuAt(w: Workload, s: Measured, qps: number, extra: string[]): Promise<{ per1k: number; out: string }> {
+  const { port, proc } = servers[s];
+  const c0 = cpu(proc.pid as number);
+  const out = await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', dataFor(w, qps * SECONDS + 1000), '-l', String(SECONDS), '-Q', String(qps), '-c', '4', ...extra], (SECONDS + 30) * 1000);
+  const c1 = cpu(proc.pid as number);
+  return { per1k: ((c1 - c0) / Math.max(1, parseDnsperf(out).completed)) * 1e6, out };
+}
+
+async function measure(w: Workload, s: Measured): Promise<Round> {
   const { port, proc } = servers[s];
   const pid = proc.pid as number;
   const mode = w === 'tcp' ? ['-m', 'tcp', '-O', 'num-queries-per-conn=1000'] : [];
   // Max QPS: 8 clients, 200 outstanding.
   const max = parseDnsperf(await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', dataFor(w, 60_000 * SECONDS), '-l', String(SECONDS), '-c', '8', '-q', '200', ...mode], (SECONDS + 30) * 1000));
   // A fixed offered load below saturation: latency (p99 from per-query lines) and CPU per query.
-  const c0 = cpu(pid);
-  const fixed = await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', dataFor(w, FIXED_QPS * SECONDS + 1000), '-l', String(SECONDS), '-Q', String(FIXED_QPS), '-c', '4', '-v', ...mode], (SECONDS + 30) * 1000);
-  const c1 = cpu(pid);
-  const f = parseDnsperf(fixed);
-  return { qps: max.qps, avgMs: f.avgMs, p99Ms: percentile(latenciesFromVerbose(fixed), 99), cpuPer1k: ((c1 - c0) / Math.max(1, f.completed)) * 1e6, rssMb: rss(pid) };
+  const fixed = await cpuAt(w, s, FIXED_QPS, ['-v', ...mode]);
+  const f = parseDnsperf(fixed.out);
+  const high = w === 'zone' || w === 'hit' ? (await cpuAt(w, s, CPU_QPS, mode)).per1k : null;
+  return { qps: max.qps, avgMs: f.avgMs, p99Ms: percentile(latenciesFromVerbose(fixed.out), 99), cpuPer1k: fixed.per1k, cpuHighPer1k: high, rssMb: rss(pid) };
 }
 
 const results = new Map<string, Round[]>();
 for (let r = 0; r < ROUNDS && Date.now() < DEADLINE; r++) {
   for (const w of WORKLOADS) {
     // Alternate the order each round so no server always runs on a warmer machine.
-    const order = r % 2 === 0 ? serversFor(w) : [...serversFor(w)].reverse();
+    const order = r % 2 === 0 ? measuredFor(w) : [...measuredFor(w)].reverse();
     for (const s of order) {
       const m = await measure(w, s);
       results.set(`${w}|${s}`, [...(results.get(`${w}|${s}`) ?? []), m]);
-      log(`round ${r + 1} ${w} ${s}: ${Math.round(m.qps)} q/s, p99 ${m.p99Ms?.toFixed(3)} ms, ${m.cpuPer1k.toFixed(1)} ms CPU per 1k`);
+      log(`round ${r + 1} ${w} ${s}: ${Math.round(m.qps)} q/s, p99 ${m.p99Ms?.toFixed(3)} ms, ${m.cpuPer1k.toFixed(1)} ms CPU per 1k${m.cpuHighPer1k === null ? '' : ` (${m.cpuHighPer1k.toFixed(1)} at ${CPU_QPS} q/s)`}`);
     }
     if (w === 'miss') {
       const d = parseDnsperf(await run('dnsperf', ['-s', '127.0.0.1', '-p', String(upstreamPort), '-d', missFile(60_000 * SECONDS), '-l', String(SECONDS), '-c', '8', '-q', '200'], (SECONDS + 30) * 1000));
@@ -217,8 +249,23 @@ for (const x of report) {
   lines.push(`${x.workload.padEnd(9)} ${x.server.padEnd(8)} ${qps.padEnd(24)} ${String(x.avgMs).padEnd(11)} ${String(x.p99Ms).padEnd(11)} ${String(x.cpuPer1k).padEnd(10)} ${String(x.rssMb).padEnd(7)} ${x.server === 'edgedns' ? ratio(x.qps, get(x.workload, 'unbound')?.qps) : ''}${x.server === 'edgedns' ? `  ${ratio(x.qps, get(x.workload, 'minimal')?.qps)}` : ''}`);
 }
 if (upstreamDirectQps.length) lines.push(`miss: the upstream queried directly: ${Math.round(med(upstreamDirectQps))} q/s; edgedns/direct ${ratio(get('miss', 'edgedns')?.qps, med(upstreamDirectQps))}`);
-const cpuRatio = ratio(get('hit', 'edgedns')?.cpuPer1k, get('hit', 'unbound')?.cpuPer1k);
-lines.push(`CPU per query, hits at ${FIXED_QPS} q/s: edgedns/unbound ${cpuRatio}`);
+const medOf = (w: Workload, s: Measured, f: (r: Round) => number | null): number | null => {
+  const xs = (results.get(`${w}|${s}`) ?? []).flatMap((r) => (f(r) === null ? [] : [f(r) as number]));
+  return xs.length > 0 ? med(xs) : null;
+};
+for (const w of ['zone', 'hit'] as const) {
+  const e = medOf(w, 'edgedns', (r) => r.cpuHighPer1k);
+  const u = medOf(w, 'unbound', (r) => r.cpuHighPer1k);
+  const m = medOf(w, 'minimal', (r) => r.cpuHighPer1k);
+  if (e === null) continue;
+  lines.push(`CPU per query, ${w} at ${FIXED_QPS} q/s: edgedns/unbound ${ratio(get(w, 'edgedns')?.cpuPer1k, get(w, 'unbound')?.cpuPer1k)}; at ${CPU_QPS} q/s: edgedns ${e.toFixed(1)}, unbound ${u?.toFixed(1)}, minimal ${m?.toFixed(1)} ms/1k, edgedns/unbound ${ratio(e, u)}, minimal/unbound ${ratio(m, u)}`);
+}
+for (const w of ['zone', 'hit'] as const) {
+  const one = medOf(w, 'edgedns', (r) => r.qps);
+  const two = medOf(w, 'edgedns-w2', (r) => r.qps);
+  if (one === null || two === null) continue;
+  lines.push(`workers, ${w}: 1 worker ${Math.round(one)} q/s, 2 workers ${Math.round(two)} q/s (×${ratio(two, one)}); CPU at ${FIXED_QPS} q/s ${medOf(w, 'edgedns', (r) => r.cpuPer1k)?.toFixed(1)} → ${medOf(w, 'edgedns-w2', (r) => r.cpuPer1k)?.toFixed(1)} ms/1k`);
+}
 lines.push(`cache memory: ${mem.bytesPerEntry} bytes per cached answer (1M A answers)`);
 process.stdout.write(`${lines.join('\n')}\n\nwritten to ${OUT}\n`);
 cleanup();

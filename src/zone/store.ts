@@ -10,7 +10,7 @@ import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { EdgeError, ErrorCode } from '../core/index.js';
-import { FLAG_AA, Section, T, keyToText, keyToWire, nameFromText, nameKey } from '../wire/index.js';
+import { FLAG_AA, Section, T, keyToText, keyToWire, nameFromText, nameKey, parentKey } from '../wire/index.js';
 import type { Sections } from '../wire/index.js';
 import { SectionWriter } from '../wire/index.js';
 import type { Resolution, ZoneIndex } from './lookup.js';
@@ -47,15 +47,22 @@ export interface ZoneInfo {
 }
 
 const SYNTH_CACHE_ENTRIES = 10_000;
+const ROOT_KEY = '\0';
+/** Label offsets of the name being looked up (a name has at most 127 labels). */
+const LABEL_STARTS = new Int32Array(128);
 
 export class ZoneStore implements ZoneIndex {
   readonly #zones: Map<string, Zone>;
   readonly #compiled = new Map<string, NodeAnswers>();
   readonly #synth = new LRUCache<string, ZoneAnswer>({ max: SYNTH_CACHE_ENTRIES });
+  /** Every origin and every ancestor of one (keys), so that a name's walk stops at the first
+   * suffix that leads to no zone: a forwarded name costs one or two lookups, not one per label. */
+  readonly #ancestors = new Set<string>();
   readonly loadedAt: number;
 
   constructor(zones: readonly Zone[], loadedAt = Date.now()) {
     this.#zones = new Map(zones.map((z) => [z.key, z]));
+    for (const z of zones) for (let k: string | undefined = z.key; k !== undefined; k = parentKey(k)) this.#ancestors.add(k);
     this.loadedAt = loadedAt;
     for (const zone of zones) this.#compileZone(zone);
   }
@@ -66,11 +73,18 @@ export class ZoneStore implements ZoneIndex {
 
   findZone(key: string): Zone | undefined {
     if (this.#zones.size === 0) return undefined;
-    for (let i = 0; ; i += key.charCodeAt(i) + 1) {
-      const z = this.#zones.get(i === 0 ? key : key.slice(i));
-      if (z) return z;
-      if (i >= key.length || key.charCodeAt(i) === 0) return undefined;
+    // Label starts, then suffixes from the root down while they lead to a zone; the last zone met
+    // is the longest match.
+    let n = 0;
+    for (let i = 0; i < key.length && key.charCodeAt(i) !== 0 && n < LABEL_STARTS.length; i += key.charCodeAt(i) + 1) LABEL_STARTS[n++] = i;
+    let found = this.#zones.get(ROOT_KEY);
+    for (let j = n - 1; j >= 0; j--) {
+      const start = LABEL_STARTS[j] as number;
+      const suffix = start === 0 ? key : key.slice(start);
+      if (!this.#ancestors.has(suffix)) break;
+      found = this.#zones.get(suffix) ?? found;
     }
+    return found;
   }
 
   /** The answer for a question, or undefined when the name is under no local zone. */
@@ -78,6 +92,7 @@ export class ZoneStore implements ZoneIndex {
     const node = this.#compiled.get(key);
     const pre = node && (node.byType.get(qtype) ?? node.fallback);
     if (pre) return pre;
+    if (!node && !this.findZone(key)) return undefined; // not ours: forwarded
     const ck = `${qtype}|${key}`;
     const hit = this.#synth.get(ck);
     if (hit) return hit;

@@ -2,11 +2,11 @@
 // the Unbound config it writes (checked by unbound-checkconf).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { cpuSecondsFromStat, latenciesFromVerbose, parseDnsperf, percentile, rssMbFromStatus } from '../../../bench/dnsperf.ts';
+import { cpuSecondsFromStat, latenciesFromVerbose, parseDnsperf, percentile, processTree, rssMbFromStatus } from '../../../bench/dnsperf.ts';
 import { unboundConfig } from '../../../bench/unbound.ts';
 import { ROOT } from '../../helpers/server.ts';
 
@@ -43,6 +43,14 @@ describe('bench harness', () => {
     assert.equal(rssMbFromStatus('Name:\tnode\nVmRSS:\t   51200 kB\n'), 50);
     assert.ok(cpuSecondsFromStat(execFileSync('cat', ['/proc/self/stat'], { encoding: 'utf8' })) >= 0);
   });
+  it('finds a process and its descendants (primary and workers)', () => {
+    const children: Record<number, string> = { 10: '11 12 ', 11: '', 12: '13', 13: '' };
+    assert.deepEqual(processTree(10, (p) => children[p] ?? ''), [10, 11, 12, 13]);
+    assert.deepEqual(processTree(99, () => ''), [99]);
+    // This test runner and whatever it started: at least the runner itself, on the real /proc.
+    assert.ok(processTree(process.pid, (p) => readFileSync(`/proc/${p}/task/${p}/children`, 'utf8')).includes(process.pid));
+  });
+
   it('writes an Unbound config that unbound-checkconf accepts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgedns-bench-'));
     const f = join(dir, 'unbound.conf');
