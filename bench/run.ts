@@ -161,8 +161,10 @@ await waitAnswer(upstreamPort, 'a.bench.test');
 for (const s of Object.values(servers)) await waitAnswer(s.port);
 log(`servers up: edgedns :${edgePort}, edgedns workers 2 :${edge2Port}, unbound :${unboundPort}, minimal :${minimalPort}, upstream :${upstreamPort}`);
 
-// Warm the caches with the hit names (each worker has a cache of its own: several passes).
+// Warm the caches with the hit names (each worker has a cache of its own: several passes), then
+// every server for a few seconds so that no measurement pays for JIT compilation.
 for (const s of ['edgedns', 'edgedns-w2', 'unbound'] as const) await run('dnsperf', ['-s', '127.0.0.1', '-p', String(servers[s].port), '-d', join(dir, 'hit.txt'), '-n', '4', '-c', '4'], 60_000);
+for (const s of Object.values(servers)) await run('dnsperf', ['-s', '127.0.0.1', '-p', String(s.port), '-d', join(dir, 'hit.txt'), '-l', '3', '-c', '4'], 60_000);
 
 interface Round {
   qps: number;

@@ -50,6 +50,8 @@ interface Slot {
   startedAt: number;
   /** Consecutive quick deaths, for the restart delay. */
   crashes: number;
+  /** Started again after a death and not listening yet: its exit restarts it again. */
+  restarting: boolean;
 }
 
 /** The primary's side: starts, watches and talks to the workers. */
@@ -68,7 +70,7 @@ export class WorkerPlane implements DnsPlane {
     this.#opts = opts;
     this.#log = log;
     this.#onRestart = onRestart;
-    this.#slots = Array.from({ length: n }, (_, index) => ({ index, worker: null, listening: false, startedAt: 0, crashes: 0 }));
+    this.#slots = Array.from({ length: n }, (_, index) => ({ index, worker: null, listening: false, startedAt: 0, crashes: 0, restarting: false }));
   }
 
   /** Fork `n` workers and wait until each has bound the listeners; throws the first one's error. */
@@ -105,6 +107,7 @@ export class WorkerPlane implements DnsPlane {
         clearTimeout(timer);
         if (m.event === 'failed') return reject(new EdgeError(ErrorCode.LISTEN, m.error));
         slot.listening = true;
+        slot.restarting = false;
         resolve(m.bound);
       });
       w.on('exit', (code, signal) => {
@@ -113,7 +116,7 @@ export class WorkerPlane implements DnsPlane {
         slot.listening = false;
         if (slot.worker === w) slot.worker = null;
         reject(new EdgeError(ErrorCode.LISTEN, `worker ${slot.index} exited (${signal ?? `code ${code}`}) while starting`));
-        if (was && !this.#stopping) this.#restart(slot, code, signal);
+        if ((was || slot.restarting) && !this.#stopping) this.#restart(slot, code, signal);
       });
     });
   }
@@ -124,16 +127,14 @@ export class WorkerPlane implements DnsPlane {
     const delay = slot.crashes <= 1 ? 0 : Math.min(RESTART_MAX_MS, 1000 * 2 ** (slot.crashes - 2));
     this.#log.error('worker exited; restarting it', { worker: slot.index, code, signal, delayMs: delay });
     this.#onRestart();
+    slot.restarting = true;
     const t = setTimeout(() => {
       this.#timers.delete(t);
       if (this.#stopping) return;
+      // A failed start ends with the worker's exit, which tries again (slot.restarting).
       this.#fork(slot).then(
         () => this.#log.info('worker listening again', { worker: slot.index, pid: slot.worker?.process.pid }),
-        (e: unknown) => {
-          this.#log.error('worker restart failed', { worker: slot.index, error: errorMessage(e) });
-          // A worker that failed to start never listened, so its exit does not restart it: do it here.
-          if (!this.#stopping && !slot.worker) this.#restart(slot, null, null);
-        },
+        (e: unknown) => this.#log.error('worker restart failed', { worker: slot.index, error: errorMessage(e) }),
       );
     }, delay);
     this.#timers.add(t);

@@ -122,6 +122,28 @@ describe('workers: 2', () => {
     assert.match(srv.logs(), /"msg":"worker exited; restarting it".*"signal":"SIGKILL"/);
   });
 
+  it('retries a worker that cannot start again, with back-off, until it can', async () => {
+    const text = readFileSync(zoneFile, 'utf8');
+    const restarts = value(await metrics(), 'edgedns_worker_restarts_total');
+    writeFileSync(zoneFile, `${text}\nbroken line here\n`);
+    const [victim] = (await status()).workers.pids as [number];
+    process.kill(victim, 'SIGKILL');
+    // Killed, then started at once and failed (the zone file), then again after 1 s and failed.
+    const t0 = Date.now();
+    while (value(await metrics(), 'edgedns_worker_restarts_total') < restarts + 3 && Date.now() - t0 < 10000) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(value(await metrics(), 'edgedns_worker_restarts_total') >= restarts + 3, 'restarted and retried');
+    assert.equal((await status()).workers.listening, 1);
+    assert.equal((await dig(srv, ['www.example.test'])).status, 'NOERROR');
+    writeFileSync(zoneFile, text);
+    let s = await status();
+    while (s.workers.listening < 2 && Date.now() - t0 < 20000) {
+      await new Promise((r) => setTimeout(r, 200));
+      s = await status();
+    }
+    assert.equal(s.workers.listening, 2, 'the worker listens again once it can load its files');
+    assert.match(srv.logs(), /"msg":"worker restart failed".*example\.test\.zone/);
+  });
+
   it('stops its workers when it stops', async () => {
     const pids = (await status()).workers.pids;
     assert.equal(await srv.stop(), 0);
