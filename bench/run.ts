@@ -8,14 +8,15 @@
 // --cpu-qps (below every server's saturation here, where per-wakeup costs are shared by several
 // queries). edgedns with `workers: 2` is measured beside it on zone answers and hits.
 
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSecondsFromStat, latenciesFromVerbose, parseDnsperf, percentile, processTree, rssMbFromStatus } from './dnsperf.ts';
+import { cpuSecondsFromStat, latenciesFromVerbose, parseDnsperf, percentile, rssMbFromStatus } from './dnsperf.ts';
+import { Processes, treeOf } from './procs.ts';
 import { unboundConfig } from './unbound.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,12 +38,10 @@ type Server = 'edgedns' | 'unbound' | 'minimal';
 /** edgedns with `workers: 2`: measured for the scaling lines, not part of bench-report.json. */
 type Measured = Server | 'edgedns-w2';
 const dir = mkdtempSync(join(tmpdir(), 'edgedns-bench-'));
-const children: ChildProcess[] = [];
+const procs = new Processes();
 const log = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
 
-function cleanup(): void {
-  for (const c of children) if (c.pid && c.exitCode === null) c.kill('SIGKILL');
-}
+const cleanup = (): void => void procs.killAll();
 process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
 process.on('SIGTERM', () => process.exit(143));
@@ -55,12 +54,7 @@ async function freePort(): Promise<number> {
   return p;
 }
 
-function start(cmd: string, argv: string[]): ChildProcess {
-  const c = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
-  c.stderr?.resume();
-  children.push(c);
-  return c;
-}
+const start = (cmd: string, argv: string[]): ChildProcess => procs.start(cmd, argv);
 
 function run(cmd: string, argv: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -85,9 +79,8 @@ const proc = (path: string): string => {
   }
 };
 /** CPU seconds and RSS of a server: its process and descendants (the workers of `workers: N`). */
-const tree = (pid: number): number[] => processTree(pid, (p) => proc(`/proc/${p}/task/${p}/children`));
-const cpu = (pid: number): number => tree(pid).reduce((a, p) => a + (proc(`/proc/${p}/stat`) ? cpuSecondsFromStat(proc(`/proc/${p}/stat`)) : 0), 0);
-const rss = (pid: number): number => tree(pid).reduce((a, p) => a + rssMbFromStatus(proc(`/proc/${p}/status`)), 0);
+const cpu = (pid: number): number => treeOf(pid).reduce((a, p) => a + (proc(`/proc/${p}/stat`) ? cpuSecondsFromStat(proc(`/proc/${p}/stat`)) : 0), 0);
+const rss = (pid: number): number => treeOf(pid).reduce((a, p) => a + rssMbFromStatus(proc(`/proc/${p}/status`)), 0);
 
 // --- data files ------------------------------------------------------------------------------
 const zoneNames = ['www.example.test A', 'example.test MX', 'mail.example.test A', 'www.example.test AAAA', 'example.test SOA', 'ns1.example.test A', 'alias.example.test A', 'x.wild.example.test A'];

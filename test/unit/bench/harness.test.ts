@@ -5,8 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { cpuSecondsFromStat, latenciesFromVerbose, parseDnsperf, percentile, processTree, rssMbFromStatus } from '../../../bench/dnsperf.ts';
+import { Processes, treeOf } from '../../../bench/procs.ts';
 import { unboundConfig } from '../../../bench/unbound.ts';
 import { ROOT } from '../../helpers/server.ts';
 
@@ -49,6 +51,35 @@ describe('bench harness', () => {
     assert.deepEqual(processTree(99, () => ''), [99]);
     // This test runner and whatever it started: at least the runner itself, on the real /proc.
     assert.ok(processTree(process.pid, (p) => readFileSync(`/proc/${p}/task/${p}/children`, 'utf8')).includes(process.pid));
+  });
+
+  it('stops every process it started and their children, by pid', async () => {
+    const procs = new Processes();
+    const plain = procs.start('sleep', ['30']);
+    // A parent with a child of its own, like a node with workers.
+    const parent = procs.start(process.execPath, ['-e', "require('node:child_process').spawn('sleep', ['30'], { stdio: 'ignore' }); setInterval(() => {}, 1000)"]);
+    let family: number[] = [];
+    for (let i = 0; i < 100 && family.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      family = treeOf(parent.pid as number);
+    }
+    assert.equal(family.length, 2, 'the parent started its child');
+    const exited = Promise.all([once(plain, 'exit'), once(parent, 'exit')]);
+    const killed = procs.killAll();
+    assert.deepEqual(new Set(killed), new Set([plain.pid, ...family]));
+    await exited;
+    // Running: /proc has it and it is not a zombie waiting for whoever adopted it to reap it.
+    const alive = (pid: number): boolean => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 100 && alive(family[1] as number); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(!alive(family[1] as number), 'the child is gone too');
+    assert.deepEqual(procs.killAll(), [], 'nothing left to stop');
   });
 
   it('writes an Unbound config that unbound-checkconf accepts', () => {

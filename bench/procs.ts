@@ -1,0 +1,44 @@
+// The processes a benchmark run starts, and stopping them all: each one and its descendants (a
+// node with `workers: N` forks N workers), by pid, with SIGKILL — also from process.on('exit'),
+// where only synchronous work runs.
+
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { processTree } from './dnsperf.ts';
+
+function children(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  } catch {
+    return ''; // gone
+  }
+}
+
+/** A process and its descendants, from /proc. */
+export const treeOf = (pid: number): number[] => processTree(pid, children);
+
+export class Processes {
+  readonly #started: ChildProcess[] = [];
+
+  /** Start a server; its stderr is drained, its stdout ignored. */
+  start(cmd: string, argv: string[]): ChildProcess {
+    const c = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    c.stderr?.resume();
+    this.#started.push(c);
+    return c;
+  }
+
+  /** SIGKILL every started process that still runs, descendants first. Returns the pids signalled. */
+  killAll(): number[] {
+    const pids = this.#started.filter((c) => c.pid !== undefined && c.exitCode === null && c.signalCode === null).flatMap((c) => treeOf(c.pid as number).reverse());
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    return pids;
+  }
+}
