@@ -1,8 +1,9 @@
-// The processes a benchmark run starts, and stopping them all: each one and its descendants (a
+// Ports for the servers a benchmark run starts, the processes it starts, and stopping them all: each one and its descendants (a
 // node with `workers: N` forks N workers), by pid, with SIGKILL — also from process.on('exit'),
 // where only synchronous work runs.
 
 import { spawn } from 'node:child_process';
+import * as dgram from 'node:dgram';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { processTree } from './dnsperf.ts';
@@ -13,6 +14,15 @@ function children(pid: number): string {
   } catch {
     return ''; // gone
   }
+}
+
+/** A UDP port on 127.0.0.1 that was free a moment ago, for a server to bind. */
+export async function freePort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const port = s.address().port;
+  s.close();
+  return port;
 }
 
 /** A process and its descendants, from /proc. */

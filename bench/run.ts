@@ -10,14 +10,13 @@
 
 import { execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import * as dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuSecondsFromStat, latenciesFromVerbose, parseDnsperf, percentile, rssMbFromStatus } from './dnsperf.ts';
-import { Processes, treeOf } from './procs.ts';
-import { unboundConfig } from './unbound.ts';
+import { Processes, freePort, treeOf } from './procs.ts';
+import { unboundConfig, unboundServer } from './unbound.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -45,14 +44,6 @@ const cleanup = (): void => void procs.killAll();
 process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
 process.on('SIGTERM', () => process.exit(143));
-
-async function freePort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const p = s.address().port;
-  s.close();
-  return p;
-}
 
 const start = (cmd: string, argv: string[]): ChildProcess => procs.start(cmd, argv);
 
@@ -113,19 +104,7 @@ const edgePort = await freePort();
 const edge2Port = await freePort();
 const minimalPort = await freePort();
 // The upstream: Unbound answering every name under bench.test (a redirect zone), on loopback.
-writeFileSync(join(dir, 'upstream.conf'), `server:
-  interface: 127.0.0.1@${upstreamPort}
-  port: ${upstreamPort}
-  num-threads: 1
-  do-daemonize: no
-  username: ""
-  chroot: ""
-  directory: "${dir}"
-  pidfile: ""
-  use-syslog: no
-  logfile: ""
-  do-ip6: no
-  access-control: 127.0.0.0/8 allow
+writeFileSync(join(dir, 'upstream.conf'), `${unboundServer({ port: upstreamPort, dir })}  num-threads: 1
   module-config: "iterator"
   so-rcvbuf: 4m
   local-zone: "test." nodefault
@@ -142,8 +121,7 @@ admin: { listen: null }
 log: { level: warn }
 `);
 }
-const upstream = start('unbound', ['-d', '-c', join(dir, 'upstream.conf')]);
-void upstream;
+start('unbound', ['-d', '-c', join(dir, 'upstream.conf')]);
 const servers: Record<Measured, { port: number; proc: ChildProcess }> = {
   unbound: { port: unboundPort, proc: start('unbound', ['-d', '-c', join(dir, 'unbound.conf')]) },
   edgedns: { port: edgePort, proc: start(process.execPath, [join(ROOT, 'dist', 'main.js'), 'serve', '--config', join(dir, 'edgedns.yaml')]) },

@@ -9,11 +9,15 @@ export interface UnboundConfigOptions {
   upstreamPort: number;
 }
 
-export function unboundConfig(o: UnboundConfigOptions): string {
+/**
+ * The start of every Unbound config run on loopback here (the harness's and the tests'): the
+ * `server:` clause with one address and port, in the foreground, no privileges dropped, no files
+ * but `dir`, IPv4 only, loopback clients. Callers add their own `server:` lines after it.
+ */
+export function unboundServer(o: { port: number; dir: string }): string {
   return `server:
   interface: 127.0.0.1@${o.port}
   port: ${o.port}
-  num-threads: 1
   do-daemonize: no
   username: ""
   chroot: ""
@@ -21,9 +25,14 @@ export function unboundConfig(o: UnboundConfigOptions): string {
   pidfile: ""
   use-syslog: no
   logfile: ""
-  verbosity: 0
   do-ip6: no
   access-control: 127.0.0.0/8 allow
+`;
+}
+
+export function unboundConfig(o: UnboundConfigOptions): string {
+  return `${unboundServer(o)}  num-threads: 1
+  verbosity: 0
   # Loopback upstream without DNSSEC: compare forwarding and caching, not validation.
   module-config: "iterator"
   do-not-query-localhost: no

@@ -3,7 +3,7 @@
 
 import { randomInt } from 'node:crypto';
 import * as dgram from 'node:dgram';
-import { Class, HEADER_LEN, OPT_NSID, OPT_TYPE, T, nameFromText, skipName } from '../wire/index.js';
+import { Class, HEADER_LEN, OPT_NSID, OPT_TYPE, T, encodeOption, encodeQuery, nameFromText, skipName } from '../wire/index.js';
 
 export interface StreamOptions {
   host: string;
@@ -28,25 +28,11 @@ export interface Sample {
 
 export const STREAM_LIMITS = { maxRate: 5000, maxDurationMs: 600_000 } as const;
 
+/** A query for A with an empty NSID option (RFC 5001 §2.1), no RD. */
+const NSID_ASKED = { udpSize: 1232, dnssecOk: false, options: encodeOption(OPT_NSID, new Uint8Array(0)) };
+
 function buildQuery(id: number, qname: Uint8Array): Buffer {
-  const b = Buffer.alloc(HEADER_LEN + qname.length + 4 + 15);
-  b.writeUInt16BE(id, 0);
-  b.writeUInt16BE(1, 4);
-  b.writeUInt16BE(1, 10);
-  b.set(qname, HEADER_LEN);
-  let o = HEADER_LEN + qname.length;
-  b.writeUInt16BE(T.A, o);
-  b.writeUInt16BE(Class.IN, o + 2);
-  o += 4;
-  // OPT with an empty NSID option (RFC 5001 §2.1).
-  b[o] = 0;
-  b.writeUInt16BE(OPT_TYPE, o + 1);
-  b.writeUInt16BE(1232, o + 3);
-  b.writeUInt32BE(0, o + 5);
-  b.writeUInt16BE(4, o + 9);
-  b.writeUInt16BE(OPT_NSID, o + 11);
-  b.writeUInt16BE(0, o + 13);
-  return b;
+  return encodeQuery({ id, flags: 0, qname, qtype: T.A, qclass: Class.IN, edns: NSID_ASKED });
 }
 
 /** The NSID carried by a response's OPT, "" when there is none; undefined when malformed. */

@@ -54,8 +54,12 @@ export class HealthMonitor {
   #running = false;
   #stopped = false;
 
+  /** The configured checks and the drill's, run on every tick. */
+  readonly #checks: readonly Check[];
+
   constructor(o: MonitorOptions) {
     this.#o = o;
+    this.#checks = [...o.checks, this.#drillCheck()];
   }
 
   get state(): HealthState {
@@ -118,8 +122,8 @@ export class HealthMonitor {
     return `injected a local check failure until ${new Date(this.#drillUntil).toISOString()}`;
   }
 
-  /** The drill check itself, to include among the local checks. */
-  drillCheck(): Check {
+  /** The drill check: fails while an injected failure lasts. */
+  #drillCheck(): Check {
     return {
       name: 'drill',
       kind: 'local',
@@ -170,7 +174,7 @@ export class HealthMonitor {
         this.#o.onReassert();
       }
       this.#syncDrain(now);
-      const results = await runChecks([...this.#o.checks, this.drillCheck()]);
+      const results = await runChecks(this.#checks);
       this.#results = results;
       this.#o.observer?.checks(results);
       const failing = results.filter((r) => !r.ok && (r.kind === 'local' || this.#o.sharedWithdraw));

@@ -12,13 +12,12 @@ function labelsOf(names: readonly string[], values: readonly string[]): Labels {
   return labels;
 }
 
-interface Exposed {
-  name: string;
-  help: string;
-  type: 'counter' | 'histogram';
-  aggregator: 'sum';
-  get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: { labels: Labels; value: number; metricName?: string }[] }>;
-  reset(): void;
+type Value = { labels: Labels; value: number; metricName?: string };
+
+/** Register a metric whose values are read from our own slots when the registry is scraped. */
+function expose(registry: Registry, name: string, help: string, type: 'counter' | 'histogram', values: () => Value[], reset: () => void): void {
+  const get = async (): Promise<object> => ({ name, help, type, aggregator: 'sum', values: values() });
+  registry.registerMetric({ name, help, type, aggregator: 'sum', get, reset } as never);
 }
 
 export class FastCounter {
@@ -27,17 +26,13 @@ export class FastCounter {
 
   constructor(registry: Registry, name: string, help: string, labelNames: readonly string[]) {
     this.labelNames = labelNames;
-    const metric: Exposed = {
-      name,
-      help,
-      type: 'counter',
-      aggregator: 'sum',
-      get: async () => ({ name, help, type: 'counter', aggregator: 'sum', values: this.#slots.map((s) => ({ labels: s.labels, value: s.value })) }),
-      reset: () => {
+    expose(
+      registry, name, help, 'counter',
+      () => this.#slots.map((s) => ({ labels: s.labels, value: s.value })),
+      () => {
         for (const s of this.#slots) s.value = 0;
       },
-    };
-    registry.registerMetric(metric as never);
+    );
   }
 
   /** A slot for these label values; keep it and add to `value`. */
@@ -75,13 +70,10 @@ export class FastHistogram {
   constructor(registry: Registry, name: string, help: string, labelNames: readonly string[], bounds: readonly number[]) {
     this.#bounds = bounds;
     this.labelNames = labelNames;
-    const metric: Exposed = {
-      name,
-      help,
-      type: 'histogram',
-      aggregator: 'sum',
-      get: async () => {
-        const values: { labels: Labels; value: number; metricName: string }[] = [];
+    expose(
+      registry, name, help, 'histogram',
+      () => {
+        const values: Value[] = [];
         for (const { labels, h } of this.#children) {
           let acc = 0;
           bounds.forEach((le, i) => {
@@ -92,11 +84,10 @@ export class FastHistogram {
           values.push({ labels, value: h.sum, metricName: `${name}_sum` });
           values.push({ labels, value: h.count, metricName: `${name}_count` });
         }
-        return { name, help, type: 'histogram', aggregator: 'sum', values };
+        return values;
       },
-      reset: () => {},
-    };
-    registry.registerMetric(metric as never);
+      () => {},
+    );
   }
 
   child(...values: string[]): HistogramChild {

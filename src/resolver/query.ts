@@ -2,7 +2,9 @@
 // question, name compared case-insensitively).
 
 import { randomInt } from 'node:crypto';
-import { EDNS_DO, FLAG_CD, FLAG_QR, FLAG_RD, HEADER_LEN, OPT_TYPE, nameKey, readName } from '../wire/index.js';
+import { FLAG_CD, FLAG_QR, FLAG_RD, HEADER_LEN, encodeQuery, nameKey, readName } from '../wire/index.js';
+
+const NO_OPTIONS = new Uint8Array(0);
 
 export interface Question {
   /** Uncompressed wire name. */
@@ -18,25 +20,10 @@ export function randomId(): number {
   return randomInt(0x10000);
 }
 
+/** The upstream query: RD, CD as the client asked, an OPT with our payload size and the client's DO. */
 export function buildQuery(q: Question, id: number, udpPayload: number): Buffer {
-  const qlen = q.qname.length;
-  const out = Buffer.alloc(HEADER_LEN + qlen + 4 + 11);
-  out.writeUInt16BE(id, 0);
-  out.writeUInt16BE(FLAG_RD | (q.checkingDisabled ? FLAG_CD : 0), 2);
-  out.writeUInt16BE(1, 4);
-  out.writeUInt16BE(1, 10);
-  out.set(q.qname, HEADER_LEN);
-  let o = HEADER_LEN + qlen;
-  out.writeUInt16BE(q.qtype, o);
-  out.writeUInt16BE(q.qclass, o + 2);
-  o += 4;
-  // RFC 6891 OPT: our payload size; the client's DO bit passed on.
-  out[o] = 0;
-  out.writeUInt16BE(OPT_TYPE, o + 1);
-  out.writeUInt16BE(udpPayload, o + 3);
-  out.writeUInt32BE(q.dnssecOk ? EDNS_DO : 0, o + 5);
-  out.writeUInt16BE(0, o + 9);
-  return out;
+  const edns = { udpSize: udpPayload, dnssecOk: q.dnssecOk, options: NO_OPTIONS };
+  return encodeQuery({ id, flags: FLAG_RD | (q.checkingDisabled ? FLAG_CD : 0), qname: q.qname, qtype: q.qtype, qclass: q.qclass, edns });
 }
 
 export type ReplyCheck = 'ok' | 'not-response' | 'id' | 'question';

@@ -11,6 +11,7 @@ import * as net from 'node:net';
 import type { Question, ReplyCheck } from './query.js';
 import { randomInt } from 'node:crypto';
 import { literalLookup } from '../core/index.js';
+import { FrameReader, frame } from '../wire/index.js';
 import { checkReply, randomId } from './query.js';
 
 export interface Endpoint {
@@ -143,13 +144,24 @@ export class UdpPool {
   }
 }
 
-/** One query over TCP (after TC): connect, send framed, read one framed reply, close. */
-export function tcpExchange(to: Endpoint, q: Question, build: (id: number) => Uint8Array, timeoutMs: number, onMismatch: (r: MismatchReason) => void): Promise<Buffer> {
+/** One query over TCP (after TC): the reply must answer it (same ID and question). */
+export async function tcpExchange(to: Endpoint, q: Question, build: (id: number) => Uint8Array, timeoutMs: number, onMismatch: (r: MismatchReason) => void): Promise<Buffer> {
   const id = randomId();
-  const query = build(id);
+  const reply = await tcpRoundTrip(to, build(id), timeoutMs);
+  const check = checkReply(reply, id, q);
+  if (check === 'ok') return reply;
+  onMismatch(check);
+  throw new ExchangeError('network', `TCP reply from ${to.host}:${to.port} does not match the query (${check})`);
+}
+
+/**
+ * Connect, send one framed message, and resolve with the first framed message that comes back;
+ * the connection is closed either way. Rejects with ExchangeError ('timeout' or 'network').
+ */
+export function tcpRoundTrip(to: Endpoint, msg: Uint8Array, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host: to.host, port: to.port });
-    let buf = Buffer.alloc(0);
+    const reader = new FrameReader();
     const finish = (err: Error | null, reply?: Buffer): void => {
       clearTimeout(timer);
       sock.destroy();
@@ -157,23 +169,10 @@ export function tcpExchange(to: Endpoint, q: Question, build: (id: number) => Ui
       else resolve(reply as Buffer);
     };
     const timer = setTimeout(() => finish(new ExchangeError('timeout', `no TCP reply from ${to.host}:${to.port} within ${timeoutMs} ms`)), timeoutMs);
-    sock.on('connect', () => {
-      const framed = Buffer.alloc(query.length + 2);
-      framed.writeUInt16BE(query.length, 0);
-      framed.set(query, 2);
-      sock.write(framed);
-    });
+    sock.on('connect', () => sock.write(frame(msg)));
     sock.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
-      const reply = buf.subarray(2, 2 + buf.readUInt16BE(0));
-      const check = checkReply(reply, id, q);
-      if (check !== 'ok') {
-        onMismatch(check);
-        finish(new ExchangeError('network', `TCP reply from ${to.host}:${to.port} does not match the query (${check})`));
-        return;
-      }
-      finish(null, reply);
+      const [reply] = reader.push(d);
+      if (reply) finish(null, reply);
     });
     sock.on('error', (e) => finish(new ExchangeError('network', `TCP to ${to.host}:${to.port}: ${e.message}`)));
     sock.on('close', () => finish(new ExchangeError('network', `TCP connection to ${to.host}:${to.port} closed before a reply`)));

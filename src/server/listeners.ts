@@ -5,6 +5,7 @@ import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { EdgeError, ErrorCode, errorMessage, literalLookup } from '../core/index.js';
 import type { Logger } from '../core/index.js';
+import { FrameReader, frame } from '../wire/index.js';
 import type { Answer, Pipeline } from './pipeline.js';
 
 export interface ListenAddress {
@@ -167,16 +168,12 @@ function bindTcp(a: ListenAddress, pipeline: Pipeline, limits: TcpLimits, log: L
  * client's FIN, answer what was asked, then close.
  */
 function serveConnection(sock: net.Socket, pipeline: Pipeline, limits: TcpLimits, log: Logger): void {
-  let buf: Buffer = Buffer.alloc(0);
+  const reader = new FrameReader();
   let inFlight = 0;
   let clientDone = false;
   const client = sock.remoteAddress ?? '';
   const send = (out: Buffer | null): void => {
-    if (!out || sock.destroyed) return;
-    const framed = Buffer.allocUnsafe(out.length + 2);
-    framed.writeUInt16BE(out.length, 0);
-    out.copy(framed, 2);
-    sock.write(framed);
+    if (out && !sock.destroyed) sock.write(frame(out));
   };
   const settle = (): void => {
     inFlight--;
@@ -187,13 +184,7 @@ function serveConnection(sock: net.Socket, pipeline: Pipeline, limits: TcpLimits
   sock.setTimeout(limits.idleTimeoutMs, () => sock.destroy());
   sock.on('error', () => sock.destroy());
   sock.on('data', (chunk: Buffer) => {
-    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-    let off = 0;
-    while (buf.length - off >= 2) {
-      const len = buf.readUInt16BE(off);
-      if (buf.length - off - 2 < len) break;
-      const msg = buf.subarray(off + 2, off + 2 + len);
-      off += 2 + len;
+    for (const msg of reader.push(chunk)) {
       try {
         const out = pipeline.handle(msg, 'tcp', client);
         if (out instanceof Promise) {
@@ -205,8 +196,7 @@ function serveConnection(sock: net.Socket, pipeline: Pipeline, limits: TcpLimits
         fail(e);
       }
     }
-    buf = off === buf.length ? Buffer.alloc(0) : buf.subarray(off);
-    if (buf.length > MAX_PENDING) sock.destroy(); // a frame can never be larger than this
+    if (reader.pending > MAX_PENDING) sock.destroy(); // a frame can never be larger than this
     if (sock.writableNeedDrain || inFlight >= limits.maxInFlight) {
       // The client is not reading its answers, or has too many waiting: stop reading for now.
       sock.pause();

@@ -4,7 +4,8 @@
 import { randomInt } from 'node:crypto';
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import { Class, FLAG_QR, HEADER_LEN, Rcode, T, keyToText, nameFromText, nameKey, parseMessage } from '../wire/index.js';
+import { tcpRoundTrip } from '../resolver/index.js';
+import { Class, FLAG_QR, Rcode, T, encodeQuery, frame, keyToText, nameFromText, nameKey, parseMessage } from '../wire/index.js';
 
 export interface ProbeTarget {
   host: string;
@@ -23,15 +24,9 @@ export function probeQuestion(zoneOrigin: string | undefined): ProbeQuestion {
   return zoneOrigin ? { name: zoneOrigin, type: T.SOA, class: Class.IN } : { name: 'id.server.', type: T.TXT, class: Class.CH };
 }
 
+/** A probe: no RD, no EDNS — the simplest query a node must answer. */
 function buildProbe(q: ProbeQuestion, id: number): Buffer {
-  const name = nameFromText(q.name, null);
-  const b = Buffer.alloc(HEADER_LEN + name.length + 4);
-  b.writeUInt16BE(id, 0);
-  b.writeUInt16BE(1, 4);
-  b.set(name, HEADER_LEN);
-  b.writeUInt16BE(q.type, HEADER_LEN + name.length);
-  b.writeUInt16BE(q.class, HEADER_LEN + name.length + 2);
-  return b;
+  return encodeQuery({ id, flags: 0, qname: nameFromText(q.name, null), qtype: q.type, qclass: q.class, edns: null });
 }
 
 /** Check a reply; returns a description, or throws what is wrong with it. */
@@ -77,13 +72,7 @@ export function probeUdp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number): P
 export function sentinel(t: ProbeTarget, q: ProbeQuestion, keepaliveMs: number, onLost: (why: string) => void): { close(): void } {
   let closedByUs = false;
   const sock = net.connect({ host: t.host, port: t.port });
-  const ping = (): void => {
-    const m = buildProbe(q, randomInt(0x10000));
-    const f = Buffer.alloc(m.length + 2);
-    f.writeUInt16BE(m.length, 0);
-    m.copy(f, 2);
-    sock.write(f);
-  };
+  const ping = (): void => void sock.write(frame(buildProbe(q, randomInt(0x10000))));
   const timer = setInterval(ping, keepaliveMs);
   timer.unref();
   sock.on('data', () => {});
@@ -101,34 +90,13 @@ export function sentinel(t: ProbeTarget, q: ProbeQuestion, keepaliveMs: number, 
   };
 }
 
-export function probeTcp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number): Promise<string> {
+export async function probeTcp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number): Promise<string> {
   const id = randomInt(0x10000);
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: t.host, port: t.port });
-    let buf = Buffer.alloc(0);
-    const done = (err: Error | null, detail = ''): void => {
-      clearTimeout(timer);
-      sock.destroy();
-      if (err) reject(err);
-      else resolve(detail);
-    };
-    const timer = setTimeout(() => done(new Error(`TCP ${t.host}:${t.port}: no answer within ${timeoutMs} ms`)), timeoutMs);
-    sock.on('error', (e) => done(new Error(`TCP ${t.host}:${t.port}: ${e.message}`)));
-    sock.on('connect', () => {
-      const m = buildProbe(q, id);
-      const f = Buffer.alloc(m.length + 2);
-      f.writeUInt16BE(m.length, 0);
-      m.copy(f, 2);
-      sock.write(f);
-    });
-    sock.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
-      try {
-        done(null, `TCP ${t.host}:${t.port}: ${verify(buf.subarray(2, 2 + buf.readUInt16BE(0)), id, q)}`);
-      } catch (e) {
-        done(new Error(`TCP ${t.host}:${t.port}: ${(e as Error).message}`));
-      }
-    });
-  });
+  // The transport's messages name the address already; a bad answer gets it here.
+  const reply = await tcpRoundTrip(t, buildProbe(q, id), timeoutMs);
+  try {
+    return `TCP ${t.host}:${t.port}: ${verify(reply, id, q)}`;
+  } catch (e) {
+    throw new Error(`TCP ${t.host}:${t.port}: ${(e as Error).message}`);
+  }
 }

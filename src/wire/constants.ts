@@ -100,6 +100,15 @@ export function classFromText(text: string): number | undefined {
   }
 }
 
+/**
+ * Field layouts of RDATA that holds names a sender may have compressed (RFC 3597 §4, RFC 2782,
+ * RFC 3403): 'n' a name, a digit that many bytes, 'r' the rest.
+ */
+export const NAME_LAYOUTS: Readonly<Record<number, string>> = {
+  2: 'n', 3: 'n', 4: 'n', 5: 'n', 6: 'nnr', 7: 'n', 8: 'n', 9: 'n', 12: 'n', 14: 'nn', 15: '2n', 17: 'nn', 18: '2n',
+  21: '2n', 26: '2nn', 33: '6n', 36: '2n', 39: 'n',
+};
+
 /** RFC 6895 §3.1: 128–255 are meta types (and OPT is one too); they never appear in zone data. */
 export function isMetaType(type: number): boolean {
   return type === OPT_TYPE || (type >= 128 && type <= 255);

@@ -2,11 +2,14 @@
 export * from './constants.js';
 export { NameError, ROOT, isSubdomain, keyToText, keyToWire, labelCount, nameFromText, nameKey, nameLength, nameToText, parentKey, readName, replaceSuffix, skipName } from './name.js';
 export type { ReadName } from './name.js';
-export { QueryStatus, parseQuery } from './query.js';
-export type { Edns, Query } from './query.js';
+export { QueryStatus, encodeQuery, parseQuery } from './query.js';
+export type { Edns, OutgoingQuery, Query } from './query.js';
 export { EMPTY_SECTIONS, Section, SectionWriter, encodeSections } from './writer.js';
 export type { Cut, Sections, WireRecord } from './writer.js';
-export { buildErrorResponse, buildResponse, encodeOption } from './response.js';
-export type { ResponseOpt, TtlPatch } from './response.js';
+export { buildErrorResponse, buildResponse } from './response.js';
+export type { TtlPatch } from './response.js';
+export { encodeOption } from './opt.js';
+export type { ResponseOpt } from './opt.js';
 export { parseMessage } from './message.js';
 export type { Message } from './message.js';
+export { FrameReader, frame } from './tcp.js';

@@ -1,7 +1,7 @@
 // Reading a whole message (an upstream's response) into records with uncompressed RDATA. Used
 // once per cache fill, never per cached answer.
 
-import { HEADER_LEN, OPT_TYPE } from './constants.js';
+import { HEADER_LEN, NAME_LAYOUTS, OPT_TYPE } from './constants.js';
 import { readName } from './name.js';
 import type { WireRecord } from './writer.js';
 
@@ -19,15 +19,6 @@ export interface Message {
   additional: WireRecord[];
   hasOpt: boolean;
 }
-
-/**
- * Field layouts of RDATA whose names a sender may have compressed (RFC 3597 §4, RFC 2782, RFC
- * 3403): 'n' a name, digits a fixed number of bytes, 'r' the rest.
- */
-const NAMED: Readonly<Record<number, string>> = {
-  2: 'n', 3: 'n', 4: 'n', 5: 'n', 6: 'nnr', 7: 'n', 8: 'n', 9: 'n', 12: 'n', 14: 'nn', 15: '2n', 17: 'nn', 18: '2n',
-  21: '2n', 26: '2nn', 33: '6n', 36: '2n', 39: 'n',
-};
 
 /** Parse a message; undefined when it is malformed. Never throws. */
 export function parseMessage(msg: Uint8Array): Message | undefined {
@@ -74,7 +65,7 @@ export function parseMessage(msg: Uint8Array): Message | undefined {
 }
 
 function expandRdata(msg: Uint8Array, type: number, start: number, len: number): Uint8Array | undefined {
-  const layout = NAMED[type];
+  const layout = NAME_LAYOUTS[type];
   const end = start + len;
   if (!layout) return msg.slice(start, end);
   const out: number[] = [];

@@ -3,6 +3,8 @@
 
 import { EDNS_DO, FLAG_QR, HEADER_LEN, MAX_LABEL_LEN, MAX_NAME_LEN, OPCODE_MASK, OPCODE_SHIFT, OPT_NSID, OPT_TYPE, Opcode, Rcode } from './constants.js';
 import { nameKey, skipName } from './name.js';
+import type { ResponseOpt } from './opt.js';
+import { OPT_FIXED_LEN, writeOpt } from './opt.js';
 
 /** What the pipeline should do with a packet. */
 export const QueryStatus = {
@@ -151,4 +153,30 @@ function error(q: Query, rcode: number): Query {
 
 function u16(b: Uint8Array, i: number): number {
   return ((b[i] as number) << 8) | (b[i + 1] as number);
+}
+
+/** A query to send: one question, header flags (RD, CD), and an OPT record or none. */
+export interface OutgoingQuery {
+  id: number;
+  flags: number;
+  /** Uncompressed wire name. */
+  qname: Uint8Array;
+  qtype: number;
+  qclass: number;
+  edns: ResponseOpt | null;
+}
+
+/** Encode a query (RFC 1035 §4.1): upstream queries, health probes, drill streams. */
+export function encodeQuery(q: OutgoingQuery): Buffer {
+  const qend = HEADER_LEN + q.qname.length + 4;
+  const out = Buffer.alloc(qend + (q.edns ? OPT_FIXED_LEN + q.edns.options.length : 0));
+  out.writeUInt16BE(q.id, 0);
+  out.writeUInt16BE(q.flags, 2);
+  out.writeUInt16BE(1, 4);
+  out.writeUInt16BE(q.edns ? 1 : 0, 10);
+  out.set(q.qname, HEADER_LEN);
+  out.writeUInt16BE(q.qtype, qend - 4);
+  out.writeUInt16BE(q.qclass, qend - 2);
+  if (q.edns) writeOpt(out, qend, q.edns, 0);
+  return out;
 }

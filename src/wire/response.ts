@@ -1,33 +1,15 @@
 // Assembling a response from the query's bytes and pre-encoded sections: header, copied question,
 // the sections (cut at an RRset boundary when they do not fit), and the OPT record last.
 
-import { EDNS_DO, FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC, HEADER_LEN, OPCODE_MASK, OPT_TYPE } from './constants.js';
+import { FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC, HEADER_LEN, OPCODE_MASK } from './constants.js';
+import type { ResponseOpt } from './opt.js';
+import { OPT_FIXED_LEN, writeOpt } from './opt.js';
 import type { Query } from './query.js';
 import type { Sections } from './writer.js';
 import { EMPTY_SECTIONS } from './writer.js';
 
-/** The OPT record of a response (RFC 6891 §6.1.2), options already encoded. */
-export interface ResponseOpt {
-  udpSize: number;
-  dnssecOk: boolean;
-  /** Encoded EDNS options (code, length, data)*, possibly empty. */
-  options: Uint8Array;
-}
-
-const OPT_FIXED_LEN = 11;
 /** Sections up to this many bytes are copied byte by byte (no view allocated). */
 const SMALL_COPY = 256;
-
-/** Encode one EDNS option: code, length, data. */
-export function encodeOption(code: number, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + data.length);
-  out[0] = code >> 8;
-  out[1] = code & 0xff;
-  out[2] = data.length >> 8;
-  out[3] = data.length & 0xff;
-  out.set(data, 4);
-  return out;
-}
 
 /** How to rewrite the TTLs of cached sections: counted down by `age` seconds, or all set to `fixed`. */
 export interface TtlPatch {
@@ -102,17 +84,7 @@ export function buildResponse(
     if (ttl) patchTtls(out, o, body, sections.ttlOffsets, ttl);
   }
   o += body;
-  if (opt) {
-    out[o] = 0; // root owner
-    out.writeUInt16BE(OPT_TYPE, o + 1);
-    out.writeUInt16BE(opt.udpSize, o + 3);
-    out[o + 5] = rcode >> 4; // RFC 6891 §6.1.3: upper 8 bits of the extended rcode
-    out[o + 6] = 0; // version 0
-    const ednsFlags = opt.dnssecOk ? EDNS_DO : 0; // RFC 3225 §3: DO copied from the query
-    out.writeUInt16BE(ednsFlags, o + 7);
-    out.writeUInt16BE(opt.options.length, o + 9);
-    out.set(opt.options, o + 11);
-  }
+  if (opt) writeOpt(out, o, opt, rcode);
   return out;
 }
 

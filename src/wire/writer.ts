@@ -6,7 +6,7 @@
 //                 ^ the qname is registered for compression at offset 12, so the
 //                   bytes are valid for any query whose qname equals it (ignoring case).
 
-import { HEADER_LEN, T } from './constants.js';
+import { HEADER_LEN, NAME_LAYOUTS, T } from './constants.js';
 import { nameKey, nameLength } from './name.js';
 
 export interface WireRecord {
@@ -47,7 +47,7 @@ export interface Sections {
 
 export const EMPTY_SECTIONS: Sections = { bytes: new Uint8Array(0), an: 0, ns: 0, ar: 0, cuts: [], ttlOffsets: [] };
 
-/** RFC 3597 §4: only the RFC 1035 types' RDATA names may be compressed. */
+/** RFC 3597 §4: only the RFC 1035 types' RDATA names may be compressed (on the way out). */
 const COMPRESSIBLE = new Set<number>([T.NS, 3, 4, T.CNAME, T.SOA, 7, 8, 9, T.PTR, 14, T.MX]);
 
 export class SectionWriter {
@@ -97,26 +97,18 @@ export class SectionWriter {
     this.#buf[lenAt + 1] = rdlen & 0xff;
   }
 
+  /** RDATA with its names compressed, field by field as NAME_LAYOUTS describes the type. */
   #compressibleRdata(type: number, rd: Uint8Array): void {
-    switch (type) {
-      case T.MX:
-        this.#bytes(rd.subarray(0, 2));
-        this.#name(rd, 2);
-        return;
-      case T.SOA: {
-        const m = nameLength(rd, 0);
-        const r = nameLength(rd, m);
-        this.#name(rd, 0);
-        this.#name(rd, m);
-        this.#bytes(rd.subarray(m + r));
-        return;
+    let i = 0;
+    for (const f of NAME_LAYOUTS[type] as string) {
+      if (f === 'n') {
+        this.#name(rd, i);
+        i += nameLength(rd, i);
+      } else {
+        const end = f === 'r' ? rd.length : i + Number(f);
+        this.#bytes(rd.subarray(i, end));
+        i = end;
       }
-      case 14: // MINFO
-        this.#name(rd, 0);
-        this.#name(rd, nameLength(rd, 0));
-        return;
-      default:
-        this.#name(rd, 0);
     }
   }
 

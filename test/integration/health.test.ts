@@ -174,7 +174,7 @@ describe('health-coupled announcement', () => {
   });
 
   it('edgedns guard withdraws within a second of the node being SIGSTOPped; the node announces again after SIGCONT', async () => {
-    const { n, srv, guard, glog } = await nodeWithGuard();
+    const { n, srv, guard } = await nodeWithGuard();
     try {
       const t0 = Date.now();
       srv.proc.kill('SIGSTOP');

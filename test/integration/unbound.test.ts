@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import * as dgram from 'node:dgram';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,14 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { dig } from '../helpers/dig.ts';
 import type { RunningServer } from '../helpers/server.ts';
 import { ZONES, startServer } from '../helpers/server.ts';
-
-async function freePort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  s.close();
-  return port;
-}
+import { freePort } from '../../bench/procs.ts';
+import { unboundServer } from '../../bench/unbound.ts';
 
 let unbound: ChildProcess;
 let srv: RunningServer;
@@ -28,19 +21,7 @@ before(async () => {
   port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'edgedns-unbound-'));
   const conf = join(dir, 'unbound.conf');
-  writeFileSync(conf, `server:
-  interface: 127.0.0.1@${port}
-  port: ${port}
-  do-daemonize: no
-  username: ""
-  chroot: ""
-  directory: "${dir}"
-  pidfile: ""
-  use-syslog: no
-  logfile: ""
-  do-ip6: no
-  access-control: 127.0.0.0/8 allow
-  local-zone: "unbound.test." static
+  writeFileSync(conf, `${unboundServer({ port, dir })}  local-zone: "unbound.test." static
   local-data: "unbound.test. 600 IN SOA ns.unbound.test. h.unbound.test. 1 3600 600 86400 120"
   local-data: "www.unbound.test. 600 IN A 192.0.2.123"
   local-data: 'txt.unbound.test. 600 IN TXT "from unbound"'
