@@ -4,14 +4,16 @@ NODE_MODULES := node_modules/.package-lock.json
 SRC := $(shell find src -name '*.ts')
 UNIT_TESTS := $(shell find test/unit -name '*.test.ts' | sort)
 INTEGRATION_TESTS := $(shell find test/integration -name '*.test.ts' | sort)
+# One case per attack: the real node under hostile traffic on loopback (root for raw sockets).
+HOSTILE_TESTS := $(shell find test/hostile -name '*.test.ts' 2>/dev/null | sort)
 CONFORMANCE := ../shared/conformance/zone-compare.sh
 
-.PHONY: run test unit integration build typecheck conformance clean help
+.PHONY: run test unit integration hostile build typecheck conformance clean help
 
 help:
 	@echo "make run          install, build, serve zones/ on 127.0.0.1:5353 (UDP and TCP)"
 	@echo "make test         install what the tests need, build, run the whole suite"
-	@echo "make unit | integration | typecheck | conformance | clean"
+	@echo "make unit | integration | hostile | typecheck | conformance | clean"
 
 $(NODE_MODULES): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -31,7 +33,7 @@ typecheck: $(NODE_MODULES)
 
 test: build typecheck
 	@scripts/install-deps.sh test
-	node --import tsx --test --test-concurrency=2 --test-timeout=180000 $(UNIT_TESTS) $(INTEGRATION_TESTS)
+	node --import tsx --test --test-concurrency=2 --test-timeout=180000 $(UNIT_TESTS) $(INTEGRATION_TESTS) $(HOSTILE_TESTS)
 
 unit: build
 	node --import tsx --test --test-timeout=60000 $(UNIT_TESTS)
@@ -39,6 +41,10 @@ unit: build
 integration: build
 	@scripts/install-deps.sh test
 	node --import tsx --test --test-concurrency=2 --test-timeout=180000 $(INTEGRATION_TESTS)
+
+hostile: build
+	@scripts/install-deps.sh test
+	node --import tsx --test --test-concurrency=1 --test-timeout=180000 $(HOSTILE_TESTS)
 
 conformance: build
 	$(CONFORMANCE) suite node $(CURDIR)/dist/main.js zone print
