@@ -3,26 +3,26 @@
 // signals). The CLI reaches the rest of the program only through here.
 
 import { hostname } from 'node:os';
-import { resolve as resolvePath } from 'node:path';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { Announcer } from './announce/index.js';
-import { zoneSpecs } from './assemble.js';
+import { configBase, zoneSpecs } from './assemble.js';
 import { buildAdapter } from './routing.js';
 import { identityConfig } from './site.js';
 import type { Config } from './config/index.js';
 import { formatHostPort, loadConfig } from './config/index.js';
 import type { Logger } from './core/index.js';
-import { EdgeError, createJsonLogger, errorMessage, parseDuration, systemClock } from './core/index.js';
+import { EdgeError, ErrorCode, createJsonLogger, errorMessage, parseDuration, systemClock } from './core/index.js';
 import type { Check } from './health/index.js';
 import { HealthMonitor, commandCheck, eventLoopCheck, heapCheck, predicateCheck, probeCheck } from './health/index.js';
 import type { AdminServer, Metrics, Registry } from './metrics/index.js';
 import { createMetrics, mergeMetrics, startAdmin } from './metrics/index.js';
 import type { DnsPlane, ServeOptions, ServingState } from './plane.js';
-import { LocalPlane, loadState } from './plane.js';
+import { LocalPlane, loadServeConfig, loadState } from './plane.js';
 import { probeQuestion, probeTcp, probeUdp } from './server/index.js';
 import { VERSION } from './version.js';
 import { keyToText, nameFromText, nameKey } from './wire/index.js';
-import type { ZoneStore } from './zone/index.js';
-import { buildZone, formatRecord, loadZones, parseZoneFile } from './zone/index.js';
+import type { ZoneInfo } from './zone/index.js';
+import { buildZone, checkReload, formatRecord, loadZones, parseZoneFile } from './zone/index.js';
 
 export type { ServeOptions } from './plane.js';
 export { EdgeError, ErrorCode, isEdgeError } from './core/index.js';
@@ -79,8 +79,9 @@ export class EdgeNode {
   #skipLinger: () => void = () => {
     this.#lingerSkipped = true;
   };
-  /** Zones loaded at startup: the zones check fails when one of them is gone. */
-  readonly #requiredZones: Set<string>;
+  /** The reload running now, and the one asked for while it runs (more requests join that one). */
+  #reloading: Promise<ReloadResult> | undefined;
+  #reloadNext: { result: Promise<ReloadResult>; remove: Set<string>; start: () => void } | undefined;
   #closeChecks: () => void = () => {};
   /** What the files said at the last successful (re)load. */
   #state: ServingState;
@@ -94,7 +95,6 @@ export class EdgeNode {
     this.log = log;
     this.plane = plane;
     this.metrics = metrics;
-    this.#requiredZones = new Set(state.zones.zones().map((z) => z.origin));
     const c = state.loaded.config;
     this.announcer = new Announcer({
       adapter: buildAdapter(c, log),
@@ -123,8 +123,8 @@ export class EdgeNode {
     });
   }
 
-  /** The zones as last loaded. */
-  get zones(): ZoneStore {
+  /** The zones served now, as last loaded. */
+  get zones(): ZoneInfo[] {
     return this.#state.zones;
   }
 
@@ -132,18 +132,15 @@ export class EdgeNode {
   #checks(c: Config): Check[] {
     const loop = eventLoopCheck(c.health.maxEventLoopLag);
     this.#closeChecks = () => loop.close();
-    const q = probeQuestion(this.zones.zones()[0]?.origin);
+    const q = probeQuestion(this.zones[0]?.origin);
     const checks: Check[] = [
       predicateCheck('listeners', 'local', () => this.plane.listening()),
       ...this.plane.bound.flatMap((b) => [
         probeCheck(`udp ${formatHostPort(b)}`, () => probeUdp(b, q, c.health.probeTimeout), c.health.probeTimeout + 100),
         probeCheck(`tcp ${formatHostPort(b)}`, () => probeTcp(b, q, c.health.probeTimeout), c.health.probeTimeout + 100),
       ]),
-      predicateCheck('zones', 'local', () => {
-        const loaded = new Set(this.zones.zones().map((z) => z.origin));
-        const missing = [...this.#requiredZones].filter((z) => !loaded.has(z));
-        return missing.length === 0 ? { ok: true, detail: `${loaded.size} zone(s) loaded` } : { ok: false, detail: `not loaded: ${missing.join(', ')}` };
-      }),
+      // Every process that answers serves the zones of the last successful load.
+      predicateCheck('zones', 'local', () => this.plane.serving(this.zones)),
       loop,
       heapCheck(c.health.maxHeapFraction),
       {
@@ -163,22 +160,22 @@ export class EdgeNode {
 
   /** Startup: config and zones (fatal when bad) → listeners (here or in workers) → admin endpoint. */
   static async start(opts: ServeOptions): Promise<EdgeNode> {
-    const state = loadState(opts);
+    const state = await loadState(loadServeConfig(opts));
     const c = state.loaded.config;
     const log = opts.logger ?? createJsonLogger({ level: c.log.level, base: { site: state.identity.siteId } });
-    for (const z of state.zones.zones()) log.info('zone loaded', { zone: z.origin, serial: z.serial, records: z.records, file: z.file });
+    for (const z of state.zones) log.info('zone loaded', { zone: z.origin, serial: z.serial, records: z.records, file: z.file });
     // Metrics read the live objects through these late-bound sources.
     let node: EdgeNode | undefined;
     let local: LocalPlane | undefined;
     const metrics = createMetrics({ version: VERSION, site: state.identity.siteId }, {
       prefixes: () => c.announce.prefixes,
       cache: () => local?.cacheStats() ?? null,
-      zones: () => (node?.zones ?? state.zones).zones(),
+      zones: () => node?.zones ?? state.zones,
       upstreams: () => local?.upstreamStatus() ?? [],
       workers: () => node?.plane.workers() ?? null,
     });
     const plane: DnsPlane =
-      c.workers > 1 ? await (await import('./workers.js')).WorkerPlane.start(opts, c.workers, log, () => metrics.workerRestarted()) : (local = await LocalPlane.start(state, log, metrics));
+      c.workers > 1 ? await (await import('./workers.js')).WorkerPlane.start(state, c.workers, log, () => metrics.workerRestarted()) : (local = await LocalPlane.start(state, log, metrics));
     try {
       node = new EdgeNode(state, opts, log, plane, metrics);
       if (c.admin.listen) node.#admin = await node.#startAdmin(c.admin.listen.host, c.admin.listen.port, c.admin.tokenFile);
@@ -201,18 +198,54 @@ export class EdgeNode {
     return this.#admin?.port ?? null;
   }
 
-  /** Reload config and zones; on any error keep everything as it runs and report why. */
-  async reload(): Promise<ReloadResult> {
+  /**
+   * Reload config and zones; on any error keep everything as it runs and report why. One reload
+   * runs at a time; those asked for meanwhile become one more, whatever their number.
+   * `remove`: zones whose files are gone that may stop being served.
+   */
+  reload(removeZones: readonly string[] = []): Promise<ReloadResult> {
+    const remove = removeZones.map((z) => (z.endsWith('.') ? z : `${z}.`).toLowerCase());
+    if (!this.#reloading) {
+      this.#reloading = this.#reloadOnce(new Set(remove)).finally(() => {
+        const next = this.#reloadNext;
+        this.#reloadNext = undefined;
+        this.#reloading = next?.result;
+        next?.start();
+      });
+      return this.#reloading;
+    }
+    if (this.#reloadNext) {
+      for (const z of remove) this.#reloadNext.remove.add(z);
+      return this.#reloadNext.result;
+    }
+    const removeNext = new Set(remove);
+    let start: () => void = () => {};
+    const result = new Promise<ReloadResult>((resolve) => (start = () => resolve(this.#reloadOnce(removeNext))));
+    this.#reloadNext = { result, remove: removeNext, start: () => start() };
+    return result;
+  }
+
+  async #reloadOnce(remove: ReadonlySet<string>): Promise<ReloadResult> {
     try {
-      const state = loadState(this.#opts);
-      const restartOnly = RESTART_KEYS.filter((k) => JSON.stringify(state.loaded.config[k]) !== JSON.stringify(this.config[k]));
+      const loaded = loadServeConfig(this.#opts);
+      const restartOnly = RESTART_KEYS.filter((k) => JSON.stringify(loaded.config[k]) !== JSON.stringify(this.config[k]));
       if (restartOnly.length > 0) this.log.warn('config changes that need a restart were not applied', { keys: restartOnly });
+      const state = await loadState(loaded);
+      // A zone file gone from the zone folder is an accident unless asked for (or the folder changed).
+      const dir = loaded.config.zones.dir === null ? null : resolvePath(configBase(loaded), loaded.config.zones.dir);
+      const verdict = checkReload(this.zones, state.zones, {
+        policy: loaded.config.zones.serialPolicy,
+        removable: (z) => remove.has(z.origin.toLowerCase()) || dirname(z.file) !== dir,
+      });
+      if (verdict.serialRefused > 0) this.metrics.zoneSerialRefused(verdict.serialRefused);
+      if (verdict.problems.length > 0) throw new EdgeError(ErrorCode.ZONE_POLICY, verdict.problems.join('\n'), verdict.problems);
+      if (verdict.unchanged) state.image = null;
       await this.plane.apply(state);
-      this.#state = state;
-      for (const z of state.zones.zones()) this.log.info('zone loaded', { zone: z.origin, serial: z.serial, records: z.records });
+      this.#state = { ...state, image: null };
+      for (const z of state.zones) this.log.info('zone loaded', { zone: z.origin, serial: z.serial, records: z.records, changed: !verdict.unchanged });
       this.metrics.reload(true);
-      this.log.info('reload ok', { zones: state.zones.size });
-      return { ok: true, message: `reloaded: ${state.zones.size} zone(s)` };
+      this.log.info('reload ok', { zones: state.zones.length });
+      return { ok: true, message: `reloaded: ${state.zones.length} zone(s)${verdict.unchanged ? ', unchanged' : ''}` };
     } catch (e) {
       const problems = e instanceof EdgeError ? e.problems : [errorMessage(e)];
       this.metrics.reload(false);
@@ -253,7 +286,7 @@ export class EdgeNode {
       ready: this.ready(),
       listeners: this.plane.bound.map((b) => ({ address: formatHostPort(b), transports: ['udp', 'tcp'] })),
       ...(workers ? { workers: { ...workers, summary: this.plane.listening().detail } } : {}),
-      zones: this.zones.zones().map((z) => ({ ...z, loadedAt: new Date(z.loadedAt).toISOString() })),
+      zones: this.zones.map((z) => ({ ...z, loadedAt: new Date(z.loadedAt).toISOString() })),
       upstreams: await this.plane.upstreams(),
       health: this.health.status(),
       announce: { ...this.announcer.status(), summary: this.#announceSummary() },
@@ -280,7 +313,10 @@ export class EdgeNode {
       ready: () => this.ready(),
       log: this.log,
       actions: {
-        '/reload': async () => ({ ...(await this.reload()) }),
+        '/reload': async (body) => {
+          const remove = Array.isArray(body.remove) ? body.remove.filter((z): z is string => typeof z === 'string') : [];
+          return { ...(await this.reload(remove)) };
+        },
         '/drain': (body) => {
           const ms = durationArg(body.for);
           if (ms === undefined) return { ok: false, message: `bad duration "${String(body.for)}" (e.g. 10m, 90s)` };
@@ -357,7 +393,7 @@ export class EdgeNode {
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
     // Logged once the signal handlers are in place: from here a SIGTERM is a clean stop.
-    this.log.info('started', { config: this.#state.loaded.source, zones: this.zones.size, listen: this.plane.bound, workers: this.plane.workers()?.configured ?? 1, admin: this.adminPort });
+    this.log.info('started', { config: this.#state.loaded.source, zones: this.zones.length, listen: this.plane.bound, workers: this.plane.workers()?.configured ?? 1, admin: this.adminPort });
     await requested;
     await stopped;
     process.off('SIGHUP', onHup);

@@ -9,8 +9,8 @@ import type { Logger } from './core/index.js';
 import { systemClock } from './core/index.js';
 import type { ResolverObserver } from './resolver/index.js';
 import { Resolver, readResolvConf } from './resolver/index.js';
-import type { ZoneSpec, ZoneStore } from './zone/index.js';
-import { loadZones, zoneSpecsFromDir } from './zone/index.js';
+import type { ZoneSpec } from './zone/index.js';
+import { zoneSpecsFromDir } from './zone/index.js';
 
 /** Zone files named by the config; relative paths are resolved from `base`. */
 export function zoneSpecs(config: Config, base: string): ZoneSpec[] {
@@ -20,10 +20,14 @@ export function zoneSpecs(config: Config, base: string): ZoneSpec[] {
   return specs;
 }
 
-/** Load the zones of a config (relative to the config file's folder, or the working directory). */
-export function loadConfiguredZones(loaded: LoadedConfig): ZoneStore {
-  const base = loaded.source.startsWith('<') ? process.cwd() : dirname(loaded.source);
-  return loadZones(zoneSpecs(loaded.config, base));
+/** The zone files of a config (relative to the config file's folder, or the working directory). */
+export function configuredZoneSpecs(loaded: LoadedConfig): ZoneSpec[] {
+  return zoneSpecs(loaded.config, configBase(loaded));
+}
+
+/** The folder relative paths of a config are resolved from. */
+export function configBase(loaded: LoadedConfig): string {
+  return loaded.source.startsWith('<') ? process.cwd() : dirname(loaded.source);
 }
 
 export function buildCache(c: Config, observer: CacheObserver): AnswerCache {

@@ -9,7 +9,7 @@
 //   - sentinels: a TCP connection held open to every address; when it closes (a crashed process:
 //     the kernel closes it at once) one quick probe confirms, and the guard withdraws at once.
 
-import { loadConfiguredZones } from './assemble.js';
+import { configuredZoneSpecs } from './assemble.js';
 import type { Config } from './config/index.js';
 import { formatHostPort, loadConfig } from './config/index.js';
 import type { Logger } from './core/index.js';
@@ -113,7 +113,8 @@ export async function guard(configPath: string | undefined, logLevel?: 'debug' |
   const log = createJsonLogger({ level: logLevel ?? c.log.level, base: { site: identityConfig(c).siteId, component: 'guard' } });
   let zone: string | undefined;
   try {
-    zone = loadConfiguredZones(loaded).zones()[0]?.origin;
+    // The first zone's apex: its SOA is there whatever the zone holds (nothing to parse here).
+    zone = configuredZoneSpecs(loaded)[0]?.origin;
   } catch (e) {
     log.warn('cannot read the zones; probing CH TXT id.server instead', { error: errorMessage(e) });
   }

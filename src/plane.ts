@@ -3,7 +3,7 @@
 // processes that share the listeners (WorkerPlane, workers.ts); a worker runs a LocalPlane.
 
 import { resolve as resolvePath } from 'node:path';
-import { buildCache, buildResolver, loadConfiguredZones } from './assemble.js';
+import { buildCache, buildResolver, configuredZoneSpecs } from './assemble.js';
 import { identityConfig } from './site.js';
 import type { LoadedConfig } from './config/index.js';
 import { loadConfig } from './config/index.js';
@@ -16,7 +16,8 @@ import type { Metrics, MetricsJson } from './metrics/index.js';
 import type { Resolver, UpstreamStatus } from './resolver/index.js';
 import type { ListenAddress, ListenerSet } from './server/index.js';
 import { Forwarder, Pipeline, queryLog, startListeners, teeObservers } from './server/index.js';
-import type { ZoneStore } from './zone/index.js';
+import type { ZoneImage, ZoneInfo, ZoneStore } from './zone/index.js';
+import { decodeImage, loadInThread } from './zone/index.js';
 
 /** How `edgedns serve` was asked to run: the config file and the flags that override it. */
 export interface ServeOptions {
@@ -51,17 +52,31 @@ function flagOverrides(opts: ServeOptions): Record<string, unknown> {
   return o;
 }
 
-/** What the files say: the config, the zones and the identity built from them. */
+/** What the files say: the config, the zones (compiled, as an image) and the identity. */
 export interface ServingState {
   loaded: LoadedConfig;
-  zones: ZoneStore;
+  zones: ZoneInfo[];
+  /** The zones' data; null on a reload that found every zone unchanged (the running data stays). */
+  image: ZoneImage | null;
   identity: Identity;
 }
 
-/** Load config and zones as `serve` was asked to; throws EdgeError naming file, line and problem. */
-export function loadState(opts: ServeOptions): ServingState {
-  const loaded = loadConfig(opts.configPath, flagOverrides(opts));
-  return { loaded, zones: loadConfiguredZones(loaded), identity: buildIdentity(identityConfig(loaded.config)) };
+/** The config as `serve` was asked to run: the file with the flags over it. Throws EdgeError. */
+export function loadServeConfig(opts: ServeOptions): LoadedConfig {
+  return loadConfig(opts.configPath, flagOverrides(opts));
+}
+
+/** Load and compile the zones of a config in a loader thread; throws EdgeError naming file, line and problem. */
+export async function loadState(loaded: LoadedConfig): Promise<ServingState> {
+  const image = await loadInThread(configuredZoneSpecs(loaded));
+  return { loaded, zones: image.header.zones, image, identity: buildIdentity(identityConfig(loaded.config)) };
+}
+
+/** The store of an image, or the running one when the image is null (nothing changed). */
+async function storeOf(image: ZoneImage | null, running: ZoneStore | null): Promise<ZoneStore> {
+  if (image) return decodeImage(image);
+  if (!running) throw new Error('no zone image to start from');
+  return running;
 }
 
 export interface CacheStats {
@@ -74,6 +89,8 @@ export interface DnsPlane {
   /** The bound addresses (with real ports when 0 was asked). */
   readonly bound: readonly ListenAddress[];
   listening(): CheckOutcome;
+  /** Whether every process that answers serves the zones of the last load (`expected`). */
+  serving(expected: readonly ZoneInfo[]): CheckOutcome;
   /** Answer from newly loaded files (a worker plane has every worker load them). Throws with the problems. */
   apply(state: ServingState): Promise<void>;
   upstreams(): Promise<UpstreamStatus[]>;
@@ -104,10 +121,11 @@ export class LocalPlane implements DnsPlane {
   /** Build cache, upstreams and pipeline and bind the listeners; `metrics` observes them. */
   static async start(state: ServingState, log: Logger, metrics: Metrics): Promise<LocalPlane> {
     const c = state.loaded.config;
+    const zones = await storeOf(state.image, null);
     const resolver = buildResolver(c, log, metrics.resolver);
     const forwarder = resolver ? new Forwarder(buildCache(c, metrics.cache), resolver, log) : null;
     const pipeline = new Pipeline({
-      zones: state.zones,
+      zones,
       identity: state.identity,
       udpPayload: c.edns.udpPayload,
       forwarder,
@@ -131,8 +149,16 @@ export class LocalPlane implements DnsPlane {
     return this.#listeners.listening();
   }
 
+  serving(expected: readonly ZoneInfo[]): CheckOutcome {
+    const served = new Map(this.pipeline.zones.zones().map((z) => [z.origin, z.digest]));
+    const missing = expected.filter((z) => served.get(z.origin) !== z.digest).map((z) => z.origin);
+    if (missing.length > 0 || served.size !== expected.length) return { ok: false, detail: `not served as loaded: ${missing.join(', ') || 'extra zones'}` };
+    return { ok: true, detail: `${expected.length} zone(s) loaded` };
+  }
+
+  /** Decode the new zones a slice at a time between queries, then swap them in whole. */
   async apply(state: ServingState): Promise<void> {
-    this.pipeline.update(state.zones, state.identity);
+    this.pipeline.update(await storeOf(state.image, this.pipeline.zones), state.identity);
   }
 
   /** For metrics, read at scrape time. */

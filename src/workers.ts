@@ -7,7 +7,9 @@
 
 import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
-import { extname } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatHostPort } from './config/index.js';
 import type { Logger } from './core/index.js';
@@ -15,8 +17,14 @@ import { EdgeError, ErrorCode, createJsonLogger, errorMessage } from './core/ind
 import type { CheckOutcome } from './health/index.js';
 import type { MetricsJson } from './metrics/index.js';
 import { createMetrics } from './metrics/index.js';
-import type { CacheStats, DnsPlane, ServeOptions } from './plane.js';
-import { LocalPlane, loadState } from './plane.js';
+import type { CacheStats, DnsPlane, ServingState } from './plane.js';
+import { LocalPlane } from './plane.js';
+import type { LoadedConfig } from './config/index.js';
+import type { Identity } from './identity/index.js';
+import { buildIdentity } from './identity/index.js';
+import { identityConfig } from './site.js';
+import type { ZoneInfo, ZoneStore } from './zone/index.js';
+import { decodeImage, readImageFile, writeImageFile } from './zone/index.js';
 import type { UpstreamStatus } from './resolver/index.js';
 import type { ListenAddress } from './server/index.js';
 import { VERSION } from './version.js';
@@ -24,14 +32,23 @@ import { VERSION } from './version.js';
 /** The environment variable that carries a worker's options (and marks a process as a worker). */
 export const WORKER_ENV = 'EDGEDNS_WORKER';
 
-type WorkerOptions = Omit<ServeOptions, 'logger' | 'admin' | 'workers'> & { index: number };
+/** What a worker starts from: the primary's config and the zone image file of the current load. */
+interface WorkerOptions {
+  index: number;
+  loaded: LoadedConfig;
+  image: string;
+}
 
-/** What the primary asks a worker. */
-type Op = 'apply' | 'upstreams' | 'cache' | 'flush' | 'metrics' | 'closeTcp' | 'closeUdp';
+/** What the primary asks a worker. A reload is `prepare` (read and decode the new zone image
+ * beside the running zones) on every worker, then `commit` (swap) or `abort` on every worker. */
+type Op = 'prepare' | 'commit' | 'abort' | 'upstreams' | 'cache' | 'flush' | 'metrics' | 'closeTcp' | 'closeUdp';
 interface Request {
   edgedns: number;
   op: Op;
   key?: string | undefined;
+  /** prepare: the image file, or null when the zones did not change; and the config. */
+  image?: string | null;
+  loaded?: LoadedConfig;
 }
 type Reply = { edgedns: number; ok: true; value: unknown } | { edgedns: number; ok: false; error: string };
 type Event = { event: 'ready'; bound: ListenAddress[] } | { event: 'failed'; error: string };
@@ -47,6 +64,8 @@ interface Slot {
   index: number;
   worker: Worker | null;
   listening: boolean;
+  /** The load (generation) whose zones the worker answers from. */
+  generation: number;
   startedAt: number;
   /** Consecutive quick deaths, for the restart delay. */
   crashes: number;
@@ -56,7 +75,9 @@ interface Slot {
 
 /** The primary's side: starts, watches and talks to the workers. */
 export class WorkerPlane implements DnsPlane {
-  readonly #opts: WorkerOptions;
+  /** Where zone images are written for the workers; removed when the plane closes. */
+  readonly #dir: string;
+  #current: { loaded: LoadedConfig; image: string; generation: number };
   readonly #log: Logger;
   readonly #onRestart: () => void;
   readonly #slots: Slot[];
@@ -66,17 +87,20 @@ export class WorkerPlane implements DnsPlane {
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   readonly #timers = new Set<NodeJS.Timeout>();
 
-  private constructor(opts: WorkerOptions, n: number, log: Logger, onRestart: () => void) {
-    this.#opts = opts;
+  private constructor(dir: string, loaded: LoadedConfig, n: number, log: Logger, onRestart: () => void) {
+    this.#dir = dir;
+    this.#current = { loaded, image: join(dir, 'zones-1.img'), generation: 1 };
     this.#log = log;
     this.#onRestart = onRestart;
-    this.#slots = Array.from({ length: n }, (_, index) => ({ index, worker: null, listening: false, startedAt: 0, crashes: 0, restarting: false }));
+    this.#slots = Array.from({ length: n }, (_, index) => ({ index, worker: null, listening: false, generation: 0, startedAt: 0, crashes: 0, restarting: false }));
   }
 
-  /** Fork `n` workers and wait until each has bound the listeners; throws the first one's error. */
-  static async start(opts: ServeOptions, n: number, log: Logger, onRestart: () => void): Promise<WorkerPlane> {
-    const { logger: _l, admin: _a, workers: _w, ...rest } = opts;
-    const plane = new WorkerPlane({ ...rest, index: 0 }, n, log, onRestart);
+  /** Fork `n` workers and wait until each has bound the listeners; throws the first one's error.
+   * The zones were loaded once, here: the workers decode the same image file. */
+  static async start(state: ServingState, n: number, log: Logger, onRestart: () => void): Promise<WorkerPlane> {
+    if (!state.image) throw new Error('no zone image to start the workers from');
+    const plane = new WorkerPlane(await mkdtemp(join(tmpdir(), 'edgedns-')), state.loaded, n, log, onRestart);
+    await writeImageFile(plane.#current.image, state.image);
     // Workers accept from the shared sockets themselves: the primary stays out of the query path.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     const here = fileURLToPath(import.meta.url);
@@ -94,7 +118,8 @@ export class WorkerPlane implements DnsPlane {
 
   /** Start the worker of `slot`; resolves with its bound addresses, rejects when it fails to start. */
   #fork(slot: Slot): Promise<ListenAddress[]> {
-    const w = cluster.fork({ [WORKER_ENV]: JSON.stringify({ ...this.#opts, index: slot.index }) });
+    const { loaded, image, generation } = this.#current;
+    const w = cluster.fork({ [WORKER_ENV]: JSON.stringify({ index: slot.index, loaded, image } satisfies WorkerOptions) });
     slot.worker = w;
     slot.startedAt = Date.now();
     return new Promise((resolve, reject) => {
@@ -108,6 +133,7 @@ export class WorkerPlane implements DnsPlane {
         if (m.event === 'failed') return reject(new EdgeError(ErrorCode.LISTEN, m.error));
         slot.listening = true;
         slot.restarting = false;
+        slot.generation = generation;
         resolve(m.bound);
       });
       w.on('exit', (code, signal) => {
@@ -149,7 +175,7 @@ export class WorkerPlane implements DnsPlane {
     else p.reject(new Error(m.error));
   }
 
-  #ask(slot: Slot, op: Op, key?: string): Promise<unknown> {
+  #ask(slot: Slot, op: Op, args: Omit<Request, 'edgedns' | 'op'> = {}): Promise<unknown> {
     const w = slot.worker;
     if (!w || !slot.listening || !w.isConnected()) return Promise.reject(new Error(`worker ${slot.index} is not running`));
     const id = this.#nextId++;
@@ -159,14 +185,13 @@ export class WorkerPlane implements DnsPlane {
         reject(new Error(`worker ${slot.index}: no reply to ${op} within ${REQUEST_TIMEOUT_MS} ms`));
       }, REQUEST_TIMEOUT_MS);
       this.#pending.set(id, { resolve, reject, timer });
-      w.send({ edgedns: id, op, key } satisfies Request);
+      w.send({ edgedns: id, op, ...args } satisfies Request);
     });
   }
 
   /** Ask every running worker; the answers of those that replied, and the errors of the others. */
-  async #askAll(op: Op, key?: string): Promise<{ values: unknown[]; errors: string[] }> {
-    const running = this.#slots.filter((s) => s.listening);
-    const settled = await Promise.allSettled(running.map((s) => this.#ask(s, op, key)));
+  async #askAll(op: Op, args: Omit<Request, 'edgedns' | 'op'> = {}, running = this.#slots.filter((s) => s.listening)): Promise<{ values: unknown[]; errors: string[] }> {
+    const settled = await Promise.allSettled(running.map((s) => this.#ask(s, op, args)));
     const values: unknown[] = [];
     const errors: string[] = [];
     for (const r of settled) {
@@ -192,10 +217,35 @@ export class WorkerPlane implements DnsPlane {
     return { configured: this.#slots.length, listening: up.length, pids: up.flatMap((s) => s.worker?.process.pid ?? []) };
   }
 
-  async apply(): Promise<void> {
-    // Each worker loads the same files; a worker that fails keeps its running zones.
-    const { errors } = await this.#askAll('apply');
-    if (errors.length > 0) throw new EdgeError(ErrorCode.CONFIG_INVALID, errors.join('\n'), errors);
+  /** Every worker decodes the new image beside its running zones; only when all have, all swap. */
+  async apply(state: ServingState): Promise<void> {
+    const generation = this.#current.generation + 1;
+    const image = state.image ? join(this.#dir, `zones-${generation}.img`) : null;
+    if (state.image && image) await writeImageFile(image, state.image);
+    const running = this.#slots.filter((s) => s.listening);
+    const prepared = await this.#askAll('prepare', { image, loaded: state.loaded }, running);
+    if (prepared.errors.length > 0) {
+      await this.#askAll('abort', {}, running);
+      if (image) await rm(image, { force: true });
+      throw new EdgeError(ErrorCode.CONFIG_INVALID, prepared.errors.join('\n'), prepared.errors);
+    }
+    const previous = this.#current.image;
+    // Set first: a worker that restarts from here on starts from the new load.
+    this.#current = { loaded: state.loaded, image: image ?? previous, generation };
+    const committed = await Promise.allSettled(running.map(async (s) => {
+      await this.#ask(s, 'commit');
+      s.generation = generation;
+    }));
+    if (image) await rm(previous, { force: true });
+    const failed = committed.flatMap((r) => (r.status === 'rejected' ? [errorMessage(r.reason)] : []));
+    if (failed.length > 0) this.#log.error('workers did not switch to the new zones', { errors: failed });
+  }
+
+  serving(expected: readonly ZoneInfo[]): CheckOutcome {
+    const up = this.#slots.filter((s) => s.listening);
+    const behind = up.filter((s) => s.generation !== this.#current.generation).map((s) => s.index);
+    if (behind.length > 0) return { ok: false, detail: `workers ${behind.join(', ')} answer from an older zone load` };
+    return { ok: true, detail: `${expected.length} zone(s) loaded (load ${this.#current.generation}, ${up.length} worker(s))` };
   }
 
   async upstreams(): Promise<UpstreamStatus[]> {
@@ -224,7 +274,7 @@ export class WorkerPlane implements DnsPlane {
   }
 
   async flush(key: string | undefined): Promise<number | null> {
-    const { values, errors } = await this.#askAll('flush', key);
+    const { values, errors } = await this.#askAll('flush', { key });
     if (errors.length > 0) throw new Error(errors.join('; '));
     const n = (values as (number | null)[]).filter((v) => v !== null);
     return n.length === 0 ? null : n.reduce((a, b) => a + b, 0);
@@ -261,6 +311,7 @@ export class WorkerPlane implements DnsPlane {
         return gone;
       }),
     );
+    await rm(this.#dir, { recursive: true, force: true });
   }
 }
 
@@ -275,8 +326,10 @@ export async function runWorker(): Promise<void> {
   let plane: LocalPlane;
   let log: Logger;
   try {
-    const state = loadState(opts);
-    log = createJsonLogger({ level: state.loaded.config.log.level, base: { site: state.identity.siteId, worker: opts.index } });
+    const { loaded } = opts;
+    const image = await readImageFile(opts.image);
+    const state: ServingState = { loaded, zones: image.header.zones, image, identity: buildIdentity(identityConfig(loaded.config)) };
+    log = createJsonLogger({ level: loaded.config.log.level, base: { site: state.identity.siteId, worker: opts.index } });
     let current: LocalPlane | undefined;
     const metrics = createMetrics({ version: VERSION, site: state.identity.siteId }, {
       prefixes: () => [],
@@ -285,14 +338,28 @@ export async function runWorker(): Promise<void> {
       upstreams: () => current?.upstreamStatus() ?? [],
     });
     plane = current = await LocalPlane.start(state, log, metrics);
-    const handlers: Record<Op, (key?: string) => unknown> = {
-      apply: async () => {
-        await plane.apply(loadState(opts));
+    /** A reload decoded and waiting for `commit`. */
+    let prepared: { zones: ZoneStore; identity: Identity } | null = null;
+    const handlers: Record<Op, (m: Request) => unknown> = {
+      prepare: async (m) => {
+        if (!m.loaded) throw new Error('prepare without a config');
+        const zones = m.image ? await decodeImage(await readImageFile(m.image)) : plane.pipeline.zones;
+        prepared = { zones, identity: buildIdentity(identityConfig(m.loaded.config)) };
+        return true;
+      },
+      commit: () => {
+        if (!prepared) throw new Error('nothing prepared to commit');
+        plane.pipeline.update(prepared.zones, prepared.identity);
+        prepared = null;
+        return true;
+      },
+      abort: () => {
+        prepared = null;
         return true;
       },
       upstreams: () => plane.upstreams(),
       cache: () => plane.cache(),
-      flush: (key) => plane.flush(key),
+      flush: (m) => plane.flush(m.key),
       metrics: () => metrics.registry.getMetricsAsJSON(),
       closeTcp: () => plane.closeTcp(),
       closeUdp: async () => {
@@ -304,7 +371,7 @@ export async function runWorker(): Promise<void> {
     process.on('message', (m: Request) => {
       if (typeof m?.edgedns !== 'number') return;
       Promise.resolve()
-        .then(() => handlers[m.op](m.key))
+        .then(() => handlers[m.op](m))
         .then(
           (value) => send({ edgedns: m.edgedns, ok: true, value: value ?? null }),
           (e: unknown) => send({ edgedns: m.edgedns, ok: false, error: `worker ${opts.index}: ${e instanceof EdgeError ? e.problems.join('\n') : errorMessage(e)}` }),

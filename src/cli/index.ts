@@ -103,8 +103,10 @@ Examples:
 
   adminOpts(program.command('reload'))
     .description('reload config and zones of a running node (as SIGHUP does)')
-    .action(async (opts: { admin: string; tokenFile?: string }) => {
-      await postAction(opts, 'reload', {});
+    .option('--remove <zone...>', 'stop serving these zones, whose files are gone (a reload keeps serving them otherwise)')
+    .action(async (opts: { admin: string; tokenFile?: string; remove?: string[] }) => {
+      // A reload is refused for what the files say: exit 1, as `zone check` does.
+      await postAction(opts, 'reload', opts.remove ? { remove: opts.remove } : {}, ErrorCode.ZONE_POLICY);
     });
 
   adminOpts(program.command('cache').description('the answer cache of a running node').command('flush'))
@@ -191,10 +193,11 @@ function usage(message: string): EdgeError {
   return new EdgeError(ErrorCode.USAGE, message);
 }
 
-async function postAction(opts: AdminClientOptions, path: string, body: Record<string, unknown>): Promise<void> {
+/** POST an action; a refusal is an error with `failCode` (exit 1 for a rejected zone, else 2). */
+async function postAction(opts: AdminClientOptions, path: string, body: Record<string, unknown>, failCode: ErrorCode = ErrorCode.USAGE): Promise<void> {
   const r = await adminRequest(opts, 'POST', path, body);
   const msg = (r.json as { message?: string } | null)?.message ?? r.text.trim();
-  if (r.status !== 200) throw new EdgeError(ErrorCode.USAGE, `${path}: ${msg} (HTTP ${r.status})`);
+  if (r.status !== 200) throw new EdgeError(r.status === 400 ? failCode : ErrorCode.USAGE, `${path}: ${msg} (HTTP ${r.status})`);
   process.stdout.write(`${msg}\n`);
 }
 

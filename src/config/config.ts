@@ -28,7 +28,9 @@ export interface Config {
   /** Processes answering DNS: 1 = this one; N > 1 = N worker processes sharing the listeners. */
   workers: number;
   /** `dir`: every `*.zone` in it (origin = file name without `.zone`); null for none. */
-  zones: { dir: string | null; files: ZoneFileConfig[] };
+  /** Zone files: every `*.zone` of `dir`, and `files`. `serialPolicy`: on reload, a zone whose
+   * content changed must have a higher SOA serial (`increase`), or any serial goes (`any`, as BIND). */
+  zones: { dir: string | null; files: ZoneFileConfig[]; serialPolicy: 'increase' | 'any' };
   edns: { udpPayload: number };
   tcp: { idleTimeout: number; maxConnections: number; maxInFlight: number };
   /** Upstream resolvers; null = the nameservers of /etc/resolv.conf. */
@@ -90,7 +92,7 @@ export const DEFAULTS = {
   site: { id: null, hostname: null, version: null },
   listen: ['127.0.0.1:5353'],
   workers: 1,
-  zones: { dir: './zones' as string | null, files: [] as ZoneFileConfig[] },
+  zones: { dir: './zones' as string | null, files: [] as ZoneFileConfig[], serialPolicy: 'increase' as 'increase' | 'any' },
   // RFC 9715 / DNS Flag Day 2020: 1232 avoids IP fragmentation on common paths.
   edns: { udpPayload: 1232 },
   // RFC 7766 §6.2.3: idle timeouts of seconds; caps keep a client from holding everything.
@@ -148,7 +150,7 @@ const schema = obj<Config>({
   site: obj({ id: optional(str()), hostname: optional(str()), version: optional(strOrFalse()) }),
   listen: list(hostPort(53, true)),
   workers: int(1, 64),
-  zones: obj({ dir: optional(str()), files: list(obj({ file: str(), origin: str() })) }),
+  zones: obj({ dir: optional(str()), files: list(obj({ file: str(), origin: str() })), serialPolicy: oneOf(['increase', 'any'] as const) }),
   edns: obj({ udpPayload: int(512, 4096) }),
   tcp: obj({ idleTimeout: duration(3_600_000), maxConnections: int(1, 1_000_000), maxInFlight: int(1, 10_000) }),
   upstreams: optional(list(hostPort(53))),

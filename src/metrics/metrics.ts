@@ -52,6 +52,8 @@ export interface Metrics {
   readonly health: HealthObserver;
   readonly announce: AnnounceObserver;
   reload(ok: boolean): void;
+  /** Zones a reload refused because their content changed and their SOA serial did not increase. */
+  zoneSerialRefused(n: number): void;
   workerRestarted(): void;
 }
 
@@ -159,6 +161,7 @@ export function createMetrics(build: { version: string; site: string }, sources:
   const reloads = new Counter({ name: 'edgedns_config_reloads_total', help: 'Config and zone reloads, by result.', labelNames: ['result'], registers: r });
   reloads.labels('ok');
   reloads.labels('error');
+  const serialRefused = new Counter({ name: 'edgedns_zone_serial_refused_total', help: 'Zones refused on reload: content changed, SOA serial not increased.', registers: r });
 
   // --- health and announcement ---------------------------------------------------------------
   const STATES = ['INIT', 'RISING', 'UP', 'FALLING', 'DOWN', 'DISABLED', 'STOPPING'];
@@ -201,5 +204,5 @@ export function createMetrics(build: { version: string; site: string }, sources:
     },
   };
 
-  return { registry, pipeline, cache, resolver, tcp, health, announce, reload: (ok) => reloads.labels(ok ? 'ok' : 'error').inc(), workerRestarted: () => restarts.inc() };
+  return { registry, pipeline, cache, resolver, tcp, health, announce, reload: (ok) => reloads.labels(ok ? 'ok' : 'error').inc(), zoneSerialRefused: (n) => serialRefused.inc(n), workerRestarted: () => restarts.inc() };
 }

@@ -18,6 +18,8 @@ import { ABSENT_TYPE, resolve } from './lookup.js';
 import { parseZoneFile } from './parse.js';
 import type { Zone } from './zone.js';
 import { buildZone } from './zone.js';
+import type { ZoneImage } from './image.js';
+import { encodeImage } from './image.js';
 
 /** A response body from the zones: rcode, header flags (AA) and encoded sections. */
 export interface ZoneAnswer {
@@ -26,7 +28,7 @@ export interface ZoneAnswer {
   sections: Sections;
 }
 
-interface NodeAnswers {
+export interface NodeAnswers {
   byType: Map<number, ZoneAnswer>;
   /** The answer for every other type; absent at a CNAME, whose chain depends on the type. */
   fallback: ZoneAnswer | undefined;
@@ -44,6 +46,8 @@ export interface ZoneInfo {
   serial: number;
   records: number;
   loadedAt: number;
+  /** sha256 of the zone's content (see zoneDigest). */
+  digest: string;
 }
 
 const SYNTH_CACHE_ENTRIES = 10_000;
@@ -53,18 +57,20 @@ const LABEL_STARTS = new Int32Array(128);
 
 export class ZoneStore implements ZoneIndex {
   readonly #zones: Map<string, Zone>;
-  readonly #compiled = new Map<string, NodeAnswers>();
+  readonly #compiled: Map<string, NodeAnswers>;
   readonly #synth = new LRUCache<string, ZoneAnswer>({ max: SYNTH_CACHE_ENTRIES });
   /** Every origin and every ancestor of one (keys), so that a name's walk stops at the first
    * suffix that leads to no zone: a forwarded name costs one or two lookups, not one per label. */
   readonly #ancestors = new Set<string>();
   readonly loadedAt: number;
 
-  constructor(zones: readonly Zone[], loadedAt = Date.now()) {
+  /** Compiles every node's answers, unless they come already compiled (from a zone image). */
+  constructor(zones: readonly Zone[], loadedAt = Date.now(), compiled?: Map<string, NodeAnswers>) {
     this.#zones = new Map(zones.map((z) => [z.key, z]));
     for (const z of zones) for (let k: string | undefined = z.key; k !== undefined; k = parentKey(k)) this.#ancestors.add(k);
     this.loadedAt = loadedAt;
-    for (const zone of zones) this.#compileZone(zone);
+    this.#compiled = compiled ?? new Map();
+    if (!compiled) for (const zone of zones) this.#compileZone(zone);
   }
 
   get size(): number {
@@ -105,7 +111,13 @@ export class ZoneStore implements ZoneIndex {
   }
 
   zones(): ZoneInfo[] {
-    return [...this.#zones.values()].map((z) => ({ origin: keyToText(z.key), file: z.file, serial: z.serial, records: z.recordCount, loadedAt: this.loadedAt }));
+    return [...this.#zones.values()].map((z) => ({ origin: keyToText(z.key), file: z.file, serial: z.serial, records: z.recordCount, loadedAt: this.loadedAt, digest: z.digest }));
+  }
+
+  /** The zones and their compiled answers as bytes, for another thread or process to decode. */
+  image(): ZoneImage {
+    const zones = [...this.#zones.values()];
+    return encodeImage(zones, this.zones(), (zone, key) => (this.findZone(key) === zone ? this.#compiled.get(key) : undefined), this.loadedAt);
   }
 
   #compileZone(zone: Zone): void {

@@ -1,6 +1,7 @@
 // A loaded zone: records grouped into nodes and RRsets, with the zone policy a loading server
 // applies (RFC 1034 §4.2.1, RFC 2181 §10.1, RFC 6672 §2.4). A zone that fails is rejected whole.
 
+import { createHash } from 'node:crypto';
 import { EdgeError, ErrorCode } from '../core/index.js';
 import { T, isSubdomain, keyToText, keyToWire, nameKey, nameLength, parentKey, typeName } from '../wire/index.js';
 import type { ZoneRecord } from './parse.js';
@@ -36,6 +37,8 @@ export interface Zone {
   cuts: Set<string>;
   /** Number of records after duplicates were removed. */
   recordCount: number;
+  /** sha256 of the zone's content in canonical order: equal digests, equal data. */
+  digest: string;
 }
 
 /** Group records into a zone and apply the zone policy; throws ZonePolicyError listing every problem. */
@@ -115,7 +118,31 @@ export function buildZone(records: readonly ZoneRecord[], origin: Uint8Array, fi
   const sd = soaSet.rdatas[0] as Uint8Array;
   const serialAt = nameLength(sd, 0) + nameLength(sd, nameLength(sd, 0));
   const serial = new DataView(sd.buffer, sd.byteOffset, sd.byteLength).getUint32(serialAt);
-  return { origin, key, file, nodes, soa: soaSet, serial, cuts, recordCount: count };
+  return { origin, key, file, nodes, soa: soaSet, serial, cuts, recordCount: count, digest: zoneDigest(nodes) };
+}
+
+/** The content of a zone, independent of the order of its file: names, types and RDATA sorted. */
+export function zoneDigest(nodes: ReadonlyMap<string, ZoneNode>): string {
+  const h = createHash('sha256');
+  const word = Buffer.alloc(10);
+  for (const key of [...nodes.keys()].sort()) {
+    const node = nodes.get(key) as ZoneNode;
+    h.update(key);
+    for (const t of [...node.rrsets.keys()].sort((a, b) => a - b)) {
+      const s = node.rrsets.get(t) as RRset;
+      word.writeUInt16BE(s.type, 0);
+      word.writeUInt16BE(s.class, 2);
+      word.writeUInt32BE(s.ttl, 4);
+      word.writeUInt16BE(s.rdatas.length, 8);
+      h.update(word);
+      for (const rd of [...s.rdatas].sort(Buffer.compare)) {
+        word.writeUInt16BE(rd.length, 0);
+        h.update(word.subarray(0, 2));
+        h.update(rd);
+      }
+    }
+  }
+  return h.digest('hex');
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -87,19 +87,31 @@ describe('health-coupled announcement', () => {
     }
   });
 
-  it('a zone deleted and reloaded fails the zones check: withdrawn; restored: announced again', async () => {
+  it('a zone whose file is deleted stays served and announced until removed on purpose', async () => {
     const n = nodeSetup();
     const srv = await startServer({ config: n.config, args: [] });
     try {
       await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'announce');
+      const status = async (): Promise<{ health: { reason: string }; zones: { origin: string }[] }> => (await fetch(`http://127.0.0.1:${srv.adminPort}/status`)).json() as never;
       renameSync(join(n.zonesDir, 'second.test.zone'), join(n.dir, 'second.test.zone.off'));
-      srv.proc.kill('SIGHUP');
-      await until(() => n.calls().at(-1)?.action === 'withdraw', 3000, 'withdraw after losing a zone');
-      const s = (await (await fetch(`http://127.0.0.1:${srv.adminPort}/status`)).json()) as { health: { reason: string } };
-      assert.match(s.health.reason, /zones: not loaded: second\.test\./);
-      renameSync(join(n.dir, 'second.test.zone.off'), join(n.zonesDir, 'second.test.zone'));
-      srv.proc.kill('SIGHUP');
-      await until(() => n.calls().at(-1)?.action === 'announce', 4000, 'announce after the zone is back');
+      const r = await runCli(['reload', ...admin(srv.adminPort)]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr + r.stdout, /second\.test\.zone: zone second\.test\. is gone from the zone files; it is still served/);
+      // Reload, /status and the zones check agree: still served, still announced.
+      assert.equal((await dig(srv, ['second.test', 'SOA'])).status, 'NOERROR');
+      assert.deepEqual((await status()).zones.map((z) => z.origin).sort(), ['example.test.', 'second.test.']);
+      await new Promise((res) => setTimeout(res, 1500));
+      assert.equal(n.calls().at(-1)?.action, 'announce');
+      assert.equal(await readyz(srv.adminPort), 200);
+      // Removed on purpose: no longer served, and the node stays announced.
+      const removed = await runCli(['reload', '--remove', 'second.test', ...admin(srv.adminPort)]);
+      assert.equal(removed.code, 0, removed.stderr);
+      assert.equal((await dig(srv, ['second.test', 'SOA'])).status, 'REFUSED');
+      assert.deepEqual((await status()).zones.map((z) => z.origin), ['example.test.']);
+      await new Promise((res) => setTimeout(res, 1500));
+      assert.equal(n.calls().at(-1)?.action, 'announce');
+      assert.equal(await readyz(srv.adminPort), 200);
+      assert.equal((await status()).health.reason, 'checks pass');
     } finally {
       await srv.stop();
     }

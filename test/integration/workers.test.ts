@@ -2,7 +2,7 @@
 // merges the metrics, reloads and flushes every worker, restarts a dead one, and takes them all
 // down with it. The real server, queried with dig.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -122,26 +122,44 @@ describe('workers: 2', () => {
     assert.match(srv.logs(), /"msg":"worker exited; restarting it".*"signal":"SIGKILL"/);
   });
 
-  it('retries a worker that cannot start again, with back-off, until it can', async () => {
+  it('a restarted worker answers from the zones the others serve, not from files changed since', async () => {
     const text = readFileSync(zoneFile, 'utf8');
-    const restarts = value(await metrics(), 'edgedns_worker_restarts_total');
-    writeFileSync(zoneFile, `${text}\nbroken line here\n`);
+    const serial = Number((await dig(srv, ['example.test', 'SOA'])).answer[0]?.data.split(' ')[2]);
+    writeFileSync(zoneFile, text.replace(String(serial), String(serial + 7)));
     const [victim] = (await status()).workers.pids as [number];
     process.kill(victim, 'SIGKILL');
-    // Killed, then started at once and failed (the zone file), then again after 1 s and failed.
+    await until(() => !alive(victim), 5000, 'the killed worker to be gone');
+    let s = await status();
+    const t0 = Date.now();
+    for (; s.workers.listening < 2 && Date.now() - t0 < 10000; s = await status()) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(s.workers.listening, 2);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => dig(srv, ['example.test', 'SOA'])));
+    assert.deepEqual(new Set(answers.map((r) => r.answer[0]?.data.split(' ')[2])), new Set([String(serial)]));
+    writeFileSync(zoneFile, text);
+  });
+
+  it('retries a worker that cannot start again, with back-off, until it can', async () => {
+    const restarts = value(await metrics(), 'edgedns_worker_restarts_total');
+    const [victim] = (await status()).workers.pids as [number];
+    // A worker starts from the zone image its primary wrote; take it away (as a tmp cleaner would).
+    const env = readFileSync(`/proc/${victim}/environ`, 'utf8').split('\0').find((e) => e.startsWith('EDGEDNS_WORKER='));
+    const image = (JSON.parse(env?.slice('EDGEDNS_WORKER='.length) ?? '{}') as { image: string }).image;
+    renameSync(image, `${image}.away`);
+    process.kill(victim, 'SIGKILL');
+    // Killed, then started at once and failed (no image), then again after 1 s and failed.
     const t0 = Date.now();
     while (value(await metrics(), 'edgedns_worker_restarts_total') < restarts + 3 && Date.now() - t0 < 10000) await new Promise((r) => setTimeout(r, 100));
     assert.ok(value(await metrics(), 'edgedns_worker_restarts_total') >= restarts + 3, 'restarted and retried');
     assert.equal((await status()).workers.listening, 1);
     assert.equal((await dig(srv, ['www.example.test'])).status, 'NOERROR');
-    writeFileSync(zoneFile, text);
+    renameSync(`${image}.away`, image);
     let s = await status();
     while (s.workers.listening < 2 && Date.now() - t0 < 20000) {
       await new Promise((r) => setTimeout(r, 200));
       s = await status();
     }
-    assert.equal(s.workers.listening, 2, 'the worker listens again once it can load its files');
-    assert.match(srv.logs(), /"msg":"worker restart failed".*example\.test\.zone/);
+    assert.equal(s.workers.listening, 2, 'the worker listens again once it can load its zones');
+    assert.match(srv.logs(), /"msg":"worker restart failed".*zones-\d+\.img/);
   });
 
   it('stops its workers when it stops', async () => {

@@ -1,0 +1,82 @@
+// The reload policy a fleet needs: changed content needs a higher SOA serial, reloads are
+// coalesced (one running, one pending), and `workers: N` loads the files once per reload.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { dig } from '../helpers/dig.ts';
+import { parseProm, value } from '../helpers/prom.ts';
+import { runCli, startServer } from '../helpers/server.ts';
+
+const zoneText = (serial: number, www: string): string => `$TTL 60\n@ SOA ns h ${serial} 1 1 1 1\n@ NS ns\nns A 192.0.2.1\nwww A ${www}\n`;
+
+async function setup(extra: string[] = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'edgedns-serial-'));
+  const zone = join(dir, 'serial.test.zone');
+  writeFileSync(zone, zoneText(10, '192.0.2.10'));
+  const srv = await startServer({ args: ['--listen', '127.0.0.1:0', '--zones', dir, '--authoritative-only', ...extra], timeoutMs: 20000 });
+  const metrics = async () => parseProm(await (await fetch(`http://127.0.0.1:${srv.adminPort}/metrics`)).text());
+  const reload = (args: string[] = []) => runCli(['reload', '--admin', `http://127.0.0.1:${srv.adminPort}`, ...args]);
+  const www = async () => (await dig(srv, ['www.serial.test'])).answer[0]?.data;
+  return { dir, zone, srv, metrics, reload, www };
+}
+
+describe('reload policy', () => {
+  for (const workers of ['1', '2']) {
+    it(`changed content with the same serial is refused, naming the file and both serials (workers: ${workers})`, async () => {
+      const t = await setup(['--workers', workers]);
+      try {
+        writeFileSync(t.zone, zoneText(10, '192.0.2.20'));
+        const r = await t.reload();
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /serial\.test\.zone: zone serial\.test\. changed but its SOA serial did not increase \(running 10, file 10\)/);
+        assert.equal(await t.www(), '192.0.2.10', 'the running zone stays');
+        assert.equal(value(await t.metrics(), 'edgedns_zone_serial_refused_total'), 1);
+        assert.equal(value(await t.metrics(), 'edgedns_config_reloads_total', { result: 'error' }), 1);
+        // A lower serial is refused too (RFC 1982 arithmetic), a higher one goes.
+        writeFileSync(t.zone, zoneText(9, '192.0.2.20'));
+        assert.equal((await t.reload()).code, 1);
+        writeFileSync(t.zone, zoneText(11, '192.0.2.20'));
+        const ok = await t.reload();
+        assert.equal(ok.code, 0, ok.stderr);
+        const answers = await Promise.all(Array.from({ length: 10 }, () => t.www()));
+        assert.deepEqual(new Set(answers), new Set(['192.0.2.20']), 'every worker switched');
+        // Same content, same serial: nothing to refuse.
+        assert.match((await t.reload()).stdout, /reloaded: 1 zone\(s\), unchanged/);
+      } finally {
+        await t.srv.stop();
+      }
+    });
+  }
+
+  it('serialPolicy: any accepts a change without a new serial (as BIND)', async () => {
+    const t = await setup();
+    const cfg = join(t.dir, 'edgedns.yaml');
+    writeFileSync(cfg, `zones:\n  dir: ${t.dir}\n  serialPolicy: any\nupstreams: []\nlisten: ["127.0.0.1:0"]\n`);
+    await t.srv.stop();
+    const srv = await startServer({ config: cfg, args: [] });
+    try {
+      writeFileSync(t.zone, zoneText(10, '192.0.2.30'));
+      const r = await runCli(['reload', '--admin', `http://127.0.0.1:${srv.adminPort}`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((await dig(srv, ['www.serial.test'])).answer[0]?.data, '192.0.2.30');
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('reloads asked for while one runs become one more, whatever their number', async () => {
+    const t = await setup();
+    try {
+      writeFileSync(t.zone, zoneText(12, '192.0.2.40'));
+      const posts = await Promise.all(Array.from({ length: 12 }, () => fetch(`http://127.0.0.1:${t.srv.adminPort}/reload`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.json() as Promise<{ ok: boolean }>)));
+      assert.ok(posts.every((p) => p.ok));
+      // The first runs; the eleven others share the one after it.
+      assert.equal(value(await t.metrics(), 'edgedns_config_reloads_total', { result: 'ok' }), 2);
+      assert.equal(await t.www(), '192.0.2.40');
+    } finally {
+      await t.srv.stop();
+    }
+  });
+});

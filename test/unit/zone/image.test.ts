@@ -1,0 +1,97 @@
+// Zone images: what a loader thread hands over decodes to a store that answers byte for byte as
+// the store that was compiled in place; the thread reports bad files as the parser does.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { nameFromText, nameKey } from '../../../src/wire/index.ts';
+import type { ZoneAnswer, ZoneStore } from '../../../src/zone/index.ts';
+import { decodeImage, loadInThread, loadZones, readImageFile, writeImageFile } from '../../../src/zone/index.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'edgedns-image-'));
+const parent = join(dir, 'example.test.zone');
+writeFileSync(parent, `$TTL 3600
+@ SOA ns1 host 7 2 3 4 300
+@ NS ns1
+@ MX 10 mail
+ns1 A 192.0.2.1
+mail A 192.0.2.25
+www A 192.0.2.80
+www TXT "web"
+a CNAME www
+*.wild A 192.0.2.42
+host.ent A 192.0.2.7
+sub NS ns.sub
+ns.sub A 192.0.2.53
+child NS ns1
+old DNAME new.example.org.
+`);
+const child = join(dir, 'child.example.test.zone');
+writeFileSync(child, `$TTL 60
+@ SOA ns1.example.test. host 1 2 3 4 30
+@ NS ns1.example.test.
+x AAAA 2001:db8::1
+`);
+const specs = [
+  { file: parent, origin: 'example.test.' },
+  { file: child, origin: 'child.example.test.' },
+];
+
+const NAMES = ['example.test.', 'www.example.test.', 'a.example.test.', 'nx.example.test.', 'q.wild.example.test.', 'ent.example.test.', 'deep.sub.example.test.', 'sub.example.test.', 'child.example.test.', 'x.child.example.test.', 'y.child.example.test.', 'z.old.example.test.'];
+const TYPES = [1, 2, 6, 15, 16, 28, 43, 255, 65];
+
+const bytes = (a: ZoneAnswer | undefined): string => (a ? `${a.rcode}/${a.flags}/${Buffer.from(a.sections.bytes).toString('hex')}/${a.sections.an},${a.sections.ns},${a.sections.ar}/${JSON.stringify(a.sections.cuts)}/${a.sections.ttlOffsets.join(',')}` : 'none');
+
+function assertSame(a: ZoneStore, b: ZoneStore): void {
+  assert.deepEqual(b.zones(), a.zones());
+  for (const n of NAMES) for (const t of TYPES) {
+    const k = nameKey(nameFromText(n, null));
+    assert.equal(bytes(b.answer(k, t)), bytes(a.answer(k, t)), `${n} type ${t}`);
+  }
+}
+
+describe('zone images', () => {
+  it('a store decoded from the loader thread answers as the store compiled in place', async () => {
+    const direct = loadZones(specs, 1000);
+    const decoded = await decodeImage(await loadInThread(specs, 1000));
+    assertSame(direct, decoded);
+  });
+
+  it('survives a file round trip (the workers: N path)', async () => {
+    const direct = loadZones(specs, 1000);
+    const path = join(dir, 'zones.img');
+    await writeImageFile(path, direct.image());
+    assertSame(direct, await decodeImage(await readImageFile(path)));
+  });
+
+  it('a truncated image file is refused, not half loaded', async () => {
+    const path = join(dir, 'cut.img');
+    await writeImageFile(path, loadZones(specs).image());
+    const whole = (await import('node:fs')).readFileSync(path);
+    writeFileSync(path, whole.subarray(0, whole.length - 10));
+    await assert.rejects(readImageFile(path), /truncated zone image/);
+  });
+
+  it('the thread reports every bad file with its line', async () => {
+    const bad = join(dir, 'bad.test.zone');
+    writeFileSync(bad, '$TTL 60\n@ SOA ns host 1 2 3 4 5\n@ NS ns\nwww A 300.1.1.1\n');
+    await assert.rejects(loadInThread([{ file: bad, origin: 'bad.test.' }]), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'ERR_ZONE_PARSE');
+      assert.match(e.message, /bad\.test\.zone:4: /);
+      return true;
+    });
+  });
+
+  it('the digest follows the content, not the order of the file', () => {
+    const a = join(dir, 'a.zone');
+    const b = join(dir, 'b.zone');
+    writeFileSync(a, '$TTL 60\n@ SOA ns host 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nns A 192.0.2.2\n');
+    writeFileSync(b, '$TTL 60\nns A 192.0.2.2\n@ NS ns\nns A 192.0.2.1\n@ SOA ns host 1 2 3 4 5\n');
+    const da = loadZones([{ file: a, origin: 'd.test.' }]).zones()[0]?.digest;
+    const db = loadZones([{ file: b, origin: 'd.test.' }]).zones()[0]?.digest;
+    assert.equal(da, db);
+    writeFileSync(b, '$TTL 60\nns A 192.0.2.3\n@ NS ns\nns A 192.0.2.1\n@ SOA ns host 1 2 3 4 5\n');
+    assert.notEqual(loadZones([{ file: b, origin: 'd.test.' }]).zones()[0]?.digest, da);
+  });
+});
