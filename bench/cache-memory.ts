@@ -1,5 +1,7 @@
-// Memory of the answer cache per entry: store N typical answers (one A record) and divide the heap
-// growth by N. Run with --expose-gc: node --expose-gc --import tsx bench/cache-memory.ts [N]
+// Memory of the answer cache per entry: store N typical answers (one A record, optionally a TXT of
+// T bytes), each fill interleaved with short-lived pooled buffers as a server makes, and compare
+// what the cache counts with heap + arrayBuffers and RSS growth.
+// Run with --expose-gc: node --expose-gc --import tsx bench/cache-memory.ts [N] [T]
 
 import dnsPacket from 'dns-packet';
 import { AnswerCache } from '../src/cache/index.ts';
@@ -7,20 +9,24 @@ import { systemClock } from '../src/core/index.ts';
 import { nameFromText, nameKey, parseMessage } from '../src/wire/index.ts';
 
 const N = Number(process.argv[2] ?? 1_000_000);
+const TXT = Number(process.argv[3] ?? 0);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
 const cache = new AnswerCache({ maxEntries: N + 1, maxBytes: 64 * 1024 ** 3, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, servfailTtl: 5, maxStale: 86400, staleRecheck: 30, prefetch: true, clock: systemClock });
 gc();
-const before = process.memoryUsage().heapUsed;
+const before = process.memoryUsage();
+let junk = 0;
 for (let i = 0; i < N; i++) {
   const name = `host${i}.example.org`;
-  const wire = dnsPacket.encode({ type: 'response', id: 1, flags: 0x8180, questions: [{ name, type: 'A', class: 'IN' }], answers: [{ name, type: 'A', class: 'IN', ttl: 3600, data: `192.0.2.${i & 255}` }] });
-  const msg = parseMessage(wire);
+  const answers: dnsPacket.Answer[] = [{ name, type: 'A', class: 'IN', ttl: 3600, data: `192.0.2.${i & 255}` }];
+  if (TXT > 0) answers.push({ name, type: 'TXT', class: 'IN', ttl: 3600, data: 'x'.repeat(TXT) });
+  const msg = parseMessage(dnsPacket.encode({ type: 'response', id: 1, flags: 0x8180, questions: [{ name, type: 'A', class: 'IN' }], answers }));
   if (!msg) throw new Error('bad message');
   const qname = nameFromText(`${name}.`, null);
   cache.store(AnswerCache.key(nameKey(qname), 1, 1, false), qname, msg, false);
+  for (let k = 0; k < 4; k++) junk += Buffer.from(`a reply, a log line, ${i} ${k} `.repeat(8)).length;
 }
 gc();
-const after = process.memoryUsage().heapUsed;
-const perEntry = (after - before) / N;
-process.stdout.write(`${JSON.stringify({ entries: cache.entries, bytesPerEntry: Math.round(perEntry), heapMb: Math.round(after / 1048576) })}\n`);
+const after = process.memoryUsage();
+const per = (k: 'heapUsed' | 'arrayBuffers' | 'rss'): number => Math.round((after[k] - before[k]) / N);
+process.stdout.write(`${JSON.stringify({ entries: cache.entries, countedPerEntry: Math.round(cache.bytes / cache.entries), heapPerEntry: per('heapUsed'), arrayBuffersPerEntry: per('arrayBuffers'), rssPerEntry: per('rss'), heapMb: Math.round(after.heapUsed / 1048576), junk })}\n`);

@@ -86,7 +86,8 @@ export class EdgeNode {
   /** What the files said at the last successful (re)load. */
   #state: ServingState;
   readonly #opts: ServeOptions;
-  readonly #startedAt = Date.now();
+  /** Monotonic, so uptime does not jump with the wall clock. */
+  readonly #startedAt = systemClock.now();
   #stopping: Promise<void> | undefined;
 
   private constructor(state: ServingState, opts: ServeOptions, log: Logger, plane: DnsPlane, metrics: Metrics) {
@@ -281,7 +282,7 @@ export class EdgeNode {
       node: process.version,
       pid: process.pid,
       host: hostname(),
-      uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
+      uptimeSeconds: Math.round((systemClock.now() - this.#startedAt) / 1000),
       startedAt: new Date(this.#startedAt).toISOString(),
       ready: this.ready(),
       listeners: this.plane.bound.map((b) => ({ address: formatHostPort(b), transports: ['udp', 'tcp'] })),

@@ -13,7 +13,7 @@ import { configuredZoneSpecs } from './assemble.js';
 import type { Config } from './config/index.js';
 import { formatHostPort, loadConfig } from './config/index.js';
 import type { Logger } from './core/index.js';
-import { createJsonLogger, errorMessage } from './core/index.js';
+import { createJsonLogger, errorMessage, systemClock } from './core/index.js';
 import { buildAdapter } from './routing.js';
 import type { ProbeTarget } from './server/index.js';
 import { probeQuestion, probeUdp, sentinel } from './server/index.js';
@@ -79,7 +79,7 @@ export function runGuard(c: Config, log: Logger, probeZone: string | undefined):
 
   const done = (async () => {
     while (!stopped) {
-      const t0 = Date.now();
+      const t0 = systemClock.now();
       // The node is alive when every address answers.
       const results = await Promise.allSettled(targets.map((t) => probeUdp(t, q, c.guard.timeout)));
       const failed = results.flatMap((r) => (r.status === 'rejected' ? [errorMessage(r.reason)] : []));
@@ -93,7 +93,7 @@ export function runGuard(c: Config, log: Logger, probeZone: string | undefined):
         if (failures === 1) log.warn('node did not answer', { errors: failed });
         if (failures >= c.guard.fall) await withdraw(failed.join('; '));
       }
-      await sleep(Math.max(0, c.guard.interval - (Date.now() - t0)));
+      await sleep(Math.max(0, c.guard.interval - (systemClock.now() - t0)));
     }
     for (const s of sentinels.values()) s.close();
   })();

@@ -13,7 +13,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatHostPort } from './config/index.js';
 import type { Logger } from './core/index.js';
-import { EdgeError, ErrorCode, createJsonLogger, errorMessage } from './core/index.js';
+import { EdgeError, ErrorCode, createJsonLogger, errorMessage, systemClock } from './core/index.js';
 import type { CheckOutcome } from './health/index.js';
 import type { MetricsJson } from './metrics/index.js';
 import { createMetrics } from './metrics/index.js';
@@ -121,7 +121,8 @@ export class WorkerPlane implements DnsPlane {
     const { loaded, image, generation } = this.#current;
     const w = cluster.fork({ [WORKER_ENV]: JSON.stringify({ index: slot.index, loaded, image } satisfies WorkerOptions) });
     slot.worker = w;
-    slot.startedAt = Date.now();
+    // Monotonic: a wall-clock step must not reset or prolong the crash back-off.
+    slot.startedAt = systemClock.now();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         w.process.kill('SIGKILL');
@@ -149,7 +150,7 @@ export class WorkerPlane implements DnsPlane {
 
   /** A listening worker died: start another, at once the first time, then with a growing delay. */
   #restart(slot: Slot, code: number | null, signal: string | null): void {
-    slot.crashes = Date.now() - slot.startedAt > RESTART_RESET_MS ? 1 : slot.crashes + 1;
+    slot.crashes = systemClock.now() - slot.startedAt > RESTART_RESET_MS ? 1 : slot.crashes + 1;
     const delay = slot.crashes <= 1 ? 0 : Math.min(RESTART_MAX_MS, 1000 * 2 ** (slot.crashes - 2));
     this.#log.error('worker exited; restarting it', { worker: slot.index, code, signal, delayMs: delay });
     this.#onRestart();

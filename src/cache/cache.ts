@@ -74,9 +74,10 @@ export class CacheEntry implements Sections {
     this.ttl = ttl;
   }
 
-  /** Bytes accounted against maxBytes: the wire bytes and the object around them. */
+  /** Bytes accounted against maxBytes: the wire bytes, the objects around them and their allocation. */
   get size(): number {
-    return this.bytes.length + ENTRY_OVERHEAD;
+    const n = this.bytes.length;
+    return n + ENTRY_OVERHEAD + (n > ON_HEAP_MAX ? OFF_HEAP_OVERHEAD : 0);
   }
 }
 
@@ -86,8 +87,16 @@ export type CacheLookup =
   | { kind: 'miss' };
 
 const MISS: CacheLookup = { kind: 'miss' };
-/** Bytes an entry costs beyond its wire bytes and key (measured: bench/cache-memory.ts). */
-const ENTRY_OVERHEAD = 250;
+/**
+ * Bytes an entry costs beyond its wire bytes and key, on the V8 heap: the entry, its Uint8Array and
+ * ArrayBuffer objects, the LRU's slot and map entry (measured: bench/cache-memory.ts, heap and
+ * arrayBuffers growth per entry minus wire bytes and key, 570-580 B on Node 20).
+ */
+const ENTRY_OVERHEAD = 580;
+/** V8 keeps a typed array of up to 64 bytes inside the heap; a bigger one is a malloc'd backing store. */
+const ON_HEAP_MAX = 64;
+/** What a backing store of its own costs outside the V8 heap (malloc and V8 bookkeeping; measured by RSS). */
+const OFF_HEAP_OVERHEAD = 300;
 /** Shapes (offsets and cut points) shared between entries; bounded. */
 const SHAPES_MAX = 10_000;
 
@@ -237,7 +246,15 @@ function buildEntry(qname: Uint8Array, msg: Message, dnssecOk: boolean, o: Cache
   addRRsets(w, Section.AUTHORITY, cap(msg.authority), true);
   addRRsets(w, Section.ADDITIONAL, cap(msg.additional), false);
   const flags = dnssecOk ? msg.flags & FLAG_AD : 0;
-  return new CacheEntry(w.finish(), msg.rcode, flags, now, ttl);
+  return new CacheEntry(w.finish(ownBytes), msg.rcode, flags, now, ttl);
+}
+
+/**
+ * An entry's bytes in an ArrayBuffer of their own and of exact size: a slice of Node's shared pool
+ * (or of a received datagram) would keep the whole 8 KiB block alive as long as the entry lives.
+ */
+function ownBytes(length: number): Uint8Array {
+  return Buffer.allocUnsafeSlow(length);
 }
 
 /** Add records grouped into RRsets (same owner, type, class, in a row), each a cut point. */

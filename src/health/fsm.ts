@@ -117,7 +117,8 @@ function check(s: HealthState, ok: boolean, now: number, detail: string | undefi
 
 function rising(s: HealthState, count: number, now: number, p: FsmParams, why: string): HealthState {
   if (count >= p.rise && now >= s.holdUntil) return { ...s, state: State.UP, count: 0, reason: why };
-  const held = count >= p.rise ? `; hold-down until ${new Date(s.holdUntil).toISOString()}` : '';
+  // holdUntil is monotonic time, not a date: say how long is left.
+  const held = count >= p.rise ? `; hold-down for ${Math.ceil((s.holdUntil - now) / 1000)} s more` : '';
   return { ...s, state: State.RISING, count, reason: `${why}${held}` };
 }
 

@@ -1,6 +1,8 @@
 // Runs the checks on their interval (fast while RISING/FALLING), feeds the state machine, and
 // tells the announcer what to do. Also: the drain (file-backed, so it survives a restart), drills
 // (an injected local failure that reverts by itself), and noticing that the process was stalled.
+// Intervals, drill deadlines, hold-downs and stalls are monotonic time (`clock.now()`); a drain's
+// end written to the drain file is wall time, since the file outlives the process and people edit it.
 
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Clock, Logger } from '../core/index.js';
@@ -37,8 +39,16 @@ export interface MonitorOptions {
 const MIN_STALL_MS = 1000;
 
 interface DrainInfo {
+  /** When the drain ends, or null for "until undrained"; see `clock`. */
   until: number | null;
+  /**
+   * What `until` is measured on. A drain file's end is wall time: it must mean the same after a
+   * restart (monotonic time starts again) and to an operator who writes one by hand, so a step of
+   * the wall clock moves it, as it would move any date. A drain held in memory ends by monotonic time.
+   */
+  clock: 'wall' | 'monotonic';
   reason: string;
+  /** Wall time of the drain (ms), 0 when unknown. */
   at: number;
 }
 
@@ -91,15 +101,16 @@ export class HealthMonitor {
   /** Drain for `forMs` (or until undrained). Written to the drain file when there is one. */
   drain(forMs: number | null, reason = 'operator drain'): string {
     const now = this.#o.clock.now();
-    const info: DrainInfo = { until: forMs === null ? null : now + forMs, reason, at: now };
+    const wall = this.#o.clock.wall();
+    const untilWall = forMs === null ? null : wall + forMs;
     let persisted = false;
     if (this.#o.drainFile) {
-      writeFileSync(this.#o.drainFile, `${JSON.stringify({ ...info, until: info.until === null ? null : new Date(info.until).toISOString(), at: new Date(now).toISOString() })}\n`);
+      writeFileSync(this.#o.drainFile, `${JSON.stringify({ until: untilWall === null ? null : new Date(untilWall).toISOString(), reason, at: new Date(wall).toISOString() })}\n`);
       persisted = true;
-    } else this.#memoryDrain = info;
-    this.#o.log.warn('drain', { reason, until: info.until === null ? null : new Date(info.until).toISOString(), file: this.#o.drainFile });
+    } else this.#memoryDrain = { until: forMs === null ? null : now + forMs, clock: 'monotonic', reason, at: wall };
+    this.#o.log.warn('drain', { reason, until: untilWall === null ? null : new Date(untilWall).toISOString(), file: this.#o.drainFile });
     this.#apply({ type: 'drain', now, reason: `drained (${reason})` }, 'drained');
-    const until = info.until === null ? 'until undrained' : `until ${new Date(info.until).toISOString()}`;
+    const until = untilWall === null ? 'until undrained' : `until ${new Date(untilWall).toISOString()}`;
     return `drained ${until}${persisted ? `; recorded in ${this.#o.drainFile}` : '; not persistent (no health.drainFile)'}`;
   }
 
@@ -113,13 +124,14 @@ export class HealthMonitor {
 
   /** Drill: make the local checks fail for `forMs`, then pass again by themselves. */
   drillFail(forMs: number): string {
-    const now = this.#o.clock.now();
-    this.#drillUntil = now + forMs;
-    this.#o.log.warn('drill: injected local failure', { from: new Date(now).toISOString(), until: new Date(this.#drillUntil).toISOString(), ms: forMs });
-    const t = setTimeout(() => this.#o.log.warn('drill: injected failure over', { at: new Date(this.#o.clock.now()).toISOString() }), forMs);
+    this.#drillUntil = this.#o.clock.now() + forMs;
+    const wall = this.#o.clock.wall();
+    const untilIso = new Date(wall + forMs).toISOString();
+    this.#o.log.warn('drill: injected local failure', { from: new Date(wall).toISOString(), until: untilIso, ms: forMs });
+    const t = setTimeout(() => this.#o.log.warn('drill: injected failure over', { at: new Date(this.#o.clock.wall()).toISOString() }), forMs);
     t.unref();
     this.#schedule(0);
-    return `injected a local check failure until ${new Date(this.#drillUntil).toISOString()}`;
+    return `injected a local check failure until ${untilIso}`;
   }
 
   /** The drill check: fails while an injected failure lasts. */
@@ -143,7 +155,7 @@ export class HealthMonitor {
       reason: s.reason,
       flaps: s.flaps,
       holdDownMs: Math.max(0, s.holdUntil - now),
-      drain: this.#readDrain(),
+      drain: this.#drainStatus(now),
       drillMs: Math.max(0, this.#drillUntil - now),
       checks: this.#results,
       summary: `${s.state}${shouldAnnounce(s) ? ' (announced)' : ' (withdrawn)'}: ${s.reason}`,
@@ -206,10 +218,18 @@ export class HealthMonitor {
     if (wasUp !== isUp) this.#o.onDesired(isUp, reason, after.reason);
   }
 
+  /** The drain for people: its end as an ISO time, whichever clock it is kept on. */
+  #drainStatus(now: number): Record<string, unknown> | null {
+    const d = this.#readDrain();
+    if (!d) return null;
+    const left = d.until === null ? null : d.until - (d.clock === 'wall' ? this.#o.clock.wall() : now);
+    return { reason: d.reason, at: d.at ? new Date(d.at).toISOString() : null, until: left === null ? null : new Date(this.#o.clock.wall() + left).toISOString(), leftMs: left === null ? null : Math.max(0, left) };
+  }
+
   /** Follow the drain file: created by hand → drain; removed or expired → undrain. */
   #syncDrain(now: number): void {
     const d = this.#readDrain();
-    if (d && d.until !== null && d.until <= now) {
+    if (d && d.until !== null && d.until <= (d.clock === 'wall' ? this.#o.clock.wall() : now)) {
       this.#o.log.warn('drain expired', { reason: d.reason });
       this.#clearDrain();
       if (this.#s.state === State.DISABLED) this.#apply({ type: 'undrain', now }, 'undrained');
@@ -230,9 +250,9 @@ export class HealthMonitor {
     // Any file drains (an operator's `touch` works); ours carries the reason and an end time.
     try {
       const j = JSON.parse(text) as { until?: string | null; reason?: string; at?: string };
-      return { until: j.until ? Date.parse(j.until) : null, reason: j.reason ?? 'drain file', at: j.at ? Date.parse(j.at) : 0 };
+      return { until: j.until ? Date.parse(j.until) : null, clock: 'wall', reason: j.reason ?? 'drain file', at: j.at ? Date.parse(j.at) : 0 };
     } catch {
-      return { until: null, reason: `drain file ${this.#o.drainFile}`, at: 0 };
+      return { until: null, clock: 'wall', reason: `drain file ${this.#o.drainFile}`, at: 0 };
     }
   }
 

@@ -5,6 +5,7 @@
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AnnounceObserver } from '../announce/index.js';
+import { systemClock } from '../core/index.js';
 import type { CacheObserver } from '../cache/index.js';
 import type { CheckResult, HealthObserver, HealthState } from '../health/index.js';
 import type { MismatchReason, ResolverObserver, UpstreamStatus } from '../resolver/index.js';
@@ -169,8 +170,9 @@ export function createMetrics(build: { version: string; site: string }, sources:
   for (const st of STATES) stateGauge.labels(st).set(st === 'INIT' ? 1 : 0);
   const checkGauge = new Gauge({ name: 'edgedns_health_check_ok', help: '1 when the check passed on its last run.', labelNames: ['check', 'kind'], registers: r, aggregator: 'first' });
   const flaps = new Counter({ name: 'edgedns_health_flaps_total', help: 'Withdrawals for health (not drains).', registers: r });
+  // holdUntil is the monitor's monotonic time (systemClock in the app): read it on the same clock.
   let holdUntil = 0;
-  new Gauge({ name: 'edgedns_health_holddown_seconds', help: 'Time left before the address may be announced again (re-announce hold-down).', registers: r, aggregator: 'first', collect() { this.set(Math.max(0, holdUntil - Date.now()) / 1000); } });
+  new Gauge({ name: 'edgedns_health_holddown_seconds', help: 'Time left before the address may be announced again (re-announce hold-down).', registers: r, aggregator: 'first', collect() { this.set(Math.max(0, holdUntil - systemClock.now()) / 1000); } });
   const health: HealthObserver = {
     state(st: HealthState) {
       for (const x of STATES) stateGauge.labels(x).set(x === st.state ? 1 : 0);

@@ -74,10 +74,14 @@ export class SectionWriter {
     this.#cuts.push({ end: this.#len, an, ns, ar, required });
   }
 
-  finish(): Sections {
+  /**
+   * The sections, their bytes from `alloc`. The default takes small buffers from Node's shared
+   * pool (no ArrayBuffer of their own): right for data that lives as long as the pool block anyway
+   * (a zone); the cache passes its own allocator, since one pooled entry pins a whole 8 KiB block.
+   */
+  finish(alloc: (length: number) => Uint8Array = pooled): Sections {
     const [an, ns, ar] = this.#counts as [number, number, number];
-    // allocUnsafe takes small buffers from Node's shared pool: no ArrayBuffer of their own.
-    const bytes = Buffer.allocUnsafe(this.#len);
+    const bytes = alloc(this.#len);
     bytes.set(this.#buf.subarray(0, this.#len));
     return { bytes, an, ns, ar, cuts: this.#cuts, ttlOffsets: this.#ttls };
   }
@@ -165,6 +169,10 @@ export class SectionWriter {
     this.#u16(Math.floor(v / 0x10000) & 0xffff);
     this.#u16(v & 0xffff);
   }
+}
+
+function pooled(length: number): Uint8Array {
+  return Buffer.allocUnsafe(length);
 }
 
 /** Encode sections for the question name `qname` from RRsets given per section. */

@@ -1,10 +1,9 @@
 // The caching forwarder as users see it: the real server with a fake upstream, queried with dig.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { dig } from '../helpers/dig.ts';
+import type { Forwarder } from '../helpers/forwarder.ts';
+import { startForwarder } from '../helpers/forwarder.ts';
 import type { RunningServer } from '../helpers/server.ts';
 import { ZONES, startServer } from '../helpers/server.ts';
 import { FakeUpstream } from '../helpers/upstream.ts';
@@ -12,23 +11,13 @@ import { decode, query, udpExchange } from '../helpers/wire.ts';
 
 let up: FakeUpstream;
 let srv: RunningServer;
+let fwd: Forwarder;
 before(async () => {
-  up = await FakeUpstream.start();
-  const dir = mkdtempSync(join(tmpdir(), 'edgedns-fwd-'));
-  const cfg = join(dir, 'edgedns.yaml');
-  writeFileSync(cfg, [
-    'listen: ["127.0.0.1:0"]',
-    `zones: { dir: ${JSON.stringify(ZONES)} }`,
-    `upstreams: ["127.0.0.1:${up.port}"]`,
-    'resolver: { timeout: 300ms, deadline: 800ms }',
-    'cache: { staleRecheck: 2s }',
-    'site: { id: test-site }',
-  ].join('\n'));
-  srv = await startServer({ config: cfg, args: [] });
+  fwd = await startForwarder(['cache: { staleRecheck: 2s }']);
+  ({ up, srv } = fwd);
 });
 after(async () => {
-  assert.equal(await srv.stop(), 0);
-  await up.close();
+  assert.equal(await fwd.close(), 0);
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,0 +1,111 @@
+// A step of the wall clock (backwards or forwards) changes no TTL given to clients and no
+// deadline: the real systemClock is used with Date.now stepped under it.
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it, mock } from 'node:test';
+import dnsPacket from 'dns-packet';
+import { AnswerCache } from '../../../src/cache/index.ts';
+import { ManualClock, silentLogger, systemClock } from '../../../src/core/index.ts';
+import { HealthMonitor } from '../../../src/health/index.ts';
+import { ResolveError, Resolver } from '../../../src/resolver/index.ts';
+import { buildResponse, nameFromText, nameKey, parseMessage, parseQuery } from '../../../src/wire/index.ts';
+import { FakeUpstream } from '../../helpers/upstream.ts';
+import { decode, query } from '../../helpers/wire.ts';
+
+const HOUR = 3_600_000;
+const realNow = Date.now.bind(Date);
+
+/** Set the wall clock `ms` away from the real one (Date.now only: monotonic time is untouched). */
+function stepWall(ms: number): void {
+  mock.method(Date, 'now', () => realNow() + ms);
+}
+
+afterEach(() => mock.restoreAll());
+
+function servedTtl(cache: AnswerCache, name: string): number | string {
+  const msg = query(name, 'A');
+  const q = parseQuery(msg);
+  const l = cache.get(AnswerCache.key(q.key, q.qtype, q.qclass, false));
+  if (l.kind !== 'fresh') return l.kind;
+  return decode(buildResponse(msg, q, l.entry.rcode, 0, l.entry, null, 65535, { age: l.age, fixed: -1 })).answers[0]?.ttl ?? 'no answer';
+}
+
+describe('systemClock', () => {
+  it('is monotonic and apart from the wall clock', () => {
+    const a = systemClock.now();
+    stepWall(-HOUR);
+    const b = systemClock.now();
+    assert.ok(b >= a, 'monotonic time never goes back');
+    assert.ok(b - a < HOUR / 2, 'and did not follow the wall clock back');
+    assert.ok(Math.abs(systemClock.wall() - (realNow() - HOUR)) < 1000, 'wall() is the wall clock');
+  });
+
+  it('ManualClock steps its wall clock alone', () => {
+    const c = new ManualClock(1000);
+    c.stepWall(-500);
+    assert.deepEqual([c.now(), c.wall()], [1000, 500]);
+    c.advance(100);
+    assert.deepEqual([c.now(), c.wall()], [1100, 600]);
+  });
+});
+
+describe('a wall-clock step', () => {
+  for (const step of [-HOUR, HOUR]) {
+    it(`of ${step / HOUR} h changes no cached TTL`, () => {
+      const c = new AnswerCache({ maxEntries: 100, maxBytes: 1 << 20, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, servfailTtl: 5, maxStale: 86400, staleRecheck: 30, prefetch: true, clock: systemClock });
+      const wire = dnsPacket.encode({ type: 'response', id: 1, flags: 0x8180, questions: [{ name: 'www.example.org', type: 'A', class: 'IN' }], answers: [{ name: 'www.example.org', type: 'A', class: 'IN', ttl: 300, data: '192.0.2.1' }] });
+      const msg = parseMessage(wire);
+      assert.ok(msg);
+      const qname = nameFromText('www.example.org.', null);
+      c.store(AnswerCache.key(nameKey(qname), 1, 1, false), qname, msg, false);
+      stepWall(step);
+      const ttl = servedTtl(c, 'www.example.org');
+      // 300 unless this process was descheduled for seconds between the two lines; a wall-clock
+      // age would give 3900 (step back) or an expired entry (step forward).
+      assert.ok(typeof ttl === 'number' && ttl <= 300 && ttl >= 295, `TTL served ${ttl}`);
+    });
+  }
+
+  describe('resolver deadline', () => {
+    let silent: FakeUpstream;
+    before(async () => {
+      silent = await FakeUpstream.start();
+      silent.mode = 'drop';
+    });
+    after(async () => {
+      await silent.close();
+    });
+
+    it('forwards: every try within the deadline is still made', async () => {
+      const r = new Resolver({ upstreams: [{ host: '127.0.0.1', port: silent.port }], timeoutMs: 100, deadlineMs: 1000, udpPayload: 1232, socketReuse: 4, clock: systemClock });
+      const before = silent.queries;
+      const p = r.resolve({ qname: nameFromText('www.example.org.', null), qtype: 1, qclass: 1, dnssecOk: false, checkingDisabled: false });
+      // After the first try is sent: a wall-clock deadline would have passed an hour ago.
+      stepWall(HOUR);
+      await assert.rejects(p, (e: unknown) => e instanceof ResolveError && e.reason === 'timeout');
+      r.close();
+      // One upstream: tried twice (once, then again while time is left).
+      assert.equal(silent.queries - before, 2);
+    });
+  });
+
+  for (const step of [-HOUR, HOUR]) {
+    it(`of ${step / HOUR} h moves no drill deadline or memory drain`, () => {
+      const m = new HealthMonitor({
+        params: { rise: 1, fall: 1, intervalMs: 1000, fastIntervalMs: 250, holdDown: { initialMs: 10_000, maxMs: 40_000, decayMs: 60_000 } },
+        checks: [], sharedWithdraw: false, drainFile: null, clock: systemClock, log: silentLogger, onDesired: () => {}, onReassert: () => {},
+      });
+      m.drillFail(60_000);
+      m.drain(120_000, 'test');
+      stepWall(step);
+      const s = m.status();
+      m.stop();
+      const drillMs = s.drillMs as number;
+      assert.ok(drillMs <= 60_000 && drillMs > 55_000, `drill left ${drillMs} ms`);
+      const drain = s.drain as { leftMs: number; until: string };
+      assert.ok(drain.leftMs <= 120_000 && drain.leftMs > 115_000, `drain left ${drain.leftMs} ms`);
+      // Shown to people on the wall clock as it is now.
+      const shown = Date.parse(drain.until) - Date.now();
+      assert.ok(Math.abs(shown - drain.leftMs) < 1000, `drain until ${drain.until}`);
+    });
+  }
+});
