@@ -24,7 +24,7 @@ import { VERSION } from './version.js';
 /** The environment variable that carries a worker's options (and marks a process as a worker). */
 export const WORKER_ENV = 'EDGEDNS_WORKER';
 
-type WorkerOptions = Omit<ServeOptions, 'logger' | 'admin' | 'workers'> & { index: number };
+type WorkerOptions = Omit<ServeOptions, 'logger' | 'admin' | 'adminSocket' | 'workers'> & { index: number };
 
 /** What the primary asks a worker. */
 type Op = 'apply' | 'upstreams' | 'cache' | 'flush' | 'metrics' | 'closeTcp' | 'closeUdp';
@@ -75,7 +75,7 @@ export class WorkerPlane implements DnsPlane {
 
   /** Fork `n` workers and wait until each has bound the listeners; throws the first one's error. */
   static async start(opts: ServeOptions, n: number, log: Logger, onRestart: () => void): Promise<WorkerPlane> {
-    const { logger: _l, admin: _a, workers: _w, ...rest } = opts;
+    const { logger: _l, admin: _a, adminSocket: _s, workers: _w, ...rest } = opts;
     const plane = new WorkerPlane({ ...rest, index: 0 }, n, log, onRestart);
     // Workers accept from the shared sockets themselves: the primary stays out of the query path.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
