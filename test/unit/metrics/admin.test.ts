@@ -2,13 +2,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, writeFileSync } from 'node:fs';
-import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../../src/core/index.ts';
 import { durationField, hostAllowed, startAdmin, unknownField } from '../../../src/metrics/index.ts';
+import { rawRequest } from '../../helpers/http.ts';
 
 const TOKEN = 's3cret-token-0123456789';
 const MAX = { ms: 3_600_000, text: '1h' };
@@ -51,24 +51,7 @@ async function withAdmin(opts: { tokenFile?: string }, fn: (s: Awaited<ReturnTyp
   }
 }
 
-interface Answer {
-  status: number;
-  body: string;
-}
-
-/** One raw HTTP request, headers exactly as given (fetch would add or forbid some). */
-function request(to: { port: number } | { socket: string }, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const where = 'socket' in to ? { socketPath: to.socket } : { host: '127.0.0.1', port: to.port };
-    const req = http.request({ ...where, method, path, headers, setHost: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const request = rawRequest;
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 
