@@ -117,7 +117,7 @@ for (const [file, port, workers] of [['edgedns.yaml', edgePort, 1], ['edgedns-w2
 workers: ${workers}
 zones: { dir: ${JSON.stringify(join(ROOT, 'zones'))} }
 upstreams: ["127.0.0.1:${upstreamPort}"]
-admin: { listen: null }
+admin: { listen: null, socket: null }
 log: { level: warn }
 `);
 }

@@ -11,11 +11,11 @@ import { identityConfig } from './site.js';
 import type { Config } from './config/index.js';
 import { formatHostPort, loadConfig } from './config/index.js';
 import type { Logger } from './core/index.js';
-import { EdgeError, ErrorCode, createJsonLogger, errorMessage, parseDuration, systemClock } from './core/index.js';
+import { EdgeError, ErrorCode, createJsonLogger, errorMessage, systemClock } from './core/index.js';
 import type { Check } from './health/index.js';
 import { HealthMonitor, commandCheck, eventLoopCheck, heapCheck, predicateCheck, probeCheck } from './health/index.js';
 import type { AdminServer, Metrics, Registry } from './metrics/index.js';
-import { createMetrics, mergeMetrics, startAdmin } from './metrics/index.js';
+import { createMetrics, durationField, mergeMetrics, startAdmin, unknownField } from './metrics/index.js';
 import type { DnsPlane, ServeOptions, ServingState } from './plane.js';
 import { LocalPlane, loadServeConfig, loadState } from './plane.js';
 import { probeQuestion, probeTcp, probeUdp } from './server/index.js';
@@ -51,12 +51,12 @@ export function checkConfig(file: string): string {
   return `${file}: OK (${config.listen.length} listen address(es), ${specs.length} zone(s))`;
 }
 
-/** A duration from an admin request body: "10m", 90 (seconds), or absent (null). */
-function durationArg(v: unknown): number | null | undefined {
-  if (v === undefined || v === null || v === '') return null;
-  if (typeof v === 'number' && v >= 0) return Math.round(v * 1000);
-  return typeof v === 'string' ? parseDuration(v) : undefined;
-}
+/** Bounds of the durations an admin request may ask for. */
+const DRILL_MAX = { ms: 3_600_000, text: '1h' };
+const DRAIN_MAX = { ms: 30 * 86_400_000, text: '30d' };
+const MAX_REASON = 256;
+
+const refuse = (message: string): { ok: false; message: string } => ({ ok: false, message });
 
 export interface ReloadResult {
   ok: boolean;
@@ -179,7 +179,7 @@ export class EdgeNode {
       c.workers > 1 ? await (await import('./workers.js')).WorkerPlane.start(state, c.workers, log, () => metrics.workerRestarted()) : (local = await LocalPlane.start(state, log, metrics));
     try {
       node = new EdgeNode(state, opts, log, plane, metrics);
-      if (c.admin.listen) node.#admin = await node.#startAdmin(c.admin.listen.host, c.admin.listen.port, c.admin.tokenFile);
+      if (c.admin.listen || c.admin.socket) node.#admin = await node.#startAdmin(c.admin);
       // Withdraw first (clears what a crashed predecessor left), then announce after `rise`.
       node.health.start();
       return node;
@@ -194,9 +194,14 @@ export class EdgeNode {
     return this.#state.loaded.config;
   }
 
-  /** The admin endpoint's port, or null when it is off. */
+  /** The admin endpoint's TCP port, or null when it is off. */
   get adminPort(): number | null {
     return this.#admin?.port ?? null;
+  }
+
+  /** The admin socket's path, or null when it is off. */
+  get adminSocket(): string | null {
+    return this.#admin?.socket ?? null;
   }
 
   /**
@@ -304,41 +309,58 @@ export class EdgeNode {
     return `${prefixes} via ${a.adapter}: desired ${a.desired ?? '-'}, confirmed ${a.confirmed ?? '-'}${a.lastError ? ` (last error: ${a.lastError})` : ''}`;
   }
 
-  #startAdmin(host: string, port: number, tokenFile: string | null): Promise<AdminServer> {
+  #startAdmin(a: Config['admin']): Promise<AdminServer> {
     return startAdmin({
-      host,
-      port,
-      tokenFile,
+      listen: a.listen,
+      socket: a.socket,
+      tokenFile: a.tokenFile,
+      hosts: a.hosts,
       registry: () => this.registry(),
       status: () => this.status(),
       ready: () => this.ready(),
       log: this.log,
       actions: {
         '/reload': async (body) => {
-          const remove = Array.isArray(body.remove) ? body.remove.filter((z): z is string => typeof z === 'string') : [];
+          const bad = unknownField(body, ['remove']);
+          if (bad) return refuse(bad);
+          const remove = body.remove ?? [];
+          if (!Array.isArray(remove) || remove.length > 1000 || !remove.every((z): z is string => typeof z === 'string' && z.length <= 255)) return refuse('remove: expected a list of zone names');
           return { ...(await this.reload(remove)) };
         },
         '/drain': (body) => {
-          const ms = durationArg(body.for);
-          if (ms === undefined) return { ok: false, message: `bad duration "${String(body.for)}" (e.g. 10m, 90s)` };
-          return { ok: true, message: this.health.drain(ms, typeof body.reason === 'string' ? body.reason : 'operator drain') };
+          const bad = unknownField(body, ['for', 'reason']);
+          if (bad) return refuse(bad);
+          const ms = durationField(body, 'for', DRAIN_MAX);
+          if (typeof ms === 'string') return refuse(ms);
+          const reason = body.reason ?? 'operator drain';
+          if (typeof reason !== 'string' || reason.length > MAX_REASON) return refuse(`reason: expected a string of at most ${MAX_REASON} characters`);
+          return { ok: true, message: this.health.drain(ms, reason) };
         },
-        '/undrain': () => ({ ok: true, message: this.health.undrain() }),
+        '/undrain': (body) => {
+          const bad = unknownField(body, []);
+          return bad ? refuse(bad) : { ok: true, message: this.health.undrain() };
+        },
         '/drill/fail': (body) => {
-          const ms = durationArg(body.for);
-          if (ms === undefined || ms === null) return { ok: false, message: 'a drill needs a duration: {"for": "10s"}' };
+          const bad = unknownField(body, ['for']);
+          if (bad) return refuse(bad);
+          const ms = durationField(body, 'for', DRILL_MAX);
+          if (ms === null) return refuse('for: a drill needs a duration, e.g. {"for": "10s"}');
+          if (typeof ms === 'string') return refuse(ms);
           return { ok: true, message: this.health.drillFail(ms) };
         },
         '/cache/flush': async (body) => {
-          const name = typeof body.name === 'string' && body.name !== '' ? body.name : undefined;
+          const bad = unknownField(body, ['name']);
+          if (bad) return refuse(bad);
+          if (body.name !== undefined && typeof body.name !== 'string') return refuse(`name: expected a domain name, got ${JSON.stringify(body.name)}`);
+          const name = body.name === '' ? undefined : body.name;
           let key: string | undefined;
           try {
             key = name === undefined ? undefined : nameKey(originOf(name));
           } catch (e) {
-            return { ok: false, message: `bad name "${name}": ${errorMessage(e)}` };
+            return refuse(`name: bad name "${name}": ${errorMessage(e)}`);
           }
           const removed = await this.plane.flush(key);
-          if (removed === null) return { ok: false, message: 'there is no cache: forwarding is off' };
+          if (removed === null) return refuse('there is no cache: forwarding is off');
           return { ok: true, message: key === undefined ? `flushed ${removed} entries` : `flushed ${removed} entries of ${keyToText(key)}`, removed };
         },
       },
@@ -394,7 +416,7 @@ export class EdgeNode {
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
     // Logged once the signal handlers are in place: from here a SIGTERM is a clean stop.
-    this.log.info('started', { config: this.#state.loaded.source, zones: this.zones.length, listen: this.plane.bound, workers: this.plane.workers()?.configured ?? 1, admin: this.adminPort });
+    this.log.info('started', { config: this.#state.loaded.source, zones: this.zones.length, listen: this.plane.bound, workers: this.plane.workers()?.configured ?? 1, admin: this.adminPort, adminSocket: this.adminSocket });
     await requested;
     await stopped;
     process.off('SIGHUP', onHup);

@@ -34,6 +34,8 @@ export interface ServeOptions {
   siteId?: string;
   /** `--admin ADDRESS:PORT`, or "off". */
   admin?: string;
+  /** `--admin-socket PATH`, or "off". */
+  adminSocket?: string;
   /** `--workers N`. */
   workers?: number;
   logger?: Logger;
@@ -47,7 +49,13 @@ function flagOverrides(opts: ServeOptions): Record<string, unknown> {
   if (opts.upstreams) o.upstreams = opts.upstreams;
   if (opts.allowRecursion && opts.allowRecursion.length > 0) o.recursion = { allow: opts.allowRecursion };
   if (opts.siteId !== undefined) o.site = { id: opts.siteId };
-  if (opts.admin !== undefined) o.admin = { listen: opts.admin === 'off' ? null : opts.admin };
+  if (opts.admin !== undefined || opts.adminSocket !== undefined) {
+    o.admin = {
+      ...(opts.admin !== undefined && { listen: opts.admin === 'off' ? null : opts.admin }),
+      // A relative path on the command line means the caller's folder, as elsewhere.
+      ...(opts.adminSocket !== undefined && { socket: opts.adminSocket === 'off' ? null : resolvePath(opts.adminSocket) }),
+    };
+  }
   if (opts.workers !== undefined) o.workers = opts.workers;
   return o;
 }

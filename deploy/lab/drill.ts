@@ -148,7 +148,8 @@ async function run(scenario: Scenario, serving: string): Promise<RunFigures> {
   await prepare(serving);
   const d = siteDir(serving);
   const nsName = `${P}-s${serving.replace('site', '')}`;
-  const admin = ['--admin', 'http://127.0.0.1:9153'];
+  // Changes go over the site's admin socket (lab.sh puts one in each site folder); TCP needs a token.
+  const admin = ['--admin-socket', join(d, 'admin.sock')];
   const routes = watchRoutes();
   const stream = startStream(120_000);
   await sleep(1500);

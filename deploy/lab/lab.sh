@@ -90,7 +90,7 @@ announce:
   bird: { includeFile: $d/routes4.conf, includeFile6: $d/routes6.conf, socket: $d/bird.ctl }
   shutdownLinger: 2s
 guard: { interval: 100ms, timeout: 150ms, fall: 3 }
-admin: { listen: 127.0.0.1:9153 }
+admin: { listen: 127.0.0.1:9153, socket: $d/admin.sock }  # sites share /run: a socket each
 log: { level: info }
 CONF
 }

@@ -4,7 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { EdgeError, ErrorCode, createJsonLogger, isEdgeError, parseDuration } from '../core/index.js';
 import type { AdminClientOptions } from './admin-client.js';
-import { DEFAULT_ADMIN, adminRequest } from './admin-client.js';
+import { adminRequest } from './admin-client.js';
 import type { StatusDoc } from './format.js';
 import { formatStatus } from './format.js';
 import { VERSION } from '../version.js';
@@ -46,9 +46,10 @@ Examples:
     .option('--allow-recursion <cidr>', 'clients allowed recursion, repeatable; replaces recursion.allow', collect)
     .option('--authoritative-only', 'answer only from the local zones: no forwarding (upstreams: [])')
     .option('--site-id <id>', 'site identity for NSID and id.server (default: the host name)')
-    .option('--admin <address:port>', 'admin HTTP endpoint (default 127.0.0.1:9153), or "off"')
+    .option('--admin <address:port>', 'admin HTTP endpoint on TCP (default 127.0.0.1:9153), or "off"')
+    .option('--admin-socket <path>', 'admin HTTP endpoint on a Unix socket (default: admin.sock in the runtime folder), or "off"')
     .option('--workers <n>', 'processes answering DNS on the same sockets (default 1: this one)', (v) => (/^\d+$/.test(v) ? Number(v) : v))
-    .action(async (opts: { config?: string; listen?: string[]; zones?: string; upstream?: string[]; authoritativeOnly?: boolean; allowRecursion?: string[]; siteId?: string; admin?: string; workers?: number }) => {
+    .action(async (opts: { config?: string; listen?: string[]; zones?: string; upstream?: string[]; authoritativeOnly?: boolean; allowRecursion?: string[]; siteId?: string; admin?: string; adminSocket?: string; workers?: number }) => {
       if (opts.authoritativeOnly && opts.upstream) throw usage('--authoritative-only and --upstream exclude each other');
       const { EdgeNode } = await import('../app.js');
       const node = await EdgeNode.start({
@@ -60,6 +61,7 @@ Examples:
         ...(opts.allowRecursion !== undefined && { allowRecursion: opts.allowRecursion }),
         ...(opts.siteId !== undefined && { siteId: opts.siteId }),
         ...(opts.admin !== undefined && { admin: opts.admin }),
+        ...(opts.adminSocket !== undefined && { adminSocket: opts.adminSocket }),
         ...(opts.workers !== undefined && { workers: opts.workers }),
       });
       await node.runUntilSignalled();
@@ -89,13 +91,14 @@ Examples:
 
   const adminOpts = (cmd: Command): Command =>
     cmd
-      .option('--admin <url>', 'admin endpoint of the node', DEFAULT_ADMIN)
-      .option('--token-file <file>', 'bearer token for a node whose admin endpoint is not on loopback');
+      .option('--admin-socket <path>', "the node's admin socket (default: admin.sock in the runtime folder, then /run/edgedns/admin.sock)")
+      .option('--admin <url>', 'over TCP instead, e.g. http://127.0.0.1:9153; changes need --token-file')
+      .option('--token-file <file>', 'bearer token (admin.tokenFile of the node) for changes over --admin');
 
   adminOpts(program.command('status'))
     .description("a summary of a running node's /status (--json for the document)")
     .option('--json', 'print the raw JSON document')
-    .action(async (opts: { admin: string; tokenFile?: string; json?: boolean }) => {
+    .action(async (opts: AdminClientOptions & { json?: boolean }) => {
       const r = await adminRequest(opts, 'GET', 'status');
       if (r.status !== 200) throw new EdgeError(ErrorCode.USAGE, `status: HTTP ${r.status}: ${r.text.trim()}`);
       process.stdout.write(opts.json ? `${JSON.stringify(r.json, null, 2)}\n` : formatStatus(r.json as StatusDoc));
@@ -104,7 +107,7 @@ Examples:
   adminOpts(program.command('reload'))
     .description('reload config and zones of a running node (as SIGHUP does)')
     .option('--remove <zone...>', 'stop serving these zones, whose files are gone (a reload keeps serving them otherwise)')
-    .action(async (opts: { admin: string; tokenFile?: string; remove?: string[] }) => {
+    .action(async (opts: AdminClientOptions & { remove?: string[] }) => {
       // A reload is refused for what the files say: exit 1, as `zone check` does.
       await postAction(opts, 'reload', opts.remove ? { remove: opts.remove } : {}, ErrorCode.ZONE_POLICY);
     });
@@ -112,7 +115,7 @@ Examples:
   adminOpts(program.command('cache').description('the answer cache of a running node').command('flush'))
     .description('remove every cached answer, or those of one name')
     .argument('[name]', 'a domain name, e.g. www.example.org')
-    .action(async (name: string | undefined, opts: { admin: string; tokenFile?: string }) => {
+    .action(async (name: string | undefined, opts: AdminClientOptions) => {
       await postAction(opts, 'cache/flush', name === undefined ? {} : { name });
     });
 
@@ -120,14 +123,14 @@ Examples:
     .description('stop announcing the address (DISABLED) while still answering; survives a restart with health.drainFile')
     .option('--for <duration>', 'undrain by itself after this long, e.g. 10m')
     .option('--reason <text>', 'recorded in the log and the drain file')
-    .action(async (opts: { admin: string; tokenFile?: string; for?: string; reason?: string }) => {
+    .action(async (opts: AdminClientOptions & { for?: string; reason?: string }) => {
       if (opts.for !== undefined && parseDuration(opts.for) === undefined) throw usage(`--for: expected a duration like 10m, got "${opts.for}"`);
       await postAction(opts, 'drain', { ...(opts.for !== undefined && { for: opts.for }), ...(opts.reason !== undefined && { reason: opts.reason }) });
     });
 
   adminOpts(program.command('undrain'))
     .description('end a drain: announce again (at once when healthy)')
-    .action(async (opts: { admin: string; tokenFile?: string }) => {
+    .action(async (opts: AdminClientOptions) => {
       await postAction(opts, 'undrain', {});
     });
 
@@ -135,7 +138,7 @@ Examples:
   adminOpts(drill.command('fail'))
     .description('inject a local check failure for DURATION: the node withdraws after fall checks and recovers after rise')
     .requiredOption('--for <duration>', 'how long the failure lasts, e.g. 10s')
-    .action(async (opts: { admin: string; tokenFile?: string; for: string }) => {
+    .action(async (opts: AdminClientOptions & { for: string }) => {
       if (parseDuration(opts.for) === undefined) throw usage(`--for: expected a duration like 10s, got "${opts.for}"`);
       await postAction(opts, 'drill/fail', { for: opts.for });
     });

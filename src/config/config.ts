@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { YAMLException, load as parseYaml } from 'js-yaml';
-import { EdgeError, ErrorCode, parseCidr } from '../core/index.js';
+import { EdgeError, ErrorCode, defaultAdminSocket, parseCidr } from '../core/index.js';
 import type { HostPort } from './schema.js';
-import { bool, cidr, duration, fraction, hostPort, int, list, obj, oneOf, optional, size, str, strOrFalse } from './schema.js';
+import { bool, cidr, duration, fraction, hostName, hostPort, int, list, obj, oneOf, optional, size, socketPath, str, strOrFalse } from './schema.js';
 
 
 
@@ -77,8 +77,11 @@ export interface Config {
     withdrawTimeout: number;
   };
   guard: { interval: number; timeout: number; fall: number };
-  /** The admin HTTP endpoint; listen null = off. */
-  admin: { listen: HostPort | null; tokenFile: string | null };
+  /**
+   * The admin HTTP endpoint, on TCP (`listen`) and on a Unix socket (`socket`, an absolute path);
+   * null turns either off. Mutations need the socket or, over TCP, the token of `tokenFile`.
+   */
+  admin: { listen: HostPort | null; socket: string | null; tokenFile: string | null; hosts: string[] };
   log: {
     level: 'debug' | 'info' | 'warn' | 'error';
     /** The query log: off, a sample of `sampleRate`, or every query. */
@@ -142,7 +145,8 @@ export const DEFAULTS = {
     withdrawTimeout: '5s',
   },
   guard: { interval: '200ms', timeout: '250ms', fall: 3 },
-  admin: { listen: '127.0.0.1:9153', tokenFile: null },
+  // "auto": the service's runtime folder (see core/paths.ts), so that `make run` and systemd agree with the CLI.
+  admin: { listen: '127.0.0.1:9153', socket: 'auto', tokenFile: null, hosts: [] as string[] },
   log: { level: 'info', queries: 'off', sampleRate: 0.01 },
 } as const;
 
@@ -193,7 +197,7 @@ const schema = obj<Config>({
     withdrawTimeout: duration(600_000),
   }),
   guard: obj({ interval: duration(60_000), timeout: duration(60_000), fall: int(1, 100) }),
-  admin: obj({ listen: optional(hostPort(9153, true)), tokenFile: optional(str()) }),
+  admin: obj({ listen: optional(hostPort(9153, true)), socket: optional(socketPath(() => defaultAdminSocket())), tokenFile: optional(str()), hosts: list(hostName()) }),
   log: obj({ level: oneOf(['debug', 'info', 'warn', 'error'] as const), queries: oneOf(['off', 'sample', 'all'] as const), sampleRate: fraction() }),
 });
 

@@ -1,6 +1,7 @@
 // Small validators for the config schema: each checks one value, records problems by path
 // ("upstreams[1].port: expected …, got …") and returns the parsed value.
 
+import { isAbsolute } from 'node:path';
 import { parseDuration } from '../core/index.js';
 
 export type Problems = string[];
@@ -125,4 +126,22 @@ export const fraction = (): Check<number> => (v, path, p) => {
   if (typeof v === 'number' && v >= 0 && v <= 1) return v;
   p.push(`${path}: expected a number from 0 to 1, got ${show(v)}`);
   return 0;
+};
+
+/** sun_path holds 108 bytes on Linux, the last one a NUL. */
+const MAX_SOCKET_PATH = 107;
+
+/** A Unix socket path: absolute, short enough for sun_path; "auto" takes `auto()`. */
+export const socketPath = (auto: () => string): Check<string> => (v, path, p) => {
+  const s = v === 'auto' ? auto() : v;
+  if (typeof s === 'string' && isAbsolute(s) && Buffer.byteLength(s) <= MAX_SOCKET_PATH) return s;
+  p.push(`${path}: expected "auto" or an absolute path of at most ${MAX_SOCKET_PATH} bytes, got ${show(s)}`);
+  return '';
+};
+
+/** A host name as it appears in an HTTP Host header (letters, digits, dots, dashes). */
+export const hostName = (): Check<string> => (v, path, p) => {
+  if (typeof v === 'string' && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(v) && v.length <= 253) return v.toLowerCase();
+  p.push(`${path}: expected a host name like "edge1.example.org", got ${show(v)}`);
+  return '';
 };

@@ -8,3 +8,5 @@ export { formatDuration, parseDuration } from './duration.js';
 export { CidrSet, literalLookup, parseCidr } from './cidr.js';
 export { runCommand } from './run.js';
 export type { RunResult } from './run.js';
+export { SYSTEM_RUNTIME_DIR, adminSocketCandidates, currentRuntimeEnv, defaultAdminSocket } from './paths.js';
+export type { RuntimeEnv } from './paths.js';

@@ -1,13 +1,21 @@
-// The admin HTTP endpoint: /metrics, /healthz, /readyz, /status, and the mutating POST actions.
-// Mutating requests are accepted from loopback clients, or from anywhere with the bearer token
-// read from a file; everything else gets 403.
+// The admin HTTP endpoint on TCP and on a Unix socket: /metrics, /healthz, /readyz, /status, and the mutating POST actions.
+//
+//   request ─► Origin header? ─────────────► 403  (a web page: CSRF)
+//           ─► Host not ours? ─────────────► 403  (DNS rebinding)
+//           ─► GET/HEAD: /metrics /healthz /readyz /status, open on both
+//           ─► POST: over the socket ──────► allowed (its file mode decides who may connect)
+//                    over TCP: bearer token of admin.tokenFile, else 401 (403 without a token file)
+//                 ─► content-type: application/json, else 415; a JSON object, else 400
+//                 ─► the action: bad fields are a 400 naming the field
 
 import { timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
 import type { Registry } from 'prom-client';
-import { EdgeError, ErrorCode, errorMessage } from '../core/index.js';
+import { EdgeError, ErrorCode, errorMessage, parseDuration } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 
 export interface ActionResult {
@@ -16,14 +24,18 @@ export interface ActionResult {
   [k: string]: unknown;
 }
 
-/** A POST action: receives the JSON body (or {}) and answers JSON. */
+/** A POST action: receives the JSON body and answers JSON; ok false is the caller's fault (400). */
 export type Action = (body: Record<string, unknown>) => ActionResult | Promise<ActionResult>;
 
 export interface AdminOptions {
-  host: string;
-  port: number;
-  /** File holding the bearer token for non-loopback clients; null = loopback only. */
+  /** The TCP address; null = no TCP listener. */
+  listen: { host: string; port: number } | null;
+  /** The Unix socket path; null = no socket. */
+  socket: string | null;
+  /** File holding the bearer token that mutations over TCP need; null = no mutations over TCP. */
   tokenFile: string | null;
+  /** Names besides the listen address and localhost accepted in the Host header over TCP. */
+  hosts?: readonly string[];
   /** The registry to expose at /metrics (merged from the worker processes when there are some). */
   registry(): Registry | Promise<Registry>;
   status(): unknown | Promise<unknown>;
@@ -31,43 +43,95 @@ export interface AdminOptions {
   ready(): { ready: boolean; reason: string };
   actions: Readonly<Record<string, Action>>;
   log: Logger;
-  /** Whether a client address counts as local (tests replace it to act as a remote client). */
-  isLocal?: (address: string) => boolean;
 }
 
-export function isLoopback(address: string): boolean {
-  return address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
+/**
+ * A duration field of an admin request body: "10m" or a number of seconds, 1 ms to `max`;
+ * null when absent; a message naming the field when bad (JSON numbers like 1e300 included).
+ */
+export function durationField(body: Record<string, unknown>, field: string, max: { ms: number; text: string }): number | null | string {
+  const v = body[field];
+  if (v === undefined || v === null) return null;
+  const ms = typeof v === 'number' && Number.isFinite(v) ? Math.round(v * 1000) : typeof v === 'string' ? parseDuration(v) : undefined;
+  if (ms !== undefined && ms >= 1 && ms <= max.ms) return ms;
+  return `${field}: expected a duration from 1ms to ${max.text} ("10s", "5m" or a number of seconds), got ${JSON.stringify(v)}`;
+}
+
+/** The first key of an admin request body that the action does not take, as a message; else null. */
+export function unknownField(body: Record<string, unknown>, allowed: readonly string[]): string | null {
+  const k = Object.keys(body).find((key) => !allowed.includes(key));
+  return k === undefined ? null : `${k}: unknown field (expected ${allowed.length > 0 ? allowed.join(', ') : 'none'})`;
+}
+
+export interface AdminServer {
+  /** The bound TCP port, or null without a TCP listener. */
+  readonly port: number | null;
+  readonly socket: string | null;
+  close(): Promise<void>;
 }
 
 const MAX_BODY = 64 * 1024;
+/** rw for the node's user and group: the group is who may drive the node without a token. */
+const SOCKET_MODE = 0o660;
 
-export interface AdminServer {
-  readonly port: number;
-  close(): Promise<void>;
+/** Which listener a request came in on. */
+type Via = { kind: 'tcp'; port: number } | { kind: 'socket' };
+
+function isLoopbackLiteral(host: string): boolean {
+  return host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.');
+}
+
+/**
+ * Whether a Host header names this endpoint: an attacker's page that rebinds its own name to
+ * 127.0.0.1 still sends its own name, so only our address, loopback literals and localhost
+ * (and `extra` names) pass; on a wildcard address any IP literal does. The port must be ours.
+ */
+export function hostAllowed(header: string | undefined, listenHost: string, port: number, extra: readonly string[] = []): boolean {
+  if (header === undefined) return false;
+  const m = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/i.exec(header.trim());
+  if (!m) return false;
+  const name = (m[1] ?? m[2] ?? '').toLowerCase();
+  if ((m[3] === undefined ? 80 : Number(m[3])) !== port) return false;
+  if (name === 'localhost' || name === listenHost.toLowerCase() || extra.includes(name)) return true;
+  if (net.isIP(name) === 0) return false;
+  return isLoopbackLiteral(name) || listenHost === '0.0.0.0' || listenHost === '::';
 }
 
 export async function startAdmin(o: AdminOptions): Promise<AdminServer> {
   const token = o.tokenFile ? readToken(o.tokenFile) : null;
-  const isLocal = o.isLocal ?? isLoopback;
-  const server = http.createServer((req, res) => {
-    void handle(req, res).catch((e: unknown) => {
-      o.log.error('admin request failed', { path: req.url, error: errorMessage(e) });
-      if (!res.headersSent) json(res, 500, { ok: false, message: 'internal error' });
-    });
-  });
+  const extraHosts = (o.hosts ?? []).map((h) => h.toLowerCase());
 
-  const authorized = (req: http.IncomingMessage): boolean => {
-    if (isLocal(req.socket.remoteAddress ?? '')) return true;
-    if (!token) return false;
-    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    if (!m) return false;
-    const got = Buffer.from(m[1] as string);
-    return got.length === token.length && timingSafeEqual(got, token);
+  /** Why a request is refused before it is read, or null. */
+  const refusal = (req: http.IncomingMessage, via: Via): [number, string] | null => {
+    // A browser sends Origin on every cross-site POST and on fetches; our own clients never do.
+    if (req.headers.origin !== undefined) return [403, 'requests from web pages are refused (Origin header present)'];
+    const host = req.headers.host;
+    if (via.kind === 'socket') {
+      // No browser can reach the socket; curl and our CLI send "localhost".
+      return host === undefined || host === 'localhost' ? null : [403, `Host "${host}" is not this admin socket (use localhost)`];
+    }
+    return hostAllowed(host, o.listen?.host ?? '', via.port, extraHosts) ? null : [403, `Host "${host ?? ''}" is not this admin endpoint`];
   };
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  /** Whether a mutation may run: the socket's file mode already decided; TCP needs the token. */
+  const authorize = (req: http.IncomingMessage, via: Via): [number, string] | null => {
+    if (via.kind === 'socket') return null;
+    if (!token) return [403, 'mutating requests over TCP are off (no admin.tokenFile): use the admin socket'];
+    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+    const got = m ? Buffer.from(m[1] as string) : null;
+    if (got && got.length === token.length && timingSafeEqual(got, token)) return null;
+    return [401, 'a valid bearer token is required over TCP (admin.tokenFile), or use the admin socket'];
+  };
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, via: Via): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin');
     const path = url.pathname;
+    const client = via.kind === 'socket' ? 'socket' : req.socket.remoteAddress;
+    const refused = refusal(req, via);
+    if (refused) {
+      o.log.warn('admin request refused', { path, client, reason: refused[1] });
+      return json(res, refused[0], { ok: false, message: refused[1] });
+    }
     if (req.method === 'GET' || req.method === 'HEAD') {
       switch (path) {
         case '/metrics': {
@@ -89,36 +153,157 @@ export async function startAdmin(o: AdminOptions): Promise<AdminServer> {
           return json(res, 404, { ok: false, message: `no such endpoint: ${path}` });
       }
     }
-    if (req.method !== 'POST') return json(res, 405, { ok: false, message: 'use GET or POST' });
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'GET, HEAD, POST');
+      return json(res, 405, { ok: false, message: 'use GET or POST' });
+    }
     const action = o.actions[path];
     if (!action) return json(res, 404, { ok: false, message: `no such action: ${path}` });
-    if (!authorized(req)) {
-      o.log.warn('admin request refused', { path, client: req.socket.remoteAddress });
-      return json(res, 403, { ok: false, message: token ? 'a bearer token is required from this address' : 'mutating requests are accepted from loopback only' });
+    const denied = authorize(req, via);
+    if (denied) {
+      o.log.warn('admin request refused', { path, client, reason: denied[1] });
+      if (denied[0] === 401) res.setHeader('www-authenticate', 'Bearer');
+      return json(res, denied[0], { ok: false, message: denied[1] });
     }
+    // A form can only send urlencoded, multipart or text/plain without a CORS preflight.
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (type !== 'application/json') return json(res, 415, { ok: false, message: `expected content-type application/json, got ${type ? `"${type}"` : 'none'}` });
     const body = await readBody(req);
-    if (body === undefined) return json(res, 400, { ok: false, message: 'the body must be a JSON object' });
-    for (const [k, v] of url.searchParams) body[k] ??= v;
+    if (body === 'too large') return json(res, 413, { ok: false, message: `the body is larger than ${MAX_BODY} bytes` });
+    if (body === undefined) return json(res, 400, { ok: false, message: 'the body must be a JSON object, e.g. {}' });
     const result = await action(body);
-    o.log.info('admin action', { path, ok: result.ok, message: result.message, client: req.socket.remoteAddress });
+    o.log.info('admin action', { path, ok: result.ok, message: result.message, client });
     json(res, result.ok ? 200 : 400, result);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e) => reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on admin ${o.host}:${o.port}: ${e.message}`)));
-    server.listen(o.port, o.host, () => resolve());
-  });
-  server.on('error', (e) => o.log.warn('admin server error', { error: e.message }));
-  const port = (server.address() as AddressInfo).port;
-  o.log.info('admin listening', { address: o.host, port });
+  const serve = (via: Via): http.Server =>
+    http.createServer((req, res) => {
+      void handle(req, res, via).catch((e: unknown) => {
+        o.log.error('admin request failed', { path: req.url, error: errorMessage(e) });
+        if (!res.headersSent) json(res, 500, { ok: false, message: 'internal error' });
+      });
+    });
+
+  let tcp: http.Server | null = null;
+  let port: number | null = null;
+  if (o.listen) {
+    const { host, port: wanted } = o.listen;
+    // The bound port is known only after listening; the handler reads it from here.
+    const via: { kind: 'tcp'; port: number } = { kind: 'tcp', port: wanted };
+    tcp = serve(via);
+    await listen(tcp, (s) => s.listen(wanted, host), `${host}:${wanted}`);
+    port = (tcp.address() as AddressInfo).port;
+    via.port = port;
+    o.log.info('admin listening', { address: host, port });
+  }
+  let unix: http.Server | null = null;
+  let ino = 0;
+  if (o.socket) {
+    const path = o.socket;
+    try {
+      await prepareSocketPath(path);
+      unix = serve({ kind: 'socket' });
+      await listen(unix, (s) => listenPrivately(s, path), path);
+      chmodSync(path, SOCKET_MODE);
+      ino = statSync(path).ino;
+    } catch (e) {
+      await closeServer(tcp);
+      throw e;
+    }
+    o.log.info('admin listening', { socket: path, mode: SOCKET_MODE.toString(8) });
+  }
   return {
     port,
-    close: () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
+    socket: o.socket,
+    close: async () => {
+      await closeServer(tcp);
+      await closeServer(unix);
+      // Node unlinks the socket on close; a successor may already own a new file at that path.
+      if (o.socket && ino !== 0) removeIfSame(o.socket, ino);
+    },
   };
+}
+
+function listen(server: http.Server, start: (s: http.Server) => void, where: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', (e) => reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on admin ${where}: ${e.message}`)));
+    server.once('listening', () => {
+      server.on('error', () => {});
+      resolve();
+    });
+    start(server);
+  });
+}
+
+/** Bind with a umask that leaves no moment when others may connect before the chmod. */
+function listenPrivately(server: http.Server, path: string): void {
+  const old = process.umask(0o117);
+  try {
+    server.listen(path);
+  } finally {
+    process.umask(old);
+  }
+}
+
+/**
+ * Make the socket's folder (private when we create it), refuse a folder anyone could swap the
+ * socket in, and remove a stale socket left by a crash, but never a live one or another file.
+ */
+async function prepareSocketPath(path: string): Promise<void> {
+  const dir = dirname(path);
+  const fail = (why: string): EdgeError => new EdgeError(ErrorCode.LISTEN, `cannot use admin socket ${path}: ${why}`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw fail(`cannot create ${dir}: ${errorMessage(e)}`);
+  }
+  const d = lstatSync(dir);
+  const uid = process.geteuid?.() ?? 0;
+  if (!d.isDirectory()) throw fail(`${dir} is not a folder`);
+  if (d.uid !== uid && d.uid !== 0) throw fail(`${dir} belongs to uid ${d.uid}, not to this process (uid ${uid})`);
+  // Sticky (like /tmp) protects entries from other users; without it they could replace ours.
+  if ((d.mode & 0o022) !== 0 && (d.mode & 0o1000) === 0) throw fail(`${dir} is writable by others`);
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) throw fail('the path exists and is not a socket');
+  if (await socketAnswers(path)) throw fail('another process is listening on it (is edgedns already running?)');
+  unlinkSync(path);
+}
+
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect(path);
+    c.setTimeout(1000);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('timeout', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
+function removeIfSame(path: string, ino: number): void {
+  try {
+    if (lstatSync(path).ino === ino) unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+function closeServer(server: http.Server | null): Promise<void> {
+  if (!server) return Promise.resolve();
+  return new Promise<void>((r) => {
+    server.close(() => r());
+    server.closeAllConnections();
+  });
 }
 
 function readToken(file: string): Buffer {
@@ -132,16 +317,17 @@ function readToken(file: string): Buffer {
   return Buffer.from(t);
 }
 
-function readBody(req: http.IncomingMessage): Promise<Record<string, unknown> | undefined> {
+/** The body as a JSON object; an empty body is {}. */
+function readBody(req: http.IncomingMessage): Promise<Record<string, unknown> | 'too large' | undefined> {
   return new Promise((resolve) => {
     let size = 0;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) req.destroy();
-      else chunks.push(c);
+      if (size <= MAX_BODY) chunks.push(c);
     });
     req.on('end', () => {
+      if (size > MAX_BODY) return resolve('too large');
       const text = Buffer.concat(chunks).toString('utf8').trim();
       if (text === '') return resolve({});
       try {

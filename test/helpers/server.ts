@@ -4,6 +4,9 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -15,6 +18,8 @@ export interface RunningServer {
   port: number;
   /** The admin endpoint's port (always on 127.0.0.1:0 in tests unless --admin is given). */
   adminPort: number | null;
+  /** The admin socket (in a folder of its own unless --admin-socket is given), or null when off. */
+  adminSocket: string | null;
   host: string;
   /** Everything the server wrote to stderr so far. */
   logs(): string;
@@ -32,20 +37,24 @@ export interface StartOptions {
 
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const given = opts.args ?? ['--listen', '127.0.0.1:0', '--zones', ZONES, '--authoritative-only'];
-  // Tests run in parallel: never the fixed default admin port.
+  // Tests run in parallel: never the fixed default admin port, nor the default admin socket.
   const admin = given.includes('--admin') ? [] : ['--admin', '127.0.0.1:0'];
+  const socketDir = given.includes('--admin-socket') ? null : mkdtempSync(join(tmpdir(), 'edgedns-admin-'));
+  if (socketDir) admin.push('--admin-socket', join(socketDir, 'admin.sock'));
   const args = ['serve', ...(opts.config ? ['--config', opts.config] : []), ...given, ...admin];
   const proc = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  // The node removes its socket at exit; the folder is ours (a crash leaves the socket too).
+  if (socketDir) proc.once('exit', () => rmSync(socketDir, { recursive: true, force: true }));
   let err = '';
   proc.stderr?.setEncoding('utf8');
   proc.stderr?.on('data', (d: string) => (err += d));
-  const [port, adminPort] = await new Promise<[number, number | null]>((resolve, reject) => {
+  const [port, adminPort, adminSocket] = await new Promise<[number, number | null, string | null]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start within ${opts.timeoutMs ?? 10000} ms:\n${err}`)), opts.timeoutMs ?? 10000);
     const check = (): void => {
-      const m = /"msg":"started".*?"port":(\d+).*?"admin":(\d+|null)/.exec(err);
+      const m = /"msg":"started".*?"port":(\d+).*?"admin":(\d+|null),"adminSocket":("(?:[^"\\]|\\.)*"|null)/.exec(err);
       if (m) {
         clearTimeout(timer);
-        resolve([Number(m[1]), m[2] === 'null' ? null : Number(m[2])]);
+        resolve([Number(m[1]), m[2] === 'null' ? null : Number(m[2]), JSON.parse(m[3] as string) as string | null]);
       }
     };
     proc.stderr?.on('data', check);
@@ -58,6 +67,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     proc,
     port,
     adminPort,
+    adminSocket,
     host: '127.0.0.1',
     logs: () => err,
     stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
@@ -73,8 +83,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 }
 
 /** Run the CLI to completion. */
-export async function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(process.execPath, [MAIN, ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawn(process.execPath, [MAIN, ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env && { env: { ...process.env, ...opts.env } }) });
   let stdout = '';
   let stderr = '';
   proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -10,7 +10,8 @@ import { dig } from '../helpers/dig.ts';
 import { nodeSetup, until } from '../helpers/node.ts';
 import { MAIN, runCli, startServer } from '../helpers/server.ts';
 
-const admin = (port: number | null) => ['--admin', `http://127.0.0.1:${port}`];
+// Changes go over the node's socket, as the CLI does by default (no token needed there).
+const admin = (srv: { adminSocket: string | null }) => ['--admin-socket', String(srv.adminSocket)];
 const readyz = async (port: number | null) => (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
 
 /** An announced node and `edgedns guard` watching it (the guard reads the port the node got). */
@@ -53,7 +54,7 @@ describe('health-coupled announcement', () => {
     try {
       await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'first announce');
       // One failure: withdrawn, then back after rise with no hold-down (the first flap).
-      const r = await runCli(['drill', 'fail', '--for', '1500ms', ...admin(srv.adminPort)]);
+      const r = await runCli(['drill', 'fail', '--for', '1500ms', ...admin(srv)]);
       // The fault started before the CLI exited (its own start-up time is not what is measured).
       const t0 = Date.now();
       assert.equal(r.code, 0, r.stderr);
@@ -66,14 +67,14 @@ describe('health-coupled announcement', () => {
       const drillEnd = t0 + 1500;
       assert.ok(back - drillEnd < 1000, `first recovery waits only for rise (${back - drillEnd} ms after the drill ended)`);
       // Second flap inside the decay window: re-announcing is held for 1.5 s after the withdrawal.
-      await runCli(['drill', 'fail', '--for', '700ms', ...admin(srv.adminPort)]);
+      await runCli(['drill', 'fail', '--for', '700ms', ...admin(srv)]);
       await until(() => n.changes().filter((c) => c.action === 'withdraw').length >= 3, 3000, 'second withdraw');
       const second = n.changes().filter((c) => c.action === 'withdraw')[2]!.at;
       await until(() => n.changes().filter((c) => c.action === 'announce').length >= 3, 6000, 'announce after hold-down');
       const again = n.changes().filter((c) => c.action === 'announce')[2]!.at;
       assert.ok(again - second >= 1500, `held ${again - second} ms (hold-down 1500)`);
       // Third flap: the hold-down doubles.
-      await runCli(['drill', 'fail', '--for', '700ms', ...admin(srv.adminPort)]);
+      await runCli(['drill', 'fail', '--for', '700ms', ...admin(srv)]);
       await until(() => n.changes().filter((c) => c.action === 'withdraw').length >= 4, 3000, 'third withdraw');
       const third = n.changes().filter((c) => c.action === 'withdraw')[3]!.at;
       await until(() => n.changes().filter((c) => c.action === 'announce').length >= 4, 10000, 'announce after the longer hold-down');
@@ -94,7 +95,7 @@ describe('health-coupled announcement', () => {
       await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'announce');
       const status = async (): Promise<{ health: { reason: string }; zones: { origin: string }[] }> => (await fetch(`http://127.0.0.1:${srv.adminPort}/status`)).json() as never;
       renameSync(join(n.zonesDir, 'second.test.zone'), join(n.dir, 'second.test.zone.off'));
-      const r = await runCli(['reload', ...admin(srv.adminPort)]);
+      const r = await runCli(['reload', ...admin(srv)]);
       assert.equal(r.code, 1);
       assert.match(r.stderr + r.stdout, /second\.test\.zone: zone second\.test\. is gone from the zone files; it is still served/);
       // Reload, /status and the zones check agree: still served, still announced.
@@ -104,7 +105,7 @@ describe('health-coupled announcement', () => {
       assert.equal(n.calls().at(-1)?.action, 'announce');
       assert.equal(await readyz(srv.adminPort), 200);
       // Removed on purpose: no longer served, and the node stays announced.
-      const removed = await runCli(['reload', '--remove', 'second.test', ...admin(srv.adminPort)]);
+      const removed = await runCli(['reload', '--remove', 'second.test', ...admin(srv)]);
       assert.equal(removed.code, 0, removed.stderr);
       assert.equal((await dig(srv, ['second.test', 'SOA'])).status, 'REFUSED');
       assert.deepEqual((await status()).zones.map((z) => z.origin), ['example.test.']);
@@ -122,7 +123,7 @@ describe('health-coupled announcement', () => {
     let srv = await startServer({ config: n.config, args: [] });
     try {
       await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'announce');
-      const d = await runCli(['drain', ...admin(srv.adminPort)]);
+      const d = await runCli(['drain', ...admin(srv)]);
       assert.equal(d.code, 0, d.stderr);
       assert.match(d.stdout, /drained until undrained; recorded in/);
       await until(() => n.calls().at(-1)?.action === 'withdraw', 2000, 'withdraw on drain');
@@ -134,7 +135,7 @@ describe('health-coupled announcement', () => {
       srv = await startServer({ config: n.config, args: [] });
       await new Promise((r) => setTimeout(r, 800));
       assert.ok(n.calls().slice(before).every((c) => c.action === 'withdraw'), 'a restarted drained node does not announce');
-      const u = await runCli(['undrain', ...admin(srv.adminPort)]);
+      const u = await runCli(['undrain', ...admin(srv)]);
       assert.equal(u.code, 0, u.stderr);
       await until(() => n.calls().at(-1)?.action === 'announce', 3000, 'announce after undrain');
       assert.equal(n.calls().at(-1)?.reason, 'undrained');

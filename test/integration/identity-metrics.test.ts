@@ -179,18 +179,18 @@ describe('status and logs', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`site ${SITE}`));
     assert.match(r.stdout, /example\.test\.\s+serial 2026112101/);
-    const j = await runCli(['status', '--json', '--admin', `http://127.0.0.1:${srv.adminPort}`]);
+    const j = await runCli(['status', '--json', '--admin-socket', String(srv.adminSocket)]);
     assert.equal(JSON.parse(j.stdout).site.id, SITE);
   });
   it('edgedns cache flush and reload work through the admin endpoint', async () => {
     await dig(srv, ['www.example.org']);
-    const f = await runCli(['cache', 'flush', 'www.example.org', '--admin', `http://127.0.0.1:${srv.adminPort}`]);
+    const f = await runCli(['cache', 'flush', 'www.example.org', '--admin-socket', String(srv.adminSocket)]);
     assert.equal(f.code, 0, f.stderr);
     assert.match(f.stdout, /flushed 1 entries of www\.example\.org\./);
     const asked = up.queries;
     await dig(srv, ['www.example.org']);
     assert.equal(up.queries, asked + 1, 'the flushed name is fetched again');
-    const rl = await runCli(['reload', '--admin', `http://127.0.0.1:${srv.adminPort}`]);
+    const rl = await runCli(['reload', '--admin-socket', String(srv.adminSocket)]);
     assert.equal(rl.code, 0);
     assert.match(rl.stdout, /reloaded: 1 zone/);
   });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { dig } from '../helpers/dig.ts';
+import { rawRequest } from '../helpers/http.ts';
 import { parseProm, value } from '../helpers/prom.ts';
 import { runCli, startServer } from '../helpers/server.ts';
 
@@ -17,7 +18,7 @@ async function setup(extra: string[] = []) {
   writeFileSync(zone, zoneText(10, '192.0.2.10'));
   const srv = await startServer({ args: ['--listen', '127.0.0.1:0', '--zones', dir, '--authoritative-only', ...extra], timeoutMs: 20000 });
   const metrics = async () => parseProm(await (await fetch(`http://127.0.0.1:${srv.adminPort}/metrics`)).text());
-  const reload = (args: string[] = []) => runCli(['reload', '--admin', `http://127.0.0.1:${srv.adminPort}`, ...args]);
+  const reload = (args: string[] = []) => runCli(['reload', '--admin-socket', String(srv.adminSocket), ...args]);
   const www = async () => (await dig(srv, ['www.serial.test'])).answer[0]?.data;
   return { dir, zone, srv, metrics, reload, www };
 }
@@ -58,7 +59,7 @@ describe('reload policy', () => {
     const srv = await startServer({ config: cfg, args: [] });
     try {
       writeFileSync(t.zone, zoneText(10, '192.0.2.30'));
-      const r = await runCli(['reload', '--admin', `http://127.0.0.1:${srv.adminPort}`]);
+      const r = await runCli(['reload', '--admin-socket', String(srv.adminSocket)]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal((await dig(srv, ['www.serial.test'])).answer[0]?.data, '192.0.2.30');
     } finally {
@@ -70,7 +71,8 @@ describe('reload policy', () => {
     const t = await setup();
     try {
       writeFileSync(t.zone, zoneText(12, '192.0.2.40'));
-      const posts = await Promise.all(Array.from({ length: 12 }, () => fetch(`http://127.0.0.1:${t.srv.adminPort}/reload`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.json() as Promise<{ ok: boolean }>)));
+      const post = () => rawRequest({ socket: String(t.srv.adminSocket) }, 'POST', '/reload', { host: 'localhost', 'content-type': 'application/json' }, '{}');
+      const posts = (await Promise.all(Array.from({ length: 12 }, post))).map((r) => JSON.parse(r.body) as { ok: boolean });
       assert.ok(posts.every((p) => p.ok));
       // The first runs; the eleven others share the one after it.
       assert.equal(value(await t.metrics(), 'edgedns_config_reloads_total', { result: 'ok' }), 2);

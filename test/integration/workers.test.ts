@@ -83,7 +83,7 @@ describe('workers: 2', () => {
     const s = await status();
     // Each worker has a cache of its own: the name is in one or both.
     assert.ok(s.cache && s.cache.entries >= 1 && s.cache.entries <= 2, `cache entries ${s.cache?.entries}`);
-    const r = await runCli(['cache', 'flush', '--admin', `http://127.0.0.1:${srv.adminPort}`]);
+    const r = await runCli(['cache', 'flush', '--admin-socket', String(srv.adminSocket)]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`flushed ${s.cache?.entries} entries`));
     assert.equal((await status()).cache?.entries, 0);
@@ -93,13 +93,13 @@ describe('workers: 2', () => {
     const text = readFileSync(zoneFile, 'utf8');
     const serial = (await status()).zones[0]?.serial as number;
     writeFileSync(zoneFile, text.replace(String(serial), String(serial + 1)));
-    const ok = await runCli(['reload', '--admin', `http://127.0.0.1:${srv.adminPort}`]);
+    const ok = await runCli(['reload', '--admin-socket', String(srv.adminSocket)]);
     assert.equal(ok.code, 0, ok.stderr);
     const serials = await Promise.all(Array.from({ length: 20 }, () => dig(srv, ['example.test', 'SOA'])));
     assert.deepEqual(new Set(serials.map((r) => r.answer[0]?.data.split(' ')[2])), new Set([String(serial + 1)]));
 
     writeFileSync(zoneFile, `${text}\nbroken line here\n`);
-    const bad = await runCli(['reload', '--admin', `http://127.0.0.1:${srv.adminPort}`]);
+    const bad = await runCli(['reload', '--admin-socket', String(srv.adminSocket)]);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr + bad.stdout, /example\.test\.zone:\d+/);
     const still = await Promise.all(Array.from({ length: 20 }, () => dig(srv, ['example.test', 'SOA'])));
