@@ -45,6 +45,22 @@ export interface Sections {
   ttlOffsets: number[];
 }
 
+/**
+ * Sections compiled once for a stand-in question name T and served for a longer name Q = P + S
+ * (S a suffix of T after its first `keep` bytes): every listed pointer moves by len(Q) − len(T).
+ *
+ *   template  | hdr | T = [keep bytes][ S ]      | sections: ptr→T+keep…, ptr→section names |
+ *   query     | hdr | Q = [ P ............ ][ S ] | sections: same bytes, those ptrs + shift   |
+ *                    ^ offset 12: a pointer to a byte before T+keep (e.g. 12, the whole name)
+ *                      is not listed and stays as it is.
+ */
+export interface PointerShift {
+  /** Offsets within `Sections.bytes` of the pointers to move, ascending. */
+  at: Uint16Array;
+  /** Length of the stand-in question name T. */
+  qnameLen: number;
+}
+
 export const EMPTY_SECTIONS: Sections = { bytes: new Uint8Array(0), an: 0, ns: 0, ar: 0, cuts: [], ttlOffsets: [] };
 
 /** RFC 3597 §4: only the RFC 1035 types' RDATA names may be compressed (on the way out). */
@@ -58,6 +74,8 @@ export class SectionWriter {
   readonly #names = new Map<string, number>();
   readonly #cuts: Cut[] = [];
   readonly #ttls: number[] = [];
+  /** Offsets (within the sections) of every compression pointer written, in order. */
+  readonly #pointers: number[] = [];
   #counts = [0, 0, 0];
 
   /** `qname` is the question name; the sections start after the question. */
@@ -80,6 +98,11 @@ export class SectionWriter {
     const bytes = Buffer.allocUnsafe(this.#len);
     bytes.set(this.#buf.subarray(0, this.#len));
     return { bytes, an, ns, ar, cuts: this.#cuts, ttlOffsets: this.#ttls };
+  }
+
+  /** Where the compression pointers went, for sections compiled as a template (see PointerShift). */
+  pointers(): readonly number[] {
+    return this.#pointers;
   }
 
   #record(rr: WireRecord): void {
@@ -120,6 +143,7 @@ export class SectionWriter {
     while ((src[i] as number) !== 0) {
       const ptr = this.#names.get(nameKey(src, i, end));
       if (ptr !== undefined) {
+        this.#pointers.push(this.#len);
         this.#u16(0xc000 | ptr);
         this.#remember(src.subarray(at, end), 0, this.#base + start, i - at);
         return;

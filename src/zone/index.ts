@@ -8,4 +8,5 @@ export type { RRset, Zone, ZoneNode } from './zone.js';
 export { resolve } from './lookup.js';
 export type { Resolution } from './lookup.js';
 export { ZoneStore, compile, loadZones, zoneSpecsFromDir } from './store.js';
+export { synthCounts } from './synth.js';
 export type { ZoneAnswer, ZoneInfo, ZoneSpec } from './store.js';
