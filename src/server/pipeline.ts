@@ -3,7 +3,7 @@
 
 import type { CidrSet } from '../core/index.js';
 import type { Identity } from '../identity/index.js';
-import type { PointerShift, Query, ResponseOpt, Sections, TtlPatch } from '../wire/index.js';
+import type { Query, ResponseOpt, Sections, TtlPatch } from '../wire/index.js';
 import { CLASSIC_UDP_SIZE, Class, EMPTY_SECTIONS, FLAG_AA, FLAG_RA, FLAG_RD, OPT_EDE, QueryStatus, Rcode, buildResponse, encodeOption, parseQuery } from '../wire/index.js';
 import type { ZoneStore } from '../zone/index.js';
 import type { Forwarded, Forwarder } from './forward.js';
@@ -105,7 +105,7 @@ export class Pipeline {
     }
     // 5. local zones answer everyone.
     const ans = this.#zones.answer(q.key, q.qtype);
-    if (ans) return this.#finish(msg, q, transport, client, start, ans.rcode, ans.flags, ans.sections, 'zone', null, null, ans.shift ?? null);
+    if (ans) return this.#finish(msg, q, transport, client, start, ans.rcode, ans.flags, ans.sections, 'zone');
     // 4. recursion ACL: only for names outside the zones, so zone answers never pay for it.
     const fwd = this.#fwd;
     if (!fwd) return this.#finish(msg, q, transport, client, start, Rcode.REFUSED, 0, EMPTY_SECTIONS, 'error');
@@ -141,7 +141,6 @@ export class Pipeline {
     source: AnswerSource,
     ttl: TtlPatch | null = null,
     ede: readonly [number, string] | null = null,
-    shift: PointerShift | null = null,
   ): Buffer {
     let opt: ResponseOpt | null = null;
     if (q.edns) {
@@ -155,7 +154,7 @@ export class Pipeline {
     }
     // RFC 6891 §7: the smaller of the requestor's size and ours; 512 without EDNS (RFC 1035 §4.2.1).
     const limit = transport === 'tcp' ? TCP_LIMIT : q.edns ? Math.min(q.edns.udpSize, this.#udpPayload) : CLASSIC_UDP_SIZE;
-    const out = buildResponse(msg, q, rcode, flags, sections, opt, limit, ttl, shift);
+    const out = buildResponse(msg, q, rcode, flags, sections, opt, limit, ttl);
     this.#obs.response(transport, client, q.key, q.qtype, rcode, source, (performance.now() - start) / 1000);
     return out;
   }

@@ -20,8 +20,8 @@ export interface TtlPatch {
 
 /**
  * Build a response. `flags` holds AA/RA/AD (the rest comes from the query); `limit` is the largest
- * message allowed (UDP payload size, or 65535 over TCP); `ttl` patches the copied TTLs in place;
- * `shift` moves the compression pointers of sections compiled for a stand-in question name.
+ * message allowed (UDP payload size, or 65535 over TCP); `ttl` patches the copied TTLs in place.
+ * Sections compiled for a stand-in question name get their compression pointers moved.
  */
 export function buildResponse(
   query: Uint8Array,
@@ -32,7 +32,6 @@ export function buildResponse(
   opt: ResponseOpt | null,
   limit: number,
   ttl: TtlPatch | null = null,
-  shift: PointerShift | null = null,
 ): Buffer {
   const qlen = q.questionEnd - HEADER_LEN;
   const optLen = opt ? OPT_FIXED_LEN + opt.options.length : 0;
@@ -84,7 +83,8 @@ export function buildResponse(
     if (body <= SMALL_COPY) for (let i = 0; i < body; i++) out[o + i] = src[i] as number;
     else out.set(body === src.length ? src : src.subarray(0, body), o);
     if (ttl) patchTtls(out, o, body, sections.ttlOffsets, ttl);
-    if (shift) shiftPointers(out, o, body, shift, qlen - 4 - shift.qnameLen);
+    const shift = sections.shift;
+    if (shift !== undefined) shiftPointers(out, o, body, shift, qlen - 4 - shift.qnameLen);
   }
   o += body;
   if (opt) writeOpt(out, o, opt, rcode);

@@ -43,6 +43,8 @@ export interface Sections {
   cuts: Cut[];
   /** Offsets (within `bytes`) of each record's TTL, for aging cached answers. */
   ttlOffsets: number[];
+  /** Set when the bytes were compiled for a stand-in question name (zone/synth.ts). */
+  shift?: PointerShift;
 }
 
 /**

@@ -12,7 +12,7 @@ import { basename, join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { EdgeError, ErrorCode } from '../core/index.js';
 import { FLAG_AA, T, keyToText, keyToWire, nameFromText, nameKey, parentKey } from '../wire/index.js';
-import type { PointerShift, Sections } from '../wire/index.js';
+import type { Sections } from '../wire/index.js';
 import type { Resolution, ZoneIndex } from './lookup.js';
 import { ABSENT_TYPE, resolve } from './lookup.js';
 import { parseZoneFile } from './parse.js';
@@ -25,8 +25,6 @@ export interface ZoneAnswer {
   rcode: number;
   flags: number;
   sections: Sections;
-  /** Set when the sections were compiled for a stand-in question name (synth.ts). */
-  shift?: PointerShift;
 }
 
 interface NodeAnswers {

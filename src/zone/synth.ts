@@ -15,7 +15,7 @@
 // than X (the per-name writer would point into Q's prefix): that happens exactly when Q's label
 // directly above X is one of `labels`, and then the per-name path answers.
 
-import { FLAG_AA, NAME_LAYOUTS, Section, SectionWriter, T, keyToWire, nameKey, nameLength, shiftPointers } from '../wire/index.js';
+import { FLAG_AA, HEADER_LEN, NAME_LAYOUTS, Section, SectionWriter, T, keyToWire, nameKey, nameLength, shiftPointers } from '../wire/index.js';
 import type { PointerShift, WireRecord } from '../wire/index.js';
 import type { Resolution, ZoneIndex } from './lookup.js';
 import { ABSENT_TYPE, resolve } from './lookup.js';
@@ -37,7 +37,6 @@ interface Below {
   byType: Map<number, Template | null>;
 }
 
-const HEADER_LEN = 12;
 const STAR = '\x01*';
 /** Labels of the stand-in name that replaces Q when a template is compiled and checked. */
 const PROBES = ['\x01\x00', '\x01\x01', '\x02\x00\x00'];
@@ -114,17 +113,17 @@ export class SynthTemplates {
     // The stand-in: X itself, or *.X whose "*" the synthesized owners (= Q) point at whole.
     const stand = wild ? keyToWire(STAR + x.key) : x.name;
     const w = writeResolution(res, stand, probe);
-    const sections = w.finish();
+    const plain = w.finish();
     // Shifted pointers stay below 0x3fff and names stay where the writer may point (RFC 1035 §4.1.4).
-    if (HEADER_LEN + 255 + 4 + sections.bytes.length > 0x3fff) return null;
+    if (HEADER_LEN + 255 + 4 + plain.bytes.length > 0x3fff) return null;
     const keep = HEADER_LEN + (wild ? STAR.length : 0);
-    const b = sections.bytes;
+    const b = plain.bytes;
     const at = Uint16Array.from(w.pointers().filter((p) => ((((b[p] as number) & 0x3f) << 8) | (b[p + 1] as number)) >= keep));
     const shift: PointerShift = { at, qnameLen: stand.length };
-    const answer: ZoneAnswer = { rcode: res.rcode, flags: res.aa ? FLAG_AA : 0, sections, shift };
+    const answer: ZoneAnswer = { rcode: res.rcode, flags: res.aa ? FLAG_AA : 0, sections: { ...plain, shift } };
     // The probe is a name like any other: its per-name bytes must be the template's, shifted.
     const reference = writeResolution(res, probe, null).finish();
-    const mine = Uint8Array.from(sections.bytes);
+    const mine = Uint8Array.from(plain.bytes);
     shiftPointers(mine, 0, mine.length, shift, probe.length - stand.length);
     if (Buffer.compare(mine, reference.bytes) !== 0) return null;
     return { answer, labels };

@@ -124,9 +124,9 @@ function both(store: ZoneStore, name: string, type: string) {
   const ans = store.answer(q.key, q.qtype);
   const ref = store.answerPerName(q.key, q.qtype);
   assert.ok(ans && ref, `${name} ${type}: an answer from both paths`);
-  const build = (a: NonNullable<typeof ans>, limit: number, opt: ResponseOpt | null) => buildResponse(msg, q, a.rcode, a.flags, a.sections, opt, limit, null, a.shift ?? null);
+  const build = (a: NonNullable<typeof ans>, limit: number, opt: ResponseOpt | null) => buildResponse(msg, q, a.rcode, a.flags, a.sections, opt, limit);
   return {
-    template: ans.shift !== undefined,
+    template: ans.sections.shift !== undefined,
     pairs: LIMITS.flatMap((limit) => [null, OPT].map((opt) => [build(ans, limit, opt), build(ref, limit, opt), limit] as const)),
   };
 }
@@ -157,7 +157,7 @@ describe('template answers for names that are not nodes', () => {
     const kind = (name: string, type = 'A') => {
       const q = parseQuery(query(name, type));
       const a = store.answer(q.key, q.qtype);
-      return a && `${a.rcode} ${a.shift ? 'template' : 'per-name'}`;
+      return a && `${a.rcode} ${a.sections.shift ? 'template' : 'per-name'}`;
     };
     assert.equal(kind('nope.example.test'), '3 template');
     assert.equal(kind('a.b.dc1.example.test'), '3 template');
@@ -197,8 +197,8 @@ describe('template answers for names that are not nodes', () => {
     const msg = query('XyZ.WiLd.Example.TEST', 'A');
     const q = parseQuery(msg);
     const a = store.answer(q.key, q.qtype);
-    assert.ok(a?.shift);
-    const out = buildResponse(msg, q, a.rcode, a.flags, a.sections, null, 512, null, a.shift);
+    assert.ok(a?.sections.shift);
+    const out = buildResponse(msg, q, a.rcode, a.flags, a.sections, null, 512);
     assert.ok(out.includes(Buffer.from('\x03XyZ\x04WiLd\x07Example\x04TEST\x00', 'latin1')));
     // The synthesized owner is a pointer to the question, offset 12.
     assert.equal(out.readUInt16BE(q.questionEnd), 0xc00c);
