@@ -26,7 +26,8 @@ describe('names that are not nodes, from the real server', () => {
   it('dig: NXDOMAIN, wildcard and referral for fresh random names', async () => {
     const nx = await dig(srv, [`${random()}.Example.TEST`, 'A']);
     assert.equal(nx.status, 'NXDOMAIN');
-    assert.deepEqual(nx.authority.map((a) => `${a.name} ${a.ttl} ${a.type}`), ['example.test. 300 SOA']);
+    // The SOA owner is a pointer into the question: it reads in the client's case, as before.
+    assert.deepEqual(nx.authority.map((a) => `${a.name} ${a.ttl} ${a.type}`), ['Example.TEST. 300 SOA']);
     const name = `${random()}.${random()}.wild.example.test`;
     const w = await dig(srv, [name, 'TXT']);
     assert.equal(w.status, 'NOERROR');
