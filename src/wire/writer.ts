@@ -48,13 +48,14 @@ export interface Sections {
 }
 
 /**
- * Sections compiled once for a stand-in question name T and served for a longer name Q = P + S
- * (S a suffix of T after its first `keep` bytes): every listed pointer moves by len(Q) − len(T).
+ * Sections compiled once for a stand-in question name T = K + S and served for a name Q = P + S
+ * (K is empty, or the "*" label of a wildcard's stand-in): every pointer to S or past the question
+ * is listed, and moves by len(Q) − len(T).
  *
- *   template  | hdr | T = [keep bytes][ S ]      | sections: ptr→T+keep…, ptr→section names |
- *   query     | hdr | Q = [ P ............ ][ S ] | sections: same bytes, those ptrs + shift   |
- *                    ^ offset 12: a pointer to a byte before T+keep (e.g. 12, the whole name)
- *                      is not listed and stays as it is.
+ *   template  | hdr | T = [ K ][ S ]            | sections: ptr→S…, ptr→section names        |
+ *   query     | hdr | Q = [ P ........ ][ S ]     | sections: same bytes, those ptrs + shift   |
+ *                    ^ offset 12: a pointer to the whole name (a synthesized owner, = Q) is not
+ *                      listed when K is not empty, and stays 12.
  */
 export interface PointerShift {
   /** Offsets within `Sections.bytes` of the pointers to move, ascending. */
