@@ -2,7 +2,10 @@
 // and a minimal Node.js responder (the platform's ceiling), on loopback, measured alternately over
 // several rounds with dnsperf. Prints a table with the ratios and writes bench-report.json.
 //
-//   node --import tsx bench/run.ts [--rounds 3] [--seconds 5] [--workloads zone,hit,miss,tcp,mix] [--cpu-qps 30000]
+//   node --import tsx bench/run.ts [--rounds 3] [--seconds 5] [--workloads zone,zone-nx,zone-wild,hit,miss,tcp,mix] [--cpu-qps 30000]
+//
+// zone-nx and zone-wild are random-label floods under the hosted zone (1M distinct names each, a
+// fresh name per query): NXDOMAIN and wildcard synthesis, the cheapest attack on an authority.
 //
 // Latency is measured at 10k q/s; CPU per query at 10k q/s and, for zone answers and hits, also at
 // --cpu-qps (below every server's saturation here, where per-wakeup costs are shared by several
@@ -26,13 +29,13 @@ const arg = (name: string, def: string): string => {
 };
 const ROUNDS = Math.min(Number(arg('rounds', '3')), 10);
 const SECONDS = Math.min(Number(arg('seconds', '5')), 30);
-const WORKLOADS = arg('workloads', 'zone,hit,miss,tcp,mix').split(',') as Workload[];
+const WORKLOADS = arg('workloads', 'zone,zone-nx,zone-wild,hit,miss,tcp,mix').split(',') as Workload[];
 const FIXED_QPS = 10_000;
 const CPU_QPS = Number(arg('cpu-qps', '30000'));
 const OUT = process.env.BENCH_REPORT ?? join(ROOT, 'bench-report.json');
 const DEADLINE = Date.now() + 40 * 60_000; // the whole run is bounded
 
-type Workload = 'zone' | 'hit' | 'miss' | 'tcp' | 'mix';
+type Workload = 'zone' | 'zone-nx' | 'zone-wild' | 'hit' | 'miss' | 'tcp' | 'mix';
 type Server = 'edgedns' | 'unbound' | 'minimal';
 /** edgedns with `workers: 2`: measured for the scaling lines, not part of bench-report.json. */
 type Measured = Server | 'edgedns-w2';
@@ -78,6 +81,25 @@ const zoneNames = ['www.example.test A', 'example.test MX', 'mail.example.test A
 writeFileSync(join(dir, 'zone.txt'), `${zoneNames.join('\n')}\n`);
 const hits = Array.from({ length: 1000 }, (_, i) => `h${i}.bench.test A`);
 writeFileSync(join(dir, 'hit.txt'), `${hits.join('\n')}\n`);
+/** 1M distinct random labels under `suffix`, written once: dnsperf reads the file in order. */
+const RANDOM_NAMES = 1_000_000;
+const randomFiles = new Map<string, string>();
+function randomNamesFile(suffix: string): string {
+  const known = randomFiles.get(suffix);
+  if (known) return known;
+  const f = join(dir, `random-${suffix}.txt`);
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const lines: string[] = [];
+  for (let i = 0; i < RANDOM_NAMES; i++) {
+    let label = '';
+    for (let j = 0; j < 12; j++) label += alphabet[Math.floor(Math.random() * alphabet.length)];
+    // The index keeps every name distinct even if two random labels collide.
+    lines.push(`${label}${i.toString(36)}.${suffix} A`);
+  }
+  writeFileSync(f, `${lines.join('\n')}\n`);
+  randomFiles.set(suffix, f);
+  return f;
+}
 let missRound = 0;
 function missFile(n: number): string {
   const f = join(dir, `miss-${missRound++}.txt`);
@@ -149,7 +171,12 @@ interface Round {
 
 const serversFor = (w: Workload): Server[] => (w === 'zone' || w === 'hit' ? ['edgedns', 'unbound', 'minimal'] : ['edgedns', 'unbound']);
 const measuredFor = (w: Workload): Measured[] => (w === 'zone' || w === 'hit' ? [...serversFor(w), 'edgedns-w2'] : serversFor(w));
-const dataFor = (w: Workload, n: number): string => (w === 'zone' ? join(dir, 'zone.txt') : w === 'hit' || w === 'tcp' ? join(dir, 'hit.txt') : w === 'miss' ? missFile(n) : mixFile(n));
+const dataFor = (w: Workload, n: number): string => {
+  if (w === 'zone') return join(dir, 'zone.txt');
+  if (w === 'zone-nx') return randomNamesFile('example.test');
+  if (w === 'zone-wild') return randomNamesFile('wild.example.test');
+  return w === 'hit' || w === 'tcp' ? join(dir, 'hit.txt') : w === 'miss' ? missFile(n) : mixFile(n);
+};
 /** A direct measurement of the upstream for the miss workload: the ceiling for forwarding. */
 let upstreamDirectQps: number[] = [];
 
@@ -238,6 +265,10 @@ for (const w of ['zone', 'hit'] as const) {
   const two = medOf(w, 'edgedns-w2', (r) => r.qps);
   if (one === null || two === null) continue;
   lines.push(`workers, ${w}: 1 worker ${Math.round(one)} q/s, 2 workers ${Math.round(two)} q/s (×${ratio(two, one)}); CPU at ${FIXED_QPS} q/s ${medOf(w, 'edgedns', (r) => r.cpuPer1k)?.toFixed(1)} → ${medOf(w, 'edgedns-w2', (r) => r.cpuPer1k)?.toFixed(1)} ms/1k`);
+}
+for (const w of ['zone-nx', 'zone-wild'] as const) {
+  const x = get(w, 'edgedns')?.qps;
+  if (x !== undefined) lines.push(`random names, ${w}: edgedns ${x} q/s, ×${ratio(x, get('zone', 'edgedns')?.qps)} of zone (precompiled answers) in the same run`);
 }
 lines.push(`cache memory: ${mem.bytesPerEntry} bytes per cached answer (1M A answers)`);
 process.stdout.write(`${lines.join('\n')}\n\nwritten to ${OUT}\n`);

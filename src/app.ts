@@ -22,7 +22,7 @@ import { probeQuestion, probeTcp, probeUdp } from './server/index.js';
 import { VERSION } from './version.js';
 import { keyToText, nameFromText, nameKey } from './wire/index.js';
 import type { ZoneInfo } from './zone/index.js';
-import { buildZone, checkReload, formatRecord, loadZones, parseZoneFile } from './zone/index.js';
+import { buildZone, checkReload, formatRecord, loadZones, parseZoneFile, synthCounts } from './zone/index.js';
 
 export type { ServeOptions } from './plane.js';
 export { EdgeError, ErrorCode, isEdgeError } from './core/index.js';
@@ -174,6 +174,7 @@ export class EdgeNode {
       zones: () => node?.zones ?? state.zones,
       upstreams: () => local?.upstreamStatus() ?? [],
       workers: () => node?.plane.workers() ?? null,
+      zoneAnswers: () => synthCounts,
     });
     const plane: DnsPlane =
       c.workers > 1 ? await (await import('./workers.js')).WorkerPlane.start(state, c.workers, log, () => metrics.workerRestarted()) : (local = await LocalPlane.start(state, log, metrics));

@@ -28,6 +28,7 @@ import { decodeImage, readImageFile, writeImageFile } from './zone/index.js';
 import type { UpstreamStatus } from './resolver/index.js';
 import type { ListenAddress } from './server/index.js';
 import { VERSION } from './version.js';
+import { synthCounts } from './zone/index.js';
 
 /** The environment variable that carries a worker's options (and marks a process as a worker). */
 export const WORKER_ENV = 'EDGEDNS_WORKER';
@@ -337,6 +338,7 @@ export async function runWorker(): Promise<void> {
       cache: () => current?.cacheStats() ?? null,
       zones: () => current?.pipeline.zones.zones() ?? [],
       upstreams: () => current?.upstreamStatus() ?? [],
+      zoneAnswers: () => synthCounts,
     });
     plane = current = await LocalPlane.start(state, log, metrics);
     /** A reload decoded and waiting for `commit`. */

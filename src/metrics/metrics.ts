@@ -30,6 +30,8 @@ export interface MetricSources {
   upstreams(): UpstreamStatus[];
   /** Worker processes (the primary of a multi-process node), or null. */
   workers?(): { configured: number; listening: number } | null;
+  /** Zone answers for names that are not nodes, by how they were made (monotonic in a process). */
+  zoneAnswers?(): { template: number; perName: number };
 }
 
 /** One registry's metrics as JSON, as sent between processes. */
@@ -154,6 +156,18 @@ export function createMetrics(build: { version: string; site: string }, sources:
   new Gauge({
     name: 'edgedns_zone_records', help: 'Records in each loaded zone.', labelNames: ['zone'], registers: r, aggregator: 'first',
     collect() { this.reset(); for (const z of sources.zones()) this.labels(z.origin).set(z.records); },
+  });
+  // Read at scrape time: the zone store counts with a plain increment on its answer path.
+  let synthSeen = { template: 0, perName: 0 };
+  new Counter({
+    name: 'edgedns_zone_synth_answers_total', help: 'Zone answers for names that are not nodes (NXDOMAIN, wildcard, below a cut, DNAME): from a template, or resolved per name.', labelNames: ['path'], registers: r,
+    collect() {
+      const now = sources.zoneAnswers?.();
+      if (!now) return;
+      this.labels('template').inc(now.template - synthSeen.template);
+      this.labels('per_name').inc(now.perName - synthSeen.perName);
+      synthSeen = { ...now };
+    },
   });
   // --- worker processes -----------------------------------------------------------------------
   new Gauge({ name: 'edgedns_workers_configured', help: 'Worker processes configured (workers: N; 0 when DNS is answered by this process).', registers: r, aggregator: 'first', collect() { this.set(sources.workers?.()?.configured ?? 0); } });

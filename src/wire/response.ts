@@ -5,7 +5,7 @@ import { FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC, HEADER_LEN, OPCODE_MASK } from './c
 import type { ResponseOpt } from './opt.js';
 import { OPT_FIXED_LEN, writeOpt } from './opt.js';
 import type { Query } from './query.js';
-import type { Sections } from './writer.js';
+import type { PointerShift, Sections } from './writer.js';
 import { EMPTY_SECTIONS } from './writer.js';
 
 /** Sections up to this many bytes are copied byte by byte (no view allocated). */
@@ -21,6 +21,7 @@ export interface TtlPatch {
 /**
  * Build a response. `flags` holds AA/RA/AD (the rest comes from the query); `limit` is the largest
  * message allowed (UDP payload size, or 65535 over TCP); `ttl` patches the copied TTLs in place.
+ * Sections compiled for a stand-in question name get their compression pointers moved.
  */
 export function buildResponse(
   query: Uint8Array,
@@ -82,6 +83,8 @@ export function buildResponse(
     if (body <= SMALL_COPY) for (let i = 0; i < body; i++) out[o + i] = src[i] as number;
     else out.set(body === src.length ? src : src.subarray(0, body), o);
     if (ttl) patchTtls(out, o, body, sections.ttlOffsets, ttl);
+    const shift = sections.shift;
+    if (shift !== undefined) shiftPointers(out, o, body, shift, qlen - 4 - shift.qnameLen);
   }
   o += body;
   if (opt) writeOpt(out, o, opt, rcode);
@@ -91,6 +94,21 @@ export function buildResponse(
 /** An error response: header, the question when one was parsed, and OPT when asked. */
 export function buildErrorResponse(query: Uint8Array, q: Query, rcode: number, opt: ResponseOpt | null, limit: number): Buffer {
   return buildResponse(query, q, rcode, 0, EMPTY_SECTIONS, opt, limit);
+}
+
+/** Move the template's pointers by `delta` (the question name is that much longer than the stand-in). */
+export function shiftPointers(out: Uint8Array, base: number, body: number, shift: PointerShift, delta: number): void {
+  const at = shift.at;
+  // A pointer lies wholly inside or outside a cut (cuts fall between RRsets): stop at the first one
+  // past the body.
+  for (let k = 0; k < at.length; k++) {
+    const i = base + (at[k] as number);
+    if (i >= base + body) break;
+    // RFC 1035 §4.1.4: 0b11 then a 14-bit offset; the template was refused if this could overflow.
+    const v = (((out[i] as number) << 8) | (out[i + 1] as number)) + delta;
+    out[i] = v >> 8;
+    out[i + 1] = v & 0xff;
+  }
 }
 
 function patchTtls(out: Buffer, base: number, body: number, offsets: readonly number[], ttl: TtlPatch): void {

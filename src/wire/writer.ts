@@ -43,6 +43,25 @@ export interface Sections {
   cuts: Cut[];
   /** Offsets (within `bytes`) of each record's TTL, for aging cached answers. */
   ttlOffsets: number[];
+  /** Set when the bytes were compiled for a stand-in question name (zone/synth.ts). */
+  shift?: PointerShift;
+}
+
+/**
+ * Sections compiled once for a stand-in question name T = K + S and served for a name Q = P + S
+ * (K is empty, or the "*" label of a wildcard's stand-in): every pointer to S or past the question
+ * is listed, and moves by len(Q) − len(T).
+ *
+ *   template  | hdr | T = [ K ][ S ]            | sections: ptr→S…, ptr→section names        |
+ *   query     | hdr | Q = [ P ........ ][ S ]     | sections: same bytes, those ptrs + shift   |
+ *                    ^ offset 12: a pointer to the whole name (a synthesized owner, = Q) is not
+ *                      listed when K is not empty, and stays 12.
+ */
+export interface PointerShift {
+  /** Offsets within `Sections.bytes` of the pointers to move, ascending. */
+  at: Uint16Array;
+  /** Length of the stand-in question name T. */
+  qnameLen: number;
 }
 
 export const EMPTY_SECTIONS: Sections = { bytes: new Uint8Array(0), an: 0, ns: 0, ar: 0, cuts: [], ttlOffsets: [] };
@@ -58,6 +77,8 @@ export class SectionWriter {
   readonly #names = new Map<string, number>();
   readonly #cuts: Cut[] = [];
   readonly #ttls: number[] = [];
+  /** Offsets (within the sections) of every compression pointer written, in order. */
+  readonly #pointers: number[] = [];
   #counts = [0, 0, 0];
 
   /** `qname` is the question name; the sections start after the question. */
@@ -84,6 +105,11 @@ export class SectionWriter {
     const bytes = alloc(this.#len);
     bytes.set(this.#buf.subarray(0, this.#len));
     return { bytes, an, ns, ar, cuts: this.#cuts, ttlOffsets: this.#ttls };
+  }
+
+  /** Where the compression pointers went, for sections compiled as a template (see PointerShift). */
+  pointers(): readonly number[] {
+    return this.#pointers;
   }
 
   #record(rr: WireRecord): void {
@@ -124,6 +150,7 @@ export class SectionWriter {
     while ((src[i] as number) !== 0) {
       const ptr = this.#names.get(nameKey(src, i, end));
       if (ptr !== undefined) {
+        this.#pointers.push(this.#len);
         this.#u16(0xc000 | ptr);
         this.#remember(src.subarray(at, end), 0, this.#base + start, i - at);
         return;

@@ -13,3 +13,4 @@ export { decodeImage, loadInThread, readImageFile, writeImageFile } from './load
 export type { ImageHeader, ZoneImage } from './image.js';
 export { checkReload, serialGreater } from './reload.js';
 export type { ReloadCheck, ReloadVerdict, SerialPolicy } from './reload.js';
+export { synthCounts } from './synth.js';

@@ -4,18 +4,19 @@
 //   ZoneStore
 //   ├─ zones:    origin key → Zone (nodes → RRsets)
 //   ├─ compiled: owner key  → { byType: qtype → Answer, fallback: Answer }   (every node, at load)
-//   └─ synth:    LRU "qtype|key" → Answer   (wildcard, DNAME, NXDOMAIN, below-cut: on first use)
+//   ├─ templates: encloser/cut node → qtype → template   (NXDOMAIN, wildcard, below a cut: synth.ts)
+//   └─ synth:    LRU "qtype|key" → Answer   (DNAME, a template's label collision, rare CNAME types)
 
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { EdgeError, ErrorCode } from '../core/index.js';
-import { FLAG_AA, Section, T, keyToText, keyToWire, nameFromText, nameKey, parentKey } from '../wire/index.js';
+import { FLAG_AA, T, keyToText, keyToWire, nameFromText, nameKey, parentKey } from '../wire/index.js';
 import type { Sections } from '../wire/index.js';
-import { SectionWriter } from '../wire/index.js';
 import type { Resolution, ZoneIndex } from './lookup.js';
 import { ABSENT_TYPE, resolve } from './lookup.js';
 import { parseZoneFile } from './parse.js';
+import { SynthTemplates, synthCounts, writeResolution } from './synth.js';
 import type { Zone } from './zone.js';
 import { buildZone } from './zone.js';
 import type { ZoneImage } from './image.js';
@@ -59,6 +60,8 @@ export class ZoneStore implements ZoneIndex {
   readonly #zones: Map<string, Zone>;
   readonly #compiled: Map<string, NodeAnswers>;
   readonly #synth = new LRUCache<string, ZoneAnswer>({ max: SYNTH_CACHE_ENTRIES });
+  /** Built on the first name that is not a node, so that loading costs what it did. */
+  #templates: SynthTemplates | undefined;
   /** Every origin and every ancestor of one (keys), so that a name's walk stops at the first
    * suffix that leads to no zone: a forwarded name costs one or two lookups, not one per label. */
   readonly #ancestors = new Set<string>();
@@ -98,7 +101,24 @@ export class ZoneStore implements ZoneIndex {
     const node = this.#compiled.get(key);
     const pre = node && (node.byType.get(qtype) ?? node.fallback);
     if (pre) return pre;
-    if (!node && !this.findZone(key)) return undefined; // not ours: forwarded
+    if (!node) {
+      const zone = this.findZone(key);
+      if (!zone) return undefined; // not ours: forwarded
+      const t = (this.#templates ??= new SynthTemplates(this, this.#zones.values())).answer(zone, key, qtype);
+      if (t) {
+        synthCounts.template++;
+        return t;
+      }
+    }
+    return this.answerPerName(key, qtype);
+  }
+
+  /**
+   * The answer resolved and compiled for this very name (kept in an LRU): what every name that is
+   * not a node got before templates, their fallback, and the reference the tests compare them to.
+   */
+  answerPerName(key: string, qtype: number): ZoneAnswer | undefined {
+    synthCounts.perName++;
     const ck = `${qtype}|${key}`;
     const hit = this.#synth.get(ck);
     if (hit) return hit;
@@ -140,15 +160,7 @@ export class ZoneStore implements ZoneIndex {
 
 /** Encode a resolution as response sections for `qname`. */
 export function compile(res: Resolution, qname: Uint8Array): ZoneAnswer {
-  const w = new SectionWriter(qname);
-  for (const s of res.answer) w.addRRset(Section.ANSWER, toRecords(s), true);
-  for (const s of res.authority) w.addRRset(Section.AUTHORITY, toRecords(s), true);
-  for (const s of res.additional) w.addRRset(Section.ADDITIONAL, toRecords(s), res.requiredAdditional.has(s));
-  return { rcode: res.rcode, flags: res.aa ? FLAG_AA : 0, sections: w.finish() };
-}
-
-function toRecords(s: Resolution['answer'][number]): { owner: Uint8Array; type: number; class: number; ttl: number; rdata: Uint8Array }[] {
-  return s.rdatas.map((rdata) => ({ owner: s.owner, type: s.type, class: s.class, ttl: s.ttl, rdata }));
+  return { rcode: res.rcode, flags: res.aa ? FLAG_AA : 0, sections: writeResolution(res, qname, null).finish() };
 }
 
 /** Load and check zones; throws one error listing every failing file. */
