@@ -15,6 +15,8 @@ export interface LegitResult {
   rate: number;
   p50Ms: number;
   p99Ms: number;
+  /** The slowest answer (of those not lost): the longest stall a client saw. */
+  maxMs: number;
 }
 
 export interface LegitClient {
@@ -74,7 +76,7 @@ export async function legitClient(opts: { port: number; host?: string; from?: st
       sock.close();
       const sorted = [...rtts].sort((a, b) => a - b);
       const pct = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Infinity;
-      return { sent, answered: rtts.length, rate: sent === 0 ? 0 : rtts.length / sent, p50Ms: pct(0.5), p99Ms: pct(0.99) };
+      return { sent, answered: rtts.length, rate: sent === 0 ? 0 : rtts.length / sent, p50Ms: pct(0.5), p99Ms: pct(0.99), maxMs: sorted.at(-1) ?? Infinity };
     },
   };
 }
@@ -109,5 +111,5 @@ export async function nodeHealth(adminPort: number): Promise<NodeHealth> {
 
 /** Format a result for the test log. */
 export function describe(r: LegitResult): string {
-  return `${r.answered}/${r.sent} answered (${(r.rate * 100).toFixed(2)}%), p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms`;
+  return `${r.answered}/${r.sent} answered (${(r.rate * 100).toFixed(2)}%), p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, max ${r.maxMs.toFixed(1)} ms`;
 }
