@@ -75,10 +75,11 @@ export class Admission {
       this.#reserved++;
       return { ok: true, reserved: true, release: once(() => this.#reserved--) };
     }
-    if (this.#total >= this.#limits.maxConnections) return { ok: false, reason: 'total' };
     const key = clientPrefix(address);
     const n = this.#perClient.get(key) ?? 0;
+    // The client's own cap first: the reason then says who is asking too much.
     if (n >= this.#limits.maxPerClient) return { ok: false, reason: 'per_client' };
+    if (this.#total >= this.#limits.maxConnections) return { ok: false, reason: 'total' };
     this.#total++;
     this.#perClient.set(key, n + 1);
     return {

@@ -13,6 +13,9 @@ import type { ListenerObserver } from './listeners.js';
 /** Node reads at most 64 KiB at a time; reading pauses before more comes in. */
 const MAX_BUFFERED = MAX_FRAME + 65536;
 
+/** Queries taken from one connection before it yields to the event loop. */
+const MAX_PER_TURN = 32;
+
 export interface ConnectionContext {
   pipeline: Pipeline;
   limits: TcpLimits;
@@ -79,10 +82,19 @@ export function serveConnection(sock: net.Socket, ctx: ConnectionContext): void 
   };
   const blocked = (): boolean => unwritten > limits.maxUnwrittenBytes || inFlight >= limits.maxInFlight || (!ctx.reserved && budget.over());
 
+  let later = false;
+  const resumeLater = (): void => {
+    later = false;
+    pump();
+  };
   function pump(): void {
-    if (gone) return;
+    if (gone || later) return;
     let msg: Buffer | null;
-    while (!blocked() && (msg = reader.next())) {
+    let taken = 0;
+    // One writev for the answers of this turn, not one syscall each.
+    sock.cork();
+    while (!blocked() && taken < MAX_PER_TURN && (msg = reader.next())) {
+      taken++;
       deadlines.query();
       try {
         const out = pipeline.handle(msg, 'tcp', client);
@@ -95,14 +107,20 @@ export function serveConnection(sock: net.Socket, ctx: ConnectionContext): void 
         fail(e);
       }
     }
+    sock.uncork();
+    if (taken === MAX_PER_TURN && reader.pending > 0 && !reader.partial && !blocked()) {
+      // Fairness: a long pipeline yields to the other sockets (UDP included) between turns.
+      later = true;
+      setImmediate(resumeLater);
+    }
     deadlines.reading(reader.partial);
     deadlines.busy(inFlight > 0);
     deadlines.backlogged(unwritten > limits.maxUnwrittenBytes);
-    if (blocked()) {
+    if (blocked() || later) {
       // The client is not reading its answers, has too many waiting, or the process holds too
       // many unwritten answers: stop reading until that changes (a write, an answer, the budget).
       sock.pause();
-      if (!unwait && !ctx.reserved && budget.over()) {
+      if (!later && !unwait && !ctx.reserved && budget.over()) {
         unwait = budget.wait(() => {
           unwait = null;
           pump();

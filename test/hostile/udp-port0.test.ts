@@ -3,7 +3,7 @@
 // and cached answers, with one process and with two workers.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { parseProm, value } from '../helpers/prom.ts';
+import { metric } from './metrics.ts';
 import { FakeUpstream } from '../helpers/upstream.ts';
 import { query } from '../helpers/wire.ts';
 import { startNode, underAttack } from './harness.ts';
@@ -35,8 +35,7 @@ for (const workers of [1, 2]) {
       await underAttack(t, node, async () => {
         await Promise.all(names.map(([n, ty], i) => sendFromPortZero({ from: `127.0.0.${3 + i}`, port: node.srv.port, payload: query(n, ty, { id: 1000 + i, rd: true }), count: 40, gapMs: 150 })));
       });
-      const m = parseProm(await (await fetch(`http://127.0.0.1:${node.adminPort}/metrics`)).text());
-      const dropped = value(m, 'edgedns_send_errors_total', { transport: 'udp', reason: 'bad_port' });
+      const dropped = await metric(node.adminPort, 'edgedns_send_errors_total', { transport: 'udp', reason: 'bad_port' });
       t.diagnostic(`dropped as bad_port: ${dropped}`);
       assert.equal(dropped, 120, 'every datagram from port 0 is counted');
     });
