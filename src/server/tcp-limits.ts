@@ -162,6 +162,8 @@ export class Deadlines {
 
   /** Whether queries of this connection wait for an answer (no idle deadline meanwhile). */
   busy(b: boolean): void {
+    // The last awaited answer came: idleness counts from now, not from the query.
+    if (this.#busy && !b) this.#activeAt = this.#timers.now();
     this.#busy = b;
     this.#arm();
   }
