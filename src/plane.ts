@@ -5,7 +5,7 @@
 import { resolve as resolvePath } from 'node:path';
 import { buildCache, buildResolver, configuredZoneSpecs } from './assemble.js';
 import { identityConfig } from './site.js';
-import type { LoadedConfig } from './config/index.js';
+import type { Config, LoadedConfig } from './config/index.js';
 import { loadConfig } from './config/index.js';
 import type { Logger } from './core/index.js';
 import { CidrSet } from './core/index.js';
@@ -14,7 +14,7 @@ import type { Identity } from './identity/index.js';
 import { buildIdentity } from './identity/index.js';
 import type { Metrics, MetricsJson } from './metrics/index.js';
 import type { Resolver, UpstreamStatus } from './resolver/index.js';
-import type { ListenAddress, ListenerSet } from './server/index.js';
+import type { ListenAddress, ListenerSet, TcpLimits } from './server/index.js';
 import { Forwarder, Pipeline, queryLog, startListeners, teeObservers } from './server/index.js';
 import type { ZoneImage, ZoneInfo, ZoneStore } from './zone/index.js';
 import { decodeImage, loadInThread } from './zone/index.js';
@@ -114,6 +114,26 @@ export interface DnsPlane {
   closeUdp(): Promise<void>;
 }
 
+/**
+ * The TCP limits of one answering process. The node-wide caps (connections, unwritten bytes) are
+ * shared out between the `workers` processes (node:cluster hands each connection to one of them
+ * in turn); per-client and per-connection limits hold in each process.
+ */
+export function tcpLimits(c: Config): TcpLimits {
+  const share = (n: number): number => Math.max(1, Math.ceil(n / c.workers));
+  return {
+    maxConnections: share(c.tcp.maxConnections),
+    maxPerClient: c.tcp.maxPerClient,
+    firstQueryTimeoutMs: c.tcp.firstQueryTimeout,
+    messageTimeoutMs: c.tcp.messageTimeout,
+    idleTimeoutMs: c.tcp.idleTimeout,
+    maxInFlight: c.tcp.maxInFlight,
+    maxUnwrittenBytes: c.tcp.maxUnwritten,
+    drainTimeoutMs: c.tcp.drainTimeout,
+    maxUnwrittenTotal: share(c.tcp.maxUnwrittenTotal),
+  };
+}
+
 /** DNS answered in this process. */
 export class LocalPlane implements DnsPlane {
   readonly pipeline: Pipeline;
@@ -141,8 +161,7 @@ export class LocalPlane implements DnsPlane {
       observer: teeObservers(metrics.pipeline, queryLog(log, c.log.queries, c.log.sampleRate)),
     });
     try {
-      const limits = { idleTimeoutMs: c.tcp.idleTimeout, maxConnections: c.tcp.maxConnections, maxInFlight: c.tcp.maxInFlight };
-      return new LocalPlane(pipeline, await startListeners(c.listen, pipeline, limits, log, metrics.tcp), resolver);
+      return new LocalPlane(pipeline, await startListeners(c.listen, pipeline, tcpLimits(c), log, metrics.listeners), resolver);
     } catch (e) {
       resolver?.close();
       throw e;

@@ -32,7 +32,17 @@ export interface Config {
    * content changed must have a higher SOA serial (`increase`), or any serial goes (`any`, as BIND). */
   zones: { dir: string | null; files: ZoneFileConfig[]; serialPolicy: 'increase' | 'any' };
   edns: { udpPayload: number };
-  tcp: { idleTimeout: number; maxConnections: number; maxInFlight: number };
+  tcp: {
+    maxConnections: number;
+    maxPerClient: number;
+    firstQueryTimeout: number;
+    messageTimeout: number;
+    idleTimeout: number;
+    maxInFlight: number;
+    maxUnwritten: number;
+    drainTimeout: number;
+    maxUnwrittenTotal: number;
+  };
   /** Upstream resolvers; null = the nameservers of /etc/resolv.conf. */
   upstreams: HostPort[] | null;
   resolver: { timeout: number; deadline: number; socketReuse: number };
@@ -98,8 +108,23 @@ export const DEFAULTS = {
   zones: { dir: './zones' as string | null, files: [] as ZoneFileConfig[], serialPolicy: 'increase' as 'increase' | 'any' },
   // RFC 9715 / DNS Flag Day 2020: 1232 avoids IP fragmentation on common paths.
   edns: { udpPayload: 1232 },
-  // RFC 7766 §6.2.3: idle timeouts of seconds; caps keep a client from holding everything.
-  tcp: { idleTimeout: '10s', maxConnections: 1000, maxInFlight: 100 },
+  // RFC 7766 §6: caps so that one client cannot hold everything, deadlines that a trickle cannot
+  // extend. 16 per client leaves room for a resolver farm behind one NAT address (BIND's
+  // tcp-clients is 150 in total, dnsdist suggests 10-20 per client); 5 s for a first query and
+  // for any one message is far beyond any real client's round trip; 10 s idle (RFC 7766 §6.2.3:
+  // seconds, not minutes). 128 KiB unwritten is two maximum-size answers: a client that reads
+  // never waits on it; 16 MiB over all connections bounds what non-readers can pin.
+  tcp: {
+    maxConnections: 1000,
+    maxPerClient: 16,
+    firstQueryTimeout: '5s',
+    messageTimeout: '5s',
+    idleTimeout: '10s',
+    maxInFlight: 100,
+    maxUnwritten: '128KiB',
+    drainTimeout: '5s',
+    maxUnwrittenTotal: '16MiB',
+  },
   upstreams: null,
   // A client gets an answer or SERVFAIL within about 2 s (RFC 8767 §5 suggests 1.8 s).
   resolver: { timeout: '700ms', deadline: '1800ms', socketReuse: 1000 },
@@ -156,7 +181,17 @@ const schema = obj<Config>({
   workers: int(1, 64),
   zones: obj({ dir: optional(str()), files: list(obj({ file: str(), origin: str() })), serialPolicy: oneOf(['increase', 'any'] as const) }),
   edns: obj({ udpPayload: int(512, 4096) }),
-  tcp: obj({ idleTimeout: duration(3_600_000), maxConnections: int(1, 1_000_000), maxInFlight: int(1, 10_000) }),
+  tcp: obj({
+    maxConnections: int(1, 1_000_000),
+    maxPerClient: int(1, 1_000_000),
+    firstQueryTimeout: duration(3_600_000),
+    messageTimeout: duration(3_600_000),
+    idleTimeout: duration(3_600_000),
+    maxInFlight: int(1, 10_000),
+    maxUnwritten: size(),
+    drainTimeout: duration(3_600_000),
+    maxUnwrittenTotal: size(),
+  }),
   upstreams: optional(list(hostPort(53))),
   resolver: obj({ timeout: duration(60_000), deadline: duration(60_000), socketReuse: int(1, 100_000) }),
   cache: obj({

@@ -32,6 +32,11 @@ function ipBytes(addr: string): Uint8Array | undefined {
   return out;
 }
 
+/** An IPv4-mapped IPv6 address (::ffff:192.0.2.1) as the IPv4 address it maps. */
+function unmapped(b: Uint8Array | undefined): Uint8Array | undefined {
+  return b && b.length === 16 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff ? b.subarray(12) : b;
+}
+
 /** Parse "192.0.2.0/24", "2001:db8::/32" or a bare address; undefined when invalid. */
 export function parseCidr(text: string): Prefix | undefined {
   const [addr = '', len] = text.split('/');
@@ -69,9 +74,8 @@ export class CidrSet {
   }
 
   #match(addr: string): boolean {
-    let bytes = ipBytes(addr);
+    const bytes = unmapped(ipBytes(addr));
     if (!bytes) return false;
-    if (bytes.length === 16 && bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) bytes = bytes.subarray(12);
     for (const p of this.#prefixes) {
       if (p.bytes.length !== bytes.length) continue;
       let bits = p.bits;
@@ -92,4 +96,15 @@ export class CidrSet {
  */
 export function literalLookup(address: string, _family: unknown, callback: (err: null, address: string, family: number) => void): void {
   callback(null, address, address.includes(':') ? 6 : 4);
+}
+
+/**
+ * The prefix a per-client limit counts by: the address for IPv4 (IPv4-mapped IPv6 included), its
+ * /64 for IPv6 (one host usually has a whole /64); "" for what is not an address.
+ */
+export function clientPrefix(addr: string): string {
+  const b = unmapped(ipBytes(addr));
+  if (!b) return '';
+  if (b.length === 4) return b.join('.');
+  return `${Buffer.from(b.subarray(0, 8)).toString('hex')}/64`;
 }

@@ -9,7 +9,7 @@ import { systemClock } from '../core/index.js';
 import type { CacheObserver } from '../cache/index.js';
 import type { CheckResult, HealthObserver, HealthState } from '../health/index.js';
 import type { MismatchReason, ResolverObserver, UpstreamStatus } from '../resolver/index.js';
-import type { PipelineObserver, TcpObserver, Transport } from '../server/index.js';
+import type { Deadline, ListenerObserver, PipelineObserver, RefuseReason, SendFailure, Transport } from '../server/index.js';
 import { FastCounter, FastHistogram } from './fast.js';
 import type { ZoneInfo } from '../zone/index.js';
 
@@ -51,7 +51,7 @@ export interface Metrics {
   readonly pipeline: PipelineObserver;
   readonly cache: CacheObserver;
   readonly resolver: ResolverObserver;
-  readonly tcp: TcpObserver;
+  readonly listeners: ListenerObserver;
   readonly health: HealthObserver;
   readonly announce: AnnounceObserver;
   reload(ok: boolean): void;
@@ -137,14 +137,23 @@ export function createMetrics(build: { version: string; site: string }, sources:
   // --- TCP -------------------------------------------------------------------------------------
   const open = new Gauge({ name: 'edgedns_tcp_connections_open', help: 'TCP connections open now.', registers: r });
   const accepted = new Counter({ name: 'edgedns_tcp_connections_total', help: 'TCP connections accepted.', registers: r });
-  const refused = new Counter({ name: 'edgedns_tcp_connections_refused_total', help: 'TCP connections refused at the connection cap.', registers: r });
-  const tcp: TcpObserver = {
+  const refused = new Counter({ name: 'edgedns_tcp_connections_refused_total', help: 'TCP connections refused at accept, by the cap that refused them (total or per_client).', labelNames: ['reason'], registers: r });
+  const timeouts = new Counter({ name: 'edgedns_tcp_timeouts_total', help: 'TCP connections closed at a deadline: first_query, message, idle or drain.', labelNames: ['deadline'], registers: r });
+  const sendErrors = new Counter({ name: 'edgedns_send_errors_total', help: 'Answers not sent, by transport and reason (bad_port, rejected, failed, reset).', labelNames: ['transport', 'reason'], registers: r });
+  const unwritten = new Gauge({ name: 'edgedns_tcp_unwritten_bytes', help: 'TCP answer bytes not yet handed to the kernel, all connections.', registers: r });
+  const refusedBy = new Map((['total', 'per_client'] as const).map((x) => [x, refused.labels(x)]));
+  const sendErrorBy = new Map((['udp', 'tcp'] as const).flatMap((t) => (['bad_port', 'rejected', 'failed', 'reset'] as const).map((x) => [`${t} ${x}`, sendErrors.labels(t, x)] as const)));
+  const timeoutBy = new Map((['first_query', 'message', 'idle', 'drain'] as const).map((x) => [x, timeouts.labels(x)]));
+  const listeners: ListenerObserver = {
     connectionOpened: () => {
       open.inc();
       accepted.inc();
     },
     connectionClosed: () => open.dec(),
-    connectionRefused: () => refused.inc(),
+    connectionRefused: (reason: RefuseReason) => refusedBy.get(reason)?.inc(),
+    timedOut: (d: Deadline) => timeoutBy.get(d)?.inc(),
+    sendError: (transport: Transport, reason: SendFailure) => sendErrorBy.get(`${transport} ${reason}`)?.inc(),
+    unwrittenBytes: (n) => unwritten.set(n),
   };
 
   // --- zones and config ------------------------------------------------------------------------
@@ -220,5 +229,5 @@ export function createMetrics(build: { version: string; site: string }, sources:
     },
   };
 
-  return { registry, pipeline, cache, resolver, tcp, health, announce, reload: (ok) => reloads.labels(ok ? 'ok' : 'error').inc(), zoneSerialRefused: (n) => serialRefused.inc(n), workerRestarted: () => restarts.inc() };
+  return { registry, pipeline, cache, resolver, listeners, health, announce, reload: (ok) => reloads.labels(ok ? 'ok' : 'error').inc(), zoneSerialRefused: (n) => serialRefused.inc(n), workerRestarted: () => restarts.inc() };
 }

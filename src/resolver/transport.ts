@@ -127,8 +127,10 @@ export class UdpPool {
     sock.on('error', () => {
       // ICMP errors surface here on some systems; the pending queries time out and move on.
     });
-    // Port 0: the kernel picks a random ephemeral port for each new socket.
-    sock.bind(0);
+    // Port 0: the kernel picks a random ephemeral port for each new socket. Exclusive: in a
+    // node:cluster worker a plain bind goes through the primary and hands every worker the SAME
+    // socket, so each would read (and discard as unknown) the replies to its siblings' queries.
+    sock.bind({ port: 0, exclusive: true });
     sock.unref();
     return slot;
   }
@@ -155,12 +157,13 @@ export async function tcpExchange(to: Endpoint, q: Question, build: (id: number)
 }
 
 /**
- * Connect, send one framed message, and resolve with the first framed message that comes back;
- * the connection is closed either way. Rejects with ExchangeError ('timeout' or 'network').
+ * Connect (from `from` when given), send one framed message, and resolve with the first framed
+ * message that comes back; the connection is closed either way. Rejects with ExchangeError
+ * ('timeout' or 'network').
  */
-export function tcpRoundTrip(to: Endpoint, msg: Uint8Array, timeoutMs: number): Promise<Buffer> {
+export function tcpRoundTrip(to: Endpoint, msg: Uint8Array, timeoutMs: number, from?: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: to.host, port: to.port });
+    const sock = net.connect({ host: to.host, port: to.port, ...(from === undefined ? {} : { localAddress: from }) });
     const reader = new FrameReader();
     const finish = (err: Error | null, reply?: Buffer): void => {
       clearTimeout(timer);
@@ -171,7 +174,8 @@ export function tcpRoundTrip(to: Endpoint, msg: Uint8Array, timeoutMs: number): 
     const timer = setTimeout(() => finish(new ExchangeError('timeout', `no TCP reply from ${to.host}:${to.port} within ${timeoutMs} ms`)), timeoutMs);
     sock.on('connect', () => sock.write(frame(msg)));
     sock.on('data', (d: Buffer) => {
-      const [reply] = reader.push(d);
+      reader.push(d);
+      const reply = reader.next();
       if (reply) finish(null, reply);
     });
     sock.on('error', (e) => finish(new ExchangeError('network', `TCP to ${to.host}:${to.port}: ${e.message}`)));

@@ -4,7 +4,9 @@ export type { Answer, AnswerSource, PipelineObserver, PipelineOptions, Transport
 export { EDE, Forwarder } from './forward.js';
 export type { Forwarded } from './forward.js';
 export { startListeners } from './listeners.js';
-export type { ListenAddress, ListenerSet, TcpLimits, TcpObserver } from './listeners.js';
+export type { ListenAddress, ListenerObserver, ListenerSet, SendFailure } from './listeners.js';
+export { Admission, Deadlines, SELF_RESERVE, WriteBudget } from './tcp-limits.js';
+export type { Deadline, RefuseReason, TcpLimits, Timers } from './tcp-limits.js';
 export { queryLog, teeObservers } from './querylog.js';
 export { probeQuestion, probeTcp, probeUdp, sentinel } from './probe.js';
 export type { ProbeQuestion, ProbeTarget } from './probe.js';

@@ -1,29 +1,37 @@
 // UDP and TCP listeners, one socket of each per configured address; replies leave from the socket
-// the query arrived on (DESIGN.md: never only 0.0.0.0 for an anycast address).
+// the query arrived on (DESIGN.md: never only 0.0.0.0 for an anycast address). Nothing a client
+// sends, and no address it sends from, can throw out of a socket callback.
 
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { EdgeError, ErrorCode, errorMessage, literalLookup } from '../core/index.js';
 import type { Logger } from '../core/index.js';
-import { FrameReader, frame } from '../wire/index.js';
-import type { Answer, Pipeline } from './pipeline.js';
+import type { Answer, Pipeline, Transport } from './pipeline.js';
+import { serveConnection } from './tcp.js';
+import type { Deadline, RefuseReason, TcpLimits, Timers } from './tcp-limits.js';
+import { Admission, WriteBudget, realTimers } from './tcp-limits.js';
 
 export interface ListenAddress {
   host: string;
   port: number;
 }
 
-export interface TcpLimits {
-  idleTimeoutMs: number;
-  maxConnections: number;
-  /** Queries of one connection waiting for an upstream answer before reading pauses. */
-  maxInFlight: number;
-}
+/**
+ * Why an answer was not sent: `bad_port` a UDP query from source port 0 (no reply can reach it;
+ * dropped unanswered), `rejected` send() refused the address, `failed` the kernel reported an
+ * error afterwards, `reset` the TCP connection was gone before the answer was written.
+ */
+export type SendFailure = 'bad_port' | 'rejected' | 'failed' | 'reset';
 
-export interface TcpObserver {
+export interface ListenerObserver {
   connectionOpened(): void;
   connectionClosed(): void;
-  connectionRefused(): void;
+  connectionRefused(reason: RefuseReason): void;
+  /** A connection closed at one of its deadlines. */
+  timedOut(deadline: Deadline): void;
+  sendError(transport: Transport, reason: SendFailure): void;
+  /** Answer bytes of all TCP connections not yet handed to the kernel. */
+  unwrittenBytes(total: number): void;
 }
 
 export interface ListenerSet {
@@ -38,18 +46,37 @@ export interface ListenerSet {
 
 const UDP_BUFFER = 4 * 1024 * 1024;
 
-const NOOP_TCP: TcpObserver = { connectionOpened: () => {}, connectionClosed: () => {}, connectionRefused: () => {} };
+const NOOP: ListenerObserver = { connectionOpened: () => {}, connectionClosed: () => {}, connectionRefused: () => {}, timedOut: () => {}, sendError: () => {}, unwrittenBytes: () => {} };
+
+/** What every TCP listener of a process shares: the caps, the write budget, the clock. */
+interface TcpShared {
+  limits: TcpLimits;
+  admission: Admission;
+  budget: WriteBudget;
+  timers: Timers;
+  conns: Set<net.Socket>;
+}
+
+/**
+ * The addresses only this host can open a connection from: the listen addresses (loopback as
+ * well for a wildcard one, which the probes reach over loopback).
+ */
+function ownAddresses(addresses: readonly ListenAddress[]): string[] {
+  return addresses.flatMap((a) => (a.host === '0.0.0.0' ? ['127.0.0.1'] : a.host === '::' ? ['::1'] : [a.host]));
+}
 
 export async function startListeners(
   addresses: readonly ListenAddress[],
   pipeline: Pipeline,
   limits: TcpLimits,
   log: Logger,
-  tcpObs: TcpObserver = NOOP_TCP,
+  obs: ListenerObserver = NOOP,
+  timers: Timers = realTimers,
 ): Promise<ListenerSet> {
   const udp: dgram.Socket[] = [];
   const tcp: net.Server[] = [];
   const conns = new Set<net.Socket>();
+  const shared: TcpShared = { limits, admission: new Admission(limits, ownAddresses(addresses)), budget: new WriteBudget(limits.maxUnwrittenTotal, (n) => obs.unwrittenBytes(n)), timers, conns };
   const bound: ListenAddress[] = [];
   const closeTcp = async (): Promise<void> => {
     // Stop accepting, then close the open connections: server.close() waits for them to end.
@@ -64,18 +91,18 @@ export async function startListeners(
     for (const a of addresses) {
       // UDP first: with port 0, the TCP socket takes the port the kernel gave the UDP one; if
       // that port is taken for TCP, try another (a few times).
-      let u = await bindUdp(a, pipeline, log);
+      let u = await bindUdp(a, pipeline, log, obs);
       let t: net.Server | undefined;
       for (let attempt = 0; !t; attempt++) {
         try {
-          t = await bindTcp({ host: a.host, port: u.address().port }, pipeline, limits, log, conns, tcpObs);
+          t = await bindTcp({ host: a.host, port: u.address().port }, pipeline, shared, log, obs);
         } catch (e) {
           if (a.port !== 0 || attempt >= 5) {
             u.close();
             throw e;
           }
           u.close();
-          u = await bindUdp(a, pipeline, log);
+          u = await bindUdp(a, pipeline, log, obs);
         }
       }
       udp.push(u);
@@ -107,7 +134,21 @@ export async function startListeners(
   };
 }
 
-function bindUdp(a: ListenAddress, pipeline: Pipeline, log: Logger): Promise<dgram.Socket> {
+/**
+ * Send a UDP answer without ever throwing: a reply to port 0 cannot be sent (send() throws
+ * ERR_SOCKET_BAD_PORT synchronously), and any other refusal or later error is counted.
+ */
+function sendUdp(sock: dgram.Socket, out: Buffer, rinfo: dgram.RemoteInfo, obs: ListenerObserver): void {
+  try {
+    sock.send(out, rinfo.port, rinfo.address, (err) => {
+      if (err) obs.sendError('udp', 'failed');
+    });
+  } catch {
+    obs.sendError('udp', 'rejected');
+  }
+}
+
+function bindUdp(a: ListenAddress, pipeline: Pipeline, log: Logger, obs: ListenerObserver): Promise<dgram.Socket> {
   const v6 = a.host.includes(':');
   // Large buffers absorb bursts (capped by net.core.rmem_max / wmem_max).
   const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6, recvBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER, lookup: literalLookup });
@@ -116,6 +157,8 @@ function bindUdp(a: ListenAddress, pipeline: Pipeline, log: Logger): Promise<dgr
     log.error('query failed', { error: errorMessage(e), transport: 'udp' });
   };
   sock.on('message', (msg, rinfo) => {
+    // RFC 768: source port 0 means "no reply expected"; no answer can reach it, so do no work.
+    if (rinfo.port === 0) return obs.sendError('udp', 'bad_port');
     let out: Answer;
     try {
       out = pipeline.handle(msg, 'udp', rinfo.address);
@@ -124,10 +167,10 @@ function bindUdp(a: ListenAddress, pipeline: Pipeline, log: Logger): Promise<dgr
     }
     if (out === null) return;
     if (out instanceof Promise) {
-      out.then((b) => b && sock.send(b, rinfo.port, rinfo.address), fail);
+      out.then((b) => b && sendUdp(sock, b, rinfo, obs), fail);
       return;
     }
-    sock.send(out, rinfo.port, rinfo.address);
+    sendUdp(sock, out, rinfo, obs);
   });
   return new Promise((resolve, reject) => {
     sock.once('error', (e) => reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on udp ${fmt(a)}: ${e.message}`)));
@@ -139,19 +182,25 @@ function bindUdp(a: ListenAddress, pipeline: Pipeline, log: Logger): Promise<dgr
   });
 }
 
-function bindTcp(a: ListenAddress, pipeline: Pipeline, limits: TcpLimits, log: Logger, conns: Set<net.Socket>, obs: TcpObserver): Promise<net.Server> {
+function bindTcp(a: ListenAddress, pipeline: Pipeline, shared: TcpShared, log: Logger, obs: ListenerObserver): Promise<net.Server> {
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (sock) => {
-    conns.add(sock);
+    // RFC 7766 §6.2.2: a server may cap its connections, in total and per client. Decided here,
+    // not with server.maxConnections, which knows neither clients nor the probes' reserve.
+    const slot = shared.admission.admit(sock.remoteAddress ?? '');
+    if (!slot.ok) {
+      obs.connectionRefused(slot.reason);
+      sock.destroy();
+      return;
+    }
+    shared.conns.add(sock);
     obs.connectionOpened();
     sock.once('close', () => {
-      conns.delete(sock);
+      slot.release();
+      shared.conns.delete(sock);
       obs.connectionClosed();
     });
-    serveConnection(sock, pipeline, limits, log);
+    serveConnection(sock, { pipeline, limits: shared.limits, budget: shared.budget, timers: shared.timers, log, obs, reserved: slot.reserved });
   });
-  // RFC 7766 §6.2.2: a server may cap its connections; Node closes the ones over the cap.
-  server.maxConnections = limits.maxConnections;
-  server.on('drop', () => obs.connectionRefused());
   return new Promise((resolve, reject) => {
     server.once('error', (e) => reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on tcp ${fmt(a)}: ${e.message}`)));
     server.listen({ host: a.host, port: a.port, ipv6Only: a.host.includes(':') }, () => {
@@ -161,59 +210,6 @@ function bindTcp(a: ListenAddress, pipeline: Pipeline, limits: TcpLimits, log: L
     });
   });
 }
-
-/**
- * One TCP connection: 2-byte length framing (RFC 1035 §4.2.2), any number of queries, each
- * answered as soon as it is ready (RFC 7766 §6.2.1.1), an idle timeout, and half-close: after the
- * client's FIN, answer what was asked, then close.
- */
-function serveConnection(sock: net.Socket, pipeline: Pipeline, limits: TcpLimits, log: Logger): void {
-  const reader = new FrameReader();
-  let inFlight = 0;
-  let clientDone = false;
-  const client = sock.remoteAddress ?? '';
-  const send = (out: Buffer | null): void => {
-    if (out && !sock.destroyed) sock.write(frame(out));
-  };
-  const settle = (): void => {
-    inFlight--;
-    if (clientDone && inFlight === 0) sock.end();
-    else if (sock.isPaused() && inFlight < limits.maxInFlight && !sock.writableNeedDrain) sock.resume();
-  };
-  const fail = (e: unknown): void => log.error('query failed', { error: errorMessage(e), transport: 'tcp' });
-  sock.setTimeout(limits.idleTimeoutMs, () => sock.destroy());
-  sock.on('error', () => sock.destroy());
-  sock.on('data', (chunk: Buffer) => {
-    for (const msg of reader.push(chunk)) {
-      try {
-        const out = pipeline.handle(msg, 'tcp', client);
-        if (out instanceof Promise) {
-          // RFC 7766 §6.2.1.1: answers go out as they are ready, not in query order.
-          inFlight++;
-          out.then(send, fail).finally(settle);
-        } else send(out);
-      } catch (e) {
-        fail(e);
-      }
-    }
-    if (reader.pending > MAX_PENDING) sock.destroy(); // a frame can never be larger than this
-    if (sock.writableNeedDrain || inFlight >= limits.maxInFlight) {
-      // The client is not reading its answers, or has too many waiting: stop reading for now.
-      sock.pause();
-      sock.once('drain', () => {
-        if (inFlight < limits.maxInFlight) sock.resume();
-      });
-    }
-  });
-  sock.on('end', () => {
-    // Half-close: answer what was asked, then close our side.
-    clientDone = true;
-    if (inFlight === 0) sock.end();
-  });
-}
-
-/** A 2-byte length frames at most 65535 bytes; more unparsed than one frame means garbage. */
-const MAX_PENDING = 65535 + 2;
 
 function fmt(a: ListenAddress): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;

@@ -19,6 +19,15 @@ export interface ProbeQuestion {
   class: number;
 }
 
+/**
+ * Where a TCP probe connects from: the address it probes, so that the node counts it among its
+ * own connections (a reserved slot that an attacker cannot take; see tcp-limits.ts). A wildcard
+ * listen address is probed over loopback, from loopback.
+ */
+function probeSource(host: string): string {
+  return host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+}
+
 /** The SOA of a zone we serve, or CH TXT id.server when we serve none. */
 export function probeQuestion(zoneOrigin: string | undefined): ProbeQuestion {
   return zoneOrigin ? { name: zoneOrigin, type: T.SOA, class: Class.IN } : { name: 'id.server.', type: T.TXT, class: Class.CH };
@@ -71,10 +80,12 @@ export function probeUdp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number): P
  */
 export function sentinel(t: ProbeTarget, q: ProbeQuestion, keepaliveMs: number, onLost: (why: string) => void): { close(): void } {
   let closedByUs = false;
-  const sock = net.connect({ host: t.host, port: t.port });
+  const sock = net.connect({ host: t.host, port: t.port, localAddress: probeSource(t.host) });
   const ping = (): void => void sock.write(frame(buildProbe(q, randomInt(0x10000))));
   const timer = setInterval(ping, keepaliveMs);
   timer.unref();
+  // At once too: the node closes a connection that sends no query within tcp.firstQueryTimeout.
+  sock.on('connect', ping);
   sock.on('data', () => {});
   sock.on('error', () => {});
   sock.on('close', () => {
@@ -93,7 +104,7 @@ export function sentinel(t: ProbeTarget, q: ProbeQuestion, keepaliveMs: number, 
 export async function probeTcp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number): Promise<string> {
   const id = randomInt(0x10000);
   // The transport's messages name the address already; a bad answer gets it here.
-  const reply = await tcpRoundTrip(t, buildProbe(q, id), timeoutMs);
+  const reply = await tcpRoundTrip(t, buildProbe(q, id), timeoutMs, probeSource(t.host));
   try {
     return `TCP ${t.host}:${t.port}: ${verify(reply, id, q)}`;
   } catch (e) {

@@ -12,4 +12,4 @@ export { encodeOption } from './opt.js';
 export type { ResponseOpt } from './opt.js';
 export { parseMessage } from './message.js';
 export type { Message } from './message.js';
-export { FrameReader, frame } from './tcp.js';
+export { FrameReader, MAX_FRAME, frame } from './tcp.js';

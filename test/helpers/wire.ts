@@ -35,10 +35,14 @@ export function udpExchange(port: number, msg: Uint8Array, timeoutMs = 2000, hos
   });
 }
 
-/** Open a TCP connection; collect length-framed responses. */
-export function tcpConnect(port: number, host = '127.0.0.1'): Promise<{ sock: net.Socket; responses: Buffer[]; closed: Promise<void>; next(n: number, timeoutMs?: number): Promise<Buffer[]> }> {
+/**
+ * Open a TCP connection (from `from`: connections from the node's own listen address take its
+ * probes' reserved slots, so tests of the caps connect from another loopback address); collect
+ * length-framed responses.
+ */
+export function tcpConnect(port: number, host = '127.0.0.1', from?: string): Promise<{ sock: net.Socket; responses: Buffer[]; closed: Promise<void>; next(n: number, timeoutMs?: number): Promise<Buffer[]> }> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ port, host }, () => {
+    const sock = net.connect({ port, host, ...(from === undefined ? {} : { localAddress: from }) }, () => {
       const responses: Buffer[] = [];
       let buf = Buffer.alloc(0);
       const waiters: (() => void)[] = [];

@@ -12,7 +12,7 @@ let srv: RunningServer;
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgedns-tcp-'));
   const cfg = join(dir, 'edgedns.yaml');
-  writeFileSync(cfg, `listen: ["127.0.0.1:0"]\nzones: { dir: ${JSON.stringify(ZONES)} }\ntcp: { idleTimeout: 700ms, maxConnections: 3 }\nupstreams: []\nhealth: { interval: 60s, fastInterval: 60s }\n`);
+  writeFileSync(cfg, `listen: ["127.0.0.1:0"]\nzones: { dir: ${JSON.stringify(ZONES)} }\ntcp: { idleTimeout: 700ms, firstQueryTimeout: 700ms, maxConnections: 3 }\nupstreams: []\nhealth: { interval: 60s, fastInterval: 60s }\n`);
   srv = await startServer({ config: cfg, args: [] });
 });
 after(async () => {
@@ -52,7 +52,7 @@ describe('TCP', () => {
     assert.deepEqual(c.responses.map((b) => decode(b).id).sort(), [1, 2]);
   });
 
-  it('closes an idle connection after the idle timeout', async () => {
+  it('closes a connection that sends no query after the first-query timeout', async () => {
     const c = await tcpConnect(srv.port);
     const t0 = Date.now();
     await c.closed;
@@ -60,10 +60,20 @@ describe('TCP', () => {
     assert.ok(waited >= 500 && waited < 5000, `closed after ${waited} ms`);
   });
 
+  it('closes an idle connection after the idle timeout', async () => {
+    const c = await tcpConnect(srv.port);
+    c.sock.write(frame(query('www.example.test', 'A', { id: 3 })));
+    assert.equal((await c.next(1)).length, 1);
+    const t0 = Date.now();
+    await c.closed;
+    const waited = Date.now() - t0;
+    assert.ok(waited >= 500 && waited < 5000, `closed after ${waited} ms`);
+  });
+
   it('refuses connections over the cap and keeps serving the others', async () => {
-    const conns = await Promise.all([1, 2, 3].map(() => tcpConnect(srv.port)));
+    const conns = await Promise.all([1, 2, 3].map((i) => tcpConnect(srv.port, '127.0.0.1', `127.0.0.${10 + i}`)));
     await new Promise((r) => setTimeout(r, 100));
-    const extra = await tcpConnect(srv.port);
+    const extra = await tcpConnect(srv.port, '127.0.0.1', '127.0.0.14');
     await Promise.race([extra.closed, new Promise((r) => setTimeout(r, 2000))]);
     assert.equal(extra.sock.destroyed || extra.sock.readableEnded, true, 'the fourth connection is closed by the server');
     conns[0]?.sock.write(frame(query('www.example.test', 'A', { id: 9 })));

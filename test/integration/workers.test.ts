@@ -12,6 +12,7 @@ import { parseProm, value } from '../helpers/prom.ts';
 import type { RunningServer } from '../helpers/server.ts';
 import { ZONES, runCli, startServer } from '../helpers/server.ts';
 import { FakeUpstream } from '../helpers/upstream.ts';
+import { decode, query, udpExchange } from '../helpers/wire.ts';
 
 const SITE = 'workers-site';
 let up: FakeUpstream;
@@ -87,6 +88,22 @@ describe('workers: 2', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`flushed ${s.cache?.entries} entries`));
     assert.equal((await status()).cache?.entries, 0);
+  });
+
+  it('each worker has upstream sockets of its own: many distinct names, every one answered, none lost to a sibling', async () => {
+    const m0 = await metrics();
+    const names = Array.from({ length: 400 }, (_, i) => `u${i}.example.org`);
+    const replies: (Buffer | null)[] = [];
+    // 20 at a time, so the kernel spreads them over both workers.
+    for (let i = 0; i < names.length; i += 20) {
+      replies.push(...(await Promise.all(names.slice(i, i + 20).map((n, j) => udpExchange(srv.port, query(n, 'A', { id: i + j + 1, rd: true }), 3000)))));
+    }
+    const rcodes = replies.map((r) => (r ? decode(r).rcode : 'lost'));
+    assert.deepEqual(new Set(rcodes), new Set(['NXDOMAIN']), 'every name answered from the upstream');
+    const m = await metrics();
+    const delta = (name: string, labels: Record<string, string> = {}): number => value(m, name, labels) - value(m0, name, labels);
+    assert.equal(delta('edgedns_upstream_timeouts_total'), 0, 'no upstream query timed out');
+    assert.equal(delta('edgedns_upstream_mismatched_replies_total'), 0, 'no reply was read by the wrong worker');
   });
 
   it('reloads every worker, and a bad zone file keeps them all answering from the running zones', async () => {

@@ -1,0 +1,149 @@
+// One DNS-over-TCP connection under the limits of tcp-limits.ts: framing, pipelining, answers as
+// they are ready, half-close, and reading that stops while answers wait unwritten.
+
+import type * as net from 'node:net';
+import { errorMessage } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import { FrameReader, MAX_FRAME, frame } from '../wire/index.js';
+import type { Pipeline } from './pipeline.js';
+import type { Deadline, TcpLimits, Timers, WriteBudget } from './tcp-limits.js';
+import { Deadlines } from './tcp-limits.js';
+import type { ListenerObserver } from './listeners.js';
+
+/** Node reads at most 64 KiB at a time; reading pauses before more comes in. */
+const MAX_BUFFERED = MAX_FRAME + 65536;
+
+/** Queries taken from one connection before it yields to the event loop. */
+const MAX_PER_TURN = 32;
+
+export interface ConnectionContext {
+  pipeline: Pipeline;
+  limits: TcpLimits;
+  budget: WriteBudget;
+  timers: Timers;
+  log: Logger;
+  obs: ListenerObserver;
+  /** One of the node's own probes (a reserved slot): never paused for the global budget. */
+  reserved: boolean;
+}
+
+/**
+ * Serve one connection: 2-byte length framing (RFC 1035 §4.2.2), any number of queries, each
+ * answered as soon as it is ready (RFC 7766 §6.2.1.1), and half-close: after the client's FIN,
+ * answer what was asked, then close. Queries are taken from the stream only while the
+ * connection's and the process's unwritten answers are under their caps, so a client that
+ * pipelines and never reads holds at most about one cap of memory, then is closed.
+ */
+export function serveConnection(sock: net.Socket, ctx: ConnectionContext): void {
+  const { pipeline, limits, budget, obs } = ctx;
+  const reader = new FrameReader();
+  const client = sock.remoteAddress ?? '';
+  let inFlight = 0;
+  let unwritten = 0;
+  let clientDone = false;
+  let gone = false;
+  let unwait: (() => void) | null = null;
+  const deadlines = new Deadlines(limits, ctx.timers, (why: Deadline) => {
+    obs.timedOut(why);
+    sock.destroy();
+  });
+  const fail = (e: unknown): void => ctx.log.error('query failed', { error: errorMessage(e), transport: 'tcp' });
+
+  const end = (): void => {
+    if (gone) return;
+    gone = true;
+    deadlines.stop();
+    unwait?.();
+    budget.release(unwritten);
+    unwritten = 0;
+  };
+  const send = (out: Buffer | null): void => {
+    if (!out) return;
+    if (gone || !sock.writable) {
+      // The client reset or closed before its answer was ready.
+      obs.sendError('tcp', 'reset');
+      return;
+    }
+    const f = frame(out);
+    unwritten += f.length;
+    budget.add(f.length);
+    sock.write(f, (err) => {
+      if (gone) return;
+      unwritten -= f.length;
+      budget.release(f.length);
+      if (err) obs.sendError('tcp', 'reset');
+      else deadlines.activity();
+      pump();
+    });
+  };
+  const settle = (): void => {
+    inFlight--;
+    pump();
+  };
+  const blocked = (): boolean => unwritten > limits.maxUnwrittenBytes || inFlight >= limits.maxInFlight || (!ctx.reserved && budget.over());
+
+  let later = false;
+  const resumeLater = (): void => {
+    later = false;
+    pump();
+  };
+  function pump(): void {
+    if (gone || later) return;
+    let msg: Buffer | null;
+    let taken = 0;
+    // One writev for the answers of this turn, not one syscall each.
+    sock.cork();
+    while (!blocked() && taken < MAX_PER_TURN && (msg = reader.next())) {
+      taken++;
+      deadlines.query();
+      try {
+        const out = pipeline.handle(msg, 'tcp', client);
+        if (out instanceof Promise) {
+          // RFC 7766 §6.2.1.1: answers go out as they are ready, not in query order.
+          inFlight++;
+          out.then(send, fail).catch(fail).then(settle).catch(fail);
+        } else send(out);
+      } catch (e) {
+        fail(e);
+      }
+    }
+    sock.uncork();
+    if (taken === MAX_PER_TURN && reader.pending > 0 && !reader.partial && !blocked()) {
+      // Fairness: a long pipeline yields to the other sockets (UDP included) between turns.
+      later = true;
+      setImmediate(resumeLater);
+    }
+    deadlines.reading(reader.partial);
+    deadlines.busy(inFlight > 0);
+    deadlines.backlogged(unwritten > limits.maxUnwrittenBytes);
+    if (blocked() || later) {
+      // The client is not reading its answers, has too many waiting, or the process holds too
+      // many unwritten answers: stop reading until that changes (a write, an answer, the budget).
+      sock.pause();
+      if (!later && !unwait && !ctx.reserved && budget.over()) {
+        unwait = budget.wait(() => {
+          unwait = null;
+          pump();
+        });
+      }
+    } else if (!clientDone) sock.resume();
+    // Half-close: everything asked is answered (a partial message at FIN is garbage).
+    if (clientDone && inFlight === 0 && (reader.pending === 0 || reader.partial)) sock.end();
+  }
+
+  sock.on('error', () => {
+    end();
+    sock.destroy();
+  });
+  sock.once('close', end);
+  sock.on('data', (chunk: Buffer) => {
+    reader.push(chunk);
+    // Reading pauses whenever messages are left untaken, so only garbage gets this far.
+    if (reader.pending > MAX_BUFFERED) return void sock.destroy();
+    pump();
+  });
+  sock.on('end', () => {
+    clientDone = true;
+    pump();
+  });
+}

@@ -1,0 +1,52 @@
+// A 64 KB message sent in 1-byte segments (Nagle off, one write per byte): reassembly must be
+// linear in bytes. The node answers its legitimate client throughout and does not spend its CPU on
+// copying: we measure the CPU time it used and print it.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { setImmediate as yieldLoop } from 'node:timers/promises';
+import type { AttackConn } from './attacker.ts';
+import { closeAll, openConnections } from './attacker.ts';
+import { startNode, underAttack } from './harness.ts';
+import type { HostileNode } from './harness.ts';
+
+/** utime + stime of a process, in seconds (Linux, USER_HZ 100). */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+describe('64 KB in 1-byte segments, workers: 1', () => {
+  let node: HostileNode;
+  let conns: AttackConn[] = [];
+  after(async () => {
+    closeAll(conns);
+    await node?.stop();
+  });
+
+  it('reassembles in linear time; the node keeps answering', async (t) => {
+    node = await startNode({ workers: 1 });
+    const pid = node.srv.proc.pid as number;
+    const msg = Buffer.alloc(65537, 0);
+    msg.writeUInt16BE(65535, 0);
+    let written = 0;
+    const cpu0 = cpuSeconds(pid);
+    const t0 = performance.now();
+    await underAttack(t, node, async () => {
+      conns = await openConnections(node.srv.port, '127.0.0.3', 4);
+      // Bounded: 4 × 65537 writes of one byte, or 20 s.
+      for (let i = 0; i < msg.length && performance.now() - t0 < 20_000; i++) {
+        for (const c of conns) if (!c.sock.destroyed) c.sock.write(msg.subarray(i, i + 1));
+        written++;
+        if (i % 16 === 0) await yieldLoop();
+      }
+      closeAll(conns);
+    }, 6000);
+    const cpu = cpuSeconds(pid) - cpu0;
+    const secs = (performance.now() - t0) / 1000;
+    t.diagnostic(`${written} bytes written per connection over ${secs.toFixed(1)} s; node CPU ${cpu.toFixed(2)} s`);
+    assert.ok(written > 1000, 'the attack ran');
+    // Quadratic reassembly spent 0.36 s per 64 KB message, in one burst of copying; linear is per byte.
+    assert.ok(cpu < secs, `the node used ${cpu.toFixed(2)} s of CPU in ${secs.toFixed(1)} s`);
+  });
+});

@@ -1,0 +1,43 @@
+// A UDP datagram whose source port is 0: the answer cannot be sent (send() throws
+// ERR_SOCKET_BAD_PORT); it must be dropped and counted, never end a process. Zone, forwarded
+// and cached answers, with one process and with two workers.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { metric } from './metrics.ts';
+import { FakeUpstream } from '../helpers/upstream.ts';
+import { query } from '../helpers/wire.ts';
+import { startNode, underAttack } from './harness.ts';
+import type { HostileNode } from './harness.ts';
+import { sendFromPortZero } from './raw.ts';
+
+let up: FakeUpstream;
+before(async () => {
+  up = await FakeUpstream.start();
+  up.set('www.example.org', 'A', 300, '192.0.2.1');
+});
+after(async () => {
+  await up.close();
+});
+
+for (const workers of [1, 2]) {
+  describe(`source port 0, workers: ${workers}`, () => {
+    let node: HostileNode;
+    before(async () => {
+      node = await startNode({ workers, extra: [`upstreams: ["127.0.0.1:${up.port}"]`, 'recursion: { allow: ["127.0.0.0/8"] }'] });
+    });
+    after(async () => {
+      await node.stop();
+    });
+
+    it('drops and counts the datagrams; the node lives and keeps answering', async (t) => {
+      const names = [['www.example.test', 'A'], ['www.example.org', 'A'], ['nx.example.org', 'AAAA']] as const;
+      // 3 kinds × 40 datagrams, one every 150 ms: a zone answer, a cached/forwarded one, a miss.
+      await underAttack(t, node, async () => {
+        await Promise.all(names.map(([n, ty], i) => sendFromPortZero({ from: `127.0.0.${3 + i}`, port: node.srv.port, payload: query(n, ty, { id: 1000 + i, rd: true }), count: 40, gapMs: 150 })));
+      });
+      const dropped = await metric(node.adminPort, 'edgedns_send_errors_total', { transport: 'udp', reason: 'bad_port' });
+      t.diagnostic(`dropped as bad_port: ${dropped}`);
+      assert.equal(dropped, 120, 'every datagram from port 0 is counted');
+    });
+  });
+}
