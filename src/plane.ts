@@ -17,7 +17,7 @@ import type { Resolver, UpstreamStatus } from './resolver/index.js';
 import type { ListenAddress, ListenerSet, TcpLimits } from './server/index.js';
 import { Forwarder, Pipeline, queryLog, startListeners, teeObservers } from './server/index.js';
 import type { ZoneImage, ZoneInfo, ZoneStore } from './zone/index.js';
-import { decodeImage, loadInThread } from './zone/index.js';
+import { openStore, loadInThread } from './zone/index.js';
 
 /** How `edgedns serve` was asked to run: the config file and the flags that override it. */
 export interface ServeOptions {
@@ -82,7 +82,7 @@ export async function loadState(loaded: LoadedConfig): Promise<ServingState> {
 
 /** The store of an image, or the running one when the image is null (nothing changed). */
 async function storeOf(image: ZoneImage | null, running: ZoneStore | null): Promise<ZoneStore> {
-  if (image) return decodeImage(image);
+  if (image) return openStore(image);
   if (!running) throw new Error('no zone image to start from');
   return running;
 }

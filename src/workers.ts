@@ -24,7 +24,7 @@ import type { Identity } from './identity/index.js';
 import { buildIdentity } from './identity/index.js';
 import { identityConfig } from './site.js';
 import type { ZoneInfo, ZoneStore } from './zone/index.js';
-import { decodeImage, readImageFile, writeImageFile } from './zone/index.js';
+import { openStore, readImageFile, writeImageFile } from './zone/index.js';
 import type { UpstreamStatus } from './resolver/index.js';
 import type { ListenAddress } from './server/index.js';
 import { VERSION } from './version.js';
@@ -56,6 +56,8 @@ type Event = { event: 'ready'; bound: ListenAddress[] } | { event: 'failed'; err
 
 const START_TIMEOUT_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 5_000;
+/** Reading a zone image of millions of names from disk may take longer than a status request. */
+const PREPARE_TIMEOUT_MS = 60_000;
 /** Restart delays after unexpected exits: none for the first, then doubling up to the cap. */
 const RESTART_MAX_MS = 30_000;
 /** A worker that ran this long before dying restarts at once again. */
@@ -181,11 +183,12 @@ export class WorkerPlane implements DnsPlane {
     const w = slot.worker;
     if (!w || !slot.listening || !w.isConnected()) return Promise.reject(new Error(`worker ${slot.index} is not running`));
     const id = this.#nextId++;
+    const timeout = op === 'prepare' ? PREPARE_TIMEOUT_MS : REQUEST_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new Error(`worker ${slot.index}: no reply to ${op} within ${REQUEST_TIMEOUT_MS} ms`));
-      }, REQUEST_TIMEOUT_MS);
+        reject(new Error(`worker ${slot.index}: no reply to ${op} within ${timeout} ms`));
+      }, timeout);
       this.#pending.set(id, { resolve, reject, timer });
       w.send({ edgedns: id, op, ...args } satisfies Request);
     });
@@ -346,7 +349,7 @@ export async function runWorker(): Promise<void> {
     const handlers: Record<Op, (m: Request) => unknown> = {
       prepare: async (m) => {
         if (!m.loaded) throw new Error('prepare without a config');
-        const zones = m.image ? await decodeImage(await readImageFile(m.image)) : plane.pipeline.zones;
+        const zones = m.image ? openStore(await readImageFile(m.image)) : plane.pipeline.zones;
         prepared = { zones, identity: buildIdentity(identityConfig(m.loaded.config)) };
         return true;
       },

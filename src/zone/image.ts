@@ -1,28 +1,35 @@
 // A loaded zone set as bytes: what a loader thread (or the primary of `workers: N`) hands to the
-// processes that answer, so that files are parsed and compiled once and the answering side only
-// decodes, a chunk at a time, between queries.
+// processes that answer. The answering side does not decode it into objects: it looks names up in
+// hash tables over the bytes, and decodes a node or an answer only when a query needs it (hot
+// answers are kept decoded). So a reload costs the answering thread almost nothing, and a zone of
+// a million names is a few buffers to the garbage collector, not millions of objects.
 //
-//   image = header chunk, node chunk, node chunk, …       (each its own bytes; in a file: u32 length + bytes)
-//   header: magic "EDZ1" · loadedAt f64 · zones u16 · per zone: origin · file · serial u32 ·
-//           records u32 · digest (32 bytes)
-//   nodes:  zone u16 · count u32 · per node: name · rrsets u16 · per RRset: type u16 class u16
-//           ttl u32 rdatas u16 (len u16 + bytes)… · compiled u8 · answers u16 · per answer:
-//           qtype i32 · answer · fallback u8 [answer]
-//   answer: rcode u16 · flags u16 · bytes u32+… · an/ns/ar u16 · cuts u16 × (end u32, an, ns,
-//           ar u16, required u8) · ttlOffsets u16 × u32
+//   image  = header · per zone: (data, table) · compiled table      (each its own bytes; in a
+//            file: u32 length + bytes)
+//   header = magic "EDZ2" · loadedAt f64 · zones u16 · per zone: origin · file · serial u32 ·
+//            records u32 · digest (32 bytes) · types u16 × u16
+//   data   = node records and answers, big-endian:
+//            record = keyLen u8 · key · compiled u32 (offset, or NONE) · name u8+… · flags u8 ·
+//                     rrsets u16 × (type u16 class u16 ttl u32 rdatas u16 × (len u16 + bytes))
+//            compiled = answers u16 × (qtype i32 · answer u32) · fallback u32 (or NONE)
+//            answer = rcode u16 · flags u16 · bytes u32+… · an/ns/ar u16 · cuts u16 × (end u32,
+//                     an, ns, ar u16, required u8) · ttlOffsets u16 × u32
+//   table  = Uint32 slots, open addressing on hashKey(key): record offset + 1, 0 = empty
+//   compiled table = Uint32 pairs (zone + 1, record offset): every node answered from its own zone
 //
-// Decoded byte fields are views into the chunk they came from: a chunk lives as long as the zone
-// set it belongs to, and no view reaches into a buffer shared with anything else.
+// Views handed out are into the image's own buffers, shared with nothing else.
 
 import { EdgeError, ErrorCode } from '../core/index.js';
 import type { Cut, Sections } from '../wire/index.js';
-import { T, nameKey } from '../wire/index.js';
-import type { NodeAnswers, ZoneAnswer, ZoneInfo } from './store.js';
-import type { RRset, Zone, ZoneNode } from './zone.js';
+import { T, nameFromText, nameKey } from '../wire/index.js';
+import type { CompiledAnswers, NodeAnswers, ZoneAnswer, ZoneInfo } from './store.js';
+import type { BuiltZone, RRset, Zone, ZoneNode, ZoneNodes } from './zone.js';
 
-const MAGIC = 0x45445a31; // "EDZ1"
-/** Node chunks are cut at about this size, so that decoding one takes a few milliseconds. */
-const CHUNK_BYTES = 256 * 1024;
+const MAGIC = 0x45445a32; // "EDZ2"
+const NONE = 0xffffffff;
+const FLAG_CUT = 1;
+/** Decoded nodes and answers kept per zone before the cache starts over. */
+const DECODED_MAX = 65_536;
 
 /** The zones of an image without their data: what the primary of `workers: N` keeps. */
 export interface ImageHeader {
@@ -32,14 +39,27 @@ export interface ImageHeader {
 
 export interface ZoneImage {
   header: ImageHeader;
-  /** The header chunk, then the node chunks. */
+  /** The header chunk, then each zone's data and table, then the compiled table. */
   chunks: Uint8Array[];
+}
+
+/** FNV-1a over a name key's character codes (bytes). */
+export function hashKey(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+function tableSize(n: number): number {
+  let size = 8;
+  while (size < n * 2) size *= 2;
+  return size;
 }
 
 /** Appends big-endian fields to growing chunks. */
 class ChunkWriter {
   readonly chunks: Uint8Array[] = [];
-  #buf = new Uint8Array(CHUNK_BYTES * 2);
+  #buf = new Uint8Array(64 * 1024);
   #view = new DataView(this.#buf.buffer);
   #len = 0;
 
@@ -92,6 +112,11 @@ class ChunkWriter {
     this.#room(b.length);
     this.#buf.set(b, this.#len);
     this.#len += b.length;
+  }
+
+  /** Overwrite a u32 written earlier (at `at` in the current chunk). */
+  patch32(at: number, v: number): void {
+    this.#view.setUint32(at, v);
   }
 
   /** End the current chunk: its bytes are copied into a buffer of exactly their size. */
@@ -156,45 +181,61 @@ class ChunkReader {
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 
-/** Encode zones and the compiled answers of the nodes each zone answers for (`answersOf`). */
-export function encodeImage(zones: readonly Zone[], infos: readonly ZoneInfo[], answersOf: (zone: Zone, key: string) => NodeAnswers | undefined, loadedAt: number): ZoneImage {
-  const w = new ChunkWriter();
-  w.u32(MAGIC);
-  w.f64(loadedAt);
-  w.u16(infos.length);
-  for (const z of infos) {
-    w.bytes16(utf8.encode(z.origin));
-    w.bytes16(utf8.encode(z.file));
-    w.u32(z.serial);
-    w.u32(z.records);
-    w.raw(Buffer.from(z.digest, 'hex'));
-  }
-  w.cut();
-  zones.forEach((zone, zi) => {
-    // A chunk's node count is known at its end: nodes go to a body, then count and body to `w`.
-    const body = new ChunkWriter();
-    let count = 0;
-    const flush = (): void => {
-      if (count === 0) return;
-      body.cut();
-      w.u16(zi);
-      w.u32(count);
-      w.raw(body.chunks.pop() as Uint8Array);
-      w.cut();
-      count = 0;
-    };
-    for (const node of zone.nodes.values()) {
-      writeNode(body, node, answersOf(zone, node.key));
-      count++;
-      if (body.length >= CHUNK_BYTES) flush();
-    }
-    flush();
+/** Encode built zones and the compiled answers of the nodes each zone answers for (`answersOf`). */
+export function encodeImage(zones: readonly BuiltZone[], infos: readonly ZoneInfo[], answersOf: (zone: BuiltZone, key: string) => NodeAnswers | undefined, loadedAt: number): ZoneImage {
+  const head = new ChunkWriter();
+  head.u32(MAGIC);
+  head.f64(loadedAt);
+  head.u16(infos.length);
+  infos.forEach((z, i) => {
+    head.bytes16(utf8.encode(z.origin));
+    head.bytes16(utf8.encode(z.file));
+    head.u32(z.serial);
+    head.u32(z.records);
+    head.raw(Buffer.from(z.digest, 'hex'));
+    const types = [...(zones[i] as BuiltZone).types];
+    head.u16(types.length);
+    for (const t of types) head.u16(t);
   });
-  return { header: { loadedAt, zones: [...infos] }, chunks: w.chunks };
+  head.cut();
+  const chunks: Uint8Array[] = [head.chunks[0] as Uint8Array];
+  const owned: [number, string, number][] = [];
+  zones.forEach((zone, zi) => {
+    const w = new ChunkWriter();
+    const table = new Uint32Array(tableSize(zone.nodes.size));
+    const mask = table.length - 1;
+    for (const node of zone.nodes.values()) {
+      const at = w.length;
+      let slot = hashKey(node.key) & mask;
+      while (table[slot] !== 0) slot = (slot + 1) & mask;
+      table[slot] = at + 1;
+      const answers = answersOf(zone, node.key);
+      if (answers) owned.push([zi, node.key, at]);
+      writeNode(w, zone, node, answers);
+    }
+    w.cut();
+    chunks.push(w.chunks[0] as Uint8Array, new Uint8Array(table.buffer));
+  });
+  const compiled = new Uint32Array(tableSize(owned.length) * 2);
+  const mask = compiled.length / 2 - 1;
+  for (const [zi, key, at] of owned) {
+    let slot = hashKey(key) & mask;
+    while (compiled[slot * 2] !== 0) slot = (slot + 1) & mask;
+    compiled[slot * 2] = zi + 1;
+    compiled[slot * 2 + 1] = at;
+  }
+  chunks.push(new Uint8Array(compiled.buffer));
+  return { header: { loadedAt, zones: [...infos] }, chunks };
 }
 
-function writeNode(w: ChunkWriter, node: ZoneNode, answers: NodeAnswers | undefined): void {
-  w.bytes16(node.name);
+function writeNode(w: ChunkWriter, zone: BuiltZone, node: ZoneNode, answers: NodeAnswers | undefined): void {
+  w.u8(node.key.length);
+  for (let i = 0; i < node.key.length; i++) w.u8(node.key.charCodeAt(i));
+  const compiledAt = w.length;
+  w.u32(NONE);
+  w.u8(node.name.length);
+  w.raw(node.name);
+  w.u8(zone.cuts.has(node.key) ? FLAG_CUT : 0);
   w.u16(node.rrsets.size);
   for (const s of node.rrsets.values()) {
     w.u16(s.type);
@@ -203,18 +244,27 @@ function writeNode(w: ChunkWriter, node: ZoneNode, answers: NodeAnswers | undefi
     w.u16(s.rdatas.length);
     for (const rd of s.rdatas) w.bytes16(rd);
   }
-  if (!answers) {
-    w.u8(0);
-    return;
-  }
-  w.u8(1);
-  w.u16(answers.byType.size);
-  for (const [t, a] of answers.byType) {
+  if (!answers) return;
+  // The answers first, then the compiled part that points at them.
+  const at = new Map<ZoneAnswer, number>();
+  const put = (a: ZoneAnswer): number => {
+    let off = at.get(a);
+    if (off === undefined) {
+      off = w.length;
+      writeAnswer(w, a);
+      at.set(a, off);
+    }
+    return off;
+  };
+  const entries = [...answers.byType].map(([t, a]) => [t, put(a)] as const);
+  const fallback = answers.fallback ? put(answers.fallback) : NONE;
+  w.patch32(compiledAt, w.length);
+  w.u16(entries.length);
+  for (const [t, off] of entries) {
     w.i32(t);
-    writeAnswer(w, a);
+    w.u32(off);
   }
-  w.u8(answers.fallback ? 1 : 0);
-  if (answers.fallback) writeAnswer(w, answers.fallback);
+  w.u32(fallback);
 }
 
 function writeAnswer(w: ChunkWriter, a: ZoneAnswer): void {
@@ -238,56 +288,28 @@ function writeAnswer(w: ChunkWriter, a: ZoneAnswer): void {
 }
 
 export function decodeHeader(chunk: Uint8Array): ImageHeader {
+  return readHeader(chunk).header;
+}
+
+function readHeader(chunk: Uint8Array): { header: ImageHeader; types: number[][] } {
   const r = new ChunkReader(chunk);
   if (chunk.byteLength < 14 || r.u32() !== MAGIC) throw new EdgeError(ErrorCode.ZONE_READ, 'not a zone image');
   const loadedAt = r.f64();
   const n = r.u16();
   const zones: ZoneInfo[] = [];
+  const types: number[][] = [];
   for (let i = 0; i < n; i++) {
     const origin = fromUtf8.decode(r.bytes16());
     const file = fromUtf8.decode(r.bytes16());
     const serial = r.u32();
     const records = r.u32();
     const digest = Buffer.from(r.bytes(32)).toString('hex');
+    const held: number[] = [];
+    for (let t = r.u16(); t > 0; t--) held.push(r.u16());
+    types.push(held);
     zones.push({ origin, file, serial, records, loadedAt, digest });
   }
-  return { loadedAt, zones };
-}
-
-/** What a node chunk holds: nodes of one zone, and the compiled answers of those that have them. */
-export interface DecodedChunk {
-  zone: number;
-  nodes: ZoneNode[];
-  compiled: [string, NodeAnswers][];
-}
-
-export function decodeChunk(chunk: Uint8Array): DecodedChunk {
-  const r = new ChunkReader(chunk);
-  const zone = r.u16();
-  const count = r.u32();
-  const nodes: ZoneNode[] = [];
-  const compiled: [string, NodeAnswers][] = [];
-  for (let i = 0; i < count; i++) {
-    const name = r.bytes16();
-    const key = nameKey(name);
-    const rrsets = new Map<number, RRset>();
-    for (let n = r.u16(); n > 0; n--) {
-      const type = r.u16();
-      const cls = r.u16();
-      const ttl = r.u32();
-      const rdatas: Uint8Array[] = [];
-      for (let k = r.u16(); k > 0; k--) rdatas.push(r.bytes16());
-      rrsets.set(type, { owner: name, type, class: cls, ttl, rdatas });
-    }
-    nodes.push({ key, name, rrsets });
-    if (r.u8() === 0) continue;
-    const byType = new Map<number, ZoneAnswer>();
-    for (let n = r.u16(); n > 0; n--) byType.set(r.i32(), readAnswer(r));
-    const fallback = r.u8() === 1 ? readAnswer(r) : undefined;
-    compiled.push([key, { byType, fallback }]);
-  }
-  if (!r.done) throw new EdgeError(ErrorCode.ZONE_READ, 'zone image chunk has trailing bytes');
-  return { zone, nodes, compiled };
+  return { header: { loadedAt, zones }, types };
 }
 
 function readAnswer(r: ChunkReader): ZoneAnswer {
@@ -305,13 +327,164 @@ function readAnswer(r: ChunkReader): ZoneAnswer {
   return { rcode, flags, sections };
 }
 
-/** Rebuild a zone from its info and decoded nodes (the SOA, serial and cuts come from the nodes). */
-export function assembleZone(info: ZoneInfo, origin: Uint8Array, nodes: Map<string, ZoneNode>): Zone {
-  const key = nameKey(origin);
-  const apex = nodes.get(key);
-  const soa = apex?.rrsets.get(T.SOA);
-  if (!soa) throw new EdgeError(ErrorCode.ZONE_READ, `zone image: ${info.origin} has no SOA`);
-  const cuts = new Set<string>();
-  for (const n of nodes.values()) if (n.key !== key && n.rrsets.has(T.NS)) cuts.add(n.key);
-  return { origin, key, file: info.file, nodes, soa, serial: info.serial, cuts, recordCount: info.records, digest: info.digest };
+
+/** Table slots as 32-bit words; copied when the bytes are not 4-aligned (read from a file). */
+function words(b: Uint8Array): Uint32Array {
+  const aligned = b.byteOffset % 4 === 0 ? b : new Uint8Array(b); // a copy (Buffer#slice would be a view)
+  return new Uint32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
+}
+
+/** One zone of an image: nodes found through its table and decoded when asked for. */
+export class ImageZone implements Zone {
+  readonly origin: Uint8Array;
+  readonly key: string;
+  readonly file: string;
+  readonly serial: number;
+  readonly recordCount: number;
+  readonly digest: string;
+  readonly types: ReadonlySet<number>;
+  readonly soa: RRset;
+  readonly nodes: ZoneNodes;
+  readonly cuts: { has(key: string): boolean };
+  readonly #data: Uint8Array;
+  readonly #reader: ChunkReader;
+  readonly #table: Uint32Array;
+  /** Decoded nodes (the same object for the same key while cached: lookups compare RRsets). */
+  readonly #nodes = new Map<string, ZoneNode>();
+  readonly #answers = new Map<number, ZoneAnswer>();
+
+  constructor(info: ZoneInfo, types: readonly number[], data: Uint8Array, table: Uint8Array) {
+    this.file = info.file;
+    this.serial = info.serial;
+    this.recordCount = info.records;
+    this.digest = info.digest;
+    this.types = new Set(types);
+    this.#data = data;
+    this.#reader = new ChunkReader(data);
+    this.#table = words(table);
+    this.nodes = { get: (k) => this.#node(k), has: (k) => this.find(k) >= 0 };
+    this.cuts = {
+      has: (k) => {
+        const at = this.find(k);
+        return at >= 0 && (this.#flags(at) & FLAG_CUT) !== 0;
+      },
+    };
+    const apex = this.#node(nameKey(nameFromText(info.origin, null)));
+    const soa = apex?.rrsets.get(T.SOA);
+    if (!apex || !soa) throw new EdgeError(ErrorCode.ZONE_READ, `zone image: ${info.origin} has no SOA at its apex`);
+    this.key = apex.key;
+    this.origin = apex.name;
+    this.soa = soa;
+  }
+
+  /** Offset of the record of `key` in the data, or -1. */
+  find(key: string, hash = hashKey(key)): number {
+    const t = this.#table;
+    const mask = t.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const v = t[slot] as number;
+      if (v === 0) return -1;
+      if (this.keyAt(v - 1, key)) return v - 1;
+    }
+  }
+
+  /** Whether the record at `at` is the node of `key`. */
+  keyAt(at: number, key: string): boolean {
+    const d = this.#data;
+    if (d[at] !== key.length) return false;
+    for (let i = 0; i < key.length; i++) if (d[at + 1 + i] !== key.charCodeAt(i)) return false;
+    return true;
+  }
+
+  #flags(at: number): number {
+    const d = this.#data;
+    const nameAt = at + 1 + (d[at] as number) + 4;
+    return d[nameAt + 1 + (d[nameAt] as number)] as number;
+  }
+
+  #node(key: string): ZoneNode | undefined {
+    const hit = this.#nodes.get(key);
+    if (hit) return hit;
+    const at = this.find(key);
+    if (at < 0) return undefined;
+    const r = this.#reader;
+    r.pos = at + 1 + (this.#data[at] as number) + 4;
+    const name = r.bytes(r.u8());
+    r.u8();
+    const rrsets = new Map<number, RRset>();
+    for (let n = r.u16(); n > 0; n--) {
+      const type = r.u16();
+      const cls = r.u16();
+      const ttl = r.u32();
+      const rdatas: Uint8Array[] = [];
+      for (let k = r.u16(); k > 0; k--) rdatas.push(r.bytes16());
+      rrsets.set(type, { owner: name, type, class: cls, ttl, rdatas });
+    }
+    const node: ZoneNode = { key: nameKey(name), name, rrsets };
+    if (this.#nodes.size >= DECODED_MAX) this.#nodes.clear();
+    this.#nodes.set(key, node);
+    return node;
+  }
+
+  /** The precompiled answer of the record at `at` for `qtype`; null when it has none for it. */
+  answerAt(at: number, qtype: number): ZoneAnswer | null {
+    const r = this.#reader;
+    r.pos = at + 1 + (this.#data[at] as number);
+    const compiled = r.u32();
+    if (compiled === NONE) return null;
+    r.pos = compiled;
+    const count = r.u16();
+    let found = NONE;
+    for (let i = 0; i < count && found === NONE; i++) {
+      const t = r.i32();
+      const off = r.u32();
+      if (t === qtype) found = off;
+    }
+    if (found === NONE) {
+      r.pos = compiled + 2 + 8 * count;
+      found = r.u32();
+      if (found === NONE) return null;
+    }
+    let a = this.#answers.get(found);
+    if (!a) {
+      r.pos = found;
+      a = readAnswer(r);
+      if (this.#answers.size >= DECODED_MAX) this.#answers.clear();
+      this.#answers.set(found, a);
+    }
+    return a;
+  }
+}
+
+/** The compiled table: a node's precompiled answers, found in the zone that answers for it. */
+class ImageAnswers implements CompiledAnswers {
+  readonly #zones: ImageZone[];
+  readonly #table: Uint32Array;
+
+  constructor(zones: ImageZone[], table: Uint8Array) {
+    this.#zones = zones;
+    this.#table = words(table);
+  }
+
+  find(key: string, qtype: number): ZoneAnswer | null | undefined {
+    const t = this.#table;
+    const mask = t.length / 2 - 1;
+    for (let slot = hashKey(key) & mask; ; slot = (slot + 1) & mask) {
+      const z = t[slot * 2] as number;
+      if (z === 0) return undefined;
+      const zone = this.#zones[z - 1] as ImageZone;
+      const at = t[slot * 2 + 1] as number;
+      if (zone.keyAt(at, key)) return zone.answerAt(at, qtype);
+    }
+  }
+}
+
+/** Open an image: the zones and their compiled answers, over the image's bytes (no copy). */
+export function openImage(image: ZoneImage): { zones: ImageZone[]; compiled: CompiledAnswers; loadedAt: number } {
+  const [head, ...rest] = image.chunks;
+  if (!head) throw new EdgeError(ErrorCode.ZONE_READ, 'empty zone image');
+  const { header, types } = readHeader(head);
+  if (rest.length !== header.zones.length * 2 + 1) throw new EdgeError(ErrorCode.ZONE_READ, `zone image: ${rest.length} chunks for ${header.zones.length} zones`);
+  const zones = header.zones.map((info, i) => new ImageZone(info, types[i] ?? [], rest[i * 2] as Uint8Array, rest[i * 2 + 1] as Uint8Array));
+  return { zones, compiled: new ImageAnswers(zones, rest.at(-1) as Uint8Array), loadedAt: header.loadedAt };
 }

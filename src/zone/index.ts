@@ -4,12 +4,12 @@ export { ZoneSyntaxError, parseZoneFile, parseZoneText, soaMinimum } from './par
 export type { ParseOptions, ZoneRecord } from './parse.js';
 export { decodeRdata, encodeRdata, rdataToText } from './rdata.js';
 export { ZonePolicyError, buildZone } from './zone.js';
-export type { RRset, Zone, ZoneNode } from './zone.js';
+export type { BuiltZone, RRset, Zone, ZoneNode, ZoneNodes } from './zone.js';
 export { resolve } from './lookup.js';
 export type { Resolution } from './lookup.js';
 export { ZoneStore, compile, loadZones, zoneSpecsFromDir } from './store.js';
 export type { NodeAnswers, ZoneAnswer, ZoneInfo, ZoneSpec } from './store.js';
-export { decodeImage, loadInThread, readImageFile, writeImageFile } from './loader.js';
+export { openStore, loadInThread, readImageFile, writeImageFile } from './loader.js';
 export type { ImageHeader, ZoneImage } from './image.js';
 export { checkReload, serialGreater } from './reload.js';
 export type { ReloadCheck, ReloadVerdict, SerialPolicy } from './reload.js';

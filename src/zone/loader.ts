@@ -1,19 +1,16 @@
 // Loading zones off the answering path: a worker thread parses, checks and compiles the files into
-// a zone image; the answering side decodes the image a few milliseconds at a time between queries
-// and swaps the result in whole. An image can also go through a file, to worker processes.
+// a zone image; the answering side opens the image in place (it decodes only what queries ask for)
+// and swaps the new store in whole. An image can also go through a file, to worker processes.
 
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { EdgeError, ErrorCode } from '../core/index.js';
-import { nameFromText } from '../wire/index.js';
 import type { ZoneImage } from './image.js';
-import { assembleZone, decodeChunk, decodeHeader } from './image.js';
-import type { NodeAnswers, ZoneSpec } from './store.js';
+import { decodeHeader, openImage } from './image.js';
+import type { ZoneSpec } from './store.js';
 import { ZoneStore } from './store.js';
-import type { ZoneNode } from './zone.js';
 
 export interface LoadRequest {
   specs: ZoneSpec[];
@@ -21,9 +18,6 @@ export interface LoadRequest {
 }
 
 export type LoadReply = { ok: true; image: ZoneImage } | { ok: false; problems: string[] };
-
-/** Decoding runs for at most this long before letting queries in. */
-const SLICE_MS = 4;
 
 /** Parse, check and compile zone files in a worker thread; rejects with every problem (file, line). */
 export function loadInThread(specs: readonly ZoneSpec[], now = Date.now()): Promise<ZoneImage> {
@@ -53,27 +47,10 @@ export function loadInThread(specs: readonly ZoneSpec[], now = Date.now()): Prom
   });
 }
 
-/** Build a store from an image, yielding to the event loop every few milliseconds. */
-export async function decodeImage(image: ZoneImage): Promise<ZoneStore> {
-  const [head, ...rest] = image.chunks;
-  if (!head) throw new EdgeError(ErrorCode.ZONE_READ, 'empty zone image');
-  const header = decodeHeader(head);
-  const nodes = header.zones.map(() => new Map<string, ZoneNode>());
-  const compiled = new Map<string, NodeAnswers>();
-  let sliceStart = performance.now();
-  for (const chunk of rest) {
-    const d = decodeChunk(chunk);
-    const into = nodes[d.zone];
-    if (!into) throw new EdgeError(ErrorCode.ZONE_READ, `zone image: chunk for zone ${d.zone} of ${nodes.length}`);
-    for (const n of d.nodes) into.set(n.key, n);
-    for (const [k, a] of d.compiled) compiled.set(k, a);
-    if (performance.now() - sliceStart >= SLICE_MS) {
-      await yieldToLoop();
-      sliceStart = performance.now();
-    }
-  }
-  const zones = header.zones.map((info, i) => assembleZone(info, nameFromText(info.origin, null), nodes[i] as Map<string, ZoneNode>));
-  return new ZoneStore(zones, header.loadedAt, compiled);
+/** A store over an image's bytes: nothing is decoded until a query needs it. */
+export function openStore(image: ZoneImage): ZoneStore {
+  const { zones, compiled, loadedAt } = openImage(image);
+  return new ZoneStore(zones, loadedAt, compiled);
 }
 
 /** Write an image to `path` atomically (a temporary name, then rename). */

@@ -17,7 +17,7 @@ import type { Resolution, ZoneIndex } from './lookup.js';
 import { ABSENT_TYPE, resolve } from './lookup.js';
 import { parseZoneFile } from './parse.js';
 import { SynthTemplates, synthCounts, writeResolution } from './synth.js';
-import type { Zone } from './zone.js';
+import type { BuiltZone, Zone } from './zone.js';
 import { buildZone } from './zone.js';
 import type { ZoneImage } from './image.js';
 import { encodeImage } from './image.js';
@@ -27,6 +27,22 @@ export interface ZoneAnswer {
   rcode: number;
   flags: number;
   sections: Sections;
+}
+
+/** Where the answers compiled at load are found: a node's answer for a type; null when the node
+ * has none for it (a CNAME asked an uncommon type: resolved per name); undefined: no such node. */
+export interface CompiledAnswers {
+  find(key: string, qtype: number): ZoneAnswer | null | undefined;
+}
+
+/** Compiled answers held in a Map, as a store compiled in place has them. */
+class MapAnswers implements CompiledAnswers {
+  readonly byKey = new Map<string, NodeAnswers>();
+
+  find(key: string, qtype: number): ZoneAnswer | null | undefined {
+    const node = this.byKey.get(key);
+    return node && (node.byType.get(qtype) ?? node.fallback ?? null);
+  }
 }
 
 export interface NodeAnswers {
@@ -58,7 +74,9 @@ const LABEL_STARTS = new Int32Array(128);
 
 export class ZoneStore implements ZoneIndex {
   readonly #zones: Map<string, Zone>;
-  readonly #compiled: Map<string, NodeAnswers>;
+  readonly #compiled: CompiledAnswers;
+  /** The zones as built, when compiled here (what an image is encoded from). */
+  readonly #built: { zones: readonly BuiltZone[]; answers: MapAnswers } | null = null;
   readonly #synth = new LRUCache<string, ZoneAnswer>({ max: SYNTH_CACHE_ENTRIES });
   /** Built on the first name that is not a node, so that loading costs what it did. */
   #templates: SynthTemplates | undefined;
@@ -67,13 +85,21 @@ export class ZoneStore implements ZoneIndex {
   readonly #ancestors = new Set<string>();
   readonly loadedAt: number;
 
-  /** Compiles every node's answers, unless they come already compiled (from a zone image). */
-  constructor(zones: readonly Zone[], loadedAt = Date.now(), compiled?: Map<string, NodeAnswers>) {
+  /** Zones just built: every node's answers are compiled here. */
+  constructor(zones: readonly BuiltZone[], loadedAt?: number);
+  /** Zones from an image, whose answers come compiled. */
+  constructor(zones: readonly Zone[], loadedAt: number, compiled: CompiledAnswers);
+  constructor(zones: readonly Zone[], loadedAt = Date.now(), compiled?: CompiledAnswers) {
     this.#zones = new Map(zones.map((z) => [z.key, z]));
     for (const z of zones) for (let k: string | undefined = z.key; k !== undefined; k = parentKey(k)) this.#ancestors.add(k);
     this.loadedAt = loadedAt;
-    this.#compiled = compiled ?? new Map();
-    if (!compiled) for (const zone of zones) this.#compileZone(zone);
+    if (compiled) this.#compiled = compiled;
+    else {
+      const built = { zones: zones as readonly BuiltZone[], answers: new MapAnswers() };
+      this.#compiled = built.answers;
+      this.#built = built;
+      for (const zone of built.zones) this.#compileZone(zone, built.answers.byKey);
+    }
   }
 
   get size(): number {
@@ -98,10 +124,9 @@ export class ZoneStore implements ZoneIndex {
 
   /** The answer for a question, or undefined when the name is under no local zone. */
   answer(key: string, qtype: number): ZoneAnswer | undefined {
-    const node = this.#compiled.get(key);
-    const pre = node && (node.byType.get(qtype) ?? node.fallback);
+    const pre = this.#compiled.find(key, qtype);
     if (pre) return pre;
-    if (!node) {
+    if (pre === undefined) {
       const zone = this.findZone(key);
       if (!zone) return undefined; // not ours: forwarded
       const t = (this.#templates ??= new SynthTemplates(this, this.#zones.values())).answer(zone, key, qtype);
@@ -136,11 +161,12 @@ export class ZoneStore implements ZoneIndex {
 
   /** The zones and their compiled answers as bytes, for another thread or process to decode. */
   image(): ZoneImage {
-    const zones = [...this.#zones.values()];
-    return encodeImage(zones, this.zones(), (zone, key) => (this.findZone(key) === zone ? this.#compiled.get(key) : undefined), this.loadedAt);
+    const built = this.#built;
+    if (!built) throw new Error('a store opened from an image has no image of its own to give');
+    return encodeImage(built.zones, this.zones(), (zone, key) => (this.findZone(key) === zone ? built.answers.byKey.get(key) : undefined), this.loadedAt);
   }
 
-  #compileZone(zone: Zone): void {
+  #compileZone(zone: BuiltZone, into: Map<string, NodeAnswers>): void {
     for (const node of zone.nodes.values()) {
       // A node under a child zone that is also loaded is answered from the child.
       if (this.findZone(node.key) !== zone) continue;
@@ -153,7 +179,7 @@ export class ZoneStore implements ZoneIndex {
       const byType = new Map<number, ZoneAnswer>();
       for (const t of types) byType.set(t, compile(resolve(this, qname, t) as Resolution, qname));
       const fallback = isAlias ? undefined : compile(resolve(this, qname, ABSENT_TYPE) as Resolution, qname);
-      this.#compiled.set(node.key, { byType, fallback });
+      into.set(node.key, { byType, fallback });
     }
   }
 }
@@ -165,7 +191,7 @@ export function compile(res: Resolution, qname: Uint8Array): ZoneAnswer {
 
 /** Load and check zones; throws one error listing every failing file. */
 export function loadZones(specs: readonly ZoneSpec[], now = Date.now()): ZoneStore {
-  const zones: Zone[] = [];
+  const zones: BuiltZone[] = [];
   const problems: string[] = [];
   const seen = new Set<string>();
   for (const spec of specs) {

@@ -4,7 +4,7 @@
 //
 //   name Q = P + X, X the closest encloser (or the cut) met walking down from the apex
 //
-//   Map<ZoneNode X, Below>             one per encloser/cut met, created on first use
+//   Map<key of X, Below>               one per encloser/cut met, created on first use
 //   Below.byType: qtype → Template | null      (null: this X and type always go per name)
 //     qtype is folded to ABSENT_TYPE unless some loaded RRset has it (or it is ANY, DS, CNAME,
 //     RRSIG, NSEC): the answer cannot differ, so the map holds at most nodes × types in the zones.
@@ -48,11 +48,12 @@ const STARTS = new Int32Array(128);
 export class SynthTemplates {
   readonly #index: ZoneIndex;
   readonly #types = new Set<number>(QUERY_DEPENDENT);
-  readonly #below = new Map<ZoneNode, Below>();
+  /** By the key of X: a zone from an image decodes its nodes on demand (not one object per key). */
+  readonly #below = new Map<string, Below>();
 
   constructor(index: ZoneIndex, zones: Iterable<Zone>) {
     this.#index = index;
-    for (const z of zones) for (const n of z.nodes.values()) for (const t of n.rrsets.keys()) this.#types.add(t);
+    for (const z of zones) for (const t of z.types) this.#types.add(t);
   }
 
   /**
@@ -83,10 +84,10 @@ export class SynthTemplates {
 
   /** `labelAt`: where Q's label directly above X starts in `key`. */
   #serve(zone: Zone, x: ZoneNode, cut: boolean, key: string, labelAt: number, qtype: number): ZoneAnswer | undefined {
-    let below = this.#below.get(x);
+    let below = this.#below.get(x.key);
     if (!below) {
       below = { star: cut ? undefined : zone.nodes.get(STAR + x.key), byType: new Map() };
-      this.#below.set(x, below);
+      this.#below.set(x.key, below);
     }
     // NXDOMAIN and referrals do not depend on the type; wildcard answers only on the types held.
     const t = below.star && this.#types.has(qtype) ? qtype : ABSENT_TYPE;

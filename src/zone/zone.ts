@@ -26,23 +26,38 @@ export class ZonePolicyError extends EdgeError {
   }
 }
 
+/** A zone's nodes by key: a Map in a zone just built, a table over bytes in one from an image. */
+export interface ZoneNodes {
+  get(key: string): ZoneNode | undefined;
+  has(key: string): boolean;
+}
+
+/** A zone as the answering side reads it. */
 export interface Zone {
   origin: Uint8Array;
   key: string;
   file: string;
-  nodes: Map<string, ZoneNode>;
+  nodes: ZoneNodes;
   soa: RRset;
   serial: number;
-  /** Keys of delegation points (NS below the apex). */
-  cuts: Set<string>;
+  /** Delegation points (NS below the apex), by key. */
+  cuts: { has(key: string): boolean };
   /** Number of records after duplicates were removed. */
   recordCount: number;
   /** sha256 of the zone's content in canonical order: equal digests, equal data. */
   digest: string;
+  /** Every RR type the zone holds. */
+  types: ReadonlySet<number>;
+}
+
+/** A zone just built from records: its nodes can be walked (to compile, digest, encode). */
+export interface BuiltZone extends Zone {
+  nodes: Map<string, ZoneNode>;
+  cuts: Set<string>;
 }
 
 /** Group records into a zone and apply the zone policy; throws ZonePolicyError listing every problem. */
-export function buildZone(records: readonly ZoneRecord[], origin: Uint8Array, file: string): Zone {
+export function buildZone(records: readonly ZoneRecord[], origin: Uint8Array, file: string): BuiltZone {
   const key = nameKey(origin);
   const nodes = new Map<string, ZoneNode>();
   const problems: string[] = [];
@@ -118,7 +133,9 @@ export function buildZone(records: readonly ZoneRecord[], origin: Uint8Array, fi
   const sd = soaSet.rdatas[0] as Uint8Array;
   const serialAt = nameLength(sd, 0) + nameLength(sd, nameLength(sd, 0));
   const serial = new DataView(sd.buffer, sd.byteOffset, sd.byteLength).getUint32(serialAt);
-  return { origin, key, file, nodes, soa: soaSet, serial, cuts, recordCount: count, digest: zoneDigest(nodes) };
+  const types = new Set<number>();
+  for (const n of nodes.values()) for (const t of n.rrsets.keys()) types.add(t);
+  return { origin, key, file, nodes, soa: soaSet, serial, cuts, recordCount: count, digest: zoneDigest(nodes), types };
 }
 
 /** The content of a zone, independent of the order of its file: names, types and RDATA sorted. */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { nameFromText, nameKey } from '../../../src/wire/index.ts';
 import type { ZoneAnswer, ZoneStore } from '../../../src/zone/index.ts';
-import { decodeImage, loadInThread, loadZones, readImageFile, writeImageFile } from '../../../src/zone/index.ts';
+import { openStore, loadInThread, loadZones, readImageFile, writeImageFile } from '../../../src/zone/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgedns-image-'));
 const parent = join(dir, 'example.test.zone');
@@ -54,7 +54,7 @@ function assertSame(a: ZoneStore, b: ZoneStore): void {
 describe('zone images', () => {
   it('a store decoded from the loader thread answers as the store compiled in place', async () => {
     const direct = loadZones(specs, 1000);
-    const decoded = await decodeImage(await loadInThread(specs, 1000));
+    const decoded = openStore(await loadInThread(specs, 1000));
     assertSame(direct, decoded);
   });
 
@@ -62,7 +62,7 @@ describe('zone images', () => {
     const direct = loadZones(specs, 1000);
     const path = join(dir, 'zones.img');
     await writeImageFile(path, direct.image());
-    assertSame(direct, await decodeImage(await readImageFile(path)));
+    assertSame(direct, openStore(await readImageFile(path)));
   });
 
   it('a truncated image file is refused, not half loaded', async () => {
