@@ -28,8 +28,8 @@ import type { BuiltZone, RRset, Zone, ZoneNode, ZoneNodes } from './zone.js';
 const MAGIC = 0x45445a32; // "EDZ2"
 const NONE = 0xffffffff;
 const FLAG_CUT = 1;
-/** Decoded nodes and answers kept per zone before the cache starts over. */
-const DECODED_MAX = 65_536;
+/** Decoded nodes kept (per zone, and for answers) before the cache starts over. */
+const DECODED_MAX = 16_384;
 
 /** The zones of an image without their data: what the primary of `workers: N` keeps. */
 export interface ImageHeader {
@@ -351,7 +351,6 @@ export class ImageZone implements Zone {
   readonly #table: Uint32Array;
   /** Decoded nodes (the same object for the same key while cached: lookups compare RRsets). */
   readonly #nodes = new Map<string, ZoneNode>();
-  readonly #answers = new Map<number, ZoneAnswer>();
 
   constructor(info: ZoneInfo, types: readonly number[], data: Uint8Array, table: Uint8Array) {
     this.file = info.file;
@@ -426,33 +425,24 @@ export class ImageZone implements Zone {
     return node;
   }
 
-  /** The precompiled answer of the record at `at` for `qtype`; null when it has none for it. */
-  answerAt(at: number, qtype: number): ZoneAnswer | null {
+  /** The answers compiled for the record at `at`; null when it has none (not answered from here). */
+  answersAt(at: number): NodeAnswers | null {
     const r = this.#reader;
     r.pos = at + 1 + (this.#data[at] as number);
     const compiled = r.u32();
     if (compiled === NONE) return null;
     r.pos = compiled;
-    const count = r.u16();
-    let found = NONE;
-    for (let i = 0; i < count && found === NONE; i++) {
-      const t = r.i32();
-      const off = r.u32();
-      if (t === qtype) found = off;
-    }
-    if (found === NONE) {
-      r.pos = compiled + 2 + 8 * count;
-      found = r.u32();
-      if (found === NONE) return null;
-    }
-    let a = this.#answers.get(found);
-    if (!a) {
-      r.pos = found;
-      a = readAnswer(r);
-      if (this.#answers.size >= DECODED_MAX) this.#answers.clear();
-      this.#answers.set(found, a);
-    }
-    return a;
+    const entries: [number, number][] = [];
+    for (let n = r.u16(); n > 0; n--) entries.push([r.i32(), r.u32()]);
+    const fallbackAt = r.u32();
+    const byType = new Map<number, ZoneAnswer>();
+    for (const [t, off] of entries) byType.set(t, this.#answerAt(off));
+    return { byType, fallback: fallbackAt === NONE ? undefined : this.#answerAt(fallbackAt) };
+  }
+
+  #answerAt(off: number): ZoneAnswer {
+    this.#reader.pos = off;
+    return readAnswer(this.#reader);
   }
 }
 
@@ -460,6 +450,8 @@ export class ImageZone implements Zone {
 class ImageAnswers implements CompiledAnswers {
   readonly #zones: ImageZone[];
   readonly #table: Uint32Array;
+  /** Nodes asked for lately, decoded: a hit costs what a Map of every node would. */
+  readonly #hot = new Map<string, NodeAnswers | null>();
 
   constructor(zones: ImageZone[], table: Uint8Array) {
     this.#zones = zones;
@@ -467,6 +459,17 @@ class ImageAnswers implements CompiledAnswers {
   }
 
   find(key: string, qtype: number): ZoneAnswer | null | undefined {
+    let node = this.#hot.get(key);
+    if (node === undefined) {
+      node = this.#lookup(key);
+      if (node === undefined) return undefined;
+      if (this.#hot.size >= DECODED_MAX) this.#hot.clear();
+      this.#hot.set(key, node);
+    }
+    return node && (node.byType.get(qtype) ?? node.fallback ?? null);
+  }
+
+  #lookup(key: string): NodeAnswers | null | undefined {
     const t = this.#table;
     const mask = t.length / 2 - 1;
     for (let slot = hashKey(key) & mask; ; slot = (slot + 1) & mask) {
@@ -474,7 +477,7 @@ class ImageAnswers implements CompiledAnswers {
       if (z === 0) return undefined;
       const zone = this.#zones[z - 1] as ImageZone;
       const at = t[slot * 2 + 1] as number;
-      if (zone.keyAt(at, key)) return zone.answerAt(at, qtype);
+      if (zone.keyAt(at, key)) return zone.answersAt(at);
     }
   }
 }
