@@ -34,6 +34,8 @@ export interface HostileRow {
   rssAfterMb: number;
   /** Alive, the same process, ready and UP after the attack, never withdrawn. */
   announced: boolean;
+  /** When not announced, which of those failed ("flaps 1", "not ready"…). */
+  notAnnounced: string[];
   /** The attack's own figure (refusals, drops, template answers…), or what went wrong. */
   figure: string;
 }
@@ -160,16 +162,19 @@ async function runCase(c: Case, up: FakeUpstream, opts: RunOptions): Promise<Hos
     opts.track(node.srv.proc);
     const [o, figure] = await c.run(node, up, dir);
     const h = o.health;
+    const failed = [[!o.alive, 'exited'], [!o.samePids, 'process replaced'], [!h.ready, 'not ready'], [!h.up, 'not UP'], [h.flaps !== 0, `flaps ${h.flaps}`], [h.workerRestarts !== 0, `worker restarts ${h.workerRestarts}`]] as const;
+    const notAnnounced = failed.filter(([bad]) => bad).map(([, what]) => what);
     return {
       workload: 'hostile', server: 'edgedns', attack: c.attack, note: c.note, seconds: Math.round(o.ms / 100) / 10,
       legitSent: o.legit.sent, legitRate: Math.round(o.legit.rate * 10000) / 10000, p50Ms: ms(o.legit.p50Ms), p99Ms: ms(o.legit.p99Ms), maxMs: ms(o.legit.maxMs),
       rssBeforeMb: mb(o.rss.before), rssPeakMb: mb(o.rss.peak), rssAfterMb: mb(o.rss.after),
-      announced: o.alive && o.samePids && h.ready && h.up && h.flaps === 0 && h.workerRestarts === 0,
+      announced: notAnnounced.length === 0,
+      notAnnounced,
       figure,
     };
   } catch (e) {
     opts.log(`hostile ${c.attack}: ${(e as Error).message}`);
-    return { workload: 'hostile', server: 'edgedns', attack: c.attack, note: c.note, seconds: 0, legitSent: 0, legitRate: 0, p50Ms: null, p99Ms: null, maxMs: null, rssBeforeMb: 0, rssPeakMb: 0, rssAfterMb: 0, announced: false, figure: `error: ${(e as Error).message.split('\n')[0]}` };
+    return { workload: 'hostile', server: 'edgedns', attack: c.attack, note: c.note, seconds: 0, legitSent: 0, legitRate: 0, p50Ms: null, p99Ms: null, maxMs: null, rssBeforeMb: 0, rssPeakMb: 0, rssAfterMb: 0, announced: false, notAnnounced: ['not measured'], figure: `error: ${(e as Error).message.split('\n')[0]}` };
   } finally {
     await node?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -199,7 +204,7 @@ export async function runHostile(opts: RunOptions): Promise<HostileRow[]> {
         continue;
       }
       const row = await runCase(c, up, opts);
-      opts.log(`hostile ${c.attack}: legit ${(row.legitRate * 100).toFixed(2)}%, p99 ${row.p99Ms} ms, RSS ${row.rssBeforeMb}/${row.rssPeakMb}/${row.rssAfterMb} MiB, announced ${row.announced ? 'yes' : 'NO'}; ${row.figure}`);
+      opts.log(`hostile ${c.attack}: legit ${(row.legitRate * 100).toFixed(2)}%, p99 ${row.p99Ms} ms, RSS ${row.rssBeforeMb}/${row.rssPeakMb}/${row.rssAfterMb} MiB, announced ${row.announced ? 'yes' : `NO (${row.notAnnounced.join(', ')})`}; ${row.figure}`);
       rows.push(row);
     }
   } finally {
@@ -216,7 +221,7 @@ export function formatHostile(rows: readonly HostileRow[]): string[] {
   ];
   for (const r of rows) {
     const lat = [r.p50Ms, r.p99Ms, r.maxMs].map((x) => (x === null ? '-' : x.toFixed(1))).join('/');
-    lines.push(`${r.attack.padEnd(13)} ${r.seconds.toFixed(1).padStart(4)}  ${`${(r.legitRate * 100).toFixed(2)}%`.padStart(8)}  ${lat.padEnd(22)} ${`${r.rssBeforeMb}/${r.rssPeakMb}/${r.rssAfterMb}`.padEnd(26)} ${(r.announced ? 'yes' : 'NO').padEnd(10)} ${r.figure}`);
+    lines.push(`${r.attack.padEnd(13)} ${r.seconds.toFixed(1).padStart(4)}  ${`${(r.legitRate * 100).toFixed(2)}%`.padStart(8)}  ${lat.padEnd(22)} ${`${r.rssBeforeMb}/${r.rssPeakMb}/${r.rssAfterMb}`.padEnd(26)} ${(r.announced ? 'yes' : 'NO').padEnd(10)} ${r.announced ? '' : `(${r.notAnnounced.join(', ')}) `}${r.figure}`);
   }
   lines.push(...rows.map((r) => `  ${r.attack}: ${r.note}`));
   return lines;

@@ -4,16 +4,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
+import { cpuSecondsFromStat } from '../../bench/dnsperf.ts';
 import { tcpSegments } from '../helpers/attacks.ts';
 import type { HostileNode } from '../helpers/hostile.ts';
 import { startNode } from '../helpers/hostile.ts';
 import { underAttack } from './harness.ts';
 
-/** utime + stime of a process, in seconds (Linux, USER_HZ 100). */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
+const cpuSeconds = (pid: number): number => cpuSecondsFromStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 
 describe('64 KB in 1-byte segments, workers: 1', () => {
   let node: HostileNode;
