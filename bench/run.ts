@@ -254,7 +254,6 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
     }
   }
 
-
   // Cache memory per entry, 1M typical answers.
   const mem = JSON.parse(await run(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench', 'cache-memory.ts'), '1000000'], 300_000)) as { bytesPerEntry: number };
 
