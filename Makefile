@@ -73,7 +73,9 @@ SCENARIOS ?=
 drill: build
 	node --import tsx deploy/lab/drill.ts --runs $(RUNS) --rate $(RATE) $(SCENARIOS)
 
-# --- benchmarks (dnsperf and Unbound, installed when missing) -------------------------------------
+# --- benchmarks (dnsperf, Unbound and python3, installed when missing) ----------------------------
+# The dnsperf workloads, then the hostile table (one fresh node per attack; root for the raw
+# socket of the port-0 attack). A narrower run: node --import tsx bench/run.ts --workloads hostile
 .PHONY: bench
 bench: build
 	@scripts/install-deps.sh bench

@@ -39,6 +39,11 @@ export class Processes {
     return c;
   }
 
+  /** Count a process started elsewhere (a node a helper started) among those killAll stops. */
+  adopt(c: ChildProcess): void {
+    this.#started.push(c);
+  }
+
   /** SIGKILL every started process that still runs, descendants first. Returns the pids signalled. */
   killAll(): number[] {
     const pids = this.#started.filter((c) => c.pid !== undefined && c.exitCode === null && c.signalCode === null).flatMap((c) => treeOf(c.pid as number).reverse());

@@ -2,7 +2,10 @@
 // and a minimal Node.js responder (the platform's ceiling), on loopback, measured alternately over
 // several rounds with dnsperf. Prints a table with the ratios and writes bench-report.json.
 //
-//   node --import tsx bench/run.ts [--rounds 3] [--seconds 5] [--workloads zone,zone-nx,zone-wild,hit,miss,tcp,mix] [--cpu-qps 30000]
+//   node --import tsx bench/run.ts [--rounds 3] [--seconds 5] [--workloads zone,zone-nx,zone-wild,hit,miss,tcp,mix,hostile] [--cpu-qps 30000] [--attacks tcp-slots,...]
+//
+// hostile is the table of attacks (bench/hostile.ts): each attack of the hostile tests against a
+// fresh edgedns while a legitimate client asks; --attacks picks some of them (all by default).
 //
 // zone-nx and zone-wild are random-label floods under the hosted zone (1M distinct names each, a
 // fresh name per query): NXDOMAIN and wildcard synthesis, the cheapest attack on an authority.
@@ -18,6 +21,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuSecondsFromStat, latenciesFromVerbose, parseDnsperf, percentile, rssMbFromStatus } from './dnsperf.ts';
+import type { HostileRow } from './hostile.ts';
+import { HOSTILE_ATTACKS, formatHostile, runHostile } from './hostile.ts';
 import { Processes, freePort, treeOf } from './procs.ts';
 import { unboundConfig, unboundServer } from './unbound.ts';
 
@@ -29,16 +34,26 @@ const arg = (name: string, def: string): string => {
 };
 const ROUNDS = Math.min(Number(arg('rounds', '3')), 10);
 const SECONDS = Math.min(Number(arg('seconds', '5')), 30);
-const WORKLOADS = arg('workloads', 'zone,zone-nx,zone-wild,hit,miss,tcp,mix').split(',') as Workload[];
+const KNOWN = ['zone', 'zone-nx', 'zone-wild', 'hit', 'miss', 'tcp', 'mix', 'hostile'] as const;
+const WORKLOADS = arg('workloads', KNOWN.join(',')).split(',');
+const ATTACKS = arg('attacks', HOSTILE_ATTACKS.join(',')).split(',');
+for (const [what, given, known] of [['workload', WORKLOADS, KNOWN], ['attack', ATTACKS, HOSTILE_ATTACKS]] as const) {
+  const bad = given.filter((x) => !(known as readonly string[]).includes(x));
+  if (bad.length > 0) throw new Error(`unknown ${what} ${bad.join(', ')}: expected some of ${known.join(', ')}`);
+}
+/** The dnsperf workloads: all but hostile. */
+const STANDARD = WORKLOADS.filter((w): w is Workload => w !== 'hostile');
 const FIXED_QPS = 10_000;
 const CPU_QPS = Number(arg('cpu-qps', '30000'));
 const OUT = process.env.BENCH_REPORT ?? join(ROOT, 'bench-report.json');
 const DEADLINE = Date.now() + 40 * 60_000; // the whole run is bounded
 
-type Workload = 'zone' | 'zone-nx' | 'zone-wild' | 'hit' | 'miss' | 'tcp' | 'mix';
+type Workload = Exclude<(typeof KNOWN)[number], 'hostile'>;
 type Server = 'edgedns' | 'unbound' | 'minimal';
 /** edgedns with `workers: 2`: measured for the scaling lines, not part of bench-report.json. */
 type Measured = Server | 'edgedns-w2';
+/** A row of bench-report.json for a dnsperf workload (the hostile rows are HostileRow). */
+interface Row { workload: Workload; server: Server; qps: number; qpsMin: number; qpsMax: number; avgMs: number | null; p99Ms: number | null; cpuPer1k: number | null; rssMb: number }
 const dir = mkdtempSync(join(tmpdir(), 'edgedns-bench-'));
 const procs = new Processes();
 const log = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
@@ -119,157 +134,167 @@ function mixFile(n: number): string {
   return f;
 }
 
-// --- processes -------------------------------------------------------------------------------
-const upstreamPort = await freePort();
-const unboundPort = await freePort();
-const edgePort = await freePort();
-const edge2Port = await freePort();
-const minimalPort = await freePort();
-// The upstream: Unbound answering every name under bench.test (a redirect zone), on loopback.
-writeFileSync(join(dir, 'upstream.conf'), `${unboundServer({ port: upstreamPort, dir })}  num-threads: 1
-  module-config: "iterator"
-  so-rcvbuf: 4m
-  local-zone: "test." nodefault
-  local-zone: "bench.test." redirect
-  local-data: "bench.test. 3600 IN A 192.0.2.1"
-`);
-writeFileSync(join(dir, 'unbound.conf'), unboundConfig({ port: unboundPort, dir, zoneFile: join(ROOT, 'zones', 'example.test.zone'), zone: 'example.test.', upstreamPort }));
-for (const [file, port, workers] of [['edgedns.yaml', edgePort, 1], ['edgedns-w2.yaml', edge2Port, 2]] as const) {
-  writeFileSync(join(dir, file), `listen: ["127.0.0.1:${port}"]
-workers: ${workers}
-zones: { dir: ${JSON.stringify(join(ROOT, 'zones'))} }
-upstreams: ["127.0.0.1:${upstreamPort}"]
-admin: { listen: null, socket: null }
-log: { level: warn }
-`);
-}
-start('unbound', ['-d', '-c', join(dir, 'upstream.conf')]);
-const servers: Record<Measured, { port: number; proc: ChildProcess }> = {
-  unbound: { port: unboundPort, proc: start('unbound', ['-d', '-c', join(dir, 'unbound.conf')]) },
-  edgedns: { port: edgePort, proc: start(process.execPath, [join(ROOT, 'dist', 'main.js'), 'serve', '--config', join(dir, 'edgedns.yaml')]) },
-  'edgedns-w2': { port: edge2Port, proc: start(process.execPath, [join(ROOT, 'dist', 'main.js'), 'serve', '--config', join(dir, 'edgedns-w2.yaml')]) },
-  minimal: { port: minimalPort, proc: start(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'minimal.ts'), String(minimalPort)]) },
-};
-await waitAnswer(upstreamPort, 'a.bench.test');
-for (const s of Object.values(servers)) await waitAnswer(s.port);
-log(`servers up: edgedns :${edgePort}, edgedns workers 2 :${edge2Port}, unbound :${unboundPort}, minimal :${minimalPort}, upstream :${upstreamPort}`);
+/** The standard workloads: start the servers, measure them in rounds, summarise. */
+async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
+  // --- processes -------------------------------------------------------------------------------
+  const upstreamPort = await freePort();
+  const unboundPort = await freePort();
+  const edgePort = await freePort();
+  const edge2Port = await freePort();
+  const minimalPort = await freePort();
+  // The upstream: Unbound answering every name under bench.test (a redirect zone), on loopback.
+  writeFileSync(join(dir, 'upstream.conf'), `${unboundServer({ port: upstreamPort, dir })}  num-threads: 1
+    module-config: "iterator"
+    so-rcvbuf: 4m
+    local-zone: "test." nodefault
+    local-zone: "bench.test." redirect
+    local-data: "bench.test. 3600 IN A 192.0.2.1"
+  `);
+  writeFileSync(join(dir, 'unbound.conf'), unboundConfig({ port: unboundPort, dir, zoneFile: join(ROOT, 'zones', 'example.test.zone'), zone: 'example.test.', upstreamPort }));
+  for (const [file, port, workers] of [['edgedns.yaml', edgePort, 1], ['edgedns-w2.yaml', edge2Port, 2]] as const) {
+    writeFileSync(join(dir, file), `listen: ["127.0.0.1:${port}"]
+  workers: ${workers}
+  zones: { dir: ${JSON.stringify(join(ROOT, 'zones'))} }
+  upstreams: ["127.0.0.1:${upstreamPort}"]
+  admin: { listen: null, socket: null }
+  log: { level: warn }
+  `);
+  }
+  start('unbound', ['-d', '-c', join(dir, 'upstream.conf')]);
+  const servers: Record<Measured, { port: number; proc: ChildProcess }> = {
+    unbound: { port: unboundPort, proc: start('unbound', ['-d', '-c', join(dir, 'unbound.conf')]) },
+    edgedns: { port: edgePort, proc: start(process.execPath, [join(ROOT, 'dist', 'main.js'), 'serve', '--config', join(dir, 'edgedns.yaml')]) },
+    'edgedns-w2': { port: edge2Port, proc: start(process.execPath, [join(ROOT, 'dist', 'main.js'), 'serve', '--config', join(dir, 'edgedns-w2.yaml')]) },
+    minimal: { port: minimalPort, proc: start(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'minimal.ts'), String(minimalPort)]) },
+  };
+  await waitAnswer(upstreamPort, 'a.bench.test');
+  for (const s of Object.values(servers)) await waitAnswer(s.port);
+  log(`servers up: edgedns :${edgePort}, edgedns workers 2 :${edge2Port}, unbound :${unboundPort}, minimal :${minimalPort}, upstream :${upstreamPort}`);
 
-// Warm the caches with the hit names (each worker has a cache of its own: several passes), then
-// every server for a few seconds so that no measurement pays for JIT compilation.
-for (const s of ['edgedns', 'edgedns-w2', 'unbound'] as const) await run('dnsperf', ['-s', '127.0.0.1', '-p', String(servers[s].port), '-d', join(dir, 'hit.txt'), '-n', '4', '-c', '4'], 60_000);
-for (const s of Object.values(servers)) await run('dnsperf', ['-s', '127.0.0.1', '-p', String(s.port), '-d', join(dir, 'hit.txt'), '-l', '3', '-c', '4'], 60_000);
+  // Warm the caches with the hit names (each worker has a cache of its own: several passes), then
+  // every server for a few seconds so that no measurement pays for JIT compilation.
+  for (const s of ['edgedns', 'edgedns-w2', 'unbound'] as const) await run('dnsperf', ['-s', '127.0.0.1', '-p', String(servers[s].port), '-d', join(dir, 'hit.txt'), '-n', '4', '-c', '4'], 60_000);
+  for (const s of Object.values(servers)) await run('dnsperf', ['-s', '127.0.0.1', '-p', String(s.port), '-d', join(dir, 'hit.txt'), '-l', '3', '-c', '4'], 60_000);
 
-interface Round {
-  qps: number;
-  avgMs: number;
-  p99Ms: number | null;
-  cpuPer1k: number;
-  /** CPU per 1k queries at CPU_QPS (zone and hit), else null. */
-  cpuHighPer1k: number | null;
-  rssMb: number;
-}
+  interface Round {
+    qps: number;
+    avgMs: number;
+    p99Ms: number | null;
+    cpuPer1k: number;
+    /** CPU per 1k queries at CPU_QPS (zone and hit), else null. */
+    cpuHighPer1k: number | null;
+    rssMb: number;
+  }
 
-const serversFor = (w: Workload): Server[] => (w === 'zone' || w === 'hit' ? ['edgedns', 'unbound', 'minimal'] : ['edgedns', 'unbound']);
-const measuredFor = (w: Workload): Measured[] => (w === 'zone' || w === 'hit' ? [...serversFor(w), 'edgedns-w2'] : serversFor(w));
-const dataFor = (w: Workload, n: number): string => {
-  if (w === 'zone') return join(dir, 'zone.txt');
-  if (w === 'zone-nx') return randomNamesFile('example.test');
-  if (w === 'zone-wild') return randomNamesFile('wild.example.test');
-  return w === 'hit' || w === 'tcp' ? join(dir, 'hit.txt') : w === 'miss' ? missFile(n) : mixFile(n);
-};
-/** A direct measurement of the upstream for the miss workload: the ceiling for forwarding. */
-let upstreamDirectQps: number[] = [];
+  const serversFor = (w: Workload): Server[] => (w === 'zone' || w === 'hit' ? ['edgedns', 'unbound', 'minimal'] : ['edgedns', 'unbound']);
+  const measuredFor = (w: Workload): Measured[] => (w === 'zone' || w === 'hit' ? [...serversFor(w), 'edgedns-w2'] : serversFor(w));
+  const dataFor = (w: Workload, n: number): string => {
+    if (w === 'zone') return join(dir, 'zone.txt');
+    if (w === 'zone-nx') return randomNamesFile('example.test');
+    if (w === 'zone-wild') return randomNamesFile('wild.example.test');
+    return w === 'hit' || w === 'tcp' ? join(dir, 'hit.txt') : w === 'miss' ? missFile(n) : mixFile(n);
+  };
+  /** A direct measurement of the upstream for the miss workload: the ceiling for forwarding. */
+  let upstreamDirectQps: number[] = [];
 
-/** CPU milliseconds per 1k queries while offering `qps` for SECONDS; also returns dnsperf's output. */
-async function cpuAt(w: Workload, s: Measured, qps: number, extra: string[]): Promise<{ per1k: number; out: string }> {
-  const { port, proc } = servers[s];
-  const c0 = cpu(proc.pid as number);
-  const out = await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', dataFor(w, qps * SECONDS + 1000), '-l', String(SECONDS), '-Q', String(qps), '-c', '4', ...extra], (SECONDS + 30) * 1000);
-  const c1 = cpu(proc.pid as number);
-  return { per1k: ((c1 - c0) / Math.max(1, parseDnsperf(out).completed)) * 1e6, out };
-}
+  /** CPU milliseconds per 1k queries while offering `qps` for SECONDS; also returns dnsperf's output. */
+  async function cpuAt(w: Workload, s: Measured, qps: number, extra: string[]): Promise<{ per1k: number; out: string }> {
+    const { port, proc } = servers[s];
+    const c0 = cpu(proc.pid as number);
+    const out = await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', dataFor(w, qps * SECONDS + 1000), '-l', String(SECONDS), '-Q', String(qps), '-c', '4', ...extra], (SECONDS + 30) * 1000);
+    const c1 = cpu(proc.pid as number);
+    return { per1k: ((c1 - c0) / Math.max(1, parseDnsperf(out).completed)) * 1e6, out };
+  }
 
-async function measure(w: Workload, s: Measured): Promise<Round> {
-  const { port, proc } = servers[s];
-  const pid = proc.pid as number;
-  const mode = w === 'tcp' ? ['-m', 'tcp', '-O', 'num-queries-per-conn=1000'] : [];
-  // Max QPS: 8 clients, 200 outstanding.
-  const max = parseDnsperf(await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', dataFor(w, 60_000 * SECONDS), '-l', String(SECONDS), '-c', '8', '-q', '200', ...mode], (SECONDS + 30) * 1000));
-  // A fixed offered load below saturation: latency (p99 from per-query lines) and CPU per query.
-  const fixed = await cpuAt(w, s, FIXED_QPS, ['-v', ...mode]);
-  const f = parseDnsperf(fixed.out);
-  const high = w === 'zone' || w === 'hit' ? (await cpuAt(w, s, CPU_QPS, mode)).per1k : null;
-  return { qps: max.qps, avgMs: f.avgMs, p99Ms: percentile(latenciesFromVerbose(fixed.out), 99), cpuPer1k: fixed.per1k, cpuHighPer1k: high, rssMb: rss(pid) };
-}
+  async function measure(w: Workload, s: Measured): Promise<Round> {
+    const { port, proc } = servers[s];
+    const pid = proc.pid as number;
+    const mode = w === 'tcp' ? ['-m', 'tcp', '-O', 'num-queries-per-conn=1000'] : [];
+    // Max QPS: 8 clients, 200 outstanding.
+    const max = parseDnsperf(await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', dataFor(w, 60_000 * SECONDS), '-l', String(SECONDS), '-c', '8', '-q', '200', ...mode], (SECONDS + 30) * 1000));
+    // A fixed offered load below saturation: latency (p99 from per-query lines) and CPU per query.
+    const fixed = await cpuAt(w, s, FIXED_QPS, ['-v', ...mode]);
+    const f = parseDnsperf(fixed.out);
+    const high = w === 'zone' || w === 'hit' ? (await cpuAt(w, s, CPU_QPS, mode)).per1k : null;
+    return { qps: max.qps, avgMs: f.avgMs, p99Ms: percentile(latenciesFromVerbose(fixed.out), 99), cpuPer1k: fixed.per1k, cpuHighPer1k: high, rssMb: rss(pid) };
+  }
 
-const results = new Map<string, Round[]>();
-for (let r = 0; r < ROUNDS && Date.now() < DEADLINE; r++) {
-  for (const w of WORKLOADS) {
-    // Alternate the order each round so no server always runs on a warmer machine.
-    const order = r % 2 === 0 ? measuredFor(w) : [...measuredFor(w)].reverse();
-    for (const s of order) {
-      const m = await measure(w, s);
-      results.set(`${w}|${s}`, [...(results.get(`${w}|${s}`) ?? []), m]);
-      log(`round ${r + 1} ${w} ${s}: ${Math.round(m.qps)} q/s, p99 ${m.p99Ms?.toFixed(3)} ms, ${m.cpuPer1k.toFixed(1)} ms CPU per 1k${m.cpuHighPer1k === null ? '' : ` (${m.cpuHighPer1k.toFixed(1)} at ${CPU_QPS} q/s)`}`);
-    }
-    if (w === 'miss') {
-      const d = parseDnsperf(await run('dnsperf', ['-s', '127.0.0.1', '-p', String(upstreamPort), '-d', missFile(60_000 * SECONDS), '-l', String(SECONDS), '-c', '8', '-q', '200'], (SECONDS + 30) * 1000));
-      upstreamDirectQps = [...upstreamDirectQps, d.qps];
+  const results = new Map<string, Round[]>();
+  for (let r = 0; r < ROUNDS && Date.now() < DEADLINE; r++) {
+    for (const w of STANDARD) {
+      // Alternate the order each round so no server always runs on a warmer machine.
+      const order = r % 2 === 0 ? measuredFor(w) : [...measuredFor(w)].reverse();
+      for (const s of order) {
+        const m = await measure(w, s);
+        results.set(`${w}|${s}`, [...(results.get(`${w}|${s}`) ?? []), m]);
+        log(`round ${r + 1} ${w} ${s}: ${Math.round(m.qps)} q/s, p99 ${m.p99Ms?.toFixed(3)} ms, ${m.cpuPer1k.toFixed(1)} ms CPU per 1k${m.cpuHighPer1k === null ? '' : ` (${m.cpuHighPer1k.toFixed(1)} at ${CPU_QPS} q/s)`}`);
+      }
+      if (w === 'miss') {
+        const d = parseDnsperf(await run('dnsperf', ['-s', '127.0.0.1', '-p', String(upstreamPort), '-d', missFile(60_000 * SECONDS), '-l', String(SECONDS), '-c', '8', '-q', '200'], (SECONDS + 30) * 1000));
+        upstreamDirectQps = [...upstreamDirectQps, d.qps];
+      }
     }
   }
-}
 
-const med = (xs: number[]): number => {
-  const v = [...xs].sort((a, b) => a - b);
-  return v.length % 2 ? (v[(v.length - 1) / 2] as number) : ((v[v.length / 2 - 1] as number) + (v[v.length / 2] as number)) / 2;
-};
-const round2 = (x: number | null): number | null => (x === null ? null : Math.round(x * 1000) / 1000);
-const report: { workload: Workload; server: Server; qps: number; qpsMin: number; qpsMax: number; avgMs: number | null; p99Ms: number | null; cpuPer1k: number | null; rssMb: number }[] = [];
-for (const w of WORKLOADS) {
-  for (const s of serversFor(w)) {
-    const rs = results.get(`${w}|${s}`) ?? [];
-    if (rs.length === 0) continue;
-    const q = rs.map((x) => x.qps);
-    report.push({
-      workload: w, server: s, qps: Math.round(med(q)), qpsMin: Math.round(Math.min(...q)), qpsMax: Math.round(Math.max(...q)),
-      avgMs: round2(med(rs.map((x) => x.avgMs))), p99Ms: round2(med(rs.flatMap((x) => (x.p99Ms === null ? [] : [x.p99Ms])))), cpuPer1k: round2(med(rs.map((x) => x.cpuPer1k))), rssMb: Math.round(med(rs.map((x) => x.rssMb))),
-    });
+  const med = (xs: number[]): number => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length % 2 ? (v[(v.length - 1) / 2] as number) : ((v[v.length / 2 - 1] as number) + (v[v.length / 2] as number)) / 2;
+  };
+  const round2 = (x: number | null): number | null => (x === null ? null : Math.round(x * 1000) / 1000);
+  const report: Row[] = [];
+  for (const w of STANDARD) {
+    for (const s of serversFor(w)) {
+      const rs = results.get(`${w}|${s}`) ?? [];
+      if (rs.length === 0) continue;
+      const q = rs.map((x) => x.qps);
+      report.push({
+        workload: w, server: s, qps: Math.round(med(q)), qpsMin: Math.round(Math.min(...q)), qpsMax: Math.round(Math.max(...q)),
+        avgMs: round2(med(rs.map((x) => x.avgMs))), p99Ms: round2(med(rs.flatMap((x) => (x.p99Ms === null ? [] : [x.p99Ms])))), cpuPer1k: round2(med(rs.map((x) => x.cpuPer1k))), rssMb: Math.round(med(rs.map((x) => x.rssMb))),
+      });
+    }
   }
-}
-writeFileSync(OUT, `${JSON.stringify(report, null, 2)}\n`);
 
-// Cache memory per entry, 1M typical answers.
-const mem = JSON.parse(await run(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench', 'cache-memory.ts'), '1000000'], 300_000)) as { bytesPerEntry: number };
+  // Cache memory per entry, 1M typical answers.
+  const mem = JSON.parse(await run(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench', 'cache-memory.ts'), '1000000'], 300_000)) as { bytesPerEntry: number };
 
-const get = (w: Workload, s: Server) => report.find((x) => x.workload === w && x.server === s);
-const ratio = (a?: number | null, b?: number | null): string => (a && b ? (a / b).toFixed(2) : '-');
-const lines = ['workload  server   qps (median [min-max])   avg ms@10k  p99 ms@10k  CPU ms/1k  RSS MB  ×unbound  ×minimal'];
-for (const x of report) {
-  const qps = `${x.qps} [${x.qpsMin}-${x.qpsMax}]`;
-  lines.push(`${x.workload.padEnd(9)} ${x.server.padEnd(8)} ${qps.padEnd(24)} ${String(x.avgMs).padEnd(11)} ${String(x.p99Ms).padEnd(11)} ${String(x.cpuPer1k).padEnd(10)} ${String(x.rssMb).padEnd(7)} ${x.server === 'edgedns' ? ratio(x.qps, get(x.workload, 'unbound')?.qps) : ''}${x.server === 'edgedns' ? `  ${ratio(x.qps, get(x.workload, 'minimal')?.qps)}` : ''}`);
+  const get = (w: Workload, s: Server) => report.find((x) => x.workload === w && x.server === s);
+  const ratio = (a?: number | null, b?: number | null): string => (a && b ? (a / b).toFixed(2) : '-');
+  const lines = ['workload  server   qps (median [min-max])   avg ms@10k  p99 ms@10k  CPU ms/1k  RSS MB  ×unbound  ×minimal'];
+  for (const x of report) {
+    const qps = `${x.qps} [${x.qpsMin}-${x.qpsMax}]`;
+    lines.push(`${x.workload.padEnd(9)} ${x.server.padEnd(8)} ${qps.padEnd(24)} ${String(x.avgMs).padEnd(11)} ${String(x.p99Ms).padEnd(11)} ${String(x.cpuPer1k).padEnd(10)} ${String(x.rssMb).padEnd(7)} ${x.server === 'edgedns' ? ratio(x.qps, get(x.workload, 'unbound')?.qps) : ''}${x.server === 'edgedns' ? `  ${ratio(x.qps, get(x.workload, 'minimal')?.qps)}` : ''}`);
+  }
+  if (upstreamDirectQps.length) lines.push(`miss: the upstream queried directly: ${Math.round(med(upstreamDirectQps))} q/s; edgedns/direct ${ratio(get('miss', 'edgedns')?.qps, med(upstreamDirectQps))}`);
+  const medOf = (w: Workload, s: Measured, f: (r: Round) => number | null): number | null => {
+    const xs = (results.get(`${w}|${s}`) ?? []).flatMap((r) => (f(r) === null ? [] : [f(r) as number]));
+    return xs.length > 0 ? med(xs) : null;
+  };
+  for (const w of ['zone', 'hit'] as const) {
+    const e = medOf(w, 'edgedns', (r) => r.cpuHighPer1k);
+    const u = medOf(w, 'unbound', (r) => r.cpuHighPer1k);
+    const m = medOf(w, 'minimal', (r) => r.cpuHighPer1k);
+    if (e === null) continue;
+    lines.push(`CPU per query, ${w} at ${FIXED_QPS} q/s: edgedns/unbound ${ratio(get(w, 'edgedns')?.cpuPer1k, get(w, 'unbound')?.cpuPer1k)}; at ${CPU_QPS} q/s: edgedns ${e.toFixed(1)}, unbound ${u?.toFixed(1)}, minimal ${m?.toFixed(1)} ms/1k, edgedns/unbound ${ratio(e, u)}, minimal/unbound ${ratio(m, u)}`);
+  }
+  for (const w of ['zone', 'hit'] as const) {
+    const one = medOf(w, 'edgedns', (r) => r.qps);
+    const two = medOf(w, 'edgedns-w2', (r) => r.qps);
+    if (one === null || two === null) continue;
+    lines.push(`workers, ${w}: 1 worker ${Math.round(one)} q/s, 2 workers ${Math.round(two)} q/s (×${ratio(two, one)}); CPU at ${FIXED_QPS} q/s ${medOf(w, 'edgedns', (r) => r.cpuPer1k)?.toFixed(1)} → ${medOf(w, 'edgedns-w2', (r) => r.cpuPer1k)?.toFixed(1)} ms/1k`);
+  }
+  for (const w of ['zone-nx', 'zone-wild'] as const) {
+    const x = get(w, 'edgedns')?.qps;
+    if (x !== undefined) lines.push(`random names, ${w}: edgedns ${x} q/s, ×${ratio(x, get('zone', 'edgedns')?.qps)} of zone (precompiled answers) in the same run`);
+  }
+  lines.push(`cache memory: ${mem.bytesPerEntry} bytes per cached answer (1M A answers)`);
+  return { report, lines };
 }
-if (upstreamDirectQps.length) lines.push(`miss: the upstream queried directly: ${Math.round(med(upstreamDirectQps))} q/s; edgedns/direct ${ratio(get('miss', 'edgedns')?.qps, med(upstreamDirectQps))}`);
-const medOf = (w: Workload, s: Measured, f: (r: Round) => number | null): number | null => {
-  const xs = (results.get(`${w}|${s}`) ?? []).flatMap((r) => (f(r) === null ? [] : [f(r) as number]));
-  return xs.length > 0 ? med(xs) : null;
-};
-for (const w of ['zone', 'hit'] as const) {
-  const e = medOf(w, 'edgedns', (r) => r.cpuHighPer1k);
-  const u = medOf(w, 'unbound', (r) => r.cpuHighPer1k);
-  const m = medOf(w, 'minimal', (r) => r.cpuHighPer1k);
-  if (e === null) continue;
-  lines.push(`CPU per query, ${w} at ${FIXED_QPS} q/s: edgedns/unbound ${ratio(get(w, 'edgedns')?.cpuPer1k, get(w, 'unbound')?.cpuPer1k)}; at ${CPU_QPS} q/s: edgedns ${e.toFixed(1)}, unbound ${u?.toFixed(1)}, minimal ${m?.toFixed(1)} ms/1k, edgedns/unbound ${ratio(e, u)}, minimal/unbound ${ratio(m, u)}`);
-}
-for (const w of ['zone', 'hit'] as const) {
-  const one = medOf(w, 'edgedns', (r) => r.qps);
-  const two = medOf(w, 'edgedns-w2', (r) => r.qps);
-  if (one === null || two === null) continue;
-  lines.push(`workers, ${w}: 1 worker ${Math.round(one)} q/s, 2 workers ${Math.round(two)} q/s (×${ratio(two, one)}); CPU at ${FIXED_QPS} q/s ${medOf(w, 'edgedns', (r) => r.cpuPer1k)?.toFixed(1)} → ${medOf(w, 'edgedns-w2', (r) => r.cpuPer1k)?.toFixed(1)} ms/1k`);
-}
-for (const w of ['zone-nx', 'zone-wild'] as const) {
-  const x = get(w, 'edgedns')?.qps;
-  if (x !== undefined) lines.push(`random names, ${w}: edgedns ${x} q/s, ×${ratio(x, get('zone', 'edgedns')?.qps)} of zone (precompiled answers) in the same run`);
-}
-lines.push(`cache memory: ${mem.bytesPerEntry} bytes per cached answer (1M A answers)`);
+
+const standard = STANDARD.length > 0 ? await standardRun() : { report: [], lines: [] };
+// Nothing else runs beside an attacked node: the standard servers are stopped first.
+procs.killAll();
+const hostile: HostileRow[] = WORKLOADS.includes('hostile') ? await runHostile({ only: ATTACKS, deadline: DEADLINE, log, track: (c) => procs.adopt(c) }) : [];
+writeFileSync(OUT, `${JSON.stringify([...standard.report, ...hostile], null, 2)}\n`);
+const lines = [...standard.lines, ...(hostile.length > 0 ? ['', ...formatHostile(hostile)] : [])];
 process.stdout.write(`${lines.join('\n')}\n\nwritten to ${OUT}\n`);
 cleanup();

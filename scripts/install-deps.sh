@@ -2,7 +2,7 @@
 # Install the system tools a target needs when they are missing (Debian/Ubuntu, as root).
 #   scripts/install-deps.sh test    dig, unbound, bird2, iproute2, systemd-analyze: the whole suite
 #   scripts/install-deps.sh lab     bird2, iproute2, dig, for `make lab-up`
-#   scripts/install-deps.sh bench   dnsperf and unbound, for `make bench`
+#   scripts/install-deps.sh bench   dnsperf, unbound and python3 (port-0 datagrams), for `make bench`
 # Daemons are kept from auto-starting while they are installed (policy-rc.d exits 101).
 set -euo pipefail
 want=()
@@ -25,6 +25,7 @@ case "${1:-test}" in
     need dig bind9-dnsutils
     need dnsperf dnsperf
     need unbound unbound
+    need python3 python3
     ;;
   *) echo "usage: $0 test|lab|bench" >&2; exit 2 ;;
 esac

@@ -1,11 +1,19 @@
-// What every hostile-traffic test measures while an attack runs: a legitimate client on another
-// loopback address (its success rate and latency), the node's memory, its announcement and its
-// worker restarts. Everything here is bounded in count and time and sends only to loopback.
+// What every hostile-traffic test (and the bench's hostile table) measures while an attack runs: a
+// legitimate client on another loopback address (its success rate and latency), the node's
+// memory, its announcement and its worker restarts. Everything here is bounded in count and time
+// and sends only to loopback.
 
+import { fork } from 'node:child_process';
 import * as dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseProm, value } from './prom.js';
+import type { RunningServer } from './server.ts';
+import { ZONES, startServer } from './server.ts';
 import { query } from './wire.js';
 
 export interface LegitResult {
@@ -81,6 +89,34 @@ export async function legitClient(opts: { port: number; host?: string; from?: st
   };
 }
 
+/**
+ * legitClient in a child process of its own (killed by pid at the latest 30 s after `maxMs`), so
+ * that an attacker running in this process cannot delay the client's sends or its reading of the
+ * answers: what it measures is the node.
+ */
+export async function legitClientProcess(opts: Parameters<typeof legitClient>[0]): Promise<LegitClient> {
+  const child = fork(fileURLToPath(new URL('./legit-process.ts', import.meta.url)), [JSON.stringify(opts)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const killer = setTimeout(() => child.kill('SIGKILL'), (opts.maxMs ?? 60_000) + 30_000);
+  const exited = once(child, 'exit').then(() => clearTimeout(killer));
+  const next = (): Promise<unknown> => Promise.race([once(child, 'message').then(([m]) => m as unknown), exited.then(() => Promise.reject(new Error('the legitimate client exited early')))]);
+  try {
+    await next(); // "ready": bound and sending
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  return {
+    stop: async () => {
+      child.send('stop');
+      const r = (await next()) as { [K in keyof LegitResult]: number | null };
+      await exited;
+      // JSON has no Infinity: a percentile of no answers comes back as null.
+      const num = (x: number | null): number => x ?? Infinity;
+      return { sent: num(r.sent), answered: num(r.answered), rate: num(r.rate), p50Ms: num(r.p50Ms), p99Ms: num(r.p99Ms), maxMs: num(r.maxMs) };
+    },
+  };
+}
+
 /** Resident set size of a process, in MiB (Linux). */
 export function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -109,7 +145,135 @@ export async function nodeHealth(adminPort: number): Promise<NodeHealth> {
   };
 }
 
+/** A metric of the node (the sum over the samples whose labels include `labels`). */
+export async function metric(adminPort: number, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return value(parseProm(await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text()), name, labels);
+}
+
+/** Answers for names that are not nodes, by path: from the compiled templates, or built per name. */
+export async function synthAnswers(adminPort: number): Promise<{ template: number; perName: number }> {
+  return {
+    template: await metric(adminPort, 'edgedns_zone_synth_answers_total', { path: 'template' }),
+    perName: await metric(adminPort, 'edgedns_zone_synth_answers_total', { path: 'per_name' }),
+  };
+}
+
 /** Format a result for the test log. */
 export function describe(r: LegitResult): string {
   return `${r.answered}/${r.sent} answered (${(r.rate * 100).toFixed(2)}%), p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, max ${r.maxMs.toFixed(1)} ms`;
+}
+
+/** A running node as the hostile tests and the bench see it. */
+export interface HostileNode {
+  srv: RunningServer;
+  adminPort: number;
+  /** The processes answering DNS: the workers, or the node itself. */
+  dnsPids(): Promise<number[]>;
+  /** RSS of the answering processes, in MiB (the largest one). */
+  rss(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** The hostile view of a node started with `workers` processes (its admin endpoint on TCP). */
+export function hostileNode(srv: RunningServer, workers: number): HostileNode {
+  const adminPort = srv.adminPort as number; // every node started by the helpers has one
+  const dnsPids = async (): Promise<number[]> => {
+    if (workers === 1) return [srv.proc.pid as number];
+    const s = (await (await fetch(`http://127.0.0.1:${adminPort}/status`)).json()) as { workers: { pids: number[] } };
+    return s.workers.pids;
+  };
+  return {
+    srv,
+    adminPort,
+    dnsPids,
+    rss: async () => Math.max(...(await dnsPids()).map(rssMb)),
+    stop: async () => {
+      await srv.stop();
+    },
+  };
+}
+
+/**
+ * Start a node with `workers` processes, announcing through a no-op hook with health at its
+ * production pace, and extra YAML lines (e.g. a `tcp:` block); wait (bounded) until it is UP.
+ */
+export async function startNode(opts: { workers: number; extra?: string[]; zonesDir?: string; startMs?: number }): Promise<HostileNode> {
+  const dir = mkdtempSync(join(tmpdir(), 'edgedns-hostile-'));
+  const cfg = join(dir, 'edgedns.yaml');
+  writeFileSync(cfg, [
+    'listen: ["127.0.0.1:0"]',
+    `workers: ${opts.workers}`,
+    `zones: { dir: ${JSON.stringify(opts.zonesDir ?? ZONES)} }`,
+    'site: { id: hostile }',
+    'announce: { prefixes: [192.0.2.53/32], adapter: exec, exec: { command: /bin/true } }',
+    ...(opts.extra ?? []),
+    ...(opts.extra?.some((l) => l.startsWith('upstreams:')) ? [] : ['upstreams: []']),
+  ].join('\n'));
+  const srv = await startServer({ config: cfg, args: [], timeoutMs: opts.startMs ?? 20_000 });
+  const node = hostileNode(srv, opts.workers);
+  const t0 = performance.now();
+  while (!(await nodeHealth(node.adminPort)).up && performance.now() - t0 < 20_000) await sleep(200);
+  if (!(await nodeHealth(node.adminPort)).up) {
+    await node.stop();
+    throw new Error(`the node is not UP 20 s after it started\n${srv.logs().slice(-2000)}`);
+  }
+  return node;
+}
+
+/** The largest value `read` returned, sampled every `everyMs` until stopped. */
+export function peakSampler(read: () => Promise<number>, first: number, everyMs = 200): { stop(): number } {
+  let peak = first;
+  const timer = setInterval(() => void read().then((v) => (peak = Math.max(peak, v)), () => {}), everyMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
+
+/** What happened to a node while an attack ran. */
+export interface AttackOutcome<T> {
+  /** What the attack returned. */
+  attack: T;
+  /** From the start of the attack to its end (or `minMs`). */
+  ms: number;
+  legit: LegitResult;
+  /** RSS of the answering processes (MiB, see HostileNode.rss): before, the peak (sampled every 200 ms), and after. */
+  rss: { before: number; peak: number; after: number };
+  /** The node's process has not exited. */
+  alive: boolean;
+  /** The answering processes are the ones from before the attack (no worker replaced). */
+  samePids: boolean;
+  health: NodeHealth;
+}
+
+/**
+ * Run `attack` (which must end by itself, bounded) for at least `minMs` while a legitimate client
+ * (a process of its own) asks 100 times a second from 127.0.0.2; report the client, the node's RSS and its health (read
+ * `settleMs` after the client's last answer). Asserts nothing: the tests and the bench judge.
+ */
+export async function runUnderAttack<T>(node: HostileNode, attack: () => Promise<T>, opts: { minMs?: number; maxMs?: number; settleMs?: number } = {}): Promise<AttackOutcome<T>> {
+  const pidsBefore = await node.dnsPids();
+  const before = await node.rss();
+  const sampler = peakSampler(() => node.rss(), before);
+  let legit: LegitResult;
+  let out: T;
+  let ms: number;
+  try {
+    const client = await legitClientProcess({ port: node.srv.port, rate: 100, maxMs: opts.maxMs ?? 60_000 });
+    const t0 = performance.now();
+    [out] = await Promise.all([attack(), sleep(opts.minMs ?? 0)]);
+    ms = performance.now() - t0;
+    legit = await client.stop();
+  } finally {
+    sampler.stop();
+  }
+  if (opts.settleMs) await sleep(opts.settleMs);
+  const alive = node.srv.proc.exitCode === null && node.srv.proc.signalCode === null;
+  const after = alive ? await node.rss() : NaN;
+  const peak = Math.max(sampler.stop(), after);
+  const samePids = alive && JSON.stringify(await node.dnsPids()) === JSON.stringify(pidsBefore);
+  const health = alive ? await nodeHealth(node.adminPort) : { ready: false, up: false, flaps: NaN, workerRestarts: NaN };
+  return { attack: out, ms, legit, rss: { before, peak, after }, alive, samePids, health };
 }

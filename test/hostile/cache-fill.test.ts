@@ -2,16 +2,15 @@
 // the node's memory stays bounded (entries own their bytes and are counted as they really cost),
 // a legitimate client keeps its answers, and the node stays UP and ready. Loopback only; bounded.
 import assert from 'node:assert/strict';
-import * as dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { uniqueNames } from '../helpers/attacks.ts';
 import type { Forwarder } from '../helpers/forwarder.ts';
 import { startForwarder } from '../helpers/forwarder.ts';
-import { describe as describeResult, legitClient, nodeHealth, rssMb } from '../helpers/hostile.ts';
+import { describe as describeResult, hostileNode, nodeHealth, runUnderAttack } from '../helpers/hostile.ts';
 import { parseProm, value } from '../helpers/prom.ts';
 import type { RunningServer } from '../helpers/server.ts';
 import { FakeUpstream } from '../helpers/upstream.ts';
-import { query } from '../helpers/wire.ts';
 
 const MAX_BYTES_MIB = 4;
 const RATE = 500;
@@ -37,31 +36,17 @@ async function cacheMetrics(): Promise<{ bytes: number; entries: number; evictio
 
 describe('hostile: unique names filling the cache', () => {
   it('keeps RSS bounded, the legit client answered and the node UP', async (t) => {
-    const pid = srv.proc.pid;
-    assert.ok(pid !== undefined && srv.adminPort !== null);
+    assert.ok(srv.adminPort !== null);
     // Warm up: the node is UP and has served a few forwarded names before the baseline.
     for (let i = 0; i < 50 && !(await nodeHealth(srv.adminPort)).up; i++) await sleep(200);
-    const attacker = dgram.createSocket('udp4');
-    await new Promise<void>((r) => attacker.bind(0, '127.0.0.1', () => r()));
-    attacker.on('message', () => {});
-    const baseline = rssMb(pid);
-    const legit = await legitClient({ port: srv.port, from: '127.0.0.2', rate: 100, maxMs: ATTACK_MS + 5000 });
-    let sent = 0;
-    let peak = baseline;
-    const started = performance.now();
-    // Bounded in count and time: RATE a second for ATTACK_MS, each name new.
-    while (performance.now() - started < ATTACK_MS && sent < (RATE * ATTACK_MS) / 1000) {
-      const due = Math.min(Math.floor(((performance.now() - started) * RATE) / 1000), (RATE * ATTACK_MS) / 1000);
-      for (; sent < due; sent++) attacker.send(query(`r${sent}-${(sent * 2654435761) % 4294967296}.flood.example.org`, 'A', { id: sent & 0xffff }), srv.port, '127.0.0.1');
-      if (sent % 2000 < 100) peak = Math.max(peak, rssMb(pid));
-      await sleep(20);
-    }
-    const result = await legit.stop();
-    attacker.close();
-    peak = Math.max(peak, rssMb(pid));
+    // Bounded in count and time: RATE a second for ATTACK_MS, each name new; RSS sampled every 200 ms.
+    const o = await runUnderAttack(hostileNode(srv, 1), () => uniqueNames({ port: srv.port, from: '127.0.0.1', ms: ATTACK_MS, rate: RATE }), { maxMs: ATTACK_MS + 5000 });
+    const { sent } = o.attack;
+    const { before: baseline, peak } = o.rss;
+    const result = o.legit;
     const cache = await cacheMetrics();
-    const health = await nodeHealth(srv.adminPort);
-    t.diagnostic(`attack: ${sent} unique names in ${Math.round(performance.now() - started)} ms; upstream saw ${up.udpQueries}`);
+    const health = o.health;
+    t.diagnostic(`attack: ${sent} unique names in ${Math.round(o.ms)} ms; upstream saw ${up.udpQueries}`);
     t.diagnostic(`legit: ${describeResult(result)}`);
     t.diagnostic(`RSS: ${baseline.toFixed(1)} MiB before, ${peak.toFixed(1)} MiB peak (bound ${(baseline + RSS_GROWTH_MAX_MIB).toFixed(1)})`);
     t.diagnostic(`cache: ${cache.entries} entries, ${(cache.bytes / 1048576).toFixed(2)} MiB counted, ${cache.evictions} evicted`);

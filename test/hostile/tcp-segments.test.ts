@@ -4,44 +4,28 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { setImmediate as yieldLoop } from 'node:timers/promises';
-import type { AttackConn } from './attacker.ts';
-import { closeAll, openConnections } from './attacker.ts';
-import { startNode, underAttack } from './harness.ts';
-import type { HostileNode } from './harness.ts';
+import { cpuSecondsFromStat } from '../../bench/dnsperf.ts';
+import { tcpSegments } from '../helpers/attacks.ts';
+import type { HostileNode } from '../helpers/hostile.ts';
+import { startNode } from '../helpers/hostile.ts';
+import { underAttack } from './harness.ts';
 
-/** utime + stime of a process, in seconds (Linux, USER_HZ 100). */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
+const cpuSeconds = (pid: number): number => cpuSecondsFromStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 
 describe('64 KB in 1-byte segments, workers: 1', () => {
   let node: HostileNode;
-  let conns: AttackConn[] = [];
   after(async () => {
-    closeAll(conns);
     await node?.stop();
   });
 
   it('reassembles in linear time; the node keeps answering', async (t) => {
     node = await startNode({ workers: 1 });
     const pid = node.srv.proc.pid as number;
-    const msg = Buffer.alloc(65537, 0);
-    msg.writeUInt16BE(65535, 0);
-    let written = 0;
     const cpu0 = cpuSeconds(pid);
     const t0 = performance.now();
-    await underAttack(t, node, async () => {
-      conns = await openConnections(node.srv.port, '127.0.0.3', 4);
-      // Bounded: 4 × 65537 writes of one byte, or 20 s.
-      for (let i = 0; i < msg.length && performance.now() - t0 < 20_000; i++) {
-        for (const c of conns) if (!c.sock.destroyed) c.sock.write(msg.subarray(i, i + 1));
-        written++;
-        if (i % 16 === 0) await yieldLoop();
-      }
-      closeAll(conns);
-    }, 6000);
+    // Bounded: 4 × 65537 writes of one byte, or 20 s.
+    const { attack } = await underAttack(t, node, () => tcpSegments({ port: node.srv.port, from: '127.0.0.3', connections: 4, maxMs: 20_000 }), 6000);
+    const written = attack.bytesPerConnection;
     const cpu = cpuSeconds(pid) - cpu0;
     const secs = (performance.now() - t0) / 1000;
     t.diagnostic(`${written} bytes written per connection over ${secs.toFixed(1)} s; node CPU ${cpu.toFixed(2)} s`);

@@ -5,12 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { frame, query } from '../helpers/wire.ts';
-import type { AttackConn } from './attacker.ts';
-import { closeAll, closedWithin, openConnections } from './attacker.ts';
-import { eventually, startNode, underAttack } from './harness.ts';
-import type { HostileNode } from './harness.ts';
-import { metric } from './metrics.ts';
+import { tcpUnread } from '../helpers/attacks.ts';
+import type { HostileNode } from '../helpers/hostile.ts';
+import { metric, startNode } from '../helpers/hostile.ts';
+import { eventually, underAttack } from './harness.ts';
 
 /** RSS may grow by this much under attack (caps: 16 MiB unwritten plus the kernel's and V8's share). */
 const GROWTH_BOUND_MB = 120;
@@ -20,41 +18,21 @@ const AFTER_BOUND_MB = 60;
 for (const workers of [1, 2]) {
   describe(`TCP answers never read, workers: ${workers}`, () => {
     let node: HostileNode;
-    const conns: AttackConn[] = [];
     after(async () => {
-      closeAll(conns);
       await node?.stop();
     });
 
     it('bounds unwritten answers, closes non-draining clients, and gives the memory back', async (t) => {
       node = await startNode({ workers });
-      const before = await node.rss();
-      let peak = before;
-      // ~90 KB of queries of `big TXT` (each answer about 1 KB).
-      const burst = Buffer.concat(Array.from({ length: 2500 }, (_, i) => frame(query('big.example.test', 'TXT', { id: i + 1 }))));
-      const sampler = setInterval(() => void node.rss().then((r) => (peak = Math.max(peak, r)), () => {}), 200);
-      try {
-        await underAttack(t, node, async () => {
-          for (let i = 0; i < 4; i++) {
-            const cs = await openConnections(node.srv.port, `127.0.0.${3 + i}`, 4);
-            for (const c of cs) {
-              c.sock.pause(); // never read
-              c.sock.write(burst);
-            }
-            conns.push(...cs);
-          }
-          // Closed by the node at the drain deadline (over the cap) or the idle one (10 s).
-          await closedWithin(conns, 20_000);
-          closeAll(conns);
-        }, 8000);
-      } finally {
-        clearInterval(sampler);
-      }
+      // 4 clients × 4 connections, each ~90 KB of queries of `big TXT` (each answer about 1 KB);
+      // closed by the node at the drain deadline (over the cap) or the idle one (10 s).
+      const { attack, rss } = await underAttack(t, node, () => tcpUnread({ port: node.srv.port, clients: 4, perClient: 4, queries: 2500, waitMs: 20_000 }), 8000);
+      const { before, peak } = rss;
       const drained = await metric(node.adminPort, 'edgedns_tcp_timeouts_total', { deadline: 'drain' });
       const idle = await metric(node.adminPort, 'edgedns_tcp_timeouts_total', { deadline: 'idle' });
       const back = await eventually(async () => (await node.rss()) - before < AFTER_BOUND_MB, 15_000, 500);
       const afterMb = await node.rss();
-      t.diagnostic(`RSS before ${before.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB, after ${afterMb.toFixed(0)} MiB; closed at drain ${drained}, idle ${idle}; sent ${(burst.length * conns.length / 1e6).toFixed(1)} MB`);
+      t.diagnostic(`RSS before ${before.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB, after ${afterMb.toFixed(0)} MiB; closed at drain ${drained}, idle ${idle}; ${attack.connections} connections sent ${(attack.bytesSent / 1e6).toFixed(1)} MB`);
       assert.ok(peak - before < GROWTH_BOUND_MB, `RSS grew ${(peak - before).toFixed(0)} MiB`);
       assert.ok(back, `RSS after the attack ${afterMb.toFixed(0)} MiB, before ${before.toFixed(0)} MiB`);
       assert.ok(drained + idle > 0, 'connections that do not read were closed by the node');
