@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system tools a target needs when they are missing (Debian/Ubuntu, as root).
-#   scripts/install-deps.sh test    dig, unbound, bird2, iproute2, systemd-analyze: the whole suite
+#   scripts/install-deps.sh test    dig, unbound, bird2, iproute2, systemd-analyze, python3 (port-0
+#                                   datagrams from a raw socket): the whole suite
 #   scripts/install-deps.sh lab     bird2, iproute2, dig, for `make lab-up`
 #   scripts/install-deps.sh bench   dnsperf, unbound and python3 (port-0 datagrams), for `make bench`
 # Daemons are kept from auto-starting while they are installed (policy-rc.d exits 101).
@@ -14,6 +15,7 @@ case "${1:-test}" in
     need bird bird2
     need ip iproute2
     need systemd-analyze systemd
+    need python3 python3
     ;;
   lab)
     need dig bind9-dnsutils
