@@ -74,7 +74,8 @@ function run(cmd: string, argv: string[], timeoutMs: number): Promise<string> {
 async function waitAnswer(port: number, name = 'www.example.test'): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const out = await run('dig', ['@127.0.0.1', '-p', String(port), '+time=1', '+tries=1', '+short', name], 3000).catch(() => '');
-    if (out.trim()) return;
+    // dig prints its errors (";; connection timed out") on stdout too: only an address counts.
+    if (/^\d+\.\d+\.\d+\.\d+$/m.test(out)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`nothing answers on port ${port}`);
@@ -152,13 +153,9 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
   `);
   writeFileSync(join(dir, 'unbound.conf'), unboundConfig({ port: unboundPort, dir, zoneFile: join(ROOT, 'zones', 'example.test.zone'), zone: 'example.test.', upstreamPort }));
   for (const [file, port, workers] of [['edgedns.yaml', edgePort, 1], ['edgedns-w2.yaml', edge2Port, 2]] as const) {
-    writeFileSync(join(dir, file), `listen: ["127.0.0.1:${port}"]
-  workers: ${workers}
-  zones: { dir: ${JSON.stringify(join(ROOT, 'zones'))} }
-  upstreams: ["127.0.0.1:${upstreamPort}"]
-  admin: { listen: null, socket: null }
-  log: { level: warn }
-  `);
+    // YAML: the keys start at column 0 (an indented key is a syntax error, and the node would exit).
+    const yaml = [`listen: ["127.0.0.1:${port}"]`, `workers: ${workers}`, `zones: { dir: ${JSON.stringify(join(ROOT, 'zones'))} }`, `upstreams: ["127.0.0.1:${upstreamPort}"]`, 'admin: { listen: null, socket: null }', 'log: { level: warn }'];
+    writeFileSync(join(dir, file), `${yaml.join('\n')}\n`);
   }
   start('unbound', ['-d', '-c', join(dir, 'upstream.conf')]);
   const servers: Record<Measured, { port: number; proc: ChildProcess }> = {
