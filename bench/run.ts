@@ -252,7 +252,7 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
   }
 
   // Cache memory per entry, 1M typical answers.
-  const mem = JSON.parse(await run(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench', 'cache-memory.ts'), '1000000'], 300_000)) as { bytesPerEntry: number };
+  const mem = JSON.parse(await run(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench', 'cache-memory.ts'), '1000000'], 300_000)) as { countedPerEntry: number; heapPerEntry: number; arrayBuffersPerEntry: number; rssPerEntry: number };
 
   const get = (w: Workload, s: Server) => report.find((x) => x.workload === w && x.server === s);
   const ratio = (a?: number | null, b?: number | null): string => (a && b ? (a / b).toFixed(2) : '-');
@@ -283,7 +283,7 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
     const x = get(w, 'edgedns')?.qps;
     if (x !== undefined) lines.push(`random names, ${w}: edgedns ${x} q/s, ×${ratio(x, get('zone', 'edgedns')?.qps)} of zone (precompiled answers) in the same run`);
   }
-  lines.push(`cache memory: ${mem.bytesPerEntry} bytes per cached answer (1M A answers)`);
+  lines.push(`cache memory, 1M A answers, bytes per entry: counted ${mem.countedPerEntry}, heap ${mem.heapPerEntry}, arrayBuffers ${mem.arrayBuffersPerEntry}, RSS ${mem.rssPerEntry}`);
   return { report, lines };
 }
 
