@@ -58,6 +58,15 @@ const MAX_REASON = 256;
 
 const refuse = (message: string): { ok: false; message: string } => ({ ok: false, message });
 
+/** A zone name as the zone list shows it (lower case, absolute); text that is no name stays as given. */
+function canonicalZone(name: string): string {
+  try {
+    return keyToText(nameKey(nameFromText(name.endsWith('.') ? name : `${name}.`, null)));
+  } catch {
+    return name;
+  }
+}
+
 export interface ReloadResult {
   ok: boolean;
   message: string;
@@ -81,7 +90,7 @@ export class EdgeNode {
   };
   /** The reload running now, and the one asked for while it runs (more requests join that one). */
   #reloading: Promise<ReloadResult> | undefined;
-  #reloadNext: { result: Promise<ReloadResult>; remove: Set<string>; start: () => void } | undefined;
+  #reloadNext: { result: Promise<ReloadResult>; remove: Set<string>; resolve: (r: Promise<ReloadResult>) => void } | undefined;
   #closeChecks: () => void = () => {};
   /** What the files said at the last successful (re)load. */
   #state: ServingState;
@@ -211,25 +220,28 @@ export class EdgeNode {
    * `remove`: zones whose files are gone that may stop being served.
    */
   reload(removeZones: readonly string[] = []): Promise<ReloadResult> {
-    const remove = removeZones.map((z) => (z.endsWith('.') ? z : `${z}.`).toLowerCase());
-    if (!this.#reloading) {
-      this.#reloading = this.#reloadOnce(new Set(remove)).finally(() => {
-        const next = this.#reloadNext;
-        this.#reloadNext = undefined;
-        this.#reloading = next?.result;
-        next?.start();
-      });
-      return this.#reloading;
+    const remove = removeZones.map(canonicalZone);
+    if (!this.#reloading) return this.#runReload(new Set(remove));
+    if (!this.#reloadNext) {
+      let resolve: (r: Promise<ReloadResult>) => void = () => {};
+      const result = new Promise<ReloadResult>((r) => (resolve = r));
+      this.#reloadNext = { result, remove: new Set(), resolve };
     }
-    if (this.#reloadNext) {
-      for (const z of remove) this.#reloadNext.remove.add(z);
-      return this.#reloadNext.result;
-    }
-    const removeNext = new Set(remove);
-    let start: () => void = () => {};
-    const result = new Promise<ReloadResult>((resolve) => (start = () => resolve(this.#reloadOnce(removeNext))));
-    this.#reloadNext = { result, remove: removeNext, start: () => start() };
-    return result;
+    for (const z of remove) this.#reloadNext.remove.add(z);
+    return this.#reloadNext.result;
+  }
+
+  /** Run one reload; when it ends, the one asked for meanwhile (if any) starts. */
+  #runReload(remove: ReadonlySet<string>): Promise<ReloadResult> {
+    const running = this.#reloadOnce(remove); // never rejects: failures are results
+    this.#reloading = running;
+    void running.then(() => {
+      const next = this.#reloadNext;
+      this.#reloadNext = undefined;
+      this.#reloading = undefined;
+      if (next) next.resolve(this.#runReload(next.remove));
+    });
+    return running;
   }
 
   async #reloadOnce(remove: ReadonlySet<string>): Promise<ReloadResult> {
@@ -242,7 +254,7 @@ export class EdgeNode {
       const dir = loaded.config.zones.dir === null ? null : resolvePath(configBase(loaded), loaded.config.zones.dir);
       const verdict = checkReload(this.zones, state.zones, {
         policy: loaded.config.zones.serialPolicy,
-        removable: (z) => remove.has(z.origin.toLowerCase()) || dirname(z.file) !== dir,
+        removable: (z) => remove.has(canonicalZone(z.origin)) || dirname(z.file) !== dir,
       });
       if (verdict.serialRefused > 0) this.metrics.zoneSerialRefused(verdict.serialRefused);
       if (verdict.problems.length > 0) throw new EdgeError(ErrorCode.ZONE_POLICY, verdict.problems.join('\n'), verdict.problems);
@@ -325,7 +337,7 @@ export class EdgeNode {
           const bad = unknownField(body, ['remove']);
           if (bad) return refuse(bad);
           const remove = body.remove ?? [];
-          if (!Array.isArray(remove) || remove.length > 1000 || !remove.every((z): z is string => typeof z === 'string' && z.length <= 255)) return refuse('remove: expected a list of zone names');
+          if (!Array.isArray(remove) || remove.length > 1000 || !remove.every((z): z is string => typeof z === 'string' && z.length > 0 && z.length <= 255)) return refuse('remove: expected a list of zone names');
           return { ...(await this.reload(remove)) };
         },
         '/drain': (body) => {

@@ -30,7 +30,9 @@ function probeSource(host: string): string {
 
 /** The SOA of a zone we serve, or CH TXT id.server when we serve none. */
 export function probeQuestion(zoneOrigin: string | undefined): ProbeQuestion {
-  return zoneOrigin ? { name: zoneOrigin, type: T.SOA, class: Class.IN } : { name: 'id.server.', type: T.TXT, class: Class.CH };
+  // An origin from the config may lack its final dot ("example.test"); the name is absolute.
+  if (zoneOrigin) return { name: zoneOrigin.endsWith('.') ? zoneOrigin : `${zoneOrigin}.`, type: T.SOA, class: Class.IN };
+  return { name: 'id.server.', type: T.TXT, class: Class.CH };
 }
 
 /** A probe: no RD, no EDNS — the simplest query a node must answer. */
@@ -52,6 +54,13 @@ function verify(reply: Buffer, id: number, q: ProbeQuestion): string {
 export function probeUdp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number): Promise<string> {
   const id = randomInt(0x10000);
   return new Promise((resolve, reject) => {
+    // Built before the socket: a question that cannot be encoded rejects, never throws in a callback.
+    let probe: Buffer;
+    try {
+      probe = buildProbe(q, id);
+    } catch (e) {
+      return reject(new Error(`UDP ${t.host}:${t.port}: ${(e as Error).message}`));
+    }
     const sock = dgram.createSocket(t.host.includes(':') ? 'udp6' : 'udp4');
     const done = (err: Error | null, detail = ''): void => {
       clearTimeout(timer);
@@ -62,7 +71,7 @@ export function probeUdp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number): P
     const timer = setTimeout(() => done(new Error(`UDP ${t.host}:${t.port}: no answer within ${timeoutMs} ms`)), timeoutMs);
     sock.on('error', (e) => done(new Error(`UDP ${t.host}:${t.port}: ${e.message}`)));
     // Connected, so a closed port is reported at once (ICMP port unreachable → ECONNREFUSED).
-    sock.connect(t.port, t.host, () => sock.send(buildProbe(q, id)));
+    sock.connect(t.port, t.host, () => sock.send(probe));
     sock.on('message', (m) => {
       try {
         done(null, `UDP ${t.host}:${t.port}: ${verify(m, id, q)}`);
@@ -80,8 +89,10 @@ export function probeUdp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number): P
  */
 export function sentinel(t: ProbeTarget, q: ProbeQuestion, keepaliveMs: number, onLost: (why: string) => void): { close(): void } {
   let closedByUs = false;
+  // Built once, before connecting: a bad question throws here, to the caller, not in a callback.
+  const probe = frame(buildProbe(q, randomInt(0x10000)));
   const sock = net.connect({ host: t.host, port: t.port, localAddress: probeSource(t.host) });
-  const ping = (): void => void sock.write(frame(buildProbe(q, randomInt(0x10000))));
+  const ping = (): void => void sock.write(probe);
   const timer = setInterval(ping, keepaliveMs);
   timer.unref();
   // At once too: the node closes a connection that sends no query within tcp.firstQueryTimeout.

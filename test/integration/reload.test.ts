@@ -77,6 +77,15 @@ describe('reload policy', () => {
       // The first runs; the eleven others share the one after it.
       assert.equal(value(await t.metrics(), 'edgedns_config_reloads_total', { result: 'ok' }), 2);
       assert.equal(await t.www(), '192.0.2.40');
+      // And reloading goes on working after a burst: a second burst, then one alone.
+      writeFileSync(t.zone, zoneText(13, '192.0.2.41'));
+      const again = (await Promise.all(Array.from({ length: 3 }, post))).map((r) => JSON.parse(r.body) as { ok: boolean });
+      assert.ok(again.every((p) => p.ok));
+      writeFileSync(t.zone, zoneText(14, '192.0.2.42'));
+      const alone = await t.reload();
+      assert.equal(alone.code, 0, alone.stderr);
+      assert.equal(await t.www(), '192.0.2.42');
+      assert.equal(value(await t.metrics(), 'edgedns_config_reloads_total', { result: 'ok' }), 5);
     } finally {
       await t.srv.stop();
     }
