@@ -24,11 +24,10 @@ import type { Identity } from './identity/index.js';
 import { buildIdentity } from './identity/index.js';
 import { identityConfig } from './site.js';
 import type { ZoneInfo, ZoneStore } from './zone/index.js';
-import { openStore, readImageFile, writeImageFile } from './zone/index.js';
+import { openStore, readImageFile, synthCounts, writeImageFile } from './zone/index.js';
 import type { UpstreamStatus } from './resolver/index.js';
 import type { ListenAddress } from './server/index.js';
 import { VERSION } from './version.js';
-import { synthCounts } from './zone/index.js';
 
 /** The environment variable that carries a worker's options (and marks a process as a worker). */
 export const WORKER_ENV = 'EDGEDNS_WORKER';
@@ -50,6 +49,8 @@ interface Request {
   /** prepare: the image file, or null when the zones did not change; and the config. */
   image?: string | null;
   loaded?: LoadedConfig;
+  /** prepare, commit: the load they belong to (a late prepare of an older load is not committed). */
+  generation?: number;
 }
 type Reply = { edgedns: number; ok: true; value: unknown } | { edgedns: number; ok: false; error: string };
 type Event = { event: 'ready'; bound: ListenAddress[] } | { event: 'failed'; error: string };
@@ -69,6 +70,8 @@ interface Slot {
   listening: boolean;
   /** The load (generation) whose zones the worker answers from. */
   generation: number;
+  /** The image file the worker is starting from (kept until it listens). */
+  startingFrom: string | null;
   startedAt: number;
   /** Consecutive quick deaths, for the restart delay. */
   crashes: number;
@@ -87,7 +90,9 @@ export class WorkerPlane implements DnsPlane {
   #bound: ListenAddress[] = [];
   #stopping = false;
   #nextId = 1;
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  readonly #pending = new Map<number, { slot: number; resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  /** Image files written and not removed yet. */
+  readonly #images = new Set<string>();
   readonly #timers = new Set<NodeJS.Timeout>();
 
   private constructor(dir: string, loaded: LoadedConfig, n: number, log: Logger, onRestart: () => void) {
@@ -95,7 +100,7 @@ export class WorkerPlane implements DnsPlane {
     this.#current = { loaded, image: join(dir, 'zones-1.img'), generation: 1 };
     this.#log = log;
     this.#onRestart = onRestart;
-    this.#slots = Array.from({ length: n }, (_, index) => ({ index, worker: null, listening: false, generation: 0, startedAt: 0, crashes: 0, restarting: false }));
+    this.#slots = Array.from({ length: n }, (_, index) => ({ index, worker: null, listening: false, generation: 0, startingFrom: null, startedAt: 0, crashes: 0, restarting: false }));
   }
 
   /** Fork `n` workers and wait until each has bound the listeners; throws the first one's error.
@@ -103,7 +108,11 @@ export class WorkerPlane implements DnsPlane {
   static async start(state: ServingState, n: number, log: Logger, onRestart: () => void): Promise<WorkerPlane> {
     if (!state.image) throw new Error('no zone image to start the workers from');
     const plane = new WorkerPlane(await mkdtemp(join(tmpdir(), 'edgedns-')), state.loaded, n, log, onRestart);
-    await writeImageFile(plane.#current.image, state.image);
+    plane.#images.add(plane.#current.image);
+    await writeImageFile(plane.#current.image, state.image).catch(async (e: unknown) => {
+      await rm(plane.#dir, { recursive: true, force: true });
+      throw e;
+    });
     // Workers accept from the shared sockets themselves: the primary stays out of the query path.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     const here = fileURLToPath(import.meta.url);
@@ -124,6 +133,7 @@ export class WorkerPlane implements DnsPlane {
     const { loaded, image, generation } = this.#current;
     const w = cluster.fork({ [WORKER_ENV]: JSON.stringify({ index: slot.index, loaded, image } satisfies WorkerOptions) });
     slot.worker = w;
+    slot.startingFrom = image;
     // Monotonic: a wall-clock step must not reset or prolong the crash back-off.
     slot.startedAt = systemClock.now();
     return new Promise((resolve, reject) => {
@@ -138,13 +148,26 @@ export class WorkerPlane implements DnsPlane {
         slot.listening = true;
         slot.restarting = false;
         slot.generation = generation;
+        slot.startingFrom = null;
+        // Started from a load that a reload has replaced since: bring it up to the current one.
+        if (generation !== this.#current.generation) void this.#catchUp(slot);
+        void this.#removeOldImages();
         resolve(m.bound);
       });
+      w.on('error', (e) => this.#log.warn('worker channel error', { worker: slot.index, error: e.message }));
       w.on('exit', (code, signal) => {
         clearTimeout(timer);
         const was = slot.listening;
         slot.listening = false;
+        slot.startingFrom = null;
         if (slot.worker === w) slot.worker = null;
+        // Whatever it was asked is not going to be answered.
+        for (const [id, p] of this.#pending) {
+          if (p.slot !== slot.index) continue;
+          this.#pending.delete(id);
+          clearTimeout(p.timer);
+          p.reject(new Error(`worker ${slot.index} exited`));
+        }
         reject(new EdgeError(ErrorCode.LISTEN, `worker ${slot.index} exited (${signal ?? `code ${code}`}) while starting`));
         if ((was || slot.restarting) && !this.#stopping) this.#restart(slot, code, signal);
       });
@@ -189,7 +212,7 @@ export class WorkerPlane implements DnsPlane {
         this.#pending.delete(id);
         reject(new Error(`worker ${slot.index}: no reply to ${op} within ${timeout} ms`));
       }, timeout);
-      this.#pending.set(id, { resolve, reject, timer });
+      this.#pending.set(id, { slot: slot.index, resolve, reject, timer });
       w.send({ edgedns: id, op, ...args } satisfies Request);
     });
   }
@@ -222,28 +245,60 @@ export class WorkerPlane implements DnsPlane {
     return { configured: this.#slots.length, listening: up.length, pids: up.flatMap((s) => s.worker?.process.pid ?? []) };
   }
 
-  /** Every worker decodes the new image beside its running zones; only when all have, all swap. */
+  /** Every worker opens the new image beside its running zones; only when all have, all swap. */
   async apply(state: ServingState): Promise<void> {
     const generation = this.#current.generation + 1;
     const image = state.image ? join(this.#dir, `zones-${generation}.img`) : null;
-    if (state.image && image) await writeImageFile(image, state.image);
-    const running = this.#slots.filter((s) => s.listening);
-    const prepared = await this.#askAll('prepare', { image, loaded: state.loaded }, running);
-    if (prepared.errors.length > 0) {
-      await this.#askAll('abort', {}, running);
-      if (image) await rm(image, { force: true });
-      throw new EdgeError(ErrorCode.CONFIG_INVALID, prepared.errors.join('\n'), prepared.errors);
+    if (state.image && image) {
+      this.#images.add(image);
+      await writeImageFile(image, state.image);
     }
-    const previous = this.#current.image;
+    const running = this.#slots.filter((s) => s.listening);
+    const prepared = await Promise.allSettled(running.map((s) => this.#ask(s, 'prepare', { image, loaded: state.loaded, generation })));
+    // A worker that died meanwhile is not a failure of the load: it restarts from the current load
+    // and is brought up to date when it listens.
+    const errors = prepared.flatMap((r, i) => (r.status === 'rejected' && running[i]?.listening ? [errorMessage(r.reason)] : []));
+    if (errors.length > 0) {
+      await this.#askAll('abort', {}, running);
+      if (image) {
+        this.#images.delete(image);
+        await rm(image, { force: true });
+      }
+      throw new EdgeError(ErrorCode.ZONE_READ, errors.join('\n'), errors);
+    }
     // Set first: a worker that restarts from here on starts from the new load.
-    this.#current = { loaded: state.loaded, image: image ?? previous, generation };
-    const committed = await Promise.allSettled(running.map(async (s) => {
-      await this.#ask(s, 'commit');
-      s.generation = generation;
-    }));
-    if (image) await rm(previous, { force: true });
+    this.#current = { loaded: state.loaded, image: image ?? this.#current.image, generation };
+    const committed = await Promise.allSettled(running.filter((s) => s.listening).map((s) => this.#commit(s, generation)));
+    await this.#removeOldImages();
     const failed = committed.flatMap((r) => (r.status === 'rejected' ? [errorMessage(r.reason)] : []));
     if (failed.length > 0) this.#log.error('workers did not switch to the new zones', { errors: failed });
+  }
+
+  async #commit(slot: Slot, generation: number): Promise<void> {
+    await this.#ask(slot, 'commit', { generation });
+    slot.generation = generation;
+  }
+
+  /** A worker that listens with an older load than the current one: prepare and commit it, or restart it. */
+  async #catchUp(slot: Slot): Promise<void> {
+    const { image, loaded, generation } = this.#current;
+    try {
+      await this.#ask(slot, 'prepare', { image, loaded, generation });
+      await this.#commit(slot, generation);
+      this.#log.info('worker switched to the current zones', { worker: slot.index, load: generation });
+    } catch (e) {
+      this.#log.error('worker could not switch to the current zones; restarting it', { worker: slot.index, error: errorMessage(e) });
+      slot.worker?.process.kill('SIGKILL');
+    }
+  }
+
+  /** Remove the image files that neither the current load nor a starting worker needs. */
+  async #removeOldImages(): Promise<void> {
+    for (const f of this.#images) {
+      if (f === this.#current.image || this.#slots.some((s) => s.startingFrom === f)) continue;
+      this.#images.delete(f);
+      await rm(f, { force: true });
+    }
   }
 
   serving(expected: readonly ZoneInfo[]): CheckOutcome {
@@ -345,16 +400,16 @@ export async function runWorker(): Promise<void> {
     });
     plane = current = await LocalPlane.start(state, log, metrics);
     /** A reload decoded and waiting for `commit`. */
-    let prepared: { zones: ZoneStore; identity: Identity } | null = null;
+    let prepared: { generation: number; zones: ZoneStore; identity: Identity } | null = null;
     const handlers: Record<Op, (m: Request) => unknown> = {
       prepare: async (m) => {
         if (!m.loaded) throw new Error('prepare without a config');
         const zones = m.image ? openStore(await readImageFile(m.image)) : plane.pipeline.zones;
-        prepared = { zones, identity: buildIdentity(identityConfig(m.loaded.config)) };
+        prepared = { generation: m.generation ?? 0, zones, identity: buildIdentity(identityConfig(m.loaded.config)) };
         return true;
       },
-      commit: () => {
-        if (!prepared) throw new Error('nothing prepared to commit');
+      commit: (m) => {
+        if (!prepared || prepared.generation !== m.generation) throw new Error(`load ${m.generation} was not prepared`);
         plane.pipeline.update(prepared.zones, prepared.identity);
         prepared = null;
         return true;

@@ -51,6 +51,33 @@ describe('reload policy', () => {
     });
   }
 
+  it('a worker restarting during a reload ends up on the new zones, and the zones check agrees', async () => {
+    const t = await setup(['--workers', '2']);
+    try {
+      const status = async () => (await fetch(`http://127.0.0.1:${t.srv.adminPort}/status`)).json() as Promise<{ workers: { pids: number[]; listening: number } }>;
+      const [victim] = (await status()).workers.pids as [number];
+      writeFileSync(t.zone, zoneText(15, '192.0.2.50'));
+      process.kill(victim, 'SIGKILL');
+      // The reload runs while the worker restarts from the load before it.
+      const r = await t.reload();
+      assert.equal(r.code, 0, r.stderr);
+      for (let i = 0; i < 100 && (await status()).workers.listening < 2; i++) await new Promise((res) => setTimeout(res, 100));
+      let answers: (string | undefined)[] = [];
+      for (let i = 0; i < 50; i++) {
+        answers = await Promise.all(Array.from({ length: 20 }, () => t.www()));
+        if (answers.every((a) => a === '192.0.2.50')) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      assert.deepEqual(new Set(answers), new Set(['192.0.2.50']), 'both workers answer from the new load');
+      await new Promise((res) => setTimeout(res, 1500));
+      const s = JSON.stringify(await status());
+      assert.doesNotMatch(s, /older zone load/);
+      assert.equal((await fetch(`http://127.0.0.1:${t.srv.adminPort}/readyz`)).status, 200);
+    } finally {
+      await t.srv.stop();
+    }
+  });
+
   it('serialPolicy: any accepts a change without a new serial (as BIND)', async () => {
     const t = await setup();
     const cfg = join(t.dir, 'edgedns.yaml');
