@@ -178,8 +178,17 @@ function addAddresses(index: ZoneIndex, target: string, res: Resolution, require
   if (!node) return;
   for (const t of [T.A, T.AAAA]) {
     const set = node.rrsets.get(t);
-    if (!set || res.additional.includes(set) || res.answer.includes(set)) continue;
+    // By content, not identity: a zone opened from an image may decode the same node twice.
+    if (!set || res.additional.some((x) => sameRRset(x, set)) || res.answer.some((x) => sameRRset(x, set))) continue;
     res.additional.push(set);
     if (required) res.requiredAdditional.add(set);
   }
+}
+
+/** The same RRset: type, class and owner name (byte for byte: both come from the zone's data). */
+function sameRRset(a: RRset, b: RRset): boolean {
+  if (a === b) return true;
+  if (a.type !== b.type || a.class !== b.class || a.owner.length !== b.owner.length) return false;
+  for (let i = 0; i < a.owner.length; i++) if (a.owner[i] !== b.owner[i]) return false;
+  return true;
 }

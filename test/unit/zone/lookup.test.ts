@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildResponse, nameFromText, parseQuery } from '../../../src/wire/index.ts';
-import { ZoneStore, buildZone, parseZoneText } from '../../../src/zone/index.ts';
+import { ZoneStore, buildZone, parseZoneText, resolve } from '../../../src/zone/index.ts';
 import type { Rec } from '../../helpers/wire.ts';
 import { decode, query } from '../../helpers/wire.ts';
 
@@ -143,5 +143,24 @@ describe('zone answers', () => {
   });
   it('a child zone wins over the parent (longest match)', () => {
     assert.deepEqual(ask('host.other.test', 'A')?.answer, ['host.other.test 100 A 192.0.2.100']);
+  });
+});
+
+describe('zones whose nodes are decoded on demand', () => {
+  it('an address named twice is added once, even when its node is decoded twice', () => {
+    const built = zone('dup.test.', `$TTL 60
+@ SOA ns1 host 1 2 3 4 5
+@ NS ns1
+ns1 A 192.0.2.1
+mail A 192.0.2.25
+srv SRV 0 0 25 mail
+srv SRV 0 0 53 ns1
+srv SRV 1 0 26 mail
+`);
+    // As a zone opened from an image may: a new node object on every lookup.
+    const fresh = { ...built, nodes: { get: (k: string) => { const n = built.nodes.get(k); return n && { ...n, rrsets: new Map([...n.rrsets].map(([t, s]) => [t, { ...s }])) }; }, has: (k: string) => built.nodes.has(k) } };
+    const res = resolve({ findZone: () => fresh }, nameFromText('srv.dup.test.', null), 33);
+    assert.ok(res);
+    assert.deepEqual(res.additional.map((s) => `${Buffer.from(s.owner).toString('hex')}/${s.type}`).length, 2, 'mail A and ns1 A, each once');
   });
 });
