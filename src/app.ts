@@ -100,7 +100,8 @@ export class EdgeNode {
   #stopping: Promise<void> | undefined;
 
   private constructor(state: ServingState, opts: ServeOptions, log: Logger, plane: DnsPlane, metrics: Metrics) {
-    this.#state = state;
+    // The image was handed to the plane; keeping it here would hold the whole zone set twice.
+    this.#state = { ...state, image: null };
     this.#opts = opts;
     this.log = log;
     this.plane = plane;
@@ -260,7 +261,8 @@ export class EdgeNode {
       if (verdict.problems.length > 0) throw new EdgeError(ErrorCode.ZONE_POLICY, verdict.problems.join('\n'), verdict.problems);
       if (verdict.unchanged) state.image = null;
       await this.plane.apply(state);
-      this.#state = { ...state, image: null };
+      // Unchanged zones keep their load time: the store that answers is the one loaded then.
+      this.#state = { ...state, zones: verdict.unchanged ? this.zones : state.zones, image: null };
       for (const z of state.zones) this.log.info('zone loaded', { zone: z.origin, serial: z.serial, records: z.records, changed: !verdict.unchanged });
       this.metrics.reload(true);
       this.log.info('reload ok', { zones: state.zones.length });

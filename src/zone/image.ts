@@ -228,6 +228,12 @@ export function encodeImage(zones: readonly BuiltZone[], infos: readonly ZoneInf
   return { header: { loadedAt, zones: [...infos] }, chunks };
 }
 
+/** The u16 counts of the format: a zone beyond them is refused, not written wrong. */
+function count16(n: number, what: string): number {
+  if (n > 0xffff) throw new EdgeError(ErrorCode.ZONE_POLICY, `${what}: ${n} is more than a zone image can hold (65535)`);
+  return n;
+}
+
 function writeNode(w: ChunkWriter, zone: BuiltZone, node: ZoneNode, answers: NodeAnswers | undefined): void {
   w.u8(node.key.length);
   for (let i = 0; i < node.key.length; i++) w.u8(node.key.charCodeAt(i));
@@ -241,7 +247,7 @@ function writeNode(w: ChunkWriter, zone: BuiltZone, node: ZoneNode, answers: Nod
     w.u16(s.type);
     w.u16(s.class);
     w.u32(s.ttl);
-    w.u16(s.rdatas.length);
+    w.u16(count16(s.rdatas.length, `${zone.file}: records in one RRset`));
     for (const rd of s.rdatas) w.bytes16(rd);
   }
   if (!answers) return;
@@ -380,11 +386,13 @@ export class ImageZone implements Zone {
   find(key: string, hash = hashKey(key)): number {
     const t = this.#table;
     const mask = t.length - 1;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+    // At most one lap: a table read from a damaged file may have no empty slot.
+    for (let slot = hash & mask, n = 0; n <= mask; slot = (slot + 1) & mask, n++) {
       const v = t[slot] as number;
       if (v === 0) return -1;
       if (this.keyAt(v - 1, key)) return v - 1;
     }
+    return -1;
   }
 
   /** Whether the record at `at` is the node of `key`. */
@@ -472,13 +480,14 @@ class ImageAnswers implements CompiledAnswers {
   #lookup(key: string): NodeAnswers | null | undefined {
     const t = this.#table;
     const mask = t.length / 2 - 1;
-    for (let slot = hashKey(key) & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = hashKey(key) & mask, n = 0; n <= mask; slot = (slot + 1) & mask, n++) {
       const z = t[slot * 2] as number;
       if (z === 0) return undefined;
-      const zone = this.#zones[z - 1] as ImageZone;
+      const zone = this.#zones[z - 1];
       const at = t[slot * 2 + 1] as number;
-      if (zone.keyAt(at, key)) return zone.answersAt(at);
+      if (zone?.keyAt(at, key)) return zone.answersAt(at);
     }
+    return undefined;
   }
 }
 
@@ -488,6 +497,16 @@ export function openImage(image: ZoneImage): { zones: ImageZone[]; compiled: Com
   if (!head) throw new EdgeError(ErrorCode.ZONE_READ, 'empty zone image');
   const { header, types } = readHeader(head);
   if (rest.length !== header.zones.length * 2 + 1) throw new EdgeError(ErrorCode.ZONE_READ, `zone image: ${rest.length} chunks for ${header.zones.length} zones`);
+  for (const [i, t] of rest.entries()) {
+    if (i % 2 === 1 || i === rest.length - 1) checkTable(t, i === rest.length - 1 ? 2 : 1);
+  }
   const zones = header.zones.map((info, i) => new ImageZone(info, types[i] ?? [], rest[i * 2] as Uint8Array, rest[i * 2 + 1] as Uint8Array));
   return { zones, compiled: new ImageAnswers(zones, rest.at(-1) as Uint8Array), loadedAt: header.loadedAt };
+}
+
+/** A table has a power-of-two number of slots (of `words` 32-bit words each), at least 8, so that
+ * probing ends: encodeImage sizes them at twice their entries. */
+function checkTable(t: Uint8Array, words: number): void {
+  const slots = t.byteLength / 4 / words;
+  if (!Number.isInteger(slots) || slots < 8 || (slots & (slots - 1)) !== 0) throw new EdgeError(ErrorCode.ZONE_READ, `zone image: a table of ${t.byteLength} bytes is not a table`);
 }

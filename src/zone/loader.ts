@@ -19,6 +19,9 @@ export interface LoadRequest {
 
 export type LoadReply = { ok: true; image: ZoneImage } | { ok: false; problems: string[] };
 
+/** Longest a load may take (a zone of millions of records takes minutes on a slow machine). */
+const LOAD_TIMEOUT_MS = 10 * 60_000;
+
 /** Parse, check and compile zone files in a worker thread; rejects with every problem (file, line). */
 export function loadInThread(specs: readonly ZoneSpec[], now = Date.now()): Promise<ZoneImage> {
   const here = fileURLToPath(import.meta.url);
@@ -32,16 +35,25 @@ export function loadInThread(specs: readonly ZoneSpec[], now = Date.now()): Prom
         ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(pathToFileURL(script).href)}); })`, { eval: true, workerData })
         : new Worker(script, { workerData });
     let settled = false;
+    // A file that never ends (a FIFO, a hung mount) must not hold every later reload behind it.
+    const timer = setTimeout(() => {
+      settled = true;
+      void w.terminate();
+      reject(new EdgeError(ErrorCode.ZONE_READ, `zone loader: no result within ${LOAD_TIMEOUT_MS / 1000} s reading ${specs.map((z) => z.file).join(', ')}`));
+    }, LOAD_TIMEOUT_MS);
     w.once('message', (m: LoadReply) => {
+      clearTimeout(timer);
       settled = true;
       if (m.ok) resolve(m.image);
       else reject(new EdgeError(ErrorCode.ZONE_PARSE, m.problems.join('\n'), m.problems));
     });
     w.once('error', (e) => {
+      clearTimeout(timer);
       settled = true;
       reject(new EdgeError(ErrorCode.ZONE_READ, `zone loader failed: ${e.message}`));
     });
     w.once('exit', (code) => {
+      clearTimeout(timer);
       if (!settled) reject(new EdgeError(ErrorCode.ZONE_READ, `zone loader exited (code ${code}) without a result`));
     });
   });
@@ -77,5 +89,9 @@ export async function readImageFile(path: string): Promise<ZoneImage> {
   }
   const head = chunks[0];
   if (!head) throw new EdgeError(ErrorCode.ZONE_READ, `${path}: empty zone image`);
-  return { header: decodeHeader(head), chunks };
+  try {
+    return { header: decodeHeader(head), chunks };
+  } catch (e) {
+    throw new EdgeError(ErrorCode.ZONE_READ, `${path}: not a zone image (${(e as Error).message})`);
+  }
 }

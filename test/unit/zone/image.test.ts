@@ -51,6 +51,17 @@ function assertSame(a: ZoneStore, b: ZoneStore): void {
   }
 }
 
+/** Opening a damaged image either works or throws; it must not hang. */
+function openStoreOrError(image: Parameters<typeof openStore>[0]): string {
+  try {
+    const s = openStore(image);
+    s.answer(nameKey(nameFromText('nothere.example.test.', null)), 1);
+  } catch {
+    // refused: fine
+  }
+  return 'opened or refused';
+}
+
 describe('zone images', () => {
   it('a store decoded from the loader thread answers as the store compiled in place', async () => {
     const direct = loadZones(specs, 1000);
@@ -71,6 +82,18 @@ describe('zone images', () => {
     const whole = (await import('node:fs')).readFileSync(path);
     writeFileSync(path, whole.subarray(0, whole.length - 10));
     await assert.rejects(readImageFile(path), /truncated zone image/);
+  });
+
+  it('a damaged table or header is refused with a reason, never probed for ever', async () => {
+    const image = loadZones(specs).image();
+    const bad = { ...image, chunks: image.chunks.map((c, i) => (i === 2 ? c.subarray(0, 12) : c)) };
+    assert.throws(() => openStore(bad), /a table of 12 bytes is not a table/);
+    // A full table (no empty slot): a name that is not there is still answered "not there".
+    const full = { ...image, chunks: image.chunks.map((c, i) => (i === 2 ? new Uint8Array(new Uint32Array(c.byteLength / 4).fill(1).buffer) : c)) };
+    assert.equal(openStoreOrError(full), 'opened or refused');
+    const path = join(dir, 'header.img');
+    await writeImageFile(path, { ...image, chunks: [new Uint8Array(20), ...image.chunks.slice(1)] });
+    await assert.rejects(readImageFile(path), /header\.img: not a zone image/);
   });
 
   it('the thread reports every bad file with its line', async () => {
