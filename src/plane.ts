@@ -81,7 +81,7 @@ export async function loadState(loaded: LoadedConfig): Promise<ServingState> {
 }
 
 /** The store of an image, or the running one when the image is null (nothing changed). */
-async function storeOf(image: ZoneImage | null, running: ZoneStore | null): Promise<ZoneStore> {
+function storeOf(image: ZoneImage | null, running: ZoneStore | null): ZoneStore {
   if (image) return openStore(image);
   if (!running) throw new Error('no zone image to start from');
   return running;
@@ -149,7 +149,7 @@ export class LocalPlane implements DnsPlane {
   /** Build cache, upstreams and pipeline and bind the listeners; `metrics` observes them. */
   static async start(state: ServingState, log: Logger, metrics: Metrics): Promise<LocalPlane> {
     const c = state.loaded.config;
-    const zones = await storeOf(state.image, null);
+    const zones = storeOf(state.image, null);
     const resolver = buildResolver(c, log, metrics.resolver);
     const forwarder = resolver ? new Forwarder(buildCache(c, metrics.cache), resolver, log) : null;
     const pipeline = new Pipeline({
@@ -183,9 +183,9 @@ export class LocalPlane implements DnsPlane {
     return { ok: true, detail: `${expected.length} zone(s) loaded` };
   }
 
-  /** Decode the new zones a slice at a time between queries, then swap them in whole. */
+  /** Open the new zones' image (nothing decoded until queries ask) and swap them in whole. */
   async apply(state: ServingState): Promise<void> {
-    this.pipeline.update(await storeOf(state.image, this.pipeline.zones), state.identity);
+    this.pipeline.update(storeOf(state.image, this.pipeline.zones), state.identity);
   }
 
   /** For metrics, read at scrape time. */
