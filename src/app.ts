@@ -20,25 +20,21 @@ import type { DnsPlane, ServeOptions, ServingState } from './plane.js';
 import { LocalPlane, loadServeConfig, loadState } from './plane.js';
 import { probeQuestion, probeTcp, probeUdp } from './server/index.js';
 import { VERSION } from './version.js';
-import { keyToText, nameFromText, nameKey } from './wire/index.js';
+import { absoluteName, keyToText, nameKey } from './wire/index.js';
 import type { ZoneInfo } from './zone/index.js';
 import { buildZone, checkReload, formatRecord, loadZones, parseZoneFile, synthCounts } from './zone/index.js';
 
 export type { ServeOptions } from './plane.js';
 export { EdgeError, ErrorCode, isEdgeError } from './core/index.js';
 
-function originOf(text: string): Uint8Array {
-  return nameFromText(text.endsWith('.') ? text : `${text}.`, null);
-}
-
 /** `edgedns zone print`: parse only, one record per line. */
 export function printZone(file: string, origin: string, generic: boolean): string[] {
-  return parseZoneFile(file, originOf(origin)).map((r) => formatRecord(r, generic));
+  return parseZoneFile(file, absoluteName(origin)).map((r) => formatRecord(r, generic));
 }
 
 /** `edgedns zone check`: parse plus zone policy; returns a one-line summary. */
 export function checkZone(file: string, origin: string): string {
-  const o = originOf(origin);
+  const o = absoluteName(origin);
   const zone = buildZone(parseZoneFile(file, o), o, file);
   return `${file}: zone ${origin} OK: serial ${zone.serial}, ${zone.recordCount} records, ${zone.nodes.size} names`;
 }
@@ -61,7 +57,7 @@ const refuse = (message: string): { ok: false; message: string } => ({ ok: false
 /** A zone name as the zone list shows it (lower case, absolute); text that is no name stays as given. */
 function canonicalZone(name: string): string {
   try {
-    return keyToText(nameKey(nameFromText(name.endsWith('.') ? name : `${name}.`, null)));
+    return keyToText(nameKey(absoluteName(name)));
   } catch {
     return name;
   }
@@ -370,7 +366,7 @@ export class EdgeNode {
           const name = body.name === '' ? undefined : body.name;
           let key: string | undefined;
           try {
-            key = name === undefined ? undefined : nameKey(originOf(name));
+            key = name === undefined ? undefined : nameKey(absoluteName(name));
           } catch (e) {
             return refuse(`name: bad name "${name}": ${errorMessage(e)}`);
           }

@@ -3,7 +3,7 @@
 
 import { randomInt } from 'node:crypto';
 import * as dgram from 'node:dgram';
-import { Class, HEADER_LEN, OPT_NSID, OPT_TYPE, T, encodeOption, encodeQuery, nameFromText, skipName } from '../wire/index.js';
+import { Class, HEADER_LEN, OPT_NSID, OPT_TYPE, T, absoluteName, encodeOption, encodeQuery, skipName } from '../wire/index.js';
 
 export interface StreamOptions {
   host: string;
@@ -70,7 +70,7 @@ export function responseNsid(msg: Uint8Array): string | undefined {
 export function runStream(o: StreamOptions, onSample?: (s: Sample) => void): { done: Promise<Sample[]>; stop(): void } {
   const rate = Math.min(Math.max(o.rate, 1), STREAM_LIMITS.maxRate);
   const duration = Math.min(Math.max(o.durationMs, 0), STREAM_LIMITS.maxDurationMs);
-  const qname = nameFromText(o.qname.endsWith('.') ? o.qname : `${o.qname}.`, null);
+  const qname = absoluteName(o.qname);
   const sock = dgram.createSocket(o.host.includes(':') ? 'udp6' : 'udp4');
   const samples: Sample[] = [];
   const pending = new Map<number, Sample>();

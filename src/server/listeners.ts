@@ -138,11 +138,9 @@ export async function startListeners(
  * Send a UDP answer without ever throwing: a reply to port 0 cannot be sent (send() throws
  * ERR_SOCKET_BAD_PORT synchronously), and any other refusal or later error is counted.
  */
-function sendUdp(sock: dgram.Socket, out: Buffer, rinfo: dgram.RemoteInfo, obs: ListenerObserver): void {
+function sendUdp(sock: dgram.Socket, out: Buffer, rinfo: dgram.RemoteInfo, obs: ListenerObserver, sent: (err: Error | null) => void): void {
   try {
-    sock.send(out, rinfo.port, rinfo.address, (err) => {
-      if (err) obs.sendError('udp', 'failed');
-    });
+    sock.send(out, rinfo.port, rinfo.address, sent);
   } catch {
     obs.sendError('udp', 'rejected');
   }
@@ -156,6 +154,10 @@ function bindUdp(a: ListenAddress, pipeline: Pipeline, log: Logger, obs: Listene
     // The pipeline does not throw on bad input; this is a bug, and one query must not stop the rest.
     log.error('query failed', { error: errorMessage(e), transport: 'udp' });
   };
+  // One completion callback per socket, not a closure per answer.
+  const sent = (err: Error | null): void => {
+    if (err) obs.sendError('udp', 'failed');
+  };
   sock.on('message', (msg, rinfo) => {
     // RFC 768: source port 0 means "no reply expected"; no answer can reach it, so do no work.
     if (rinfo.port === 0) return obs.sendError('udp', 'bad_port');
@@ -167,10 +169,10 @@ function bindUdp(a: ListenAddress, pipeline: Pipeline, log: Logger, obs: Listene
     }
     if (out === null) return;
     if (out instanceof Promise) {
-      out.then((b) => b && sendUdp(sock, b, rinfo, obs), fail);
+      out.then((b) => b && sendUdp(sock, b, rinfo, obs, sent), fail);
       return;
     }
-    sendUdp(sock, out, rinfo, obs);
+    sendUdp(sock, out, rinfo, obs, sent);
   });
   return new Promise((resolve, reject) => {
     sock.once('error', (e) => reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on udp ${fmt(a)}: ${e.message}`)));

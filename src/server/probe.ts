@@ -5,7 +5,7 @@ import { randomInt } from 'node:crypto';
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { tcpRoundTrip } from '../resolver/index.js';
-import { Class, FLAG_QR, Rcode, T, encodeQuery, frame, keyToText, nameFromText, nameKey, parseMessage } from '../wire/index.js';
+import { Class, FLAG_QR, Rcode, T, absoluteName, encodeQuery, frame, keyToText, nameFromText, nameKey, parseMessage } from '../wire/index.js';
 
 export interface ProbeTarget {
   host: string;
@@ -31,7 +31,7 @@ function probeSource(host: string): string {
 /** The SOA of a zone we serve, or CH TXT id.server when we serve none. */
 export function probeQuestion(zoneOrigin: string | undefined): ProbeQuestion {
   // An origin from the config may lack its final dot ("example.test"); the name is absolute.
-  if (zoneOrigin) return { name: zoneOrigin.endsWith('.') ? zoneOrigin : `${zoneOrigin}.`, type: T.SOA, class: Class.IN };
+  if (zoneOrigin) return { name: keyToText(nameKey(absoluteName(zoneOrigin))), type: T.SOA, class: Class.IN };
   return { name: 'id.server.', type: T.TXT, class: Class.CH };
 }
 

@@ -1,6 +1,6 @@
 // Public API of wire/: parsing queries from bytes, names, section encoding and response assembly.
 export * from './constants.js';
-export { NameError, ROOT, isSubdomain, keyToText, keyToWire, labelCount, nameFromText, nameKey, nameLength, nameToText, parentKey, readName, replaceSuffix, skipName } from './name.js';
+export { NameError, ROOT, absoluteName, isSubdomain, keyToText, keyToWire, labelCount, nameFromText, nameKey, nameLength, nameToText, parentKey, readName, replaceSuffix, skipName } from './name.js';
 export type { ReadName } from './name.js';
 export { QueryStatus, encodeQuery, parseQuery } from './query.js';
 export type { Edns, OutgoingQuery, Query } from './query.js';

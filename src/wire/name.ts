@@ -13,6 +13,11 @@ export class NameError extends Error {
 
 export const ROOT: Uint8Array = Uint8Array.of(0);
 
+/** A name from text that is absolute whether or not it ends in a dot (config, command line). */
+export function absoluteName(text: string): Uint8Array {
+  return nameFromText(text.endsWith('.') ? text : `${text}.`, null);
+}
+
 /**
  * Parse a presentation-form name (RFC 1035 §5.1: `\X` and `\DDD` escapes). A name without a
  * trailing dot is relative to `origin` (a wire name); "@" is the origin itself.

@@ -51,6 +51,14 @@ export function hashKey(key: string): number {
   return h >>> 0;
 }
 
+/** The first empty slot for `key` in a table of `stride` words per slot (linear probing). */
+function freeSlot(table: Uint32Array, stride: number, key: string): number {
+  const mask = table.length / stride - 1;
+  let slot = hashKey(key) & mask;
+  while (table[slot * stride] !== 0) slot = (slot + 1) & mask;
+  return slot;
+}
+
 function tableSize(n: number): number {
   let size = 8;
   while (size < n * 2) size *= 2;
@@ -82,12 +90,9 @@ export function encodeImage(zones: readonly BuiltZone[], infos: readonly ZoneInf
   zones.forEach((zone, zi) => {
     const w = new ChunkWriter();
     const table = new Uint32Array(tableSize(zone.nodes.size));
-    const mask = table.length - 1;
     for (const node of zone.nodes.values()) {
       const at = w.length;
-      let slot = hashKey(node.key) & mask;
-      while (table[slot] !== 0) slot = (slot + 1) & mask;
-      table[slot] = at + 1;
+      table[freeSlot(table, 1, node.key)] = at + 1;
       const answers = answersOf(zone, node.key);
       if (answers) owned.push([zi, node.key, at]);
       writeNode(w, zone, node, answers);
@@ -96,10 +101,8 @@ export function encodeImage(zones: readonly BuiltZone[], infos: readonly ZoneInf
     chunks.push(w.chunks[0] as Uint8Array, new Uint8Array(table.buffer));
   });
   const compiled = new Uint32Array(tableSize(owned.length) * 2);
-  const mask = compiled.length / 2 - 1;
   for (const [zi, key, at] of owned) {
-    let slot = hashKey(key) & mask;
-    while (compiled[slot * 2] !== 0) slot = (slot + 1) & mask;
+    const slot = freeSlot(compiled, 2, key);
     compiled[slot * 2] = zi + 1;
     compiled[slot * 2 + 1] = at;
   }

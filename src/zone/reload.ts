@@ -43,7 +43,7 @@ export function checkReload(running: readonly ZoneInfo[], next: readonly ZoneInf
     if (now.digest === old.digest || check.policy === 'any') continue;
     if (!serialGreater(old.serial, now.serial)) {
       serialRefused++;
-      problems.push(`${now.file}: zone ${old.origin} changed but its SOA serial did not increase (running ${old.serial}, file ${now.serial}); raise the serial, or set zones.serialPolicy: any`);
+      problems.push(`${now.file}: zone ${old.origin} changed but its SOA serial did not increase (running ${old.serial}, file ${now.serial}); raise the serial, or let zones.serialPolicy accept it (BIND's behaviour)`);
     }
   }
   const unchanged = running.length === next.length && next.every((z) => {

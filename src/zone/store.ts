@@ -11,7 +11,7 @@ import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { EdgeError, ErrorCode } from '../core/index.js';
-import { FLAG_AA, T, keyToText, keyToWire, nameFromText, nameKey, parentKey } from '../wire/index.js';
+import { FLAG_AA, T, absoluteName, keyToText, keyToWire, nameKey, parentKey } from '../wire/index.js';
 import type { Sections } from '../wire/index.js';
 import type { Resolution, ZoneIndex } from './lookup.js';
 import { ABSENT_TYPE, resolve } from './lookup.js';
@@ -196,7 +196,7 @@ export function loadZones(specs: readonly ZoneSpec[], now = Date.now()): ZoneSto
   const seen = new Set<string>();
   for (const spec of specs) {
     try {
-      const origin = nameFromText(spec.origin.endsWith('.') ? spec.origin : `${spec.origin}.`, null);
+      const origin = absoluteName(spec.origin);
       if (seen.has(nameKey(origin))) throw new EdgeError(ErrorCode.ZONE_POLICY, `${spec.file}: zone ${spec.origin} is already loaded from another file`);
       seen.add(nameKey(origin));
       zones.push(buildZone(parseZoneFile(spec.file, origin), origin, spec.file));
