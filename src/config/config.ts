@@ -3,10 +3,11 @@
 
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
 import { YAMLException, load as parseYaml } from 'js-yaml';
 import { EdgeError, ErrorCode, defaultAdminSocket, parseCidr } from '../core/index.js';
 import type { HostPort } from './schema.js';
-import { bool, cidr, duration, fraction, hostName, hostPort, int, list, obj, oneOf, optional, size, socketPath, str, strOrFalse } from './schema.js';
+import { address, bool, cidr, duration, fraction, hostName, hostPort, int, list, obj, oneOf, optional, size, socketPath, str, strOrFalse } from './schema.js';
 
 
 
@@ -45,7 +46,10 @@ export interface Config {
   };
   /** Upstream resolvers; null = the nameservers of /etc/resolv.conf. */
   upstreams: HostPort[] | null;
-  resolver: { timeout: number; deadline: number; socketReuse: number };
+  /** `querySource`/`querySourceV6`: the address upstream queries leave from (null = the kernel's choice). */
+  resolver: { timeout: number; deadline: number; querySource: string | null; querySourceV6: string | null };
+  /** Caps on upstream queries in flight (RFC 9520 §3.3): in total, and per zone of the name asked. */
+  fetchLimits: { inFlight: number; perZone: number };
   cache: {
     maxEntries: number;
     maxBytes: number;
@@ -58,6 +62,10 @@ export interface Config {
     prefetch: boolean;
   };
   recursion: { allow: string[] };
+  /** Response rate limiting of UDP answers not forwarded (BIND rate-limit, Knot mod-rrl); null = off. */
+  rateLimit: { responsesPerSecond: number; window: number; slip: number; ipv4Prefix: number; ipv6Prefix: number; logOnly: boolean } | null;
+  /** DNS cookies (RFC 7873, RFC 9018): the shared secret, and the one before it during a rollover. */
+  cookies: { secretFile: string | null; previousSecretFile: string | null };
   health: {
     interval: number;
     fastInterval: number;
@@ -127,7 +135,11 @@ export const DEFAULTS = {
   },
   upstreams: null,
   // A client gets an answer or SERVFAIL within about 2 s (RFC 8767 §5 suggests 1.8 s).
-  resolver: { timeout: '700ms', deadline: '1800ms', socketReuse: 1000 },
+  resolver: { timeout: '700ms', deadline: '1800ms', querySource: null, querySourceV6: null },
+  // BIND's recursive-clients is 1000 and fetches-per-zone 0..; Unbound's ratelimit 1000 q/s per zone.
+  // 2000 in flight is 2000 upstream queries waiting at once, far above what a site's own clients
+  // need (misses × RTT), and 100 per zone keeps one zone under torture from taking them all.
+  fetchLimits: { inFlight: 2000, perZone: 100 },
   cache: {
     maxEntries: 200_000,
     maxBytes: '128MiB',
@@ -141,6 +153,10 @@ export const DEFAULTS = {
     prefetch: true,
   },
   // Never an open resolver by default: loopback and private ranges only.
+  // See README "Abuse defences": a resolver asks the same name and type once per TTL, so 20
+  // identical answers a second to one /24 is far beyond what any resolver farm behind a NAT sends.
+  rateLimit: { responsesPerSecond: 20, window: '15s', slip: 2, ipv4Prefix: 24, ipv6Prefix: 56, logOnly: false },
+  cookies: { secretFile: null, previousSecretFile: null },
   recursion: { allow: ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7', 'fe80::/10'] },
   // A LAN-speed failover: a dead node is withdrawn after fall×fast checks (3 × 250 ms) once
   // FALLING; a healthy one announces after rise×fast (5 × 250 ms). See README "Health".
@@ -193,7 +209,8 @@ const schema = obj<Config>({
     maxUnwrittenTotal: size(),
   }),
   upstreams: optional(list(hostPort(53))),
-  resolver: obj({ timeout: duration(60_000), deadline: duration(60_000), socketReuse: int(1, 100_000) }),
+  resolver: obj({ timeout: duration(60_000), deadline: duration(60_000), querySource: optional(address(isIPv4, 'an IPv4 address')), querySourceV6: optional(address(isIPv6, 'an IPv6 address')) }),
+  fetchLimits: obj({ inFlight: int(1, 1_000_000), perZone: int(1, 1_000_000) }),
   cache: obj({
     maxEntries: int(1, 100_000_000),
     maxBytes: size(),
@@ -206,6 +223,8 @@ const schema = obj<Config>({
     prefetch: bool(),
   }),
   recursion: obj({ allow: list(cidr((s) => parseCidr(s) !== undefined)) }),
+  rateLimit: optional(obj({ responsesPerSecond: int(1, 1_000_000), window: duration(3_600_000), slip: int(0, 10), ipv4Prefix: int(8, 32), ipv6Prefix: int(16, 128), logOnly: bool() })),
+  cookies: obj({ secretFile: optional(str()), previousSecretFile: optional(str()) }),
   health: obj({
     interval: duration(60_000),
     fastInterval: duration(60_000),
@@ -272,6 +291,9 @@ function crossChecks(c: Config): string[] {
   if (a.adapter === 'bird' && a.prefixes.some((x) => x.includes(':')) && !a.bird.includeFile6) p.push('announce.bird.includeFile6: required for IPv6 prefixes (a BIRD static protocol has one channel)');
   if (a.adapter === 'exabgp' && !a.exabgp.pipe) p.push('announce.exabgp.pipe: required when announce.adapter is exabgp');
   if (a.adapter !== 'none' && a.prefixes.length === 0) p.push(`announce.prefixes: required when announce.adapter is ${a.adapter}`);
+  if (c.rateLimit && c.rateLimit.window < 1000) p.push('rateLimit.window: must be at least 1s');
+  if (c.cookies.previousSecretFile && !c.cookies.secretFile) p.push('cookies.previousSecretFile: needs cookies.secretFile (the secret that replaced it)');
+  if (c.fetchLimits.perZone > c.fetchLimits.inFlight) p.push('fetchLimits.perZone: must not be more than fetchLimits.inFlight');
   if (c.health.fastInterval > c.health.interval) p.push('health.fastInterval: must not be longer than health.interval');
   if (c.health.holdDown.initial > c.health.holdDown.max) p.push('health.holdDown.initial: must not be longer than health.holdDown.max');
   return p;

@@ -114,6 +114,13 @@ export const cidr = (valid: (s: string) => boolean): Check<string> => (v, path, 
   return '0.0.0.0/32';
 };
 
+/** One IP address (no prefix, no port), as `valid` accepts it. */
+export const address = (valid: (s: string) => boolean, what: string): Check<string> => (v, path, p) => {
+  if (typeof v === 'string' && valid(v)) return v;
+  p.push(`${path}: expected ${what}, got ${show(v)}`);
+  return '';
+};
+
 /** A string, or false to hide the value. */
 export const strOrFalse = (): Check<string | false> => (v, path, p) => {
   if (v === false || (typeof v === 'string' && v.length > 0)) return v;
