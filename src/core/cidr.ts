@@ -103,8 +103,14 @@ export function literalLookup(address: string, _family: unknown, callback: (err:
  * /64 for IPv6 (one host usually has a whole /64); "" for what is not an address.
  */
 export function clientPrefix(addr: string): string {
-  const b = unmapped(ipBytes(addr));
+  const b = addressBytes(addr);
   if (!b) return '';
   if (b.length === 4) return b.join('.');
   return `${Buffer.from(b.subarray(0, 8)).toString('hex')}/64`;
 }
+
+/** An address as its 4 or 16 bytes (an IPv4-mapped IPv6 address as its 4); undefined when not an address. */
+export function addressBytes(addr: string): Uint8Array | undefined {
+  return unmapped(ipBytes(addr));
+}
+
