@@ -69,7 +69,7 @@ export interface ReloadResult {
 }
 
 /** Keys a reload cannot apply to a running node. */
-const RESTART_KEYS = ['listen', 'workers', 'tcp', 'edns', 'upstreams', 'resolver', 'cache', 'recursion', 'admin', 'log', 'health', 'announce', 'guard'] as const;
+const RESTART_KEYS = ['listen', 'workers', 'tcp', 'edns', 'upstreams', 'resolver', 'fetchLimits', 'cache', 'recursion', 'admin', 'log', 'health', 'announce', 'guard'] as const;
 
 /** A running node: DNS answered (here or by workers), health, announcement, admin; reload and stop. */
 export class EdgeNode {
@@ -179,6 +179,7 @@ export class EdgeNode {
       cache: () => local?.cacheStats() ?? null,
       zones: () => node?.zones ?? state.zones,
       upstreams: () => local?.upstreamStatus() ?? [],
+      upstreamInFlight: () => local?.upstreamInFlight() ?? 0,
       workers: () => node?.plane.workers() ?? null,
       zoneAnswers: () => synthCounts,
     });

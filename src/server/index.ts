@@ -2,7 +2,10 @@
 export { NOOP_OBSERVER, Pipeline } from './pipeline.js';
 export type { Answer, AnswerSource, PipelineObserver, PipelineOptions, Transport } from './pipeline.js';
 export { EDE, Forwarder } from './forward.js';
-export type { Forwarded } from './forward.js';
+export type { ForwardObserver, Forwarded, ForwarderOptions } from './forward.js';
+export { FetchLimits, ZoneCuts } from './fetch-limits.js';
+export type { FetchLimit } from './fetch-limits.js';
+export { FailureCache } from './failures.js';
 export { startListeners } from './listeners.js';
 export type { ListenAddress, ListenerObserver, ListenerSet, SendFailure } from './listeners.js';
 export { Admission, Deadlines, SELF_RESERVE, WriteBudget } from './tcp-limits.js';

@@ -118,8 +118,10 @@ export class Pipeline {
     }
     // Without RD the client asks for what we have, not for us to go and look.
     if ((q.flags & FLAG_RD) === 0) return this.#finish(msg, q, transport, client, start, Rcode.REFUSED, FLAG_RA, EMPTY_SECTIONS, 'error');
-    // 7. forward (coalesced), serve stale on failure.
-    return fwd.fetch(q, key, found).then((f) => this.#finishForwarded(msg, q, transport, client, start, f));
+    // 7. forward (coalesced), serve stale on failure; answered at once when nothing is asked.
+    const f = fwd.fetch(q, key, found);
+    if (!(f instanceof Promise)) return this.#finishForwarded(msg, q, transport, client, start, f);
+    return f.then((x) => this.#finishForwarded(msg, q, transport, client, start, x));
   }
 
   #finishForwarded(msg: Uint8Array, q: Query, transport: Transport, client: string, start: number, f: Forwarded): Buffer {
