@@ -148,6 +148,18 @@ export class Resolver {
     if (problems.length > 0) throw new EdgeError(ErrorCode.CONFIG_INVALID, problems.join('\n'), problems);
   }
 
+  /**
+   * The error a resolution would fail with now without asking anyone (every upstream down, none
+   * due for a probe or its probe already out), or null when one would be asked. Lets a caller
+   * answer at once instead of through a rejected promise.
+   */
+  unavailable(): ResolveError | null {
+    if (this.#ups.length === 0) return null;
+    const now = this.#o.clock.now();
+    for (const u of this.#ups) if (u.healthy || (!u.probing && u.probeAt <= now)) return null;
+    return this.#downError(now);
+  }
+
   /** Resolve a question upstream. Rejects with ResolveError when no upstream gives an answer. */
   resolve(q: Question): Promise<UpstreamAnswer> {
     return this.#resolve(q);

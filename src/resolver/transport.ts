@@ -80,7 +80,7 @@ class UdpQuery {
 }
 
 function onTimeout(u: UdpQuery): void {
-  u.settle(new ExchangeError('timeout', `no reply from ${u.to.host}:${u.to.port} within ${u.timeoutMs} ms`));
+  u.settle(new ExchangeError('timeout', `no reply from ${u.to.host}:${u.to.port} within ${Math.round(u.timeoutMs)} ms`));
 }
 
 function onConnect(this: QuerySocket, err?: Error | null): void {
@@ -204,7 +204,7 @@ export function tcpRoundTrip(to: Endpoint, msg: Uint8Array, timeoutMs: number, f
       if (err) reject(err);
       else resolve(reply as Buffer);
     };
-    const timer = setTimeout(() => finish(new ExchangeError('timeout', `no TCP reply from ${to.host}:${to.port} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => finish(new ExchangeError('timeout', `no TCP reply from ${to.host}:${to.port} within ${Math.round(timeoutMs)} ms`)), timeoutMs);
     sock.on('connect', () => sock.write(frame(msg)));
     sock.on('data', (d: Buffer) => {
       reader.push(d);

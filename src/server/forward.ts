@@ -69,6 +69,7 @@ export class Forwarder {
   /** Over a cap without a stale answer: SERVFAIL with EDE 0 and a text naming the cap (RFC 8914
    * has no code for "resource limit"; 22 would blame an authority that was never asked). Built once. */
   readonly #overCap: Record<FetchLimit, Forwarded>;
+  #down: { err: ResolveError; answer: Forwarded } | null = null;
 
   constructor(cache: AnswerCache, resolver: Resolver, log: Logger, opts: Partial<ForwarderOptions> = {}) {
     this.#cache = cache;
@@ -125,6 +126,9 @@ export class Forwarder {
       if (stale) return this.#stale(stale);
       return { entry: null, source: 'error', rcode: Rcode.SERVFAIL, age: 0, ede: [EDE.CACHED_ERROR, `${held.reason.slice(0, 160)} (remembered ${Math.ceil(held.leftMs / 1000)} s more)`] };
     }
+    // Every upstream down and none due for a probe: nothing would be asked.
+    const down = this.#resolver.unavailable();
+    if (down) return stale ? this.#stale(stale) : this.#unreachable(down);
     // RFC 9520 §3.3: at most `inFlight` resolutions out, and `perZone` for one zone.
     const zone = this.#cuts.zoneOf(q.key);
     const limit = this.#limits.acquire(zone);
@@ -149,6 +153,12 @@ export class Forwarder {
       if (!(e instanceof ResolveError)) this.#log.error('forwarding failed', { error: reason });
       return { entry: null, source: 'error', rcode: Rcode.SERVFAIL, age: 0, ede: [EDE.NO_REACHABLE_AUTHORITY, reason.slice(0, 200)] };
     }
+  }
+
+  /** SERVFAIL with EDE 22 for "every upstream down"; one object per such error (it changes once per probe). */
+  #unreachable(e: ResolveError): Forwarded {
+    if (this.#down?.err !== e) this.#down = { err: e, answer: { entry: null, source: 'error', rcode: Rcode.SERVFAIL, age: 0, ede: [EDE.NO_REACHABLE_AUTHORITY, e.message.slice(0, 200)] } };
+    return this.#down.answer;
   }
 
   #stale(entry: CacheEntry): Forwarded {

@@ -196,10 +196,12 @@ describe('Resolver', () => {
       assert.equal(a.udpQueries - before, 3);
       assert.deepEqual(health, [false]);
       assert.deepEqual(await burst(r, 20), { sent: 0, notAsked: 20, answered: 0 });
+      assert.ok(notAsked(r.unavailable()), 'unavailable(): the same error, without a promise');
       clock.advance(999);
       assert.deepEqual(await burst(r, 5), { sent: 0, notAsked: 5, answered: 0 });
       // Back-off over: one probe goes (and times out); the others fail at once.
       clock.advance(1);
+      assert.equal(r.unavailable(), null, 'a probe is due');
       assert.deepEqual(await burst(r, 5), { sent: 1, notAsked: 4, answered: 0 });
       // The probe failed: twice the back-off.
       clock.advance(1999);

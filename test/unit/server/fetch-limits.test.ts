@@ -126,6 +126,11 @@ describe('FailureCache', () => {
 /** A resolver whose resolutions the test settles; counts what was asked. */
 class FakeResolver {
   readonly asked: { name: string; settle(r: Message | Error): void }[] = [];
+  /** Set: every upstream is down, nothing would be asked (Resolver.unavailable). */
+  down: ResolveError | null = null;
+  unavailable(): ResolveError | null {
+    return this.down;
+  }
   resolve(q: Question): Promise<UpstreamAnswer> {
     return new Promise((resolve, reject) => {
       this.asked.push({ name: nameToText(q.qname), settle: (r) => (r instanceof Error ? reject(r) : resolve({ message: r, upstream: '192.0.2.53:53' })) });
@@ -272,5 +277,20 @@ describe('Forwarder: remembered failures', () => {
     resolver.settleAll(() => new ResolveError('unreachable', 'every upstream is down', false));
     assert.deepEqual((await q).ede, [EDE.NO_REACHABLE_AUTHORITY, 'every upstream is down']);
     assert.ok(ask('notasked.example.org.') instanceof Promise, 'asked again at once');
+  });
+
+  it('every upstream down (none due for a probe): SERVFAIL with EDE 22 at once, or stale; nothing remembered', async () => {
+    const { resolver, clock, ask } = forwarder({ inFlight: 10, perZone: 10 });
+    const p = ask('cached.example.org.');
+    resolver.settleAll((n) => reply(n, { a: '192.0.2.1' }));
+    await p;
+    clock.advance(301_000);
+    resolver.down = new ResolveError('unreachable', 'every upstream is down (192.0.2.53:53)', false);
+    const f = settleNow(ask('new.example.org.'));
+    assert.deepEqual(f.ede, [EDE.NO_REACHABLE_AUTHORITY, 'every upstream is down (192.0.2.53:53)']);
+    assert.equal(settleNow(ask('cached.example.org.')).source, 'stale');
+    assert.equal(resolver.asked.length, 0);
+    resolver.down = null;
+    assert.ok(ask('new.example.org.') instanceof Promise, 'asked as soon as an upstream may be');
   });
 });
