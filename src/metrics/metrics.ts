@@ -9,7 +9,7 @@ import { systemClock } from '../core/index.js';
 import type { CacheObserver } from '../cache/index.js';
 import type { CheckResult, HealthObserver, HealthState } from '../health/index.js';
 import type { MismatchReason, ResolverObserver, UpstreamStatus } from '../resolver/index.js';
-import type { Deadline, ListenerObserver, PipelineObserver, RefuseReason, SendFailure, Transport } from '../server/index.js';
+import type { Deadline, DefenceObserver, ListenerObserver, PipelineObserver, RefuseReason, SendFailure, Transport } from '../server/index.js';
 import { FastCounter, FastHistogram } from './fast.js';
 import type { ZoneInfo } from '../zone/index.js';
 
@@ -17,7 +17,7 @@ import type { ZoneInfo } from '../zone/index.js';
 const QTYPES: Readonly<Record<number, string>> = {
   1: 'A', 28: 'AAAA', 255: 'ANY', 257: 'CAA', 5: 'CNAME', 48: 'DNSKEY', 43: 'DS', 65: 'HTTPS', 15: 'MX', 35: 'NAPTR', 2: 'NS', 12: 'PTR', 6: 'SOA', 33: 'SRV', 64: 'SVCB', 16: 'TXT',
 };
-const RCODES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 16: 'BADVERS' };
+const RCODES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 16: 'BADVERS', 23: 'BADCOOKIE' };
 const SOURCES = ['zone', 'cache', 'upstream', 'stale', 'chaos', 'error'] as const;
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
@@ -49,6 +49,7 @@ export function mergeMetrics(parts: MetricsJson[]): Registry {
 export interface Metrics {
   readonly registry: Registry;
   readonly pipeline: PipelineObserver;
+  readonly defence: DefenceObserver;
   readonly cache: CacheObserver;
   readonly resolver: ResolverObserver;
   readonly listeners: ListenerObserver;
@@ -98,6 +99,22 @@ export function createMetrics(build: { version: string; site: string }, sources:
     },
     malformed(transport: Transport) {
       malformedChildren[transport].value++;
+    },
+  };
+
+  // --- abuse defences (per limited response or cookie: fast slots) ------------------------------
+  const limited = new FastCounter(registry, 'edgedns_rate_limited_total', 'UDP responses the rate limiter held back: dropped, sent truncated (slip) or as BADCOOKIE; mode="log" counts those it only would have (logOnly).', ['action', 'mode']);
+  const limitedChild = (a: string): [{ value: number }, { value: number }] => [limited.child(a, 'enforce'), limited.child(a, 'log')];
+  const limitedChildren = { drop: limitedChild('drop'), slip: limitedChild('slip'), badcookie: limitedChild('badcookie') };
+  const cookies = new FastCounter(registry, 'edgedns_cookies_total', 'Queries with a DNS COOKIE option, by their server cookie: none yet (client_only), valid, or invalid (RFC 7873 §5.2).', ['verdict']);
+  const cookieChildren = [cookies.child('client_only'), cookies.child('valid'), cookies.child('invalid')];
+  const defence: DefenceObserver = {
+    limited(action, logOnly) {
+      limitedChildren[action][logOnly ? 1 : 0].value++;
+    },
+    cookie(verdict) {
+      const c = cookieChildren[verdict];
+      if (c) c.value++;
     },
   };
 
@@ -229,5 +246,5 @@ export function createMetrics(build: { version: string; site: string }, sources:
     },
   };
 
-  return { registry, pipeline, cache, resolver, listeners, health, announce, reload: (ok) => reloads.labels(ok ? 'ok' : 'error').inc(), zoneSerialRefused: (n) => serialRefused.inc(n), workerRestarted: () => restarts.inc() };
+  return { registry, pipeline, defence, cache, resolver, listeners, health, announce, reload: (ok) => reloads.labels(ok ? 'ok' : 'error').inc(), zoneSerialRefused: (n) => serialRefused.inc(n), workerRestarted: () => restarts.inc() };
 }
