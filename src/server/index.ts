@@ -10,3 +10,5 @@ export type { Deadline, RefuseReason, TcpLimits, Timers } from './tcp-limits.js'
 export { queryLog, teeObservers } from './querylog.js';
 export { probeQuestion, probeTcp, probeUdp, sentinel } from './probe.js';
 export type { ProbeQuestion, ProbeTarget } from './probe.js';
+export { CookieVerdict, Cookies, readCookieSecrets } from './cookies.js';
+export type { CookieSecrets } from './cookies.js';
