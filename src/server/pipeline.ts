@@ -229,7 +229,7 @@ export class Pipeline {
    * cache and the upstreams, which only clients allowed recursion get, and SERVFAIL after
    * forwarding failed (the fetch limits bound that path).
    */
-  #kind(source: AnswerSource, rcode: number, flags: number, sections: Sections): number {
+  #kind(source: AnswerSource, rcode: number, flags: number, sections: Sections): RrlKind | 0 {
     if (source === 'zone' || source === 'chaos') {
       if (rcode === Rcode.NXDOMAIN) return RrlKind.NXDOMAIN;
       if (rcode !== Rcode.NOERROR) return RrlKind.ERROR;

@@ -37,7 +37,7 @@ export const Class = { IN: 1, CS: 2, CH: 3, HS: 4, NONE: 254, ANY: 255 } as cons
 
 export const OPT_TYPE = 41;
 export const OPT_NSID = 3;
-/** RFC 7873 §4. */
+/** RFC 7873 §4: the COOKIE option. */
 export const OPT_COOKIE = 10;
 export const OPT_EDE = 15;
 /** RFC 3225 §3: the DO bit in the OPT TTL. */
