@@ -109,19 +109,23 @@ function followChain(answer: readonly WireRecord[], start: string, qtype: number
       continue;
     }
     const here = owners.flatMap((o, i) => (o === cur ? [i] : []));
-    if (here.some((i) => matches((answer[i] as WireRecord).type, qtype))) {
-      for (const i of here) {
-        const type = (answer[i] as WireRecord).type;
-        if (matches(type, qtype)) keepSet(cur, type);
-      }
-      answered = true;
-      break;
+    // RFC 1034 §4.3.2 step 3a: a CNAME is followed unless it is what was asked for. RFC 2181
+    // §10.1: a name with a CNAME has no other data, so data of qtype beside it is not kept.
+    const cname = qtype === T.CNAME || qtype === T.ANY ? undefined : here.find((i) => (answer[i] as WireRecord).type === T.CNAME);
+    if (cname !== undefined) {
+      if (step === MAX_CHAIN) break;
+      // RFC 2181 §10.1: one CNAME per name; only the one followed is kept.
+      keepSet(cur, T.CNAME, cname);
+      cur = nameKey((answer[cname] as WireRecord).rdata);
+      continue;
     }
-    const cname = here.find((i) => (answer[i] as WireRecord).type === T.CNAME);
-    if (cname === undefined || step === MAX_CHAIN) break;
-    // RFC 2181 §10.1: one CNAME per name; only the one followed is kept.
-    keepSet(cur, T.CNAME, cname);
-    cur = nameKey((answer[cname] as WireRecord).rdata);
+    for (const i of here) {
+      const type = (answer[i] as WireRecord).type;
+      if (!matches(type, qtype)) continue;
+      keepSet(cur, type);
+      answered = true;
+    }
+    break;
   }
   keepSignatures(answer, owners, kept, keep);
   return { keep, last: cur, answered };
