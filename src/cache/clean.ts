@@ -63,20 +63,18 @@ export function cleanMessage(msg: Message, qname: Uint8Array, qtype: number): Cl
 
 /**
  * RFC 1034 §4.3.2 step 3: the answer is the data of qtype at the current name, or a CNAME whose
- * target becomes the current name; RFC 6672 §3.2: a DNAME at a proper ancestor of the current
- * name, with the CNAME synthesized from it, moves the current name to the substituted one.
+ * target becomes the current name; RFC 6672 §3.1 (step 3c): a DNAME at a proper ancestor of the
+ * current name, with the CNAME synthesized from it, moves the current name to the substituted one.
  */
 function followChain(answer: readonly WireRecord[], start: string, qtype: number): { keep: Uint8Array; last: string; answered: boolean } {
   const keep = new Uint8Array(answer.length);
   const owners = answer.map((r) => nameKey(r.owner));
   /** "owner|type" of the RRsets kept, for their RRSIGs. */
   const kept = new Set<string>();
+  /** Keep the RRset `owner`/`type`, or only its record `only`. */
   const keepSet = (owner: string, type: number, only?: number): void => {
-    for (let i = 0; i < answer.length; i++) {
-      if (owners[i] !== owner || (answer[i] as WireRecord).type !== type) continue;
-      if (only !== undefined && i !== only) continue;
-      keep[i] = 1;
-    }
+    if (only !== undefined) keep[only] = 1;
+    else for (let i = 0; i < answer.length; i++) if (owners[i] === owner && (answer[i] as WireRecord).type === type) keep[i] = 1;
     kept.add(`${owner}|${type}`);
   };
   let cur = start;
@@ -97,7 +95,8 @@ function followChain(answer: readonly WireRecord[], start: string, qtype: number
       const next = replaceSuffix(keyToWire(cur), owner.length, d.rdata);
       if (!next) break;
       const target = nameKey(next);
-      // RFC 6672 §3.1: the synthesized CNAME is kept when it says what the DNAME says.
+      // RFC 6672 §3.1: the CNAME synthesized at the current name is kept when it says what the
+      // DNAME says; one that points elsewhere is not.
       const cname = owners.findIndex((o, i) => o === cur && answer[i]?.type === T.CNAME && nameKey(answer[i]?.rdata ?? ROOT) === target);
       if (cname >= 0) keepSet(cur, T.CNAME, cname);
       // The synthesized CNAME is itself the answer to a CNAME question (RFC 1034 §4.3.2 step 3a).
