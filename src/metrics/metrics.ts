@@ -6,7 +6,7 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AnnounceObserver } from '../announce/index.js';
 import { systemClock } from '../core/index.js';
-import type { CacheObserver } from '../cache/index.js';
+import type { CacheObserver, DropSection } from '../cache/index.js';
 import type { CheckResult, HealthObserver, HealthState } from '../health/index.js';
 import type { MismatchReason, ResolverObserver, UpstreamStatus } from '../resolver/index.js';
 import type { Deadline, DefenceObserver, ListenerObserver, PipelineObserver, RefuseReason, SendFailure, Transport } from '../server/index.js';
@@ -126,7 +126,12 @@ export function createMetrics(build: { version: string; site: string }, sources:
   const prefetches = new Counter({ name: 'edgedns_cache_prefetches_total', help: 'Entries refreshed in the background near the end of their TTL.', registers: r });
   new Gauge({ name: 'edgedns_cache_entries', help: 'Entries in the cache.', registers: r, collect() { this.set(sources.cache()?.entries ?? 0); } });
   new Gauge({ name: 'edgedns_cache_bytes', help: 'Bytes accounted to cache entries.', registers: r, collect() { this.set(sources.cache()?.bytes ?? 0); } });
-  const cache: CacheObserver = { hit: () => void hits.value++, miss: () => void misses.value++, staleServed: () => stale.inc(), prefetch: () => prefetches.inc(), evicted: () => evictions.inc() };
+  const droppedRecords = new Counter({ name: 'edgedns_cache_records_dropped_total', help: 'Records of upstream responses dropped before caching (not in the answer chain, not of the answering zone, glue out of bailiwick), by section.', labelNames: ['section'], registers: r });
+  const droppedBy = { answer: droppedRecords.labels('answer'), authority: droppedRecords.labels('authority'), additional: droppedRecords.labels('additional') };
+  const cache: CacheObserver = {
+    hit: () => void hits.value++, miss: () => void misses.value++, staleServed: () => stale.inc(), prefetch: () => prefetches.inc(), evicted: () => evictions.inc(),
+    dropped: (section: DropSection, n: number) => droppedBy[section].inc(n),
+  };
 
   // --- upstreams -----------------------------------------------------------------------------
   const upQueries = new Counter({ name: 'edgedns_upstream_queries_total', help: 'Queries sent to upstreams, by upstream and transport.', labelNames: ['upstream', 'transport'], registers: r });
