@@ -69,7 +69,7 @@ export interface ReloadResult {
 }
 
 /** Keys a reload cannot apply to a running node. */
-const RESTART_KEYS = ['listen', 'workers', 'tcp', 'edns', 'upstreams', 'resolver', 'fetchLimits', 'cache', 'recursion', 'admin', 'log', 'health', 'announce', 'guard'] as const;
+const RESTART_KEYS = ['listen', 'workers', 'tcp', 'edns', 'upstreams', 'resolver', 'fetchLimits', 'cache', 'recursion', 'rateLimit', 'admin', 'log', 'health', 'announce', 'guard'] as const;
 
 /** A running node: DNS answered (here or by workers), health, announcement, admin; reload and stop. */
 export class EdgeNode {

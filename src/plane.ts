@@ -2,8 +2,9 @@
 // and the listeners. A node runs it in its own process (LocalPlane, `workers: 1`) or in worker
 // processes that share the listeners (WorkerPlane, workers.ts); a worker runs a LocalPlane.
 
-import { resolve as resolvePath } from 'node:path';
-import { buildCache, buildResolver, configuredZoneSpecs } from './assemble.js';
+import { randomBytes } from 'node:crypto';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { buildCache, buildResolver, configBase, configuredZoneSpecs } from './assemble.js';
 import { identityConfig } from './site.js';
 import type { Config, LoadedConfig } from './config/index.js';
 import { loadConfig } from './config/index.js';
@@ -14,10 +15,11 @@ import type { Identity } from './identity/index.js';
 import { buildIdentity } from './identity/index.js';
 import type { Metrics, MetricsJson } from './metrics/index.js';
 import type { Resolver, UpstreamStatus } from './resolver/index.js';
-import type { ForwarderOptions, ListenAddress, ListenerSet, TcpLimits } from './server/index.js';
-import { Forwarder, Pipeline, queryLog, startListeners, teeObservers } from './server/index.js';
+import type { CookieSecrets, DefenceObserver, ForwarderOptions, ListenAddress, ListenerSet, TcpLimits } from './server/index.js';
+import { Cookies, Forwarder, Pipeline, RateLimiter, RrlKind, queryLog, readCookieSecrets, startListeners, teeObservers } from './server/index.js';
 import type { ZoneImage, ZoneInfo, ZoneStore } from './zone/index.js';
 import { openStore, loadInThread } from './zone/index.js';
+import { keyToText } from './wire/index.js';
 
 /** How `edgedns serve` was asked to run: the config file and the flags that override it. */
 export interface ServeOptions {
@@ -67,6 +69,8 @@ export interface ServingState {
   /** The zones' data; null on a reload that found every zone unchanged (the running data stays). */
   image: ZoneImage | null;
   identity: Identity;
+  /** The DNS cookie secrets (RFC 9018): the files' or, without a file, the node's own random one. */
+  secrets: CookieSecrets;
 }
 
 /** The config as `serve` was asked to run: the file with the flags over it. Throws EdgeError. */
@@ -77,7 +81,60 @@ export function loadServeConfig(opts: ServeOptions): LoadedConfig {
 /** Load and compile the zones of a config in a loader thread; throws EdgeError naming file, line and problem. */
 export async function loadState(loaded: LoadedConfig): Promise<ServingState> {
   const image = await loadInThread(configuredZoneSpecs(loaded));
-  return { loaded, zones: image.header.zones, image, identity: buildIdentity(identityConfig(loaded.config)) };
+  return { loaded, zones: image.header.zones, image, identity: buildIdentity(identityConfig(loaded.config)), secrets: cookieSecrets(loaded) };
+}
+
+/** Without a secret file: one random secret for the node's life, the same across reloads and workers. */
+let nodeSecret: Uint8Array | null = null;
+
+/** The cookie secrets a config names (read now: a bad file fails the load and keeps the running state). */
+export function cookieSecrets(loaded: LoadedConfig): CookieSecrets {
+  const c = loaded.config.cookies;
+  if (!c.secretFile) return { current: (nodeSecret ??= randomBytes(16)), previous: null };
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolvePath(configBase(loaded), p));
+  return readCookieSecrets(abs(c.secretFile), c.previousSecretFile ? abs(c.previousSecretFile) : null);
+}
+
+/** Cookie secrets as text (hex), to hand to worker processes. */
+export interface SecretsText {
+  current: string;
+  previous: string | null;
+}
+
+export function secretsToText(s: CookieSecrets): SecretsText {
+  return { current: Buffer.from(s.current).toString('hex'), previous: s.previous ? Buffer.from(s.previous).toString('hex') : null };
+}
+
+export function secretsFromText(t: SecretsText): CookieSecrets {
+  return { current: Buffer.from(t.current, 'hex'), previous: t.previous === null ? null : Buffer.from(t.previous, 'hex') };
+}
+
+export function cookiesOf(secrets: CookieSecrets): Cookies {
+  return new Cookies(secrets, () => Math.floor(systemClock.wall() / 1000));
+}
+
+const KIND_NAMES: Record<number, string> = Object.fromEntries(Object.entries(RrlKind).map(([k, v]) => [v, k.toLowerCase()]));
+/** Lines a second the rate limiter may log; what is over is only counted. */
+const LIMIT_LOG_PER_SECOND = 10;
+
+/** The defences' metrics, and a log line (at most 10 a second) when a client's responses start being limited. */
+function defenceObserver(metrics: DefenceObserver, log: Logger): DefenceObserver {
+  let second = 0;
+  let lines = 0;
+  return {
+    cookie: metrics.cookie,
+    limited(action, logOnly, started, client, kind, name) {
+      metrics.limited(action, logOnly, started, client, kind, name);
+      if (!started) return;
+      const now = Math.floor(systemClock.now() / 1000);
+      if (now !== second) {
+        second = now;
+        lines = 0;
+      }
+      if (++lines > LIMIT_LOG_PER_SECOND) return;
+      log.warn(logOnly ? 'rate limit would limit responses (logOnly)' : 'rate limit: limiting responses', { client, kind: KIND_NAMES[kind], name: name ? keyToText(name) : null, action });
+    },
+  };
 }
 
 /** The store of an image, or the running one when the image is null (nothing changed). */
@@ -169,7 +226,15 @@ export class LocalPlane implements DnsPlane {
       udpPayload: c.edns.udpPayload,
       forwarder,
       recursionAllow: new CidrSet(c.recursion.allow),
+      rateLimit: c.rateLimit
+        ? {
+            limiter: new RateLimiter({ responsesPerSecond: c.rateLimit.responsesPerSecond, windowMs: c.rateLimit.window, slip: c.rateLimit.slip, ipv4Prefix: c.rateLimit.ipv4Prefix, ipv6Prefix: c.rateLimit.ipv6Prefix }, () => systemClock.now()),
+            logOnly: c.rateLimit.logOnly,
+          }
+        : null,
+      cookies: cookiesOf(state.secrets),
       observer: teeObservers(metrics.pipeline, queryLog(log, c.log.queries, c.log.sampleRate)),
+      defence: defenceObserver(metrics.defence, log),
     });
     try {
       return new LocalPlane(pipeline, await startListeners(c.listen, pipeline, tcpLimits(c), log, metrics.listeners), resolver);
@@ -196,7 +261,7 @@ export class LocalPlane implements DnsPlane {
 
   /** Open the new zones' image (nothing decoded until queries ask) and swap them in whole. */
   async apply(state: ServingState): Promise<void> {
-    this.pipeline.update(storeOf(state.image, this.pipeline.zones), state.identity);
+    this.pipeline.update(storeOf(state.image, this.pipeline.zones), state.identity, cookiesOf(state.secrets));
   }
 
   /** For metrics, read at scrape time. */

@@ -17,8 +17,9 @@ import { EdgeError, ErrorCode, createJsonLogger, errorMessage, systemClock } fro
 import type { CheckOutcome } from './health/index.js';
 import type { MetricsJson } from './metrics/index.js';
 import { createMetrics } from './metrics/index.js';
-import type { CacheStats, DnsPlane, ServingState } from './plane.js';
-import { LocalPlane } from './plane.js';
+import type { CacheStats, DnsPlane, SecretsText, ServingState } from './plane.js';
+import { LocalPlane, cookiesOf, secretsFromText, secretsToText } from './plane.js';
+import type { Cookies } from './server/index.js';
 import type { LoadedConfig } from './config/index.js';
 import type { Identity } from './identity/index.js';
 import { buildIdentity } from './identity/index.js';
@@ -37,6 +38,7 @@ interface WorkerOptions {
   index: number;
   loaded: LoadedConfig;
   image: string;
+  secrets: SecretsText;
 }
 
 /** What the primary asks a worker. A reload is `prepare` (read and decode the new zone image
@@ -49,6 +51,7 @@ interface Request {
   /** prepare: the image file, or null when the zones did not change; and the config. */
   image?: string | null;
   loaded?: LoadedConfig;
+  secrets?: SecretsText;
   /** prepare, commit: the load they belong to (a late prepare of an older load is not committed). */
   generation?: number;
 }
@@ -83,7 +86,7 @@ interface Slot {
 export class WorkerPlane implements DnsPlane {
   /** Where zone images are written for the workers; removed when the plane closes. */
   readonly #dir: string;
-  #current: { loaded: LoadedConfig; image: string; generation: number };
+  #current: { loaded: LoadedConfig; image: string; generation: number; secrets: SecretsText };
   readonly #log: Logger;
   readonly #onRestart: () => void;
   readonly #slots: Slot[];
@@ -95,9 +98,9 @@ export class WorkerPlane implements DnsPlane {
   readonly #images = new Set<string>();
   readonly #timers = new Set<NodeJS.Timeout>();
 
-  private constructor(dir: string, loaded: LoadedConfig, n: number, log: Logger, onRestart: () => void) {
+  private constructor(dir: string, state: ServingState, n: number, log: Logger, onRestart: () => void) {
     this.#dir = dir;
-    this.#current = { loaded, image: join(dir, 'zones-1.img'), generation: 1 };
+    this.#current = { loaded: state.loaded, image: join(dir, 'zones-1.img'), generation: 1, secrets: secretsToText(state.secrets) };
     this.#log = log;
     this.#onRestart = onRestart;
     this.#slots = Array.from({ length: n }, (_, index) => ({ index, worker: null, listening: false, generation: 0, startingFrom: null, startedAt: 0, crashes: 0, restarting: false }));
@@ -107,7 +110,7 @@ export class WorkerPlane implements DnsPlane {
    * The zones were loaded once, here: the workers decode the same image file. */
   static async start(state: ServingState, n: number, log: Logger, onRestart: () => void): Promise<WorkerPlane> {
     if (!state.image) throw new Error('no zone image to start the workers from');
-    const plane = new WorkerPlane(await mkdtemp(join(tmpdir(), 'edgedns-')), state.loaded, n, log, onRestart);
+    const plane = new WorkerPlane(await mkdtemp(join(tmpdir(), 'edgedns-')), state, n, log, onRestart);
     plane.#images.add(plane.#current.image);
     await writeImageFile(plane.#current.image, state.image).catch(async (e: unknown) => {
       await rm(plane.#dir, { recursive: true, force: true });
@@ -130,8 +133,8 @@ export class WorkerPlane implements DnsPlane {
 
   /** Start the worker of `slot`; resolves with its bound addresses, rejects when it fails to start. */
   #fork(slot: Slot): Promise<ListenAddress[]> {
-    const { loaded, image, generation } = this.#current;
-    const w = cluster.fork({ [WORKER_ENV]: JSON.stringify({ index: slot.index, loaded, image } satisfies WorkerOptions) });
+    const { loaded, image, generation, secrets } = this.#current;
+    const w = cluster.fork({ [WORKER_ENV]: JSON.stringify({ index: slot.index, loaded, image, secrets } satisfies WorkerOptions) });
     slot.worker = w;
     slot.startingFrom = image;
     // Monotonic: a wall-clock step must not reset or prolong the crash back-off.
@@ -254,7 +257,8 @@ export class WorkerPlane implements DnsPlane {
       await writeImageFile(image, state.image);
     }
     const running = this.#slots.filter((s) => s.listening);
-    const prepared = await Promise.allSettled(running.map((s) => this.#ask(s, 'prepare', { image, loaded: state.loaded, generation })));
+    const secrets = secretsToText(state.secrets);
+    const prepared = await Promise.allSettled(running.map((s) => this.#ask(s, 'prepare', { image, loaded: state.loaded, secrets, generation })));
     // A worker that died meanwhile is not a failure of the load: it restarts from the current load
     // and is brought up to date when it listens.
     const errors = prepared.flatMap((r, i) => (r.status === 'rejected' && running[i]?.listening ? [errorMessage(r.reason)] : []));
@@ -267,7 +271,7 @@ export class WorkerPlane implements DnsPlane {
       throw new EdgeError(ErrorCode.ZONE_READ, errors.join('\n'), errors);
     }
     // Set first: a worker that restarts from here on starts from the new load.
-    this.#current = { loaded: state.loaded, image: image ?? this.#current.image, generation };
+    this.#current = { loaded: state.loaded, image: image ?? this.#current.image, generation, secrets };
     const committed = await Promise.allSettled(running.filter((s) => s.listening).map((s) => this.#commit(s, generation)));
     await this.#removeOldImages();
     const failed = committed.flatMap((r) => (r.status === 'rejected' ? [errorMessage(r.reason)] : []));
@@ -281,9 +285,9 @@ export class WorkerPlane implements DnsPlane {
 
   /** A worker that listens with an older load than the current one: prepare and commit it, or restart it. */
   async #catchUp(slot: Slot): Promise<void> {
-    const { image, loaded, generation } = this.#current;
+    const { image, loaded, generation, secrets } = this.#current;
     try {
-      await this.#ask(slot, 'prepare', { image, loaded, generation });
+      await this.#ask(slot, 'prepare', { image, loaded, secrets, generation });
       await this.#commit(slot, generation);
       this.#log.info('worker switched to the current zones', { worker: slot.index, load: generation });
     } catch (e) {
@@ -388,7 +392,7 @@ export async function runWorker(): Promise<void> {
   try {
     const { loaded } = opts;
     const image = await readImageFile(opts.image);
-    const state: ServingState = { loaded, zones: image.header.zones, image, identity: buildIdentity(identityConfig(loaded.config)) };
+    const state: ServingState = { loaded, zones: image.header.zones, image, identity: buildIdentity(identityConfig(loaded.config)), secrets: secretsFromText(opts.secrets) };
     log = createJsonLogger({ level: loaded.config.log.level, base: { site: state.identity.siteId, worker: opts.index } });
     let current: LocalPlane | undefined;
     const metrics = createMetrics({ version: VERSION, site: state.identity.siteId }, {
@@ -401,17 +405,17 @@ export async function runWorker(): Promise<void> {
     });
     plane = current = await LocalPlane.start(state, log, metrics);
     /** A reload decoded and waiting for `commit`. */
-    let prepared: { generation: number; zones: ZoneStore; identity: Identity } | null = null;
+    let prepared: { generation: number; zones: ZoneStore; identity: Identity; cookies: Cookies } | null = null;
     const handlers: Record<Op, (m: Request) => unknown> = {
       prepare: async (m) => {
-        if (!m.loaded) throw new Error('prepare without a config');
+        if (!m.loaded || !m.secrets) throw new Error('prepare without a config');
         const zones = m.image ? openStore(await readImageFile(m.image)) : plane.pipeline.zones;
-        prepared = { generation: m.generation ?? 0, zones, identity: buildIdentity(identityConfig(m.loaded.config)) };
+        prepared = { generation: m.generation ?? 0, zones, identity: buildIdentity(identityConfig(m.loaded.config)), cookies: cookiesOf(secretsFromText(m.secrets)) };
         return true;
       },
       commit: (m) => {
         if (!prepared || prepared.generation !== m.generation) throw new Error(`load ${m.generation} was not prepared`);
-        plane.pipeline.update(prepared.zones, prepared.identity);
+        plane.pipeline.update(prepared.zones, prepared.identity, prepared.cookies);
         prepared = null;
         return true;
       },

@@ -77,12 +77,16 @@ CONF
 
 write_site_config() {
   local i=$1 d=$DIR/s$1
+  # One DNS cookie secret for the whole fleet (README "DNS cookies"): a client that anycast moves
+  # to another site keeps a valid cookie.
+  [ -s "$DIR/cookie.secret" ] || (umask 077; od -An -tx1 -N16 /dev/urandom | tr -d ' \n' > "$DIR/cookie.secret")
   # The same config at every site except site.id.
   cat > "$d/edgedns.yaml" <<CONF
 site: { id: site$i }
 listen: ["$SERVICE4:53", "[$SERVICE6]:53", "127.0.0.1:53"]
 zones: { dir: $ROOT/zones }
 upstreams: []
+cookies: { secretFile: $DIR/cookie.secret }
 health: { drainFile: $d/drain }
 announce:
   prefixes: [$SERVICE4/32]

@@ -1,6 +1,7 @@
 // The answer cache: responses stored as pre-encoded sections on lru-cache, bounded by entries and
 // bytes, with TTLs counted down on the way out, negative caching (RFC 2308), a short SERVFAIL
-// cache, serve-stale (RFC 8767) and prefetch marks. The clock is injected.
+// cache, serve-stale (RFC 8767) and prefetch marks. The clock is injected. What is stored is the
+// response cleaned by clean.ts: only the records that answer the question.
 //
 //   key "qnameKey|qtype|qclass|do" → Entry { rcode, flags, wire sections, TTL offsets, storedAt, ttl }
 //   An entry is itself the Sections it answers with; its offsets and cut points are shared with
@@ -12,6 +13,8 @@ import { LRUCache } from 'lru-cache';
 import type { Clock } from '../core/index.js';
 import type { Cut, Message, Sections, WireRecord } from '../wire/index.js';
 import { FLAG_AD, Rcode, Section, SectionWriter, T, nameLength } from '../wire/index.js';
+import type { Cleaned } from './clean.js';
+import { cleanMessage } from './clean.js';
 
 export interface CacheOptions {
   maxEntries: number;
@@ -38,9 +41,13 @@ export interface CacheObserver {
   staleServed(): void;
   prefetch(): void;
   evicted(): void;
+  /** Records of an upstream response dropped before caching (clean.ts); called when n > 0. */
+  dropped(section: DropSection, n: number): void;
 }
 
-const NOOP: CacheObserver = { hit: () => {}, miss: () => {}, staleServed: () => {}, prefetch: () => {}, evicted: () => {} };
+export type DropSection = 'answer' | 'authority' | 'additional';
+
+const NOOP: CacheObserver = { hit: () => {}, miss: () => {}, staleServed: () => {}, prefetch: () => {}, evicted: () => {}, dropped: () => {} };
 
 /** A cached response: its sections plus what the cache needs to know about it. */
 export class CacheEntry implements Sections {
@@ -159,12 +166,20 @@ export class AnswerCache {
 
   /**
    * Store an upstream response for `qname` and return it as an entry to answer from (also when it
-   * is not cacheable). A SERVFAIL never replaces a good answer (RFC 8767 §4): the good one stays,
-   * marked as failed, for serve-stale.
+   * is not cacheable). The response is cleaned first (clean.ts): the entry, and so the client that
+   * asked, never sees the records dropped. A SERVFAIL never replaces a good answer (RFC 8767 §4):
+   * the good one stays, marked as failed, for serve-stale.
    */
   store(key: string, qname: Uint8Array, msg: Message, dnssecOk: boolean): CacheEntry {
     const now = this.#o.clock.now();
-    const entry = this.#share(buildEntry(qname, msg, dnssecOk, this.#o, now));
+    // The question's type is the response's: the resolver only accepts a reply to the question it
+    // asked (RFC 5452 §9.1), so msg.qtype is the type of this key.
+    const cleaned = cleanMessage(msg, qname, msg.qtype);
+    const d = cleaned.dropped;
+    if (d.answer > 0) this.#obs.dropped('answer', d.answer);
+    if (d.authority > 0) this.#obs.dropped('authority', d.authority);
+    if (d.additional > 0) this.#obs.dropped('additional', d.additional);
+    const entry = this.#share(buildEntry(qname, cleaned, dnssecOk, this.#o, now));
     const old = this.#lru.peek(key);
     if (entry.rcode === Rcode.SERVFAIL && old && old.rcode !== Rcode.SERVFAIL) {
       old.failedAt = now;
@@ -216,18 +231,19 @@ export class AnswerCache {
   }
 }
 
-/** The lifetime of a response (RFC 2308 §5 for negative answers), clamped; 0 = not cacheable. */
-function lifetime(msg: Message, o: CacheOptions): number {
+/** The lifetime of a cleaned response (RFC 2308 §5 for negative answers), clamped; 0 = not cacheable. */
+function lifetime(c: Cleaned, o: CacheOptions): number {
+  const msg = c.message;
   if (msg.rcode === Rcode.SERVFAIL) return o.servfailTtl;
   if (msg.rcode !== Rcode.NOERROR && msg.rcode !== Rcode.NXDOMAIN) return 0;
-  if (msg.answer.length > 0 && msg.rcode === Rcode.NOERROR) {
-    const ttl = Math.min(...msg.answer.map((r) => r.ttl));
-    return Math.min(Math.max(ttl, o.minTtl), o.maxTtl);
-  }
+  // The kept chain (CNAME, DNAME) lives no longer than its shortest record.
+  const chain = msg.answer.reduce((m, r) => Math.min(m, r.ttl), Infinity);
+  if (msg.rcode === Rcode.NOERROR && c.answered) return Math.min(Math.max(chain, o.minTtl), o.maxTtl);
+  // RFC 2308 §5: a negative answer (NXDOMAIN, or NODATA, also at the end of a chain) lives
+  // min(SOA TTL, SOA MINIMUM); without the answering zone's SOA it is not cached.
   const soa = msg.authority.find((r) => r.type === T.SOA);
-  // RFC 2308 §5: without an SOA a negative answer is not cached.
   if (!soa) return 0;
-  const ttl = Math.min(soa.ttl, soaMinimum(soa.rdata));
+  const ttl = Math.min(soa.ttl, soaMinimum(soa.rdata), chain);
   return Math.min(Math.max(ttl, o.minTtl), o.maxNegativeTtl);
 }
 
@@ -237,8 +253,9 @@ function soaMinimum(rd: Uint8Array): number {
   return new DataView(rd.buffer, rd.byteOffset, rd.byteLength).getUint32(end - 4);
 }
 
-function buildEntry(qname: Uint8Array, msg: Message, dnssecOk: boolean, o: CacheOptions, now: number): CacheEntry {
-  const ttl = lifetime(msg, o);
+function buildEntry(qname: Uint8Array, cleaned: Cleaned, dnssecOk: boolean, o: CacheOptions, now: number): CacheEntry {
+  const msg = cleaned.message;
+  const ttl = lifetime(cleaned, o);
   const w = new SectionWriter(qname);
   // No record outlives its entry: TTLs are capped to the entry's lifetime when stored.
   const cap = (rs: WireRecord[]): WireRecord[] => rs.map((r) => (r.ttl > ttl ? { ...r, ttl } : r));

@@ -7,6 +7,7 @@ export const ErrorCode = {
   ZONE_POLICY: 'ERR_ZONE_POLICY',
   ZONE_READ: 'ERR_ZONE_READ',
   LISTEN: 'ERR_SERVER_LISTEN',
+  COOKIE_SECRET: 'ERR_COOKIE_SECRET',
   USAGE: 'ERR_CLI_USAGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

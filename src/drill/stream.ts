@@ -1,9 +1,9 @@
 // A steady stream of queries from a client, each answer attributed to a site by its NSID: what
 // an operator watches during a drill (`edgedns drill stream`), and what the lab measures with.
 
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import * as dgram from 'node:dgram';
-import { Class, HEADER_LEN, OPT_NSID, OPT_TYPE, T, absoluteName, encodeOption, encodeQuery, skipName } from '../wire/index.js';
+import { Class, HEADER_LEN, OPT_COOKIE, OPT_NSID, OPT_TYPE, T, absoluteName, encodeOption, encodeQuery, skipName } from '../wire/index.js';
 
 export interface StreamOptions {
   host: string;
@@ -28,15 +28,26 @@ export interface Sample {
 
 export const STREAM_LIMITS = { maxRate: 5000, maxDurationMs: 600_000 } as const;
 
-/** A query for A with an empty NSID option (RFC 5001 §2.1), no RD. */
-const NSID_ASKED = { udpSize: 1232, dnssecOk: false, options: encodeOption(OPT_NSID, new Uint8Array(0)) };
+const NSID_ASKED = encodeOption(OPT_NSID, new Uint8Array(0));
 
-function buildQuery(id: number, qname: Uint8Array): Buffer {
-  return encodeQuery({ id, flags: 0, qname, qtype: T.A, qclass: Class.IN, edns: NSID_ASKED });
+/**
+ * A query for A, no RD, with an empty NSID option (RFC 5001 §2.1) and a COOKIE option (RFC 7873
+ * §5.1): the stream is a client like any resolver, so a rate-limiting site exempts it once it has
+ * returned the server cookie (the same at every site of a fleet that shares its secret).
+ */
+function buildQuery(id: number, qname: Uint8Array, cookie: Uint8Array): Buffer {
+  const options = Buffer.concat([NSID_ASKED, encodeOption(OPT_COOKIE, cookie)]);
+  return encodeQuery({ id, flags: 0, qname, qtype: T.A, qclass: Class.IN, edns: { udpSize: 1232, dnssecOk: false, options } });
 }
 
-/** The NSID carried by a response's OPT, "" when there is none; undefined when malformed. */
-export function responseNsid(msg: Uint8Array): string | undefined {
+/** What a response's OPT says: its NSID ("" when none) and its COOKIE option's data (null when none). */
+export interface ResponseOpt {
+  nsid: string;
+  cookie: Uint8Array | null;
+}
+
+/** The NSID and cookie of a response's OPT; undefined when the message is malformed. */
+export function responseOpt(msg: Uint8Array): ResponseOpt | undefined {
   if (msg.length < HEADER_LEN) return undefined;
   const u16 = (i: number): number => ((msg[i] as number) << 8) | (msg[i + 1] as number);
   let i = HEADER_LEN;
@@ -45,6 +56,7 @@ export function responseNsid(msg: Uint8Array): string | undefined {
     if (i < 0) return undefined;
     i += 4;
   }
+  const out: ResponseOpt = { nsid: '', cookie: null };
   const records = u16(6) + u16(8) + u16(10);
   for (let n = 0; n < records; n++) {
     i = skipName(msg, i);
@@ -57,13 +69,14 @@ export function responseNsid(msg: Uint8Array): string | undefined {
       for (let o = start; o + 4 <= start + rdlen; ) {
         const code = u16(o);
         const len = u16(o + 2);
-        if (code === OPT_NSID) return Buffer.from(msg.subarray(o + 4, o + 4 + len)).toString('utf8');
+        if (code === OPT_NSID) out.nsid = Buffer.from(msg.subarray(o + 4, o + 4 + len)).toString('utf8');
+        else if (code === OPT_COOKIE && len >= 16 && len <= 40) out.cookie = Uint8Array.from(msg.subarray(o + 4, o + 4 + len));
         o += 4 + len;
       }
     }
     i = start + rdlen;
   }
-  return '';
+  return out;
 }
 
 /** Send the stream; resolves with one sample per query once the last one is answered or lost. */
@@ -75,6 +88,8 @@ export function runStream(o: StreamOptions, onSample?: (s: Sample) => void): { d
   const samples: Sample[] = [];
   const pending = new Map<number, Sample>();
   const base = randomInt(0x10000);
+  // Our client cookie, then the client and server cookie of the latest answer (RFC 7873 §5.3).
+  let cookie: Uint8Array = randomBytes(8);
   let sent = 0;
   let stopped = false;
   const start = Date.now();
@@ -87,7 +102,9 @@ export function runStream(o: StreamOptions, onSample?: (s: Sample) => void): { d
     const rtt = Date.now() - s.t;
     if (rtt > o.lostAfterMs) return; // too late: it counts as lost
     s.rtt = rtt;
-    s.site = responseNsid(m) ?? '';
+    const opt = responseOpt(m);
+    s.site = opt?.nsid ?? '';
+    if (opt?.cookie && Buffer.compare(opt.cookie.subarray(0, 8), cookie.subarray(0, 8)) === 0) cookie = opt.cookie;
     onSample?.(s);
   });
   const done = new Promise<Sample[]>((resolve) => {
@@ -100,7 +117,7 @@ export function runStream(o: StreamOptions, onSample?: (s: Sample) => void): { d
         const s: Sample = { t: Date.now(), rtt: null, site: null };
         samples.push(s);
         pending.set(id, s);
-        sock.send(buildQuery(id, qname), o.port, o.host);
+        sock.send(buildQuery(id, qname, cookie), o.port, o.host);
         sent++;
       }
       if (stopped || now - start >= duration) {

@@ -6,10 +6,10 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AnnounceObserver } from '../announce/index.js';
 import { systemClock } from '../core/index.js';
-import type { CacheObserver } from '../cache/index.js';
+import type { CacheObserver, DropSection } from '../cache/index.js';
 import type { CheckResult, HealthObserver, HealthState } from '../health/index.js';
 import type { MismatchReason, ResolverObserver, UpstreamStatus } from '../resolver/index.js';
-import type { Deadline, FetchLimit, ForwardObserver, ListenerObserver, PipelineObserver, RefuseReason, SendFailure, Transport } from '../server/index.js';
+import type { Deadline, DefenceObserver, FetchLimit, ForwardObserver, ListenerObserver, PipelineObserver, RefuseReason, SendFailure, Transport } from '../server/index.js';
 import { FastCounter, FastHistogram } from './fast.js';
 import type { ZoneInfo } from '../zone/index.js';
 
@@ -17,7 +17,7 @@ import type { ZoneInfo } from '../zone/index.js';
 const QTYPES: Readonly<Record<number, string>> = {
   1: 'A', 28: 'AAAA', 255: 'ANY', 257: 'CAA', 5: 'CNAME', 48: 'DNSKEY', 43: 'DS', 65: 'HTTPS', 15: 'MX', 35: 'NAPTR', 2: 'NS', 12: 'PTR', 6: 'SOA', 33: 'SRV', 64: 'SVCB', 16: 'TXT',
 };
-const RCODES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 16: 'BADVERS' };
+const RCODES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 16: 'BADVERS', 23: 'BADCOOKIE' };
 const SOURCES = ['zone', 'cache', 'upstream', 'stale', 'chaos', 'error'] as const;
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
@@ -51,6 +51,7 @@ export function mergeMetrics(parts: MetricsJson[]): Registry {
 export interface Metrics {
   readonly registry: Registry;
   readonly pipeline: PipelineObserver;
+  readonly defence: DefenceObserver;
   readonly cache: CacheObserver;
   readonly resolver: ResolverObserver;
   readonly forward: ForwardObserver;
@@ -104,6 +105,22 @@ export function createMetrics(build: { version: string; site: string }, sources:
     },
   };
 
+  // --- abuse defences (per limited response or cookie: fast slots) ------------------------------
+  const limited = new FastCounter(registry, 'edgedns_rate_limited_total', 'UDP responses the rate limiter held back: dropped, sent truncated (slip) or as BADCOOKIE; mode="log" counts those it only would have (logOnly).', ['action', 'mode']);
+  const limitedChild = (a: string): [{ value: number }, { value: number }] => [limited.child(a, 'enforce'), limited.child(a, 'log')];
+  const limitedChildren = { drop: limitedChild('drop'), slip: limitedChild('slip'), badcookie: limitedChild('badcookie') };
+  const cookies = new FastCounter(registry, 'edgedns_cookies_total', 'Queries with a DNS COOKIE option, by their server cookie: none yet (client_only), valid, or invalid (RFC 7873 §5.2).', ['verdict']);
+  const cookieChildren = [cookies.child('client_only'), cookies.child('valid'), cookies.child('invalid')];
+  const defence: DefenceObserver = {
+    limited(action, logOnly) {
+      limitedChildren[action][logOnly ? 1 : 0].value++;
+    },
+    cookie(verdict) {
+      const c = cookieChildren[verdict];
+      if (c) c.value++;
+    },
+  };
+
   // --- cache -----------------------------------------------------------------------------------
   const hits = new FastCounter(registry, 'edgedns_cache_hits_total', 'Cache lookups answered from a fresh entry.', []).child();
   const misses = new FastCounter(registry, 'edgedns_cache_misses_total', 'Cache lookups without a fresh entry.', []).child();
@@ -112,7 +129,12 @@ export function createMetrics(build: { version: string; site: string }, sources:
   const prefetches = new Counter({ name: 'edgedns_cache_prefetches_total', help: 'Entries refreshed in the background near the end of their TTL.', registers: r });
   new Gauge({ name: 'edgedns_cache_entries', help: 'Entries in the cache.', registers: r, collect() { this.set(sources.cache()?.entries ?? 0); } });
   new Gauge({ name: 'edgedns_cache_bytes', help: 'Bytes accounted to cache entries.', registers: r, collect() { this.set(sources.cache()?.bytes ?? 0); } });
-  const cache: CacheObserver = { hit: () => void hits.value++, miss: () => void misses.value++, staleServed: () => stale.inc(), prefetch: () => prefetches.inc(), evicted: () => evictions.inc() };
+  const droppedRecords = new Counter({ name: 'edgedns_cache_records_dropped_total', help: 'Records of upstream responses dropped before caching (not in the answer chain, not of the answering zone, glue out of bailiwick), by section.', labelNames: ['section'], registers: r });
+  const droppedBy = { answer: droppedRecords.labels('answer'), authority: droppedRecords.labels('authority'), additional: droppedRecords.labels('additional') };
+  const cache: CacheObserver = {
+    hit: () => void hits.value++, miss: () => void misses.value++, staleServed: () => stale.inc(), prefetch: () => prefetches.inc(), evicted: () => evictions.inc(),
+    dropped: (section: DropSection, n: number) => droppedBy[section].inc(n),
+  };
 
   // --- upstreams -----------------------------------------------------------------------------
   const upQueries = new Counter({ name: 'edgedns_upstream_queries_total', help: 'Queries sent to upstreams, by upstream and transport.', labelNames: ['upstream', 'transport'], registers: r });
@@ -139,8 +161,8 @@ export function createMetrics(build: { version: string; site: string }, sources:
 
   // --- fetch limits and remembered failures (RFC 9520 §3.2, §3.3) -------------------------------
   new Gauge({ name: 'edgedns_upstream_queries_in_flight', help: 'Upstream resolutions in flight now (identical questions coalesced count once; capped by fetchLimits).', registers: r, collect() { this.set(sources.upstreamInFlight?.() ?? 0); } });
-  const limited = new Counter({ name: 'edgedns_fetch_limited_total', help: 'Questions not sent upstream because a fetch limit was reached (answered stale, or SERVFAIL with EDE 0), by limit.', labelNames: ['limit'], registers: r });
-  const limitedBy = new Map((['in_flight', 'per_zone'] as const).map((x) => [x, limited.labels(x)]));
+  const fetchLimited = new Counter({ name: 'edgedns_fetch_limited_total', help: 'Questions not sent upstream because a fetch limit was reached (answered stale, or SERVFAIL with EDE 0), by limit.', labelNames: ['limit'], registers: r });
+  const limitedBy = new Map((['in_flight', 'per_zone'] as const).map((x) => [x, fetchLimited.labels(x)]));
   const failuresCached = new Counter({ name: 'edgedns_resolution_failures_cached_total', help: 'Questions answered from a remembered resolution failure (stale, or SERVFAIL with EDE 13), not sent upstream.', registers: r });
   const forward: ForwardObserver = { limited: (l: FetchLimit) => limitedBy.get(l)?.inc(), failureCached: () => failuresCached.inc() };
 
@@ -239,5 +261,5 @@ export function createMetrics(build: { version: string; site: string }, sources:
     },
   };
 
-  return { registry, pipeline, cache, resolver, forward, listeners, health, announce, reload: (ok) => reloads.labels(ok ? 'ok' : 'error').inc(), zoneSerialRefused: (n) => serialRefused.inc(n), workerRestarted: () => restarts.inc() };
+  return { registry, pipeline, defence, cache, resolver, forward, listeners, health, announce, reload: (ok) => reloads.labels(ok ? 'ok' : 'error').inc(), zoneSerialRefused: (n) => serialRefused.inc(n), workerRestarted: () => restarts.inc() };
 }

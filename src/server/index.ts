@@ -1,6 +1,9 @@
 // Public API of server/: the query pipeline and the UDP/TCP listeners.
-export { NOOP_OBSERVER, Pipeline } from './pipeline.js';
-export type { Answer, AnswerSource, PipelineObserver, PipelineOptions, Transport } from './pipeline.js';
+export { NOOP_DEFENCE, NOOP_OBSERVER, Pipeline } from './pipeline.js';
+export type { Answer, AnswerSource, DefenceObserver, LimitAction, PipelineObserver, PipelineOptions, Transport } from './pipeline.js';
+export { RateLimiter, RrlKind } from './rrl.js';
+export { CookieVerdict, Cookies, readCookieSecrets } from './cookies.js';
+export type { CookieSecrets } from './cookies.js';
 export { EDE, Forwarder } from './forward.js';
 export type { ForwardObserver, Forwarded, ForwarderOptions } from './forward.js';
 export { FetchLimits, ZoneCuts } from './fetch-limits.js';

@@ -4,10 +4,14 @@
 import type { CidrSet } from '../core/index.js';
 import type { Identity } from '../identity/index.js';
 import type { Query, ResponseOpt, Sections, TtlPatch } from '../wire/index.js';
-import { CLASSIC_UDP_SIZE, Class, EMPTY_SECTIONS, FLAG_AA, FLAG_RA, FLAG_RD, OPT_EDE, QueryStatus, Rcode, buildResponse, encodeOption, parseQuery } from '../wire/index.js';
+import { CLASSIC_UDP_SIZE, Class, EMPTY_SECTIONS, FLAG_AA, FLAG_RA, FLAG_RD, FLAG_TC, OPT_EDE, QueryStatus, Rcode, buildResponse, encodeOption, parseQuery } from '../wire/index.js';
 import type { ZoneStore } from '../zone/index.js';
+import type { CookieVerdict, Cookies } from './cookies.js';
+import { CookieVerdict as Verdict } from './cookies.js';
 import type { Forwarded, Forwarder } from './forward.js';
 import { EDE } from './forward.js';
+import type { RateLimiter } from './rrl.js';
+import { RrlAction, RrlKind } from './rrl.js';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -24,6 +28,19 @@ export interface PipelineObserver {
 
 export const NOOP_OBSERVER: PipelineObserver = { query: () => {}, response: () => {}, malformed: () => {} };
 
+/** How a limited response went out: not at all, truncated (TC=1), or as BADCOOKIE with a fresh cookie. */
+export type LimitAction = 'drop' | 'slip' | 'badcookie';
+
+/** What the abuse defences report; metrics/ and the log implement it. */
+export interface DefenceObserver {
+  /** A response held back by the rate limiter (or that would have been, `logOnly`); `started`: the first of an episode. */
+  limited(action: LimitAction, logOnly: boolean, started: boolean, client: string, kind: RrlKind, name: string): void;
+  /** A query carried a COOKIE option. */
+  cookie(verdict: CookieVerdict): void;
+}
+
+export const NOOP_DEFENCE: DefenceObserver = { limited: () => {}, cookie: () => {} };
+
 export interface PipelineOptions {
   zones: ZoneStore;
   identity: Identity;
@@ -33,7 +50,12 @@ export interface PipelineOptions {
   forwarder: Forwarder | null;
   /** Clients allowed recursion. */
   recursionAllow: CidrSet;
+  /** Response rate limiting of UDP answers not forwarded; null = off. */
+  rateLimit: { limiter: RateLimiter; logOnly: boolean } | null;
+  /** DNS cookies (RFC 7873): server cookies minted and checked with the site's shared secret. */
+  cookies: Cookies;
   observer?: PipelineObserver;
+  defence?: DefenceObserver;
 }
 
 export type Answer = Buffer | null | Promise<Buffer | null>;
@@ -45,6 +67,8 @@ const IXFR = 251;
 /** RFC 8767 §4: stale answers carry a TTL of 30 seconds. */
 const STALE: TtlPatch = { age: 0, fixed: 30 };
 const PROHIBITED = [EDE.PROHIBITED, ''] as const;
+/** No COOKIE option in the query. */
+const NO_COOKIE = -1;
 
 export class Pipeline {
   #zones: ZoneStore;
@@ -53,6 +77,10 @@ export class Pipeline {
   readonly #fwd: Forwarder | null;
   readonly #allow: CidrSet;
   readonly #obs: PipelineObserver;
+  readonly #rrl: RateLimiter | null;
+  readonly #rrlLogOnly: boolean;
+  #cookies: Cookies;
+  readonly #defence: DefenceObserver;
   /** The OPT of most responses (no options), built once. */
   readonly #optPlain: ResponseOpt;
   readonly #optDo: ResponseOpt;
@@ -64,14 +92,19 @@ export class Pipeline {
     this.#fwd = opts.forwarder;
     this.#allow = opts.recursionAllow;
     this.#obs = opts.observer ?? NOOP_OBSERVER;
+    this.#rrl = opts.rateLimit?.limiter ?? null;
+    this.#rrlLogOnly = opts.rateLimit?.logOnly ?? false;
+    this.#cookies = opts.cookies;
+    this.#defence = opts.defence ?? NOOP_DEFENCE;
     this.#optPlain = { udpSize: opts.udpPayload, dnssecOk: false, options: NO_OPTIONS };
     this.#optDo = { udpSize: opts.udpPayload, dnssecOk: true, options: NO_OPTIONS };
   }
 
-  /** Swap in newly loaded zones and identity (reload). */
-  update(zones: ZoneStore, identity: Identity): void {
+  /** Swap in newly loaded zones, identity and cookie secrets (reload). */
+  update(zones: ZoneStore, identity: Identity, cookies: Cookies): void {
     this.#zones = zones;
     this.#identity = identity;
+    this.#cookies = cookies;
   }
 
   get zones(): ZoneStore {
@@ -124,13 +157,16 @@ export class Pipeline {
     return f.then((x) => this.#finishForwarded(msg, q, transport, client, start, x));
   }
 
-  #finishForwarded(msg: Uint8Array, q: Query, transport: Transport, client: string, start: number, f: Forwarded): Buffer {
+  #finishForwarded(msg: Uint8Array, q: Query, transport: Transport, client: string, start: number, f: Forwarded): Buffer | null {
     const e = f.entry;
     const ttl = f.age < 0 ? STALE : null;
     return this.#finish(msg, q, transport, client, start, f.rcode, FLAG_RA | (e?.flags ?? 0), e ?? EMPTY_SECTIONS, f.source, ttl, f.ede);
   }
 
-  /** 8. finalize: the one place that builds the response's OPT (NSID, EDE) and applies the size limit. */
+  /**
+   * 8. finalize: the one place that builds the response's OPT (NSID, EDE, COOKIE), applies the
+   * rate limit and the size limit. Null: the rate limiter dropped the response.
+   */
   #finish(
     msg: Uint8Array,
     q: Query,
@@ -143,22 +179,74 @@ export class Pipeline {
     source: AnswerSource,
     ttl: TtlPatch | null = null,
     ede: readonly [number, string] | null = null,
-  ): Buffer {
+  ): Buffer | null {
+    const e = q.edns;
+    let cookie: number = NO_COOKIE;
+    if (e !== null && e.cookieLen > 0) {
+      cookie = this.#cookies.verdict(msg, e.cookieAt, e.cookieLen, client);
+      this.#defence.cookie(cookie as CookieVerdict);
+    }
+    // Step 4's rate limit, decided here where the response's kind is known: UDP only (a TCP client
+    // proved its address), never for a client that returned a valid server cookie (RFC 7873 §5.2.5).
+    if (this.#rrl !== null && transport === 'udp' && cookie !== Verdict.VALID) {
+      const action = this.#limit(this.#rrl, q, client, source, rcode, flags, sections, cookie);
+      if (action !== null && !this.#rrlLogOnly) {
+        if (action === 'drop') return null;
+        sections = EMPTY_SECTIONS;
+        ttl = null;
+        if (action === 'slip') flags |= FLAG_TC;
+        else rcode = Rcode.BADCOOKIE;
+      }
+    }
     let opt: ResponseOpt | null = null;
-    if (q.edns) {
-      // RFC 5001 §2.1: NSID only when asked; RFC 8914: the extended error, when there is one.
-      const e = q.edns;
-      if (!e.nsid && !ede) opt = e.dnssecOk ? this.#optDo : this.#optPlain;
+    if (e !== null) {
+      // RFC 5001 §2.1: NSID only when asked; RFC 8914: the extended error, when there is one;
+      // RFC 7873 §5.2: the client's cookie with ours, whenever the query had one.
+      if (!e.nsid && !ede && cookie === NO_COOKIE) opt = e.dnssecOk ? this.#optDo : this.#optPlain;
       else {
-        const nsid = e.nsid ? this.#identity.nsidOption : NO_OPTIONS;
-        opt = { udpSize: this.#udpPayload, dnssecOk: e.dnssecOk, options: ede ? concat(nsid, encodeEde(ede)) : nsid };
+        let options = e.nsid ? this.#identity.nsidOption : NO_OPTIONS;
+        if (ede) options = concat(options, encodeEde(ede));
+        if (cookie !== NO_COOKIE) options = concat(options, this.#cookies.option(msg, e.cookieAt, e.cookieLen, client, cookie as CookieVerdict));
+        opt = { udpSize: this.#udpPayload, dnssecOk: e.dnssecOk, options };
       }
     }
     // RFC 6891 §7: the smaller of the requestor's size and ours; 512 without EDNS (RFC 1035 §4.2.1).
-    const limit = transport === 'tcp' ? TCP_LIMIT : q.edns ? Math.min(q.edns.udpSize, this.#udpPayload) : CLASSIC_UDP_SIZE;
+    const limit = transport === 'tcp' ? TCP_LIMIT : e ? Math.min(e.udpSize, this.#udpPayload) : CLASSIC_UDP_SIZE;
     const out = buildResponse(msg, q, rcode, flags, sections, opt, limit, ttl);
     this.#obs.response(transport, client, q.key, q.qtype, rcode, source, (performance.now() - start) / 1000);
     return out;
+  }
+
+  /** Count a response with the limiter: null to send it, else how it is held back (reported). */
+  #limit(rrl: RateLimiter, q: Query, client: string, source: AnswerSource, rcode: number, flags: number, sections: Sections, cookie: number): LimitAction | null {
+    const kind = this.#kind(source, rcode, flags, sections);
+    if (kind === 0) return null;
+    const perName = kind === RrlKind.ANSWER || kind === RrlKind.NODATA;
+    const name = perName ? q.key : kind === RrlKind.ERROR ? '' : (this.#zones.findZone(q.key)?.key ?? '');
+    const d = rrl.decide(client, kind, name, perName ? q.qtype : 0);
+    if (d.action === RrlAction.SEND) return null;
+    // RFC 7873 §5.2.3: a client that sent a cookie is told the right one (BADCOOKIE) instead of TC=1.
+    const action: LimitAction = d.action === RrlAction.DROP ? 'drop' : cookie === NO_COOKIE ? 'slip' : 'badcookie';
+    this.#defence.limited(action, this.#rrlLogOnly, d.started, client, kind, name);
+    return action;
+  }
+
+  /**
+   * What the rate limiter counts a response as; 0 for what it does not limit: answers from the
+   * cache and the upstreams, which only clients allowed recursion get, and SERVFAIL after
+   * forwarding failed (the fetch limits bound that path).
+   */
+  #kind(source: AnswerSource, rcode: number, flags: number, sections: Sections): RrlKind | 0 {
+    if (source === 'zone' || source === 'chaos') {
+      if (rcode === Rcode.NXDOMAIN) return RrlKind.NXDOMAIN;
+      if (rcode !== Rcode.NOERROR) return RrlKind.ERROR;
+      if (sections.an === 0 && (flags & FLAG_AA) === 0) return RrlKind.REFERRAL;
+      // Answers synthesized from a template (a wildcard's data or its NODATA) are counted per
+      // zone, so random names under a wildcard share one account.
+      if (sections.shift !== undefined) return RrlKind.WILDCARD;
+      return sections.an > 0 ? RrlKind.ANSWER : RrlKind.NODATA;
+    }
+    return source === 'error' && rcode !== Rcode.SERVFAIL ? RrlKind.ERROR : 0;
   }
 }
 

@@ -28,6 +28,8 @@ export const Rcode = {
   YXDOMAIN: 6,
   /** RFC 6891 §9: extended rcode 16, carried half in the OPT TTL. */
   BADVERS: 16,
+  /** RFC 7873 §8: a bad or missing server cookie. */
+  BADCOOKIE: 23,
 } as const;
 export type Rcode = (typeof Rcode)[keyof typeof Rcode];
 
@@ -35,6 +37,8 @@ export const Class = { IN: 1, CS: 2, CH: 3, HS: 4, NONE: 254, ANY: 255 } as cons
 
 export const OPT_TYPE = 41;
 export const OPT_NSID = 3;
+/** RFC 7873 §4: the COOKIE option. */
+export const OPT_COOKIE = 10;
 export const OPT_EDE = 15;
 /** RFC 3225 §3: the DO bit in the OPT TTL. */
 export const EDNS_DO = 0x8000;

@@ -1,7 +1,7 @@
 // Sorting and parsing an incoming query from its bytes: header, the one question, and the OPT
 // record (RFC 1035 §4.1, RFC 6891 §6). Bad packets are data: the result says what to do.
 
-import { EDNS_DO, FLAG_QR, HEADER_LEN, MAX_LABEL_LEN, MAX_NAME_LEN, OPCODE_MASK, OPCODE_SHIFT, OPT_NSID, OPT_TYPE, Opcode, Rcode } from './constants.js';
+import { EDNS_DO, FLAG_QR, HEADER_LEN, MAX_LABEL_LEN, MAX_NAME_LEN, OPCODE_MASK, OPCODE_SHIFT, OPT_COOKIE, OPT_NSID, OPT_TYPE, Opcode, Rcode } from './constants.js';
 import { nameKey, skipName } from './name.js';
 import type { ResponseOpt } from './opt.js';
 import { OPT_FIXED_LEN, writeOpt } from './opt.js';
@@ -23,6 +23,9 @@ export interface Edns {
   dnssecOk: boolean;
   /** RFC 5001 §2.1: the query carried an (empty) NSID option. */
   nsid: boolean;
+  /** RFC 7873 §4: where the COOKIE option's data starts in the message (0: no cookie) and its length (8, or 16 to 40). */
+  cookieAt: number;
+  cookieLen: number;
 }
 
 export interface Query {
@@ -120,6 +123,8 @@ function parseOpt(msg: Uint8Array, at: number, rdStart: number, rdlen: number): 
   const version = msg[at + 5] as number;
   const flags = u16(msg, at + 6);
   let nsid = false;
+  let cookieAt = 0;
+  let cookieLen = 0;
   let o = rdStart;
   const end = rdStart + rdlen;
   while (o < end) {
@@ -128,9 +133,15 @@ function parseOpt(msg: Uint8Array, at: number, rdStart: number, rdlen: number): 
     const len = u16(msg, o + 2);
     if (o + 4 + len > end) return undefined;
     if (code === OPT_NSID) nsid = true;
+    else if (code === OPT_COOKIE && cookieAt === 0) {
+      // RFC 7873 §5.2.2: a client cookie of 8 bytes, and a server cookie of 8 to 32 if any.
+      if (len !== 8 && (len < 16 || len > 40)) return undefined;
+      cookieAt = o + 4;
+      cookieLen = len;
+    }
     o += 4 + len;
   }
-  return { udpSize: Math.max(udp, 512), version, dnssecOk: (flags & EDNS_DO) !== 0, nsid };
+  return { udpSize: Math.max(udp, 512), version, dnssecOk: (flags & EDNS_DO) !== 0, nsid, cookieAt, cookieLen };
 }
 
 function skipRecord(msg: Uint8Array, at: number): number {

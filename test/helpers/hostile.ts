@@ -4,6 +4,7 @@
 // and sends only to loopback.
 
 import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import dnsPacket from 'dns-packet';
 import { parseProm, value } from './prom.js';
 import type { RunningServer } from './server.ts';
 import { ZONES, startServer } from './server.ts';
-import { query } from './wire.js';
 
 export interface LegitResult {
   sent: number;
@@ -36,8 +37,39 @@ export interface LegitClient {
 const LOST_AFTER_MS = 1000;
 
 /**
+ * A query with EDNS and a COOKIE option, as a resolver with DNS cookies sends it (BIND and
+ * Unbound do): the client cookie, and the server's once it is known.
+ */
+function cookieQuery(name: string, type: string, id: number, cookie: Buffer): Buffer {
+  return dnsPacket.encode({
+    type: 'query',
+    id,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ name, type: type as 'A', class: 'IN' }],
+    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, options: [{ code: 10, data: cookie }] } as unknown as dnsPacket.Answer],
+  });
+}
+
+/** Learn the node's server cookie for this socket's address (RFC 7873 §5.3): a few tries, 2 s each. */
+async function learnCookie(sock: dgram.Socket, port: number, host: string, name: string, type: string): Promise<Buffer> {
+  const client = randomBytes(8);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const reply = once(sock, 'message') as Promise<[Buffer]>;
+    sock.send(cookieQuery(name, type, 0xffff - attempt, client), port, host);
+    const got = await Promise.race([reply, sleep(2000).then(() => null)]);
+    if (!got) continue;
+    const opt = (dnsPacket.decode(got[0]).additionals ?? []).find((a) => a.type === 'OPT') as { options?: { code: number; data: Buffer }[] } | undefined;
+    const cookie = opt?.options?.find((o) => o.code === 10)?.data;
+    if (cookie && cookie.length > 8) return cookie;
+  }
+  throw new Error(`no server cookie from ${host}:${port}`);
+}
+
+/**
  * Send `rate` queries a second for `name` from `from` (a loopback address other than the
- * attacker's) to host:port until stopped (at most `maxMs`), matching answers by ID.
+ * attacker's) to host:port until stopped (at most `maxMs`), matching answers by ID. The client
+ * uses DNS cookies, as a real resolver does: the rate limiter exempts it once it has the server's
+ * (the attacker, spoofing or not, shares its /24).
  */
 export async function legitClient(opts: { port: number; host?: string; from?: string; name?: string; type?: string; rate?: number; maxMs?: number }): Promise<LegitClient> {
   const host = opts.host ?? '127.0.0.1';
@@ -48,6 +80,7 @@ export async function legitClient(opts: { port: number; host?: string; from?: st
     sock.once('error', reject);
     sock.bind(0, opts.from ?? '127.0.0.2', () => resolve());
   });
+  const cookie = await learnCookie(sock, opts.port, host, opts.name ?? 'www.example.test', opts.type ?? 'A');
   const sentAt = new Map<number, number>();
   const rtts: number[] = [];
   let sent = 0;
@@ -70,7 +103,7 @@ export async function legitClient(opts: { port: number; host?: string; from?: st
       while (sent < due) {
         id = (id % 65535) + 1;
         sentAt.set(id, performance.now());
-        sock.send(query(opts.name ?? 'www.example.test', opts.type ?? 'A', { id }), opts.port, host);
+        sock.send(cookieQuery(opts.name ?? 'www.example.test', opts.type ?? 'A', id, cookie), opts.port, host);
         sent++;
       }
       await sleep(every);

@@ -1,5 +1,6 @@
 // A fake upstream resolver on loopback (UDP and TCP on one port) that tests steer: answer,
-// delay, drop, truncate, SERVFAIL, or reply with a wrong ID, a wrong question or from a wrong port.
+// delay, drop, truncate, SERVFAIL, or reply with a wrong ID, a wrong question or from a wrong port;
+// `inject` adds extra records to a reply's sections (forged or careless data for the cache to drop).
 
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
@@ -14,12 +15,21 @@ export interface FakeRecord {
   data: unknown;
 }
 
+/** Records added to the sections of one question's reply (positive or NXDOMAIN). */
+export interface Injected {
+  answer?: FakeRecord[];
+  authority?: FakeRecord[];
+  additional?: FakeRecord[];
+}
+
 export class FakeUpstream {
   mode: Mode = 'answer';
   delayMs = 0;
   /** Answers by "name|TYPE" (lower case); a name with no entry gets NXDOMAIN with an SOA. */
   readonly zone = new Map<string, FakeRecord[]>();
   negativeTtl = 60;
+  /** Extra records by "name|TYPE" (lower case), appended after the reply's own. */
+  readonly injected = new Map<string, Injected>();
   udpQueries = 0;
   tcpQueries = 0;
   /** Source addresses, ports and IDs of the UDP queries received. */
@@ -76,6 +86,11 @@ export class FakeUpstream {
     this.zone.set(`${name.toLowerCase()}|${type}`, data.map((d) => ({ name, type, ttl, data: d })));
   }
 
+  /** Append `extra` to every reply to `name`/`type`. */
+  inject(name: string, type: string, extra: Injected): void {
+    this.injected.set(`${name.toLowerCase()}|${type}`, extra);
+  }
+
   get queries(): number {
     return this.udpQueries + this.tcpQueries;
   }
@@ -104,10 +119,14 @@ export class FakeUpstream {
     let flags = dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE;
     if (this.mode === 'servfail') return dnsPacket.encode({ ...base, flags: flags | 2 });
     if (this.mode === 'truncate' && transport === 'udp') return dnsPacket.encode({ ...base, flags: flags | dnsPacket.TRUNCATED_RESPONSE });
-    if (records) return dnsPacket.encode({ ...base, flags, answers: records.map((r) => ({ ...r, class: 'IN' })) as dnsPacket.Answer[] });
+    const extra = this.injected.get(`${question.name.toLowerCase()}|${question.type}`) ?? {};
+    const rrs = (rs: FakeRecord[] | undefined): dnsPacket.Answer[] => (rs ?? []).map((r) => ({ ...r, class: 'IN' })) as dnsPacket.Answer[];
+    const injected = { authorities: rrs(extra.authority), additionals: rrs(extra.additional) };
+    if (records) return dnsPacket.encode({ ...base, flags, answers: [...rrs(records), ...rrs(extra.answer)], ...injected });
     flags |= 3; // NXDOMAIN
     const zone = question.name.split('.').slice(-2).join('.');
-    return dnsPacket.encode({ ...base, flags, authorities: [{ name: zone, type: 'SOA', ttl: 3600, class: 'IN', data: { mname: `ns.${zone}`, rname: `h.${zone}`, serial: 1, refresh: 2, retry: 3, expire: 4, minimum: this.negativeTtl } }] as dnsPacket.Answer[] });
+    const soa = { name: zone, type: 'SOA', ttl: 3600, class: 'IN', data: { mname: `ns.${zone}`, rname: `h.${zone}`, serial: 1, refresh: 2, retry: 3, expire: 4, minimum: this.negativeTtl } } as dnsPacket.Answer;
+    return dnsPacket.encode({ ...base, flags, answers: rrs(extra.answer), authorities: [soa, ...injected.authorities], additionals: injected.additionals });
   }
 
   #serveTcp(s: net.Socket): void {

@@ -120,7 +120,7 @@ describe('AnswerCache', () => {
   it('is bounded by entries and by bytes, counting evictions', () => {
     const clock = new ManualClock();
     let evicted = 0;
-    const observer = { hit: () => {}, miss: () => {}, staleServed: () => {}, prefetch: () => {}, evicted: () => evicted++ };
+    const observer = { hit: () => {}, miss: () => {}, staleServed: () => {}, prefetch: () => {}, evicted: () => evicted++, dropped: () => {} };
     const c = new AnswerCache(opts(clock, { maxEntries: 10, observer }));
     for (let i = 0; i < 25; i++) c.store(key(`n${i}.example.org.`), qn(`n${i}.example.org.`), upstreamReply(`n${i}.example.org`, [{ type: 'A', ttl: 100, data: '192.0.2.1' }]), false);
     assert.equal(c.entries, 10);

@@ -24,7 +24,35 @@ describe('parseQuery', () => {
       additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 4096, flags: dnsPacket.DNSSEC_OK, options: [{ code: 3, data: Buffer.alloc(0) }, { code: 65001, data: Buffer.from('xy') }] } as unknown as dnsPacket.Answer],
     });
     const q = parseQuery(msg);
-    assert.deepEqual(q.edns, { udpSize: 4096, version: 0, dnssecOk: true, nsid: true });
+    assert.deepEqual(q.edns, { udpSize: 4096, version: 0, dnssecOk: true, nsid: true, cookieAt: 0, cookieLen: 0 });
+  });
+
+  const withCookie = (...cookies: Buffer[]): Buffer =>
+    dnsPacket.encode({
+      type: 'query', id: 1, questions: [{ name: 'a.test', type: 'A', class: 'IN' }],
+      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, options: cookies.map((data) => ({ code: 10, data })) } as unknown as dnsPacket.Answer],
+    });
+
+  it('finds the COOKIE option: a client cookie alone, or with a server cookie (RFC 7873 §4)', () => {
+    for (const len of [8, 16, 24, 40]) {
+      const cookie = Buffer.alloc(len, 0xab);
+      const msg = withCookie(cookie);
+      const q = parseQuery(msg);
+      assert.equal(q.status, QueryStatus.OK);
+      assert.equal(q.edns?.cookieLen, len);
+      assert.deepEqual(msg.subarray(q.edns?.cookieAt, (q.edns?.cookieAt ?? 0) + len), cookie);
+    }
+    // The first of two is the one read.
+    const q = parseQuery(withCookie(Buffer.alloc(8, 1), Buffer.alloc(24, 2)));
+    assert.equal(q.edns?.cookieLen, 8);
+  });
+
+  it('answers FORMERR to a COOKIE option of a length RFC 7873 §5.2.2 forbids', () => {
+    for (const len of [0, 7, 9, 15, 41]) {
+      const q = parseQuery(withCookie(Buffer.alloc(len, 0xab)));
+      assert.equal(q.status, QueryStatus.ERROR, `length ${len}`);
+      assert.equal(q.rcode, Rcode.FORMERR);
+    }
   });
 
   it('raises a payload size under 512 to 512 (RFC 6891 §6.2.3)', () => {

@@ -1,0 +1,107 @@
+// BIND's named as the other implementation: started in the foreground (`named -g`) in its own
+// temporary folder, on 127.0.0.1 and a free port, authoritative for one tiny zone, no rndc; stopped
+// by its pid.
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../bench/procs.ts';
+import { dig } from './dig.ts';
+
+export interface NamedOptions {
+  /** `cookie-secret`: 32 hex digits (SipHash-2-4 cookies, RFC 9018). */
+  cookieSecret?: string;
+  /** `require-server-cookie`: answer a UDP query that lacks a valid server cookie with BADCOOKIE. */
+  requireServerCookie?: boolean;
+}
+
+export interface RunningNamed {
+  host: string;
+  port: number;
+  pid: number;
+  /** The zone it serves: `www.<zone>` has A 192.0.2.80. */
+  zone: string;
+  /** What named wrote to stderr so far (it logs there with -g). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export const NAMED_ZONE = 'cookie.example.test';
+
+/** The path of named, or undefined when BIND is not installed (`scripts/install-deps.sh test` installs it). */
+export function namedPath(): string | undefined {
+  for (const p of ['/usr/sbin/named', '/usr/local/sbin/named']) if (spawnSync(p, ['-v']).status === 0) return p;
+  const found = spawnSync('sh', ['-c', 'command -v named'], { encoding: 'utf8' });
+  return found.status === 0 ? found.stdout.trim() || undefined : undefined;
+}
+
+export async function startNamed(opts: NamedOptions = {}): Promise<RunningNamed> {
+  const bin = namedPath();
+  if (!bin) throw new Error('named (BIND 9) is not installed: scripts/install-deps.sh test installs bind9');
+  const dir = mkdtempSync(join(tmpdir(), 'edgedns-named-'));
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'zone.db'),
+    `$TTL 300
+@    IN SOA ns.${NAMED_ZONE}. hostmaster.${NAMED_ZONE}. 1 3600 600 86400 300
+     IN NS  ns.${NAMED_ZONE}.
+ns   IN A   192.0.2.53
+www  IN A   192.0.2.80
+`,
+  );
+  const conf = join(dir, 'named.conf');
+  writeFileSync(
+    conf,
+    `options {
+  directory "${dir}";
+  pid-file "${join(dir, 'named.pid')}";
+  session-keyfile "${join(dir, 'session.key')}";
+  managed-keys-directory "${dir}";
+  listen-on port ${port} { 127.0.0.1; };
+  listen-on-v6 { none; };
+  recursion no;
+  dnssec-validation no;
+  notify no;
+${opts.cookieSecret ? `  cookie-secret "${opts.cookieSecret}";\n` : ''}  require-server-cookie ${opts.requireServerCookie ? 'yes' : 'no'};
+};
+controls { };
+zone "${NAMED_ZONE}" { type primary; file "${join(dir, 'zone.db')}"; };
+`,
+  );
+  // As root, named keeps running as root (no -u): it only binds an unprivileged port here.
+  const child: ChildProcess = spawn(bin, ['-g', '-4', '-n', '1', '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (s: string) => {
+    if (stderr.length < 200_000) stderr += s;
+  });
+  const exited = once(child, 'exit');
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      process.kill(child.pid, 'SIGTERM');
+      const timer = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // Ready when it answers the zone's SOA (without a cookie: require-server-cookie spares cookie-less clients).
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await stop();
+      throw new Error(`named exited (${child.exitCode ?? child.signalCode}) before answering:\n${stderr.slice(-3000)}`);
+    }
+    const r = await dig({ host: '127.0.0.1', port }, ['+time=1', '+nocookie', NAMED_ZONE, 'SOA']).catch(() => undefined);
+    if (r?.status === 'NOERROR') break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`named did not answer on 127.0.0.1:${port} within 15 s:\n${stderr.slice(-3000)}`);
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  // pid is set: the process answered queries.
+  return { host: '127.0.0.1', port, pid: child.pid as number, zone: NAMED_ZONE, log: () => stderr, stop };
+}
