@@ -31,9 +31,12 @@ run: build
 typecheck: $(NODE_MODULES)
 	npx tsc -p tsconfig.test.json
 
+# The hostile tests run after the rest, one at a time: each loads the machine with its own attack
+# and measures the node's answers to a legitimate client, not a neighbouring test's attack.
 test: build typecheck
 	@scripts/install-deps.sh test
-	node --import tsx --test --test-concurrency=2 --test-timeout=180000 $(UNIT_TESTS) $(INTEGRATION_TESTS) $(HOSTILE_TESTS)
+	node --import tsx --test --test-concurrency=2 --test-timeout=180000 $(UNIT_TESTS) $(INTEGRATION_TESTS)
+	node --import tsx --test --test-concurrency=1 --test-timeout=180000 $(HOSTILE_TESTS)
 
 unit: build
 	node --import tsx --test --test-timeout=60000 $(UNIT_TESTS)

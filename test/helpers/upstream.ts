@@ -47,6 +47,7 @@ export class FakeUpstream {
   readonly #tcp: net.Server;
   readonly #conns = new Set<net.Socket>();
   port = 0;
+  #held: (() => void)[] | null = null;
 
   private constructor() {
     this.#udp = dgram.createSocket('udp4');
@@ -76,10 +77,23 @@ export class FakeUpstream {
         const sock = f.mode === 'wrong-port' ? f.#other : f.#udp;
         sock.send(reply, rinfo.port, rinfo.address);
       };
-      if (f.delayMs > 0) setTimeout(send, f.delayMs);
+      if (f.#held) f.#held.push(send);
+      else if (f.delayMs > 0) setTimeout(send, f.delayMs);
       else send();
     });
     return f;
+  }
+
+  /** Keep every UDP reply from now on until `release()`: queries stay in flight as long as a test needs. */
+  hold(): void {
+    this.#held ??= [];
+  }
+
+  /** Send the replies kept since `hold()`, and reply at once again. */
+  release(): void {
+    const held = this.#held ?? [];
+    this.#held = null;
+    for (const send of held) send();
   }
 
   set(name: string, type: string, ttl: number, ...data: unknown[]): void {

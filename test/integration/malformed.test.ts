@@ -63,7 +63,9 @@ describe('malformed packets', () => {
     sock.close();
     assert.ok(replies > 0, 'some mutated packets are still queries and get answers');
     assert.equal(bad, 0, 'every reply is a well-formed DNS message');
-    const r = await dig(srv, ['www.example.test']);
+    // Asked from another /24: the rate limiter holds back answers to the prefix that just sent
+    // 5000 packets (most of them answerable queries for the same three names).
+    const r = await dig(srv, ['-b', '127.0.1.1', 'www.example.test']);
     assert.equal(r.status, 'NOERROR');
     assert.equal(srv.proc.exitCode, null);
   });

@@ -16,7 +16,6 @@ import { FakeUpstream } from '../helpers/upstream.ts';
 import { decode, query } from '../helpers/wire.ts';
 
 /** The upstream holds every reply this long: queries pile up in flight at the node. */
-const HOLD_MS = 1200;
 const IN_FLIGHT = 1000;
 const PER_ZONE = 5;
 
@@ -93,7 +92,8 @@ async function upstreamReceived(n: number, ms = 8000): Promise<void> {
 
 describe('upstream queries', () => {
   it(`${IN_FLIGHT} at once: from ≥ 990 distinct source ports, all from querySource; one more is over the total cap`, async (t) => {
-    up.delayMs = HOLD_MS;
+    // Held (not delayed): however slow this machine, the 1000 stay in flight until released.
+    up.hold();
     const c = await client();
     try {
       const from = up.udpQueries;
@@ -106,6 +106,7 @@ describe('upstream queries', () => {
       assert.equal(over.after, 0, 'answered before any query in flight was');
       assert.equal(over.rcode, 'SERVFAIL');
       assert.equal(over.ede, `0 fetch limit: ${IN_FLIGHT} upstream resolutions in flight`);
+      up.release();
       const all = await Promise.all(replies);
       assert.equal(all.filter((r) => r.rcode === 'NXDOMAIN').length, IN_FLIGHT);
       const ports = new Set(up.sourcePorts.slice(from, from + IN_FLIGHT));
@@ -117,8 +118,8 @@ describe('upstream queries', () => {
       assert.equal(await metric(srv.adminPort as number, 'edgedns_fetch_limited_total', { limit: 'in_flight' }), 1);
       assert.equal(await metric(srv.adminPort as number, 'edgedns_upstream_queries_in_flight'), 0);
     } finally {
+      up.release();
       c.close();
-      up.delayMs = 0;
     }
   });
 });
@@ -130,7 +131,7 @@ describe('fetch limits', () => {
       up.set('stale.limit.example', 'A', 1, '192.0.2.44');
       assert.equal((await c.ask('stale.limit.example')).answers[0]?.data, '192.0.2.44');
       await sleep(1100); // expired: stale from now on
-      up.delayMs = HOLD_MS;
+      up.hold();
       const from = up.udpQueries;
       const held = Array.from({ length: PER_ZONE }, (_, i) => c.ask(`r${i}.limit.example`));
       await upstreamReceived(from + PER_ZONE);
@@ -147,12 +148,13 @@ describe('fetch limits', () => {
       assert.equal(stale.answers[0]?.ttl, 30);
       assert.equal(stale.ede, '3 ');
       await upstreamReceived(from + PER_ZONE + 1); // the other zone was asked
+      up.release();
       for (const r of await Promise.all(held)) assert.equal(r.rcode, 'NXDOMAIN');
       assert.equal((await other).rcode, 'NXDOMAIN');
       assert.equal(await metric(srv.adminPort as number, 'edgedns_fetch_limited_total', { limit: 'per_zone' }), 2);
     } finally {
+      up.release();
       c.close();
-      up.delayMs = 0;
     }
   });
 });
