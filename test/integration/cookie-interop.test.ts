@@ -1,13 +1,19 @@
 // DNS cookies against BIND's named (RFC 9018 SipHash-2-4 cookies, same `cookie-secret`): a cookie
 // named hands to dig verifies in Cookies, and a cookie Cookies mints is accepted by named when it
-// requires a server cookie; a corrupted or foreign one is not.
+// requires a server cookie; a corrupted or foreign one is not. And the same between the running
+// servers: edgedns and named with one secret accept each other's cookies.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { CookieVerdict, Cookies } from '../../src/server/index.ts';
 import { dig } from '../helpers/dig.ts';
 import type { RunningNamed } from '../helpers/named.ts';
 import { startNamed } from '../helpers/named.ts';
+import { parseProm, value } from '../helpers/prom.ts';
+import { ZONES, startServer } from '../helpers/server.ts';
 
 const SECRET = 'a2f1c0de5b7e4f0a9c3d8e6b1f2a4c57';
 const OTHER = '0123456789abcdef0123456789abcdef';
@@ -73,5 +79,28 @@ it('a cookie Cookies mints for 127.0.0.1 gets an answer from named; a corrupted 
     const r = await ask(`+cookie=${h}`);
     assert.equal(r.status, 'BADCOOKIE', what);
     assert.equal(r.address, undefined, what);
+  }
+});
+
+it('between the running servers: a cookie from named is valid at edgedns, one from edgedns is accepted by named', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgedns-interop-'));
+  writeFileSync(join(dir, 'cookie.secret'), `${SECRET}\n`);
+  writeFileSync(join(dir, 'edgedns.yaml'), ['listen: ["127.0.0.1:0"]', `zones: { dir: ${JSON.stringify(ZONES)} }`, 'upstreams: []', `cookies: { secretFile: ${JSON.stringify(join(dir, 'cookie.secret'))} }`].join('\n'));
+  const edge = await startServer({ config: join(dir, 'edgedns.yaml'), args: [] });
+  try {
+    const valid = async (): Promise<number> => value(parseProm(await (await fetch(`http://127.0.0.1:${edge.adminPort}/metrics`)).text()), 'edgedns_cookies_total', { verdict: 'valid' });
+    // named → edgedns: the cookie named gave dig, sent to edgedns by dig.
+    const fromNamed = (await ask('+cookie')).cookie as string;
+    const atEdge = await dig(edge, [`+cookie=${fromNamed}`, 'www.example.test', 'A']);
+    assert.equal(atEdge.status, 'NOERROR');
+    assert.equal(await valid(), 1, 'edgedns counted the cookie named made as valid');
+    // edgedns → named: the cookie edgedns gave dig; named requires a valid server cookie.
+    const fromEdge = /; COOKIE: ([0-9a-f]+)/.exec((await dig(edge, ['+cookie', 'www.example.test', 'A'])).raw)?.[1] as string;
+    const atNamed = await ask(`+cookie=${fromEdge}`);
+    assert.equal(atNamed.status, 'NOERROR', 'named accepted the cookie edgedns made');
+    assert.equal(atNamed.address, '192.0.2.80');
+    assert.equal((await ask(`+cookie=${corrupt(fromEdge)}`)).status, 'BADCOOKIE');
+  } finally {
+    await edge.stop();
   }
 });
