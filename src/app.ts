@@ -179,6 +179,7 @@ export class EdgeNode {
       cache: () => local?.cacheStats() ?? null,
       zones: () => node?.zones ?? state.zones,
       upstreams: () => local?.upstreamStatus() ?? [],
+      upstreamInFlight: () => local?.upstreamInFlight() ?? 0,
       workers: () => node?.plane.workers() ?? null,
       zoneAnswers: () => synthCounts,
     });

@@ -70,5 +70,5 @@ export function buildResolver(c: Config, log: Logger, observer: ResolverObserver
       log[healthy ? 'info' : 'warn'](healthy ? 'upstream healthy' : 'upstream unhealthy', { upstream: u });
     },
   };
-  return new Resolver({ upstreams, timeoutMs: c.resolver.timeout, deadlineMs: c.resolver.deadline, udpPayload: c.edns.udpPayload, socketReuse: 1000, clock: systemClock, observer: logHealth });
+  return new Resolver({ upstreams, timeoutMs: c.resolver.timeout, deadlineMs: c.resolver.deadline, udpPayload: c.edns.udpPayload, querySource: c.resolver.querySource, querySourceV6: c.resolver.querySourceV6, clock: systemClock, observer: logHealth });
 }

@@ -15,7 +15,7 @@ import type { Identity } from './identity/index.js';
 import { buildIdentity } from './identity/index.js';
 import type { Metrics, MetricsJson } from './metrics/index.js';
 import type { Resolver, UpstreamStatus } from './resolver/index.js';
-import type { CookieSecrets, DefenceObserver, ListenAddress, ListenerSet, TcpLimits } from './server/index.js';
+import type { CookieSecrets, DefenceObserver, ForwarderOptions, ListenAddress, ListenerSet, TcpLimits } from './server/index.js';
 import { Cookies, Forwarder, Pipeline, RateLimiter, RrlKind, queryLog, readCookieSecrets, startListeners, teeObservers } from './server/index.js';
 import type { ZoneImage, ZoneInfo, ZoneStore } from './zone/index.js';
 import { openStore, loadInThread } from './zone/index.js';
@@ -191,6 +191,15 @@ export function tcpLimits(c: Config): TcpLimits {
   };
 }
 
+/**
+ * The fetch limits of one answering process: the node's caps shared out between the `workers`
+ * processes (each resolves the questions it was asked), like the TCP caps.
+ */
+export function fetchLimits(c: Config, metrics: Pick<Metrics, 'forward'>): ForwarderOptions {
+  const share = (n: number): number => Math.max(1, Math.ceil(n / c.workers));
+  return { inFlight: share(c.fetchLimits.inFlight), perZone: share(c.fetchLimits.perZone), clock: systemClock, observer: metrics.forward };
+}
+
 /** DNS answered in this process. */
 export class LocalPlane implements DnsPlane {
   readonly pipeline: Pipeline;
@@ -208,7 +217,9 @@ export class LocalPlane implements DnsPlane {
     const c = state.loaded.config;
     const zones = storeOf(state.image, null);
     const resolver = buildResolver(c, log, metrics.resolver);
-    const forwarder = resolver ? new Forwarder(buildCache(c, metrics.cache), resolver, log) : null;
+    // A querySource this host does not have is a startup error, not every upstream "down".
+    await resolver?.checkSources();
+    const forwarder = resolver ? new Forwarder(buildCache(c, metrics.cache), resolver, log, fetchLimits(c, metrics)) : null;
     const pipeline = new Pipeline({
       zones,
       identity: state.identity,
@@ -257,6 +268,11 @@ export class LocalPlane implements DnsPlane {
   cacheStats(): CacheStats | null {
     const cache = this.pipeline.forwarder?.cache;
     return cache ? { entries: cache.entries, bytes: cache.bytes } : null;
+  }
+
+  /** Upstream resolutions in flight now, for metrics (read at scrape time). */
+  upstreamInFlight(): number {
+    return this.pipeline.forwarder?.inFlight ?? 0;
   }
 
   upstreamStatus(): UpstreamStatus[] {

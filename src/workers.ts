@@ -400,6 +400,7 @@ export async function runWorker(): Promise<void> {
       cache: () => current?.cacheStats() ?? null,
       zones: () => current?.pipeline.zones.zones() ?? [],
       upstreams: () => current?.upstreamStatus() ?? [],
+      upstreamInFlight: () => current?.upstreamInFlight() ?? 0,
       zoneAnswers: () => synthCounts,
     });
     plane = current = await LocalPlane.start(state, log, metrics);

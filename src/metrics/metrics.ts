@@ -9,7 +9,7 @@ import { systemClock } from '../core/index.js';
 import type { CacheObserver, DropSection } from '../cache/index.js';
 import type { CheckResult, HealthObserver, HealthState } from '../health/index.js';
 import type { MismatchReason, ResolverObserver, UpstreamStatus } from '../resolver/index.js';
-import type { Deadline, DefenceObserver, ListenerObserver, PipelineObserver, RefuseReason, SendFailure, Transport } from '../server/index.js';
+import type { Deadline, DefenceObserver, FetchLimit, ForwardObserver, ListenerObserver, PipelineObserver, RefuseReason, SendFailure, Transport } from '../server/index.js';
 import { FastCounter, FastHistogram } from './fast.js';
 import type { ZoneInfo } from '../zone/index.js';
 
@@ -28,6 +28,8 @@ export interface MetricSources {
   cache(): { entries: number; bytes: number } | null;
   zones(): ZoneInfo[];
   upstreams(): UpstreamStatus[];
+  /** Upstream resolutions in flight now (this process's). */
+  upstreamInFlight?(): number;
   /** Worker processes (the primary of a multi-process node), or null. */
   workers?(): { configured: number; listening: number } | null;
   /** Zone answers for names that are not nodes, by how they were made (monotonic in a process). */
@@ -52,6 +54,7 @@ export interface Metrics {
   readonly defence: DefenceObserver;
   readonly cache: CacheObserver;
   readonly resolver: ResolverObserver;
+  readonly forward: ForwardObserver;
   readonly listeners: ListenerObserver;
   readonly health: HealthObserver;
   readonly announce: AnnounceObserver;
@@ -156,6 +159,13 @@ export function createMetrics(build: { version: string; site: string }, sources:
     health: () => {},
   };
 
+  // --- fetch limits and remembered failures (RFC 9520 §3.2, §3.3) -------------------------------
+  new Gauge({ name: 'edgedns_upstream_queries_in_flight', help: 'Upstream resolutions in flight now (identical questions coalesced count once; capped by fetchLimits).', registers: r, collect() { this.set(sources.upstreamInFlight?.() ?? 0); } });
+  const fetchLimited = new Counter({ name: 'edgedns_fetch_limited_total', help: 'Questions not sent upstream because a fetch limit was reached (answered stale, or SERVFAIL with EDE 0), by limit.', labelNames: ['limit'], registers: r });
+  const limitedBy = new Map((['in_flight', 'per_zone'] as const).map((x) => [x, fetchLimited.labels(x)]));
+  const failuresCached = new Counter({ name: 'edgedns_resolution_failures_cached_total', help: 'Questions answered from a remembered resolution failure (stale, or SERVFAIL with EDE 13), not sent upstream.', registers: r });
+  const forward: ForwardObserver = { limited: (l: FetchLimit) => limitedBy.get(l)?.inc(), failureCached: () => failuresCached.inc() };
+
   // --- TCP -------------------------------------------------------------------------------------
   const open = new Gauge({ name: 'edgedns_tcp_connections_open', help: 'TCP connections open now.', registers: r });
   const accepted = new Counter({ name: 'edgedns_tcp_connections_total', help: 'TCP connections accepted.', registers: r });
@@ -251,5 +261,5 @@ export function createMetrics(build: { version: string; site: string }, sources:
     },
   };
 
-  return { registry, pipeline, defence, cache, resolver, listeners, health, announce, reload: (ok) => reloads.labels(ok ? 'ok' : 'error').inc(), zoneSerialRefused: (n) => serialRefused.inc(n), workerRestarted: () => restarts.inc() };
+  return { registry, pipeline, defence, cache, resolver, forward, listeners, health, announce, reload: (ok) => reloads.labels(ok ? 'ok' : 'error').inc(), zoneSerialRefused: (n) => serialRefused.inc(n), workerRestarted: () => restarts.inc() };
 }

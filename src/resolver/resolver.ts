@@ -1,15 +1,22 @@
 // Forwarding to upstream resolvers: the healthy upstream with the lowest smoothed RTT first, the
 // next one on timeout/SERVFAIL/REFUSED, a per-try timeout and an overall deadline, TC → TCP.
+// An upstream that stopped answering is marked down and probed with back-off: one query at a
+// time once the back-off has passed, and nothing at all sent to it otherwise.
 // (Identical questions in flight are coalesced one level up, where the cache is filled.)
+//
+//   up ──3 failures in a row, nothing answered for a timeout──▶ down (probe after 1 s)
+//   down ──back-off passed: the next resolution's first try is the probe (one at a time)──▶
+//        answered → up (back-off reset)    failed → down (back-off doubled, at most 30 s)
 
 import { readFileSync } from 'node:fs';
 import type { Clock } from '../core/index.js';
+import { EdgeError, ErrorCode, errorMessage } from '../core/index.js';
 import { FLAG_TC, Rcode, parseMessage } from '../wire/index.js';
 import type { Message } from '../wire/index.js';
 import type { Question } from './query.js';
 import { buildQuery } from './query.js';
 import type { Endpoint, MismatchReason } from './transport.js';
-import { ExchangeError, UdpPool, tcpExchange } from './transport.js';
+import { ExchangeError, UdpTransport, checkSource, tcpExchange } from './transport.js';
 
 export interface ResolverObserver {
   sent(upstream: string, transport: 'udp' | 'tcp'): void;
@@ -30,8 +37,11 @@ export interface ResolverOptions {
   /** Overall deadline for one resolution (ms). */
   deadlineMs: number;
   udpPayload: number;
-  /** Queries per UDP socket before it is replaced. */
-  socketReuse: number;
+  /** The address IPv4 / IPv6 queries leave from; null or absent: the kernel's choice. */
+  querySource?: string | null;
+  querySourceV6?: string | null;
+  /** Probes of an upstream marked down: the first after `initialMs`, doubling to `maxMs`. */
+  probeBackoff?: { initialMs: number; maxMs: number };
   clock: Clock;
   observer?: ResolverObserver;
 }
@@ -39,9 +49,12 @@ export interface ResolverOptions {
 /** Why a resolution produced no usable answer. */
 export class ResolveError extends Error {
   readonly reason: 'timeout' | 'unreachable' | 'servfail' | 'no-upstreams';
-  constructor(reason: ResolveError['reason'], message: string) {
+  /** Whether any upstream was asked (false: every upstream is down and none was due for a probe). */
+  readonly asked: boolean;
+  constructor(reason: ResolveError['reason'], message: string, asked = true) {
     super(message);
     this.reason = reason;
+    this.asked = asked;
   }
 }
 
@@ -65,30 +78,86 @@ interface Upstream extends Endpoint {
   consecutiveFailures: number;
   queries: number;
   failures: number;
-  /** While unhealthy, not tried before this time (ms) unless nothing else is left. */
-  retryAt: number;
+  /** When it last answered anything (ms; 0: never). */
+  lastAnswer: number;
+  /** While down: the back-off before the next probe (ms), and when that probe may go. */
+  backoffMs: number;
+  probeAt: number;
+  /** A probe query is out. */
+  probing: boolean;
 }
 
 const INITIAL_SRTT_MS = 50;
 const FAILURES_TO_UNHEALTHY = 3;
-const UNHEALTHY_BACKOFF_MS = 5000;
+/** RFC 9520 §3.2-style back-off for probing a down upstream: 1 s, doubling, at most 30 s. */
+const PROBE_BACKOFF = { initialMs: 1000, maxMs: 30_000 };
 
 export class Resolver {
   readonly #o: ResolverOptions;
   readonly #obs: ResolverObserver;
   readonly #ups: Upstream[];
-  readonly #pools: { udp4: UdpPool; udp6: UdpPool };
+  readonly #udp: UdpTransport;
+  readonly #backoff: { initialMs: number; maxMs: number };
+  /** The error of "every upstream down", built once per probe time (an Error costs a stack trace). */
+  #down: { at: number; err: ResolveError } | null = null;
 
   constructor(opts: ResolverOptions) {
     this.#o = opts;
     this.#obs = opts.observer ?? NOOP;
-    this.#ups = opts.upstreams.map((u) => ({ ...u, label: u.host.includes(':') ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`, srtt: INITIAL_SRTT_MS, healthy: true, consecutiveFailures: 0, queries: 0, failures: 0, retryAt: 0 }));
-    const mismatch = (r: MismatchReason): void => this.#obs.mismatched(r);
-    this.#pools = { udp4: new UdpPool('udp4', opts.socketReuse, mismatch), udp6: new UdpPool('udp6', opts.socketReuse, mismatch) };
+    this.#backoff = opts.probeBackoff ?? PROBE_BACKOFF;
+    this.#ups = opts.upstreams.map((u) => ({
+      ...u,
+      label: u.host.includes(':') ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`,
+      srtt: INITIAL_SRTT_MS,
+      healthy: true,
+      consecutiveFailures: 0,
+      queries: 0,
+      failures: 0,
+      lastAnswer: 0,
+      backoffMs: this.#backoff.initialMs,
+      probeAt: 0,
+      probing: false,
+    }));
+    this.#udp = new UdpTransport({ v4: opts.querySource ?? null, v6: opts.querySourceV6 ?? null }, (r) => this.#obs.mismatched(r));
   }
 
   get hasUpstreams(): boolean {
     return this.#ups.length > 0;
+  }
+
+  /** UDP queries waiting for a reply now (one socket each). */
+  get outstanding(): number {
+    return this.#udp.outstanding.size;
+  }
+
+  /**
+   * Check once, at startup, that the configured source addresses can be bound (for the upstreams
+   * of their family): a querySource this host does not have is a config error, not every upstream
+   * failing. Rejects with ERR_CONFIG_INVALID.
+   */
+  async checkSources(): Promise<void> {
+    const problems: string[] = [];
+    for (const [key, addr, v6] of [['querySource', this.#o.querySource, false], ['querySourceV6', this.#o.querySourceV6, true]] as const) {
+      if (!addr || !this.#ups.some((u) => u.host.includes(':') === v6)) continue;
+      try {
+        await checkSource(addr);
+      } catch (e) {
+        problems.push(`resolver.${key}: cannot send from ${addr}: ${errorMessage(e)}`);
+      }
+    }
+    if (problems.length > 0) throw new EdgeError(ErrorCode.CONFIG_INVALID, problems.join('\n'), problems);
+  }
+
+  /**
+   * The error a resolution would fail with now without asking anyone (every upstream down, none
+   * due for a probe or its probe already out), or null when one would be asked. Lets a caller
+   * answer at once instead of through a rejected promise.
+   */
+  unavailable(): ResolveError | null {
+    if (this.#ups.length === 0) return null;
+    const now = this.#o.clock.now();
+    for (const u of this.#ups) if (u.healthy || (!u.probing && u.probeAt <= now)) return null;
+    return this.#downError(now);
   }
 
   /** Resolve a question upstream. Rejects with ResolveError when no upstream gives an answer. */
@@ -101,31 +170,39 @@ export class Resolver {
   }
 
   close(): void {
-    this.#pools.udp4.close();
-    this.#pools.udp6.close();
+    this.#udp.close();
   }
 
   async #resolve(q: Question): Promise<UpstreamAnswer> {
     if (this.#ups.length === 0) throw new ResolveError('no-upstreams', 'no upstream resolvers configured');
     const start = this.#o.clock.now();
     const deadline = start + this.#o.deadlineMs;
-    const order = this.#order(start);
+    const probe = this.#takeProbe(start);
+    const order = this.#ups.filter((u) => u.healthy).sort((a, b) => a.srtt - b.srtt);
+    if (probe) order.unshift(probe);
+    // Every upstream down, none due for a probe (or its probe is out): fail now, send nothing.
+    if (order.length === 0) throw this.#downError(start);
     // Built only when needed: an Error captures a stack trace, which costs more than a cache fill.
     let last: ResolveError | undefined;
     let servfail: UpstreamAnswer | undefined;
-    // Each upstream once in order of preference, then again while time is left.
+    let asked = 0;
+    // Each upstream once in order of preference, then again while time is left; the probe once.
     for (let attempt = 0; attempt < order.length * 2; attempt++) {
       const now = this.#o.clock.now();
       const left = deadline - now;
       if (left <= 0) break;
       const up = order[attempt % order.length] as Upstream;
+      const isProbe = up === probe && attempt === 0;
+      // Marked down meanwhile (by other resolutions' failures), or the probe already tried once.
+      if (!up.healthy && !isProbe) continue;
       up.queries++;
+      asked++;
       try {
         const reply = await this.#exchange(up, q, Math.min(this.#o.timeoutMs, left));
         const msg = parseMessage(reply);
         if (!msg) {
           this.#obs.error(up.label, 'malformed');
-          this.#fail(up);
+          this.#fail(up, isProbe);
           last = new ResolveError('unreachable', `malformed reply from ${up.label}`);
           continue;
         }
@@ -142,52 +219,80 @@ export class Resolver {
         if (!(e instanceof ExchangeError)) throw e;
         if (e.kind === 'timeout') this.#obs.timeout(up.label);
         else this.#obs.error(up.label, 'network');
-        this.#fail(up);
+        this.#fail(up, isProbe);
         last = new ResolveError(e.kind === 'timeout' ? 'timeout' : 'unreachable', e.message);
+      } finally {
+        if (isProbe) up.probing = false;
       }
     }
     if (servfail) return servfail;
+    if (asked === 0) throw this.#downError(this.#o.clock.now());
     throw last ?? new ResolveError('timeout', 'no upstream answered in time');
   }
 
   async #exchange(up: Upstream, q: Question, timeoutMs: number): Promise<Buffer> {
     const build = (id: number): Buffer => buildQuery(q, id, this.#o.udpPayload);
-    const pool = up.host.includes(':') ? this.#pools.udp6 : this.#pools.udp4;
     this.#obs.sent(up.label, 'udp');
     const t0 = this.#o.clock.now();
-    const reply = await pool.exchange(up, q, build, timeoutMs);
+    const reply = await this.#udp.exchange(up, q, build, timeoutMs);
     if ((reply.readUInt16BE(2) & FLAG_TC) === 0) return reply;
     // RFC 7766 §5: a truncated UDP reply means asking again over TCP.
     this.#obs.sent(up.label, 'tcp');
     const left = Math.max(1, timeoutMs - (this.#o.clock.now() - t0));
-    return tcpExchange(up, q, build, left, (r) => this.#obs.mismatched(r));
+    const from = (up.host.includes(':') ? this.#o.querySourceV6 : this.#o.querySource) ?? undefined;
+    return tcpExchange(up, q, build, left, (r) => this.#obs.mismatched(r), from);
   }
 
-  /** Healthy upstreams by smoothed RTT, then unhealthy ones whose back-off has passed, then the rest. */
-  #order(now: number): Upstream[] {
-    const healthy = this.#ups.filter((u) => u.healthy).sort((a, b) => a.srtt - b.srtt);
-    const due = this.#ups.filter((u) => !u.healthy && u.retryAt <= now);
-    const waiting = this.#ups.filter((u) => !u.healthy && u.retryAt > now);
-    return [...healthy, ...due, ...waiting];
+  /** A down upstream whose back-off has passed and that has no probe out: it is this resolution's probe. */
+  #takeProbe(now: number): Upstream | null {
+    for (const u of this.#ups) {
+      if (!u.healthy && !u.probing && u.probeAt <= now) {
+        u.probing = true;
+        return u;
+      }
+    }
+    return null;
+  }
+
+  #downError(now: number): ResolveError {
+    const next = Math.min(...this.#ups.map((u) => u.probeAt));
+    if (this.#down?.at !== next) {
+      const wait = Math.max(0, Math.ceil((next - now) / 1000));
+      const names = this.#ups.map((u) => u.label).join(', ');
+      this.#down = { at: next, err: new ResolveError('unreachable', `every upstream is down (${names}); not asked: one probe at a time after a back-off, next in ${wait} s`, false) };
+    }
+    return this.#down.err;
   }
 
   #ok(up: Upstream, rttMs: number): void {
     up.srtt = 0.7 * up.srtt + 0.3 * rttMs;
     up.consecutiveFailures = 0;
+    up.lastAnswer = this.#o.clock.now();
     this.#obs.rtt(up.label, rttMs / 1000);
     if (!up.healthy) {
       up.healthy = true;
+      up.backoffMs = this.#backoff.initialMs;
       this.#obs.health(up.label, true);
     }
   }
 
-  #fail(up: Upstream): void {
+  #fail(up: Upstream, probe: boolean): void {
+    const now = this.#o.clock.now();
     up.failures++;
     up.consecutiveFailures++;
     up.srtt = Math.min(up.srtt * 2, 5000);
-    up.retryAt = this.#o.clock.now() + UNHEALTHY_BACKOFF_MS;
-    if (up.healthy && up.consecutiveFailures >= FAILURES_TO_UNHEALTHY) {
+    if (probe) {
+      // The probe failed: wait twice as long before the next one.
+      up.backoffMs = Math.min(up.backoffMs * 2, this.#backoff.maxMs);
+      up.probeAt = now + up.backoffMs;
+      return;
+    }
+    // Down when it stopped answering: failures in a row AND no answer to anything for a timeout.
+    // Timeouts of one slow zone (a water torture) while other names are answered do not count.
+    if (up.healthy && up.consecutiveFailures >= FAILURES_TO_UNHEALTHY && now - up.lastAnswer >= this.#o.timeoutMs) {
       up.healthy = false;
+      up.backoffMs = this.#backoff.initialMs;
+      up.probeAt = now + up.backoffMs;
       this.#obs.health(up.label, false);
     }
   }

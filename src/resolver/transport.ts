@@ -1,15 +1,16 @@
-// Sending one query to one upstream over UDP (from a pool of sockets on random ports, each used
-// for a bounded number of queries: RFC 5452 §9.2) or TCP, and accepting only a reply from the
-// address and port it was sent to, with the same ID and question.
+// Sending one query to one upstream over UDP or TCP, and accepting only a reply from the address
+// and port it was sent to, with the same ID and question (RFC 5452).
 //
-//   UdpPool (per address family)
-//   ├─ slot: socket on a kernel-chosen random port, `uses` so far, pending: id → Pending
-//   └─ a slot that has served `maxUses` queries is retired: no new queries, closed when empty
+//   UDP: one socket per query (RFC 5452 §9.2: the source port is as random as the ID)
+//     bind(port 0 → a fresh kernel-chosen port, on querySource or the wildcard, exclusive)
+//     → connect(upstream)   the kernel drops datagrams from any other address or port
+//     → send → reply with the same ID and question, ICMP error, or timeout → close
+//   An attacker must guess the ID and the port of this one query (≈ 16 + 15 bits), not an ID
+//   on one of a few long-lived ports.
 
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import type { Question, ReplyCheck } from './query.js';
-import { randomInt } from 'node:crypto';
 import { literalLookup } from '../core/index.js';
 import { FrameReader, frame } from '../wire/index.js';
 import { checkReply, randomId } from './query.js';
@@ -27,129 +28,161 @@ export class ExchangeError extends Error {
   }
 }
 
-/** Why a reply was dropped: from an address/port we did not ask, wrong ID or question, not a response. */
+/**
+ * Why a reply was dropped: wrong ID or question, not a response. `source` (from an address or
+ * port we did not ask) is no longer seen over UDP: the connected socket's kernel drops those.
+ */
 export type MismatchReason = 'source' | Exclude<ReplyCheck, 'ok'>;
 
-interface Pending {
-  id: number;
-  to: Endpoint;
-  q: Question;
-  done(err: Error | null, reply?: Buffer): void;
+/** Where the socket of a query finds its query: the listeners below are shared by every socket. */
+const QUERY = Symbol('edgedns.upstreamQuery');
+type QuerySocket = dgram.Socket & { [QUERY]?: UdpQuery | undefined };
+
+/** One query on a socket of its own; settled exactly once, and the socket closed then. */
+class UdpQuery {
+  readonly transport: UdpTransport;
+  readonly sock: QuerySocket;
+  readonly to: Endpoint;
+  readonly q: Question;
+  readonly id: number;
+  readonly msg: Uint8Array;
+  readonly timeoutMs: number;
+  readonly timer: NodeJS.Timeout;
+  resolve!: (reply: Buffer) => void;
+  reject!: (e: Error) => void;
+  settled = false;
+
+  constructor(transport: UdpTransport, sock: QuerySocket, to: Endpoint, q: Question, id: number, msg: Uint8Array, timeoutMs: number) {
+    this.transport = transport;
+    this.sock = sock;
+    this.to = to;
+    this.q = q;
+    this.id = id;
+    this.msg = msg;
+    this.timeoutMs = timeoutMs;
+    this.timer = setTimeout(onTimeout, timeoutMs, this);
+  }
+
+  settle(err: Error | null, reply?: Buffer): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.transport.outstanding.delete(this);
+    this.sock[QUERY] = undefined;
+    try {
+      this.sock.close();
+    } catch {
+      // never bound, or already closed
+    }
+    if (err) this.reject(err);
+    else this.resolve(reply as Buffer);
+  }
 }
 
-interface Slot {
-  sock: dgram.Socket;
-  uses: number;
-  retired: boolean;
-  pending: Map<number, Pending>;
+function onTimeout(u: UdpQuery): void {
+  u.settle(new ExchangeError('timeout', `no reply from ${u.to.host}:${u.to.port} within ${Math.round(u.timeoutMs)} ms`));
 }
 
-/** Sockets in use at once; each query takes a random one, so its source port is unpredictable. */
-const SLOTS = 16;
+function onConnect(this: QuerySocket, err?: Error | null): void {
+  const u = this[QUERY];
+  if (!u) return;
+  if (err) return u.settle(new ExchangeError('network', `connect to ${u.to.host}:${u.to.port}: ${err.message}`));
+  // The only closure per query: a send refused at once (EPERM, ENOBUFS) is reported only here.
+  this.send(u.msg, (e: Error | null) => {
+    if (e) u.settle(new ExchangeError('network', `send to ${u.to.host}:${u.to.port}: ${e.message}`));
+  });
+}
 
-export class UdpPool {
-  readonly #type: 'udp4' | 'udp6';
-  readonly #maxUses: number;
-  readonly #onMismatch: (reason: MismatchReason) => void;
-  #slots: Slot[] = [];
+function onMessage(this: QuerySocket, msg: Buffer): void {
+  const u = this[QUERY];
+  if (!u) return;
+  // RFC 5452 §9.1: the ID and the question must match; the address and port already do (connect).
+  const check = checkReply(msg, u.id, u.q);
+  if (check !== 'ok') return u.transport.onMismatch(check);
+  u.settle(null, msg);
+}
+
+function onError(this: QuerySocket, err: Error): void {
+  // A bind that failed (EADDRNOTAVAIL, EMFILE), or an ICMP error on the connected socket
+  // (ECONNREFUSED: nothing listens on the upstream's port): fail now rather than at the timeout.
+  this[QUERY]?.settle(new ExchangeError('network', `${err.message}`));
+}
+
+/** UDP queries to upstreams, each on a fresh socket, from `querySource`/`querySourceV6` when set. */
+export class UdpTransport {
+  readonly #source4: string | undefined;
+  readonly #source6: string | undefined;
+  readonly onMismatch: (reason: MismatchReason) => void;
+  /** Queries waiting for a reply (each holds one socket). */
+  readonly outstanding = new Set<UdpQuery>();
   #closed = false;
 
-  constructor(type: 'udp4' | 'udp6', maxUses: number, onMismatch: (reason: MismatchReason) => void) {
-    this.#type = type;
-    this.#maxUses = maxUses;
-    this.#onMismatch = onMismatch;
+  constructor(sources: { v4: string | null; v6: string | null }, onMismatch: (reason: MismatchReason) => void) {
+    this.#source4 = sources.v4 ?? undefined;
+    this.#source6 = sources.v6 ?? undefined;
+    this.onMismatch = onMismatch;
   }
 
-  /** Send `build(id)` to `to` and wait for the matching reply. */
+  /** Send `build(id)` to `to` from a socket of its own and wait for the matching reply. */
   exchange(to: Endpoint, q: Question, build: (id: number) => Uint8Array, timeoutMs: number): Promise<Buffer> {
     if (this.#closed) return Promise.reject(new ExchangeError('network', 'resolver is closed'));
-    const slot = this.#slot();
-    let id = randomId();
-    while (slot.pending.has(id)) id = randomId();
-    slot.uses++;
-    return new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => p.done(new ExchangeError('timeout', `no reply from ${to.host}:${to.port} within ${timeoutMs} ms`)), timeoutMs);
-      const p: Pending = {
-        id,
-        to,
-        q,
-        done: (err, reply) => {
-          clearTimeout(timer);
-          slot.pending.delete(id);
-          this.#maybeClose(slot);
-          if (err) reject(err);
-          else resolve(reply as Buffer);
-        },
-      };
-      slot.pending.set(id, p);
-      slot.sock.send(build(id), to.port, to.host, (err) => {
-        if (err) p.done(new ExchangeError('network', `send to ${to.host}:${to.port}: ${err.message}`));
-      });
+    const v6 = to.host.includes(':');
+    const sock: QuerySocket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', lookup: literalLookup });
+    const id = randomId();
+    const u = new UdpQuery(this, sock, to, q, id, build(id), timeoutMs);
+    const p = new Promise<Buffer>((resolve, reject) => {
+      u.resolve = resolve;
+      u.reject = reject;
     });
+    this.outstanding.add(u);
+    sock[QUERY] = u;
+    sock.on('message', onMessage);
+    sock.on('error', onError);
+    try {
+      // Port 0: a port of its own, chosen by the kernel, for this query alone. Exclusive: in a
+      // node:cluster worker a plain bind goes through the primary and hands every worker the SAME
+      // socket, so each would read (and discard as unknown) the replies to its siblings' queries.
+      sock.bind({ port: 0, address: v6 ? this.#source6 : this.#source4, exclusive: true });
+      // A bind error was reported (and the query settled) synchronously by onError.
+      if (!u.settled) {
+        sock.connect(to.port, to.host, onConnect);
+        sock.unref();
+      }
+    } catch (e) {
+      u.settle(new ExchangeError('network', `udp to ${to.host}:${to.port}: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    return p;
   }
 
+  /** Fail every query still waiting; later ones are refused. */
   close(): void {
     this.#closed = true;
-    for (const s of this.#slots.filter(Boolean)) {
-      s.retired = true;
-      for (const p of [...s.pending.values()]) p.done(new ExchangeError('network', 'resolver closed'));
-      this.#maybeClose(s);
-    }
-    this.#slots = [];
+    for (const u of [...this.outstanding]) u.settle(new ExchangeError('network', 'resolver closed'));
   }
+}
 
-  #slot(): Slot {
-    const i = randomInt(SLOTS);
-    let s = this.#slots[i];
-    if (!s || s.uses >= this.#maxUses) {
-      if (s) {
-        s.retired = true;
-        this.#maybeClose(s);
-      }
-      s = this.#open();
-      this.#slots[i] = s;
-    }
-    return s;
-  }
-
-  #open(): Slot {
-    const sock = dgram.createSocket({ type: this.#type, lookup: literalLookup });
-    const slot: Slot = { sock, uses: 0, retired: false, pending: new Map() };
-    sock.on('message', (msg, rinfo) => {
-      if (msg.length < 2) return this.#onMismatch('question');
-      const p = slot.pending.get(msg.readUInt16BE(0));
-      if (!p) return this.#onMismatch('id');
-      if (rinfo.address !== p.to.host || rinfo.port !== p.to.port) return this.#onMismatch('source');
-      const check = checkReply(msg, p.id, p.q);
-      if (check !== 'ok') return this.#onMismatch(check);
-      p.done(null, msg);
+/**
+ * Whether a UDP socket can be bound to `address` (port 0). Checked once at startup, so that a
+ * querySource this host does not have is a startup error, not every upstream "down".
+ */
+export function checkSource(address: string): Promise<void> {
+  const sock = dgram.createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', lookup: literalLookup });
+  return new Promise<void>((resolve, reject) => {
+    sock.once('error', (e) => {
+      sock.close();
+      reject(e);
     });
-    sock.on('error', () => {
-      // ICMP errors surface here on some systems; the pending queries time out and move on.
+    sock.bind({ port: 0, address, exclusive: true }, () => {
+      sock.close();
+      resolve();
     });
-    // Port 0: the kernel picks a random ephemeral port for each new socket. Exclusive: in a
-    // node:cluster worker a plain bind goes through the primary and hands every worker the SAME
-    // socket, so each would read (and discard as unknown) the replies to its siblings' queries.
-    sock.bind({ port: 0, exclusive: true });
-    sock.unref();
-    return slot;
-  }
-
-  #maybeClose(s: Slot): void {
-    if (s.retired && s.pending.size === 0) {
-      try {
-        s.sock.close();
-      } catch {
-        // already closed
-      }
-    }
-  }
+  });
 }
 
 /** One query over TCP (after TC): the reply must answer it (same ID and question). */
-export async function tcpExchange(to: Endpoint, q: Question, build: (id: number) => Uint8Array, timeoutMs: number, onMismatch: (r: MismatchReason) => void): Promise<Buffer> {
+export async function tcpExchange(to: Endpoint, q: Question, build: (id: number) => Uint8Array, timeoutMs: number, onMismatch: (r: MismatchReason) => void, from?: string): Promise<Buffer> {
   const id = randomId();
-  const reply = await tcpRoundTrip(to, build(id), timeoutMs);
+  const reply = await tcpRoundTrip(to, build(id), timeoutMs, from);
   const check = checkReply(reply, id, q);
   if (check === 'ok') return reply;
   onMismatch(check);
@@ -171,7 +204,7 @@ export function tcpRoundTrip(to: Endpoint, msg: Uint8Array, timeoutMs: number, f
       if (err) reject(err);
       else resolve(reply as Buffer);
     };
-    const timer = setTimeout(() => finish(new ExchangeError('timeout', `no TCP reply from ${to.host}:${to.port} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => finish(new ExchangeError('timeout', `no TCP reply from ${to.host}:${to.port} within ${Math.round(timeoutMs)} ms`)), timeoutMs);
     sock.on('connect', () => sock.write(frame(msg)));
     sock.on('data', (d: Buffer) => {
       reader.push(d);

@@ -151,8 +151,10 @@ export class Pipeline {
     }
     // Without RD the client asks for what we have, not for us to go and look.
     if ((q.flags & FLAG_RD) === 0) return this.#finish(msg, q, transport, client, start, Rcode.REFUSED, FLAG_RA, EMPTY_SECTIONS, 'error');
-    // 7. forward (coalesced), serve stale on failure.
-    return fwd.fetch(q, key, found).then((f) => this.#finishForwarded(msg, q, transport, client, start, f));
+    // 7. forward (coalesced), serve stale on failure; answered at once when nothing is asked.
+    const f = fwd.fetch(q, key, found);
+    if (!(f instanceof Promise)) return this.#finishForwarded(msg, q, transport, client, start, f);
+    return f.then((x) => this.#finishForwarded(msg, q, transport, client, start, x));
   }
 
   #finishForwarded(msg: Uint8Array, q: Query, transport: Transport, client: string, start: number, f: Forwarded): Buffer | null {
@@ -187,22 +189,13 @@ export class Pipeline {
     // Step 4's rate limit, decided here where the response's kind is known: UDP only (a TCP client
     // proved its address), never for a client that returned a valid server cookie (RFC 7873 §5.2.5).
     if (this.#rrl !== null && transport === 'udp' && cookie !== Verdict.VALID) {
-      const kind = this.#kind(source, rcode, flags, sections);
-      if (kind !== 0) {
-        const name = kind === RrlKind.ANSWER || kind === RrlKind.NODATA ? q.key : kind === RrlKind.ERROR ? '' : (this.#zones.findZone(q.key)?.key ?? '');
-        const d = this.#rrl.decide(client, kind, name, kind === RrlKind.ANSWER || kind === RrlKind.NODATA ? q.qtype : 0);
-        if (d.action !== RrlAction.SEND) {
-          // RFC 7873 §5.2.3: a client that sent a cookie is told the right one (BADCOOKIE) instead of TC=1.
-          const action: LimitAction = d.action === RrlAction.DROP ? 'drop' : cookie === NO_COOKIE ? 'slip' : 'badcookie';
-          this.#defence.limited(action, this.#rrlLogOnly, d.started, client, kind, name);
-          if (!this.#rrlLogOnly) {
-            if (action === 'drop') return null;
-            sections = EMPTY_SECTIONS;
-            ttl = null;
-            if (action === 'slip') flags |= FLAG_TC;
-            else rcode = Rcode.BADCOOKIE;
-          }
-        }
+      const action = this.#limit(this.#rrl, q, client, source, rcode, flags, sections, cookie);
+      if (action !== null && !this.#rrlLogOnly) {
+        if (action === 'drop') return null;
+        sections = EMPTY_SECTIONS;
+        ttl = null;
+        if (action === 'slip') flags |= FLAG_TC;
+        else rcode = Rcode.BADCOOKIE;
       }
     }
     let opt: ResponseOpt | null = null;
@@ -222,6 +215,20 @@ export class Pipeline {
     const out = buildResponse(msg, q, rcode, flags, sections, opt, limit, ttl);
     this.#obs.response(transport, client, q.key, q.qtype, rcode, source, (performance.now() - start) / 1000);
     return out;
+  }
+
+  /** Count a response with the limiter: null to send it, else how it is held back (reported). */
+  #limit(rrl: RateLimiter, q: Query, client: string, source: AnswerSource, rcode: number, flags: number, sections: Sections, cookie: number): LimitAction | null {
+    const kind = this.#kind(source, rcode, flags, sections);
+    if (kind === 0) return null;
+    const perName = kind === RrlKind.ANSWER || kind === RrlKind.NODATA;
+    const name = perName ? q.key : kind === RrlKind.ERROR ? '' : (this.#zones.findZone(q.key)?.key ?? '');
+    const d = rrl.decide(client, kind, name, perName ? q.qtype : 0);
+    if (d.action === RrlAction.SEND) return null;
+    // RFC 7873 §5.2.3: a client that sent a cookie is told the right one (BADCOOKIE) instead of TC=1.
+    const action: LimitAction = d.action === RrlAction.DROP ? 'drop' : cookie === NO_COOKIE ? 'slip' : 'badcookie';
+    this.#defence.limited(action, this.#rrlLogOnly, d.started, client, kind, name);
+    return action;
   }
 
   /**

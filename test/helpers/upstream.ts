@@ -32,9 +32,14 @@ export class FakeUpstream {
   readonly injected = new Map<string, Injected>();
   udpQueries = 0;
   tcpQueries = 0;
-  /** Source ports and IDs of the UDP queries received. */
+  /** Source addresses, ports and IDs of the UDP queries received. */
+  readonly sourceAddresses: string[] = [];
   readonly sourcePorts: number[] = [];
   readonly ids: number[] = [];
+  /** UDP replies sent; queries received and not (yet) replied to now, and the most there ever were. */
+  udpReplied = 0;
+  outstanding = 0;
+  peakOutstanding = 0;
   /** The DO and CD bits of the last query. */
   last: { dnssecOk: boolean; cd: boolean; payload: number } | undefined;
   readonly #udp: dgram.Socket;
@@ -57,11 +62,17 @@ export class FakeUpstream {
     await new Promise<void>((r) => f.#tcp.listen(f.port, '127.0.0.1', () => r()));
     f.#udp.on('message', (m, rinfo) => {
       f.udpQueries++;
+      f.outstanding++;
+      f.peakOutstanding = Math.max(f.peakOutstanding, f.outstanding);
+      f.sourceAddresses.push(rinfo.address);
       f.sourcePorts.push(rinfo.port);
       if (m.length >= 2) f.ids.push(m.readUInt16BE(0));
       const reply = f.#reply(m, 'udp');
+      // Never replied to (drop): outstanding for good, as a black hole's queries are.
       if (!reply) return;
       const send = (): void => {
+        f.outstanding--;
+        f.udpReplied++;
         const sock = f.mode === 'wrong-port' ? f.#other : f.#udp;
         sock.send(reply, rinfo.port, rinfo.address);
       };

@@ -28,9 +28,11 @@ test('random names under a hosted zone: answered from templates, the legitimate 
     const perName = after.perName - before.perName;
     t.diagnostic(`answers for names that are not nodes: ${template} from templates, ${perName} per name`);
     assert.ok(r.rate >= 0.99, `legitimate client answered ${(r.rate * 100).toFixed(2)}% (< 99%)`);
-    // The attack reached the node: most of it was answered, and from templates.
-    assert.ok(answered >= sent * 0.9, `attacker answered ${answered} of ${sent}`);
-    assert.ok(template >= answered * 0.99, `${template} template answers for ${answered} answered`);
+    // The attack reached the node and its answers were made from templates; the rate limiter then
+    // held most back (one NXDOMAIN account per zone for the attacker's /24): every 2nd limited
+    // answer goes out truncated (slip 2), the others nowhere.
+    assert.ok(template >= sent * 0.9, `${template} template answers for ${sent} sent`);
+    assert.ok(answered <= sent * 0.6, `the rate limiter let ${answered} of ${sent} through`);
     assert.ok(perName <= sent * 0.001, `${perName} per-name answers (the LRU path) for ${sent} random names`);
     const h = o.health;
     assert.equal(h.ready, true, 'ready after the attack');

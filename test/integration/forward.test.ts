@@ -106,7 +106,17 @@ describe('caching forwarder', () => {
       assert.equal(r.status, 'SERVFAIL', mode);
       assert.deepEqual(r.answer, []);
     }
+    // Only spoofed replies came back: the upstream was marked down. Answering again, it is back
+    // after one probe (1 s back-off); until then names fail at once, without being asked.
     up.mode = 'answer';
+    up.set('back.example.org', 'A', 60, '192.0.2.67');
+    let back = await dig(srv, ['back.example.org']);
+    for (let i = 0; i < 20 && back.status !== 'NOERROR'; i++) {
+      assert.match(back.ede ?? '', /^22 \(No Reachable Authority\): \(every upstream is down/);
+      await sleep(250);
+      back = await dig(srv, ['back.example.org']);
+    }
+    assert.equal(back.answer[0]?.data, '192.0.2.67');
   });
 
   it('local zones are still answered authoritatively', async () => {

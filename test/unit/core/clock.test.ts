@@ -76,7 +76,7 @@ describe('a wall-clock step', () => {
     });
 
     it('forwards: every try within the deadline is still made', async () => {
-      const r = new Resolver({ upstreams: [{ host: '127.0.0.1', port: silent.port }], timeoutMs: 100, deadlineMs: 1000, udpPayload: 1232, socketReuse: 4, clock: systemClock });
+      const r = new Resolver({ upstreams: [{ host: '127.0.0.1', port: silent.port }], timeoutMs: 100, deadlineMs: 1000, udpPayload: 1232, clock: systemClock });
       const before = silent.queries;
       const p = r.resolve({ qname: nameFromText('www.example.org.', null), qtype: 1, qclass: 1, dnssecOk: false, checkingDisabled: false });
       // After the first try is sent: a wall-clock deadline would have passed an hour ago.

@@ -1,8 +1,9 @@
-// The resolver against fake upstreams on loopback: acceptance rules (RFC 5452), TC → TCP,
-// failover, the overall deadline, and what it passes on.
+// The resolver against fake upstreams on loopback: acceptance rules (RFC 5452), a socket and port
+// per query, TC → TCP, failover, the overall deadline, what it passes on, and the probing of a
+// down upstream with back-off (on an injected clock).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { systemClock } from '../../../src/core/index.ts';
+import { ManualClock, systemClock } from '../../../src/core/index.ts';
 import { ResolveError, Resolver } from '../../../src/resolver/index.ts';
 import type { MismatchReason, ResolverObserver } from '../../../src/resolver/index.ts';
 import { nameFromText, nameToText } from '../../../src/wire/index.ts';
@@ -22,7 +23,7 @@ after(async () => {
 
 function resolver(ports: number[], observer?: Partial<ResolverObserver>, timeoutMs = 300, deadlineMs = 1000): Resolver {
   const noop: ResolverObserver = { sent: () => {}, timeout: () => {}, error: () => {}, mismatched: () => {}, rtt: () => {}, health: () => {} };
-  return new Resolver({ upstreams: ports.map((port) => ({ host: '127.0.0.1', port })), timeoutMs, deadlineMs, udpPayload: 1232, socketReuse: 4, clock: systemClock, observer: { ...noop, ...observer } });
+  return new Resolver({ upstreams: ports.map((port) => ({ host: '127.0.0.1', port })), timeoutMs, deadlineMs, udpPayload: 1232, clock: systemClock, observer: { ...noop, ...observer } });
 }
 const question = (name = 'www.example.org.', dnssecOk = false, checkingDisabled = false) => ({ qname: nameFromText(name, null), qtype: 1, qclass: 1, dnssecOk, checkingDisabled });
 const reset = (): void => {
@@ -42,7 +43,7 @@ describe('Resolver', () => {
     r.close();
   });
 
-  for (const mode of ['wrong-id', 'wrong-question', 'wrong-port'] as const) {
+  for (const mode of ['wrong-id', 'wrong-question'] as const) {
     it(`never accepts a spoofed reply (${mode}), and counts it`, async () => {
       reset();
       a.mode = mode;
@@ -50,10 +51,22 @@ describe('Resolver', () => {
       const r = resolver([a.port], { mismatched: (x) => seen.push(x) }, 200, 450);
       await assert.rejects(r.resolve(question()), (e: unknown) => e instanceof ResolveError && e.reason === 'timeout');
       assert.ok(seen.length >= 1, 'mismatch counted');
-      assert.equal(seen[0], mode === 'wrong-id' ? 'id' : mode === 'wrong-question' ? 'question' : 'source');
+      assert.equal(seen[0], mode === 'wrong-id' ? 'id' : 'question');
       r.close();
     });
   }
+
+  it('never accepts a reply from another port: the connected socket never even sees it', async () => {
+    reset();
+    a.mode = 'wrong-port';
+    const seen: MismatchReason[] = [];
+    const r = resolver([a.port], { mismatched: (x) => seen.push(x) }, 200, 450);
+    const replied = a.udpReplied;
+    await assert.rejects(r.resolve(question()), (e: unknown) => e instanceof ResolveError && e.reason === 'timeout');
+    assert.ok(a.udpReplied > replied, 'the fake did reply, from its other port');
+    assert.deepEqual(seen, [], 'dropped by the kernel (connect), not by us');
+    r.close();
+  });
 
   it('retries over TCP after TC', async () => {
     reset();
@@ -114,15 +127,117 @@ describe('Resolver', () => {
     r.close();
   });
 
-  it('uses random IDs and changes source ports as sockets are replaced', async () => {
+  it('uses random IDs and a source port of its own for every query, and closes its sockets', async () => {
     reset();
     const r = resolver([a.port]);
     const from = a.sourcePorts.length;
     for (let i = 0; i < 40; i++) await r.resolve(question());
     const ports = new Set(a.sourcePorts.slice(from));
     const ids = new Set(a.ids.slice(from));
-    assert.ok(ports.size >= 8, `${ports.size} source ports for 40 queries with reuse 4`);
+    // Kernel-chosen ports can repeat by chance after a socket closed (≈ 40² / 2 / 28000).
+    assert.ok(ports.size >= 38, `${ports.size} source ports for 40 queries`);
     assert.ok(ids.size >= 38, `${ids.size} distinct IDs`);
+    assert.equal(r.outstanding, 0, 'every socket closed');
     r.close();
+  });
+
+  it('sends from querySource when set', async () => {
+    reset();
+    const r = new Resolver({ upstreams: [{ host: '127.0.0.1', port: a.port }], timeoutMs: 300, deadlineMs: 1000, udpPayload: 1232, querySource: '127.0.0.2', clock: systemClock });
+    await r.checkSources();
+    const from = a.sourceAddresses.length;
+    await r.resolve(question());
+    assert.deepEqual(a.sourceAddresses.slice(from), ['127.0.0.2']);
+    r.close();
+  });
+
+  it('a querySource this host does not have is a config error at startup', async () => {
+    const r = new Resolver({ upstreams: [{ host: '127.0.0.1', port: a.port }], timeoutMs: 300, deadlineMs: 1000, udpPayload: 1232, querySource: '192.0.2.1', clock: systemClock });
+    await assert.rejects(r.checkSources(), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'ERR_CONFIG_INVALID' && /resolver\.querySource: cannot send from 192\.0\.2\.1/.test(e.message));
+    r.close();
+  });
+
+  it('nothing listening on the upstream port: fails at the ICMP error, not at the timeout', async () => {
+    const closed = await FakeUpstream.start();
+    const port = closed.port;
+    await closed.close();
+    const r = resolver([port], {}, 5000, 10_000);
+    const t0 = performance.now();
+    await assert.rejects(r.resolve(question()), (e: unknown) => e instanceof ResolveError && e.reason === 'unreachable');
+    assert.ok(performance.now() - t0 < 4000, 'not the 5 s timeout');
+    r.close();
+  });
+
+  describe('an upstream marked down', () => {
+    const noop: ResolverObserver = { sent: () => {}, timeout: () => {}, error: () => {}, mismatched: () => {}, rtt: () => {}, health: () => {} };
+    /** A resolver on a clock that moves only when told; tries time out after 50 ms (real timers). */
+    function downResolver(health: boolean[]): { r: Resolver; clock: ManualClock } {
+      const clock = new ManualClock();
+      const r = new Resolver({ upstreams: [{ host: '127.0.0.1', port: a.port }], timeoutMs: 50, deadlineMs: 1000, udpPayload: 1232, probeBackoff: { initialMs: 1000, maxMs: 4000 }, clock, observer: { ...noop, health: (_u, h) => health.push(h) } });
+      return { r, clock };
+    }
+    const notAsked = (e: unknown): boolean => e instanceof ResolveError && e.reason === 'unreachable' && !e.asked && /every upstream is down/.test(e.message);
+
+    /** Resolve `n` at once; how many were sent and how many failed without asking. */
+    async function burst(r: Resolver, n: number): Promise<{ sent: number; notAsked: number; answered: number }> {
+      const before = a.udpQueries;
+      const out = await Promise.allSettled(Array.from({ length: n }, () => r.resolve(question())));
+      return { sent: a.udpQueries - before, notAsked: out.filter((o) => o.status === 'rejected' && notAsked(o.reason)).length, answered: out.filter((o) => o.status === 'fulfilled').length };
+    }
+
+    it('is not sent anything but one probe at a time, after a back-off that doubles; an answer brings it back', async () => {
+      reset();
+      a.mode = 'drop';
+      const health: boolean[] = [];
+      const { r, clock } = downResolver(health);
+      const before = a.udpQueries;
+      await assert.rejects(r.resolve(question())); // two tries
+      await assert.rejects(r.resolve(question())); // the third failure in a row: down; no second try
+      assert.equal(a.udpQueries - before, 3);
+      assert.deepEqual(health, [false]);
+      assert.deepEqual(await burst(r, 20), { sent: 0, notAsked: 20, answered: 0 });
+      assert.ok(notAsked(r.unavailable()), 'unavailable(): the same error, without a promise');
+      clock.advance(999);
+      assert.deepEqual(await burst(r, 5), { sent: 0, notAsked: 5, answered: 0 });
+      // Back-off over: one probe goes (and times out); the others fail at once.
+      clock.advance(1);
+      assert.equal(r.unavailable(), null, 'a probe is due');
+      assert.deepEqual(await burst(r, 5), { sent: 1, notAsked: 4, answered: 0 });
+      // The probe failed: twice the back-off.
+      clock.advance(1999);
+      assert.deepEqual(await burst(r, 5), { sent: 0, notAsked: 5, answered: 0 });
+      clock.advance(1);
+      assert.deepEqual(await burst(r, 5), { sent: 1, notAsked: 4, answered: 0 });
+      // 4 s, then at most 4 s (maxMs) from then on.
+      clock.advance(4000);
+      assert.deepEqual(await burst(r, 3), { sent: 1, notAsked: 2, answered: 0 });
+      clock.advance(4000);
+      a.mode = 'answer';
+      assert.deepEqual(await burst(r, 3), { sent: 1, notAsked: 2, answered: 1 });
+      assert.deepEqual(health, [false, true]);
+      assert.deepEqual(await burst(r, 3), { sent: 3, notAsked: 0, answered: 3 });
+      // Down again later: the back-off starts from 1 s again.
+      a.mode = 'drop';
+      clock.advance(60_000);
+      for (let i = 0; i < 2; i++) await assert.rejects(r.resolve(question()));
+      assert.deepEqual(health, [false, true, false]);
+      clock.advance(1000);
+      assert.equal((await burst(r, 2)).sent, 1);
+      r.close();
+    });
+
+    it('is not marked down for failures while it still answers (a slow zone, not a dead upstream)', async () => {
+      reset();
+      const health: boolean[] = [];
+      const { r, clock } = downResolver(health);
+      await r.resolve(question()); // answered now
+      a.mode = 'drop';
+      for (let i = 0; i < 3; i++) await assert.rejects(r.resolve(question())); // six failures in a row
+      assert.deepEqual(health, [], 'answered less than a timeout ago: still up');
+      clock.advance(50);
+      await assert.rejects(r.resolve(question()));
+      assert.deepEqual(health, [false], 'no answer for a timeout, failing: down');
+      r.close();
+    });
   });
 });
