@@ -145,6 +145,9 @@ function waterTorture(mode: Extract<Mode, 'answer' | 'drop'>): Case {
       const hot = await udpExchange(node.srv.port, query(HOT_NAME, 'A', { id: 7 }));
       if (!hot || ((hot[3] as number) & 0x0f) !== 0 || hot.readUInt16BE(6) === 0) throw new Error(`${HOT_NAME} was not answered before the attack`);
       const q0 = up.udpQueries;
+      // Queries the upstream holds unanswered (its delay) at most: what reached it at once.
+      const base = up.outstanding;
+      up.peakOutstanding = base;
       const inFlight = peakSampler(async () => (await metricsOf(node.adminPort, [['edgedns_upstream_queries_in_flight']]))[0] ?? 0, 0);
       let o: AttackOutcome<{ sent: number; answered: number }>;
       let peak: number;
@@ -157,8 +160,9 @@ function waterTorture(mode: Extract<Mode, 'answer' | 'drop'>): Case {
         up.delayMs = 0;
         peak = inFlight.stop();
       }
-      const [byInFlight, byZone, failures, present] = await metricsOf(node.adminPort, [['edgedns_fetch_limited_total', { limit: 'in_flight' }], ['edgedns_fetch_limited_total', { limit: 'per_zone' }], ['edgedns_resolution_failures_cached_total'], ['edgedns_upstream_queries_in_flight']]);
-      return [o, `${o.attack.answered}/${o.attack.sent} flood answered; upstream saw ${up.udpQueries - q0}; fetch limited ${orNa(byInFlight)} in_flight, ${orNa(byZone)} per_zone; failures cached ${orNa(failures)}; in flight peak ${orNa(present === null ? null : peak)} (sampled 5/s)`];
+      // The legitimate client counts any reply; the node's cache hits say its were real answers.
+      const [byInFlight, byZone, failures, present, hits] = await metricsOf(node.adminPort, [['edgedns_fetch_limited_total', { limit: 'in_flight' }], ['edgedns_fetch_limited_total', { limit: 'per_zone' }], ['edgedns_resolution_failures_cached_total'], ['edgedns_upstream_queries_in_flight'], ['edgedns_responses_total', { rcode: 'NOERROR', source: 'cache' }]]);
+      return [o, `${o.attack.answered}/${o.attack.sent} flood answered, ${orNa(hits)} NOERROR from the cache (the legitimate client's); upstream saw ${up.udpQueries - q0}${mode === 'answer' ? ` (at most ${up.peakOutstanding - base} at once)` : ''}; fetch limited ${orNa(byInFlight)} in_flight, ${orNa(byZone)} per_zone; failures cached ${orNa(failures)}; in flight peak ${orNa(present === null ? null : peak)} (sampled 5/s)`];
     },
   };
 }
