@@ -1,6 +1,7 @@
 // The bench's hostile table: each attack of the hostile tests (test/helpers/attacks.ts, the same
 // code) against a fresh edgedns (`workers: 1`, default limits unless a row says otherwise), bounded
-// in time, while a legitimate client asks 100 times a second over UDP from 127.0.0.2. Per attack:
+// in time, while a legitimate client asks 100 times a second over UDP from 127.0.0.2 (with DNS
+// cookies; www.example.test, or in the water-torture rows a forwarded name already cached). Per attack:
 // the client's success rate and latency, the node's RSS, whether it stayed announced, and one
 // figure of the attack's own. Loopback only; every node is stopped by its pid.
 
@@ -8,11 +9,15 @@ import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { portZero, randomNames, reloadFlood, tcpSegments, tcpSlots, tcpTrickle, tcpUnread, uniqueNames, writeBigZone } from '../test/helpers/attacks.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { portZero, randomNames, reflection, reloadFlood, tcpSegments, tcpSlots, tcpTrickle, tcpUnread, uniqueNames, writeBigZone } from '../test/helpers/attacks.ts';
 import type { AttackOutcome, HostileNode } from '../test/helpers/hostile.ts';
-import { metric, runUnderAttack, startNode, synthAnswers } from '../test/helpers/hostile.ts';
+import { legitClientProcess, metric, nodeHealth, peakSampler, runUnderAttack, startNode, synthAnswers } from '../test/helpers/hostile.ts';
+import { parseProm, value } from '../test/helpers/prom.ts';
 import { ZONES } from '../test/helpers/server.ts';
+import type { Mode } from '../test/helpers/upstream.ts';
 import { FakeUpstream } from '../test/helpers/upstream.ts';
+import { query, udpExchange } from '../test/helpers/wire.ts';
 import { cpuSecondsFromStat } from './dnsperf.ts';
 
 /** One row of the table, as written to bench-report.json. */
@@ -61,8 +66,106 @@ const SETTLE_MS = 2000;
 const RELOAD_RECORDS = 50_000;
 
 const under = <T>(node: HostileNode, attack: () => Promise<T>, maxMs = 60_000): Promise<AttackOutcome<T>> => runUnderAttack(node, attack, { minMs: MIN_MS, maxMs, settleMs: SETTLE_MS });
+/**
+ * runUnderAttack (test/helpers/hostile.ts), the same steps in the same order, with the legitimate
+ * client asking `name` instead of www.example.test. A copy because that helper has no name option
+ * and this branch changes only bench/: fold it back into `runUnderAttack(…, { name })` when it has.
+ */
+async function underAsking<T>(node: HostileNode, name: string, attack: () => Promise<T>, maxMs = 60_000): Promise<AttackOutcome<T>> {
+  const pidsBefore = await node.dnsPids();
+  const before = await node.rss();
+  const sampler = peakSampler(() => node.rss(), before);
+  let legit: AttackOutcome<T>['legit'];
+  let out: T;
+  let ms: number;
+  try {
+    const client = await legitClientProcess({ port: node.srv.port, name, rate: 100, maxMs });
+    const t0 = performance.now();
+    [out] = await Promise.all([attack(), sleep(MIN_MS)]);
+    ms = performance.now() - t0;
+    legit = await client.stop();
+  } finally {
+    sampler.stop();
+  }
+  await sleep(SETTLE_MS);
+  const alive = node.srv.proc.exitCode === null && node.srv.proc.signalCode === null;
+  const after = alive ? await node.rss() : NaN;
+  const peak = Math.max(sampler.stop(), after);
+  const samePids = alive && JSON.stringify(await node.dnsPids()) === JSON.stringify(pidsBefore);
+  const health = alive ? await nodeHealth(node.adminPort) : { ready: false, up: false, flaps: NaN, workerRestarts: NaN };
+  return { attack: out, ms, legit, rss: { before, peak, after }, alive, samePids, health };
+}
+
+/** Metrics of the node by name (label sets summed), or null for a metric it does not export. */
+async function metricsOf(adminPort: number, names: readonly (readonly [string, Record<string, string>?])[]): Promise<(number | null)[]> {
+  const samples = parseProm(await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text());
+  return names.map(([n, labels]) => (samples.some((x) => x.name === n) ? value(samples, n, labels) : null));
+}
+const orNa = (x: number | null | undefined): string => (x === null || x === undefined ? 'n/a' : String(x));
+
 const forwarding = (up: FakeUpstream): string[] => [`upstreams: ["127.0.0.1:${up.port}"]`, 'recursion: { allow: ["127.0.0.0/8"] }'];
 const cpuOf = (pid: number): number => cpuSecondsFromStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+
+/** Reflection: queries per attack, their rate, and the answer asked for (about 700 bytes, EDNS 1232). */
+const AMP_QUERIES = 25_000;
+const AMP_RATE = 2500;
+const AMP_NAME = 'big.example.test';
+/** Water torture: unique names a second for 10 s; the upstream's delay when it answers. */
+const TORTURE_RATE = 2000;
+const TORTURE_DELAY_MS = 100;
+/** The legitimate client's name in the water-torture rows: forwarded, and in the cache before. */
+const HOT_NAME = 'www.example.org';
+const PORT_QUERIES = 1000;
+
+/** One source (127.0.0.1, the victim an attacker spoofs) asking for a big answer, the limiter on or off. */
+function amplification(on: boolean): Case {
+  return {
+    attack: on ? 'amp-rrl-on' : 'amp-rrl-off',
+    note: `${AMP_QUERIES.toLocaleString('en')} identical ${AMP_NAME} TXT queries (EDNS 1232) from 127.0.0.1, the spoofed victim, ${AMP_RATE.toLocaleString('en')} a second; rate limiter ${on ? 'on (the defaults: 20/s, slip 2, /24)' : 'off (rateLimit: null)'}`,
+    ...(on ? {} : { extra: () => ['rateLimit: null'] }),
+    run: async (node) => {
+      const o = await under(node, () => reflection({ port: node.srv.port, from: '127.0.0.1', name: AMP_NAME, type: 'TXT', udpSize: 1232, count: AMP_QUERIES, rate: AMP_RATE, ms: 12_000 }));
+      const a = o.attack;
+      const limited = async (action: string): Promise<number> => metric(node.adminPort, 'edgedns_rate_limited_total', { action, mode: 'enforce' });
+      return [o, `amplification ×${(a.bytesReceived / a.bytesSent).toFixed(2)} (${a.bytesReceived} B to the victim / ${a.bytesSent} B from it); ${a.answers}/${a.sent} answered, ${a.truncated} TC=1; limiter dropped ${await limited('drop')}, slipped ${await limited('slip')}`];
+    },
+  };
+}
+
+/**
+ * Water torture: unique names under one zone (flood.example.org) to forward, against an upstream
+ * that answers slowly or not at all, while the legitimate client asks a name already cached.
+ */
+function waterTorture(mode: Extract<Mode, 'answer' | 'drop'>): Case {
+  return {
+    attack: mode === 'answer' ? 'torture' : 'torture-down',
+    note: `${TORTURE_RATE.toLocaleString('en')} q/s of unique names under flood.example.org for 10 s from 127.0.0.3, the upstream ${mode === 'answer' ? `answering (NXDOMAIN) after ${TORTURE_DELAY_MS} ms` : 'black-holed (drops all)'}; the legitimate client asks ${HOT_NAME} (cached before)`,
+    extra: forwarding,
+    run: async (node, up) => {
+      const hot = await udpExchange(node.srv.port, query(HOT_NAME, 'A', { id: 7 }));
+      if (!hot || ((hot[3] as number) & 0x0f) !== 0 || hot.readUInt16BE(6) === 0) throw new Error(`${HOT_NAME} was not answered before the attack`);
+      const q0 = up.udpQueries;
+      // Queries the upstream holds unanswered (its delay) at most: what reached it at once.
+      const base = up.outstanding;
+      up.peakOutstanding = base;
+      const inFlight = peakSampler(async () => (await metricsOf(node.adminPort, [['edgedns_upstream_queries_in_flight']]))[0] ?? 0, 0);
+      let o: AttackOutcome<{ sent: number; answered: number }>;
+      let peak: number;
+      try {
+        up.mode = mode;
+        up.delayMs = mode === 'answer' ? TORTURE_DELAY_MS : 0;
+        o = await underAsking(node, HOT_NAME, () => uniqueNames({ port: node.srv.port, from: '127.0.0.3', ms: 10_000, rate: TORTURE_RATE }));
+      } finally {
+        up.mode = 'answer';
+        up.delayMs = 0;
+        peak = inFlight.stop();
+      }
+      // The legitimate client counts any reply; the node's cache hits say its were real answers.
+      const [byInFlight, byZone, failures, present, hits] = await metricsOf(node.adminPort, [['edgedns_fetch_limited_total', { limit: 'in_flight' }], ['edgedns_fetch_limited_total', { limit: 'per_zone' }], ['edgedns_resolution_failures_cached_total'], ['edgedns_upstream_queries_in_flight'], ['edgedns_responses_total', { rcode: 'NOERROR', source: 'cache' }]]);
+      return [o, `${o.attack.answered}/${o.attack.sent} flood answered, ${orNa(hits)} NOERROR from the cache (the legitimate client's); upstream saw ${up.udpQueries - q0}${mode === 'answer' ? ` (at most ${up.peakOutstanding - base} at once)` : ''}; fetch limited ${orNa(byInFlight)} in_flight, ${orNa(byZone)} per_zone; failures cached ${orNa(failures)}; in flight peak ${orNa(present === null ? null : peak)} (sampled 5/s)`];
+    },
+  };
+}
 
 const CASES: Case[] = [
   {
@@ -142,6 +245,27 @@ const CASES: Case[] = [
       const o = await under(node, () => reloadFlood({ srv: node.srv, soaFile, sighups: 20, gapMs: 500, waitMs: 20_000 }));
       const reloads = await metric(node.adminPort, 'edgedns_config_reloads_total', { result: 'ok' });
       return [o, `20 SIGHUPs → ${reloads} reloads; last serial ${o.attack.served === o.attack.lastSerial ? '' : 'NOT '}served`];
+    },
+  },
+  amplification(true),
+  amplification(false),
+  waterTorture('answer'),
+  waterTorture('drop'),
+  {
+    attack: 'query-ports',
+    note: `${PORT_QUERIES.toLocaleString('en')} distinct names to forward, 200 a second; the fake upstream records the source port of each query`,
+    extra: forwarding,
+    run: async (node, up) => {
+      const first = up.sourcePorts.length;
+      const o = await under(node, () => uniqueNames({ port: node.srv.port, from: '127.0.0.3', ms: (PORT_QUERIES / 200) * 1000, rate: 200 }));
+      const ports = up.sourcePorts.slice(first);
+      const ids = up.ids.slice(first);
+      // Ports drawn at random from the kernel's ephemeral range repeat by the birthday bound:
+      // n·(1 − (1 − 1/n)^k) distinct of k, about 983 of 1,000 over Linux's default 28,232.
+      const [lo = 32768, hi = 60999] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+      const n = hi - lo + 1;
+      const expected = n * (1 - (1 - 1 / n) ** ports.length);
+      return [o, `${o.attack.answered}/${o.attack.sent} answered; upstream saw ${ports.length} queries from ${new Set(ports).size} distinct source ports (random over ${lo}-${hi} gives ≈${expected.toFixed(0)}), ${new Set(ids).size} distinct IDs`];
     },
   },
 ];

@@ -207,6 +207,40 @@ export function uniqueNames(o: { port: number; from: string; ms: number; rate: n
   return udpFlood({ port: o.port, from: o.from, ms: o.ms, perTick: o.rate / 100, nameOf: (i) => [`r${i}-${(i * 2654435761) % 4294967296}.flood.example.org`, 'A'] });
 }
 
+/**
+ * Reflection (amplification) from one spoofed source: `count` identical queries for `name`/`type`
+ * with an EDNS buffer of `udpSize`, `rate` a second for at most `ms`, all "from" the victim `from`.
+ * Loopback cannot forge a source, so the victim's own socket sends them, and it counts what it
+ * sends and what the node sends it: the amplification is bytesReceived / bytesSent. A second for
+ * the last answers, then close.
+ */
+export async function reflection(o: { port: number; from: string; name: string; type: string; udpSize: number; count: number; rate: number; ms: number }): Promise<{ sent: number; bytesSent: number; answers: number; truncated: number; bytesReceived: number }> {
+  const { sock } = await udpAttacker(o.from);
+  let answers = 0;
+  let truncated = 0;
+  let bytesReceived = 0;
+  sock.on('message', (m: Buffer) => {
+    answers++;
+    bytesReceived += m.length;
+    if (m.length >= 3 && (m[2] as number) & 0x02) truncated++; // the TC bit (RFC 1035 §4.1.1)
+  });
+  const q = query(o.name, o.type, { id: 0x5151, edns: true, udpSize: o.udpSize });
+  let sent = 0;
+  try {
+    const started = performance.now();
+    for (let tick = 0; sent < o.count && performance.now() - started < o.ms && tick < o.ms / 5; tick++) {
+      // Catch up to the schedule so the rate holds when the event loop is late.
+      const due = Math.min(Math.floor(((performance.now() - started) / 1000) * o.rate) + 1, o.count);
+      for (; sent < due; sent++) sock.send(q, o.port, '127.0.0.1');
+      await sleep(10);
+    }
+    await sleep(1000);
+    return { sent, bytesSent: sent * q.length, answers, truncated, bytesReceived };
+  } finally {
+    sock.close();
+  }
+}
+
 // A UDP datagram with source port 0, which no socket API sends: a raw socket (root) through
 // python3, which builds the UDP header itself. Loopback only; bounded count and rate.
 const RAW_SENDER = `
