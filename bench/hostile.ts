@@ -9,10 +9,9 @@ import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { portZero, randomNames, reflection, reloadFlood, tcpSegments, tcpSlots, tcpTrickle, tcpUnread, uniqueNames, writeBigZone } from '../test/helpers/attacks.ts';
 import type { AttackOutcome, HostileNode } from '../test/helpers/hostile.ts';
-import { legitClientProcess, metric, nodeHealth, peakSampler, runUnderAttack, startNode, synthAnswers } from '../test/helpers/hostile.ts';
+import { metric, peakSampler, runUnderAttack, startNode, synthAnswers } from '../test/helpers/hostile.ts';
 import { parseProm, value } from '../test/helpers/prom.ts';
 import { ZONES } from '../test/helpers/server.ts';
 import type { Mode } from '../test/helpers/upstream.ts';
@@ -66,35 +65,9 @@ const SETTLE_MS = 2000;
 const RELOAD_RECORDS = 50_000;
 
 const under = <T>(node: HostileNode, attack: () => Promise<T>, maxMs = 60_000): Promise<AttackOutcome<T>> => runUnderAttack(node, attack, { minMs: MIN_MS, maxMs, settleMs: SETTLE_MS });
-/**
- * runUnderAttack (test/helpers/hostile.ts), the same steps in the same order, with the legitimate
- * client asking `name` instead of www.example.test. A copy because that helper has no name option
- * and this branch changes only bench/: fold it back into `runUnderAttack(…, { name })` when it has.
- */
-async function underAsking<T>(node: HostileNode, name: string, attack: () => Promise<T>, maxMs = 60_000): Promise<AttackOutcome<T>> {
-  const pidsBefore = await node.dnsPids();
-  const before = await node.rss();
-  const sampler = peakSampler(() => node.rss(), before);
-  let legit: AttackOutcome<T>['legit'];
-  let out: T;
-  let ms: number;
-  try {
-    const client = await legitClientProcess({ port: node.srv.port, name, rate: 100, maxMs });
-    const t0 = performance.now();
-    [out] = await Promise.all([attack(), sleep(MIN_MS)]);
-    ms = performance.now() - t0;
-    legit = await client.stop();
-  } finally {
-    sampler.stop();
-  }
-  await sleep(SETTLE_MS);
-  const alive = node.srv.proc.exitCode === null && node.srv.proc.signalCode === null;
-  const after = alive ? await node.rss() : NaN;
-  const peak = Math.max(sampler.stop(), after);
-  const samePids = alive && JSON.stringify(await node.dnsPids()) === JSON.stringify(pidsBefore);
-  const health = alive ? await nodeHealth(node.adminPort) : { ready: false, up: false, flaps: NaN, workerRestarts: NaN };
-  return { attack: out, ms, legit, rss: { before, peak, after }, alive, samePids, health };
-}
+/** `under`, with the legitimate client asking `name` instead of www.example.test. */
+const underAsking = <T>(node: HostileNode, name: string, attack: () => Promise<T>, maxMs = 60_000): Promise<AttackOutcome<T>> =>
+  runUnderAttack(node, attack, { minMs: MIN_MS, maxMs, settleMs: SETTLE_MS, name });
 
 /** Metrics of the node by name (label sets summed), or null for a metric it does not export. */
 async function metricsOf(adminPort: number, names: readonly (readonly [string, Record<string, string>?])[]): Promise<(number | null)[]> {
@@ -253,19 +226,28 @@ const CASES: Case[] = [
   waterTorture('drop'),
   {
     attack: 'query-ports',
-    note: `${PORT_QUERIES.toLocaleString('en')} distinct names to forward, 200 a second; the fake upstream records the source port of each query`,
+    note: `${PORT_QUERIES.toLocaleString('en')} distinct names to forward, 200 a second, then ${PORT_QUERIES.toLocaleString('en')} at once (names in distinct zones, the upstream answering after 300 ms); the fake upstream records the source port of each query`,
     extra: forwarding,
     run: async (node, up) => {
       const first = up.sourcePorts.length;
       const o = await under(node, () => uniqueNames({ port: node.srv.port, from: '127.0.0.3', ms: (PORT_QUERIES / 200) * 1000, rate: 200 }));
       const ports = up.sourcePorts.slice(first);
       const ids = up.ids.slice(first);
-      // Ports drawn at random from the kernel's ephemeral range repeat by the birthday bound:
-      // n·(1 − (1 − 1/n)^k) distinct of k, about 983 of 1,000 over Linux's default 28,232.
+      // One after another, ports drawn at random from the kernel's ephemeral range repeat by the
+      // birthday bound: n·(1 − (1 − 1/n)^k) distinct of k, about 983 of 1,000 over Linux's 28,232.
       const [lo = 32768, hi = 60999] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
       const n = hi - lo + 1;
       const expected = n * (1 - (1 - 1 / n) ** ports.length);
-      return [o, `${o.attack.answered}/${o.attack.sent} answered; upstream saw ${ports.length} queries from ${new Set(ports).size} distinct source ports (random over ${lo}-${hi} gives ≈${expected.toFixed(0)}), ${new Set(ids).size} distinct IDs`];
+      // In flight together, no two share a port: the kernel never hands out one in use.
+      const burst = up.sourcePorts.length;
+      up.delayMs = 300;
+      try {
+        await Promise.all(Array.from({ length: PORT_QUERIES }, (_, i) => udpExchange(node.srv.port, query(`p${i}.z${i}-ports.example`, 'A', { id: i + 1 }), 5000)));
+      } finally {
+        up.delayMs = 0;
+      }
+      const together = new Set(up.sourcePorts.slice(burst)).size;
+      return [o, `${o.attack.answered}/${o.attack.sent} answered; one after another: ${ports.length} upstream queries from ${new Set(ports).size} distinct source ports (random over ${lo}-${hi} gives ≈${expected.toFixed(0)}), ${new Set(ids).size} distinct IDs; ${up.sourcePorts.length - burst} in flight together: ${together} distinct ports`];
     },
   },
 ];

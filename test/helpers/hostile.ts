@@ -286,7 +286,7 @@ export interface AttackOutcome<T> {
  * (a process of its own) asks 100 times a second from 127.0.0.2; report the client, the node's RSS and its health (read
  * `settleMs` after the client's last answer). Asserts nothing: the tests and the bench judge.
  */
-export async function runUnderAttack<T>(node: HostileNode, attack: () => Promise<T>, opts: { minMs?: number; maxMs?: number; settleMs?: number } = {}): Promise<AttackOutcome<T>> {
+export async function runUnderAttack<T>(node: HostileNode, attack: () => Promise<T>, opts: { minMs?: number; maxMs?: number; settleMs?: number; name?: string } = {}): Promise<AttackOutcome<T>> {
   const pidsBefore = await node.dnsPids();
   const before = await node.rss();
   const sampler = peakSampler(() => node.rss(), before);
@@ -294,7 +294,7 @@ export async function runUnderAttack<T>(node: HostileNode, attack: () => Promise
   let out: T;
   let ms: number;
   try {
-    const client = await legitClientProcess({ port: node.srv.port, rate: 100, maxMs: opts.maxMs ?? 60_000 });
+    const client = await legitClientProcess({ port: node.srv.port, rate: 100, maxMs: opts.maxMs ?? 60_000, ...(opts.name !== undefined && { name: opts.name }) });
     const t0 = performance.now();
     [out] = await Promise.all([attack(), sleep(opts.minMs ?? 0)]);
     ms = performance.now() - t0;
