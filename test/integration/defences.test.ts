@@ -202,6 +202,21 @@ describe('DNS cookies', () => {
     assert.equal(value(await metrics(other), 'edgedns_cookies_total', { verdict: 'valid' }), 1);
   });
 
+  it('with workers: 2 and no secret file, one random secret for the node: a cookie from one worker is valid at the other', async () => {
+    const srv = await node(['workers: 2']);
+    const client = randomBytes(8);
+    const first = await flood(srv.port, 1, (id) => q('www.example.test', id, client));
+    assert.ok(first.cookie && first.cookie.length === 24);
+    // Forty queries from forty sockets: the kernel spreads them over both workers' shared socket.
+    for (let i = 0; i < 40; i++) {
+      const o = await flood(srv.port, 1, (id) => q('www.example.test', id, first.cookie));
+      assert.equal(o.full, 1);
+    }
+    const m = await metrics(srv);
+    assert.equal(value(m, 'edgedns_cookies_total', { verdict: 'valid' }), 40);
+    assert.equal(value(m, 'edgedns_cookies_total', { verdict: 'invalid' }), 0);
+  });
+
   it('refuses a bad secret file at start and on reload, naming the file, and keeps serving', async () => {
     const bad = join(dir, 'bad.secret');
     writeFileSync(bad, 'not-hex\n');
