@@ -10,6 +10,8 @@ export function frame(msg: Uint8Array): Buffer {
   return out;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** The largest a 2-byte length can frame, with its length. */
 export const MAX_FRAME = 65535 + 2;
 
@@ -70,6 +72,8 @@ export class FrameReader {
   }
 
   #take(n: number): Buffer {
+    // A zero-length message (a client may frame one) can end the buffered bytes: no chunk is left.
+    if (n === 0) return EMPTY;
     this.#pending -= n;
     const first = this.#chunks[this.#head] as Buffer;
     if (first.length - this.#off >= n) {

@@ -188,4 +188,17 @@ describe('FrameReader', () => {
     assert.equal(r.next()?.toString(), 'cde');
     assert.equal(r.partial, false);
   });
+
+  it('takes a zero-length message that ends the bytes received (it threw once, out of a socket callback)', () => {
+    const r = new FrameReader();
+    r.push(Buffer.concat([frame(Buffer.from('ab')), frame(Buffer.alloc(0))]));
+    assert.equal(r.next()?.toString(), 'ab');
+    assert.equal(r.next()?.length, 0);
+    assert.equal(r.next(), null);
+    r.push(frame(Buffer.alloc(0)));
+    assert.equal(r.next()?.length, 0);
+    r.push(frame(Buffer.from('c')));
+    assert.equal(r.next()?.toString(), 'c');
+    assert.equal(r.pending, 0);
+  });
 });
