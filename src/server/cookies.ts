@@ -31,6 +31,7 @@ const MAX_AGE = 3600;
 const MAX_AHEAD = 300;
 /** RFC 9018 §4.3: a valid cookie older than half an hour is replaced by a fresh one. */
 const RENEW_AFTER = 1800;
+const PROBE_LABEL = new TextEncoder().encode('edgedns health probe');
 /** Clients whose address bytes are remembered; the map starts over when full. */
 const ADDRESS_MEMO = 1024;
 /** What a client string that is not an address hashes as (Node never gives one). */
@@ -44,12 +45,26 @@ export class Cookies {
   readonly #input = new Uint8Array(16 + 16);
   readonly #hash = new Uint8Array(8);
   readonly #addresses = new Map<string, Uint8Array>();
+  /**
+   * The client cookie of the node's own health probes: derived from the current secret, so every
+   * process of the node tells them apart (and keeps them out of the cookie counts) without a word
+   * between them, and nobody without the secret can pass for a probe in those counts.
+   */
+  readonly probeClient = new Uint8Array(CLIENT_COOKIE_LEN);
 
   /** `wallSeconds`: Unix time in seconds; cookie timestamps are wall time because every site must read them alike. */
   constructor(secrets: CookieSecrets, wallSeconds: () => number) {
     this.#current = secretBytes(secrets.current, 'current');
     this.#previous = secrets.previous === null ? null : secretBytes(secrets.previous, 'previous');
     this.#wall = wallSeconds;
+    siphash24(this.#current, PROBE_LABEL, 0, PROBE_LABEL.length, this.probeClient, 0);
+  }
+
+  /** Whether the COOKIE option data at `at` starts with the probes' client cookie. */
+  isProbe(msg: Uint8Array, at: number): boolean {
+    const p = this.probeClient;
+    for (let i = 0; i < CLIENT_COOKIE_LEN; i++) if (msg[at + i] !== p[i]) return false;
+    return true;
   }
 
   /**

@@ -184,7 +184,8 @@ export class Pipeline {
     let cookie: number = NO_COOKIE;
     if (e !== null && e.cookieLen > 0) {
       cookie = this.#cookies.verdict(msg, e.cookieAt, e.cookieLen, client);
-      this.#defence.cookie(cookie as CookieVerdict);
+      // The node's own health probes carry cookies too: kept out of the clients' cookie counts.
+      if (!this.#cookies.isProbe(msg, e.cookieAt)) this.#defence.cookie(cookie as CookieVerdict);
     }
     // Step 4's rate limit, decided here where the response's kind is known: UDP only (a TCP client
     // proved its address), never for a client that returned a valid server cookie (RFC 7873 §5.2.5).

@@ -6,6 +6,8 @@ import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { tcpRoundTrip } from '../resolver/index.js';
 import { Class, FLAG_QR, Rcode, T, absoluteName, encodeQuery, frame, keyToText, nameFromText, nameKey, parseMessage } from '../wire/index.js';
+import type { Cookies } from './cookies.js';
+import { CookieVerdict } from './cookies.js';
 
 export interface ProbeTarget {
   host: string;
@@ -35,9 +37,18 @@ export function probeQuestion(zoneOrigin: string | undefined): ProbeQuestion {
   return { name: 'id.server.', type: T.TXT, class: Class.CH };
 }
 
-/** A probe: no RD, no EDNS — the simplest query a node must answer. */
-function buildProbe(q: ProbeQuestion, id: number): Buffer {
-  return encodeQuery({ id, flags: 0, qname: nameFromText(q.name, null), qtype: q.type, qclass: q.class, edns: null });
+/**
+ * A probe: no RD, no EDNS — the simplest query a node must answer. With `cookies` (the node's own
+ * secrets), a UDP probe carries a server cookie minted for its source address instead: the rate
+ * limiter exempts a valid cookie (RFC 7873 §5.2.5), so a flood from the node's own prefix, spoofed
+ * or not, cannot hold its probes back and make it withdraw.
+ */
+function buildProbe(q: ProbeQuestion, id: number, cookie?: { cookies: Cookies; from: string }): Buffer {
+  const qname = nameFromText(q.name, null);
+  if (!cookie) return encodeQuery({ id, flags: 0, qname, qtype: q.type, qclass: q.class, edns: null });
+  const c = cookie.cookies;
+  const options = c.option(c.probeClient, 0, 8, cookie.from, CookieVerdict.CLIENT_ONLY);
+  return encodeQuery({ id, flags: 0, qname, qtype: q.type, qclass: q.class, edns: { udpSize: 1232, dnssecOk: false, options } });
 }
 
 /** Check a reply; returns a description, or throws what is wrong with it. */
@@ -51,13 +62,14 @@ function verify(reply: Buffer, id: number, q: ProbeQuestion): string {
   return `${keyToText(nameKey(m.qname))} answered`;
 }
 
-export function probeUdp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number): Promise<string> {
+export function probeUdp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number, cookies?: Cookies): Promise<string> {
   const id = randomInt(0x10000);
+  const from = probeSource(t.host);
   return new Promise((resolve, reject) => {
     // Built before the socket: a question that cannot be encoded rejects, never throws in a callback.
     let probe: Buffer;
     try {
-      probe = buildProbe(q, id);
+      probe = buildProbe(q, id, cookies && { cookies, from });
     } catch (e) {
       return reject(new Error(`UDP ${t.host}:${t.port}: ${(e as Error).message}`));
     }
@@ -70,8 +82,9 @@ export function probeUdp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number): P
     };
     const timer = setTimeout(() => done(new Error(`UDP ${t.host}:${t.port}: no answer within ${timeoutMs} ms`)), timeoutMs);
     sock.on('error', (e) => done(new Error(`UDP ${t.host}:${t.port}: ${e.message}`)));
-    // Connected, so a closed port is reported at once (ICMP port unreachable → ECONNREFUSED).
-    sock.connect(t.port, t.host, () => sock.send(probe));
+    // From the address it probes (the cookie is minted for it); connected, so a closed port is
+    // reported at once (ICMP port unreachable → ECONNREFUSED).
+    sock.bind({ address: from, port: 0, exclusive: true }, () => sock.connect(t.port, t.host, () => sock.send(probe)));
     sock.on('message', (m) => {
       try {
         done(null, `UDP ${t.host}:${t.port}: ${verify(m, id, q)}`);

@@ -216,3 +216,18 @@ describe('readCookieSecrets', () => {
     assert.throws(() => readCookieSecrets(missing, null), (err: Error & { code?: string }) => err.code === 'ERR_COOKIE_SECRET' && err.message.startsWith(`cookies.secretFile ${missing}: cannot read it (ENOENT`));
   });
 });
+
+describe('the health probes’ client cookie', () => {
+  it('is derived from the current secret: the same in every process, another with another secret', () => {
+    const a = new Cookies({ current: new Uint8Array(16).fill(1), previous: null }, () => 0);
+    const b = new Cookies({ current: new Uint8Array(16).fill(1), previous: null }, () => 0);
+    const other = new Cookies({ current: new Uint8Array(16).fill(2), previous: null }, () => 0);
+    assert.deepEqual(a.probeClient, b.probeClient);
+    assert.notDeepEqual(a.probeClient, other.probeClient);
+    const msg = new Uint8Array(30);
+    msg.set(a.probeClient, 5);
+    assert.equal(b.isProbe(msg, 5), true);
+    assert.equal(other.isProbe(msg, 5), false);
+    assert.equal(a.isProbe(msg, 4), false);
+  });
+});
