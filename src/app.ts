@@ -144,7 +144,7 @@ export class EdgeNode {
       predicateCheck('listeners', 'local', () => this.plane.listening()),
       ...this.plane.bound.flatMap((b) => [
         probeCheck(`udp ${formatHostPort(b)}`, () => probeUdp(b, q, c.health.probeTimeout, cookiesOf(this.#state.secrets)), c.health.probeTimeout + 100),
-        probeCheck(`tcp ${formatHostPort(b)}`, () => probeTcp(b, q, c.health.probeTimeout), c.health.probeTimeout + 100),
+        probeCheck(`tcp ${formatHostPort(b)}`, () => probeTcp(b, q, c.health.probeTimeout, cookiesOf(this.#state.secrets)), c.health.probeTimeout + 100),
       ]),
       // Every process that answers serves the zones of the last successful load.
       predicateCheck('zones', 'local', () => this.plane.serving(this.zones)),

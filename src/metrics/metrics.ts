@@ -44,6 +44,11 @@ export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
  * things only the primary knows (health, announcement, zones, build) take the primary's value,
  * which must come first in `parts`.
  */
+/** Every series of a counter whose label values are known in advance, at 0: a rate() over it works before the first event. */
+function zeroes(c: Counter<string>, ...labelSets: string[][]): void {
+  for (const values of labelSets) c.labels(...values).inc(0);
+}
+
 export function mergeMetrics(parts: MetricsJson[]): Registry {
   return AggregatorRegistry.aggregate(parts);
 }
@@ -66,7 +71,12 @@ export interface Metrics {
 
 export function createMetrics(build: { version: string; site: string }, sources: MetricSources, opts: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (opts.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry });
+    // Gauges named like counters fail `promtool check metrics`; nodejs_active_handles and
+    // nodejs_active_requests say the same per type.
+    for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(n);
+  }
   const r = [registry];
 
   new Gauge({ name: 'edgedns_build_info', help: 'Build and site of this node (always 1).', labelNames: ['version', 'site', 'node'], registers: r, aggregator: 'first' })
@@ -86,9 +96,14 @@ export function createMetrics(build: { version: string; site: string }, sources:
   const malformedChildren = { udp: malformed.child('udp'), tcp: malformed.child('tcp') };
   const sourceIndex = new Map(SOURCES.map((s, i) => [s, i]));
 
+  const probes = new FastCounter(registry, 'edgedns_probe_queries_total', 'Queries of the node\'s own health probes, by transport (not in edgedns_queries_total nor edgedns_responses_total).', ['transport']);
+  const probeChildren = { udp: probes.child('udp'), tcp: probes.child('tcp') };
   const pipeline: PipelineObserver = {
     query(transport: Transport, qtype: number) {
       (byTransport[transport].get(qtype) ?? other[transport]).value++;
+    },
+    probe(transport: Transport) {
+      probeChildren[transport].value++;
     },
     response(_transport, _client, _key, _qtype, rcode, source, seconds) {
       const k = rcode * 8 + (sourceIndex.get(source) ?? 0);
@@ -130,6 +145,7 @@ export function createMetrics(build: { version: string; site: string }, sources:
   new Gauge({ name: 'edgedns_cache_entries', help: 'Entries in the cache.', registers: r, collect() { this.set(sources.cache()?.entries ?? 0); } });
   new Gauge({ name: 'edgedns_cache_bytes', help: 'Bytes accounted to cache entries.', registers: r, collect() { this.set(sources.cache()?.bytes ?? 0); } });
   const droppedRecords = new Counter({ name: 'edgedns_cache_records_dropped_total', help: 'Records of upstream responses dropped before caching (not in the answer chain, not of the answering zone, glue out of bailiwick), by section.', labelNames: ['section'], registers: r });
+  zeroes(droppedRecords, ['answer'], ['authority'], ['additional']);
   const droppedBy = { answer: droppedRecords.labels('answer'), authority: droppedRecords.labels('authority'), additional: droppedRecords.labels('additional') };
   const cache: CacheObserver = {
     hit: () => void hits.value++, miss: () => void misses.value++, staleServed: () => stale.inc(), prefetch: () => prefetches.inc(), evicted: () => evictions.inc(),
@@ -141,6 +157,7 @@ export function createMetrics(build: { version: string; site: string }, sources:
   const upTimeouts = new Counter({ name: 'edgedns_upstream_timeouts_total', help: 'Upstream queries that got no answer in time.', labelNames: ['upstream'], registers: r });
   const upErrors = new Counter({ name: 'edgedns_upstream_errors_total', help: 'Upstream failures other than timeouts, by kind.', labelNames: ['upstream', 'kind'], registers: r });
   const mismatched = new Counter({ name: 'edgedns_upstream_mismatched_replies_total', help: 'Replies dropped as not matching a query: wrong source, ID or question (RFC 5452).', labelNames: ['reason'], registers: r });
+  zeroes(mismatched, ['source'], ['not-response'], ['id'], ['question']);
   const rtt = new Histogram({ name: 'edgedns_upstream_rtt_seconds', help: 'Round-trip time of answered upstream queries.', labelNames: ['upstream'], buckets: LATENCY_BUCKETS, registers: r });
   new Gauge({
     name: 'edgedns_upstream_srtt_seconds', help: 'Smoothed round-trip time per upstream, as used for selection.', labelNames: ['upstream'], registers: r, aggregator: 'average',
@@ -162,6 +179,7 @@ export function createMetrics(build: { version: string; site: string }, sources:
   // --- fetch limits and remembered failures (RFC 9520 §3.2, §3.3) -------------------------------
   new Gauge({ name: 'edgedns_upstream_queries_in_flight', help: 'Upstream resolutions in flight now (identical questions coalesced count once; capped by fetchLimits).', registers: r, collect() { this.set(sources.upstreamInFlight?.() ?? 0); } });
   const fetchLimited = new Counter({ name: 'edgedns_fetch_limited_total', help: 'Questions not sent upstream because a fetch limit was reached (answered stale, or SERVFAIL with EDE 0), by limit.', labelNames: ['limit'], registers: r });
+  zeroes(fetchLimited, ['in_flight'], ['per_zone']);
   const limitedBy = new Map((['in_flight', 'per_zone'] as const).map((x) => [x, fetchLimited.labels(x)]));
   const failuresCached = new Counter({ name: 'edgedns_resolution_failures_cached_total', help: 'Questions answered from a remembered resolution failure (stale, or SERVFAIL with EDE 13), not sent upstream.', registers: r });
   const forward: ForwardObserver = { limited: (l: FetchLimit) => limitedBy.get(l)?.inc(), failureCached: () => failuresCached.inc() };
@@ -172,6 +190,9 @@ export function createMetrics(build: { version: string; site: string }, sources:
   const refused = new Counter({ name: 'edgedns_tcp_connections_refused_total', help: 'TCP connections refused at accept, by the cap that refused them (total or per_client).', labelNames: ['reason'], registers: r });
   const timeouts = new Counter({ name: 'edgedns_tcp_timeouts_total', help: 'TCP connections closed at a deadline: first_query, message, idle or drain.', labelNames: ['deadline'], registers: r });
   const sendErrors = new Counter({ name: 'edgedns_send_errors_total', help: 'Answers not sent, by transport and reason (bad_port, rejected, failed, reset).', labelNames: ['transport', 'reason'], registers: r });
+  zeroes(refused, ['total'], ['per_client']);
+  zeroes(timeouts, ['first_query'], ['message'], ['idle'], ['drain']);
+  zeroes(sendErrors, ...['udp', 'tcp'].flatMap((t) => ['bad_port', 'rejected', 'failed', 'reset'].map((why) => [t, why])));
   const unwritten = new Gauge({ name: 'edgedns_tcp_unwritten_bytes', help: 'TCP answer bytes not yet handed to the kernel, all connections.', registers: r });
   const refusedBy = new Map((['total', 'per_client'] as const).map((x) => [x, refused.labels(x)]));
   const sendErrorBy = new Map((['udp', 'tcp'] as const).flatMap((t) => (['bad_port', 'rejected', 'failed', 'reset'] as const).map((x) => [`${t} ${x}`, sendErrors.labels(t, x)] as const)));
@@ -215,6 +236,7 @@ export function createMetrics(build: { version: string; site: string }, sources:
   new Gauge({ name: 'edgedns_workers_listening', help: 'Worker processes up with their listeners bound.', registers: r, aggregator: 'first', collect() { this.set(sources.workers?.()?.listening ?? 0); } });
   const restarts = new Counter({ name: 'edgedns_worker_restarts_total', help: 'Worker processes restarted after an unexpected exit.', registers: r, aggregator: 'first' });
   const reloads = new Counter({ name: 'edgedns_config_reloads_total', help: 'Config and zone reloads, by result.', labelNames: ['result'], registers: r });
+  zeroes(reloads, ['ok'], ['error']);
   reloads.labels('ok');
   reloads.labels('error');
   const serialRefused = new Counter({ name: 'edgedns_zone_serial_refused_total', help: 'Zones refused on reload: content changed, SOA serial not increased.', registers: r });

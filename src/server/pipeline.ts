@@ -22,11 +22,13 @@ export type AnswerSource = 'zone' | 'cache' | 'upstream' | 'stale' | 'chaos' | '
  * positional so that reporting a response allocates nothing. */
 export interface PipelineObserver {
   query(transport: Transport, qtype: number): void;
+  /** A query of the node's own health probes (counted apart from clients' queries and responses). */
+  probe(transport: Transport): void;
   response(transport: Transport, client: string, key: string, qtype: number, rcode: number, source: AnswerSource, seconds: number): void;
   malformed(transport: Transport): void;
 }
 
-export const NOOP_OBSERVER: PipelineObserver = { query: () => {}, response: () => {}, malformed: () => {} };
+export const NOOP_OBSERVER: PipelineObserver = { query: () => {}, probe: () => {}, response: () => {}, malformed: () => {} };
 
 /** How a limited response went out: not at all, truncated (TC=1), or as BADCOOKIE with a fresh cookie. */
 export type LimitAction = 'drop' | 'slip' | 'badcookie';
@@ -124,7 +126,8 @@ export class Pipeline {
       this.#obs.malformed(transport);
       return null;
     }
-    this.#obs.query(transport, q.qtype);
+    if (this.#isProbe(msg, q)) this.#obs.probe(transport);
+    else this.#obs.query(transport, q.qtype);
     if (q.status === QueryStatus.ERROR) return this.#finish(msg, q, transport, client, start, q.rcode, 0, EMPTY_SECTIONS, 'error');
     // 3. CHAOS identity (RFC 4892).
     if (q.qclass === Class.CH) {
@@ -214,8 +217,13 @@ export class Pipeline {
     // RFC 6891 §7: the smaller of the requestor's size and ours; 512 without EDNS (RFC 1035 §4.2.1).
     const limit = transport === 'tcp' ? TCP_LIMIT : e ? Math.min(e.udpSize, this.#udpPayload) : CLASSIC_UDP_SIZE;
     const out = buildResponse(msg, q, rcode, flags, sections, opt, limit, ttl);
-    this.#obs.response(transport, client, q.key, q.qtype, rcode, source, (performance.now() - start) / 1000);
+    if (!this.#isProbe(msg, q)) this.#obs.response(transport, client, q.key, q.qtype, rcode, source, (performance.now() - start) / 1000);
     return out;
+  }
+
+  /** A query of the node's own health probes: its COOKIE starts with the probes' client cookie. */
+  #isProbe(msg: Uint8Array, q: Query): boolean {
+    return q.edns !== null && q.edns.cookieLen > 0 && this.#cookies.isProbe(msg, q.edns.cookieAt);
   }
 
   /** Count a response with the limiter: null to send it, else how it is held back (reported). */

@@ -39,7 +39,7 @@ export function probeQuestion(zoneOrigin: string | undefined): ProbeQuestion {
 
 /**
  * A probe: no RD, no EDNS — the simplest query a node must answer. With `cookies` (the node's own
- * secrets), a UDP probe carries a server cookie minted for its source address instead: the rate
+ * secrets), the probe carries a server cookie minted for its source address instead: the rate
  * limiter exempts a valid cookie (RFC 7873 §5.2.5), so a flood from the node's own prefix, spoofed
  * or not, cannot hold its probes back and make it withdraw.
  */
@@ -125,10 +125,11 @@ export function sentinel(t: ProbeTarget, q: ProbeQuestion, keepaliveMs: number, 
   };
 }
 
-export async function probeTcp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number): Promise<string> {
+export async function probeTcp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number, cookies?: Cookies): Promise<string> {
   const id = randomInt(0x10000);
+  const from = probeSource(t.host);
   // The transport's messages name the address already; a bad answer gets it here.
-  const reply = await tcpRoundTrip(t, buildProbe(q, id), timeoutMs, probeSource(t.host));
+  const reply = await tcpRoundTrip(t, buildProbe(q, id, cookies && { cookies, from }), timeoutMs, from);
   try {
     return `TCP ${t.host}:${t.port}: ${verify(reply, id, q)}`;
   } catch (e) {

@@ -23,7 +23,7 @@ export function queryLog(log: Logger, mode: 'off' | 'sample' | 'all', sampleRate
       ms: Math.round(seconds * 1e6) / 1000,
     });
   const response: Response = mode === 'all' ? line : (...a) => void (Math.random() < sampleRate && line(...a));
-  return { query: () => {}, response, malformed: () => {} };
+  return { query: () => {}, probe: () => {}, response, malformed: () => {} };
 }
 
 /** One observer calling several; NOOP observers are left out. */
@@ -34,6 +34,9 @@ export function teeObservers(...all: PipelineObserver[]): PipelineObserver {
   return {
     query: (t, q) => {
       for (const o of obs) o.query(t, q);
+    },
+    probe: (t) => {
+      for (const o of obs) o.probe(t);
     },
     response: (...a) => {
       for (const o of obs) o.response(...a);

@@ -1,6 +1,7 @@
 // Site identity on every kind of answer, the metrics a Prometheus server scrapes, /status, the
 // status command, and the query log, on the real server queried with dig.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,10 +136,24 @@ describe('metrics', () => {
     const after = await metrics();
     const d = (name: string, labels: Record<string, string>) => value(after, name, labels) - value(before, name, labels);
     assert.equal(d('edgedns_queries_total', { transport: 'udp', qtype: 'AAAA' }), 10);
-    // The node's own health probes (SOA over UDP and TCP) are answered from the zone as well.
-    const probes = d('edgedns_queries_total', { qtype: 'SOA' });
-    assert.equal(d('edgedns_responses_total', { rcode: 'NOERROR', source: 'zone' }), 10 + probes);
-    assert.equal(d('edgedns_response_duration_seconds_count', { source: 'zone' }), 10 + probes);
+    // The node's own health probes (SOA over UDP and TCP) are counted apart: clients' figures only.
+    assert.equal(d('edgedns_queries_total', { qtype: 'SOA' }), 0);
+    assert.equal(d('edgedns_responses_total', { rcode: 'NOERROR', source: 'zone' }), 10);
+    assert.equal(d('edgedns_response_duration_seconds_count', { source: 'zone' }), 10);
+  });
+  it('the health probes are counted apart, and the whole endpoint passes promtool check metrics', async () => {
+    const before = await metrics();
+    await new Promise((r) => setTimeout(r, 2500));
+    const after = await metrics();
+    for (const transport of ['udp', 'tcp']) {
+      assert.ok(value(after, 'edgedns_probe_queries_total', { transport }) > value(before, 'edgedns_probe_queries_total', { transport }), `${transport} probes counted`);
+    }
+    assert.equal(value(after, 'edgedns_queries_total') - value(before, 'edgedns_queries_total'), 0, 'no client asked anything');
+    const text = await (await fetch(`http://127.0.0.1:${srv.adminPort}/metrics`)).text();
+    const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    assert.equal(r.status, 0, `promtool check metrics: ${r.stdout}${r.stderr}`);
+    // Counters with a fixed set of labels are there at 0 before their first event.
+    assert.equal(value(after, 'edgedns_tcp_timeouts_total', { deadline: 'idle' }) >= 0 && after.some((x) => x.name === 'edgedns_send_errors_total'), true);
   });
   it('cache hits, misses, entries and upstream queries', async () => {
     const before = await metrics();
@@ -158,8 +173,8 @@ describe('metrics', () => {
     await dig(srv, ['+tcp', 'www.example.test']);
     await udpExchange(srv.port, Buffer.from([1, 2, 3]), 300);
     const after = await metrics();
-    // Health probes open TCP connections of their own: one per SOA query over TCP.
-    const probes = value(after, 'edgedns_queries_total', { transport: 'tcp', qtype: 'SOA' }) - value(before, 'edgedns_queries_total', { transport: 'tcp', qtype: 'SOA' });
+    // Health probes open TCP connections of their own: one per probe over TCP.
+    const probes = value(after, 'edgedns_probe_queries_total', { transport: 'tcp' }) - value(before, 'edgedns_probe_queries_total', { transport: 'tcp' });
     assert.equal(value(after, 'edgedns_tcp_connections_total') - value(before, 'edgedns_tcp_connections_total'), 1 + probes);
     assert.equal(value(after, 'edgedns_malformed_packets_total', { transport: 'udp' }) - value(before, 'edgedns_malformed_packets_total', { transport: 'udp' }), 1);
   });
