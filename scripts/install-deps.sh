@@ -2,7 +2,8 @@
 # Install the system tools a target needs when they are missing (Debian/Ubuntu, as root).
 #   scripts/install-deps.sh test    dig, unbound, bird2, iproute2, systemd-analyze, python3 (port-0
 #                                   datagrams from a raw socket), named (bind9: the other DNS cookie
-#                                   implementation): the whole suite
+#                                   implementation), promtool and prometheus (the alert rules and
+#                                   the dashboard of deploy/monitoring/): the whole suite
 #   scripts/install-deps.sh lab     bird2, iproute2, dig, for `make lab-up`
 #   scripts/install-deps.sh bench   dnsperf, unbound and python3 (port-0 datagrams), for `make bench`
 # Daemons are kept from auto-starting while they are installed (policy-rc.d exits 101).
@@ -18,6 +19,8 @@ case "${1:-test}" in
     need ip iproute2
     need systemd-analyze systemd
     need python3 python3
+    need promtool prometheus
+    need prometheus prometheus
     ;;
   lab)
     need dig bind9-dnsutils
