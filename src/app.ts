@@ -10,8 +10,8 @@ import { buildAdapter } from './routing.js';
 import { identityConfig } from './site.js';
 import type { Config } from './config/index.js';
 import { formatHostPort, loadConfig } from './config/index.js';
-import type { Logger } from './core/index.js';
-import { EdgeError, ErrorCode, createJsonLogger, errorMessage, systemClock } from './core/index.js';
+import type { LogLevel, Logger, RootLogger } from './core/index.js';
+import { EdgeError, ErrorCode, createLogger, errorMessage, systemClock } from './core/index.js';
 import type { Check } from './health/index.js';
 import { HealthMonitor, commandCheck, eventLoopCheck, heapCheck, predicateCheck, probeCheck } from './health/index.js';
 import type { AdminServer, Metrics, Registry } from './metrics/index.js';
@@ -90,6 +90,10 @@ export class EdgeNode {
   #closeChecks: () => void = () => {};
   /** What the files said at the last successful (re)load. */
   #state: ServingState;
+  /** The logger this node made (none when one was given): its level follows reloads. */
+  #root: RootLogger | null = null;
+  /** The log level in force. */
+  #levelAt: LogLevel;
   readonly #opts: ServeOptions;
   /** Monotonic, so uptime does not jump with the wall clock. */
   readonly #startedAt = systemClock.now();
@@ -98,6 +102,7 @@ export class EdgeNode {
   private constructor(state: ServingState, opts: ServeOptions, log: Logger, plane: DnsPlane, metrics: Metrics) {
     // The image was handed to the plane; keeping it here would hold the whole zone set twice.
     this.#state = { ...state, image: null };
+    this.#levelAt = state.loaded.config.log.level;
     this.#opts = opts;
     this.log = log;
     this.plane = plane;
@@ -169,7 +174,8 @@ export class EdgeNode {
   static async start(opts: ServeOptions): Promise<EdgeNode> {
     const state = await loadState(loadServeConfig(opts));
     const c = state.loaded.config;
-    const log = opts.logger ?? createJsonLogger({ level: c.log.level, base: { site: state.identity.siteId } });
+    const root = opts.logger ? null : createLogger({ level: c.log.level, format: c.log.format, base: { site: state.identity.siteId } });
+    const log = opts.logger ?? (root as RootLogger);
     for (const z of state.zones) log.info('zone loaded', { zone: z.origin, serial: z.serial, records: z.records, file: z.file });
     // Metrics read the live objects through these late-bound sources.
     let node: EdgeNode | undefined;
@@ -187,6 +193,7 @@ export class EdgeNode {
       c.workers > 1 ? await (await import('./workers.js')).WorkerPlane.start(state, c.workers, log, () => metrics.workerRestarted()) : (local = await LocalPlane.start(state, log, metrics));
     try {
       node = new EdgeNode(state, opts, log, plane, metrics);
+      node.#root = root;
       if (c.admin.listen || c.admin.socket) node.#admin = await node.#startAdmin(c.admin);
       // Withdraw first (clears what a crashed predecessor left), then announce after `rise`.
       node.health.start();
@@ -245,7 +252,9 @@ export class EdgeNode {
   async #reloadOnce(remove: ReadonlySet<string>): Promise<ReloadResult> {
     try {
       const loaded = loadServeConfig(this.#opts);
-      const restartOnly = RESTART_KEYS.filter((k) => JSON.stringify(loaded.config[k]) !== JSON.stringify(this.config[k]));
+      // log.level applies at once; the rest of log (format, query log) with a restart.
+      const logRest = (c: Config): string => JSON.stringify({ ...c.log, level: undefined });
+      const restartOnly = RESTART_KEYS.filter((k) => (k === 'log' ? logRest(loaded.config) !== logRest(this.config) : JSON.stringify(loaded.config[k]) !== JSON.stringify(this.config[k])));
       if (restartOnly.length > 0) this.log.warn('config changes that need a restart were not applied', { keys: restartOnly });
       const state = await loadState(loaded);
       // A zone file gone from the zone folder is an accident unless asked for (or the folder changed).
@@ -261,6 +270,12 @@ export class EdgeNode {
       // Unchanged zones keep their load time: the store that answers is the one loaded then.
       this.#state = { ...state, zones: verdict.unchanged ? this.zones : state.zones, image: null };
       for (const z of state.zones) this.log.info('zone loaded', { zone: z.origin, serial: z.serial, records: z.records, changed: !verdict.unchanged });
+      if (loaded.config.log.level !== this.#levelAt && this.#root) {
+        // Said at the old level, so that a change to a quieter one is still told.
+        this.log.info('log level changed', { from: this.#levelAt, to: loaded.config.log.level });
+        this.#root.setLevel(loaded.config.log.level);
+      }
+      this.#levelAt = loaded.config.log.level;
       this.metrics.reload(true);
       this.log.info('reload ok', { zones: state.zones.length });
       return { ok: true, message: `reloaded: ${state.zones.length} zone(s)${verdict.unchanged ? ', unchanged' : ''}` };

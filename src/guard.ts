@@ -13,7 +13,7 @@ import { configuredZoneSpecs } from './assemble.js';
 import type { Config } from './config/index.js';
 import { formatHostPort, loadConfig } from './config/index.js';
 import type { Logger } from './core/index.js';
-import { createJsonLogger, errorMessage, systemClock } from './core/index.js';
+import { createLogger, errorMessage, systemClock } from './core/index.js';
 import { buildAdapter } from './routing.js';
 import type { ProbeTarget } from './server/index.js';
 import { probeQuestion, probeUdp, sentinel } from './server/index.js';
@@ -110,7 +110,7 @@ export function runGuard(c: Config, log: Logger, probeZone: string | undefined):
 export async function guard(configPath: string | undefined, logLevel?: 'debug' | 'info'): Promise<void> {
   const loaded = loadConfig(configPath);
   const c = loaded.config;
-  const log = createJsonLogger({ level: logLevel ?? c.log.level, base: { site: identityConfig(c).siteId, component: 'guard' } });
+  const log = createLogger({ level: logLevel ?? c.log.level, format: c.log.format, base: { site: identityConfig(c).siteId, component: 'guard' } });
   let zone: string | undefined;
   try {
     // The first zone's apex: its SOA is there whatever the zone holds (nothing to parse here).

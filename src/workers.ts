@@ -13,7 +13,8 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatHostPort } from './config/index.js';
 import type { Logger } from './core/index.js';
-import { EdgeError, ErrorCode, createJsonLogger, errorMessage, systemClock } from './core/index.js';
+import { EdgeError, ErrorCode, createLogger, errorMessage, systemClock } from './core/index.js';
+import type { LogLevel } from './core/index.js';
 import type { CheckOutcome } from './health/index.js';
 import type { MetricsJson } from './metrics/index.js';
 import { createMetrics } from './metrics/index.js';
@@ -393,7 +394,8 @@ export async function runWorker(): Promise<void> {
     const { loaded } = opts;
     const image = await readImageFile(opts.image);
     const state: ServingState = { loaded, zones: image.header.zones, image, identity: buildIdentity(identityConfig(loaded.config)), secrets: secretsFromText(opts.secrets) };
-    log = createJsonLogger({ level: loaded.config.log.level, base: { site: state.identity.siteId, worker: opts.index } });
+    const root = createLogger({ level: loaded.config.log.level, format: loaded.config.log.format, base: { site: state.identity.siteId, worker: opts.index } });
+    log = root;
     let current: LocalPlane | undefined;
     const metrics = createMetrics({ version: VERSION, site: state.identity.siteId }, {
       prefixes: () => [],
@@ -405,17 +407,18 @@ export async function runWorker(): Promise<void> {
     });
     plane = current = await LocalPlane.start(state, log, metrics);
     /** A reload decoded and waiting for `commit`. */
-    let prepared: { generation: number; zones: ZoneStore; identity: Identity; cookies: Cookies } | null = null;
+    let prepared: { generation: number; zones: ZoneStore; identity: Identity; cookies: Cookies; level: LogLevel } | null = null;
     const handlers: Record<Op, (m: Request) => unknown> = {
       prepare: async (m) => {
         if (!m.loaded || !m.secrets) throw new Error('prepare without a config');
         const zones = m.image ? openStore(await readImageFile(m.image)) : plane.pipeline.zones;
-        prepared = { generation: m.generation ?? 0, zones, identity: buildIdentity(identityConfig(m.loaded.config)), cookies: cookiesOf(secretsFromText(m.secrets)) };
+        prepared = { generation: m.generation ?? 0, zones, identity: buildIdentity(identityConfig(m.loaded.config)), cookies: cookiesOf(secretsFromText(m.secrets)), level: m.loaded.config.log.level };
         return true;
       },
       commit: (m) => {
         if (!prepared || prepared.generation !== m.generation) throw new Error(`load ${m.generation} was not prepared`);
         plane.pipeline.update(prepared.zones, prepared.identity, prepared.cookies);
+        root.setLevel(prepared.level);
         prepared = null;
         return true;
       },

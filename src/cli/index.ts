@@ -2,7 +2,7 @@
 // small routing.ts for `announce`), loaded on demand so that one-shot commands start fast.
 
 import { Command, CommanderError } from 'commander';
-import { EdgeError, ErrorCode, createJsonLogger, isEdgeError, parseDuration } from '../core/index.js';
+import { EdgeError, ErrorCode, createLogger, isEdgeError, parseDuration } from '../core/index.js';
 import type { AdminClientOptions } from './admin-client.js';
 import { adminRequest } from './admin-client.js';
 import type { StatusDoc } from './format.js';
@@ -166,7 +166,7 @@ Examples:
     .action(async (action: string, opts: { config?: string }) => {
       if (action !== 'announce' && action !== 'withdraw') throw usage(`announce: expected "announce" or "withdraw", got "${action}"`);
       const { announceOnce } = await import('../routing.js');
-      const out = await announceOnce(opts.config, action, createJsonLogger({ level: 'warn' }));
+      const out = await announceOnce(opts.config, action, createLogger({ level: 'warn' }));
       process.stdout.write(`${action}: ${out}\n`);
     });
 

@@ -101,7 +101,10 @@ export interface Config {
    */
   admin: { listen: HostPort | null; socket: string | null; tokenFile: string | null; hosts: string[] };
   log: {
+    /** Changed by a reload. */
     level: 'debug' | 'info' | 'warn' | 'error';
+    /** `json` lines (for a collector) or `text` lines (for a terminal): the same fields. */
+    format: 'json' | 'text';
     /** The query log: off, a sample of `sampleRate`, or every query. */
     queries: 'off' | 'sample' | 'all';
     sampleRate: number;
@@ -188,7 +191,7 @@ export const DEFAULTS = {
   guard: { interval: '200ms', timeout: '250ms', fall: 3 },
   // "auto": the service's runtime folder (see core/paths.ts), so that `make run` and systemd agree with the CLI.
   admin: { listen: '127.0.0.1:9153', socket: 'auto', tokenFile: null, hosts: [] as string[] },
-  log: { level: 'info', queries: 'off', sampleRate: 0.01 },
+  log: { level: 'info', format: 'json', queries: 'off', sampleRate: 0.01 },
 } as const;
 
 const schema = obj<Config>({
@@ -252,7 +255,7 @@ const schema = obj<Config>({
   }),
   guard: obj({ interval: duration(60_000), timeout: duration(60_000), fall: int(1, 100) }),
   admin: obj({ listen: optional(hostPort(9153, true)), socket: optional(socketPath(() => defaultAdminSocket())), tokenFile: optional(str()), hosts: list(hostName()) }),
-  log: obj({ level: oneOf(['debug', 'info', 'warn', 'error'] as const), queries: oneOf(['off', 'sample', 'all'] as const), sampleRate: fraction() }),
+  log: obj({ level: oneOf(['debug', 'info', 'warn', 'error'] as const), format: oneOf(['json', 'text'] as const), queries: oneOf(['off', 'sample', 'all'] as const), sampleRate: fraction() }),
 });
 
 export interface LoadedConfig {

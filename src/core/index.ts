@@ -1,7 +1,7 @@
 // Public API of core/: errors, logging, the clock and small helpers every module may use.
 export { EdgeError, ErrorCode, errorMessage, isEdgeError } from './errors.js';
-export type { Logger, LogFields, LogLevel, JsonLoggerOptions } from './log.js';
-export { createJsonLogger, silentLogger } from './log.js';
+export type { Logger, LogFields, LogFormat, LogLevel, LoggerOptions, RootLogger } from './log.js';
+export { createLogger, silentLogger } from './log.js';
 export type { Clock } from './clock.js';
 export { ManualClock, systemClock } from './clock.js';
 export { formatDuration, parseDuration } from './duration.js';

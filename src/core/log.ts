@@ -1,4 +1,5 @@
-// Structured logging: JSON lines on stderr, with fixed fields (the site id) on every line.
+// Structured logging on stderr: JSON lines or text lines (`log.format`), with fixed fields (the site
+// id) on every line, and a level that a reload can change.
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, unknown>;
@@ -14,22 +15,31 @@ export interface Logger {
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-export interface JsonLoggerOptions {
+export type LogFormat = 'json' | 'text';
+
+export interface LoggerOptions {
   level?: LogLevel;
+  /** `json`: one JSON object a line (the default); `text`: time, level, message, then key=value. */
+  format?: LogFormat;
   base?: LogFields;
   write?: (line: string) => void;
   now?: () => number;
 }
 
-export function createJsonLogger(opts: JsonLoggerOptions = {}): Logger {
-  const min = LEVELS[opts.level ?? 'info'];
+/** A logger whose level can change while it runs (reload). */
+export interface RootLogger extends Logger {
+  setLevel(level: LogLevel): void;
+}
+
+export function createLogger(opts: LoggerOptions = {}): RootLogger {
+  const level = { min: LEVELS[opts.level ?? 'info'] };
   const write = opts.write ?? ((line: string) => process.stderr.write(line));
   const now = opts.now ?? Date.now;
+  const format = opts.format === 'text' ? textLine : jsonLine;
   const make = (base: LogFields): Logger => {
-    const emit = (level: LogLevel, msg: string, fields?: LogFields): void => {
-      if (LEVELS[level] < min) return;
-      const line = { time: new Date(now()).toISOString(), level, msg, ...base, ...fields };
-      write(`${JSON.stringify(line, replacer)}\n`);
+    const emit = (lv: LogLevel, msg: string, fields?: LogFields): void => {
+      if (LEVELS[lv] < level.min) return;
+      write(format(new Date(now()).toISOString(), lv, msg, { ...base, ...fields }));
     };
     return {
       debug: (m, f) => emit('debug', m, f),
@@ -39,7 +49,22 @@ export function createJsonLogger(opts: JsonLoggerOptions = {}): Logger {
       child: (fields) => make({ ...base, ...fields }),
     };
   };
-  return make(opts.base ?? {});
+  return { ...make(opts.base ?? {}), setLevel: (l) => void (level.min = LEVELS[l]) };
+}
+
+function jsonLine(time: string, level: LogLevel, msg: string, fields: LogFields): string {
+  return `${JSON.stringify({ time, level, msg, ...fields }, replacer)}\n`;
+}
+
+/** `2026-11-30T12:00:00.000Z WARN  upstream unhealthy upstream=192.0.2.1:53`: the same fields as JSON. */
+function textLine(time: string, level: LogLevel, msg: string, fields: LogFields): string {
+  let out = `${time} ${level.toUpperCase().padEnd(5)} ${msg}`;
+  for (const [k, v] of Object.entries(fields)) {
+    if (v === undefined) continue;
+    const text = typeof v === 'string' ? v : JSON.stringify(v, replacer);
+    out += ` ${k}=${typeof v === 'string' && /^[^\s"=]+$/.test(v) ? v : typeof v === 'string' ? JSON.stringify(v) : text}`;
+  }
+  return `${out}\n`;
 }
 
 function replacer(_key: string, value: unknown): unknown {
