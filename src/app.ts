@@ -9,7 +9,7 @@ import { configBase, zoneSpecs } from './assemble.js';
 import { buildAdapter } from './routing.js';
 import { identityConfig } from './site.js';
 import type { Config } from './config/index.js';
-import { formatHostPort, loadConfig } from './config/index.js';
+import { formatHostPort, hostWarnings, loadConfig } from './config/index.js';
 import type { LogLevel, Logger, RootLogger } from './core/index.js';
 import { EdgeError, ErrorCode, createLogger, errorMessage, systemClock } from './core/index.js';
 import type { Check } from './health/index.js';
@@ -39,12 +39,18 @@ export function checkZone(file: string, origin: string): string {
   return `${file}: zone ${origin} OK: serial ${zone.serial}, ${zone.recordCount} records, ${zone.nodes.size} names`;
 }
 
-/** `edgedns config check`: load and validate; returns a one-line summary. */
-export function checkConfig(file: string): string {
-  const { config } = loadConfig(file);
-  const specs = zoneSpecs(config, resolvePath(file, '..'));
+/**
+ * `edgedns config check`: load and validate (errors throw), load the zones, and list what the
+ * config needs from this host that is missing here (warnings: it may be checked off its target).
+ */
+export function checkConfig(file: string): { summary: string; warnings: string[] } {
+  const loaded = loadConfig(file);
+  const { config } = loaded;
+  const specs = zoneSpecs(config, configBase(loaded));
   loadZones(specs);
-  return `${file}: OK (${config.listen.length} listen address(es), ${specs.length} zone(s))`;
+  const warnings = hostWarnings(config, { base: configBase(loaded), path: process.env.PATH });
+  const w = warnings.length > 0 ? `, ${warnings.length} warning(s)` : '';
+  return { summary: `${file}: OK (${config.listen.length} listen address(es), ${specs.length} zone(s)${w})`, warnings };
 }
 
 /** Bounds of the durations an admin request may ask for. */
@@ -66,6 +72,8 @@ function canonicalZone(name: string): string {
 export interface ReloadResult {
   ok: boolean;
   message: string;
+  /** Why a reload was refused (ERR_ZONE_* or ERR_CONFIG_*): `edgedns reload` exits as `zone check` or `config check` would. */
+  code?: ErrorCode;
 }
 
 /** Keys a reload cannot apply to a running node. */
@@ -177,6 +185,8 @@ export class EdgeNode {
     const root = opts.logger ? null : createLogger({ level: c.log.level, format: c.log.format, base: { site: state.identity.siteId } });
     const log = opts.logger ?? (root as RootLogger);
     for (const z of state.zones) log.info('zone loaded', { zone: z.origin, serial: z.serial, records: z.records, file: z.file });
+    // What `config check` warns about: missing here, needed later (an adapter call, a drain).
+    for (const w of hostWarnings(c, { base: configBase(state.loaded), path: process.env.PATH })) log.warn('config: missing on this host', { problem: w });
     // Metrics read the live objects through these late-bound sources.
     let node: EdgeNode | undefined;
     let local: LocalPlane | undefined;
@@ -283,7 +293,7 @@ export class EdgeNode {
       const problems = e instanceof EdgeError ? e.problems : [errorMessage(e)];
       this.metrics.reload(false);
       this.log.error('reload failed; keeping the running config and zones', { problems });
-      return { ok: false, message: problems.join('\n') };
+      return { ok: false, message: problems.join('\n'), ...(e instanceof EdgeError && { code: e.code }) };
     }
   }
 

@@ -107,7 +107,7 @@ export function runGuard(c: Config, log: Logger, probeZone: string | undefined):
 }
 
 /** `edgedns guard`: watch the node's addresses and withdraw when it stops answering. */
-export async function guard(configPath: string | undefined, logLevel?: 'debug' | 'info'): Promise<void> {
+export async function guard(configPath: string, logLevel?: 'debug' | 'info'): Promise<void> {
   const loaded = loadConfig(configPath);
   const c = loaded.config;
   const log = createLogger({ level: logLevel ?? c.log.level, format: c.log.format, base: { site: identityConfig(c).siteId, component: 'guard' } });

@@ -34,8 +34,8 @@ export function buildAdapter(c: Config, log: Logger): Adapter {
   return a.dryRun ? dryRun(adapter, log) : adapter;
 }
 
-/** `edgedns announce announce|withdraw`: run the configured adapter once. */
-export async function announceOnce(configPath: string | undefined, action: Action, log: Logger): Promise<string> {
+/** `edgedns announce announce|withdraw`: run the adapter of this config once. */
+export async function announceOnce(configPath: string, action: Action, log: Logger): Promise<string> {
   const { config: c } = loadConfig(configPath);
   const adapter = buildAdapter(c, log);
   return adapter.apply({ action, prefixes: c.announce.prefixes, siteId: identityConfig(c).siteId, reason: `edgedns announce ${action}`, seq: 0 });

@@ -1,55 +1,56 @@
-// Talking to a running node's admin endpoint from the CLI: over its Unix socket by default, over TCP with --admin URL and a token.
+// Talking to a running node's admin endpoint from the CLI: the endpoint the flags or the node's
+// config name (see cli-config.ts) — its Unix socket by default, else TCP with its bearer token.
 
-import { lstatSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
-import { EdgeError, ErrorCode, adminSocketCandidates } from '../core/index.js';
+import type { AdminEndpoint, AdminFlags } from '../cli-config.js';
+import { EdgeError, ErrorCode } from '../core/index.js';
 
-export interface AdminClientOptions {
-  /** `--admin URL`: TCP instead of the socket. */
-  admin?: string;
-  /** `--admin-socket PATH`: this socket instead of the default ones. */
-  adminSocket?: string;
-  /** `--token-file`: the bearer token that mutations over TCP need. */
-  tokenFile?: string;
-}
+export type AdminClientOptions = AdminFlags;
 
 const TIMEOUT_MS = 10_000;
 
-/** The socket to use: the one given, else the first default that exists (else the first default). */
-export function chooseSocket(given: string | undefined, candidates: readonly string[] = adminSocketCandidates()): string {
-  if (given !== undefined) return given;
-  const found = candidates.find((p) => {
-    try {
-      return lstatSync(p).isSocket();
-    } catch {
-      return false;
-    }
-  });
-  return found ?? (candidates[0] as string);
+export interface AdminResponse {
+  status: number;
+  json: unknown;
+  text: string;
 }
 
-export async function adminRequest(o: AdminClientOptions, method: 'GET' | 'POST', path: string, body?: Record<string, unknown>): Promise<{ status: number; json: unknown; text: string }> {
-  if (o.admin !== undefined && o.adminSocket !== undefined) throw new EdgeError(ErrorCode.USAGE, '--admin and --admin-socket exclude each other');
-  if (o.tokenFile !== undefined && o.admin === undefined) throw new EdgeError(ErrorCode.USAGE, '--token-file goes with --admin URL (the socket needs no token)');
+export async function adminRequest(o: AdminClientOptions, method: 'GET' | 'POST', path: string, body?: Record<string, unknown>): Promise<AdminResponse> {
+  const { adminEndpoint } = await import('../cli-config.js');
+  const ep = adminEndpoint(o);
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
-  if (o.tokenFile) headers.authorization = `Bearer ${readFileSync(o.tokenFile, 'utf8').trim()}`;
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  if (o.admin !== undefined) {
-    const url = new URL(path, o.admin.endsWith('/') ? o.admin : `${o.admin}/`);
-    return send(url, { method, headers }, payload, `the admin endpoint at ${o.admin}`, 'is edgedns running, and is --admin right?');
+  if (ep.kind === 'tcp') {
+    // Only changes need the token: `status` works for whoever may not read the token file.
+    if (method === 'POST' && ep.tokenFile !== null) headers.authorization = `Bearer ${readToken(ep.tokenFile, ep.tokenFrom)}`;
+    const url = new URL(path, ep.url);
+    return send(url, { method, headers }, payload, `the admin endpoint at ${ep.url.origin}${fromConfig(ep)}`, 'is edgedns running, and is that its admin address?');
   }
-  const socket = chooseSocket(o.adminSocket);
   // Host "localhost" is what the node accepts on its socket (as curl --unix-socket sends).
-  return send(new URL(path, 'http://localhost/'), { method, headers, socketPath: socket }, payload, `the admin socket ${socket}`, hintFor(o.adminSocket));
+  return send(new URL(path, 'http://localhost/'), { method, headers, socketPath: ep.path }, payload, `the admin socket ${ep.path}${fromConfig(ep)}`, hintFor(ep));
 }
 
-function hintFor(given: string | undefined): string {
-  const where = given === undefined ? `looked for ${adminSocketCandidates().join(' and ')}; ` : '';
-  return `is edgedns running? (${where}--admin-socket PATH for another socket, --admin URL --token-file FILE for TCP)`;
+function fromConfig(ep: AdminEndpoint): string {
+  return ep.config === undefined ? '' : ` (from ${ep.config})`;
 }
 
-function send(url: URL, opts: http.RequestOptions, payload: string | undefined, what: string, hint: string): Promise<{ status: number; json: unknown; text: string }> {
+function readToken(file: string, from: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? (e as Error).message;
+    throw new EdgeError(ErrorCode.USAGE, `cannot read the admin token ${file} (${from}): ${code}`);
+  }
+}
+
+function hintFor(ep: AdminEndpoint & { kind: 'socket' }): string {
+  const where = ep.given ? '' : `looked for ${ep.candidates.join(' and ')}; `;
+  return `is edgedns running? (${where}--admin-socket PATH for another socket, --admin ADDR:PORT for TCP, --config FILE for the node's config)`;
+}
+
+function send(url: URL, opts: http.RequestOptions, payload: string | undefined, what: string, hint: string): Promise<AdminResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { ...opts, timeout: TIMEOUT_MS }, (res) => {
       const chunks: Buffer[] = [];

@@ -9,8 +9,16 @@ import type { StatusDoc } from './format.js';
 import { formatStatus } from './format.js';
 import { VERSION } from '../version.js';
 
-/** Exit codes: 0 ok, 1 rejected input (zone print/check) or a failed adapter call, 2 usage or config error. */
+/**
+ * Exit codes: 0 ok; 1 a zone file rejected (zone print/check, config check, serve, reload) or a
+ * failed adapter call; 2 a usage or config error (reload of an invalid config included).
+ */
 export const EXIT = { OK: 0, REJECTED: 1, USAGE: 2 } as const;
+
+/** The exit code for an error code, the same whether the error arose here or in a running node. */
+export function exitFor(code: string | undefined): number {
+  return code === ErrorCode.ZONE_PARSE || code === ErrorCode.ZONE_POLICY || code === 'ERR_ANNOUNCE_FAILED' ? EXIT.REJECTED : EXIT.USAGE;
+}
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -33,7 +41,14 @@ Examples:
   edgedns serve --upstream 192.0.2.1:53 --allow-recursion 192.0.2.0/24 --site-id fra1
   edgedns zone check zones/example.test.zone example.test.
   edgedns zone print --generic zones/example.test.zone example.test.
-  edgedns config check /etc/edgedns/edgedns.yaml`,
+  edgedns config check /etc/edgedns/edgedns.yaml
+  edgedns status                                  the node of /etc/edgedns/edgedns.yaml (its admin socket, else its TCP address)
+  edgedns status --admin 127.0.0.1:9153
+  edgedns announce withdraw --config /etc/edgedns/edgedns.yaml
+
+Commands that talk to a node (status, reload, cache flush, drain, undrain, drill fail) and route
+commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_CONFIG or
+/etc/edgedns/edgedns.yaml when it exists. Route commands refuse to run without one.`,
     );
 
   program
@@ -46,7 +61,7 @@ Examples:
     .option('--allow-recursion <cidr>', 'clients allowed recursion, repeatable; replaces recursion.allow', collect)
     .option('--authoritative-only', 'answer only from the local zones: no forwarding (upstreams: [])')
     .option('--site-id <id>', 'site identity for NSID and id.server (default: the host name)')
-    .option('--admin <address:port>', 'admin HTTP endpoint on TCP (default 127.0.0.1:9153), or "off"')
+    .option('--admin <address:port>', 'admin HTTP endpoint on TCP: ADDR:PORT, [v6]:PORT or http://ADDR:PORT (default 127.0.0.1:9153), or "off"')
     .option('--admin-socket <path>', 'admin HTTP endpoint on a Unix socket (default: admin.sock in the runtime folder), or "off"')
     .option('--workers <n>', 'processes answering DNS on the same sockets (default 1: this one)', (v) => (/^\d+$/.test(v) ? Number(v) : v))
     .action(async (opts: { config?: string; listen?: string[]; zones?: string; upstream?: string[]; authoritativeOnly?: boolean; allowRecursion?: string[]; siteId?: string; admin?: string; adminSocket?: string; workers?: number }) => {
@@ -91,9 +106,10 @@ Examples:
 
   const adminOpts = (cmd: Command): Command =>
     cmd
-      .option('--admin-socket <path>', "the node's admin socket (default: admin.sock in the runtime folder, then /run/edgedns/admin.sock)")
-      .option('--admin <url>', 'over TCP instead, e.g. http://127.0.0.1:9153; changes need --token-file')
-      .option('--token-file <file>', 'bearer token (admin.tokenFile of the node) for changes over --admin');
+      .option('-c, --config <file>', "the node's config, for its admin socket, address and token (default: $EDGEDNS_CONFIG or /etc/edgedns/edgedns.yaml when it exists)")
+      .option('--admin-socket <path>', "the node's admin socket (default: the config's, else admin.sock in the runtime folder, then /run/edgedns/admin.sock)")
+      .option('--admin <address:port>', 'over TCP instead: ADDR:PORT, [v6]:PORT or http://HOST:PORT (port 9153 when left out)')
+      .option('--token-file <file>', "bearer token for changes over TCP (default: the config's admin.tokenFile)");
 
   adminOpts(program.command('status'))
     .description("a summary of a running node's /status (--json for the document)")
@@ -101,6 +117,7 @@ Examples:
     .action(async (opts: AdminClientOptions & { json?: boolean }) => {
       const r = await adminRequest(opts, 'GET', 'status');
       if (r.status !== 200) throw new EdgeError(ErrorCode.USAGE, `status: HTTP ${r.status}: ${r.text.trim()}`);
+      if (!isStatusDoc(r.json)) throw new EdgeError(ErrorCode.USAGE, 'status: the answer is not the /status document of edgedns: is that its admin address?');
       process.stdout.write(opts.json ? `${JSON.stringify(r.json, null, 2)}\n` : formatStatus(r.json as StatusDoc));
     });
 
@@ -108,7 +125,8 @@ Examples:
     .description('reload config and zones of a running node (as SIGHUP does)')
     .option('--remove <zone...>', 'stop serving these zones, whose files are gone (a reload keeps serving them otherwise)')
     .action(async (opts: AdminClientOptions & { remove?: string[] }) => {
-      // A reload is refused for what the files say: exit 1, as `zone check` does.
+      // A refused reload exits as the check of what it refused would: 1 for a zone (as `zone
+      // check`), 2 for the config (as `config check`); the node says which in `code`.
       await postAction(opts, 'reload', opts.remove ? { remove: opts.remove } : {}, ErrorCode.ZONE_POLICY);
     });
 
@@ -162,32 +180,39 @@ Examples:
     .command('announce')
     .description("run the configured route adapter once: for systemd's ExecStopPost after a crash, and for operators")
     .argument('<action>', 'announce or withdraw')
-    .option('-c, --config <file>', 'YAML config file')
+    .option('-c, --config <file>', "the node's YAML config (default: $EDGEDNS_CONFIG or /etc/edgedns/edgedns.yaml when it exists; required)")
     .action(async (action: string, opts: { config?: string }) => {
       if (action !== 'announce' && action !== 'withdraw') throw usage(`announce: expected "announce" or "withdraw", got "${action}"`);
+      const { requireConfig } = await import('../cli-config.js');
+      const config = requireConfig(opts.config, `announce ${action}`);
       const { announceOnce } = await import('../routing.js');
-      const out = await announceOnce(opts.config, action, createLogger({ level: 'warn' }));
+      const out = await announceOnce(config, action, createLogger({ level: 'warn' }));
       process.stdout.write(`${action}: ${out}\n`);
     });
 
   program
     .command('guard')
     .description("watchdog: query the node's addresses and withdraw when it stops answering (crash, hang, SIGSTOP)")
-    .option('-c, --config <file>', 'the same YAML config as the node')
+    .option('-c, --config <file>', 'the same YAML config as the node (default: $EDGEDNS_CONFIG or /etc/edgedns/edgedns.yaml when it exists; required)')
     .action(async (opts: { config?: string }) => {
+      const { requireConfig } = await import('../cli-config.js');
+      const config = requireConfig(opts.config, 'guard');
       const { guard } = await import('../guard.js');
-      await guard(opts.config);
+      await guard(config);
     });
 
   program
     .command('config')
     .description('configuration')
     .command('check')
-    .description('validate a config file and the zones it names; exit 2 if invalid')
+    .description('validate a config file and the zones it names (exit 2 if invalid, 1 if a zone is rejected); warn about files, sockets and commands missing on this host')
     .argument('<file>', 'YAML config file')
     .action(async (file: string) => {
       const { checkConfig } = await import('../app.js');
-      process.stdout.write(`${checkConfig(file)}\n`);
+      const { summary, warnings } = checkConfig(file);
+      for (const w of warnings) process.stderr.write(`edgedns: warning: ${w}\n`);
+      if (warnings.length > 0) process.stderr.write('edgedns: (warnings only: these may exist on the target host alone; the node needs them there)\n');
+      process.stdout.write(`${summary}\n`);
     });
   return program;
 }
@@ -196,12 +221,24 @@ function usage(message: string): EdgeError {
   return new EdgeError(ErrorCode.USAGE, message);
 }
 
-/** POST an action; a refusal is an error with `failCode` (exit 1 for a rejected zone, else 2). */
+/**
+ * POST an action. A refusal (400) is an error with the code the node gave, else `failCode` (a node
+ * that gives none); anything else (401, 403, …) is a usage error.
+ */
 async function postAction(opts: AdminClientOptions, path: string, body: Record<string, unknown>, failCode: ErrorCode = ErrorCode.USAGE): Promise<void> {
   const r = await adminRequest(opts, 'POST', path, body);
-  const msg = (r.json as { message?: string } | null)?.message ?? r.text.trim();
-  if (r.status !== 200) throw new EdgeError(r.status === 400 ? failCode : ErrorCode.USAGE, `${path}: ${msg} (HTTP ${r.status})`);
+  const doc = r.json as { message?: unknown; code?: unknown } | null;
+  const msg = typeof doc?.message === 'string' ? doc.message : r.text.trim();
+  if (r.status !== 200) {
+    const given = Object.values(ErrorCode).find((c) => c === doc?.code);
+    throw new EdgeError(r.status === 400 ? (given ?? failCode) : ErrorCode.USAGE, `${path}: ${msg} (HTTP ${r.status})`);
+  }
   process.stdout.write(`${msg}\n`);
+}
+
+function isStatusDoc(v: unknown): v is StatusDoc {
+  const d = v as Partial<StatusDoc> | null;
+  return d !== null && typeof d === 'object' && typeof d.site === 'object' && Array.isArray(d.listeners) && Array.isArray(d.zones);
 }
 
 /** Run the CLI; resolves to the process exit code. */
@@ -214,11 +251,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     if (isEdgeError(err)) {
       process.stderr.write(`edgedns: ${err.message}\n`);
-      return err.code === 'ERR_ZONE_PARSE' || err.code === 'ERR_ZONE_POLICY' ? EXIT.REJECTED : EXIT.USAGE;
+      return exitFor(err.code);
     }
     if (err instanceof Error && (err as { code?: unknown }).code === 'ERR_ANNOUNCE_FAILED') {
       process.stderr.write(`edgedns: ${err.message}\n`);
-      return EXIT.REJECTED;
+      return exitFor('ERR_ANNOUNCE_FAILED');
     }
     process.stderr.write(`edgedns: internal error: ${(err as Error).stack ?? String(err)}\n`);
     return EXIT.USAGE;

@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { YAMLException, load as parseYaml } from 'js-yaml';
-import { EdgeError, ErrorCode, defaultAdminSocket, parseCidr } from '../core/index.js';
+import { CidrSet, EdgeError, ErrorCode, defaultAdminSocket, parseCidr, prefixNetwork } from '../core/index.js';
 import type { HostPort } from './schema.js';
-import { address, bool, cidr, duration, fraction, hostName, hostPort, int, list, obj, oneOf, optional, size, socketPath, str, strOrFalse } from './schema.js';
+import { address, adminListen, bool, cidr, duration, formatHostPort, fraction, hostName, hostPort, int, list, obj, oneOf, optional, size, socketPath, str, strOrFalse } from './schema.js';
 
 
 
@@ -254,7 +254,7 @@ const schema = obj<Config>({
     withdrawTimeout: duration(600_000),
   }),
   guard: obj({ interval: duration(60_000), timeout: duration(60_000), fall: int(1, 100) }),
-  admin: obj({ listen: optional(hostPort(9153, true)), socket: optional(socketPath(() => defaultAdminSocket())), tokenFile: optional(str()), hosts: list(hostName()) }),
+  admin: obj({ listen: optional(adminListen(9153)), socket: optional(socketPath(() => defaultAdminSocket())), tokenFile: optional(str()), hosts: list(hostName()) }),
   log: obj({ level: oneOf(['debug', 'info', 'warn', 'error'] as const), format: oneOf(['json', 'text'] as const), queries: oneOf(['off', 'sample', 'all'] as const), sampleRate: fraction() }),
 });
 
@@ -282,13 +282,14 @@ export function validateConfig(raw: unknown, source = '<config>'): Readonly<Conf
 }
 
 /**
- * Load a config file (or only the defaults when `path` is undefined). `overrides` (command-line
- * flags) replace the file's values before validation, so they are checked the same way.
+ * Rules between keys: the chosen adapter has what it needs, every announced prefix is one a
+ * router takes and this node answers on, the intervals make sense. Only what is wrong on any
+ * host: what depends on the host (files, sockets, commands) is `hostWarnings`.
  */
-/** Rules between keys: the chosen adapter has what it needs, the intervals make sense. */
 function crossChecks(c: Config): string[] {
   const p: string[] = [];
   const a = c.announce;
+  a.prefixes.forEach((prefix, i) => p.push(...prefixProblems(prefix, `announce.prefixes[${i}]`, c.listen)));
   if (a.adapter === 'exec' && !a.exec.command) p.push('announce.exec.command: required when announce.adapter is exec');
   if (a.adapter === 'bird' && !a.bird.includeFile) p.push('announce.bird.includeFile: required when announce.adapter is bird');
   if (a.adapter === 'bird' && a.prefixes.some((x) => x.includes(':')) && !a.bird.includeFile6) p.push('announce.bird.includeFile6: required for IPv6 prefixes (a BIRD static protocol has one channel)');
@@ -302,6 +303,31 @@ function crossChecks(c: Config): string[] {
   return p;
 }
 
+/**
+ * An announced prefix must be a network (no host bits: BIRD refuses "192.0.2.53/24") and hold at
+ * least one listen address: a route to an address nothing answers on draws traffic into a hole.
+ * A wildcard listener does not count: Node cannot reply from the address a datagram came to
+ * (DESIGN.md), so anycast addresses are listed one by one.
+ */
+function prefixProblems(prefix: string, path: string, listen: readonly HostPort[]): string[] {
+  const p: string[] = [];
+  const net = prefixNetwork(prefix);
+  if (net !== undefined) {
+    const one = `${prefix.split('/')[0]}/${prefix.includes(':') ? 128 : 32}`;
+    p.push(`${path}: ${prefix} has host bits set, which BIRD rejects: write ${net}, or ${one} for the one address`);
+  }
+  const inside = new CidrSet([prefix]);
+  if (!listen.some((l) => inside.has(l.host))) {
+    const wildcard = listen.some((l) => l.host === '0.0.0.0' || l.host === '::') ? '; a wildcard (0.0.0.0, ::) does not count: answers must leave from the announced address' : '';
+    p.push(`${path}: no listen address is in ${prefix} (listen: ${listen.map(formatHostPort).join(', ') || 'none'}): the route would draw queries that nothing here answers; add the address to listen${wildcard}`);
+  }
+  return p;
+}
+
+/**
+ * Load a config file (or only the defaults when `path` is undefined). `overrides` (command-line
+ * flags) replace the file's values before validation, so they are checked the same way.
+ */
 export function loadConfig(path: string | undefined, overrides: Record<string, unknown> = {}): LoadedConfig {
   if (path === undefined) {
     return { config: validateConfig(overrides, '<defaults>'), source: '<defaults>', hash: hashOf('') };

@@ -93,6 +93,23 @@ export const hostPort = (defaultPort: number, allowPortZero = false): Check<Host
   return { host: '127.0.0.1', port: defaultPort };
 };
 
+/**
+ * The admin address as every place that takes one writes it: ADDRESS[:PORT], [v6]:PORT or
+ * http://ADDRESS[:PORT][/]; the port defaults to `defaultPort` in each form.
+ */
+export function parseAdminHostPort(text: string, defaultPort: number, allowPortZero = false): HostPort | undefined {
+  const m = /^http:\/\/([^/?#]+)\/?$/i.exec(text);
+  return parseHostPort(m ? (m[1] as string) : text, defaultPort, allowPortZero);
+}
+
+/** The admin listener: an address and port to bind (0 asks the kernel for a free port). */
+export const adminListen = (defaultPort: number): Check<HostPort> => (v, path, p) => {
+  const hp = typeof v === 'string' ? parseAdminHostPort(v, defaultPort, true) : undefined;
+  if (hp) return hp;
+  p.push(`${path}: expected ADDRESS[:PORT], [v6]:PORT or http://ADDRESS:PORT, got ${show(v)}`);
+  return { host: '127.0.0.1', port: defaultPort };
+};
+
 export function formatHostPort(hp: HostPort): string {
   return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
 }

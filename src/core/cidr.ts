@@ -109,6 +109,37 @@ export function clientPrefix(addr: string): string {
   return `${Buffer.from(b.subarray(0, 8)).toString('hex')}/64`;
 }
 
+/**
+ * A prefix with host bits set ("192.0.2.53/24") as the network it names ("192.0.2.0/24");
+ * undefined when the prefix is clean or not a prefix. BIRD refuses such a route outright.
+ */
+export function prefixNetwork(text: string): string | undefined {
+  const p = parseCidr(text);
+  if (!p) return undefined;
+  const net = Uint8Array.from(p.bytes, (b, i) => {
+    const keep = Math.max(0, Math.min(8, p.bits - 8 * i));
+    return b & ((0xff << (8 - keep)) & 0xff);
+  });
+  if (net.every((b, i) => b === p.bytes[i])) return undefined;
+  const addr = p.v6 ? formatV6(net) : net.join('.');
+  return `${addr}/${p.bits}`;
+}
+
+/** 16 bytes as RFC 5952 text (the longest run of zero groups as "::"). */
+function formatV6(b: Uint8Array): string {
+  const groups = Array.from({ length: 8 }, (_, i) => ((b[2 * i] as number) << 8) | (b[2 * i + 1] as number));
+  let best = { at: -1, len: 1 };
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > best.len) best = { at: i, len: j - i };
+    i = j === i ? i + 1 : j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best.at < 0) return hex.join(':');
+  return `${hex.slice(0, best.at).join(':')}::${hex.slice(best.at + best.len).join(':')}`;
+}
+
 /** An address as its 4 or 16 bytes (an IPv4-mapped IPv6 address as its 4); undefined when not an address. */
 export function addressBytes(addr: string): Uint8Array | undefined {
   return unmapped(ipBytes(addr));

@@ -238,7 +238,7 @@ export async function startNode(opts: { workers: number; extra?: string[]; zones
     `workers: ${opts.workers}`,
     `zones: { dir: ${JSON.stringify(opts.zonesDir ?? ZONES)} }`,
     'site: { id: hostile }',
-    'announce: { prefixes: [192.0.2.53/32], adapter: exec, exec: { command: /bin/true } }',
+    'announce: { prefixes: [127.0.0.1/32], adapter: exec, exec: { command: /bin/true } }',
     ...(opts.extra ?? []),
     ...(opts.extra?.some((l) => l.startsWith('upstreams:')) ? [] : ['upstreams: []']),
   ].join('\n'));

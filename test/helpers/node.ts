@@ -51,7 +51,8 @@ health:
   holdDown: { initial: 1500ms, max: 6s, decay: 30s }
   probeTimeout: 300ms
 announce:
-  prefixes: [192.0.2.53/32]
+  # The listen address: a prefix no listener is in is a config error.
+  prefixes: [127.0.0.1/32]
   adapter: exec
   exec: { command: ${JSON.stringify(hook)}, timeout: 2s }
   reconcileInterval: 1h
