@@ -7,6 +7,7 @@ import { isIPv6 } from 'node:net';
 import type { Config } from './config/index.js';
 import { formatHostPort, loadConfig } from './config/index.js';
 import { EdgeError, ErrorCode, adminSocketCandidates, defaultAdminSocket } from './core/index.js';
+import type { LogFormat } from './core/index.js';
 
 /** Where the commands that talk to a node or its router look for its config without --config. */
 export const DEFAULT_CONFIG_PATH = '/etc/edgedns/edgedns.yaml';
@@ -123,4 +124,13 @@ export function adminEndpoint(o: AdminFlags, env: NodeJS.ProcessEnv = process.en
   if (o.tokenFile !== undefined) throw usage(`--token-file goes with TCP, and admin.listen of ${file} is off: give --admin ADDR:PORT`);
   if (candidates.length > 0) return { kind: 'socket', path: chooseSocket(candidates), given: false, candidates, config: file };
   throw usage(`the admin endpoint is off in ${file} (admin.listen and admin.socket are null)`);
+}
+
+/** The log format a config asks for; JSON when there is none or it cannot be read. */
+export function configuredLogFormat(path: string | undefined): LogFormat {
+  try {
+    return loadConfig(path).config.log.format;
+  } catch {
+    return 'json';
+  }
 }

@@ -67,7 +67,7 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
     .action(async (opts: { config?: string; listen?: string[]; zones?: string; upstream?: string[]; authoritativeOnly?: boolean; allowRecursion?: string[]; siteId?: string; admin?: string; adminSocket?: string; workers?: number }) => {
       if (opts.authoritativeOnly && opts.upstream) throw usage('--authoritative-only and --upstream exclude each other');
       const { EdgeNode } = await import('../app.js');
-      const node = await EdgeNode.start({
+      const node = await startLogged(opts.config, () => EdgeNode.start({
         ...(opts.config !== undefined && { configPath: opts.config }),
         ...(opts.listen !== undefined && { listen: opts.listen }),
         ...(opts.zones !== undefined && { zonesDir: opts.zones }),
@@ -78,7 +78,7 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
         ...(opts.admin !== undefined && { admin: opts.admin }),
         ...(opts.adminSocket !== undefined && { adminSocket: opts.adminSocket }),
         ...(opts.workers !== undefined && { workers: opts.workers }),
-      });
+      }));
       await node.runUntilSignalled();
     });
 
@@ -241,6 +241,30 @@ function isStatusDoc(v: unknown): v is StatusDoc {
   return d !== null && typeof d === 'object' && typeof d.site === 'object' && Array.isArray(d.listeners) && Array.isArray(d.zones);
 }
 
+/** A failure already written to the log; the exit code is all that is left to give. */
+class Logged extends Error {
+  readonly exitCode: number;
+  constructor(exitCode: number) {
+    super('logged');
+    this.exitCode = exitCode;
+  }
+}
+
+/**
+ * `serve`'s start: a failure is one log line in the format the node would have logged in (the
+ * config's `log.format`, JSON when the config itself cannot be read), not text mixed into JSON.
+ */
+async function startLogged<T>(configPath: string | undefined, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (e) {
+    if (!isEdgeError(e)) throw e;
+    const { configuredLogFormat } = await import('../cli-config.js');
+    createLogger({ format: configuredLogFormat(configPath) }).error('start failed', { code: e.code, problems: e.problems.length > 0 ? e.problems : [e.message] });
+    throw new Logged(exitFor(e.code));
+  }
+}
+
 /** Run the CLI; resolves to the process exit code. */
 export async function runCli(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
@@ -249,6 +273,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return EXIT.OK;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    if (err instanceof Logged) return err.exitCode;
     if (isEdgeError(err)) {
       process.stderr.write(`edgedns: ${err.message}\n`);
       return exitFor(err.code);

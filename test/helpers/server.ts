@@ -94,3 +94,13 @@ export async function runCli(args: string[], opts: { cwd?: string; timeoutMs?: n
   clearTimeout(timer);
   return { code, stdout, stderr };
 }
+
+/** The problems of `serve`'s "start failed" log line (JSON, the default log format), one a line. */
+export function startFailure(stderr: string): string {
+  for (const line of stderr.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const l = JSON.parse(line) as { msg?: string; problems?: string[] };
+    if (l.msg === 'start failed') return (l.problems ?? []).join('\n');
+  }
+  throw new Error(`no "start failed" line in:\n${stderr}`);
+}

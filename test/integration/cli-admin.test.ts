@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { nodeSetup } from '../helpers/node.ts';
-import { ZONES, runCli, startServer } from '../helpers/server.ts';
+import { ZONES, runCli, startFailure, startServer } from '../helpers/server.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgedns-cli-admin-'));
 /** No config at the default path: whatever /etc/edgedns holds on this machine. */
@@ -54,7 +54,7 @@ describe('admin address forms', () => {
     }
     const r = await cli(['serve', '--listen', '127.0.0.1:0', '--zones', ZONES, '--authoritative-only', '--admin', 'https://127.0.0.1:0']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /admin\.listen: expected ADDRESS\[:PORT\], \[v6\]:PORT or http:\/\/ADDRESS:PORT, got "https:\/\/127\.0\.0\.1:0"/);
+    assert.match(startFailure(r.stderr), /admin\.listen: expected ADDRESS\[:PORT\], \[v6\]:PORT or http:\/\/ADDRESS:PORT, got "https:\/\/127\.0\.0\.1:0"/);
   });
 });
 

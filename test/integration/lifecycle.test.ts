@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { dig } from '../helpers/dig.ts';
-import { ZONES, runCli, startServer } from '../helpers/server.ts';
+import { ZONES, runCli, startFailure, startServer } from '../helpers/server.ts';
 
 const waitFor = async (cond: () => boolean, ms = 5000): Promise<void> => {
   const end = Date.now() + ms;
@@ -57,7 +57,7 @@ describe('lifecycle', () => {
     writeFileSync(join(dir, 'broken.test.zone'), '$TTL 60\n@ SOA ns h 1 1 1 1 1\n@ NS ns\nns MX x\n');
     const r = await runCli(['serve', '--listen', '127.0.0.1:0', '--zones', dir, '--authoritative-only']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /broken\.test\.zone:4: preference: expected an integer, got "x"/);
+    assert.match(startFailure(r.stderr), /broken\.test\.zone:4: preference: expected an integer, got "x"/);
   });
 
   it('a busy address is a clear startup error', async () => {
