@@ -1,8 +1,6 @@
 // The adapters: exec (any command), bird (include file + birdc configure), exabgp (API lines to a
 // file or FIFO), gobgp (CLI), none (log only); and a dry-run wrapper for each.
 
-import { constants as fsc } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { open, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../core/index.js';
@@ -73,42 +71,6 @@ export function birdAdapter(o: { includeFile: string; includeFile6: string; sock
       if (r.code === 0 && /Reconfigured/.test(out)) return 'Reconfigured';
       if (r.code === 0 && /Reconfiguration in progress/.test(out)) throw new AdapterError('birdc configure: a reconfiguration is already in progress', true);
       throw new AdapterError(`birdc configure failed (exit ${r.code ?? r.signal}): ${out.slice(0, 500) || 'no output'}`);
-    },
-  };
-}
-
-/**
- * ExaBGP: API lines for its `process` to read, written to a file or FIFO (never our stdout). The
- * FIFO stays open between calls, so the reader never sees an end of file.
- */
-export function exabgpAdapter(o: { pipe: string; timeoutMs: number }): Adapter {
-  let fh: FileHandle | null = null;
-  const drop = async (): Promise<void> => {
-    await fh?.close().catch(() => {});
-    fh = null;
-  };
-  return {
-    name: 'exabgp',
-    async apply(req) {
-      const lines = req.prefixes.map((p) => `${req.action} route ${p} next-hop self\n`).join('');
-      if (!fh) {
-        try {
-          // Non-blocking: a FIFO without a reader fails at once (ENXIO) instead of hanging.
-          fh = await open(o.pipe, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_NONBLOCK | fsc.O_CREAT, 0o644);
-        } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code;
-          throw new AdapterError(`cannot open ${o.pipe}: ${code === 'ENXIO' ? 'no ExaBGP process is reading it yet' : (e as Error).message}`, code === 'ENXIO');
-        }
-      }
-      try {
-        await fh.write(lines);
-      } catch (e) {
-        // The reader went away (EPIPE) or is not keeping up (EAGAIN): open again next time.
-        await drop();
-        const code = (e as NodeJS.ErrnoException).code;
-        throw new AdapterError(`cannot write to ${o.pipe}: ${(e as Error).message}`, code === 'EAGAIN' || code === 'EPIPE');
-      }
-      return lines.trim();
     },
   };
 }

@@ -2,7 +2,7 @@
 // for ExaBGP, a fake gobgp; and the dry run.
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -102,12 +102,50 @@ describe('exabgp adapter', () => {
   it('a FIFO with no reader is "retry later", never a hang', async () => {
     const fifo = join(dir, 'lonely.fifo');
     execFileSync('mkfifo', [fifo]);
-    await rejectsWith(exabgpAdapter({ pipe: fifo, timeoutMs: 1000 }).apply(req('announce')), /no ExaBGP process is reading/, true);
+    const t0 = Date.now();
+    await rejectsWith(exabgpAdapter({ pipe: fifo, timeoutMs: 1000 }).apply(req('announce')), new RegExp(`^no ExaBGP process reads ${fifo}`), true);
+    assert.ok(Date.now() - t0 < 500, 'fails at once');
   });
-  it('appends to a plain file', async () => {
+  it('a missing path is a clear error and nothing is created', async () => {
+    const p = join(dir, 'nowhere.fifo');
+    await rejectsWith(exabgpAdapter({ pipe: p, timeoutMs: 1000 }).apply(req('announce')), new RegExp(`^${p} does not exist: .*never creates it`), false);
+    assert.equal(existsSync(p), false);
+  });
+  it('a regular file or a directory is refused and left as it was', async () => {
     const f = join(dir, 'exabgp.txt');
-    await exabgpAdapter({ pipe: f, timeoutMs: 1000 }).apply(req('withdraw', ['192.0.2.53/32']));
-    assert.equal(readFileSync(f, 'utf8'), 'withdraw route 192.0.2.53/32 next-hop self\n');
+    writeFileSync(f, 'an operator file\n');
+    const mtime = statSync(f).mtimeMs;
+    const a = exabgpAdapter({ pipe: f, timeoutMs: 1000 });
+    await rejectsWith(a.apply(req('announce')), new RegExp(`^${f} is a regular file, not a FIFO`), false);
+    // The announcer retries: a second call says the same and still writes nothing.
+    await rejectsWith(a.apply(req('withdraw')), /is a regular file, not a FIFO/, false);
+    assert.equal(readFileSync(f, 'utf8'), 'an operator file\n');
+    assert.equal(statSync(f).mtimeMs, mtime);
+    await rejectsWith(exabgpAdapter({ pipe: dir, timeoutMs: 1000 }).apply(req('announce')), new RegExp(`^${dir} is a directory, not a FIFO`), false);
+  });
+  it('a FIFO replaced by a file after a reader went away is refused, not written', async () => {
+    const fifo = join(dir, 'swapped.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo]);
+    const a = exabgpAdapter({ pipe: fifo, timeoutMs: 1000 });
+    for (let i = 0; ; i++) {
+      try {
+        await a.apply(req('announce'));
+        break;
+      } catch (e) {
+        assert.ok(e instanceof AdapterError && e.retryLater && i < 40, String(e));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const gone = new Promise((r) => reader.once('exit', r));
+    reader.kill();
+    await gone;
+    rmSync(fifo);
+    writeFileSync(fifo, '');
+    // The write to the old FIFO fails (EPIPE: no reader); the next open finds a file.
+    await rejectsWith(a.apply(req('withdraw')), /cannot write to .*EPIPE|broken pipe/i, true);
+    await rejectsWith(a.apply(req('withdraw')), /is a regular file, not a FIFO/, false);
+    assert.equal(readFileSync(fifo, 'utf8'), '');
   });
 });
 
