@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the system tools a target needs when they are missing (Debian/Ubuntu, as root).
-#   scripts/install-deps.sh test    dig, unbound, bird2, iproute2, systemd-analyze, python3 (port-0
+#   scripts/install-deps.sh test    dig, unbound, bird2, exabgp, iproute2, systemd-analyze, python3 (port-0
 #                                   datagrams from a raw socket), named (bind9: the other DNS cookie
 #                                   implementation): the whole suite
 #   scripts/install-deps.sh lab     bird2, iproute2, dig, for `make lab-up`
@@ -15,6 +15,7 @@ case "${1:-test}" in
     need unbound unbound
     need named bind9
     need bird bird2
+    need exabgp exabgp
     need ip iproute2
     need systemd-analyze systemd
     need python3 python3

@@ -57,7 +57,7 @@ async function openFifo(path: string): Promise<FileHandle> {
  * FIFO stays open between calls, so the reader never sees an end of file. Done when the write
  * succeeded: ExaBGP gives the writer no answer to read back.
  */
-export function exabgpAdapter(o: { pipe: string; timeoutMs: number }): Adapter {
+export function exabgpAdapter(o: { pipe: string; timeoutMs: number }): Adapter & { close(): Promise<void> } {
   let fh: FileHandle | null = null;
   const drop = async (): Promise<void> => {
     await fh?.close().catch(() => {});
@@ -79,5 +79,7 @@ export function exabgpAdapter(o: { pipe: string; timeoutMs: number }): Adapter {
       }
       return lines.trim();
     },
+    /** Let go of the FIFO (the next call opens it again). */
+    close: drop,
   };
 }

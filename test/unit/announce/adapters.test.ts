@@ -96,6 +96,7 @@ describe('exabgp adapter', () => {
     }
     await a.apply(req('withdraw', ['192.0.2.53/32']));
     await new Promise((r) => setTimeout(r, 100));
+    await a.close();
     reader.kill();
     assert.equal(got, 'announce route 192.0.2.53/32 next-hop self\nannounce route 2001:db8::53/128 next-hop self\nwithdraw route 192.0.2.53/32 next-hop self\n');
   });
@@ -146,6 +147,7 @@ describe('exabgp adapter', () => {
     await rejectsWith(a.apply(req('withdraw')), /cannot write to .*EPIPE|broken pipe/i, true);
     await rejectsWith(a.apply(req('withdraw')), /is a regular file, not a FIFO/, false);
     assert.equal(readFileSync(fifo, 'utf8'), '');
+    await a.close();
   });
 });
 
