@@ -1,8 +1,6 @@
-// The adapters: exec (any command), bird (include file + birdc configure), exabgp (API lines to a
-// file or FIFO), gobgp (CLI), none (log only); and a dry-run wrapper for each.
+// The small adapters: exec (any command), gobgp (CLI), none (log only); and a dry-run wrapper for
+// each. bird.ts and exabgp.ts hold the other two.
 
-import { open, rename, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../core/index.js';
 import { runCommand } from '../core/index.js';
 import type { Adapter, AnnounceRequest } from './adapter.js';
@@ -31,46 +29,6 @@ export function execAdapter(o: { command: string; args: readonly string[]; timeo
       if (r.code === 0) return out || 'ok';
       if (r.code === 75) throw new AdapterError(`${o.command} ${req.action}: asked to retry later (exit 75)${out ? `: ${out}` : ''}`, true);
       throw new AdapterError(`${o.command} ${req.action}: exit ${r.code ?? r.signal}${out ? `: ${out}` : ''}`);
-    },
-  };
-}
-
-/** The include file's content: one static route per prefix when announced, none when withdrawn. */
-export function birdInclude(prefixes: readonly string[], announce: boolean, seq: number): string {
-  const head = `# Written by edgedns (seq ${seq}): ${announce ? 'announced' : 'withdrawn'}. Do not edit.\n`;
-  return head + (announce ? prefixes.map((p) => `route ${p} blackhole;\n`).join('') : '');
-}
-
-async function writeAtomic(path: string, content: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  await writeFile(tmp, content, { mode: 0o644 });
-  await rename(tmp, path);
-}
-
-/**
- * BIRD 2: rewrite the include files of the static protocols (IPv4 and IPv6 apart, as a static
- * protocol has one channel), then `birdc -s SOCKET configure`; done only when birdc exits 0 and
- * says "Reconfigured".
- */
-export function birdAdapter(o: { includeFile: string; includeFile6: string; socket: string; birdc: string; timeoutMs: number }): Adapter {
-  return {
-    name: 'bird',
-    async apply(req) {
-      const announce = req.action === 'announce';
-      const v4 = req.prefixes.filter((p) => !isV6(p));
-      const v6 = req.prefixes.filter(isV6);
-      try {
-        await writeAtomic(o.includeFile, birdInclude(v4, announce, req.seq));
-        if (v6.length > 0 || o.includeFile6 !== o.includeFile) await writeAtomic(o.includeFile6, birdInclude(v6, announce, req.seq));
-      } catch (e) {
-        throw new AdapterError(`cannot write the BIRD include file: ${(e as Error).message}`);
-      }
-      const r = await runCommand(o.birdc, ['-s', o.socket, 'configure'], { timeoutMs: o.timeoutMs });
-      const out = `${r.stdout}${r.stderr}`.trim();
-      if (r.timedOut) throw new AdapterError(`birdc configure: no answer within ${o.timeoutMs} ms`, true);
-      if (r.code === 0 && /Reconfigured/.test(out)) return 'Reconfigured';
-      if (r.code === 0 && /Reconfiguration in progress/.test(out)) throw new AdapterError('birdc configure: a reconfiguration is already in progress', true);
-      throw new AdapterError(`birdc configure failed (exit ${r.code ?? r.signal}): ${out.slice(0, 500) || 'no output'}`);
     },
   };
 }

@@ -1,5 +1,5 @@
-// Each adapter against a fake of its tool: an exec hook, a fake birdc, a FIFO read by the test
-// for ExaBGP, a fake gobgp; and the dry run.
+// Each adapter against a fake of its tool: an exec hook, a FIFO read by the test for ExaBGP, a
+// fake gobgp; and the dry run. The bird adapter has bird.test.ts.
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { AnnounceRequest } from '../../../src/announce/index.ts';
-import { AdapterError, birdAdapter, dryRun, exabgpAdapter, execAdapter, gobgpAdapter } from '../../../src/announce/index.ts';
+import { AdapterError, dryRun, exabgpAdapter, execAdapter, gobgpAdapter } from '../../../src/announce/index.ts';
 import { silentLogger } from '../../../src/core/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgedns-adapters-'));
@@ -46,33 +46,6 @@ describe('exec adapter', () => {
     // Gone, or a zombie waiting for its new parent to reap it: either way not running.
     const state = existsSync(`/proc/${child}/status`) ? /^State:\s+(\S)/m.exec(readFileSync(`/proc/${child}/status`, 'utf8'))?.[1] : 'gone';
     assert.ok(state === 'gone' || state === 'Z', `the grandchild sleep was killed too (state ${state})`);
-  });
-});
-
-describe('bird adapter (fake birdc)', () => {
-  const calls = join(dir, 'birdc.calls');
-  const fake = (body: string) => script('birdc', `echo "$@" >> ${calls}\n${body}`);
-  const v4 = join(dir, 'routes4.conf');
-  const v6 = join(dir, 'routes6.conf');
-  it('writes one static route per prefix, v4 and v6 apart, then configures', async () => {
-    const birdc = fake("echo 'BIRD 2.0.12 ready.'; echo 'Reconfigured'");
-    const a = birdAdapter({ includeFile: v4, includeFile6: v6, socket: '/run/test.ctl', birdc, timeoutMs: 2000 });
-    assert.equal(await a.apply(req('announce')), 'Reconfigured');
-    assert.match(readFileSync(v4, 'utf8'), /^route 192\.0\.2\.53\/32 blackhole;$/m);
-    assert.doesNotMatch(readFileSync(v4, 'utf8'), /2001/);
-    assert.match(readFileSync(v6, 'utf8'), /^route 2001:db8::53\/128 blackhole;$/m);
-    assert.match(readFileSync(calls, 'utf8'), /-s \/run\/test\.ctl configure/);
-    await a.apply(req('withdraw'));
-    assert.doesNotMatch(readFileSync(v4, 'utf8'), /^route/m);
-    assert.doesNotMatch(readFileSync(v6, 'utf8'), /^route/m);
-    // Already withdrawn: still a success (idempotent).
-    assert.equal(await a.apply(req('withdraw')), 'Reconfigured');
-  });
-  it('fails unless birdc exits 0 and says Reconfigured', async () => {
-    const mk = (body: string) => birdAdapter({ includeFile: v4, includeFile6: v6, socket: 's', birdc: fake(body), timeoutMs: 2000 });
-    await rejectsWith(mk("echo 'bird.conf:3:1 syntax error'; exit 1").apply(req('announce')), /exit 1.*syntax error/, false);
-    await rejectsWith(mk("echo 'Unable to connect to server control socket'; exit 0").apply(req('announce')), /Unable to connect/, false);
-    await rejectsWith(mk("echo 'Reconfiguration in progress'").apply(req('announce')), /in progress/, true);
   });
 });
 
