@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the system tools a target needs when they are missing (Debian/Ubuntu, as root).
-#   scripts/install-deps.sh test    dig, unbound, bird2, exabgp, iproute2, systemd-analyze, python3 (port-0
+#   scripts/install-deps.sh test    dig, unbound, bird2, exabgp, gobgpd, iproute2, systemd-analyze, python3 (port-0
 #                                   datagrams from a raw socket), named (bind9: the other DNS cookie
 #                                   implementation): the whole suite
 #   scripts/install-deps.sh lab     bird2, iproute2, dig, for `make lab-up`
@@ -16,6 +16,7 @@ case "${1:-test}" in
     need named bind9
     need bird bird2
     need exabgp exabgp
+    need gobgpd gobgpd
     need ip iproute2
     need systemd-analyze systemd
     need python3 python3

@@ -1,12 +1,10 @@
-// The small adapters: exec (any command), gobgp (CLI), none (log only); and a dry-run wrapper for
-// each. bird.ts and exabgp.ts hold the other two.
+// The small adapters: exec (any command) and none (log only); and a dry-run wrapper for each.
+// bird.ts, exabgp.ts and gobgp.ts hold the others.
 
 import type { Logger } from '../core/index.js';
 import { runCommand } from '../core/index.js';
 import type { Adapter, AnnounceRequest } from './adapter.js';
 import { AdapterError } from './adapter.js';
-
-const isV6 = (prefix: string): boolean => prefix.includes(':');
 
 /** exit 0: done; exit 75 (EX_TEMPFAIL): retry later; anything else: failed. */
 export function execAdapter(o: { command: string; args: readonly string[]; timeoutMs: number }): Adapter {
@@ -29,24 +27,6 @@ export function execAdapter(o: { command: string; args: readonly string[]; timeo
       if (r.code === 0) return out || 'ok';
       if (r.code === 75) throw new AdapterError(`${o.command} ${req.action}: asked to retry later (exit 75)${out ? `: ${out}` : ''}`, true);
       throw new AdapterError(`${o.command} ${req.action}: exit ${r.code ?? r.signal}${out ? `: ${out}` : ''}`);
-    },
-  };
-}
-
-/** GoBGP: `gobgp global rib -a ipv4|ipv6 add|del PREFIX`, idempotent in gobgp itself. */
-export function gobgpAdapter(o: { command: string; args: readonly string[]; timeoutMs: number }): Adapter {
-  return {
-    name: 'gobgp',
-    async apply(req) {
-      const done: string[] = [];
-      for (const p of req.prefixes) {
-        const args = [...o.args, 'global', 'rib', '-a', isV6(p) ? 'ipv6' : 'ipv4', req.action === 'announce' ? 'add' : 'del', p];
-        const r = await runCommand(o.command, args, { timeoutMs: o.timeoutMs });
-        if (r.timedOut) throw new AdapterError(`${o.command} ${args.join(' ')}: no answer within ${o.timeoutMs} ms`, true);
-        if (r.code !== 0) throw new AdapterError(`${o.command} ${args.join(' ')}: exit ${r.code ?? r.signal}: ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
-        done.push(`${req.action} ${p}`);
-      }
-      return done.join(', ');
     },
   };
 }

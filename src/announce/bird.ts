@@ -9,17 +9,16 @@
 
 import { rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { parseCidr, runCommand } from '../core/index.js';
+import { runCommand } from '../core/index.js';
 import type { Adapter } from './adapter.js';
 import { AdapterError } from './adapter.js';
+import { isV6, sameNet } from './net.js';
 
 const POLL_MS = 50;
 /** birdc's answers to `configure` after which the new config is, or will be, applied. */
 const CONFIGURE_OK = /Reconfigured|Reconfiguration in progress|Reconfiguration already in progress, queueing new config/;
 /** Only the routes edgedns writes: from a static protocol, to blackhole. */
 const OURS = ['where', 'source', '=', 'RTS_STATIC', '&&', 'dest', '=', 'RTD_BLACKHOLE'];
-
-const isV6 = (prefix: string): boolean => prefix.includes(':');
 
 /** The include file's content: one static route per prefix when announced, none when withdrawn. */
 export function birdInclude(prefixes: readonly string[], announce: boolean, seq: number): string {
@@ -31,13 +30,6 @@ async function writeAtomic(path: string, content: string): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   await writeFile(tmp, content, { mode: 0o644 });
   await rename(tmp, path);
-}
-
-/** "2001:DB8:0::53/128" and "2001:db8::53/128" are the same network. */
-function sameNet(a: string, b: string): boolean {
-  const x = parseCidr(a);
-  const y = parseCidr(b);
-  return x !== undefined && y !== undefined && x.bits === y.bits && Buffer.from(x.bytes).equals(Buffer.from(y.bytes));
 }
 
 /**

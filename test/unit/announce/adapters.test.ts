@@ -1,5 +1,5 @@
 // Each adapter against a fake of its tool: an exec hook, a FIFO read by the test for ExaBGP, a
-// fake gobgp; and the dry run. The bird adapter has bird.test.ts.
+// fake gobgp that keeps a RIB in a file; and the dry run. The bird adapter has bird.test.ts.
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { AnnounceRequest } from '../../../src/announce/index.ts';
-import { AdapterError, dryRun, exabgpAdapter, execAdapter, gobgpAdapter } from '../../../src/announce/index.ts';
+import { AdapterError, dryRun, exabgpAdapter, execAdapter, gobgpAdapter, gobgpLocalPaths } from '../../../src/announce/index.ts';
 import { silentLogger } from '../../../src/core/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgedns-adapters-'));
@@ -125,19 +125,66 @@ describe('exabgp adapter', () => {
 });
 
 describe('gobgp adapter (fake gobgp)', () => {
-  it('adds and deletes each prefix in its family', async () => {
-    const calls = join(dir, 'gobgp.calls');
-    const gobgp = script('gobgp', `echo "$@" >> ${calls}`);
-    const a = gobgpAdapter({ command: gobgp, args: ['-p', '50051'], timeoutMs: 2000 });
-    await a.apply(req('announce'));
-    await a.apply(req('withdraw'));
-    assert.deepEqual(readFileSync(calls, 'utf8').trim().split('\n'), [
+  /** A gobgp keeping its global RIB in a file; `ignore` makes add/del change nothing. */
+  const fakeGobgp = (name: string, o: { ignore?: boolean; learned?: string } = {}) => {
+    const rib = join(dir, `${name}.rib`);
+    const calls = join(dir, `${name}.calls`);
+    writeFileSync(rib, '');
+    const bin = script(
+      name,
+      `echo "$@" >> ${calls}
+while [ "$1" = -p ]; do shift 2; done
+shift 4   # global rib -a AF
+case "$1" in
+add) ${o.ignore ? ':' : `echo "$2" >> ${rib}`} ;;
+del) ${o.ignore ? ':' : `grep -vxF "$2" ${rib} > ${rib}.new; mv ${rib}.new ${rib}`} ;;
+*)
+  mine=$(grep -qxF "$1" ${rib} && printf '{"nlri":{"prefix":"%s"},"age":1,"best":true,"attrs":[],"stale":false}' "$1")
+  peer=$([ "$1" = "${o.learned ?? ''}" ] && printf '{"nlri":{"prefix":"%s"},"age":1,"best":false,"attrs":[],"stale":false,"source-id":"198.51.100.1","neighbor-ip":"198.51.100.1"}' "$1")
+  paths=$(printf '%s\\n%s\\n' "$mine" "$peer" | grep . | paste -sd, -)
+  if [ -n "$paths" ]; then printf '{"%s":[%s]}\\n' "$1" "$paths"; else echo '{}'; fi ;;
+esac`,
+    );
+    return { bin, calls: () => readFileSync(calls, 'utf8').trim().split('\n'), rib };
+  };
+
+  it('adds and deletes each prefix in its family, and reads each back', async () => {
+    const g = fakeGobgp('gobgp');
+    const a = gobgpAdapter({ command: g.bin, args: ['-p', '50051'], timeoutMs: 2000 });
+    assert.equal(await a.apply(req('announce')), "announce 192.0.2.53/32, 2001:db8::53/128; in GoBGP's global RIB");
+    assert.equal(await a.apply(req('withdraw')), "withdraw 192.0.2.53/32, 2001:db8::53/128; not in GoBGP's global RIB");
+    assert.deepEqual(g.calls(), [
       '-p 50051 global rib -a ipv4 add 192.0.2.53/32',
       '-p 50051 global rib -a ipv6 add 2001:db8::53/128',
+      '-p 50051 global rib -a ipv4 192.0.2.53/32 -j',
+      '-p 50051 global rib -a ipv6 2001:db8::53/128 -j',
       '-p 50051 global rib -a ipv4 del 192.0.2.53/32',
       '-p 50051 global rib -a ipv6 del 2001:db8::53/128',
+      '-p 50051 global rib -a ipv4 192.0.2.53/32 -j',
+      '-p 50051 global rib -a ipv6 2001:db8::53/128 -j',
     ]);
     await rejectsWith(gobgpAdapter({ command: script('gobgp-bad', 'echo "rpc error" >&2; exit 1'), args: [], timeoutMs: 2000 }).apply(req('announce')), /rpc error/, false);
+  });
+  it('a path learned from a peer neither confirms an announce nor blocks a withdraw', async () => {
+    const g = fakeGobgp('gobgp-peer', { learned: '192.0.2.53/32' });
+    const a = gobgpAdapter({ command: g.bin, args: [], timeoutMs: 2000 });
+    assert.match(await a.apply(req('withdraw', ['192.0.2.53/32'])), /not in GoBGP's global RIB/);
+    const ignoring = fakeGobgp('gobgp-deaf', { learned: '192.0.2.53/32', ignore: true });
+    await rejectsWith(gobgpAdapter({ command: ignoring.bin, args: [], timeoutMs: 2000 }).apply(req('announce', ['192.0.2.53/32'])), /^gobgp global rib add succeeded, but 192\.0\.2\.53\/32 is not in GoBGP's global RIB$/, false);
+  });
+  it('a route that stays fails the withdraw; an unreadable answer fails', async () => {
+    const g = fakeGobgp('gobgp-stuck', { ignore: true });
+    writeFileSync(g.rib, '192.0.2.53/32\n');
+    await rejectsWith(gobgpAdapter({ command: g.bin, args: [], timeoutMs: 2000 }).apply(req('withdraw', ['192.0.2.53/32'])), /but 192\.0\.2\.53\/32 is still in GoBGP's global RIB$/, false);
+    await rejectsWith(gobgpAdapter({ command: script('gobgp-text', 'echo "Network not in table"'), args: [], timeoutMs: 2000 }).apply(req('withdraw', ['192.0.2.53/32'])), /cannot read the answer .*Network not in table/, false);
+  });
+  it('gobgpLocalPaths reads what GoBGP 3.10 prints', () => {
+    // Printed by gobgp 3.10.0: one path added here, one learned from a peer.
+    const real = '{"192.0.2.53/32":[{"nlri":{"prefix":"192.0.2.53/32"},"age":1796082318,"best":true,"attrs":[{"type":1,"value":2},{"type":3,"nexthop":"0.0.0.0"}],"stale":false},{"nlri":{"prefix":"192.0.2.53/32"},"age":1796082318,"best":false,"attrs":[{"type":1,"value":2},{"type":2,"as_paths":[{"segment_type":2,"num":1,"asns":[65000]}]},{"type":3,"nexthop":"198.51.100.1"}],"stale":false,"source-id":"198.51.100.1","neighbor-ip":"198.51.100.1"}]}';
+    assert.equal(gobgpLocalPaths(real, '192.0.2.53/32'), 1);
+    assert.equal(gobgpLocalPaths('{}', '192.0.2.53/32'), 0);
+    assert.equal(gobgpLocalPaths('{"2001:db8::53/128":[{"nlri":{"prefix":"2001:db8::53/128"}}]}', '2001:DB8:0::53/128'), 1);
+    assert.throws(() => gobgpLocalPaths('[]', '192.0.2.53/32'));
   });
 });
 
