@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install the system tools a target needs when they are missing (Debian/Ubuntu, as root).
-#   scripts/install-deps.sh test    dig, unbound, bird2, exabgp, gobgpd, iproute2, systemd-analyze, python3 (port-0
-#                                   datagrams from a raw socket), named (bind9: the other DNS cookie
-#                                   implementation): the whole suite
+#   scripts/install-deps.sh test    dig, unbound, bird2, exabgp, gobgpd, iproute2, systemd-analyze,
+#                                   python3 (port-0 datagrams from a raw socket), named (bind9: the
+#                                   other DNS cookie implementation): the whole suite
 #   scripts/install-deps.sh lab     bird2, iproute2, dig, for `make lab-up`
 #   scripts/install-deps.sh bench   dnsperf, unbound and python3 (port-0 datagrams), for `make bench`
 # Daemons are kept from auto-starting while they are installed (policy-rc.d exits 101).
