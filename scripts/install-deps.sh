@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install the system tools a target needs when they are missing (Debian/Ubuntu, as root).
-#   scripts/install-deps.sh test    dig, unbound, bird2, iproute2, systemd-analyze, python3 (port-0
-#                                   datagrams from a raw socket), named (bind9: the other DNS cookie
-#                                   implementation), promtool and prometheus (the alert rules and
-#                                   the dashboard of deploy/monitoring/): the whole suite
+#   scripts/install-deps.sh test    dig, unbound, bird2, exabgp, gobgpd, iproute2, systemd-analyze,
+#                                   python3 (port-0 datagrams from a raw socket), named (bind9: the
+#                                   other DNS cookie implementation), promtool and prometheus (the
+#                                   alert rules and dashboard of deploy/monitoring/): the whole suite
 #   scripts/install-deps.sh lab     bird2, iproute2, dig, for `make lab-up`
 #   scripts/install-deps.sh bench   dnsperf, unbound and python3 (port-0 datagrams), for `make bench`
 # Daemons are kept from auto-starting while they are installed (policy-rc.d exits 101).
@@ -16,6 +16,8 @@ case "${1:-test}" in
     need unbound unbound
     need named bind9
     need bird bird2
+    need exabgp exabgp
+    need gobgpd gobgpd
     need ip iproute2
     need systemd-analyze systemd
     need python3 python3

@@ -1,16 +1,10 @@
-// The adapters: exec (any command), bird (include file + birdc configure), exabgp (API lines to a
-// file or FIFO), gobgp (CLI), none (log only); and a dry-run wrapper for each.
+// The small adapters: exec (any command) and none (log only); and a dry-run wrapper for each.
+// bird.ts, exabgp.ts and gobgp.ts hold the others.
 
-import { constants as fsc } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import { open, rename, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../core/index.js';
 import { runCommand } from '../core/index.js';
 import type { Adapter, AnnounceRequest } from './adapter.js';
 import { AdapterError } from './adapter.js';
-
-const isV6 = (prefix: string): boolean => prefix.includes(':');
 
 /** exit 0: done; exit 75 (EX_TEMPFAIL): retry later; anything else: failed. */
 export function execAdapter(o: { command: string; args: readonly string[]; timeoutMs: number }): Adapter {
@@ -33,100 +27,6 @@ export function execAdapter(o: { command: string; args: readonly string[]; timeo
       if (r.code === 0) return out || 'ok';
       if (r.code === 75) throw new AdapterError(`${o.command} ${req.action}: asked to retry later (exit 75)${out ? `: ${out}` : ''}`, true);
       throw new AdapterError(`${o.command} ${req.action}: exit ${r.code ?? r.signal}${out ? `: ${out}` : ''}`);
-    },
-  };
-}
-
-/** The include file's content: one static route per prefix when announced, none when withdrawn. */
-export function birdInclude(prefixes: readonly string[], announce: boolean, seq: number): string {
-  const head = `# Written by edgedns (seq ${seq}): ${announce ? 'announced' : 'withdrawn'}. Do not edit.\n`;
-  return head + (announce ? prefixes.map((p) => `route ${p} blackhole;\n`).join('') : '');
-}
-
-async function writeAtomic(path: string, content: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  await writeFile(tmp, content, { mode: 0o644 });
-  await rename(tmp, path);
-}
-
-/**
- * BIRD 2: rewrite the include files of the static protocols (IPv4 and IPv6 apart, as a static
- * protocol has one channel), then `birdc -s SOCKET configure`; done only when birdc exits 0 and
- * says "Reconfigured".
- */
-export function birdAdapter(o: { includeFile: string; includeFile6: string; socket: string; birdc: string; timeoutMs: number }): Adapter {
-  return {
-    name: 'bird',
-    async apply(req) {
-      const announce = req.action === 'announce';
-      const v4 = req.prefixes.filter((p) => !isV6(p));
-      const v6 = req.prefixes.filter(isV6);
-      try {
-        await writeAtomic(o.includeFile, birdInclude(v4, announce, req.seq));
-        if (v6.length > 0 || o.includeFile6 !== o.includeFile) await writeAtomic(o.includeFile6, birdInclude(v6, announce, req.seq));
-      } catch (e) {
-        throw new AdapterError(`cannot write the BIRD include file: ${(e as Error).message}`);
-      }
-      const r = await runCommand(o.birdc, ['-s', o.socket, 'configure'], { timeoutMs: o.timeoutMs });
-      const out = `${r.stdout}${r.stderr}`.trim();
-      if (r.timedOut) throw new AdapterError(`birdc configure: no answer within ${o.timeoutMs} ms`, true);
-      if (r.code === 0 && /Reconfigured/.test(out)) return 'Reconfigured';
-      if (r.code === 0 && /Reconfiguration in progress/.test(out)) throw new AdapterError('birdc configure: a reconfiguration is already in progress', true);
-      throw new AdapterError(`birdc configure failed (exit ${r.code ?? r.signal}): ${out.slice(0, 500) || 'no output'}`);
-    },
-  };
-}
-
-/**
- * ExaBGP: API lines for its `process` to read, written to a file or FIFO (never our stdout). The
- * FIFO stays open between calls, so the reader never sees an end of file.
- */
-export function exabgpAdapter(o: { pipe: string; timeoutMs: number }): Adapter {
-  let fh: FileHandle | null = null;
-  const drop = async (): Promise<void> => {
-    await fh?.close().catch(() => {});
-    fh = null;
-  };
-  return {
-    name: 'exabgp',
-    async apply(req) {
-      const lines = req.prefixes.map((p) => `${req.action} route ${p} next-hop self\n`).join('');
-      if (!fh) {
-        try {
-          // Non-blocking: a FIFO without a reader fails at once (ENXIO) instead of hanging.
-          fh = await open(o.pipe, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_NONBLOCK | fsc.O_CREAT, 0o644);
-        } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code;
-          throw new AdapterError(`cannot open ${o.pipe}: ${code === 'ENXIO' ? 'no ExaBGP process is reading it yet' : (e as Error).message}`, code === 'ENXIO');
-        }
-      }
-      try {
-        await fh.write(lines);
-      } catch (e) {
-        // The reader went away (EPIPE) or is not keeping up (EAGAIN): open again next time.
-        await drop();
-        const code = (e as NodeJS.ErrnoException).code;
-        throw new AdapterError(`cannot write to ${o.pipe}: ${(e as Error).message}`, code === 'EAGAIN' || code === 'EPIPE');
-      }
-      return lines.trim();
-    },
-  };
-}
-
-/** GoBGP: `gobgp global rib -a ipv4|ipv6 add|del PREFIX`, idempotent in gobgp itself. */
-export function gobgpAdapter(o: { command: string; args: readonly string[]; timeoutMs: number }): Adapter {
-  return {
-    name: 'gobgp',
-    async apply(req) {
-      const done: string[] = [];
-      for (const p of req.prefixes) {
-        const args = [...o.args, 'global', 'rib', '-a', isV6(p) ? 'ipv6' : 'ipv4', req.action === 'announce' ? 'add' : 'del', p];
-        const r = await runCommand(o.command, args, { timeoutMs: o.timeoutMs });
-        if (r.timedOut) throw new AdapterError(`${o.command} ${args.join(' ')}: no answer within ${o.timeoutMs} ms`, true);
-        if (r.code !== 0) throw new AdapterError(`${o.command} ${args.join(' ')}: exit ${r.code ?? r.signal}: ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
-        done.push(`${req.action} ${p}`);
-      }
-      return done.join(', ');
     },
   };
 }

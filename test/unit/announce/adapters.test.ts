@@ -1,13 +1,13 @@
-// Each adapter against a fake of its tool: an exec hook, a fake birdc, a FIFO read by the test
-// for ExaBGP, a fake gobgp; and the dry run.
+// Each adapter against a fake of its tool: an exec hook, a FIFO read by the test for ExaBGP, a
+// fake gobgp that keeps a RIB in a file; and the dry run. The bird adapter has bird.test.ts.
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { AnnounceRequest } from '../../../src/announce/index.ts';
-import { AdapterError, birdAdapter, dryRun, exabgpAdapter, execAdapter, gobgpAdapter } from '../../../src/announce/index.ts';
+import { AdapterError, dryRun, exabgpAdapter, execAdapter, gobgpAdapter, gobgpLocalPaths } from '../../../src/announce/index.ts';
 import { silentLogger } from '../../../src/core/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgedns-adapters-'));
@@ -49,33 +49,6 @@ describe('exec adapter', () => {
   });
 });
 
-describe('bird adapter (fake birdc)', () => {
-  const calls = join(dir, 'birdc.calls');
-  const fake = (body: string) => script('birdc', `echo "$@" >> ${calls}\n${body}`);
-  const v4 = join(dir, 'routes4.conf');
-  const v6 = join(dir, 'routes6.conf');
-  it('writes one static route per prefix, v4 and v6 apart, then configures', async () => {
-    const birdc = fake("echo 'BIRD 2.0.12 ready.'; echo 'Reconfigured'");
-    const a = birdAdapter({ includeFile: v4, includeFile6: v6, socket: '/run/test.ctl', birdc, timeoutMs: 2000 });
-    assert.equal(await a.apply(req('announce')), 'Reconfigured');
-    assert.match(readFileSync(v4, 'utf8'), /^route 192\.0\.2\.53\/32 blackhole;$/m);
-    assert.doesNotMatch(readFileSync(v4, 'utf8'), /2001/);
-    assert.match(readFileSync(v6, 'utf8'), /^route 2001:db8::53\/128 blackhole;$/m);
-    assert.match(readFileSync(calls, 'utf8'), /-s \/run\/test\.ctl configure/);
-    await a.apply(req('withdraw'));
-    assert.doesNotMatch(readFileSync(v4, 'utf8'), /^route/m);
-    assert.doesNotMatch(readFileSync(v6, 'utf8'), /^route/m);
-    // Already withdrawn: still a success (idempotent).
-    assert.equal(await a.apply(req('withdraw')), 'Reconfigured');
-  });
-  it('fails unless birdc exits 0 and says Reconfigured', async () => {
-    const mk = (body: string) => birdAdapter({ includeFile: v4, includeFile6: v6, socket: 's', birdc: fake(body), timeoutMs: 2000 });
-    await rejectsWith(mk("echo 'bird.conf:3:1 syntax error'; exit 1").apply(req('announce')), /exit 1.*syntax error/, false);
-    await rejectsWith(mk("echo 'Unable to connect to server control socket'; exit 0").apply(req('announce')), /Unable to connect/, false);
-    await rejectsWith(mk("echo 'Reconfiguration in progress'").apply(req('announce')), /in progress/, true);
-  });
-});
-
 describe('exabgp adapter', () => {
   it('writes API lines to a FIFO that the reader gets', async () => {
     const fifo = join(dir, 'exabgp.fifo');
@@ -96,35 +69,122 @@ describe('exabgp adapter', () => {
     }
     await a.apply(req('withdraw', ['192.0.2.53/32']));
     await new Promise((r) => setTimeout(r, 100));
+    await a.close();
     reader.kill();
     assert.equal(got, 'announce route 192.0.2.53/32 next-hop self\nannounce route 2001:db8::53/128 next-hop self\nwithdraw route 192.0.2.53/32 next-hop self\n');
   });
   it('a FIFO with no reader is "retry later", never a hang', async () => {
     const fifo = join(dir, 'lonely.fifo');
     execFileSync('mkfifo', [fifo]);
-    await rejectsWith(exabgpAdapter({ pipe: fifo, timeoutMs: 1000 }).apply(req('announce')), /no ExaBGP process is reading/, true);
+    const t0 = Date.now();
+    await rejectsWith(exabgpAdapter({ pipe: fifo, timeoutMs: 1000 }).apply(req('announce')), new RegExp(`^no ExaBGP process reads ${fifo}`), true);
+    assert.ok(Date.now() - t0 < 500, 'fails at once');
   });
-  it('appends to a plain file', async () => {
+  it('a missing path is a clear error and nothing is created', async () => {
+    const p = join(dir, 'nowhere.fifo');
+    await rejectsWith(exabgpAdapter({ pipe: p, timeoutMs: 1000 }).apply(req('announce')), new RegExp(`^${p} does not exist: .*never creates it`), false);
+    assert.equal(existsSync(p), false);
+  });
+  it('a regular file or a directory is refused and left as it was', async () => {
     const f = join(dir, 'exabgp.txt');
-    await exabgpAdapter({ pipe: f, timeoutMs: 1000 }).apply(req('withdraw', ['192.0.2.53/32']));
-    assert.equal(readFileSync(f, 'utf8'), 'withdraw route 192.0.2.53/32 next-hop self\n');
+    writeFileSync(f, 'an operator file\n');
+    const mtime = statSync(f).mtimeMs;
+    const a = exabgpAdapter({ pipe: f, timeoutMs: 1000 });
+    await rejectsWith(a.apply(req('announce')), new RegExp(`^${f} is a regular file, not a FIFO`), false);
+    // The announcer retries: a second call says the same and still writes nothing.
+    await rejectsWith(a.apply(req('withdraw')), /is a regular file, not a FIFO/, false);
+    assert.equal(readFileSync(f, 'utf8'), 'an operator file\n');
+    assert.equal(statSync(f).mtimeMs, mtime);
+    await rejectsWith(exabgpAdapter({ pipe: dir, timeoutMs: 1000 }).apply(req('announce')), new RegExp(`^${dir} is a directory, not a FIFO`), false);
+  });
+  it('a FIFO replaced by a file after a reader went away is refused, not written', async () => {
+    const fifo = join(dir, 'swapped.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo]);
+    const a = exabgpAdapter({ pipe: fifo, timeoutMs: 1000 });
+    for (let i = 0; ; i++) {
+      try {
+        await a.apply(req('announce'));
+        break;
+      } catch (e) {
+        assert.ok(e instanceof AdapterError && e.retryLater && i < 40, String(e));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const gone = new Promise((r) => reader.once('exit', r));
+    reader.kill();
+    await gone;
+    rmSync(fifo);
+    writeFileSync(fifo, '');
+    // The write to the old FIFO fails (EPIPE: no reader); the next open finds a file.
+    await rejectsWith(a.apply(req('withdraw')), /cannot write to .*EPIPE|broken pipe/i, true);
+    await rejectsWith(a.apply(req('withdraw')), /is a regular file, not a FIFO/, false);
+    assert.equal(readFileSync(fifo, 'utf8'), '');
+    await a.close();
   });
 });
 
 describe('gobgp adapter (fake gobgp)', () => {
-  it('adds and deletes each prefix in its family', async () => {
-    const calls = join(dir, 'gobgp.calls');
-    const gobgp = script('gobgp', `echo "$@" >> ${calls}`);
-    const a = gobgpAdapter({ command: gobgp, args: ['-p', '50051'], timeoutMs: 2000 });
-    await a.apply(req('announce'));
-    await a.apply(req('withdraw'));
-    assert.deepEqual(readFileSync(calls, 'utf8').trim().split('\n'), [
+  /** A gobgp keeping its global RIB in a file; `ignore` makes add/del change nothing. */
+  const fakeGobgp = (name: string, o: { ignore?: boolean; learned?: string } = {}) => {
+    const rib = join(dir, `${name}.rib`);
+    const calls = join(dir, `${name}.calls`);
+    writeFileSync(rib, '');
+    const bin = script(
+      name,
+      `echo "$@" >> ${calls}
+while [ "$1" = -p ]; do shift 2; done
+shift 4   # global rib -a AF
+case "$1" in
+add) ${o.ignore ? ':' : `echo "$2" >> ${rib}`} ;;
+del) ${o.ignore ? ':' : `grep -vxF "$2" ${rib} > ${rib}.new; mv ${rib}.new ${rib}`} ;;
+*)
+  mine=$(grep -qxF "$1" ${rib} && printf '{"nlri":{"prefix":"%s"},"age":1,"best":true,"attrs":[],"stale":false}' "$1")
+  peer=$([ "$1" = "${o.learned ?? ''}" ] && printf '{"nlri":{"prefix":"%s"},"age":1,"best":false,"attrs":[],"stale":false,"source-id":"198.51.100.1","neighbor-ip":"198.51.100.1"}' "$1")
+  paths=$(printf '%s\\n%s\\n' "$mine" "$peer" | grep . | paste -sd, -)
+  if [ -n "$paths" ]; then printf '{"%s":[%s]}\\n' "$1" "$paths"; else echo '{}'; fi ;;
+esac`,
+    );
+    return { bin, calls: () => readFileSync(calls, 'utf8').trim().split('\n'), rib };
+  };
+
+  it('adds and deletes each prefix in its family, and reads each back', async () => {
+    const g = fakeGobgp('gobgp');
+    const a = gobgpAdapter({ command: g.bin, args: ['-p', '50051'], timeoutMs: 2000 });
+    assert.equal(await a.apply(req('announce')), "announce 192.0.2.53/32, 2001:db8::53/128; in GoBGP's global RIB");
+    assert.equal(await a.apply(req('withdraw')), "withdraw 192.0.2.53/32, 2001:db8::53/128; not in GoBGP's global RIB");
+    assert.deepEqual(g.calls(), [
       '-p 50051 global rib -a ipv4 add 192.0.2.53/32',
       '-p 50051 global rib -a ipv6 add 2001:db8::53/128',
+      '-p 50051 global rib -a ipv4 192.0.2.53/32 -j',
+      '-p 50051 global rib -a ipv6 2001:db8::53/128 -j',
       '-p 50051 global rib -a ipv4 del 192.0.2.53/32',
       '-p 50051 global rib -a ipv6 del 2001:db8::53/128',
+      '-p 50051 global rib -a ipv4 192.0.2.53/32 -j',
+      '-p 50051 global rib -a ipv6 2001:db8::53/128 -j',
     ]);
     await rejectsWith(gobgpAdapter({ command: script('gobgp-bad', 'echo "rpc error" >&2; exit 1'), args: [], timeoutMs: 2000 }).apply(req('announce')), /rpc error/, false);
+  });
+  it('a path learned from a peer neither confirms an announce nor blocks a withdraw', async () => {
+    const g = fakeGobgp('gobgp-peer', { learned: '192.0.2.53/32' });
+    const a = gobgpAdapter({ command: g.bin, args: [], timeoutMs: 2000 });
+    assert.match(await a.apply(req('withdraw', ['192.0.2.53/32'])), /not in GoBGP's global RIB/);
+    const ignoring = fakeGobgp('gobgp-deaf', { learned: '192.0.2.53/32', ignore: true });
+    await rejectsWith(gobgpAdapter({ command: ignoring.bin, args: [], timeoutMs: 2000 }).apply(req('announce', ['192.0.2.53/32'])), /^gobgp global rib add succeeded, but 192\.0\.2\.53\/32 is not in GoBGP's global RIB$/, false);
+  });
+  it('a route that stays fails the withdraw; an unreadable answer fails', async () => {
+    const g = fakeGobgp('gobgp-stuck', { ignore: true });
+    writeFileSync(g.rib, '192.0.2.53/32\n');
+    await rejectsWith(gobgpAdapter({ command: g.bin, args: [], timeoutMs: 2000 }).apply(req('withdraw', ['192.0.2.53/32'])), /but 192\.0\.2\.53\/32 is still in GoBGP's global RIB$/, false);
+    await rejectsWith(gobgpAdapter({ command: script('gobgp-text', 'echo "Network not in table"'), args: [], timeoutMs: 2000 }).apply(req('withdraw', ['192.0.2.53/32'])), /cannot read the answer .*Network not in table/, false);
+  });
+  it('gobgpLocalPaths reads what GoBGP 3.10 prints', () => {
+    // Printed by gobgp 3.10.0: one path added here, one learned from a peer.
+    const real = '{"192.0.2.53/32":[{"nlri":{"prefix":"192.0.2.53/32"},"age":1796082318,"best":true,"attrs":[{"type":1,"value":2},{"type":3,"nexthop":"0.0.0.0"}],"stale":false},{"nlri":{"prefix":"192.0.2.53/32"},"age":1796082318,"best":false,"attrs":[{"type":1,"value":2},{"type":2,"as_paths":[{"segment_type":2,"num":1,"asns":[65000]}]},{"type":3,"nexthop":"198.51.100.1"}],"stale":false,"source-id":"198.51.100.1","neighbor-ip":"198.51.100.1"}]}';
+    assert.equal(gobgpLocalPaths(real, '192.0.2.53/32'), 1);
+    assert.equal(gobgpLocalPaths('{}', '192.0.2.53/32'), 0);
+    assert.equal(gobgpLocalPaths('{"2001:db8::53/128":[{"nlri":{"prefix":"2001:db8::53/128"}}]}', '2001:DB8:0::53/128'), 1);
+    assert.throws(() => gobgpLocalPaths('[]', '192.0.2.53/32'));
   });
 });
 

@@ -1,0 +1,138 @@
+// The bird adapter against a fake birdc that behaves like BIRD 3 (or 2): `configure` answers, then
+// applies the include files' routes to its table some reads later; `show route P where …` reads
+// that table back. And the parser of `show route` output.
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { AnnounceRequest } from '../../../src/announce/index.ts';
+import { AdapterError, birdAdapter, birdRouteProtocols } from '../../../src/announce/index.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'edgedns-bird-unit-'));
+const req = (action: 'announce' | 'withdraw', prefixes = ['192.0.2.53/32', '2001:db8::53/128']): AnnounceRequest => ({ action, prefixes, siteId: 'fra1', reason: 'healthy', seq: 7 });
+const rejectsWith = async (p: Promise<unknown>, re: RegExp, retryLater = false) =>
+  assert.rejects(p, (e: unknown) => e instanceof AdapterError && re.test(e.message) && e.retryLater === retryLater);
+
+interface FakeBird {
+  birdc: string;
+  v4: string;
+  v6: string;
+  calls: () => string[];
+}
+let n = 0;
+/**
+ * A birdc for one BIRD: `configure` prints `banner` and `said` and exits `code`; the include files'
+ * routes reach its table after `lag` reads (`lag` -1: never). `show route P` prints P in BIRD's
+ * format when the table holds it, else "Network not found" (exit 1), as BIRD 2.0.12 does.
+ */
+function fakeBird(o: { said?: string; code?: number; lag?: number; banner?: string; show?: string } = {}): FakeBird {
+  const d = join(dir, `bird${n++}`);
+  mkdirSync(d);
+  const f = { birdc: join(d, 'birdc'), v4: join(d, 'routes4.conf'), v6: join(d, 'routes6.conf'), calls: () => readFileSync(join(d, 'calls'), 'utf8').trim().split('\n') };
+  const lag = o.lag ?? 2;
+  writeFileSync(
+    f.birdc,
+    `#!/bin/sh
+echo "$*" >> ${d}/calls
+shift 2
+echo '${o.banner ?? 'BIRD 3.0.1 ready.'}'
+case "$1" in
+configure)
+  ${o.code !== undefined && o.code !== 0 ? `echo '${o.said}'; exit ${o.code}` : ''}
+  cat ${f.v4} ${f.v6} 2>/dev/null | sed -n 's/^route \\([^ ]*\\) blackhole;$/\\1/p' > ${d}/next
+  echo ${lag} > ${d}/lag
+  echo '${o.said ?? 'Reconfiguration in progress'}'
+  ;;
+show)
+  ${o.show ?? ''}
+  # BIRD 3 applies the new config after answering: the table changes \`lag\` reads later.
+  if [ -f ${d}/next ]; then
+    l=$(cat ${d}/lag)
+    if [ "$l" = 0 ]; then mv ${d}/next ${d}/table; elif [ "$l" -gt 0 ]; then echo $((l - 1)) > ${d}/lag; fi
+  fi
+  if grep -qxF "$3" ${d}/table 2>/dev/null; then
+    case "$3" in *:*) echo 'Table master6:'; p=edgedns6 ;; *) echo 'Table master4:'; p=edgedns4 ;; esac
+    printf '%-20s blackhole [%s 2025-01-01 12:00:00] * (200)\\n' "$3" "$p"
+  else
+    echo 'Network not found'; exit 1
+  fi
+  ;;
+esac
+`,
+  );
+  chmodSync(f.birdc, 0o755);
+  return f;
+}
+const adapter = (f: FakeBird, timeoutMs = 2000) => birdAdapter({ includeFile: f.v4, includeFile6: f.v6, socket: '/run/test.ctl', birdc: f.birdc, timeoutMs });
+
+describe('bird adapter, BIRD 3 (fake birdc)', () => {
+  it('"Reconfiguration in progress" and the routes read back a little later: announced, then withdrawn', async () => {
+    const f = fakeBird({ lag: 2 });
+    const a = adapter(f);
+    assert.equal(await a.apply(req('announce')), "Reconfiguration in progress; in BIRD's table: 192.0.2.53/32 (edgedns4), 2001:db8::53/128 (edgedns6)");
+    assert.match(readFileSync(f.v4, 'utf8'), /^route 192\.0\.2\.53\/32 blackhole;$/m);
+    assert.doesNotMatch(readFileSync(f.v4, 'utf8'), /2001/);
+    assert.match(readFileSync(f.v6, 'utf8'), /^route 2001:db8::53\/128 blackhole;$/m);
+    const calls = f.calls();
+    assert.equal(calls[0], '-s /run/test.ctl configure');
+    assert.equal(calls[1], '-s /run/test.ctl show route 192.0.2.53/32 where source = RTS_STATIC && dest = RTD_BLACKHOLE');
+    assert.ok(calls.length >= 4, 'read again until the routes were there');
+    assert.equal(await a.apply(req('withdraw')), "Reconfiguration in progress; not in BIRD's table: 192.0.2.53/32, 2001:db8::53/128");
+    assert.doesNotMatch(readFileSync(f.v4, 'utf8'), /^route/m);
+    // Already withdrawn: still a success (idempotent).
+    assert.match(await a.apply(req('withdraw')), /not in BIRD's table/);
+  });
+
+  it('a route that never reaches the table fails the announce, with what is missing', async () => {
+    const f = fakeBird({ lag: -1 });
+    const t0 = Date.now();
+    await rejectsWith(adapter(f, 300).apply(req('announce')), /^birdc configure said "Reconfiguration in progress", but after 300 ms 192\.0\.2\.53\/32 is not in BIRD's table; 2001:db8::53\/128 is not in BIRD's table: does a static protocol on the master table include .*routes4\.conf\?$/);
+    assert.ok(Date.now() - t0 < 1500, 'within the timeout');
+  });
+
+  it('a route that stays in the table fails the withdraw', async () => {
+    // A BIRD whose table holds the route and whose configure changes nothing.
+    const stuck = fakeBird({ lag: -1 });
+    writeFileSync(join(stuck.birdc, '..', 'table'), '192.0.2.53/32\n');
+    await rejectsWith(adapter(stuck, 300).apply(req('withdraw', ['192.0.2.53/32'])), /after 300 ms 192\.0\.2\.53\/32 is still in BIRD's table \(static blackhole route from edgedns4\)$/);
+  });
+});
+
+describe('bird adapter, BIRD 2 and failures (fake birdc)', () => {
+  it('BIRD 2 answers: "Reconfigured" and "… queueing new config" are read back too', async () => {
+    assert.match(await adapter(fakeBird({ said: 'Reconfigured', banner: 'BIRD 2.0.12 ready.', lag: 0 })).apply(req('announce')), /^Reconfigured; in BIRD's table: 192\.0\.2\.53\/32 \(edgedns4\)/);
+    assert.match(await adapter(fakeBird({ said: 'Reconfiguration already in progress, queueing new config', lag: 3 })).apply(req('announce')), /^Reconfiguration already in progress, queueing new config; in BIRD's table/);
+  });
+  it('fails when configure fails or says something else, and when the read-back fails', async () => {
+    await rejectsWith(adapter(fakeBird({ said: 'bird.conf:3:1 syntax error', code: 1 })).apply(req('announce')), /^birdc configure failed \(exit 1\): .*syntax error/s);
+    await rejectsWith(adapter(fakeBird({ said: 'Unable to connect to server control socket' })).apply(req('announce')), /^birdc configure failed \(exit 0\): .*Unable to connect/s);
+    await rejectsWith(adapter(fakeBird({ said: 'Shutdown in progress' })).apply(req('announce')), /^birdc configure failed .*Shutdown in progress/s);
+    await rejectsWith(adapter(fakeBird({ show: "echo 'Unable to connect to server control socket'; exit 1" })).apply(req('announce')), /^birdc show route 192\.0\.2\.53\/32 where source = RTS_STATIC && dest = RTD_BLACKHOLE failed \(exit 1\): .*Unable to connect/s);
+  });
+});
+
+describe('birdRouteProtocols', () => {
+  const bird2 = `BIRD 2.0.12 ready.
+Table master4:
+192.0.2.53/32        blackhole [edgedns4 23:21:04.403] * (200)
+                     blackhole [other4b 23:21:04.403] (200)
+192.0.2.54/32        blackhole [pinned 23:21:04.403] * (200)
+
+Table master6:
+2001:db8::53/128     blackhole [edgedns6 23:21:04.403] * (200)
+`;
+  const bird3 = `Table master4:
+192.0.2.53/32        blackhole [edgedns4 2025-01-01 12:00:00] * (200)
+`;
+  const cases: [string, string, string, string[]][] = [
+    ['BIRD 2, two routes for one network', bird2, '192.0.2.53/32', ['edgedns4', 'other4b']],
+    ['BIRD 2, the next network', bird2, '192.0.2.54/32', ['pinned']],
+    ['IPv6, written another way', bird2, '2001:DB8:0::53/128', ['edgedns6']],
+    ['a network that is not there', bird2, '192.0.2.55/32', []],
+    ['another length', bird2, '192.0.2.53/31', []],
+    ['BIRD 3', bird3, '192.0.2.53/32', ['edgedns4']],
+    ['"Network not found"', 'BIRD 2.0.12 ready.\nNetwork not found\n', '192.0.2.53/32', []],
+  ];
+  for (const [name, out, prefix, want] of cases) it(name, () => assert.deepEqual(birdRouteProtocols(out, prefix), want));
+});
