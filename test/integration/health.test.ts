@@ -82,7 +82,9 @@ describe('health-coupled announcement', () => {
         const down = downs()[flap - 1] as { t: number; hold: number };
         assert.equal(Math.round(down.hold), holdMs);
         const up = ups().find((t) => t > down.t) as number;
-        assert.ok(up - down.t >= holdMs - 1, `held ${up - down.t} ms (hold-down ${holdMs})`);
+        // Log times are wall-clock stamps taken when each line is written, not the monotonic times
+        // the hold-down runs on: a busy machine can write the DOWN line a few ms late.
+        assert.ok(up - down.t >= holdMs - 50, `held ${up - down.t} ms (hold-down ${holdMs})`);
       }
       const m = await (await fetch(`http://127.0.0.1:${srv.adminPort}/metrics`)).text();
       assert.match(m, /^edgedns_health_flaps_total 3$/m);
