@@ -185,10 +185,11 @@ export class Pipeline {
   ): Buffer | null {
     const e = q.edns;
     let cookie: number = NO_COOKIE;
+    // The node's own health probes carry cookies too: kept out of the clients' counts.
+    const probe = this.#isProbe(msg, q);
     if (e !== null && e.cookieLen > 0) {
       cookie = this.#cookies.verdict(msg, e.cookieAt, e.cookieLen, client);
-      // The node's own health probes carry cookies too: kept out of the clients' cookie counts.
-      if (!this.#cookies.isProbe(msg, e.cookieAt)) this.#defence.cookie(cookie as CookieVerdict);
+      if (!probe) this.#defence.cookie(cookie as CookieVerdict);
     }
     // Step 4's rate limit, decided here where the response's kind is known: UDP only (a TCP client
     // proved its address), never for a client that returned a valid server cookie (RFC 7873 §5.2.5).
@@ -217,7 +218,7 @@ export class Pipeline {
     // RFC 6891 §7: the smaller of the requestor's size and ours; 512 without EDNS (RFC 1035 §4.2.1).
     const limit = transport === 'tcp' ? TCP_LIMIT : e ? Math.min(e.udpSize, this.#udpPayload) : CLASSIC_UDP_SIZE;
     const out = buildResponse(msg, q, rcode, flags, sections, opt, limit, ttl);
-    if (!this.#isProbe(msg, q)) this.#obs.response(transport, client, q.key, q.qtype, rcode, source, (performance.now() - start) / 1000);
+    if (!probe) this.#obs.response(transport, client, q.key, q.qtype, rcode, source, (performance.now() - start) / 1000);
     return out;
   }
 
