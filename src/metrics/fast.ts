@@ -24,11 +24,15 @@ export class FastCounter {
   readonly #slots: { labels: Labels; value: number }[] = [];
   readonly labelNames: readonly string[];
 
-  constructor(registry: Registry, name: string, help: string, labelNames: readonly string[]) {
+  /** `beforeRead`: called at each scrape, to add the children that must exist by then. */
+  constructor(registry: Registry, name: string, help: string, labelNames: readonly string[], beforeRead?: () => void) {
     this.labelNames = labelNames;
     expose(
       registry, name, help, 'counter',
-      () => this.#slots.map((s) => ({ labels: s.labels, value: s.value })),
+      () => {
+        beforeRead?.();
+        return this.#slots.map((s) => ({ labels: s.labels, value: s.value }));
+      },
       () => {
         for (const s of this.#slots) s.value = 0;
       },

@@ -11,6 +11,7 @@ import type { CheckResult, HealthObserver, HealthState } from '../health/index.j
 import type { MismatchReason, ResolverObserver, UpstreamStatus } from '../resolver/index.js';
 import type { Deadline, DefenceObserver, FetchLimit, ForwardObserver, ListenerObserver, PipelineObserver, RefuseReason, SendFailure, Transport } from '../server/index.js';
 import { FastCounter, FastHistogram } from './fast.js';
+import type { HistogramChild } from './fast.js';
 import type { ZoneInfo } from '../zone/index.js';
 
 /** Query types with a label of their own; every other type is counted as "other". */
@@ -19,6 +20,10 @@ const QTYPES: Readonly<Record<number, string>> = {
 };
 const RCODES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 16: 'BADVERS', 23: 'BADCOOKIE' };
 const SOURCES = ['zone', 'cache', 'upstream', 'stale', 'chaos', 'error'] as const;
+/** Message sizes: the classic UDP limit (512), the DNS flag day's EDNS size (1232), TCP's 65535. */
+const SIZE_BUCKETS = [32, 64, 128, 256, 512, 1232, 2048, 4096, 8192, 16384, 32768, 65535];
+/** The rcodes of zone answers: each loaded zone has these per-zone series from its load on. */
+const ZONE_RCODES = [0, 3];
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 /** Where collect() reads point-in-time values from. */
@@ -98,6 +103,19 @@ export function createMetrics(build: { version: string; site: string }, sources:
 
   const probes = new FastCounter(registry, 'edgedns_probe_queries_total', 'Queries of the node\'s own health probes, by transport (not in edgedns_queries_total nor edgedns_responses_total).', ['transport']);
   const probeChildren = { udp: probes.child('udp'), tcp: probes.child('tcp') };
+  const requestSize = new FastHistogram(registry, 'edgedns_request_size_bytes', 'Size of the queries answered or held back, by transport.', ['transport'], SIZE_BUCKETS);
+  const responseSize = new FastHistogram(registry, 'edgedns_response_size_bytes', 'Size of the responses sent, by transport.', ['transport'], SIZE_BUCKETS);
+  const sizes: Record<Transport, [HistogramChild, HistogramChild]> = { udp: [requestSize.child('udp'), responseSize.child('udp')], tcp: [requestSize.child('tcp'), responseSize.child('tcp')] };
+  // Per zone: a zone's series exist from its first scrape after loading (at 0) or its first query.
+  const zoneQueries = new FastCounter(registry, 'edgedns_zone_queries_total', 'Queries answered from each local zone (or held back by the rate limiter), by zone and rcode.', ['zone', 'rcode'], () => {
+    for (const z of sources.zones()) for (const rc of ZONE_RCODES) zoneChild(z.origin, rc);
+  });
+  const zoneChildren = new Map<string, { value: number }[]>();
+  const zoneChild = (zone: string, rcode: number): { value: number } => {
+    let row = zoneChildren.get(zone);
+    if (!row) zoneChildren.set(zone, (row = []));
+    return (row[rcode] ??= zoneQueries.child(zone, RCODES[rcode] ?? 'other'));
+  };
   const pipeline: PipelineObserver = {
     query(transport: Transport, qtype: number) {
       (byTransport[transport].get(qtype) ?? other[transport]).value++;
@@ -105,15 +123,20 @@ export function createMetrics(build: { version: string; site: string }, sources:
     probe(transport: Transport) {
       probeChildren[transport].value++;
     },
-    response(_transport, _client, _key, _qtype, rcode, source, seconds) {
-      const k = rcode * 8 + (sourceIndex.get(source) ?? 0);
+    response(e) {
+      const [req, res] = sizes[e.transport];
+      req.observe(e.requestBytes);
+      if (e.zone !== null) zoneChild(e.zone, e.rcode).value++;
+      if (e.responseBytes === 0) return; // dropped by the rate limiter: counted there
+      res.observe(e.responseBytes);
+      const k = e.rcode * 8 + (sourceIndex.get(e.source) ?? 0);
       let c = responseChildren.get(k);
       if (!c) {
-        c = responses.child(RCODES[rcode] ?? 'other', source);
+        c = responses.child(RCODES[e.rcode] ?? 'other', e.source);
         responseChildren.set(k, c);
       }
       c.value++;
-      latencyChildren.get(source)?.observe(seconds);
+      latencyChildren.get(e.source)?.observe(e.seconds);
     },
     malformed(transport: Transport) {
       malformedChildren[transport].value++;

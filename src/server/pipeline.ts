@@ -24,8 +24,26 @@ export interface PipelineObserver {
   query(transport: Transport, qtype: number): void;
   /** A query of the node's own health probes (counted apart from clients' queries and responses). */
   probe(transport: Transport): void;
-  response(transport: Transport, client: string, key: string, qtype: number, rcode: number, source: AnswerSource, seconds: number): void;
+  /** A query answered or held back; `e` is reused by the next query: read it, do not keep it. */
+  response(e: Readonly<ResponseEvent>): void;
   malformed(transport: Transport): void;
+}
+
+/** One query's outcome, as the observers see it. */
+export interface ResponseEvent {
+  transport: Transport;
+  client: string;
+  /** The question's name key (wire/ names). */
+  key: string;
+  qtype: number;
+  rcode: number;
+  source: AnswerSource;
+  /** The local zone that answered, in presentation form (e.g. "example.test."); null for other sources. */
+  zone: string | null;
+  seconds: number;
+  requestBytes: number;
+  /** The response's size; 0 when the rate limiter dropped it (nothing sent). */
+  responseBytes: number;
 }
 
 export const NOOP_OBSERVER: PipelineObserver = { query: () => {}, probe: () => {}, response: () => {}, malformed: () => {} };
@@ -86,6 +104,8 @@ export class Pipeline {
   /** The OPT of most responses (no options), built once. */
   readonly #optPlain: ResponseOpt;
   readonly #optDo: ResponseOpt;
+  /** The observers' view of each response, filled in place: nothing allocated per query for it. */
+  readonly #event: ResponseEvent = { transport: 'udp', client: '', key: '', qtype: 0, rcode: 0, source: 'error', zone: null, seconds: 0, requestBytes: 0, responseBytes: 0 };
 
   constructor(opts: PipelineOptions) {
     this.#zones = opts.zones;
@@ -196,7 +216,7 @@ export class Pipeline {
     if (this.#rrl !== null && transport === 'udp' && cookie !== Verdict.VALID) {
       const action = this.#limit(this.#rrl, q, client, source, rcode, flags, sections, cookie);
       if (action !== null && !this.#rrlLogOnly) {
-        if (action === 'drop') return null;
+        if (action === 'drop') return this.#observe(probe, msg, q, transport, client, start, rcode, source, null);
         sections = EMPTY_SECTIONS;
         ttl = null;
         if (action === 'slip') flags |= FLAG_TC;
@@ -217,8 +237,24 @@ export class Pipeline {
     }
     // RFC 6891 §7: the smaller of the requestor's size and ours; 512 without EDNS (RFC 1035 §4.2.1).
     const limit = transport === 'tcp' ? TCP_LIMIT : e ? Math.min(e.udpSize, this.#udpPayload) : CLASSIC_UDP_SIZE;
-    const out = buildResponse(msg, q, rcode, flags, sections, opt, limit, ttl);
-    if (!probe) this.#obs.response(transport, client, q.key, q.qtype, rcode, source, (performance.now() - start) / 1000);
+    return this.#observe(probe, msg, q, transport, client, start, rcode, source, buildResponse(msg, q, rcode, flags, sections, opt, limit, ttl));
+  }
+
+  /** Report a response (null: dropped) to the observers, unless it answers the node's own probe. */
+  #observe(probe: boolean, msg: Uint8Array, q: Query, transport: Transport, client: string, start: number, rcode: number, source: AnswerSource, out: Buffer | null): Buffer | null {
+    if (probe) return out;
+    const e = this.#event;
+    e.transport = transport;
+    e.client = client;
+    e.key = q.key;
+    e.qtype = q.qtype;
+    e.rcode = rcode;
+    e.source = source;
+    e.zone = source === 'zone' ? this.#zones.zoneName(q.key) : null;
+    e.seconds = (performance.now() - start) / 1000;
+    e.requestBytes = msg.length;
+    e.responseBytes = out === null ? 0 : out.length;
+    this.#obs.response(e);
     return out;
   }
 

@@ -3,7 +3,7 @@
 
 import type { Logger } from '../core/index.js';
 import { keyToText, typeName } from '../wire/index.js';
-import type { AnswerSource, PipelineObserver, Transport } from './pipeline.js';
+import type { PipelineObserver, ResponseEvent } from './pipeline.js';
 import { NOOP_OBSERVER } from './pipeline.js';
 
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
@@ -11,18 +11,19 @@ const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED
 /** An observer that logs every query ('all') or a random sample of them; NOOP for 'off'. */
 export function queryLog(log: Logger, mode: 'off' | 'sample' | 'all', sampleRate: number): PipelineObserver {
   if (mode === 'off' || (mode === 'sample' && sampleRate <= 0)) return NOOP_OBSERVER;
-  type Response = PipelineObserver['response'];
-  const line: Response = (transport: Transport, client: string, key: string, qtype: number, rcode: number, source: AnswerSource, seconds: number): void =>
+  const line = (e: Readonly<ResponseEvent>): void =>
     log.info('query', {
-      client,
-      name: key ? keyToText(key) : null,
-      type: typeName(qtype),
-      transport,
-      rcode: RCODES[rcode] ?? String(rcode),
-      source,
-      ms: Math.round(seconds * 1e6) / 1000,
+      client: e.client,
+      name: e.key ? keyToText(e.key) : null,
+      type: typeName(e.qtype),
+      transport: e.transport,
+      rcode: RCODES[e.rcode] ?? String(e.rcode),
+      source: e.source,
+      ...(e.zone === null ? {} : { zone: e.zone }),
+      bytes: e.responseBytes,
+      ms: Math.round(e.seconds * 1e6) / 1000,
     });
-  const response: Response = mode === 'all' ? line : (...a) => void (Math.random() < sampleRate && line(...a));
+  const response = mode === 'all' ? line : (e: Readonly<ResponseEvent>) => void (Math.random() < sampleRate && line(e));
   return { query: () => {}, probe: () => {}, response, malformed: () => {} };
 }
 
@@ -38,8 +39,8 @@ export function teeObservers(...all: PipelineObserver[]): PipelineObserver {
     probe: (t) => {
       for (const o of obs) o.probe(t);
     },
-    response: (...a) => {
-      for (const o of obs) o.response(...a);
+    response: (e) => {
+      for (const o of obs) o.response(e);
     },
     malformed: (t) => {
       for (const o of obs) o.malformed(t);

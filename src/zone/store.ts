@@ -83,6 +83,8 @@ export class ZoneStore implements ZoneIndex {
   /** Every origin and every ancestor of one (keys), so that a name's walk stops at the first
    * suffix that leads to no zone: a forwarded name costs one or two lookups, not one per label. */
   readonly #ancestors = new Set<string>();
+  /** Each zone's origin in presentation form, by key (the per-zone metrics' label). */
+  readonly #names = new Map<string, string>();
   readonly loadedAt: number;
 
   /** Zones just built: every node's answers are compiled here. */
@@ -91,7 +93,10 @@ export class ZoneStore implements ZoneIndex {
   constructor(zones: readonly Zone[], loadedAt: number, compiled: CompiledAnswers);
   constructor(zones: readonly Zone[], loadedAt = Date.now(), compiled?: CompiledAnswers) {
     this.#zones = new Map(zones.map((z) => [z.key, z]));
-    for (const z of zones) for (let k: string | undefined = z.key; k !== undefined; k = parentKey(k)) this.#ancestors.add(k);
+    for (const z of zones) {
+      this.#names.set(z.key, keyToText(z.key));
+      for (let k: string | undefined = z.key; k !== undefined; k = parentKey(k)) this.#ancestors.add(k);
+    }
     this.loadedAt = loadedAt;
     if (compiled) this.#compiled = compiled;
     else {
@@ -120,6 +125,12 @@ export class ZoneStore implements ZoneIndex {
       found = this.#zones.get(suffix) ?? found;
     }
     return found;
+  }
+
+  /** The origin (presentation form) of the zone a name falls in, or null. */
+  zoneName(key: string): string | null {
+    const zone = this.findZone(key);
+    return zone ? (this.#names.get(zone.key) ?? null) : null;
   }
 
   /** The answer for a question, or undefined when the name is under no local zone. */

@@ -12,7 +12,7 @@ import { parseProm, value } from '../helpers/prom.ts';
 import type { RunningServer } from '../helpers/server.ts';
 import { ZONES, runCli, startServer } from '../helpers/server.ts';
 import { FakeUpstream } from '../helpers/upstream.ts';
-import { decode, udpExchange } from '../helpers/wire.ts';
+import { decode, query, udpExchange } from '../helpers/wire.ts';
 
 const SITE = 'test-site-fra1';
 let up: FakeUpstream;
@@ -141,6 +141,30 @@ describe('metrics', () => {
     assert.equal(d('edgedns_responses_total', { rcode: 'NOERROR', source: 'zone' }), 10);
     assert.equal(d('edgedns_response_duration_seconds_count', { source: 'zone' }), 10);
   });
+  it('queries per local zone and rcode, and the sizes of requests and responses', async () => {
+    up.set('sized.example.org', 'A', 300, '192.0.2.9');
+    const before = await metrics();
+    const sent = [query('www.example.test', 'A'), query('nothing-here.example.test', 'A', { edns: true }), query('sized.example.org', 'A', { rd: true })];
+    const got: Buffer[] = [];
+    for (const q of sent) {
+      const r = await udpExchange(srv.port, q);
+      assert.ok(r, 'answered');
+      got.push(r);
+    }
+    const after = await metrics();
+    const d = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels);
+    assert.equal(d('edgedns_zone_queries_total', { zone: 'example.test.', rcode: 'NOERROR' }), 1);
+    assert.equal(d('edgedns_zone_queries_total', { zone: 'example.test.', rcode: 'NXDOMAIN' }), 1);
+    assert.equal(d('edgedns_zone_queries_total'), 2, 'the forwarded name is in no local zone');
+    const bytes = (xs: Buffer[]) => xs.reduce((n, b) => n + b.length, 0);
+    assert.equal(d('edgedns_request_size_bytes_count', { transport: 'udp' }), 3);
+    assert.equal(d('edgedns_request_size_bytes_sum', { transport: 'udp' }), bytes(sent));
+    assert.equal(d('edgedns_response_size_bytes_count', { transport: 'udp' }), 3);
+    assert.equal(d('edgedns_response_size_bytes_sum', { transport: 'udp' }), bytes(got));
+    assert.equal(d('edgedns_response_size_bytes_count', { transport: 'tcp' }), 0);
+    // Bucket bounds: the three queries are under 64 bytes each.
+    assert.equal(d('edgedns_request_size_bytes_bucket', { transport: 'udp', le: '64' }), 3);
+  });
   it('the health probes are counted apart, and the whole endpoint passes promtool check metrics', async () => {
     const before = await metrics();
     await new Promise((r) => setTimeout(r, 2500));
@@ -219,6 +243,8 @@ describe('status and logs', () => {
     assert.equal(q.rcode, 'NOERROR');
     assert.equal(q.source, 'zone');
     assert.equal(q.transport, 'tcp');
+    assert.equal(q.zone, 'example.test.');
+    assert.ok(typeof q.bytes === 'number' && q.bytes > 12, 'the size of the response sent');
     assert.equal(q.client, '127.0.0.1');
     assert.equal(typeof q.ms, 'number');
   });
