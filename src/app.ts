@@ -18,7 +18,7 @@ import type { AdminServer, Metrics, Registry } from './metrics/index.js';
 import { createMetrics, durationField, mergeMetrics, startAdmin, unknownField } from './metrics/index.js';
 import type { DnsPlane, ServeOptions, ServingState } from './plane.js';
 import { LocalPlane, cookiesOf, loadServeConfig, loadState } from './plane.js';
-import { probeQuestion, probeTcp, probeUdp } from './server/index.js';
+import { probeQuestion, probeTcp, probeUdp } from './client/index.js';
 import { VERSION } from './version.js';
 import { absoluteName, keyToText, nameKey } from './wire/index.js';
 import type { ZoneInfo } from './zone/index.js';
@@ -156,8 +156,8 @@ export class EdgeNode {
     const checks: Check[] = [
       predicateCheck('listeners', 'local', () => this.plane.listening()),
       ...this.plane.bound.flatMap((b) => [
-        probeCheck(`udp ${formatHostPort(b)}`, () => probeUdp(b, q, c.health.probeTimeout, cookiesOf(this.#state.secrets)), c.health.probeTimeout + 100),
-        probeCheck(`tcp ${formatHostPort(b)}`, () => probeTcp(b, q, c.health.probeTimeout, cookiesOf(this.#state.secrets)), c.health.probeTimeout + 100),
+        probeCheck(`udp ${formatHostPort(b)}`, () => probeUdp(b, q, c.health.probeTimeout, (from) => cookiesOf(this.#state.secrets).probeOption(from)), c.health.probeTimeout + 100),
+        probeCheck(`tcp ${formatHostPort(b)}`, () => probeTcp(b, q, c.health.probeTimeout, (from) => cookiesOf(this.#state.secrets).probeOption(from)), c.health.probeTimeout + 100),
       ]),
       // Every process that answers serves the zones of the last successful load.
       predicateCheck('zones', 'local', () => this.plane.serving(this.zones)),

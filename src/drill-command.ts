@@ -17,7 +17,7 @@ export interface DrillStreamOptions {
  */
 export async function drillStream(o: DrillStreamOptions): Promise<void> {
   const { parseHostPort } = await import('./config/index.js');
-  const { runStream, STREAM_LIMITS } = await import('./drill/index.js');
+  const { runStream, STREAM_LIMITS } = await import('./client/index.js');
   const hp = parseHostPort(o.target, 53);
   if (!hp) throw new EdgeError(ErrorCode.USAGE, `--target: expected ADDRESS[:PORT], got "${o.target}"`);
   if (!(o.rate >= 1 && o.rate <= STREAM_LIMITS.maxRate)) throw new EdgeError(ErrorCode.USAGE, `--rate: expected 1..${STREAM_LIMITS.maxRate}, got ${o.rate}`);

@@ -15,8 +15,8 @@ import { formatHostPort, loadConfig } from './config/index.js';
 import type { Logger } from './core/index.js';
 import { createLogger, errorMessage, systemClock } from './core/index.js';
 import { buildAdapter } from './routing.js';
-import type { ProbeTarget } from './server/index.js';
-import { probeQuestion, probeUdp, sentinel } from './server/index.js';
+import type { ProbeTarget } from './client/index.js';
+import { probeQuestion, probeUdp, sentinel } from './client/index.js';
 import { identityConfig } from './site.js';
 
 export interface GuardHandle {

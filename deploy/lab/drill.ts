@@ -11,7 +11,8 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RouteChange, RunFigures, Sample, ScenarioReport } from '../../src/drill/index.ts';
+import type { Sample } from '../../src/client/index.ts';
+import type { RouteChange, RunFigures, ScenarioReport } from '../../src/drill/index.ts';
 import { figures, formatTable, summarize } from '../../src/drill/index.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -1,6 +1,6 @@
 // Turning a drill's samples and route changes into the figures of a drill report.
 
-import type { Sample } from './stream.js';
+import type { Sample } from '../client/index.js';
 
 export interface RouteChange {
   /** ms since the epoch */

@@ -13,10 +13,9 @@ import type { Clock } from '../core/index.js';
 import { EdgeError, ErrorCode, errorMessage } from '../core/index.js';
 import { FLAG_TC, Rcode, parseMessage } from '../wire/index.js';
 import type { Message } from '../wire/index.js';
-import type { Question } from './query.js';
+import type { Endpoint, MismatchReason, Question } from '../client/index.js';
+import { ExchangeError, UdpTransport, checkSource, tcpExchange } from '../client/index.js';
 import { buildQuery } from './query.js';
-import type { Endpoint, MismatchReason } from './transport.js';
-import { ExchangeError, UdpTransport, checkSource, tcpExchange } from './transport.js';
 
 export interface ResolverObserver {
   sent(upstream: string, transport: 'udp' | 'tcp'): void;

@@ -85,6 +85,11 @@ export class Cookies {
     return CookieVerdict.INVALID;
   }
 
+  /** The COOKIE option of the node's own probe sent from `from`: the probes' client cookie with a server cookie minted for `from`. */
+  probeOption(from: string): Uint8Array {
+    return this.option(this.probeClient, 0, CLIENT_COOKIE_LEN, from, CookieVerdict.CLIENT_ONLY);
+  }
+
   /**
    * The whole COOKIE option for the response (code, length, client cookie, server cookie), given
    * the query's option data and the verdict `verdict()` returned for it. RFC 9018 §4.3: a valid

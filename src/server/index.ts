@@ -14,5 +14,3 @@ export type { ListenAddress, ListenerObserver, ListenerSet, SendFailure } from '
 export { Admission, Deadlines, SELF_RESERVE, WriteBudget } from './tcp-limits.js';
 export type { Deadline, RefuseReason, TcpLimits, Timers } from './tcp-limits.js';
 export { queryLog, teeObservers } from './querylog.js';
-export { probeQuestion, probeTcp, probeUdp, sentinel } from './probe.js';
-export type { ProbeQuestion, ProbeTarget } from './probe.js';

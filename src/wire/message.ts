@@ -3,6 +3,7 @@
 
 import { HEADER_LEN, NAME_LAYOUTS, OPT_TYPE } from './constants.js';
 import { readName } from './name.js';
+import { ANCOUNT, ARCOUNT, NSCOUNT, QDCOUNT, readRecord, recordAt, u16 } from './reader.js';
 import type { WireRecord } from './writer.js';
 
 export interface Message {
@@ -23,42 +24,35 @@ export interface Message {
 /** Parse a message; undefined when it is malformed. Never throws. */
 export function parseMessage(msg: Uint8Array): Message | undefined {
   if (msg.length < HEADER_LEN) return undefined;
-  const u16 = (i: number): number => ((msg[i] as number) << 8) | (msg[i + 1] as number);
-  const qd = u16(4);
-  const counts = [u16(6), u16(8), u16(10)];
-  const m: Message = { id: u16(0), flags: u16(2), rcode: u16(2) & 0x0f, qname: undefined, qtype: 0, qclass: 0, answer: [], authority: [], additional: [], hasOpt: false };
+  const qd = u16(msg, QDCOUNT);
+  const counts = [u16(msg, ANCOUNT), u16(msg, NSCOUNT), u16(msg, ARCOUNT)];
+  const m: Message = { id: u16(msg, 0), flags: u16(msg, 2), rcode: u16(msg, 2) & 0x0f, qname: undefined, qtype: 0, qclass: 0, answer: [], authority: [], additional: [], hasOpt: false };
   let i = HEADER_LEN;
   if (qd > 1) return undefined;
   if (qd === 1) {
     const n = readName(msg, i);
     if (!n || n.next + 4 > msg.length) return undefined;
     m.qname = n.wire;
-    m.qtype = u16(n.next);
-    m.qclass = u16(n.next + 2);
+    m.qtype = u16(msg, n.next);
+    m.qclass = u16(msg, n.next + 2);
     i = n.next + 4;
   }
   const sections = [m.answer, m.authority, m.additional];
+  const r = recordAt();
   for (let s = 0; s < 3; s++) {
     for (let k = 0; k < (counts[s] as number); k++) {
-      const owner = readName(msg, i);
-      if (!owner || owner.next + 10 > msg.length) return undefined;
-      const at = owner.next;
-      const type = u16(at);
-      const cls = u16(at + 2);
-      const ttl = u16(at + 4) * 0x10000 + u16(at + 6);
-      const rdlen = u16(at + 8);
-      const start = at + 10;
-      if (start + rdlen > msg.length) return undefined;
-      i = start + rdlen;
-      if (type === OPT_TYPE) {
+      if (!readRecord(msg, i, r)) return undefined;
+      i = r.end;
+      if (r.type === OPT_TYPE) {
         if (s !== 2 || m.hasOpt) return undefined;
         m.hasOpt = true;
-        m.rcode |= (msg[at + 4] as number) << 4;
+        m.rcode |= (r.ttl >>> 24) << 4; // RFC 6891 §6.1.3: the extended rcode's upper bits
         continue;
       }
-      const rdata = expandRdata(msg, type, start, rdlen);
-      if (!rdata) return undefined;
-      (sections[s] as WireRecord[]).push({ owner: owner.wire, type, class: cls, ttl: ttl > 0x7fffffff ? 0 : ttl, rdata });
+      const owner = readName(msg, r.owner);
+      const rdata = owner && expandRdata(msg, r.type, r.rdata, r.rdlen);
+      if (!owner || !rdata) return undefined;
+      (sections[s] as WireRecord[]).push({ owner: owner.wire, type: r.type, class: r.class, ttl: r.ttl > 0x7fffffff ? 0 : r.ttl, rdata });
     }
   }
   return m;

@@ -2,7 +2,7 @@
 // without its final dot in the config is still probed as the absolute name.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { probeQuestion, probeTcp, probeUdp } from '../../src/server/index.ts';
+import { probeQuestion, probeTcp, probeUdp } from '../../src/client/index.ts';
 import { startServer } from '../helpers/server.ts';
 
 describe('probes', () => {

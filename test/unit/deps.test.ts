@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 /** Folders whose types (only) another folder may import: metrics/ implements their observers. */
 const TYPES_FROM: Record<string, string[]> = {
-  metrics: ['server', 'cache', 'resolver', 'zone', 'health', 'announce', 'identity'],
+  metrics: ['server', 'cache', 'resolver', 'client', 'zone', 'health', 'announce', 'identity'],
 };
 
 const ALLOWED: Record<string, string[]> = {
@@ -17,14 +17,15 @@ const ALLOWED: Record<string, string[]> = {
   wire: ['core'],
   zone: ['wire', 'core'],
   cache: ['wire', 'core'],
-  resolver: ['wire', 'core'],
+  client: ['wire', 'core'],
+  resolver: ['client', 'wire', 'core'],
   identity: ['wire', 'core'],
   server: ['zone', 'cache', 'resolver', 'identity', 'wire', 'core'],
   health: ['core'],
   announce: ['core'],
   metrics: ['core'],
   config: ['core'],
-  drill: ['wire', 'core'],
+  drill: ['client', 'wire', 'core'],
   cli: ['<root>', 'core'],
   '<root>': ['*'],
 };

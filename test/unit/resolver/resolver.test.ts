@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock, systemClock } from '../../../src/core/index.ts';
 import { ResolveError, Resolver } from '../../../src/resolver/index.ts';
-import type { MismatchReason, ResolverObserver } from '../../../src/resolver/index.ts';
+import type { MismatchReason } from '../../../src/client/index.ts';
+import type { ResolverObserver } from '../../../src/resolver/index.ts';
 import { nameFromText, nameToText } from '../../../src/wire/index.ts';
 import { FakeUpstream } from '../../helpers/upstream.ts';
 

@@ -24,7 +24,8 @@ describe('parseQuery', () => {
       additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 4096, flags: dnsPacket.DNSSEC_OK, options: [{ code: 3, data: Buffer.alloc(0) }, { code: 65001, data: Buffer.from('xy') }] } as unknown as dnsPacket.Answer],
     });
     const q = parseQuery(msg);
-    assert.deepEqual(q.edns, { udpSize: 4096, version: 0, dnssecOk: true, nsid: true, cookieAt: 0, cookieLen: 0 });
+    // The empty NSID option is followed by the 2-byte option 65001 (4 + 2 bytes): its data is at the end minus 6.
+    assert.deepEqual(q.edns, { udpSize: 4096, extendedRcode: 0, version: 0, dnssecOk: true, nsid: true, nsidAt: msg.length - 6, nsidLen: 0, cookieAt: 0, cookieLen: 0 });
   });
 
   const withCookie = (...cookies: Buffer[]): Buffer =>

@@ -1,5 +1,5 @@
-// Sending one query to one upstream over UDP or TCP, and accepting only a reply from the address
-// and port it was sent to, with the same ID and question (RFC 5452).
+// Sending one query to one server over UDP or TCP, and accepting only a reply from the address
+// and port it was sent to, with the same ID and question (RFC 5452): upstream queries and probes.
 //
 //   UDP: one socket per query (RFC 5452 §9.2: the source port is as random as the ID)
 //     bind(port 0 → a fresh kernel-chosen port, on querySource or the wildcard, exclusive)
@@ -108,7 +108,7 @@ function onError(this: QuerySocket, err: Error): void {
   this[QUERY]?.settle(new ExchangeError('network', `${err.message}`));
 }
 
-/** UDP queries to upstreams, each on a fresh socket, from `querySource`/`querySourceV6` when set. */
+/** UDP queries, each on a fresh socket, from `querySource`/`querySourceV6` when set. */
 export class UdpTransport {
   readonly #source4: string | undefined;
   readonly #source6: string | undefined;
@@ -123,8 +123,8 @@ export class UdpTransport {
     this.onMismatch = onMismatch;
   }
 
-  /** Send `build(id)` to `to` from a socket of its own and wait for the matching reply. */
-  exchange(to: Endpoint, q: Question, build: (id: number) => Uint8Array, timeoutMs: number): Promise<Buffer> {
+  /** Send `build(id)` to `to` from a socket of its own (on `from`, else the query source) and wait for the matching reply. */
+  exchange(to: Endpoint, q: Question, build: (id: number) => Uint8Array, timeoutMs: number, from?: string): Promise<Buffer> {
     if (this.#closed) return Promise.reject(new ExchangeError('network', 'resolver is closed'));
     const v6 = to.host.includes(':');
     const sock: QuerySocket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', lookup: literalLookup });
@@ -142,7 +142,7 @@ export class UdpTransport {
       // Port 0: a port of its own, chosen by the kernel, for this query alone. Exclusive: in a
       // node:cluster worker a plain bind goes through the primary and hands every worker the SAME
       // socket, so each would read (and discard as unknown) the replies to its siblings' queries.
-      sock.bind({ port: 0, address: v6 ? this.#source6 : this.#source4, exclusive: true });
+      sock.bind({ port: 0, address: from ?? (v6 ? this.#source6 : this.#source4), exclusive: true });
       // A bind error was reported (and the query settled) synchronously by onError.
       if (!u.settled) {
         sock.connect(to.port, to.host, onConnect);

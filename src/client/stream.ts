@@ -1,9 +1,10 @@
 // A steady stream of queries from a client, each answer attributed to a site by its NSID: what
 // an operator watches during a drill (`edgedns drill stream`), and what the lab measures with.
 
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
-import { Class, HEADER_LEN, OPT_COOKIE, OPT_NSID, OPT_TYPE, T, absoluteName, encodeOption, encodeQuery, skipName } from '../wire/index.js';
+import { ANCOUNT, ARCOUNT, Class, NSCOUNT, OPT_COOKIE, OPT_NSID, OPT_TYPE, T, absoluteName, encodeOption, encodeQuery, firstRecord, readOpt, readRecord, recordAt, u16 } from '../wire/index.js';
+import { randomId } from './query.js';
 
 export interface StreamOptions {
   host: string;
@@ -48,33 +49,20 @@ export interface ResponseOpt {
 
 /** The NSID and cookie of a response's OPT; undefined when the message is malformed. */
 export function responseOpt(msg: Uint8Array): ResponseOpt | undefined {
-  if (msg.length < HEADER_LEN) return undefined;
-  const u16 = (i: number): number => ((msg[i] as number) << 8) | (msg[i + 1] as number);
-  let i = HEADER_LEN;
-  for (let n = u16(4); n > 0; n--) {
-    i = skipName(msg, i);
-    if (i < 0) return undefined;
-    i += 4;
-  }
+  let i = firstRecord(msg);
+  if (i < 0) return undefined;
   const out: ResponseOpt = { nsid: '', cookie: null };
-  const records = u16(6) + u16(8) + u16(10);
+  const r = recordAt();
+  const records = u16(msg, ANCOUNT) + u16(msg, NSCOUNT) + u16(msg, ARCOUNT);
   for (let n = 0; n < records; n++) {
-    i = skipName(msg, i);
-    if (i < 0 || i + 10 > msg.length) return undefined;
-    const type = u16(i);
-    const rdlen = u16(i + 8);
-    const start = i + 10;
-    if (start + rdlen > msg.length) return undefined;
-    if (type === OPT_TYPE) {
-      for (let o = start; o + 4 <= start + rdlen; ) {
-        const code = u16(o);
-        const len = u16(o + 2);
-        if (code === OPT_NSID) out.nsid = Buffer.from(msg.subarray(o + 4, o + 4 + len)).toString('utf8');
-        else if (code === OPT_COOKIE && len >= 16 && len <= 40) out.cookie = Uint8Array.from(msg.subarray(o + 4, o + 4 + len));
-        o += 4 + len;
-      }
-    }
-    i = start + rdlen;
+    if (!readRecord(msg, i, r)) return undefined;
+    i = r.end;
+    if (r.type !== OPT_TYPE) continue;
+    const e = readOpt(msg, r);
+    if (!e) return undefined;
+    if (e.nsid) out.nsid = Buffer.from(msg.subarray(e.nsidAt, e.nsidAt + e.nsidLen)).toString('utf8');
+    // A server cookie follows the client's (16 to 40 bytes in all).
+    if (e.cookieLen >= 16) out.cookie = Uint8Array.from(msg.subarray(e.cookieAt, e.cookieAt + e.cookieLen));
   }
   return out;
 }
@@ -87,7 +75,7 @@ export function runStream(o: StreamOptions, onSample?: (s: Sample) => void): { d
   const sock = dgram.createSocket(o.host.includes(':') ? 'udp6' : 'udp4');
   const samples: Sample[] = [];
   const pending = new Map<number, Sample>();
-  const base = randomInt(0x10000);
+  const base = randomId();
   // Our client cookie, then the client and server cookie of the latest answer (RFC 7873 §5.3).
   let cookie: Uint8Array = randomBytes(8);
   let sent = 0;

@@ -1,0 +1,10 @@
+// Public API of client/: every DNS query the node sends — to upstreams, to its own listeners
+// (health probes, the guard's sentinels) and from a client's side (the drill stream).
+export { checkReply, randomId } from './query.js';
+export type { Question, ReplyCheck } from './query.js';
+export { ExchangeError, UdpTransport, checkSource, tcpExchange, tcpRoundTrip } from './transport.js';
+export type { Endpoint, MismatchReason } from './transport.js';
+export { probeQuestion, probeTcp, probeUdp, sentinel } from './probe.js';
+export type { ProbeCookie, ProbeQuestion, ProbeTarget } from './probe.js';
+export { STREAM_LIMITS, responseOpt, runStream } from './stream.js';
+export type { ResponseOpt, Sample, StreamOptions } from './stream.js';
