@@ -12,7 +12,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../core/index.js';
 import type { Cut, Message, Sections, WireRecord } from '../wire/index.js';
-import { FLAG_AD, Rcode, Section, SectionWriter, T, nameLength } from '../wire/index.js';
+import { FLAG_AD, Rcode, Section, SectionWriter, T, lowerByte, soaMinimum } from '../wire/index.js';
 import type { Cleaned } from './clean.js';
 import { cleanMessage } from './clean.js';
 
@@ -247,12 +247,6 @@ function lifetime(c: Cleaned, o: CacheOptions): number {
   return Math.min(Math.max(ttl, o.minTtl), o.maxNegativeTtl);
 }
 
-function soaMinimum(rd: Uint8Array): number {
-  const at = nameLength(rd, 0);
-  const end = at + nameLength(rd, at) + 20;
-  return new DataView(rd.buffer, rd.byteOffset, rd.byteLength).getUint32(end - 4);
-}
-
 function buildEntry(qname: Uint8Array, cleaned: Cleaned, dnssecOk: boolean, o: CacheOptions, now: number): CacheEntry {
   const msg = cleaned.message;
   const ttl = lifetime(cleaned, o);
@@ -288,10 +282,6 @@ function addRRsets(w: SectionWriter, section: Section, records: WireRecord[], re
 
 function sameSet(a: WireRecord, b: WireRecord): boolean {
   if (a.type !== b.type || a.class !== b.class || a.owner.length !== b.owner.length) return false;
-  for (let i = 0; i < a.owner.length; i++) if (fold(a.owner[i] as number) !== fold(b.owner[i] as number)) return false;
+  for (let i = 0; i < a.owner.length; i++) if (lowerByte(a.owner[i] as number) !== lowerByte(b.owner[i] as number)) return false;
   return true;
-}
-
-function fold(b: number): number {
-  return b >= 0x41 && b <= 0x5a ? b + 32 : b;
 }

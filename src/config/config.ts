@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { YAMLException, load as parseYaml } from 'js-yaml';
-import { CidrSet, EdgeError, ErrorCode, defaultAdminSocket, parseCidr, prefixNetwork } from '../core/index.js';
+import { CidrSet, EdgeError, ErrorCode, defaultAdminSocket, formatHostPort, parseCidr, prefixNetwork } from '../core/index.js';
 import type { HostPort } from './schema.js';
-import { address, adminListen, bool, cidr, duration, formatHostPort, fraction, hostName, hostPort, int, list, obj, oneOf, optional, size, socketPath, str, strOrFalse } from './schema.js';
+import { address, adminListen, bool, cidr, duration, fraction, hostName, hostPort, int, list, obj, oneOf, optional, size, socketPath, str, strOrFalse } from './schema.js';
 
 
 

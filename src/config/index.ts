@@ -3,5 +3,6 @@ export { DEFAULTS, loadConfig, validateConfig } from './config.js';
 export type { Config, LoadedConfig, ZoneFileConfig } from './config.js';
 export { hostWarnings } from './host.js';
 export type { HostEnv } from './host.js';
-export { formatHostPort, parseAdminHostPort, parseHostPort } from './schema.js';
+export { parseAdminHostPort, parseHostPort } from './schema.js';
+export { formatHostPort } from '../core/index.js';
 export type { HostPort } from './schema.js';

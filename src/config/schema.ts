@@ -110,9 +110,6 @@ export const adminListen = (defaultPort: number): Check<HostPort> => (v, path, p
   return { host: '127.0.0.1', port: defaultPort };
 };
 
-export function formatHostPort(hp: HostPort): string {
-  return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
-}
 
 /** Bytes, from an integer or "64MiB", "512KiB", "1GiB". */
 export const size = (): Check<number> => (v, path, p) => {

@@ -145,3 +145,7 @@ export function addressBytes(addr: string): Uint8Array | undefined {
   return unmapped(ipBytes(addr));
 }
 
+/** ADDRESS:PORT, with an IPv6 address in brackets ([::1]:53), as configs and logs write it. */
+export function formatHostPort(hp: { host: string; port: number }): string {
+  return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
+}

@@ -10,7 +10,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { Clock } from '../core/index.js';
-import { EdgeError, ErrorCode, errorMessage } from '../core/index.js';
+import { EdgeError, ErrorCode, errorMessage, formatHostPort } from '../core/index.js';
 import { FLAG_TC, Rcode, parseMessage } from '../wire/index.js';
 import type { Message } from '../wire/index.js';
 import type { Endpoint, MismatchReason, Question } from '../client/index.js';
@@ -106,7 +106,7 @@ export class Resolver {
     this.#backoff = opts.probeBackoff ?? PROBE_BACKOFF;
     this.#ups = opts.upstreams.map((u) => ({
       ...u,
-      label: u.host.includes(':') ? `[${u.host}]:${u.port}` : `${u.host}:${u.port}`,
+      label: formatHostPort(u),
       srtt: INITIAL_SRTT_MS,
       healthy: true,
       consecutiveFailures: 0,

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { EdgeError, ErrorCode, SIPHASH_KEY_LEN, addressBytes, errorMessage, siphash24 } from '../core/index.js';
-import { OPT_COOKIE } from '../wire/index.js';
+import { OPT_COOKIE, u32 } from '../wire/index.js';
 
 /** The server's secrets, 16 bytes each: `previous` is still accepted during a rollover, never minted with. */
 export interface CookieSecrets {
@@ -132,7 +132,7 @@ export class Cookies {
 
   /** Seconds since the cookie's timestamp, in serial number arithmetic (RFC 1982; RFC 9018 §4.3). */
   #age(msg: Uint8Array, at: number): number {
-    const t = ((msg[at + 12] as number) << 24) | ((msg[at + 13] as number) << 16) | ((msg[at + 14] as number) << 8) | (msg[at + 15] as number);
+    const t = u32(msg, at + 12);
     return ((this.#wall() >>> 0) - t) | 0;
   }
 

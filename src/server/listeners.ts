@@ -4,7 +4,7 @@
 
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import { EdgeError, ErrorCode, errorMessage, literalLookup } from '../core/index.js';
+import { EdgeError, ErrorCode, errorMessage, formatHostPort, literalLookup } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import type { Answer, Pipeline, Transport } from './pipeline.js';
 import { serveConnection } from './tcp.js';
@@ -117,12 +117,12 @@ export async function startListeners(
     throw e;
   }
   const closed = new Set<string>();
-  udp.forEach((u, i) => u.once('close', () => closed.add(`udp ${fmt(bound[i] as ListenAddress)}`)));
-  tcp.forEach((t, i) => t.once('close', () => closed.add(`tcp ${fmt(bound[i] as ListenAddress)}`)));
+  udp.forEach((u, i) => u.once('close', () => closed.add(`udp ${formatHostPort(bound[i] as ListenAddress)}`)));
+  tcp.forEach((t, i) => t.once('close', () => closed.add(`tcp ${formatHostPort(bound[i] as ListenAddress)}`)));
   return {
     bound,
     listening: () => {
-      const down = [...closed, ...tcp.flatMap((t, i) => (t.listening ? [] : [`tcp ${fmt(bound[i] as ListenAddress)}`]))];
+      const down = [...closed, ...tcp.flatMap((t, i) => (t.listening ? [] : [`tcp ${formatHostPort(bound[i] as ListenAddress)}`]))];
       return down.length === 0 ? { ok: true, detail: `${bound.length} address(es), UDP and TCP` } : { ok: false, detail: `not listening: ${[...new Set(down)].join(', ')}` };
     },
     closeTcp,
@@ -175,7 +175,7 @@ function bindUdp(a: ListenAddress, pipeline: Pipeline, log: Logger, obs: Listene
     sendUdp(sock, out, rinfo, obs, sent);
   });
   return new Promise((resolve, reject) => {
-    sock.once('error', (e) => reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on udp ${fmt(a)}: ${e.message}`)));
+    sock.once('error', (e) => reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on udp ${formatHostPort(a)}: ${e.message}`)));
     sock.bind(a.port, a.host, () => {
       sock.removeAllListeners('error');
       sock.on('error', (e) => log.warn('udp socket error', { address: a.host, error: e.message }));
@@ -204,7 +204,7 @@ function bindTcp(a: ListenAddress, pipeline: Pipeline, shared: TcpShared, log: L
     serveConnection(sock, { pipeline, limits: shared.limits, budget: shared.budget, timers: shared.timers, log, obs, reserved: slot.reserved });
   });
   return new Promise((resolve, reject) => {
-    server.once('error', (e) => reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on tcp ${fmt(a)}: ${e.message}`)));
+    server.once('error', (e) => reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on tcp ${formatHostPort(a)}: ${e.message}`)));
     server.listen({ host: a.host, port: a.port, ipv6Only: a.host.includes(':') }, () => {
       server.removeAllListeners('error');
       server.on('error', (e) => log.warn('tcp server error', { address: a.host, error: e.message }));
@@ -213,6 +213,3 @@ function bindTcp(a: ListenAddress, pipeline: Pipeline, shared: TcpShared, log: L
   });
 }
 
-function fmt(a: ListenAddress): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
-}

@@ -98,6 +98,11 @@ export function nameLength(wire: Uint8Array, offset = 0): number {
   return i - offset + 1;
 }
 
+/** ASCII A-Z to lower case, every other byte unchanged (RFC 4343 §3: DNS compares names so). */
+export function lowerByte(b: number): number {
+  return b >= 0x41 && b <= 0x5a ? b + 32 : b;
+}
+
 /** Scratch space for building keys: a name is at most 255 bytes. */
 const SCRATCH = Buffer.alloc(256);
 
@@ -108,8 +113,7 @@ const SCRATCH = Buffer.alloc(256);
 export function nameKey(wire: Uint8Array, start = 0, end = wire.length): string {
   const n = Math.min(end - start, SCRATCH.length);
   for (let i = 0; i < n; i++) {
-    const b = wire[start + i] as number;
-    SCRATCH[i] = b >= 0x41 && b <= 0x5a ? b + 32 : b;
+    SCRATCH[i] = lowerByte(wire[start + i] as number);
   }
   return SCRATCH.toString('latin1', 0, n);
 }

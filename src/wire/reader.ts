@@ -13,6 +13,11 @@ export function u32(b: Uint8Array, i: number): number {
   return u16(b, i) * 0x10000 + u16(b, i + 2);
 }
 
+/** RFC 1035 §3.3.13: MINIMUM, the last field of an (uncompressed) SOA RDATA; RFC 2308 §4 makes it the negative TTL. */
+export function soaMinimum(rdata: Uint8Array): number {
+  return u32(rdata, rdata.length - 4);
+}
+
 /** The header's section counts (RFC 1035 §4.1.1). */
 export const QDCOUNT = 4;
 export const ANCOUNT = 6;

@@ -5,6 +5,7 @@ import { FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC, HEADER_LEN, OPCODE_MASK } from './c
 import type { ResponseOpt } from './opt.js';
 import { OPT_FIXED_LEN, writeOpt } from './opt.js';
 import type { Query } from './query.js';
+import { u16 } from './reader.js';
 import type { PointerShift, Sections } from './writer.js';
 import { EMPTY_SECTIONS } from './writer.js';
 
@@ -105,7 +106,7 @@ export function shiftPointers(out: Uint8Array, base: number, body: number, shift
     const i = base + (at[k] as number);
     if (i >= base + body) break;
     // RFC 1035 §4.1.4: 0b11 then a 14-bit offset; the template was refused if this could overflow.
-    const v = (((out[i] as number) << 8) | (out[i + 1] as number)) + delta;
+    const v = u16(out, i) + delta;
     out[i] = v >> 8;
     out[i + 1] = v & 0xff;
   }

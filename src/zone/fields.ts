@@ -1,7 +1,7 @@
 // The field kinds RDATA is made of, each able to read its presentation form from tokens and to
 // print itself from wire bytes. Most RR types are a list of these (see types.ts).
 
-import { TYPES, nameFromText, nameLength, nameToText, typeFromText, typeName } from '../wire/index.js';
+import { TYPES, nameFromText, nameLength, nameToText, typeFromText, typeName, u16 } from '../wire/index.js';
 import type { Token } from './lexer.js';
 import {
   Bytes, RdataError, charString, formatIPv4, formatIPv6, parseBase32Hex, parseBase64, parseHex, parseIPv4, parseIPv6,
@@ -69,7 +69,7 @@ export class WireReader {
   }
   u16(): number {
     this.need(2);
-    const v = ((this.b[this.pos] as number) << 8) | (this.b[this.pos + 1] as number);
+    const v = u16(this.b, this.pos);
     this.pos += 2;
     return v;
   }

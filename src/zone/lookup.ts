@@ -2,7 +2,7 @@
 // followed through the local zones, DNAME (RFC 6672), wildcards (RFC 4592), referrals, and
 // NXDOMAIN/NODATA (RFC 2308). Produces RRsets by section; compile.ts turns them into wire.
 
-import { Rcode, T, isSubdomain, nameKey, nameLength, replaceSuffix } from '../wire/index.js';
+import { Rcode, T, isSubdomain, nameKey, nameLength, replaceSuffix, soaMinimum } from '../wire/index.js';
 import type { RRset, Zone, ZoneNode } from './zone.js';
 
 export interface Resolution {
@@ -149,9 +149,7 @@ function synthesizeDname(dname: RRset, qname: Uint8Array, ownerLen: number): Ste
 
 /** RFC 2308 §3: the SOA in a negative answer has TTL min(SOA TTL, SOA MINIMUM). */
 function negativeSoa(zone: Zone): RRset {
-  const rd = zone.soa.rdatas[0] as Uint8Array;
-  const minimum = new DataView(rd.buffer, rd.byteOffset, rd.byteLength).getUint32(rd.length - 4);
-  return { ...zone.soa, ttl: Math.min(zone.soa.ttl, minimum) };
+  return { ...zone.soa, ttl: Math.min(zone.soa.ttl, soaMinimum(zone.soa.rdatas[0] as Uint8Array)) };
 }
 
 /** RFC 1034 §4.3.2 step 6: addresses of NS/MX/SRV targets held in the local zones. */

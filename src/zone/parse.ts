@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { EdgeError, ErrorCode } from '../core/index.js';
-import { Class, NameError, T, classFromText, isMetaType, nameFromText, typeFromText } from '../wire/index.js';
+import { Class, NameError, T, classFromText, isMetaType, nameFromText, soaMinimum, typeFromText } from '../wire/index.js';
 import type { Entry, Token } from './lexer.js';
 import { LexError, lex } from './lexer.js';
 import { encodeRdata } from './rdata.js';
@@ -199,10 +199,6 @@ function parseRecord(st: State, entry: Entry, origin: Uint8Array, lastOwner: Uin
   return owner;
 }
 
-export function soaMinimum(rdata: Uint8Array): number {
-  const v = new DataView(rdata.buffer, rdata.byteOffset, rdata.byteLength);
-  return v.getUint32(rdata.length - 4);
-}
 
 function checkTtl(text: string, fail: (r: string) => never): number {
   const v = parseTtl(text);

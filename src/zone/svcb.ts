@@ -1,6 +1,7 @@
 // SVCB and HTTPS RDATA (RFC 9460 §2.1, Appendix A): priority, target, and SvcParams with the
 // validation rules a zone must satisfy.
 
+import { u16 } from '../wire/index.js';
 import type { Field } from './fields.js';
 import { charStringUnbounded } from './fields.js';
 import type { Bytes } from './text.js';
@@ -193,7 +194,7 @@ function printParam(key: number, v: Uint8Array): string {
   switch (key) {
     case 0: {
       const keys: string[] = [];
-      for (let i = 0; i + 1 < v.length; i += 2) keys.push(keyName(((v[i] as number) << 8) | (v[i + 1] as number)));
+      for (let i = 0; i + 1 < v.length; i += 2) keys.push(keyName(u16(v, i)));
       return `${name}=${keys.join(',')}`;
     }
     case 1: {
@@ -221,7 +222,7 @@ function printParam(key: number, v: Uint8Array): string {
       return `${name}=${toBase64(v)}`;
     case 9: {
       const groups: number[] = [];
-      for (let i = 0; i + 1 < v.length; i += 2) groups.push(((v[i] as number) << 8) | (v[i + 1] as number));
+      for (let i = 0; i + 1 < v.length; i += 2) groups.push(u16(v, i));
       return `${name}=${groups.join(',')}`;
     }
     default:

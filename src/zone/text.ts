@@ -1,6 +1,8 @@
 // Presentation-format helpers shared by the RDATA codecs: character strings, numbers, addresses,
 // base64/base32hex/hex, and a byte builder.
 
+import { u16 } from '../wire/index.js';
+
 export class RdataError extends Error {
   override name = 'RdataError';
 }
@@ -156,7 +158,7 @@ export function formatIPv4(b: Uint8Array, at = 0): string {
 /** RFC 5952 form: lower case, the longest run of zero groups (two or more) as "::". */
 export function formatIPv6(b: Uint8Array, at = 0): string {
   const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push(((b[at + 2 * i] as number) << 8) | (b[at + 2 * i + 1] as number));
+  for (let i = 0; i < 8; i++) g.push(u16(b, at + 2 * i));
   let best = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
