@@ -16,6 +16,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface SecurityContext {
+  runAsNonRoot?: boolean;
   runAsUser?: number;
   runAsGroup?: number;
   allowPrivilegeEscalation?: boolean;
