@@ -3,7 +3,10 @@
 #   scripts/install-deps.sh test    dig, unbound, bird2, exabgp, gobgpd, iproute2, systemd-analyze,
 #                                   python3 (port-0 datagrams from a raw socket), named (bind9: the
 #                                   other DNS cookie implementation), promtool and prometheus (the
-#                                   alert rules and dashboard of deploy/monitoring/): the whole suite
+#                                   alert rules and dashboard of deploy/monitoring/), setcap and capsh
+#                                   (the Kubernetes container run as its runtime runs it),
+#                                   python3-jsonschema and python3-yaml (the manifests checked
+#                                   against the Kubernetes schemas): the whole suite
 #   scripts/install-deps.sh lab     bird2, iproute2, dig, for `make lab-up`
 #   scripts/install-deps.sh bench   dnsperf, unbound and python3 (port-0 datagrams), for `make bench`
 # Daemons are kept from auto-starting while they are installed (policy-rc.d exits 101).
@@ -23,6 +26,11 @@ case "${1:-test}" in
     need python3 python3
     need promtool prometheus
     need prometheus prometheus
+    need setcap libcap2-bin
+    need capsh libcap2-bin
+    # Debian's python, whatever python3 is first on PATH: deploy/k8s/schemas/validate.py.
+    /usr/bin/python3 -c 'import jsonschema' 2>/dev/null || want+=(python3-jsonschema)
+    /usr/bin/python3 -c 'import yaml' 2>/dev/null || want+=(python3-yaml)
     ;;
   lab)
     need dig bind9-dnsutils

@@ -1,6 +1,6 @@
 // The deployment kit, checked with the tools that can check it here: systemd-analyze for the
 // units, BIRD's parser for the router configs, the config schema for the example config, and the
-// YAML of the compose and Kubernetes examples.
+// YAML of the compose example. The Kubernetes manifests: k8s.test.ts.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -61,21 +61,6 @@ describe('configs and manifests', () => {
   });
   it('the compose and lab site configs are valid', () => {
     assert.equal(loadConfig(join(D, 'docker', 'site.yaml')).config.announce.adapter, 'bird');
-  });
-  it('the Kubernetes DaemonSet: host network, readiness on /readyz, site id from the node name, a valid config', () => {
-    const docs = (readFileSync(join(D, 'k8s', 'edgedns.yaml'), 'utf8').split(/^---$/m).map((d) => load(d))) as Record<string, any>[];
-    const cm = docs.find((d) => d.kind === 'ConfigMap');
-    const ds = docs.find((d) => d.kind === 'DaemonSet');
-    assert.ok(cm && ds);
-    const spec = ds.spec.template.spec;
-    assert.equal(spec.hostNetwork, true);
-    const c = spec.containers.find((x: { name: string }) => x.name === 'edgedns');
-    assert.equal(c.readinessProbe.httpGet.path, '/readyz');
-    assert.deepEqual(c.args.slice(-2), ['--site-id', '$(NODE_NAME)']);
-    assert.equal(c.env[0].valueFrom.fieldRef.fieldPath, 'spec.nodeName');
-    assert.equal(c.securityContext.runAsNonRoot, true);
-    writeFileSync(join(tmp, 'k8s.yaml'), cm.data['edgedns.yaml']);
-    assert.equal(loadConfig(join(tmp, 'k8s.yaml')).config.announce.adapter, 'exec');
   });
   it('the compose file: three sites and a router, every mounted file present', () => {
     const c = load(readFileSync(join(D, 'docker', 'compose.yaml'), 'utf8')) as { services: Record<string, { volumes?: string[] }> };
