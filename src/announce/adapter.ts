@@ -1,5 +1,7 @@
 // The interface every route-announcement adapter implements, and what a call is told.
 
+import { EdgeError, ErrorCode } from '../core/index.js';
+
 export type Action = 'announce' | 'withdraw';
 
 export interface AnnounceRequest {
@@ -13,11 +15,10 @@ export interface AnnounceRequest {
 }
 
 /** A failed call. `retryLater` (exec exit 75, BIRD busy, no FIFO reader yet) is expected and quiet. */
-export class AdapterError extends Error {
-  readonly code = 'ERR_ANNOUNCE_FAILED';
+export class AdapterError extends EdgeError {
   readonly retryLater: boolean;
   constructor(message: string, retryLater = false) {
-    super(message);
+    super(ErrorCode.ANNOUNCE_FAILED, message);
     this.retryLater = retryLater;
   }
 }

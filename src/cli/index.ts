@@ -17,7 +17,7 @@ export const EXIT = { OK: 0, REJECTED: 1, USAGE: 2 } as const;
 
 /** The exit code for an error code, the same whether the error arose here or in a running node. */
 export function exitFor(code: string | undefined): number {
-  return code === ErrorCode.ZONE_PARSE || code === ErrorCode.ZONE_POLICY || code === 'ERR_ANNOUNCE_FAILED' ? EXIT.REJECTED : EXIT.USAGE;
+  return code === ErrorCode.ZONE_PARSE || code === ErrorCode.ZONE_POLICY || code === ErrorCode.ANNOUNCE_FAILED ? EXIT.REJECTED : EXIT.USAGE;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -277,10 +277,6 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     if (isEdgeError(err)) {
       process.stderr.write(`edgedns: ${err.message}\n`);
       return exitFor(err.code);
-    }
-    if (err instanceof Error && (err as { code?: unknown }).code === 'ERR_ANNOUNCE_FAILED') {
-      process.stderr.write(`edgedns: ${err.message}\n`);
-      return exitFor('ERR_ANNOUNCE_FAILED');
     }
     process.stderr.write(`edgedns: internal error: ${(err as Error).stack ?? String(err)}\n`);
     return EXIT.USAGE;

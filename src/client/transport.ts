@@ -11,7 +11,7 @@
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import type { Question, ReplyCheck } from './query.js';
-import { literalLookup } from '../core/index.js';
+import { EdgeError, ErrorCode, literalLookup } from '../core/index.js';
 import { FrameReader, frame } from '../wire/index.js';
 import { checkReply, randomId } from './query.js';
 
@@ -20,10 +20,10 @@ export interface Endpoint {
   port: number;
 }
 
-export class ExchangeError extends Error {
+export class ExchangeError extends EdgeError {
   readonly kind: 'timeout' | 'network';
   constructor(kind: 'timeout' | 'network', message: string) {
-    super(message);
+    super(ErrorCode.EXCHANGE, message);
     this.kind = kind;
   }
 }

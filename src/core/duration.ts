@@ -15,8 +15,3 @@ export function parseDuration(text: string): number | undefined {
   }
   return end === t.length && end > 0 ? Math.round(total) : undefined;
 }
-
-export function formatDuration(ms: number): string {
-  if (ms % 1000 !== 0) return `${ms}ms`;
-  return `${ms / 1000}s`;
-}

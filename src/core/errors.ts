@@ -9,6 +9,18 @@ export const ErrorCode = {
   LISTEN: 'ERR_SERVER_LISTEN',
   COOKIE_SECRET: 'ERR_COOKIE_SECRET',
   USAGE: 'ERR_CLI_USAGE',
+  /** A domain name that cannot be (a label over 63 octets, a name over 255, bad escapes). */
+  NAME_INVALID: 'ERR_NAME_INVALID',
+  /** RDATA that does not fit its type (presentation or wire form). */
+  RDATA_INVALID: 'ERR_RDATA_INVALID',
+  /** A zone file's tokens: unbalanced parentheses or quotes, bad escapes. */
+  ZONE_LEX: 'ERR_ZONE_LEX',
+  /** A resolution without a usable answer (its `reason` says why). */
+  RESOLVE: 'ERR_RESOLVE',
+  /** One query to one server failed (its `kind`: timeout or network). */
+  EXCHANGE: 'ERR_EXCHANGE',
+  /** A routing adapter call failed (its `retryLater` says whether that was expected). */
+  ANNOUNCE_FAILED: 'ERR_ANNOUNCE_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -19,7 +31,7 @@ export class EdgeError extends Error {
 
   constructor(code: ErrorCode, message: string, problems: readonly string[] = [message]) {
     super(message);
-    this.name = 'EdgeError';
+    this.name = new.target.name;
     this.code = code;
     this.problems = problems;
   }

@@ -4,7 +4,7 @@ export type { Logger, LogFields, LogFormat, LogLevel, LoggerOptions, RootLogger 
 export { createLogger, silentLogger } from './log.js';
 export type { Clock } from './clock.js';
 export { ManualClock, systemClock } from './clock.js';
-export { formatDuration, parseDuration } from './duration.js';
+export { parseDuration } from './duration.js';
 export { CidrSet, addressBytes, clientPrefix, formatHostPort, literalLookup, parseCidr, prefixNetwork } from './cidr.js';
 export { runCommand } from './run.js';
 export type { RunResult } from './run.js';

@@ -11,15 +11,16 @@ import type { CheckResult, HealthObserver, HealthState } from '../health/index.j
 import type { MismatchReason } from '../client/index.js';
 import type { ResolverObserver, UpstreamStatus } from '../resolver/index.js';
 import type { Deadline, DefenceObserver, FetchLimit, ForwardObserver, ListenerObserver, PipelineObserver, RefuseReason, SendFailure, Transport } from '../server/index.js';
+import { Rcode, TYPES } from '../wire/index.js';
 import { FastCounter, FastHistogram } from './fast.js';
 import type { HistogramChild } from './fast.js';
 import type { ZoneInfo } from '../zone/index.js';
 
 /** Query types with a label of their own; every other type is counted as "other". */
-const QTYPES: Readonly<Record<number, string>> = {
-  1: 'A', 28: 'AAAA', 255: 'ANY', 257: 'CAA', 5: 'CNAME', 48: 'DNSKEY', 43: 'DS', 65: 'HTTPS', 15: 'MX', 35: 'NAPTR', 2: 'NS', 12: 'PTR', 6: 'SOA', 33: 'SRV', 64: 'SVCB', 16: 'TXT',
-};
-const RCODES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 16: 'BADVERS', 23: 'BADCOOKIE' };
+const QTYPES = ['A', 'AAAA', 'ANY', 'CAA', 'CNAME', 'DNSKEY', 'DS', 'HTTPS', 'MX', 'NAPTR', 'NS', 'PTR', 'SOA', 'SRV', 'SVCB', 'TXT'];
+/** Rcodes with a label of their own; others are "other" (the label set stays bounded). */
+const RCODES = new Map<number, string>(['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'BADVERS', 'BADCOOKIE'].map((n) => [Rcode[n as keyof typeof Rcode], n]));
+const rcodeLabel = (rcode: number): string => RCODES.get(rcode) ?? 'other';
 const SOURCES = ['zone', 'cache', 'upstream', 'stale', 'chaos', 'error'] as const;
 /** Message sizes: the classic UDP limit (512), the DNS flag day's EDNS size (1232), TCP's 65535. */
 const SIZE_BUCKETS = [32, 64, 128, 256, 512, 1232, 2048, 4096, 8192, 16384, 32768, 65535];
@@ -93,7 +94,7 @@ export function createMetrics(build: { version: string; site: string }, sources:
   const queries = new FastCounter(registry, 'edgedns_queries_total', 'Queries received, by transport and query type.', ['transport', 'qtype']);
   const byTransport = { udp: new Map<number, { value: number }>(), tcp: new Map<number, { value: number }>() };
   const other = { udp: queries.child('udp', 'other'), tcp: queries.child('tcp', 'other') };
-  for (const t of ['udp', 'tcp'] as const) for (const [n, name] of Object.entries(QTYPES)) byTransport[t].set(Number(n), queries.child(t, name));
+  for (const t of ['udp', 'tcp'] as const) for (const name of QTYPES) byTransport[t].set(TYPES[name] as number, queries.child(t, name));
   const responses = new FastCounter(registry, 'edgedns_responses_total', 'Responses sent, by rcode and by where the answer came from.', ['rcode', 'source']);
   const latency = new FastHistogram(registry, 'edgedns_response_duration_seconds', 'Time from receiving a query to having its response, by source.', ['source'], LATENCY_BUCKETS);
   const latencyChildren = new Map(SOURCES.map((s) => [s, latency.child(s)]));
@@ -115,7 +116,7 @@ export function createMetrics(build: { version: string; site: string }, sources:
   const zoneChild = (zone: string, rcode: number): { value: number } => {
     let row = zoneChildren.get(zone);
     if (!row) zoneChildren.set(zone, (row = []));
-    return (row[rcode] ??= zoneQueries.child(zone, RCODES[rcode] ?? 'other'));
+    return (row[rcode] ??= zoneQueries.child(zone, rcodeLabel(rcode)));
   };
   const pipeline: PipelineObserver = {
     query(transport: Transport, qtype: number) {
@@ -133,7 +134,7 @@ export function createMetrics(build: { version: string; site: string }, sources:
       const k = e.rcode * 8 + (sourceIndex.get(e.source) ?? 0);
       let c = responseChildren.get(k);
       if (!c) {
-        c = responses.child(RCODES[e.rcode] ?? 'other', e.source);
+        c = responses.child(rcodeLabel(e.rcode), e.source);
         responseChildren.set(k, c);
       }
       c.value++;

@@ -46,12 +46,12 @@ export interface ResolverOptions {
 }
 
 /** Why a resolution produced no usable answer. */
-export class ResolveError extends Error {
+export class ResolveError extends EdgeError {
   readonly reason: 'timeout' | 'unreachable' | 'servfail' | 'no-upstreams';
   /** Whether any upstream was asked (false: every upstream is down and none was due for a probe). */
   readonly asked: boolean;
   constructor(reason: ResolveError['reason'], message: string, asked = true) {
-    super(message);
+    super(ErrorCode.RESOLVE, message);
     this.reason = reason;
     this.asked = asked;
   }

@@ -2,11 +2,9 @@
 // chosen once at construction: a disabled log costs nothing per query.
 
 import type { Logger } from '../core/index.js';
-import { keyToText, typeName } from '../wire/index.js';
+import { keyToText, rcodeName, typeName } from '../wire/index.js';
 import type { PipelineObserver, ResponseEvent } from './pipeline.js';
 import { NOOP_OBSERVER } from './pipeline.js';
-
-const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 
 /** An observer that logs every query ('all') or a random sample of them; NOOP for 'off'. */
 export function queryLog(log: Logger, mode: 'off' | 'sample' | 'all', sampleRate: number): PipelineObserver {
@@ -17,7 +15,7 @@ export function queryLog(log: Logger, mode: 'off' | 'sample' | 'all', sampleRate
       name: e.key ? keyToText(e.key) : null,
       type: typeName(e.qtype),
       transport: e.transport,
-      rcode: RCODES[e.rcode] ?? String(e.rcode),
+      rcode: rcodeName(e.rcode),
       source: e.source,
       ...(e.zone === null ? {} : { zone: e.zone }),
       bytes: e.responseBytes,

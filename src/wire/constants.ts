@@ -33,6 +33,13 @@ export const Rcode = {
 } as const;
 export type Rcode = (typeof Rcode)[keyof typeof Rcode];
 
+const RCODE_NAMES = new Map<number, string>(Object.entries(Rcode).map(([k, v]) => [v, k]));
+
+/** The mnemonic of an rcode (NOERROR, NXDOMAIN …), or `RCODEnn` for one without a name here. */
+export function rcodeName(rcode: number): string {
+  return RCODE_NAMES.get(rcode) ?? `RCODE${rcode}`;
+}
+
 export const Class = { IN: 1, CS: 2, CH: 3, HS: 4, NONE: 254, ANY: 255 } as const;
 
 export const OPT_TYPE = 41;

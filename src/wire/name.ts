@@ -5,10 +5,13 @@
 // Suffixes of a key at label boundaries are the keys of its ancestors, so zone lookups walk a key
 // with plain string slices.
 
+import { EdgeError, ErrorCode } from '../core/index.js';
 import { MAX_LABEL_LEN, MAX_NAME_LEN } from './constants.js';
 
-export class NameError extends Error {
-  override name = 'NameError';
+export class NameError extends EdgeError {
+  constructor(message: string) {
+    super(ErrorCode.NAME_INVALID, message);
+  }
 }
 
 export const ROOT: Uint8Array = Uint8Array.of(0);
@@ -126,13 +129,6 @@ export function keyToWire(key: string): Uint8Array {
 
 export function keyToText(key: string): string {
   return nameToText(keyToWire(key));
-}
-
-/** Number of labels of a key, not counting the root. */
-export function labelCount(key: string): number {
-  let n = 0;
-  for (let i = 0; key.charCodeAt(i) !== 0; i += key.charCodeAt(i) + 1) n++;
-  return n;
 }
 
 /** The key with its first label removed (the parent), or undefined for the root. */

@@ -7,7 +7,6 @@ import { OPT_FIXED_LEN, writeOpt } from './opt.js';
 import type { Query } from './query.js';
 import { u16 } from './reader.js';
 import type { PointerShift, Sections } from './writer.js';
-import { EMPTY_SECTIONS } from './writer.js';
 
 /** Sections up to this many bytes are copied byte by byte (no view allocated). */
 const SMALL_COPY = 256;
@@ -90,11 +89,6 @@ export function buildResponse(
   o += body;
   if (opt) writeOpt(out, o, opt, rcode);
   return out;
-}
-
-/** An error response: header, the question when one was parsed, and OPT when asked. */
-export function buildErrorResponse(query: Uint8Array, q: Query, rcode: number, opt: ResponseOpt | null, limit: number): Buffer {
-  return buildResponse(query, q, rcode, 0, EMPTY_SECTIONS, opt, limit);
 }
 
 /** Move the template's pointers by `delta` (the question name is that much longer than the stand-in). */

@@ -201,13 +201,3 @@ export class SectionWriter {
 function pooled(length: number): Uint8Array {
   return Buffer.allocUnsafe(length);
 }
-
-/** Encode sections for the question name `qname` from RRsets given per section. */
-export function encodeSections(
-  qname: Uint8Array,
-  parts: ReadonlyArray<{ section: Section; records: readonly WireRecord[]; required: boolean }>,
-): Sections {
-  const w = new SectionWriter(qname);
-  for (const p of parts) if (p.records.length > 0) w.addRRset(p.section, p.records, p.required);
-  return w.finish();
-}

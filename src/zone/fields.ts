@@ -1,7 +1,7 @@
 // The field kinds RDATA is made of, each able to read its presentation form from tokens and to
-// print itself from wire bytes. Most RR types are a list of these (see types.ts).
+// print itself from wire bytes. Most RR types are a list of these (see the LAYOUT table of rdata.ts).
 
-import { TYPES, nameFromText, nameLength, nameToText, typeFromText, typeName, u16 } from '../wire/index.js';
+import { nameFromText, nameLength, nameToText, typeFromText, typeName, u16 } from '../wire/index.js';
 import type { Token } from './lexer.js';
 import {
   Bytes, RdataError, charString, formatIPv4, formatIPv6, parseBase32Hex, parseBase64, parseHex, parseIPv4, parseIPv6,
@@ -368,5 +368,3 @@ export const keyFlags = (): Field => ({
   },
   print: (w) => String(w.u16()),
 });
-
-export const KNOWN_TYPES = TYPES;

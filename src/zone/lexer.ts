@@ -1,6 +1,8 @@
 // Splitting a master file (RFC 1035 §5.1) into entries: one entry per logical line, with
 // parentheses joining lines, comments removed, and quoted strings kept whole.
 
+import { EdgeError, ErrorCode } from '../core/index.js';
+
 export interface Token {
   /** Raw text; for a wholly quoted token, the text between the quotes (escapes still in it). */
   text: string;
@@ -15,10 +17,10 @@ export interface Entry {
   blankStart: boolean;
 }
 
-export class LexError extends Error {
+export class LexError extends EdgeError {
   readonly line: number;
   constructor(message: string, line: number) {
-    super(message);
+    super(ErrorCode.ZONE_LEX, message);
     this.line = line;
   }
 }

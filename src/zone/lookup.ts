@@ -1,6 +1,6 @@
 // Answering a question from the local zones (RFC 1034 §4.3.2): exact answers, CNAME chains
 // followed through the local zones, DNAME (RFC 6672), wildcards (RFC 4592), referrals, and
-// NXDOMAIN/NODATA (RFC 2308). Produces RRsets by section; compile.ts turns them into wire.
+// NXDOMAIN/NODATA (RFC 2308). Produces RRsets by section; store.ts (`compile`) turns them into wire.
 
 import { Rcode, T, isSubdomain, nameKey, nameLength, replaceSuffix, soaMinimum } from '../wire/index.js';
 import type { RRset, Zone, ZoneNode } from './zone.js';

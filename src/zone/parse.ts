@@ -1,5 +1,5 @@
 // Master-file parsing (RFC 1035 §5): directives, owner/TTL/class inheritance, $INCLUDE, and
-// RDATA through the type codecs. Produces records; zone policy is applied elsewhere (policy.ts).
+// RDATA through the type codecs. Produces records; zone policy is applied when the zone is built (zone.ts).
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';

@@ -130,10 +130,6 @@ function doaData(): Field {
   };
 }
 
-export function hasPresentation(type: number): boolean {
-  return LAYOUT.has(type);
-}
-
 /** Encode RDATA from its tokens, generic (`\#`) or presentation form. Throws RdataError. */
 export function encodeRdata(type: number, tokens: readonly Token[], origin: Uint8Array): Uint8Array {
   const first = tokens[0];

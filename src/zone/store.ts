@@ -10,7 +10,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { LRUCache } from 'lru-cache';
-import { EdgeError, ErrorCode } from '../core/index.js';
+import { EdgeError, ErrorCode, errorMessage } from '../core/index.js';
 import { FLAG_AA, T, absoluteName, keyToText, keyToWire, nameKey, parentKey } from '../wire/index.js';
 import type { Sections } from '../wire/index.js';
 import type { Resolution, ZoneIndex } from './lookup.js';
@@ -68,6 +68,8 @@ export interface ZoneInfo {
 }
 
 const SYNTH_CACHE_ENTRIES = 10_000;
+/** Errors whose problems already name the zone file. */
+const FILE_ERRORS = new Set<string>([ErrorCode.ZONE_PARSE, ErrorCode.ZONE_POLICY, ErrorCode.ZONE_READ]);
 const ROOT_KEY = '\0';
 /** Label offsets of the name being looked up (a name has at most 127 labels). */
 const LABEL_STARTS = new Int32Array(128);
@@ -212,8 +214,9 @@ export function loadZones(specs: readonly ZoneSpec[], now = Date.now()): ZoneSto
       seen.add(nameKey(origin));
       zones.push(buildZone(parseZoneFile(spec.file, origin), origin, spec.file));
     } catch (e) {
-      if (e instanceof EdgeError) problems.push(...e.problems);
-      else problems.push(`${spec.file}: ${(e as Error).message}`);
+      // Zone errors name their file and line; anything else (a bad origin) gets the file here.
+      if (e instanceof EdgeError && FILE_ERRORS.has(e.code)) problems.push(...e.problems);
+      else problems.push(`${spec.file}: ${errorMessage(e)}`);
     }
   }
   if (problems.length > 0) throw new EdgeError(ErrorCode.ZONE_PARSE, problems.join('\n'), problems);

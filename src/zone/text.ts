@@ -1,10 +1,13 @@
 // Presentation-format helpers shared by the RDATA codecs: character strings, numbers, addresses,
 // base64/base32hex/hex, and a byte builder.
 
+import { EdgeError, ErrorCode } from '../core/index.js';
 import { u16 } from '../wire/index.js';
 
-export class RdataError extends Error {
-  override name = 'RdataError';
+export class RdataError extends EdgeError {
+  constructor(message: string) {
+    super(ErrorCode.RDATA_INVALID, message);
+  }
 }
 
 /** Growable byte buffer for encoding RDATA. */

@@ -23,7 +23,7 @@ const ALLOWED: Record<string, string[]> = {
   server: ['zone', 'cache', 'resolver', 'identity', 'wire', 'core'],
   health: ['core'],
   announce: ['core'],
-  metrics: ['core'],
+  metrics: ['wire', 'core'],
   config: ['core'],
   drill: ['client', 'wire', 'core'],
   cli: ['<root>', 'core'],
