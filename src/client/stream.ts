@@ -60,7 +60,7 @@ export function responseOpt(msg: Uint8Array): ResponseOpt | undefined {
     if (r.type !== OPT_TYPE) continue;
     const e = readOpt(msg, r);
     if (!e) return undefined;
-    if (e.nsid) out.nsid = Buffer.from(msg.subarray(e.nsidAt, e.nsidAt + e.nsidLen)).toString('utf8');
+    if (e.nsidAt !== 0) out.nsid = Buffer.from(msg.subarray(e.nsidAt, e.nsidAt + u16(msg, e.nsidAt - 2))).toString('utf8');
     // A server cookie follows the client's (16 to 40 bytes in all).
     if (e.cookieLen >= 16) out.cookie = Uint8Array.from(msg.subarray(e.cookieAt, e.cookieAt + e.cookieLen));
   }

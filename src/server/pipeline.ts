@@ -3,8 +3,8 @@
 
 import type { CidrSet } from '../core/index.js';
 import type { Identity } from '../identity/index.js';
-import type { Query, ResponseOpt, Sections, TtlPatch } from '../wire/index.js';
-import { CLASSIC_UDP_SIZE, Class, EMPTY_SECTIONS, FLAG_AA, FLAG_RA, FLAG_RD, FLAG_TC, OPT_EDE, QueryStatus, Rcode, buildResponse, encodeOption, parseQuery } from '../wire/index.js';
+import type { Query, ResponseOpt, ResponseParts, Sections, TtlPatch } from '../wire/index.js';
+import { CLASSIC_UDP_SIZE, Class, EMPTY_SECTIONS, FLAG_AA, FLAG_RA, FLAG_RD, FLAG_TC, OPT_EDE, QueryStatus, Rcode, buildResponse, encodeOption, newQuery, parseQuery } from '../wire/index.js';
 import type { ZoneStore } from '../zone/index.js';
 import type { CookieVerdict, Cookies } from './cookies.js';
 import { CookieVerdict as Verdict } from './cookies.js';
@@ -18,8 +18,8 @@ export type Transport = 'udp' | 'tcp';
 /** Where an answer came from, for metrics and the query log. */
 export type AnswerSource = 'zone' | 'cache' | 'upstream' | 'stale' | 'chaos' | 'error';
 
-/** What the pipeline reports per query; metrics/ implements it. A no-op by default. Arguments are
- * positional so that reporting a response allocates nothing. */
+/** What the pipeline reports per query; metrics/ implements it. A no-op by default. Nothing is
+ * allocated to report: arguments are positional, and a response is one reused ResponseEvent. */
 export interface PipelineObserver {
   query(transport: Transport, qtype: number): void;
   /** A query of the node's own health probes (counted apart from clients' queries and responses). */
@@ -80,6 +80,26 @@ export interface PipelineOptions {
 
 export type Answer = Buffer | null | Promise<Buffer | null>;
 
+/** One query on its way through the pipeline: the parsed query, where it came from, when, and what answered it. */
+interface Exchange extends Query {
+  msg: Uint8Array;
+  transport: Transport;
+  client: string;
+  /** performance.now() when it arrived. */
+  start: number;
+  /** The local zone that answered (its origin), or null. */
+  zone: string | null;
+}
+
+const EMPTY_QUERY: Readonly<Query> = newQuery();
+
+/** A fresh exchange for `parseQuery` to fill: the query's one object. */
+function exchange(msg: Uint8Array, transport: Transport, client: string): Exchange {
+  // Written out as newQuery() writes them, in the same order: a literal V8 builds in one step.
+  const { status, rcode, id, flags, opcode, questionEnd, key, qtype, qclass, edns } = EMPTY_QUERY;
+  return { status, rcode, id, flags, opcode, questionEnd, key, qtype, qclass, edns, msg, transport, client, start: performance.now(), zone: null };
+}
+
 const NO_OPTIONS = new Uint8Array(0);
 const TCP_LIMIT = 65535;
 const AXFR = 252;
@@ -104,6 +124,8 @@ export class Pipeline {
   /** The OPT of most responses (no options), built once. */
   readonly #optPlain: ResponseOpt;
   readonly #optDo: ResponseOpt;
+  /** The parts of the response being built, filled in place (buildResponse reads them at once). */
+  readonly #parts: ResponseParts = { rcode: 0, flags: 0, sections: EMPTY_SECTIONS, opt: null, limit: 0, ttl: null };
   /** The observers' view of each response, filled in place: nothing allocated per query for it. */
   readonly #event: ResponseEvent = { transport: 'udp', client: '', key: '', qtype: 0, rcode: 0, source: 'error', zone: null, seconds: 0, requestBytes: 0, responseBytes: 0 };
 
@@ -139,132 +161,126 @@ export class Pipeline {
 
   /** Answer one message from `client`; null means send nothing. Never throws on bad input. */
   handle(msg: Uint8Array, transport: Transport, client: string): Answer {
-    const start = performance.now();
     // 1–2. check and parse: header bytes, the question, OPT.
-    const q = parseQuery(msg);
-    if (q.status === QueryStatus.DROP) {
+    const x = parseQuery(msg, exchange(msg, transport, client));
+    if (x.status === QueryStatus.DROP) {
       this.#obs.malformed(transport);
       return null;
     }
-    if (this.#isProbe(msg, q)) this.#obs.probe(transport);
-    else this.#obs.query(transport, q.qtype);
-    if (q.status === QueryStatus.ERROR) return this.#finish(msg, q, transport, client, start, q.rcode, 0, EMPTY_SECTIONS, 'error');
+    // The node's own health probes carry cookies too: kept out of the clients' counts.
+    if (this.#isProbe(x)) this.#obs.probe(transport);
+    else this.#obs.query(transport, x.qtype);
+    if (x.status === QueryStatus.ERROR) return this.#finish(x, 'error', x.rcode, 0, EMPTY_SECTIONS);
     // 3. CHAOS identity (RFC 4892).
-    if (q.qclass === Class.CH) {
-      const c = this.#identity.chaos(q.key, q.qtype);
-      if (c.kind === 'refused') return this.#finish(msg, q, transport, client, start, Rcode.REFUSED, 0, EMPTY_SECTIONS, 'error');
-      return this.#finish(msg, q, transport, client, start, Rcode.NOERROR, FLAG_AA, c.kind === 'answer' ? c.sections : EMPTY_SECTIONS, 'chaos');
+    if (x.qclass === Class.CH) {
+      const c = this.#identity.chaos(x.key, x.qtype);
+      if (c.kind === 'refused') return this.#finish(x, 'error', Rcode.REFUSED, 0, EMPTY_SECTIONS);
+      return this.#finish(x, 'chaos', Rcode.NOERROR, FLAG_AA, c.kind === 'answer' ? c.sections : EMPTY_SECTIONS);
     }
-    if (q.qclass !== Class.IN || q.qtype === AXFR || q.qtype === IXFR) {
+    if (x.qclass !== Class.IN || x.qtype === AXFR || x.qtype === IXFR) {
       // Zone transfers are not served; other classes have no data here.
-      return this.#finish(msg, q, transport, client, start, Rcode.REFUSED, 0, EMPTY_SECTIONS, 'error');
+      return this.#finish(x, 'error', Rcode.REFUSED, 0, EMPTY_SECTIONS);
     }
     // 5. local zones answer everyone.
-    const ans = this.#zones.answer(q.key, q.qtype);
-    if (ans) return this.#finish(msg, q, transport, client, start, ans.rcode, ans.flags, ans.sections, 'zone');
+    const ans = this.#zones.answer(x.key, x.qtype);
+    if (ans) {
+      x.zone = this.#zones.zoneOf(ans, x.key);
+      return this.#finish(x, 'zone', ans.rcode, ans.flags, ans.sections);
+    }
     // 4. recursion ACL: only for names outside the zones, so zone answers never pay for it.
     const fwd = this.#fwd;
-    if (!fwd) return this.#finish(msg, q, transport, client, start, Rcode.REFUSED, 0, EMPTY_SECTIONS, 'error');
-    if (!this.#allow.has(client)) return this.#finish(msg, q, transport, client, start, Rcode.REFUSED, 0, EMPTY_SECTIONS, 'error', null, PROHIBITED);
+    if (!fwd) return this.#finish(x, 'error', Rcode.REFUSED, 0, EMPTY_SECTIONS);
+    if (!this.#allow.has(client)) return this.#finish(x, 'error', Rcode.REFUSED, 0, EMPTY_SECTIONS, null, PROHIBITED);
     // 6. cache: a fresh hit is a copy with the ID and TTLs patched.
-    const { key, found } = fwd.lookup(q);
+    const { key, found } = fwd.lookup(x);
     if (found.kind === 'fresh') {
       const e = found.entry;
-      return this.#finish(msg, q, transport, client, start, e.rcode, FLAG_RA | e.flags, e, 'cache', { age: found.age, fixed: -1 });
+      return this.#finish(x, 'cache', e.rcode, FLAG_RA | e.flags, e, { age: found.age, fixed: -1 });
     }
     // Without RD the client asks for what we have, not for us to go and look.
-    if ((q.flags & FLAG_RD) === 0) return this.#finish(msg, q, transport, client, start, Rcode.REFUSED, FLAG_RA, EMPTY_SECTIONS, 'error');
+    if ((x.flags & FLAG_RD) === 0) return this.#finish(x, 'error', Rcode.REFUSED, FLAG_RA, EMPTY_SECTIONS);
     // 7. forward (coalesced), serve stale on failure; answered at once when nothing is asked.
-    const f = fwd.fetch(q, key, found);
-    if (!(f instanceof Promise)) return this.#finishForwarded(msg, q, transport, client, start, f);
-    return f.then((x) => this.#finishForwarded(msg, q, transport, client, start, x));
+    const f = fwd.fetch(x, key, found);
+    if (!(f instanceof Promise)) return this.#finishForwarded(x, f);
+    return f.then((r) => this.#finishForwarded(x, r));
   }
 
-  #finishForwarded(msg: Uint8Array, q: Query, transport: Transport, client: string, start: number, f: Forwarded): Buffer | null {
+  #finishForwarded(x: Exchange, f: Forwarded): Buffer | null {
     const e = f.entry;
-    const ttl = f.age < 0 ? STALE : null;
-    return this.#finish(msg, q, transport, client, start, f.rcode, FLAG_RA | (e?.flags ?? 0), e ?? EMPTY_SECTIONS, f.source, ttl, f.ede);
+    return this.#finish(x, f.source, f.rcode, FLAG_RA | (e?.flags ?? 0), e ?? EMPTY_SECTIONS, f.age < 0 ? STALE : null, f.ede);
   }
 
   /**
    * 8. finalize: the one place that builds the response's OPT (NSID, EDE, COOKIE), applies the
    * rate limit and the size limit. Null: the rate limiter dropped the response.
    */
-  #finish(
-    msg: Uint8Array,
-    q: Query,
-    transport: Transport,
-    client: string,
-    start: number,
-    rcode: number,
-    flags: number,
-    sections: Sections,
-    source: AnswerSource,
-    ttl: TtlPatch | null = null,
-    ede: readonly [number, string] | null = null,
-  ): Buffer | null {
-    const e = q.edns;
+  #finish(x: Exchange, source: AnswerSource, rcode: number, flags: number, sections: Sections, ttl: TtlPatch | null = null, ede: readonly [number, string] | null = null): Buffer | null {
+    const { msg, client, edns: e } = x;
     let cookie: number = NO_COOKIE;
-    // The node's own health probes carry cookies too: kept out of the clients' counts.
-    const probe = this.#isProbe(msg, q);
     if (e !== null && e.cookieLen > 0) {
       cookie = this.#cookies.verdict(msg, e.cookieAt, e.cookieLen, client);
-      if (!probe) this.#defence.cookie(cookie as CookieVerdict);
+      if (!this.#isProbe(x)) this.#defence.cookie(cookie as CookieVerdict);
     }
     // Step 4's rate limit, decided here where the response's kind is known: UDP only (a TCP client
     // proved its address), never for a client that returned a valid server cookie (RFC 7873 §5.2.5).
-    if (this.#rrl !== null && transport === 'udp' && cookie !== Verdict.VALID) {
-      const action = this.#limit(this.#rrl, q, client, source, rcode, flags, sections, cookie);
+    if (this.#rrl !== null && x.transport === 'udp' && cookie !== Verdict.VALID) {
+      const action = this.#limit(this.#rrl, x, source, rcode, flags, sections, cookie);
       if (action !== null && !this.#rrlLogOnly) {
-        if (action === 'drop') return this.#observe(probe, msg, q, transport, client, start, rcode, source, null);
+        if (action === 'drop') return this.#observe(x, source, rcode, null);
         sections = EMPTY_SECTIONS;
         ttl = null;
         if (action === 'slip') flags |= FLAG_TC;
         else rcode = Rcode.BADCOOKIE;
       }
     }
-    let opt: ResponseOpt | null = null;
+    const r = this.#parts;
+    r.rcode = rcode;
+    r.flags = flags;
+    r.sections = sections;
+    r.ttl = ttl;
+    r.opt = null;
     if (e !== null) {
       // RFC 5001 §2.1: NSID only when asked; RFC 8914: the extended error, when there is one;
       // RFC 7873 §5.2: the client's cookie with ours, whenever the query had one.
-      if (!e.nsid && !ede && cookie === NO_COOKIE) opt = e.dnssecOk ? this.#optDo : this.#optPlain;
+      if (e.nsidAt === 0 && !ede && cookie === NO_COOKIE) r.opt = e.dnssecOk ? this.#optDo : this.#optPlain;
       else {
-        let options = e.nsid ? this.#identity.nsidOption : NO_OPTIONS;
+        let options = e.nsidAt !== 0 ? this.#identity.nsidOption : NO_OPTIONS;
         if (ede) options = concat(options, encodeEde(ede));
         if (cookie !== NO_COOKIE) options = concat(options, this.#cookies.option(msg, e.cookieAt, e.cookieLen, client, cookie as CookieVerdict));
-        opt = { udpSize: this.#udpPayload, dnssecOk: e.dnssecOk, options };
+        r.opt = { udpSize: this.#udpPayload, dnssecOk: e.dnssecOk, options };
       }
     }
     // RFC 6891 §7: the smaller of the requestor's size and ours; 512 without EDNS (RFC 1035 §4.2.1).
-    const limit = transport === 'tcp' ? TCP_LIMIT : e ? Math.min(e.udpSize, this.#udpPayload) : CLASSIC_UDP_SIZE;
-    return this.#observe(probe, msg, q, transport, client, start, rcode, source, buildResponse(msg, q, rcode, flags, sections, opt, limit, ttl));
+    r.limit = x.transport === 'tcp' ? TCP_LIMIT : e ? Math.min(e.udpSize, this.#udpPayload) : CLASSIC_UDP_SIZE;
+    return this.#observe(x, source, rcode, buildResponse(msg, x, r));
   }
 
   /** Report a response (null: dropped) to the observers, unless it answers the node's own probe. */
-  #observe(probe: boolean, msg: Uint8Array, q: Query, transport: Transport, client: string, start: number, rcode: number, source: AnswerSource, out: Buffer | null): Buffer | null {
-    if (probe) return out;
+  #observe(x: Exchange, source: AnswerSource, rcode: number, out: Buffer | null): Buffer | null {
+    if (this.#isProbe(x)) return out;
     const e = this.#event;
-    e.transport = transport;
-    e.client = client;
-    e.key = q.key;
-    e.qtype = q.qtype;
+    e.transport = x.transport;
+    e.client = x.client;
+    e.key = x.key;
+    e.qtype = x.qtype;
     e.rcode = rcode;
     e.source = source;
-    e.zone = source === 'zone' ? this.#zones.zoneName(q.key) : null;
-    e.seconds = (performance.now() - start) / 1000;
-    e.requestBytes = msg.length;
+    e.zone = x.zone;
+    e.seconds = (performance.now() - x.start) / 1000;
+    e.requestBytes = x.msg.length;
     e.responseBytes = out === null ? 0 : out.length;
     this.#obs.response(e);
     return out;
   }
 
-  /** A query of the node's own health probes: its COOKIE starts with the probes' client cookie. */
-  #isProbe(msg: Uint8Array, q: Query): boolean {
-    return q.edns !== null && q.edns.cookieLen > 0 && this.#cookies.isProbe(msg, q.edns.cookieAt);
+  /** One of the node's own health probes: its COOKIE starts with the probes' client cookie. */
+  #isProbe(x: Exchange): boolean {
+    return x.edns !== null && x.edns.cookieLen > 0 && this.#cookies.isProbe(x.msg, x.edns.cookieAt);
   }
 
   /** Count a response with the limiter: null to send it, else how it is held back (reported). */
-  #limit(rrl: RateLimiter, q: Query, client: string, source: AnswerSource, rcode: number, flags: number, sections: Sections, cookie: number): LimitAction | null {
+  #limit(rrl: RateLimiter, q: Exchange, source: AnswerSource, rcode: number, flags: number, sections: Sections, cookie: number): LimitAction | null {
+    const client = q.client;
     const kind = this.#kind(source, rcode, flags, sections);
     if (kind === 0) return null;
     const perName = kind === RrlKind.ANSWER || kind === RrlKind.NODATA;

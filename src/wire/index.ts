@@ -2,14 +2,14 @@
 export * from './constants.js';
 export { NameError, ROOT, absoluteName, isSubdomain, keyToText, keyToWire, lowerByte, nameFromText, nameKey, nameLength, nameToText, parentKey, readName, replaceSuffix, skipName } from './name.js';
 export type { ReadName } from './name.js';
-export { QueryStatus, encodeQuery, parseQuery } from './query.js';
+export { QueryStatus, encodeQuery, newQuery, parseQuery } from './query.js';
 export type { OutgoingQuery, Query } from './query.js';
 export { ANCOUNT, ARCOUNT, NSCOUNT, QDCOUNT, firstRecord, readOpt, readRecord, recordAt, skipQuestions, soaMinimum, u16, u32 } from './reader.js';
 export type { Edns, RecordAt } from './reader.js';
 export { EMPTY_SECTIONS, Section, SectionWriter } from './writer.js';
 export type { Cut, PointerShift, Sections, WireRecord } from './writer.js';
 export { buildResponse, shiftPointers } from './response.js';
-export type { TtlPatch } from './response.js';
+export type { ResponseParts, TtlPatch } from './response.js';
 export { encodeOption } from './opt.js';
 export type { ResponseOpt } from './opt.js';
 export { parseMessage } from './message.js';

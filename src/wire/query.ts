@@ -37,12 +37,19 @@ const NO_EDNS = null;
 /** The record being read: parseQuery runs to completion, so one serves every query. */
 const RECORD = recordAt();
 
+/** A Query before parsing: what `parseQuery` fills in. */
+export function newQuery(): Query {
+  return { status: QueryStatus.OK, rcode: Rcode.NOERROR, id: 0, flags: 0, opcode: 0, questionEnd: HEADER_LEN, key: '', qtype: 0, qclass: 0, edns: NO_EDNS };
+}
+
 /**
- * Parse a query. Never throws: every malformed input maps to DROP or ERROR with the rcode the
- * server should answer.
+ * Parse a query into `q` (a `newQuery()`, or a larger object that starts as one: the pipeline's
+ * exchange, so that a query costs one object). Never throws: every malformed input maps to DROP
+ * or ERROR with the rcode the server should answer.
  */
-export function parseQuery(msg: Uint8Array): Query {
-  const q: Query = { status: QueryStatus.OK, rcode: Rcode.NOERROR, id: 0, flags: 0, opcode: 0, questionEnd: HEADER_LEN, key: '', qtype: 0, qclass: 0, edns: NO_EDNS };
+export function parseQuery<Q extends Query>(msg: Uint8Array, q: Q): Q;
+export function parseQuery(msg: Uint8Array): Query;
+export function parseQuery(msg: Uint8Array, q: Query = newQuery()): Query {
   // RFC 1035 §4.1.1: too short for a header, or not a query → nothing to answer.
   if (msg.length < HEADER_LEN) return drop(q);
   const flags = u16(msg, 2);
@@ -102,12 +109,12 @@ export function parseQuery(msg: Uint8Array): Query {
   return q;
 }
 
-function drop(q: Query): Query {
+function drop<Q extends Query>(q: Q): Q {
   q.status = QueryStatus.DROP;
   return q;
 }
 
-function error(q: Query, rcode: number): Query {
+function error<Q extends Query>(q: Q, rcode: number): Q {
   q.status = QueryStatus.ERROR;
   q.rcode = rcode;
   return q;

@@ -74,14 +74,10 @@ export function firstRecord(msg: Uint8Array): number {
 export interface Edns {
   /** The sender's UDP payload size, at least 512 (RFC 6891 §6.2.3). */
   udpSize: number;
-  /** The upper 8 bits of the extended rcode. */
-  extendedRcode: number;
   version: number;
   dnssecOk: boolean;
-  /** RFC 5001: an NSID option was present; its data's offset and length (empty in a query). */
-  nsid: boolean;
+  /** RFC 5001: where the NSID option's data starts (0: no NSID; empty in a query, its length is the two bytes before). */
   nsidAt: number;
-  nsidLen: number;
   /** RFC 7873 §4: where the COOKIE option's data starts in the message (0: no cookie) and its length (8, or 16 to 40). */
   cookieAt: number;
   cookieLen: number;
@@ -89,27 +85,15 @@ export interface Edns {
 
 /** Read the OPT record `r`; undefined when its options overrun it or a COOKIE has a bad length. */
 export function readOpt(msg: Uint8Array, r: RecordAt): Edns | undefined {
-  const e: Edns = {
-    udpSize: Math.max(r.class, 512),
-    extendedRcode: r.ttl >>> 24,
-    version: (r.ttl >>> 16) & 0xff,
-    dnssecOk: (r.ttl & EDNS_DO) !== 0,
-    nsid: false,
-    nsidAt: 0,
-    nsidLen: 0,
-    cookieAt: 0,
-    cookieLen: 0,
-  };
+  // One object per OPT, as small as the hot path allows: the pipeline reads it for every query.
+  const e: Edns = { udpSize: Math.max(r.class, 512), version: (r.ttl >>> 16) & 0xff, dnssecOk: (r.ttl & EDNS_DO) !== 0, nsidAt: 0, cookieAt: 0, cookieLen: 0 };
   for (let o = r.rdata; o < r.end; ) {
     if (o + 4 > r.end) return undefined;
     const code = u16(msg, o);
     const len = u16(msg, o + 2);
     if (o + 4 + len > r.end) return undefined;
-    if (code === OPT_NSID && !e.nsid) {
-      e.nsid = true;
-      e.nsidAt = o + 4;
-      e.nsidLen = len;
-    } else if (code === OPT_COOKIE && e.cookieAt === 0) {
+    if (code === OPT_NSID && e.nsidAt === 0) e.nsidAt = o + 4;
+    else if (code === OPT_COOKIE && e.cookieAt === 0) {
       // RFC 7873 §5.2.2: a client cookie of 8 bytes, and a server cookie of 8 to 32 if any.
       if (len !== 8 && (len < 16 || len > 40)) return undefined;
       e.cookieAt = o + 4;

@@ -18,21 +18,26 @@ export interface TtlPatch {
   fixed: number;
 }
 
+/** What a response is made of besides the query it answers. */
+export interface ResponseParts {
+  rcode: number;
+  /** AA, RA, AD, TC (the rest comes from the query). */
+  flags: number;
+  sections: Sections;
+  opt: ResponseOpt | null;
+  /** The largest message allowed: the UDP payload size, or 65535 over TCP. */
+  limit: number;
+  /** Patches the copied TTLs in place (cache ages, stale answers). */
+  ttl?: TtlPatch | null;
+}
+
 /**
- * Build a response. `flags` holds AA/RA/AD (the rest comes from the query); `limit` is the largest
- * message allowed (UDP payload size, or 65535 over TCP); `ttl` patches the copied TTLs in place.
- * Sections compiled for a stand-in question name get their compression pointers moved.
+ * Build a response to `query` (parsed as `q`). Sections compiled for a stand-in question name get
+ * their compression pointers moved.
  */
-export function buildResponse(
-  query: Uint8Array,
-  q: Query,
-  rcode: number,
-  flags: number,
-  sections: Sections,
-  opt: ResponseOpt | null,
-  limit: number,
-  ttl: TtlPatch | null = null,
-): Buffer {
+export function buildResponse(query: Uint8Array, q: Query, r: ResponseParts): Buffer {
+  const { rcode, flags, sections, opt, limit } = r;
+  const ttl = r.ttl ?? null;
   const qlen = q.questionEnd - HEADER_LEN;
   const optLen = opt ? OPT_FIXED_LEN + opt.options.length : 0;
   let body = sections.bytes.length;

@@ -87,6 +87,7 @@ export class ZoneStore implements ZoneIndex {
   readonly #ancestors = new Set<string>();
   /** Each zone's origin in presentation form, by key (the per-zone metrics' label). */
   readonly #names = new Map<string, string>();
+  readonly #zoneOfAnswer = new WeakMap<ZoneAnswer, string | null>();
   readonly loadedAt: number;
 
   /** Zones just built: every node's answers are compiled here. */
@@ -129,10 +130,19 @@ export class ZoneStore implements ZoneIndex {
     return found;
   }
 
-  /** The origin (presentation form) of the zone a name falls in, or null. */
-  zoneName(key: string): string | null {
-    const zone = this.findZone(key);
-    return zone ? (this.#names.get(zone.key) ?? null) : null;
+  /**
+   * The origin (presentation form) of the zone whose answer `answer` is, for the name `key` it was
+   * given for. Answers are shared by every name they serve (a node's, a template's), and each
+   * belongs to one zone: found once per answer, then one WeakMap lookup.
+   */
+  zoneOf(answer: ZoneAnswer, key: string): string | null {
+    let name = this.#zoneOfAnswer.get(answer);
+    if (name === undefined) {
+      const zone = this.findZone(key);
+      name = zone ? (this.#names.get(zone.key) ?? null) : null;
+      this.#zoneOfAnswer.set(answer, name);
+    }
+    return name;
   }
 
   /** The answer for a question, or undefined when the name is under no local zone. */

@@ -66,10 +66,10 @@ describe('names that are not nodes, from the real server', () => {
             assert.ok(a, `${name} ${type}`);
             const opt = edns ? OPT : null;
             const got = await udpExchange(srv.port, msg);
-            assert.deepEqual(got, buildResponse(msg, q, a.rcode, a.flags, a.sections, opt, 512), `UDP ${name} ${type} edns ${edns}`);
+            assert.deepEqual(got, buildResponse(msg, q, { ...a, opt, limit: 512 }), `UDP ${name} ${type} edns ${edns}`);
             conn.sock.write(frame(msg));
             const tcp = (await conn.next(++sentTcp))[sentTcp - 1];
-            assert.deepEqual(tcp, buildResponse(msg, q, a.rcode, a.flags, a.sections, opt, 65535), `TCP ${name} ${type} edns ${edns}`);
+            assert.deepEqual(tcp, buildResponse(msg, q, { ...a, opt, limit: 65535 }), `TCP ${name} ${type} edns ${edns}`);
           }
         }
       }

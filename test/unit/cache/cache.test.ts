@@ -27,7 +27,7 @@ function serve(cache: AnswerCache, name: string) {
   const key = AnswerCache.key(q.key, q.qtype, q.qclass, false);
   const l = cache.get(key);
   if (l.kind !== 'fresh') return l.kind;
-  return decode(buildResponse(msg, q, l.entry.rcode, 0, l.entry, null, 65535, { age: l.age, fixed: -1 }));
+  return decode(buildResponse(msg, q, { rcode: l.entry.rcode, flags: 0, sections: l.entry, opt: null, limit: 65535, ttl: { age: l.age, fixed: -1 } }));
 }
 
 const qn = (s: string): Uint8Array => nameFromText(s, null);

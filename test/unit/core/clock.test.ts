@@ -26,7 +26,7 @@ function servedTtl(cache: AnswerCache, name: string): number | string {
   const q = parseQuery(msg);
   const l = cache.get(AnswerCache.key(q.key, q.qtype, q.qclass, false));
   if (l.kind !== 'fresh') return l.kind;
-  return decode(buildResponse(msg, q, l.entry.rcode, 0, l.entry, null, 65535, { age: l.age, fixed: -1 })).answers[0]?.ttl ?? 'no answer';
+  return decode(buildResponse(msg, q, { rcode: l.entry.rcode, flags: 0, sections: l.entry, opt: null, limit: 65535, ttl: { age: l.age, fixed: -1 } })).answers[0]?.ttl ?? 'no answer';
 }
 
 describe('systemClock', () => {

@@ -19,7 +19,7 @@ describe('identity', () => {
       assert.equal(a.kind, 'answer');
       if (a.kind !== 'answer') return;
       const msg = query(name.replace(/\.$/, '').toUpperCase(), 'TXT', { class: 'CH' });
-      const d = decode(buildResponse(msg, parseQuery(msg), 0, 0, a.sections, null, 512));
+      const d = decode(buildResponse(msg, parseQuery(msg), { rcode: 0, flags: 0, sections: a.sections, opt: null, limit: 512 }));
       assert.equal(d.answers[0]?.class, 'CH');
       assert.deepEqual((d.answers[0]?.data as Buffer[]).map(String), [want]);
     });

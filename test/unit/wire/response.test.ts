@@ -22,7 +22,7 @@ describe('SectionWriter + buildResponse', () => {
     const msg = query('Www.Test', 'A', { id: 99 });
     const q = parseQuery(msg);
     const s = sections('www.test.', 2);
-    const out = buildResponse(msg, q, 0, FLAG_AA, s, null, 512);
+    const out = buildResponse(msg, q, { rcode: 0, flags: FLAG_AA, sections: s, opt: null, limit: 512 });
     const d = decode(out);
     assert.equal(d.id, 99);
     assert.equal(d.flag_aa, true);
@@ -40,13 +40,13 @@ describe('SectionWriter + buildResponse', () => {
     const msg = query('www.test', 'A', { edns: true, udpSize: 512 });
     const q = parseQuery(msg);
     const s = sections('www.test.', 2);
-    const full = buildResponse(msg, q, 0, 0, s, null, 65535);
-    const noAdditional = buildResponse(msg, q, 0, 0, s, null, full.length - 1);
+    const full = buildResponse(msg, q, { rcode: 0, flags: 0, sections: s, opt: null, limit: 65535 });
+    const noAdditional = buildResponse(msg, q, { rcode: 0, flags: 0, sections: s, opt: null, limit: full.length - 1 });
     const d1 = decode(noAdditional);
     assert.equal(d1.flag_tc, false);
     assert.equal(d1.additionals?.length, 0);
     assert.equal(d1.answers?.length, 2);
-    const tiny = buildResponse(msg, q, 0, 0, s, null, 40);
+    const tiny = buildResponse(msg, q, { rcode: 0, flags: 0, sections: s, opt: null, limit: 40 });
     const d2 = decode(tiny);
     assert.equal(d2.flag_tc, true);
     assert.equal(d2.answers?.length, 0, 'no partial RRset');
@@ -55,7 +55,7 @@ describe('SectionWriter + buildResponse', () => {
   it('appends OPT last with our payload size, the DO bit and the extended rcode', () => {
     const msg = query('www.test', 'A', { edns: true });
     const q = parseQuery(msg);
-    const out = buildResponse(msg, q, 16, 0, sections('www.test.', 1), { udpSize: 1232, dnssecOk: true, options: new Uint8Array(0) }, 1232);
+    const out = buildResponse(msg, q, { rcode: 16, flags: 0, sections: sections('www.test.', 1), opt: { udpSize: 1232, dnssecOk: true, options: new Uint8Array(0) }, limit: 1232 });
     const d = decode(out);
     const opt = d.additionals?.at(-1) as unknown as { type: string; udpPayloadSize: number; extendedRcode: number; flags: number };
     assert.equal(opt.type, 'OPT');
@@ -68,7 +68,7 @@ describe('SectionWriter + buildResponse', () => {
   it('does not copy Z or AD from the query (RFC 8906 §8)', () => {
     const msg = Buffer.from(query('www.test', 'A'));
     msg[3] = msg[3]! | 0x40 | 0x20; // Z and AD
-    const out = buildResponse(msg, parseQuery(msg), 0, 0, sections('www.test.', 1), null, 512);
+    const out = buildResponse(msg, parseQuery(msg), { rcode: 0, flags: 0, sections: sections('www.test.', 1), opt: null, limit: 512 });
     assert.equal(out[3]! & 0x60, 0);
   });
 });

@@ -124,7 +124,7 @@ function both(store: ZoneStore, name: string, type: string) {
   const ans = store.answer(q.key, q.qtype);
   const ref = store.answerPerName(q.key, q.qtype);
   assert.ok(ans && ref, `${name} ${type}: an answer from both paths`);
-  const build = (a: NonNullable<typeof ans>, limit: number, opt: ResponseOpt | null) => buildResponse(msg, q, a.rcode, a.flags, a.sections, opt, limit);
+  const build = (a: NonNullable<typeof ans>, limit: number, opt: ResponseOpt | null) => buildResponse(msg, q, { ...a, opt, limit });
   return {
     template: ans.sections.shift !== undefined,
     pairs: LIMITS.flatMap((limit) => [null, OPT].map((opt) => [build(ans, limit, opt), build(ref, limit, opt), limit] as const)),
@@ -198,7 +198,7 @@ describe('template answers for names that are not nodes', () => {
     const q = parseQuery(msg);
     const a = store.answer(q.key, q.qtype);
     assert.ok(a?.sections.shift);
-    const out = buildResponse(msg, q, a.rcode, a.flags, a.sections, null, 512);
+    const out = buildResponse(msg, q, { ...a, opt: null, limit: 512 });
     assert.ok(out.includes(Buffer.from('\x03XyZ\x04WiLd\x07Example\x04TEST\x00', 'latin1')));
     // The synthesized owner is a pointer to the question, offset 12.
     assert.equal(out.readUInt16BE(q.questionEnd), 0xc00c);
