@@ -56,7 +56,7 @@ export interface ParseOptions {
 /** Parse a zone file from disk. Throws ZoneSyntaxError naming the file and line. */
 export function parseZoneFile(path: string, origin: Uint8Array, opts: ParseOptions = {}): ZoneRecord[] {
   const state: State = { defaultTtl: undefined, lastTtl: undefined, zoneClass: undefined, records: [], depth: 0 };
-  parseFileInto(state, path, origin, undefined, opts.cwd ?? process.cwd(), path, 0);
+  parseFileInto(state, { file: path, origin, owner: undefined, cwd: opts.cwd ?? process.cwd() }, { file: path, line: 0 });
   if (state.records.length === 0) throw new ZoneSyntaxError(path, 1, 'the file holds no records');
   return state.records;
 }
@@ -64,24 +64,39 @@ export function parseZoneFile(path: string, origin: Uint8Array, opts: ParseOptio
 /** Parse zone text (tests, stdin). */
 export function parseZoneText(text: string, origin: Uint8Array, file = '<text>'): ZoneRecord[] {
   const state: State = { defaultTtl: undefined, lastTtl: undefined, zoneClass: undefined, records: [], depth: 0 };
-  parseTextInto(state, text, file, origin, undefined, process.cwd());
+  parseTextInto(state, text, { file, origin, owner: undefined, cwd: process.cwd() });
   return state.records;
 }
 
-function readZone(path: string, from: string, line: number): string {
+/** Where the parser is: the file, its current $ORIGIN and owner, and the folder $INCLUDE also tries. */
+interface Place {
+  file: string;
+  origin: Uint8Array;
+  owner: Uint8Array | undefined;
+  cwd: string;
+}
+
+/** A file and line, for the error when an included file cannot be read. */
+interface Line {
+  file: string;
+  line: number;
+}
+
+function readZone(path: string, from: Line): string {
   try {
     return readFileSync(path, 'latin1');
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
-    throw new ZoneSyntaxError(from, line, `cannot read ${path}: ${why}`);
+    throw new ZoneSyntaxError(from.file, from.line, `cannot read ${path}: ${why}`);
   }
 }
 
-function parseFileInto(st: State, path: string, origin: Uint8Array, owner: Uint8Array | undefined, cwd: string, from: string, fromLine: number): void {
-  parseTextInto(st, readZone(path, from, fromLine), path, origin, owner, cwd);
+function parseFileInto(st: State, start: Place, from: Line): void {
+  parseTextInto(st, readZone(start.file, from), start);
 }
 
-function parseTextInto(st: State, text: string, file: string, originIn: Uint8Array, ownerIn: Uint8Array | undefined, cwd: string): void {
+function parseTextInto(st: State, text: string, start: Place): void {
+  const { file, cwd } = start;
   let entries: Entry[];
   try {
     entries = lex(text);
@@ -89,8 +104,8 @@ function parseTextInto(st: State, text: string, file: string, originIn: Uint8Arr
     if (e instanceof LexError) throw new ZoneSyntaxError(file, e.line, e.message);
     throw e;
   }
-  let origin = originIn;
-  let owner = ownerIn;
+  // RFC 1035 §5.1: an include does not change the parent's origin or current owner: a copy.
+  const at: Place = { ...start };
   for (const entry of entries) {
     const fail = (reason: string): never => {
       throw new ZoneSyntaxError(file, entry.line, reason);
@@ -102,7 +117,7 @@ function parseTextInto(st: State, text: string, file: string, originIn: Uint8Arr
       switch (directive) {
         case '$ORIGIN': {
           if (args.length !== 1) fail('$ORIGIN takes one domain name');
-          origin = toName((args[0] as Token).text, origin, fail);
+          at.origin = toName((args[0] as Token).text, at.origin, fail);
           break;
         }
         case '$TTL': {
@@ -114,11 +129,9 @@ function parseTextInto(st: State, text: string, file: string, originIn: Uint8Arr
           if (args.length < 1 || args.length > 2) fail('$INCLUDE takes a file name and an optional origin');
           if (st.depth >= MAX_INCLUDE_DEPTH) fail(`$INCLUDE nested more than ${MAX_INCLUDE_DEPTH} deep`);
           const target = (args[0] as Token).text;
-          const incOrigin = args[1] ? toName(args[1].text, origin, fail) : origin;
-          const path = includePath(target, file, cwd);
+          const origin = args[1] ? toName(args[1].text, at.origin, fail) : at.origin;
           st.depth++;
-          // RFC 1035 §5.1: an include does not change the parent's origin or current owner.
-          parseFileInto(st, path, incOrigin, args[1] ? undefined : owner, cwd, file, entry.line);
+          parseFileInto(st, { file: includePath(target, file, cwd), origin, owner: args[1] ? undefined : at.owner, cwd }, { file, line: entry.line });
           st.depth--;
           break;
         }
@@ -130,7 +143,7 @@ function parseTextInto(st: State, text: string, file: string, originIn: Uint8Arr
       }
       continue;
     }
-    owner = parseRecord(st, entry, origin, owner, file, fail);
+    at.owner = parseRecord(st, entry, at, fail);
   }
 }
 
@@ -142,7 +155,8 @@ function includePath(target: string, file: string, cwd: string): string {
   return resolve(cwd, target);
 }
 
-function parseRecord(st: State, entry: Entry, origin: Uint8Array, lastOwner: Uint8Array | undefined, file: string, fail: (r: string) => never): Uint8Array {
+function parseRecord(st: State, entry: Entry, at: Readonly<Place>, fail: (r: string) => never): Uint8Array {
+  const { origin, owner: lastOwner, file } = at;
   const toks = entry.tokens;
   let i = 0;
   let owner: Uint8Array;
