@@ -46,16 +46,16 @@ export interface MetricSources {
 /** One registry's metrics as JSON, as sent between processes. */
 export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
-/**
- * The metrics of several processes as one registry: counters and histograms add up; the gauges of
- * things only the primary knows (health, announcement, zones, build) take the primary's value,
- * which must come first in `parts`.
- */
 /** Every series of a counter whose label values are known in advance, at 0: a rate() over it works before the first event. */
 function zeroes(c: Counter<string>, ...labelSets: string[][]): void {
   for (const values of labelSets) c.labels(...values).inc(0);
 }
 
+/**
+ * The metrics of several processes as one registry: counters and histograms add up; the gauges of
+ * things only the primary knows (health, announcement, zones, build) take the primary's value,
+ * which must come first in `parts`.
+ */
 export function mergeMetrics(parts: MetricsJson[]): Registry {
   return AggregatorRegistry.aggregate(parts);
 }
@@ -90,7 +90,21 @@ export function createMetrics(build: { version: string; site: string }, sources:
     .labels(build.version, build.site, process.version)
     .set(1);
 
-  // --- queries and responses (per query: fast slots, read at scrape time) -------------------------
+  return {
+    registry,
+    pipeline: pipelineMetrics(registry, sources),
+    defence: defenceMetrics(registry, sources),
+    cache: cacheMetrics(registry, sources),
+    resolver: upstreamMetrics(registry, sources),
+    forward: fetchMetrics(registry, sources),
+    listeners: tcpMetrics(registry, sources),
+    ...healthMetrics(registry, sources),
+    ...stateMetrics(registry, sources),
+  };
+}
+
+/** Queries and responses (per query: fast slots, read at scrape time). */
+function pipelineMetrics(registry: Registry, sources: MetricSources): PipelineObserver {
   const queries = new FastCounter(registry, 'edgedns_queries_total', 'Queries received, by transport and query type.', ['transport', 'qtype']);
   const byTransport = { udp: new Map<number, { value: number }>(), tcp: new Map<number, { value: number }>() };
   const other = { udp: queries.child('udp', 'other'), tcp: queries.child('tcp', 'other') };
@@ -144,8 +158,11 @@ export function createMetrics(build: { version: string; site: string }, sources:
       malformedChildren[transport].value++;
     },
   };
+  return pipeline;
+}
 
-  // --- abuse defences (per limited response or cookie: fast slots) ------------------------------
+/** Abuse defences (per limited response or cookie: fast slots). */
+function defenceMetrics(registry: Registry, sources: MetricSources): DefenceObserver {
   const limited = new FastCounter(registry, 'edgedns_rate_limited_total', 'UDP responses the rate limiter held back: dropped, sent truncated (slip) or as BADCOOKIE; mode="log" counts those it only would have (logOnly).', ['action', 'mode']);
   const limitedChild = (a: string): [{ value: number }, { value: number }] => [limited.child(a, 'enforce'), limited.child(a, 'log')];
   const limitedChildren = { drop: limitedChild('drop'), slip: limitedChild('slip'), badcookie: limitedChild('badcookie') };
@@ -160,8 +177,12 @@ export function createMetrics(build: { version: string; site: string }, sources:
       if (c) c.value++;
     },
   };
+  return defence;
+}
 
-  // --- cache -----------------------------------------------------------------------------------
+/** Cache. */
+function cacheMetrics(registry: Registry, sources: MetricSources): CacheObserver {
+  const r = [registry];
   const hits = new FastCounter(registry, 'edgedns_cache_hits_total', 'Cache lookups answered from a fresh entry.', []).child();
   const misses = new FastCounter(registry, 'edgedns_cache_misses_total', 'Cache lookups without a fresh entry.', []).child();
   const evictions = new Counter({ name: 'edgedns_cache_evictions_total', help: 'Entries evicted to stay within the entry and byte bounds.', registers: r });
@@ -176,8 +197,12 @@ export function createMetrics(build: { version: string; site: string }, sources:
     hit: () => void hits.value++, miss: () => void misses.value++, staleServed: () => stale.inc(), prefetch: () => prefetches.inc(), evicted: () => evictions.inc(),
     dropped: (section: DropSection, n: number) => droppedBy[section].inc(n),
   };
+  return cache;
+}
 
-  // --- upstreams -----------------------------------------------------------------------------
+/** Upstreams. */
+function upstreamMetrics(registry: Registry, sources: MetricSources): ResolverObserver {
+  const r = [registry];
   const upQueries = new Counter({ name: 'edgedns_upstream_queries_total', help: 'Queries sent to upstreams, by upstream and transport.', labelNames: ['upstream', 'transport'], registers: r });
   const upTimeouts = new Counter({ name: 'edgedns_upstream_timeouts_total', help: 'Upstream queries that got no answer in time.', labelNames: ['upstream'], registers: r });
   const upErrors = new Counter({ name: 'edgedns_upstream_errors_total', help: 'Upstream failures other than timeouts, by kind.', labelNames: ['upstream', 'kind'], registers: r });
@@ -200,16 +225,24 @@ export function createMetrics(build: { version: string; site: string }, sources:
     rtt: (u, s) => rtt.labels(u).observe(s),
     health: () => {},
   };
+  return resolver;
+}
 
-  // --- fetch limits and remembered failures (RFC 9520 §3.2, §3.3) -------------------------------
+/** Fetch limits and remembered failures (RFC 9520 §3.2, §3.3). */
+function fetchMetrics(registry: Registry, sources: MetricSources): ForwardObserver {
+  const r = [registry];
   new Gauge({ name: 'edgedns_upstream_queries_in_flight', help: 'Upstream resolutions in flight now (identical questions coalesced count once; capped by fetchLimits).', registers: r, collect() { this.set(sources.upstreamInFlight?.() ?? 0); } });
   const fetchLimited = new Counter({ name: 'edgedns_fetch_limited_total', help: 'Questions not sent upstream because a fetch limit was reached (answered stale, or SERVFAIL with EDE 0), by limit.', labelNames: ['limit'], registers: r });
   zeroes(fetchLimited, ['in_flight'], ['per_zone']);
   const limitedBy = new Map((['in_flight', 'per_zone'] as const).map((x) => [x, fetchLimited.labels(x)]));
   const failuresCached = new Counter({ name: 'edgedns_resolution_failures_cached_total', help: 'Questions answered from a remembered resolution failure (stale, or SERVFAIL with EDE 13), not sent upstream.', registers: r });
   const forward: ForwardObserver = { limited: (l: FetchLimit) => limitedBy.get(l)?.inc(), failureCached: () => failuresCached.inc() };
+  return forward;
+}
 
-  // --- TCP -------------------------------------------------------------------------------------
+/** TCP. */
+function tcpMetrics(registry: Registry, sources: MetricSources): ListenerObserver {
+  const r = [registry];
   const open = new Gauge({ name: 'edgedns_tcp_connections_open', help: 'TCP connections open now.', registers: r });
   const accepted = new Counter({ name: 'edgedns_tcp_connections_total', help: 'TCP connections accepted.', registers: r });
   const refused = new Counter({ name: 'edgedns_tcp_connections_refused_total', help: 'TCP connections refused at accept, by the cap that refused them (total or per_client).', labelNames: ['reason'], registers: r });
@@ -233,40 +266,12 @@ export function createMetrics(build: { version: string; site: string }, sources:
     sendError: (transport: Transport, reason: SendFailure) => sendErrorBy.get(`${transport} ${reason}`)?.inc(),
     unwrittenBytes: (n) => unwritten.set(n),
   };
+  return listeners;
+}
 
-  // --- zones and config ------------------------------------------------------------------------
-  new Gauge({ name: 'edgedns_zones_loaded', help: 'Zones loaded.', registers: r, aggregator: 'first', collect() { this.set(sources.zones().length); } });
-  new Gauge({
-    name: 'edgedns_zone_serial', help: 'SOA serial of each loaded zone.', labelNames: ['zone'], registers: r, aggregator: 'first',
-    collect() { this.reset(); for (const z of sources.zones()) this.labels(z.origin).set(z.serial); },
-  });
-  new Gauge({
-    name: 'edgedns_zone_records', help: 'Records in each loaded zone.', labelNames: ['zone'], registers: r, aggregator: 'first',
-    collect() { this.reset(); for (const z of sources.zones()) this.labels(z.origin).set(z.records); },
-  });
-  // Read at scrape time: the zone store counts with a plain increment on its answer path.
-  let synthSeen = { template: 0, perName: 0 };
-  new Counter({
-    name: 'edgedns_zone_synth_answers_total', help: 'Zone answers for names that are not nodes (NXDOMAIN, wildcard, below a cut, DNAME): from a template, or resolved per name.', labelNames: ['path'], registers: r,
-    collect() {
-      const now = sources.zoneAnswers?.();
-      if (!now) return;
-      this.labels('template').inc(now.template - synthSeen.template);
-      this.labels('per_name').inc(now.perName - synthSeen.perName);
-      synthSeen = { ...now };
-    },
-  });
-  // --- worker processes -----------------------------------------------------------------------
-  new Gauge({ name: 'edgedns_workers_configured', help: 'Worker processes configured (workers: N; 0 when DNS is answered by this process).', registers: r, aggregator: 'first', collect() { this.set(sources.workers?.()?.configured ?? 0); } });
-  new Gauge({ name: 'edgedns_workers_listening', help: 'Worker processes up with their listeners bound.', registers: r, aggregator: 'first', collect() { this.set(sources.workers?.()?.listening ?? 0); } });
-  const restarts = new Counter({ name: 'edgedns_worker_restarts_total', help: 'Worker processes restarted after an unexpected exit.', registers: r, aggregator: 'first' });
-  const reloads = new Counter({ name: 'edgedns_config_reloads_total', help: 'Config and zone reloads, by result.', labelNames: ['result'], registers: r });
-  zeroes(reloads, ['ok'], ['error']);
-  reloads.labels('ok');
-  reloads.labels('error');
-  const serialRefused = new Counter({ name: 'edgedns_zone_serial_refused_total', help: 'Zones refused on reload: content changed, SOA serial not increased.', registers: r });
-
-  // --- health and announcement ---------------------------------------------------------------
+/** Health and announcement. */
+function healthMetrics(registry: Registry, sources: MetricSources): { health: HealthObserver; announce: AnnounceObserver } {
+  const r = [registry];
   const STATES = ['INIT', 'RISING', 'UP', 'FALLING', 'DOWN', 'DISABLED', 'STOPPING'];
   const stateGauge = new Gauge({ name: 'edgedns_health_state', help: 'Health state machine: 1 for the current state.', labelNames: ['state'], registers: r, aggregator: 'first' });
   for (const st of STATES) stateGauge.labels(st).set(st === 'INIT' ? 1 : 0);
@@ -307,6 +312,41 @@ export function createMetrics(build: { version: string; site: string }, sources:
       if (!ok) callFailures.labels(adapter).inc();
     },
   };
-
-  return { registry, pipeline, defence, cache, resolver, forward, listeners, health, announce, reload: (ok) => reloads.labels(ok ? 'ok' : 'error').inc(), zoneSerialRefused: (n) => serialRefused.inc(n), workerRestarted: () => restarts.inc() };
+  return { health, announce };
 }
+
+/** Zones, reloads and worker processes. */
+function stateMetrics(registry: Registry, sources: MetricSources): Pick<Metrics, 'reload' | 'zoneSerialRefused' | 'workerRestarted'> {
+  const r = [registry];
+  new Gauge({ name: 'edgedns_zones_loaded', help: 'Zones loaded.', registers: r, aggregator: 'first', collect() { this.set(sources.zones().length); } });
+  new Gauge({
+    name: 'edgedns_zone_serial', help: 'SOA serial of each loaded zone.', labelNames: ['zone'], registers: r, aggregator: 'first',
+    collect() { this.reset(); for (const z of sources.zones()) this.labels(z.origin).set(z.serial); },
+  });
+  new Gauge({
+    name: 'edgedns_zone_records', help: 'Records in each loaded zone.', labelNames: ['zone'], registers: r, aggregator: 'first',
+    collect() { this.reset(); for (const z of sources.zones()) this.labels(z.origin).set(z.records); },
+  });
+  // Read at scrape time: the zone store counts with a plain increment on its answer path.
+  let synthSeen = { template: 0, perName: 0 };
+  new Counter({
+    name: 'edgedns_zone_synth_answers_total', help: 'Zone answers for names that are not nodes (NXDOMAIN, wildcard, below a cut, DNAME): from a template, or resolved per name.', labelNames: ['path'], registers: r,
+    collect() {
+      const now = sources.zoneAnswers?.();
+      if (!now) return;
+      this.labels('template').inc(now.template - synthSeen.template);
+      this.labels('per_name').inc(now.perName - synthSeen.perName);
+      synthSeen = { ...now };
+    },
+  });
+  new Gauge({ name: 'edgedns_workers_configured', help: 'Worker processes configured (workers: N; 0 when DNS is answered by this process).', registers: r, aggregator: 'first', collect() { this.set(sources.workers?.()?.configured ?? 0); } });
+  new Gauge({ name: 'edgedns_workers_listening', help: 'Worker processes up with their listeners bound.', registers: r, aggregator: 'first', collect() { this.set(sources.workers?.()?.listening ?? 0); } });
+  const restarts = new Counter({ name: 'edgedns_worker_restarts_total', help: 'Worker processes restarted after an unexpected exit.', registers: r, aggregator: 'first' });
+  const reloads = new Counter({ name: 'edgedns_config_reloads_total', help: 'Config and zone reloads, by result.', labelNames: ['result'], registers: r });
+  zeroes(reloads, ['ok'], ['error']);
+  reloads.labels('ok');
+  reloads.labels('error');
+  const serialRefused = new Counter({ name: 'edgedns_zone_serial_refused_total', help: 'Zones refused on reload: content changed, SOA serial not increased.', registers: r });
+  return { reload: (ok) => reloads.labels(ok ? 'ok' : 'error').inc(), zoneSerialRefused: (n) => serialRefused.inc(n), workerRestarted: () => restarts.inc() };
+}
+
