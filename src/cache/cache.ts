@@ -16,7 +16,8 @@ import { FLAG_AD, Rcode, Section, SectionWriter, T, lowerByte, soaMinimum } from
 import type { Cleaned } from './clean.js';
 import { cleanMessage } from './clean.js';
 
-export interface CacheOptions {
+/** The cache's bounds and lifetimes: the `cache:` section of the config. */
+export interface CacheLimits {
   maxEntries: number;
   maxBytes: number;
   /** Clamp of every entry's lifetime, in seconds. */
@@ -31,6 +32,9 @@ export interface CacheOptions {
   staleRecheck: number;
   /** Whether entries asked for in the last 10% of their TTL are refreshed in the background. */
   prefetch: boolean;
+}
+
+export interface CacheOptions extends CacheLimits {
   clock: Clock;
   observer?: CacheObserver;
 }

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { YAMLException, load as parseYaml } from 'js-yaml';
+import type { CacheLimits } from '../cache/index.js';
 import { CidrSet, EdgeError, ErrorCode, defaultAdminSocket, formatHostPort, parseCidr, prefixNetwork } from '../core/index.js';
 import type { HostPort } from './schema.js';
 import { address, adminListen, bool, cidr, duration, fraction, hostName, hostPort, int, list, obj, oneOf, optional, size, socketPath, str, strOrFalse } from './schema.js';
@@ -50,17 +51,7 @@ export interface Config {
   resolver: { timeout: number; deadline: number; querySource: string | null; querySourceV6: string | null };
   /** Caps on upstream queries in flight (RFC 9520 §3.3): in total, and per zone of the name asked. */
   fetchLimits: { inFlight: number; perZone: number };
-  cache: {
-    maxEntries: number;
-    maxBytes: number;
-    minTtl: number;
-    maxTtl: number;
-    maxNegativeTtl: number;
-    servfailTtl: number;
-    maxStale: number;
-    staleRecheck: number;
-    prefetch: boolean;
-  };
+  cache: CacheLimits;
   recursion: { allow: string[] };
   /** Response rate limiting of UDP answers not forwarded (BIND rate-limit, Knot mod-rrl); null = off. */
   rateLimit: { responsesPerSecond: number; window: number; slip: number; ipv4Prefix: number; ipv6Prefix: number; logOnly: boolean } | null;

@@ -10,6 +10,8 @@ const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 /** Folders whose types (only) another folder may import: metrics/ implements their observers. */
 const TYPES_FROM: Record<string, string[]> = {
   metrics: ['server', 'cache', 'resolver', 'client', 'zone', 'health', 'announce', 'identity'],
+  /** The settings of a module are declared by the module. */
+  config: ['cache'],
 };
 
 const ALLOWED: Record<string, string[]> = {
