@@ -48,7 +48,7 @@ const query = (name: string): Buffer =>
   dnsPacket.encode({ type: 'query', id: 7, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type: 'A', class: 'IN' }], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [] } as unknown as dnsPacket.Answer] });
 
 function measure(label: string, msg: Buffer): void {
-  for (let k = 0; k < 20_000; k++) pipeline.handle(msg, 'udp', '127.0.0.1'); // warm up: compiled, caches full
+  for (let k = 0; k < 20_000; k++) void pipeline.handle(msg, 'udp', '127.0.0.1'); // warm up: compiled, caches full
   (globalThis as { gc?: () => void }).gc?.();
   const before = process.memoryUsage().heapUsed;
   const t = process.hrtime.bigint();

@@ -67,7 +67,7 @@ const start = (cmd: string, argv: string[]): ChildProcess => procs.start(cmd, ar
 
 function run(cmd: string, argv: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, argv, { maxBuffer: 1 << 28, timeout: timeoutMs }, (err, stdout) => (err && !stdout ? reject(err) : resolve(stdout)));
+    execFile(cmd, argv, { maxBuffer: 1 << 28, timeout: timeoutMs }, (err, stdout) => (err && !stdout ? reject(new Error(err.message, { cause: err })) : resolve(stdout)));
   });
 }
 

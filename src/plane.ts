@@ -122,7 +122,7 @@ function defenceObserver(metrics: DefenceObserver, log: Logger): DefenceObserver
   let second = 0;
   let lines = 0;
   return {
-    cookie: metrics.cookie,
+    cookie: (verdict) => metrics.cookie(verdict),
     limited(action, logOnly, started, client, kind, name) {
       metrics.limited(action, logOnly, started, client, kind, name);
       if (!started) return;

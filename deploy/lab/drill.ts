@@ -44,7 +44,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Run a command in a namespace, without blocking the event loop (the route watcher keeps reading). */
 const ns = (name: string, cmd: string[]): Promise<string> =>
   new Promise((resolve, reject) => {
-    execFile('ip', ['netns', 'exec', name, ...cmd], { encoding: 'utf8', timeout: 15_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    execFile('ip', ['netns', 'exec', name, ...cmd], { encoding: 'utf8', timeout: 15_000 }, (err, stdout) => (err ? reject(new Error(err.message, { cause: err })) : resolve(stdout)));
   });
 
 /** When the node logged a line with `msg` (its own clock, the same machine's), after `after`. */

@@ -68,7 +68,7 @@ export class Announcer {
   #stopped = false;
 
   constructor(o: AnnouncerOptions) {
-    this.#o = { retryMs: 1000, maxRetryMs: 30_000, observer: NOOP, ...o } as Options;
+    this.#o = { retryMs: 1000, maxRetryMs: 30_000, observer: NOOP, ...o };
     this.#retryDelay = this.#o.retryMs;
     if (o.reconcileMs > 0) {
       this.#reconcileTimer = setInterval(() => this.reassert(), o.reconcileMs);

@@ -118,7 +118,7 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
       const r = await adminRequest(opts, 'GET', 'status');
       if (r.status !== 200) throw new EdgeError(ErrorCode.USAGE, `status: HTTP ${r.status}: ${r.text.trim()}`);
       if (!isStatusDoc(r.json)) throw new EdgeError(ErrorCode.USAGE, 'status: the answer is not the /status document of edgedns: is that its admin address?');
-      process.stdout.write(opts.json ? `${JSON.stringify(r.json, null, 2)}\n` : formatStatus(r.json as StatusDoc));
+      process.stdout.write(opts.json ? `${JSON.stringify(r.json, null, 2)}\n` : formatStatus(r.json));
     });
 
   adminOpts(program.command('reload'))
@@ -269,7 +269,7 @@ async function startLogged<T>(configPath: string | undefined, start: () => Promi
 export async function runCli(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
-    await program.parseAsync(argv as string[], { from: 'user' });
+    await program.parseAsync(argv, { from: 'user' });
     return EXIT.OK;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;

@@ -75,7 +75,7 @@ async function probe(transport: 'UDP' | 'TCP', t: ProbeTarget, pq: ProbeQuestion
     const reply = transport === 'UDP' ? await probes.exchange(t, q, build, timeoutMs, from) : await tcpExchange(t, q, build, timeoutMs, () => {}, from);
     return `${transport} ${t.host}:${t.port}: ${verify(reply, q)}`;
   } catch (e) {
-    throw new Error(`${transport} ${t.host}:${t.port}: ${(e as Error).message}`);
+    throw new Error(`${transport} ${t.host}:${t.port}: ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -262,7 +262,7 @@ export function validateConfig(raw: unknown, source = '<config>'): Readonly<Conf
   if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {
     throw new EdgeError(ErrorCode.CONFIG_INVALID, `${source}: expected a mapping at the top level`);
   }
-  const merged = merge(DEFAULTS, (raw ?? {}) as Record<string, unknown>);
+  const merged = merge(DEFAULTS, (raw ?? {}));
   const problems: string[] = [];
   const config = schema(merged, '', problems);
   if (problems.length === 0) problems.push(...crossChecks(config));

@@ -7,7 +7,7 @@ import { parseDuration } from '../core/index.js';
 export type Problems = string[];
 export type Check<T> = (value: unknown, path: string, problems: Problems) => T;
 
-const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : String(v));
+const show = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : (JSON.stringify(v) ?? typeof v));
 
 export const str = (): Check<string> => (v, path, p) => {
   if (typeof v === 'string' && v.length > 0) return v;

@@ -10,15 +10,15 @@ export const ErrorCode = {
   COOKIE_SECRET: 'ERR_COOKIE_SECRET',
   USAGE: 'ERR_CLI_USAGE',
   /** A domain name that cannot be (a label over 63 octets, a name over 255, bad escapes). */
-  NAME_INVALID: 'ERR_NAME_INVALID',
+  NAME_INVALID: 'ERR_WIRE_NAME',
   /** RDATA that does not fit its type (presentation or wire form). */
-  RDATA_INVALID: 'ERR_RDATA_INVALID',
+  RDATA_INVALID: 'ERR_ZONE_RDATA',
   /** A zone file's tokens: unbalanced parentheses or quotes, bad escapes. */
   ZONE_LEX: 'ERR_ZONE_LEX',
   /** A resolution without a usable answer (its `reason` says why). */
-  RESOLVE: 'ERR_RESOLVE',
+  RESOLVE: 'ERR_UPSTREAM_RESOLVE',
   /** One query to one server failed (its `kind`: timeout or network). */
-  EXCHANGE: 'ERR_EXCHANGE',
+  EXCHANGE: 'ERR_UPSTREAM_EXCHANGE',
   /** A routing adapter call failed (its `retryLater` says whether that was expected). */
   ANNOUNCE_FAILED: 'ERR_ANNOUNCE_FAILED',
 } as const;

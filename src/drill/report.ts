@@ -87,7 +87,7 @@ export function summarize(scenario: string, runs: readonly RunFigures[]): Scenar
 
 export function formatTable(rows: readonly ScenarioReport[]): string {
   const cols: (keyof ScenarioReport)[] = ['scenario', 'runs', 'withdrawMs', 'movedMs', 'lost', 'oldSiteAnswers', 'failbackMs', 'failbackLost', 'routeMoves'];
-  const cell = (v: unknown): string => (v === null || v === undefined ? '-' : String(v));
+  const cell = (v: ScenarioReport[keyof ScenarioReport]): string => (v === null || v === undefined ? '-' : String(v));
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (vals: string[]): string => vals.map((v, i) => v.padEnd(widths[i] as number)).join('  ');
   return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');

@@ -38,7 +38,7 @@ export interface AdminOptions {
   hosts?: readonly string[];
   /** The registry to expose at /metrics (merged from the worker processes when there are some). */
   registry(): Registry | Promise<Registry>;
-  status(): unknown | Promise<unknown>;
+  status(): unknown;
   /** Should this node receive traffic? */
   ready(): { ready: boolean; reason: string };
   actions: Readonly<Record<string, Action>>;

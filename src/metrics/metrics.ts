@@ -162,7 +162,7 @@ function pipelineMetrics(registry: Registry, sources: MetricSources): PipelineOb
 }
 
 /** Abuse defences (per limited response or cookie: fast slots). */
-function defenceMetrics(registry: Registry, sources: MetricSources): DefenceObserver {
+function defenceMetrics(registry: Registry, _sources: MetricSources): DefenceObserver {
   const limited = new FastCounter(registry, 'edgedns_rate_limited_total', 'UDP responses the rate limiter held back: dropped, sent truncated (slip) or as BADCOOKIE; mode="log" counts those it only would have (logOnly).', ['action', 'mode']);
   const limitedChild = (a: string): [{ value: number }, { value: number }] => [limited.child(a, 'enforce'), limited.child(a, 'log')];
   const limitedChildren = { drop: limitedChild('drop'), slip: limitedChild('slip'), badcookie: limitedChild('badcookie') };
@@ -241,7 +241,7 @@ function fetchMetrics(registry: Registry, sources: MetricSources): ForwardObserv
 }
 
 /** TCP. */
-function tcpMetrics(registry: Registry, sources: MetricSources): ListenerObserver {
+function tcpMetrics(registry: Registry, _sources: MetricSources): ListenerObserver {
   const r = [registry];
   const open = new Gauge({ name: 'edgedns_tcp_connections_open', help: 'TCP connections open now.', registers: r });
   const accepted = new Counter({ name: 'edgedns_tcp_connections_total', help: 'TCP connections accepted.', registers: r });

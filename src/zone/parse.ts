@@ -162,7 +162,7 @@ function parseRecord(st: State, entry: Entry, at: Readonly<Place>, fail: (r: str
   let owner: Uint8Array;
   if (entry.blankStart) {
     if (!lastOwner) fail('record has no owner name and no previous owner to inherit');
-    owner = lastOwner as Uint8Array;
+    owner = lastOwner;
   } else {
     owner = toName((toks[0] as Token).text, origin, fail);
     i = 1;
@@ -186,7 +186,7 @@ function parseRecord(st: State, entry: Entry, at: Readonly<Place>, fail: (r: str
     if (type === undefined) fail(`unknown type "${t.text}"`);
   }
   if (type === undefined) fail('record has no type');
-  const rtype = type as number;
+  const rtype = type;
   if (isMetaType(rtype)) fail(`${toks[i - 1]?.text} is a meta type and cannot appear in a zone file`);
   if (cls === Class.ANY || cls === Class.NONE) fail(`class ${cls === Class.ANY ? 'ANY' : 'NONE'} is not valid on a record`);
   const zoneClass = st.zoneClass ?? cls ?? Class.IN;
@@ -209,7 +209,7 @@ function parseRecord(st: State, entry: Entry, at: Readonly<Place>, fail: (r: str
     ttl = soaMinimum(rdata);
     st.defaultTtl = ttl;
   } else fail('no TTL given and no $TTL or earlier TTL to use');
-  st.records.push({ owner, ttl: ttl as number, class: zoneClass, type: rtype, rdata, file, line: entry.line });
+  st.records.push({ owner, ttl: ttl, class: zoneClass, type: rtype, rdata, file, line: entry.line });
   return owner;
 }
 
@@ -217,8 +217,8 @@ function parseRecord(st: State, entry: Entry, at: Readonly<Place>, fail: (r: str
 function checkTtl(text: string, fail: (r: string) => never): number {
   const v = parseTtl(text);
   if (v === undefined) fail(`invalid TTL "${text}"`);
-  if ((v as number) > MAX_TTL) fail(`TTL ${text} is larger than ${MAX_TTL} (RFC 2181 §8)`);
-  return v as number;
+  if ((v) > MAX_TTL) fail(`TTL ${text} is larger than ${MAX_TTL} (RFC 2181 §8)`);
+  return v;
 }
 
 function toName(text: string, origin: Uint8Array, fail: (r: string) => never): Uint8Array {

@@ -152,7 +152,7 @@ export function zoneDigest(nodes: ReadonlyMap<string, ZoneNode>): string {
       word.writeUInt32BE(s.ttl, 4);
       word.writeUInt16BE(s.rdatas.length, 8);
       h.update(word);
-      for (const rd of [...s.rdatas].sort(Buffer.compare)) {
+      for (const rd of [...s.rdatas].sort((a, b) => Buffer.compare(a, b))) {
         word.writeUInt16BE(rd.length, 0);
         h.update(word.subarray(0, 2));
         h.update(rd);

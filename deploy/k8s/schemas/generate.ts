@@ -66,7 +66,7 @@ function generate(pkg: string, out: string): void {
       if (t.isUnion()) {
         const parts = t.types.filter((u) => !(u.flags & ts.TypeFlags.Undefined));
         if (parts.every((u) => u.flags & ts.TypeFlags.BooleanLiteral)) return { type: 'boolean' };
-        if (parts.every((u) => u.isStringLiteral())) return { type: 'string', enum: parts.map((u) => (u as ts.StringLiteralType).value) };
+        if (parts.every((u) => u.isStringLiteral())) return { type: 'string', enum: parts.map((u) => (u).value) };
         const flags = parts.map((u) => u.flags & (ts.TypeFlags.Number | ts.TypeFlags.String)).sort();
         if (parts.length === 2 && flags[0] === ts.TypeFlags.String && flags[1] === ts.TypeFlags.Number) return { type: ['integer', 'string'] };
         if (parts.length === 1) return convert(parts[0] as ts.Type);

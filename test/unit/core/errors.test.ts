@@ -28,9 +28,9 @@ describe('error codes', () => {
     assert.throws(() => parseZoneText('@ 3600 IN A 192.0.2.1 (\n', nameFromText('example.test.', null), 'z.zone'), (e: unknown) => e instanceof ZoneSyntaxError && e.code === ErrorCode.ZONE_PARSE && /z\.zone:\d+/.test(e.message));
     assert.equal(new ZonePolicyError(['x']).code, ErrorCode.ZONE_POLICY);
   });
-  it('every code is distinct and starts with ERR_', () => {
+  it('every code is distinct and reads ERR_<AREA>_<WHAT>', () => {
     const codes = Object.values(ErrorCode);
     assert.equal(new Set(codes).size, codes.length);
-    for (const c of codes) assert.match(c, /^ERR_[A-Z_]+$/);
+    for (const c of codes) assert.match(c, /^ERR_[A-Z]+_[A-Z_]+$/); // STYLE.md: ERR_<AREA>_<WHAT>
   });
 });
