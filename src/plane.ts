@@ -41,6 +41,8 @@ export interface ServeOptions {
   /** `--workers N`. */
   workers?: number;
   logger?: Logger;
+  /** The service manager's notify socket (systemd's NOTIFY_SOCKET), taken out of the environment. */
+  notifySocket?: string;
 }
 
 /** Command-line flags as config overrides, validated with the file. */
