@@ -16,9 +16,11 @@ help:
 	@echo "make unit | integration | hostile | typecheck | conformance | clean"
 	@echo "make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=] [NODE=]   | make uninstall"
 
+# A node_modules that is a link (a git worktree sharing another checkout's) is left alone: npm ci
+# would empty the folder it points to.
 $(NODE_MODULES): package.json package-lock.json
-	npm ci --no-audit --no-fund
-	@touch $@
+	@if [ -L node_modules ]; then echo "node_modules is a link to $$(readlink node_modules): not reinstalling it here" >&2; \
+	else npm ci --no-audit --no-fund && touch $@; fi
 
 dist/main.js: $(NODE_MODULES) $(SRC) tsconfig.json
 	npx tsc -p tsconfig.json
