@@ -18,7 +18,7 @@ import type { AdminServer, Metrics, Registry } from './metrics/index.js';
 import { createMetrics, durationField, mergeMetrics, startAdmin, unknownField } from './metrics/index.js';
 import type { DnsPlane, ServeOptions, ServingState } from './plane.js';
 import { LocalPlane, cookiesOf, loadServeConfig, loadState } from './plane.js';
-import { probeQuestion, probeTcp, probeUdp } from './server/index.js';
+import { probeQuestion, probeTcp, probeUdp, udpReusePort } from './server/index.js';
 import { VERSION } from './version.js';
 import { absoluteName, keyToText, nameKey } from './wire/index.js';
 import type { ZoneInfo } from './zone/index.js';
@@ -205,7 +205,9 @@ export class EdgeNode {
       zoneAnswers: () => synthCounts,
     });
     const plane: DnsPlane =
-      c.workers > 1 ? await (await import('./workers.js')).WorkerPlane.start(state, c.workers, log, () => metrics.workerRestarted()) : (local = await LocalPlane.start(state, log, metrics));
+      c.workers > 1
+        ? await (await import('./workers.js')).WorkerPlane.start(state, c.workers, log, () => metrics.workerRestarted(), await udpReusePort())
+        : (local = await LocalPlane.start(state, log, metrics));
     try {
       node = new EdgeNode(state, opts, log, plane, metrics);
       node.#root = root;
