@@ -8,13 +8,14 @@ INTEGRATION_TESTS := $(shell find test/integration -name '*.test.ts' | sort)
 HOSTILE_TESTS := $(shell find test/hostile -name '*.test.ts' 2>/dev/null | sort)
 CONFORMANCE := ../shared/conformance/zone-compare.sh
 
-.PHONY: run test unit integration hostile build typecheck conformance clean help install uninstall
+.PHONY: run test unit integration hostile build typecheck conformance clean help install uninstall test-node
 
 help:
 	@echo "make run          install, build, serve zones/ on 127.0.0.1:5353 (UDP and TCP)"
 	@echo "make test         install what the tests need, build, run the whole suite"
 	@echo "make unit | integration | hostile | typecheck | conformance | clean"
 	@echo "make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=] [NODE=]   | make uninstall"
+	@echo "make test-node V=22|24   unit and integration tests on another Node.js line"
 
 # A node_modules that is a link (a git worktree sharing another checkout's) is left alone: npm ci
 # would empty the folder it points to.
@@ -57,6 +58,15 @@ conformance: build
 
 clean:
 	rm -rf dist
+
+# The test plan for another Node.js line: its binary from the npm registry (the node-OS-ARCH
+# package that the `node` package installs), kept in .tmp/node-V, first on the PATH.
+V ?= 22
+NODE_PKG = node-$(shell node -p 'process.platform + "-" + process.arch')
+test-node: build
+	@test -x .tmp/node-$(V)/node_modules/$(NODE_PKG)/bin/node || \
+	  npm install --prefix .tmp/node-$(V) --no-save --no-audit --no-fund --loglevel=error $(NODE_PKG)@$(V)
+	PATH="$(CURDIR)/.tmp/node-$(V)/node_modules/$(NODE_PKG)/bin:$$PATH" $(MAKE) --no-print-directory unit integration
 
 # --- install -------------------------------------------------------------------------------------
 # make install PREFIX=/usr/local [DESTDIR=/staging] [SYSCONFDIR=/etc] [NODE=/usr/bin/node]
