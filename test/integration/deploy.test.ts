@@ -3,10 +3,10 @@
 // YAML of the compose and Kubernetes examples.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { load } from 'js-yaml';
 import { loadConfig } from '../../src/config/index.ts';
 import { ROOT } from '../helpers/server.ts';
@@ -14,6 +14,7 @@ import { verifyUnits } from '../helpers/systemd.ts';
 
 const D = join(ROOT, 'deploy');
 const tmp = mkdtempSync(join(tmpdir(), 'edgedns-deploy-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('systemd units', () => {
   // Documentation=man:edgedns(1) is looked up: give man the page as it installs.
