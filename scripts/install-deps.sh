@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install the system tools a target needs when they are missing (Debian/Ubuntu, as root).
-#   scripts/install-deps.sh test    dig, unbound, bird2, exabgp, gobgpd, iproute2, systemd-analyze,
-#                                   python3 (port-0 datagrams from a raw socket), named (bind9: the
-#                                   other DNS cookie implementation), promtool and prometheus (the
-#                                   alert rules and dashboard of deploy/monitoring/), setcap and capsh
-#                                   (the Kubernetes container run as its runtime runs it),
-#                                   python3-jsonschema and python3-yaml (the manifests checked
-#                                   against the Kubernetes schemas): the whole suite
+#   scripts/install-deps.sh test    dig, unbound, bird2, exabgp, gobgpd, iproute2, systemd-analyze
+#                                   (and systemd-notify, systemd-sysusers), python3 (port-0 datagrams
+#                                   from a raw socket; the notify socket), named (bind9: the other DNS
+#                                   cookie implementation), promtool and prometheus (the alert rules
+#                                   and dashboard of deploy/monitoring/), man and groff (the man
+#                                   page), setcap and capsh (the Kubernetes container run as its
+#                                   runtime runs it), python3-jsonschema and python3-yaml (the
+#                                   manifests checked against the Kubernetes schemas): the whole suite
 #   scripts/install-deps.sh lab     bird2, iproute2, dig, for `make lab-up`
 #   scripts/install-deps.sh bench   dnsperf, unbound and python3 (port-0 datagrams), for `make bench`
 # Daemons are kept from auto-starting while they are installed (policy-rc.d exits 101).
@@ -23,6 +24,10 @@ case "${1:-test}" in
     need gobgpd gobgpd
     need ip iproute2
     need systemd-analyze systemd
+    need systemd-notify systemd
+    need systemd-sysusers systemd
+    need man man-db
+    need groff groff-base
     need python3 python3
     need promtool prometheus
     need prometheus prometheus

@@ -10,8 +10,8 @@ import { buildAdapter } from './routing.js';
 import { identityConfig } from './site.js';
 import type { Config } from './config/index.js';
 import { formatHostPort, hostWarnings, loadConfig } from './config/index.js';
-import type { LogLevel, Logger, RootLogger } from './core/index.js';
-import { EdgeError, ErrorCode, createLogger, errorMessage, systemClock } from './core/index.js';
+import type { LogLevel, Logger, Notifier, RootLogger } from './core/index.js';
+import { EdgeError, ErrorCode, createLogger, createNotifier, errorMessage, systemClock } from './core/index.js';
 import type { Check } from './health/index.js';
 import { HealthMonitor, commandCheck, eventLoopCheck, heapCheck, predicateCheck, probeCheck } from './health/index.js';
 import type { AdminServer, Metrics, Registry } from './metrics/index.js';
@@ -19,6 +19,7 @@ import { createMetrics, durationField, mergeMetrics, startAdmin, unknownField } 
 import type { DnsPlane, ServeOptions, ServingState } from './plane.js';
 import { LocalPlane, cookiesOf, loadServeConfig, loadState } from './plane.js';
 import { probeQuestion, probeTcp, probeUdp } from './client/index.js';
+import { udpReusePort } from './server/index.js';
 import { VERSION } from './version.js';
 import { absoluteName, keyToText, nameKey } from './wire/index.js';
 import type { ZoneInfo } from './zone/index.js';
@@ -106,6 +107,10 @@ export class EdgeNode {
   /** Monotonic, so uptime does not jump with the wall clock. */
   readonly #startedAt = systemClock.now();
   #stopping: Promise<void> | undefined;
+  /** The service manager (systemd Type=notify), told once the node answers: READY=1 and what follows. */
+  readonly #notify: Notifier;
+  /** READY=1 was sent: reloads and the stop are told from then on. */
+  #toldReady = false;
 
   private constructor(state: ServingState, opts: ServeOptions, log: Logger, plane: DnsPlane, metrics: Metrics) {
     // The image was handed to the plane; keeping it here would hold the whole zone set twice.
@@ -115,6 +120,7 @@ export class EdgeNode {
     this.log = log;
     this.plane = plane;
     this.metrics = metrics;
+    this.#notify = createNotifier({ socket: opts.notifySocket, onError: (message, e) => log.warn('could not notify the service manager', { message, error: errorMessage(e) }) });
     const c = state.loaded.config;
     this.announcer = new Announcer({
       adapter: buildAdapter(c, log),
@@ -200,7 +206,9 @@ export class EdgeNode {
       zoneAnswers: () => synthCounts,
     });
     const plane: DnsPlane =
-      c.workers > 1 ? await (await import('./workers.js')).WorkerPlane.start(state, c.workers, log, () => metrics.workerRestarted()) : (local = await LocalPlane.start(state, log, metrics));
+      c.workers > 1
+        ? await (await import('./workers.js')).WorkerPlane.start(state, c.workers, log, () => metrics.workerRestarted(), await udpReusePort())
+        : (local = await LocalPlane.start(state, log, metrics));
     try {
       node = new EdgeNode(state, opts, log, plane, metrics);
       node.#root = root;
@@ -260,6 +268,19 @@ export class EdgeNode {
   }
 
   async #reloadOnce(remove: ReadonlySet<string>): Promise<ReloadResult> {
+    if (this.#toldReady && !this.#stopping) this.#notify.reloading('reloading the config and zones');
+    const result = await this.#reloadFiles(remove);
+    // Answering all along; READY=1 ends the RELOADING=1 whatever the outcome.
+    if (this.#toldReady && !this.#stopping) this.#notify.ready(result.ok ? `${this.#serving()}; ${result.message}` : `${this.#serving()}; the last reload failed: serving the previous config and zones`);
+    return result;
+  }
+
+  /** What the node serves, for the service manager's status line. */
+  #serving(): string {
+    return `answering on ${this.plane.bound.map(formatHostPort).join(' ')} (UDP, TCP), ${this.zones.length} zone(s)`;
+  }
+
+  async #reloadFiles(remove: ReadonlySet<string>): Promise<ReloadResult> {
     try {
       const loaded = loadServeConfig(this.#opts);
       // log.level applies at once; the rest of log (format, query log) with a restart.
@@ -412,6 +433,7 @@ export class EdgeNode {
     this.#stopping ??= (async () => {
       const c = this.config;
       this.log.info('stopping', { lingerMs: c.announce.shutdownLinger });
+      if (this.#toldReady) this.#notify.stopping('stopping: withdrawing, then closing the listeners');
       this.health.stop();
       const withdrawn = await this.announcer.settled(c.announce.withdrawTimeout);
       if (!withdrawn) this.log.error('withdraw not confirmed before stopping', { timeoutMs: c.announce.withdrawTimeout, lastError: this.announcer.status().lastError });
@@ -429,6 +451,7 @@ export class EdgeNode {
       await this.plane.closeTcp();
       await this.plane.closeUdp();
       await this.#admin?.close();
+      await this.#notify.flushed();
       this.log.info('stopped');
     })();
     return this.#stopping;
@@ -454,6 +477,9 @@ export class EdgeNode {
     process.on('SIGINT', onStop);
     // Logged once the signal handlers are in place: from here a SIGTERM is a clean stop.
     this.log.info('started', { config: this.#state.loaded.source, zones: this.zones.length, listen: this.plane.bound, workers: this.plane.workers()?.configured ?? 1, admin: this.adminPort, adminSocket: this.adminSocket });
+    // Every listener is bound (in every worker), the zones are loaded and the admin endpoint is up.
+    this.#toldReady = true;
+    this.#notify.ready(this.#serving());
     await requested;
     await stopped;
     process.off('SIGHUP', onHup);

@@ -41,6 +41,8 @@ export interface ServeOptions {
   /** `--workers N`. */
   workers?: number;
   logger?: Logger;
+  /** The service manager's notify socket (systemd's NOTIFY_SOCKET), taken out of the environment. */
+  notifySocket?: string;
 }
 
 /** Command-line flags as config overrides, validated with the file. */
@@ -212,8 +214,12 @@ export class LocalPlane implements DnsPlane {
     this.#resolver = resolver;
   }
 
-  /** Build cache, upstreams and pipeline and bind the listeners; `metrics` observes them. */
-  static async start(state: ServingState, log: Logger, metrics: Metrics): Promise<LocalPlane> {
+  /**
+   * Build cache, upstreams and pipeline and bind the listeners; `metrics` observes them. A worker
+   * may say where (`listen`: the ports the first worker got for port 0) and bind UDP with
+   * `reusePort`.
+   */
+  static async start(state: ServingState, log: Logger, metrics: Metrics, udp: { listen?: readonly ListenAddress[]; reusePort?: boolean } = {}): Promise<LocalPlane> {
     const c = state.loaded.config;
     const zones = storeOf(state.image, null);
     const resolver = buildResolver(c, log, metrics.resolver);
@@ -237,7 +243,8 @@ export class LocalPlane implements DnsPlane {
       defence: defenceObserver(metrics.defence, log),
     });
     try {
-      return new LocalPlane(pipeline, await startListeners(c.listen, pipeline, tcpLimits(c), log, metrics.listeners), resolver);
+      const listeners = await startListeners(udp.listen ?? c.listen, pipeline, tcpLimits(c), log, metrics.listeners, undefined, { reusePort: udp.reusePort === true });
+      return new LocalPlane(pipeline, listeners, resolver);
     } catch (e) {
       resolver?.close();
       throw e;

@@ -1,5 +1,7 @@
 // `workers: N`: N processes answer DNS on the same listeners (node:cluster shares each socket; the
-// kernel hands every datagram and connection to one of them). The primary keeps what must exist
+// kernel hands every datagram and connection to one of them). Where the runtime has dgram's
+// `reusePort` (udpReusePort()), each worker binds a UDP socket of its own instead, the kernel
+// spreading datagrams over them; the first worker binds first, so the others take its ports. The primary keeps what must exist
 // once per node: health, the announcement, the admin endpoint, reload and metrics, which it merges
 // from the workers. A worker runs a LocalPlane and does what the primary asks over IPC; it ignores
 // SIGTERM/SIGINT (the primary orders the shutdown: withdraw, linger, close) and exits when the
@@ -40,6 +42,10 @@ interface WorkerOptions {
   loaded: LoadedConfig;
   image: string;
   secrets: SecretsText;
+  /** UDP with SO_REUSEPORT, a socket of the worker's own. */
+  reusePort: boolean;
+  /** Where to listen (the bound ports of the first worker), or null for the config's addresses. */
+  listen: ListenAddress[] | null;
 }
 
 /** What the primary asks a worker. A reload is `prepare` (read and decode the new zone image
@@ -98,9 +104,11 @@ export class WorkerPlane implements DnsPlane {
   /** Image files written and not removed yet. */
   readonly #images = new Set<string>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #reusePort: boolean;
 
-  private constructor(dir: string, state: ServingState, n: number, log: Logger, onRestart: () => void) {
+  private constructor(dir: string, state: ServingState, n: number, log: Logger, onRestart: () => void, reusePort: boolean) {
     this.#dir = dir;
+    this.#reusePort = reusePort;
     this.#current = { loaded: state.loaded, image: join(dir, 'zones-1.img'), generation: 1, secrets: secretsToText(state.secrets) };
     this.#log = log;
     this.#onRestart = onRestart;
@@ -108,10 +116,11 @@ export class WorkerPlane implements DnsPlane {
   }
 
   /** Fork `n` workers and wait until each has bound the listeners; throws the first one's error.
-   * The zones were loaded once, here: the workers decode the same image file. */
-  static async start(state: ServingState, n: number, log: Logger, onRestart: () => void): Promise<WorkerPlane> {
+   * The zones were loaded once, here: the workers decode the same image file. `reusePort`: each
+   * worker binds its own UDP sockets (udpReusePort() said this runtime can). */
+  static async start(state: ServingState, n: number, log: Logger, onRestart: () => void, reusePort = false): Promise<WorkerPlane> {
     if (!state.image) throw new Error('no zone image to start the workers from');
-    const plane = new WorkerPlane(await mkdtemp(join(tmpdir(), 'edgedns-')), state, n, log, onRestart);
+    const plane = new WorkerPlane(await mkdtemp(join(tmpdir(), 'edgedns-')), state, n, log, onRestart, reusePort);
     plane.#images.add(plane.#current.image);
     await writeImageFile(plane.#current.image, state.image).catch(async (e: unknown) => {
       await rm(plane.#dir, { recursive: true, force: true });
@@ -122,20 +131,29 @@ export class WorkerPlane implements DnsPlane {
     const here = fileURLToPath(import.meta.url);
     cluster.setupPrimary({ exec: here.replace(/workers(\.[jt]s)$/, `worker-main${extname(here)}`), args: [] });
     try {
-      const bound = await Promise.all(plane.#slots.map((s) => plane.#fork(s)));
-      plane.#bound = bound[0] ?? [];
+      if (reusePort) {
+        // Sockets of their own: a port 0 would be a different port in each worker, so the first
+        // binds and the others (and any restarted later) take the ports it got.
+        const [first, ...rest] = plane.#slots;
+        plane.#bound = first ? await plane.#fork(first) : [];
+        await Promise.all(rest.map((s) => plane.#fork(s)));
+      } else {
+        const bound = await Promise.all(plane.#slots.map((s) => plane.#fork(s)));
+        plane.#bound = bound[0] ?? [];
+      }
     } catch (e) {
       await plane.#killAll();
       throw e;
     }
-    log.info('workers listening', { workers: n, pids: plane.#slots.map((s) => s.worker?.process.pid) });
+    log.info('workers listening', { workers: n, pids: plane.#slots.map((s) => s.worker?.process.pid), udp: reusePort ? 'a socket per worker (reusePort)' : 'shared through the primary' });
     return plane;
   }
 
   /** Start the worker of `slot`; resolves with its bound addresses, rejects when it fails to start. */
   #fork(slot: Slot): Promise<ListenAddress[]> {
     const { loaded, image, generation, secrets } = this.#current;
-    const w = cluster.fork({ [WORKER_ENV]: JSON.stringify({ index: slot.index, loaded, image, secrets } satisfies WorkerOptions) });
+    const listen = this.#reusePort && this.#bound.length > 0 ? [...this.#bound] : null;
+    const w = cluster.fork({ [WORKER_ENV]: JSON.stringify({ index: slot.index, loaded, image, secrets, reusePort: this.#reusePort, listen } satisfies WorkerOptions) });
     slot.worker = w;
     slot.startingFrom = image;
     // Monotonic: a wall-clock step must not reset or prolong the crash back-off.
@@ -405,7 +423,7 @@ export async function runWorker(): Promise<void> {
       upstreamInFlight: () => current?.upstreamInFlight() ?? 0,
       zoneAnswers: () => synthCounts,
     });
-    plane = current = await LocalPlane.start(state, log, metrics);
+    plane = current = await LocalPlane.start(state, log, metrics, { ...(opts.listen && { listen: opts.listen }), reusePort: opts.reusePort === true });
     /** A reload decoded and waiting for `commit`. */
     let prepared: { generation: number; zones: ZoneStore; identity: Identity; cookies: Cookies; level: LogLevel } | null = null;
     const handlers: Record<Op, (m: Request) => unknown> = {

@@ -2,7 +2,7 @@
 // small routing.ts for `announce`), loaded on demand so that one-shot commands start fast.
 
 import { Command, CommanderError } from 'commander';
-import { EdgeError, ErrorCode, createLogger, isEdgeError, parseDuration } from '../core/index.js';
+import { EdgeError, ErrorCode, createLogger, isEdgeError, parseDuration, takeNotifySocket } from '../core/index.js';
 import type { AdminClientOptions } from './admin-client.js';
 import { adminRequest } from './admin-client.js';
 import type { StatusDoc } from './format.js';
@@ -67,6 +67,8 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
     .action(async (opts: { config?: string; listen?: string[]; zones?: string; upstream?: string[]; authoritativeOnly?: boolean; allowRecursion?: string[]; siteId?: string; admin?: string; adminSocket?: string; workers?: number }) => {
       if (opts.authoritativeOnly && opts.upstream) throw usage('--authoritative-only and --upstream exclude each other');
       const { EdgeNode } = await import('../app.js');
+      // Out of the environment before anything runs: the node's children must not speak for it.
+      const notifySocket = takeNotifySocket();
       const node = await startLogged(opts.config, () => EdgeNode.start({
         ...(opts.config !== undefined && { configPath: opts.config }),
         ...(opts.listen !== undefined && { listen: opts.listen }),
@@ -78,6 +80,7 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
         ...(opts.admin !== undefined && { admin: opts.admin }),
         ...(opts.adminSocket !== undefined && { adminSocket: opts.adminSocket }),
         ...(opts.workers !== undefined && { workers: opts.workers }),
+        ...(notifySocket !== undefined && { notifySocket }),
       }));
       await node.runUntilSignalled();
     });

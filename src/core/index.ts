@@ -10,4 +10,6 @@ export { runCommand } from './run.js';
 export type { RunResult } from './run.js';
 export { SYSTEM_RUNTIME_DIR, adminSocketCandidates, currentRuntimeEnv, defaultAdminSocket } from './paths.js';
 export type { RuntimeEnv } from './paths.js';
+export { NO_NOTIFIER, createNotifier, systemdNotify, takeNotifySocket } from './notify.js';
+export type { Notifier, NotifierOptions, NotifySender } from './notify.js';
 export { SIPHASH_KEY_LEN, SIPHASH_OUT_LEN, siphash24 } from './siphash.js';

@@ -11,6 +11,8 @@ export type { FetchLimit } from './fetch-limits.js';
 export { FailureCache } from './failures.js';
 export { startListeners } from './listeners.js';
 export type { ListenAddress, ListenerObserver, ListenerSet, SendFailure } from './listeners.js';
+export { udpReusePort } from './reuse-port.js';
+export type { CreateUdpSocket, ReusableSocketOptions } from './reuse-port.js';
 export { Admission, Deadlines, SELF_RESERVE, WriteBudget } from './tcp-limits.js';
 export type { Deadline, RefuseReason, TcpLimits, Timers } from './tcp-limits.js';
 export { queryLog, teeObservers } from './querylog.js';

@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import { EdgeError, ErrorCode, errorMessage, formatHostPort, literalLookup } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import type { Answer, Pipeline, Transport } from './pipeline.js';
+import type { ReusableSocketOptions } from './reuse-port.js';
 import { serveConnection } from './tcp.js';
 import type { Deadline, RefuseReason, TcpLimits, Timers } from './tcp-limits.js';
 import { Admission, WriteBudget, realTimers } from './tcp-limits.js';
@@ -65,6 +66,10 @@ function ownAddresses(addresses: readonly ListenAddress[]): string[] {
   return addresses.flatMap((a) => (a.host === '0.0.0.0' ? ['127.0.0.1'] : a.host === '::' ? ['::1'] : [a.host]));
 }
 
+/**
+ * `reusePort`: each UDP socket is this process's own with SO_REUSEPORT (a `workers: N` worker
+ * where udpReusePort() holds), not one shared through the cluster primary. TCP is shared as ever.
+ */
 export async function startListeners(
   addresses: readonly ListenAddress[],
   pipeline: Pipeline,
@@ -72,7 +77,9 @@ export async function startListeners(
   log: Logger,
   obs: ListenerObserver = NOOP,
   timers: Timers = realTimers,
+  bindOptions: { reusePort?: boolean } = {},
 ): Promise<ListenerSet> {
+  const reusePort = bindOptions.reusePort === true;
   const udp: dgram.Socket[] = [];
   const tcp: net.Server[] = [];
   const conns = new Set<net.Socket>();
@@ -91,7 +98,7 @@ export async function startListeners(
     for (const a of addresses) {
       // UDP first: with port 0, the TCP socket takes the port the kernel gave the UDP one; if
       // that port is taken for TCP, try another (a few times).
-      let u = await bindUdp(a, pipeline, log, obs);
+      let u = await bindUdp(a, pipeline, log, obs, reusePort);
       let t: net.Server | undefined;
       for (let attempt = 0; !t; attempt++) {
         try {
@@ -102,7 +109,7 @@ export async function startListeners(
             throw e;
           }
           u.close();
-          u = await bindUdp(a, pipeline, log, obs);
+          u = await bindUdp(a, pipeline, log, obs, reusePort);
         }
       }
       udp.push(u);
@@ -146,10 +153,11 @@ function sendUdp(sock: dgram.Socket, out: Buffer, rinfo: dgram.RemoteInfo, obs: 
   }
 }
 
-function bindUdp(a: ListenAddress, pipeline: Pipeline, log: Logger, obs: ListenerObserver): Promise<dgram.Socket> {
+function bindUdp(a: ListenAddress, pipeline: Pipeline, log: Logger, obs: ListenerObserver, reusePort: boolean): Promise<dgram.Socket> {
   const v6 = a.host.includes(':');
   // Large buffers absorb bursts (capped by net.core.rmem_max / wmem_max).
-  const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6, recvBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER, lookup: literalLookup });
+  const options: ReusableSocketOptions = { type: v6 ? 'udp6' : 'udp4', ipv6Only: v6, recvBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER, lookup: literalLookup, ...(reusePort && { reusePort: true }) };
+  const sock = dgram.createSocket(options);
   const fail = (e: unknown): void => {
     // The pipeline does not throw on bad input; this is a bug, and one query must not stop the rest.
     log.error('query failed', { error: errorMessage(e), transport: 'udp' });
@@ -176,7 +184,8 @@ function bindUdp(a: ListenAddress, pipeline: Pipeline, log: Logger, obs: Listene
   });
   return new Promise((resolve, reject) => {
     sock.once('error', (e) => reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on udp ${formatHostPort(a)}: ${e.message}`)));
-    sock.bind(a.port, a.host, () => {
+    // exclusive with reusePort: the worker binds its own socket rather than ask the cluster primary.
+    sock.bind({ port: a.port, address: a.host, exclusive: reusePort }, () => {
       sock.removeAllListeners('error');
       sock.on('error', (e) => log.warn('udp socket error', { address: a.host, error: e.message }));
       resolve(sock);

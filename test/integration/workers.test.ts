@@ -2,7 +2,7 @@
 // merges the metrics, reloads and flushes every worker, restarts a dead one, and takes them all
 // down with it. The real server, queried with dig.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,6 +12,7 @@ import { parseProm, value } from '../helpers/prom.ts';
 import type { RunningServer } from '../helpers/server.ts';
 import { ZONES, runCli, startServer } from '../helpers/server.ts';
 import { FakeUpstream } from '../helpers/upstream.ts';
+import { udpReusePort } from '../../src/server/index.ts';
 import { decode, query, udpExchange } from '../helpers/wire.ts';
 
 const SITE = 'workers-site';
@@ -51,6 +52,20 @@ const alive = (pid: number): boolean => {
     return false;
   }
 };
+
+/** The UDP sockets bound to 127.0.0.1:port (from /proc/net/udp) and the processes holding each. */
+function udpSocketHolders(port: number, pids: number[]): number[][] {
+  const want = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f[1] === want).map((f) => f[9] as string);
+  const holds = (pid: number, inode: string): boolean => readdirSync(`/proc/${pid}/fd`).some((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`;
+    } catch {
+      return false;
+    }
+  });
+  return inodes.map((i) => pids.filter((p) => holds(p, i)).sort((a, b) => a - b)).sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0));
+}
 
 describe('workers: 2', () => {
   it('runs two worker processes that answer over UDP and TCP with the site identity', async () => {
@@ -153,6 +168,19 @@ describe('workers: 2', () => {
     const answers = await Promise.all(Array.from({ length: 20 }, () => dig(srv, ['example.test', 'SOA'])));
     assert.deepEqual(new Set(answers.map((r) => r.answer[0]?.data.split(' ')[2])), new Set([String(serial)]));
     writeFileSync(zoneFile, text);
+  });
+
+  it('UDP, restarted workers included: a socket per worker where this Node has reusePort, else one the primary shares', async () => {
+    const workers = [...(await status()).workers.pids].sort((a, b) => a - b);
+    const primary = srv.proc.pid as number;
+    const holders = udpSocketHolders(srv.port, [primary, ...workers]);
+    if (await udpReusePort()) {
+      assert.deepEqual(holders, workers.map((w) => [w]));
+      assert.match(srv.logs(), /"msg":"workers listening".*"udp":"a socket per worker \(reusePort\)"/);
+    } else {
+      assert.deepEqual(holders, [[primary, ...workers].sort((a, b) => a - b)]);
+      assert.match(srv.logs(), /"msg":"workers listening".*"udp":"shared through the primary"/);
+    }
   });
 
   it('retries a worker that cannot start again, with back-off, until it can', async () => {
