@@ -16,7 +16,7 @@ import { buildIdentity } from '../src/identity/index.ts';
 import { createMetrics } from '../src/metrics/index.ts';
 import type { Resolver, UpstreamAnswer } from '../src/resolver/index.ts';
 import { Cookies, Forwarder, Pipeline, RateLimiter } from '../src/server/index.ts';
-import { identityConfig } from '../src/site.ts';
+import { identityConfig } from '../src/compose/site.ts';
 import { parseMessage } from '../src/wire/index.ts';
 import { loadZones, zoneSpecsFromDir } from '../src/zone/index.ts';
 

@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
-import type { AdminEndpoint, AdminFlags } from '../cli-config.js';
+import type { AdminEndpoint, AdminFlags } from './config.js';
 import { EdgeError, ErrorCode } from '../core/index.js';
 
 export type AdminClientOptions = AdminFlags;
@@ -17,7 +17,7 @@ export interface AdminResponse {
 }
 
 export async function adminRequest(o: AdminClientOptions, method: 'GET' | 'POST', path: string, body?: Record<string, unknown>): Promise<AdminResponse> {
-  const { adminEndpoint } = await import('../cli-config.js');
+  const { adminEndpoint } = await import('./config.js');
   const ep = adminEndpoint(o);
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';

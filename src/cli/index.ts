@@ -2,12 +2,11 @@
 // small routing.ts for `announce`), loaded on demand so that one-shot commands start fast.
 
 import { Command, CommanderError } from 'commander';
-import { EdgeError, ErrorCode, createLogger, isEdgeError, parseDuration, takeNotifySocket } from '../core/index.js';
+import { EdgeError, ErrorCode, VERSION, createLogger, isEdgeError, parseDuration, takeNotifySocket } from '../core/index.js';
 import type { AdminClientOptions } from './admin-client.js';
 import { adminRequest } from './admin-client.js';
 import type { StatusDoc } from './format.js';
 import { formatStatus } from './format.js';
-import { VERSION } from '../version.js';
 
 /**
  * Exit codes: 0 ok; 1 a zone file rejected (zone print/check, config check, serve, reload) or a
@@ -66,7 +65,7 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
     .option('--workers <n>', 'processes answering DNS on the same sockets (default 1: this one)', (v) => (/^\d+$/.test(v) ? Number(v) : v))
     .action(async (opts: { config?: string; listen?: string[]; zones?: string; upstream?: string[]; authoritativeOnly?: boolean; allowRecursion?: string[]; siteId?: string; admin?: string; adminSocket?: string; workers?: number }) => {
       if (opts.authoritativeOnly && opts.upstream) throw usage('--authoritative-only and --upstream exclude each other');
-      const { EdgeNode } = await import('../app.js');
+      const { EdgeNode } = await import('../node/index.js');
       // Out of the environment before anything runs: the node's children must not speak for it.
       const notifySocket = takeNotifySocket();
       const node = await startLogged(opts.config, () => EdgeNode.start({
@@ -93,7 +92,7 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
     .argument('<origin>', 'starting $ORIGIN, e.g. example.test.')
     .option('--generic', 'print RDATA in RFC 3597 form (\\# LEN HEX)')
     .action(async (file: string, origin: string, opts: { generic?: boolean }) => {
-      const { printZone } = await import('../app.js');
+      const { printZone } = await import('../node/index.js');
       const lines = printZone(file, origin, opts.generic === true);
       process.stdout.write(lines.length ? `${lines.join('\n')}\n` : '');
     });
@@ -103,7 +102,7 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
     .argument('<file>', 'zone file')
     .argument('<origin>', 'zone origin, e.g. example.test.')
     .action(async (file: string, origin: string) => {
-      const { checkZone } = await import('../app.js');
+      const { checkZone } = await import('../node/index.js');
       process.stdout.write(`${checkZone(file, origin)}\n`);
     });
 
@@ -175,7 +174,7 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
     .action(async (opts: { target: string; rate: string; duration: string; name: string; json?: string }) => {
       const durationMs = parseDuration(opts.duration);
       if (durationMs === undefined) throw usage(`--duration: expected a duration like 10s, got "${opts.duration}"`);
-      const { drillStream } = await import('../drill-command.js');
+      const { drillStream } = await import('./drill.js');
       await drillStream({ target: opts.target, rate: Number(opts.rate), durationMs, qname: opts.name, ...(opts.json !== undefined && { json: opts.json }) });
     });
 
@@ -186,9 +185,9 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
     .option('-c, --config <file>', "the node's YAML config (default: $EDGEDNS_CONFIG or /etc/edgedns/edgedns.yaml when it exists; required)")
     .action(async (action: string, opts: { config?: string }) => {
       if (action !== 'announce' && action !== 'withdraw') throw usage(`announce: expected "announce" or "withdraw", got "${action}"`);
-      const { requireConfig } = await import('../cli-config.js');
+      const { requireConfig } = await import('./config.js');
       const config = requireConfig(opts.config, `announce ${action}`);
-      const { announceOnce } = await import('../routing.js');
+      const { announceOnce } = await import('../compose/index.js');
       const out = await announceOnce(config, action, createLogger({ level: 'warn' }));
       process.stdout.write(`${action}: ${out}\n`);
     });
@@ -198,9 +197,9 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
     .description("watchdog: query the node's addresses and withdraw when it stops answering (crash, hang, SIGSTOP)")
     .option('-c, --config <file>', 'the same YAML config as the node (default: $EDGEDNS_CONFIG or /etc/edgedns/edgedns.yaml when it exists; required)')
     .action(async (opts: { config?: string }) => {
-      const { requireConfig } = await import('../cli-config.js');
+      const { requireConfig } = await import('./config.js');
       const config = requireConfig(opts.config, 'guard');
-      const { guard } = await import('../guard.js');
+      const { guard } = await import('./guard.js');
       await guard(config);
     });
 
@@ -211,7 +210,7 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
     .description('validate a config file and the zones it names (exit 2 if invalid, 1 if a zone is rejected); warn about files, sockets and commands missing on this host')
     .argument('<file>', 'YAML config file')
     .action(async (file: string) => {
-      const { checkConfig } = await import('../app.js');
+      const { checkConfig } = await import('../node/index.js');
       const { summary, warnings } = checkConfig(file);
       for (const w of warnings) process.stderr.write(`edgedns: warning: ${w}\n`);
       if (warnings.length > 0) process.stderr.write('edgedns: (warnings only: these may exist on the target host alone; the node needs them there)\n');
@@ -262,7 +261,7 @@ async function startLogged<T>(configPath: string | undefined, start: () => Promi
     return await start();
   } catch (e) {
     if (!isEdgeError(e)) throw e;
-    const { configuredLogFormat } = await import('../cli-config.js');
+    const { configuredLogFormat } = await import('./config.js');
     createLogger({ format: configuredLogFormat(configPath) }).error('start failed', { code: e.code, problems: e.problems.length > 0 ? e.problems : [e.message] });
     throw new Logged(exitFor(e.code));
   }

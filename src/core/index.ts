@@ -13,3 +13,4 @@ export type { RuntimeEnv } from './paths.js';
 export { NO_NOTIFIER, createNotifier, systemdNotify, takeNotifySocket } from './notify.js';
 export type { Notifier, NotifierOptions, NotifySender } from './notify.js';
 export { SIPHASH_KEY_LEN, SIPHASH_OUT_LEN, siphash24 } from './siphash.js';
+export { VERSION } from './version.js';

@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { adminEndpoint, parseAdminAddress, requireConfig } from '../../../src/cli-config.ts';
+import { adminEndpoint, parseAdminAddress, requireConfig } from '../../../src/cli/config.ts';
 import { EdgeError } from '../../../src/core/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgedns-cli-config-'));

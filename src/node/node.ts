@@ -1,84 +1,29 @@
-// The composition root: builds every module from the config and wires them together (listeners,
-// zones, cache and upstreams, identity, metrics and the admin endpoint, reload and stop on
-// signals). The CLI reaches the rest of the program only through here.
+// One edge node: builds the modules from the config and wires them together (planes, health and
+// announcement, metrics and the admin endpoint), and runs it — reload, stop, signals. Its checks,
+// admin actions, /status document and the file commands sit beside it in this folder.
 
-import { hostname } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { Announcer } from './announce/index.js';
-import { configBase, zoneSpecs } from './assemble.js';
-import { buildAdapter } from './routing.js';
-import { identityConfig } from './site.js';
-import type { Config } from './config/index.js';
-import { formatHostPort, hostWarnings, loadConfig } from './config/index.js';
-import type { LogLevel, Logger, Notifier, RootLogger } from './core/index.js';
-import { EdgeError, ErrorCode, createLogger, createNotifier, errorMessage, systemClock } from './core/index.js';
-import type { Check } from './health/index.js';
-import { HealthMonitor, commandCheck, eventLoopCheck, heapCheck, predicateCheck, probeCheck } from './health/index.js';
-import type { AdminServer, Metrics, Registry } from './metrics/index.js';
-import { createMetrics, durationField, mergeMetrics, startAdmin, unknownField } from './metrics/index.js';
-import type { DnsPlane, ServeOptions, ServingState } from './plane.js';
-import { LocalPlane, cookiesOf, loadServeConfig, loadState } from './plane.js';
-import { probeQuestion, probeTcp, probeUdp } from './client/index.js';
-import { udpReusePort } from './server/index.js';
-import { VERSION } from './version.js';
-import { absoluteName, keyToText, nameKey } from './wire/index.js';
-import type { ZoneInfo } from './zone/index.js';
-import { buildZone, checkReload, formatRecord, loadZones, parseZoneFile, synthCounts } from './zone/index.js';
+import { Announcer } from '../announce/index.js';
+import { buildAdapter, configBase, identityConfig } from '../compose/index.js';
+import type { Config } from '../config/index.js';
+import { formatHostPort, hostWarnings } from '../config/index.js';
+import type { LogLevel, Logger, Notifier, RootLogger } from '../core/index.js';
+import { EdgeError, ErrorCode, VERSION, createLogger, createNotifier, errorMessage, systemClock } from '../core/index.js';
+import { HealthMonitor } from '../health/index.js';
+import type { AdminServer, Metrics, Registry } from '../metrics/index.js';
+import { createMetrics, mergeMetrics, startAdmin } from '../metrics/index.js';
+import type { DnsPlane, ServeOptions, ServingState } from '../process/index.js';
+import { LocalPlane, cookiesOf, loadServeConfig, loadState } from '../process/index.js';
+import { udpReusePort } from '../server/index.js';
+import type { ZoneInfo } from '../zone/index.js';
+import { checkReload, synthCounts } from '../zone/index.js';
+import { adminActions } from './admin.js';
+import { nodeChecks } from './checks.js';
+import { statusDocument } from './status.js';
+import type { ReloadResult } from './reload.js';
+import { RESTART_KEYS, canonicalZone } from './reload.js';
 
-export type { ServeOptions } from './plane.js';
-export { EdgeError, ErrorCode, isEdgeError } from './core/index.js';
-
-/** `edgedns zone print`: parse only, one record per line. */
-export function printZone(file: string, origin: string, generic: boolean): string[] {
-  return parseZoneFile(file, absoluteName(origin)).map((r) => formatRecord(r, generic));
-}
-
-/** `edgedns zone check`: parse plus zone policy; returns a one-line summary. */
-export function checkZone(file: string, origin: string): string {
-  const o = absoluteName(origin);
-  const zone = buildZone(parseZoneFile(file, o), o, file);
-  return `${file}: zone ${origin} OK: serial ${zone.serial}, ${zone.recordCount} records, ${zone.nodes.size} names`;
-}
-
-/**
- * `edgedns config check`: load and validate (errors throw), load the zones, and list what the
- * config needs from this host that is missing here (warnings: it may be checked off its target).
- */
-export function checkConfig(file: string): { summary: string; warnings: string[] } {
-  const loaded = loadConfig(file);
-  const { config } = loaded;
-  const specs = zoneSpecs(config, configBase(loaded));
-  loadZones(specs);
-  const warnings = hostWarnings(config, { base: configBase(loaded), path: process.env.PATH });
-  const w = warnings.length > 0 ? `, ${warnings.length} warning(s)` : '';
-  return { summary: `${file}: OK (${config.listen.length} listen address(es), ${specs.length} zone(s)${w})`, warnings };
-}
-
-/** Bounds of the durations an admin request may ask for. */
-const DRILL_MAX = { ms: 3_600_000, text: '1h' };
-const DRAIN_MAX = { ms: 30 * 86_400_000, text: '30d' };
-const MAX_REASON = 256;
-
-const refuse = (message: string): { ok: false; message: string } => ({ ok: false, message });
-
-/** A zone name as the zone list shows it (lower case, absolute); text that is no name stays as given. */
-function canonicalZone(name: string): string {
-  try {
-    return keyToText(nameKey(absoluteName(name)));
-  } catch {
-    return name;
-  }
-}
-
-export interface ReloadResult {
-  ok: boolean;
-  message: string;
-  /** Why a reload was refused (ERR_ZONE_* or ERR_CONFIG_*): `edgedns reload` exits as `zone check` or `config check` would. */
-  code?: ErrorCode;
-}
-
-/** Keys a reload cannot apply to a running node. */
-const RESTART_KEYS = ['listen', 'workers', 'tcp', 'edns', 'upstreams', 'resolver', 'fetchLimits', 'cache', 'recursion', 'rateLimit', 'admin', 'log', 'health', 'announce', 'guard'] as const;
+export type { ServeOptions } from '../process/index.js';
 
 /** A running node: DNS answered (here or by workers), health, announcement, admin; reload and stop. */
 export class EdgeNode {
@@ -122,6 +67,8 @@ export class EdgeNode {
     this.metrics = metrics;
     this.#notify = createNotifier({ socket: opts.notifySocket, onError: (message, e) => log.warn('could not notify the service manager', { message, error: errorMessage(e) }) });
     const c = state.loaded.config;
+    const checks = nodeChecks(c, plane, () => this.zones, (from) => cookiesOf(this.#state.secrets).probeOption(from));
+    this.#closeChecks = () => checks.close();
     this.announcer = new Announcer({
       adapter: buildAdapter(c, log),
       prefixes: c.announce.prefixes,
@@ -138,7 +85,7 @@ export class EdgeNode {
         fastIntervalMs: c.health.fastInterval,
         holdDown: { initialMs: c.health.holdDown.initial, maxMs: c.health.holdDown.max, decayMs: c.health.holdDown.decay },
       },
-      checks: this.#checks(c),
+      checks: checks.checks,
       sharedWithdraw: c.health.sharedWithdraw,
       drainFile: c.health.drainFile,
       clock: systemClock,
@@ -152,36 +99,6 @@ export class EdgeNode {
   /** The zones served now, as last loaded. */
   get zones(): ZoneInfo[] {
     return this.#state.zones;
-  }
-
-  /** The health checks: local ones withdraw when they fail, the shared one only reports. */
-  #checks(c: Config): Check[] {
-    const loop = eventLoopCheck(c.health.maxEventLoopLag);
-    this.#closeChecks = () => loop.close();
-    const q = probeQuestion(this.zones[0]?.origin);
-    const checks: Check[] = [
-      predicateCheck('listeners', 'local', () => this.plane.listening()),
-      ...this.plane.bound.flatMap((b) => [
-        probeCheck(`udp ${formatHostPort(b)}`, () => probeUdp(b, q, c.health.probeTimeout, (from) => cookiesOf(this.#state.secrets).probeOption(from)), c.health.probeTimeout + 100),
-        probeCheck(`tcp ${formatHostPort(b)}`, () => probeTcp(b, q, c.health.probeTimeout, (from) => cookiesOf(this.#state.secrets).probeOption(from)), c.health.probeTimeout + 100),
-      ]),
-      // Every process that answers serves the zones of the last successful load.
-      predicateCheck('zones', 'local', () => this.plane.serving(this.zones)),
-      loop,
-      heapCheck(c.health.maxHeapFraction),
-      {
-        name: 'upstreams',
-        kind: 'shared',
-        run: async () => {
-          const ups = await this.plane.upstreams();
-          if (ups.length === 0) return { ok: true, detail: 'no upstreams' };
-          const healthy = ups.filter((u) => u.healthy).length;
-          return { ok: healthy > 0, detail: `${healthy} of ${ups.length} upstream(s) healthy` };
-        },
-      },
-    ];
-    if (c.health.command) checks.push(commandCheck(c.health.command.command, c.health.command.args, c.health.command.timeout));
-    return checks;
   }
 
   /** Startup: config and zones (fatal when bad) → listeners (here or in workers) → admin endpoint. */
@@ -207,7 +124,7 @@ export class EdgeNode {
     });
     const plane: DnsPlane =
       c.workers > 1
-        ? await (await import('./workers.js')).WorkerPlane.start(state, c.workers, log, () => metrics.workerRestarted(), await udpReusePort())
+        ? await (await import('../process/index.js')).WorkerPlane.start(state, c.workers, log, () => metrics.workerRestarted(), await udpReusePort())
         : (local = await LocalPlane.start(state, log, metrics));
     try {
       node = new EdgeNode(state, opts, log, plane, metrics);
@@ -332,39 +249,18 @@ export class EdgeNode {
     return mergeMetrics([await this.metrics.registry.getMetricsAsJSON(), ...others]);
   }
 
-  async status(): Promise<Record<string, unknown>> {
-    const c = this.config;
-    const id = identityConfig(c);
-    const cache = await this.plane.cache();
-    const registry = await this.registry();
-    const counter = async (name: string): Promise<number> => (await registry.getSingleMetric(name)?.get())?.values[0]?.value ?? 0;
-    const workers = this.plane.workers();
-    return {
-      site: { id: id.siteId, hostname: id.hostname },
-      version: VERSION,
-      node: process.version,
-      pid: process.pid,
-      host: hostname(),
-      uptimeSeconds: Math.round((systemClock.now() - this.#startedAt) / 1000),
-      startedAt: new Date(this.#startedAt).toISOString(),
+  status(): Promise<Record<string, unknown>> {
+    return statusDocument({
+      config: this.config,
+      plane: this.plane,
+      registry: () => this.registry(),
       ready: this.ready(),
-      listeners: this.plane.bound.map((b) => ({ address: formatHostPort(b), transports: ['udp', 'tcp'] })),
-      ...(workers ? { workers: { ...workers, summary: this.plane.listening().detail } } : {}),
-      zones: this.zones.map((z) => ({ ...z, loadedAt: new Date(z.loadedAt).toISOString() })),
-      upstreams: await this.plane.upstreams(),
-      health: this.health.status(),
-      announce: { ...this.announcer.status(), summary: this.#announceSummary() },
-      cache: cache
-        ? { ...cache, hits: await counter('edgedns_cache_hits_total'), misses: await counter('edgedns_cache_misses_total'), staleServed: await counter('edgedns_cache_stale_served_total') }
-        : null,
-      config: { source: this.#state.loaded.source, sha256: this.#state.loaded.hash },
-    };
-  }
-
-  #announceSummary(): string {
-    const a = this.announcer.status();
-    const prefixes = a.prefixes.length > 0 ? a.prefixes.join(' ') : 'no prefixes';
-    return `${prefixes} via ${a.adapter}: desired ${a.desired ?? '-'}, confirmed ${a.confirmed ?? '-'}${a.lastError ? ` (last error: ${a.lastError})` : ''}`;
+      zones: this.zones,
+      health: this.health,
+      announcer: this.announcer,
+      startedAt: this.#startedAt,
+      loaded: this.#state.loaded,
+    });
   }
 
   #startAdmin(a: Config['admin']): Promise<AdminServer> {
@@ -377,51 +273,7 @@ export class EdgeNode {
       status: () => this.status(),
       ready: () => this.ready(),
       log: this.log,
-      actions: {
-        '/reload': async (body) => {
-          const bad = unknownField(body, ['remove']);
-          if (bad) return refuse(bad);
-          const remove = body.remove ?? [];
-          if (!Array.isArray(remove) || remove.length > 1000 || !remove.every((z): z is string => typeof z === 'string' && z.length > 0 && z.length <= 255)) return refuse('remove: expected a list of zone names');
-          return { ...(await this.reload(remove)) };
-        },
-        '/drain': (body) => {
-          const bad = unknownField(body, ['for', 'reason']);
-          if (bad) return refuse(bad);
-          const ms = durationField(body, 'for', DRAIN_MAX);
-          if (typeof ms === 'string') return refuse(ms);
-          const reason = body.reason ?? 'operator drain';
-          if (typeof reason !== 'string' || reason.length > MAX_REASON) return refuse(`reason: expected a string of at most ${MAX_REASON} characters`);
-          return { ok: true, message: this.health.drain(ms, reason) };
-        },
-        '/undrain': (body) => {
-          const bad = unknownField(body, []);
-          return bad ? refuse(bad) : { ok: true, message: this.health.undrain() };
-        },
-        '/drill/fail': (body) => {
-          const bad = unknownField(body, ['for']);
-          if (bad) return refuse(bad);
-          const ms = durationField(body, 'for', DRILL_MAX);
-          if (ms === null) return refuse('for: a drill needs a duration, e.g. {"for": "10s"}');
-          if (typeof ms === 'string') return refuse(ms);
-          return { ok: true, message: this.health.drillFail(ms) };
-        },
-        '/cache/flush': async (body) => {
-          const bad = unknownField(body, ['name']);
-          if (bad) return refuse(bad);
-          if (body.name !== undefined && typeof body.name !== 'string') return refuse(`name: expected a domain name, got ${JSON.stringify(body.name)}`);
-          const name = body.name === '' ? undefined : body.name;
-          let key: string | undefined;
-          try {
-            key = name === undefined ? undefined : nameKey(absoluteName(name));
-          } catch (e) {
-            return refuse(`name: bad name "${name}": ${errorMessage(e)}`);
-          }
-          const removed = await this.plane.flush(key);
-          if (removed === null) return refuse('there is no cache: forwarding is off');
-          return { ok: true, message: key === undefined ? `flushed ${removed} entries` : `flushed ${removed} entries of ${keyToText(key)}`, removed };
-        },
-      },
+      actions: adminActions(this),
     });
   }
 

@@ -2,11 +2,11 @@
 // the node so that `edgedns announce withdraw` (systemd's ExecStopPost after a crash) starts fast:
 // it loads the config and the adapters, nothing else.
 
-import type { Action, Adapter } from './announce/index.js';
-import { birdAdapter, dryRun, exabgpAdapter, execAdapter, gobgpAdapter, noneAdapter } from './announce/index.js';
-import type { Config } from './config/index.js';
-import { loadConfig } from './config/index.js';
-import type { Logger } from './core/index.js';
+import type { Action, Adapter } from '../announce/index.js';
+import { birdAdapter, dryRun, exabgpAdapter, execAdapter, gobgpAdapter, noneAdapter } from '../announce/index.js';
+import type { Config } from '../config/index.js';
+import { loadConfig } from '../config/index.js';
+import type { Logger } from '../core/index.js';
 import { identityConfig } from './site.js';
 
 /** The adapter the config names, wrapped in a dry run when asked. */

@@ -9,15 +9,13 @@
 //   - sentinels: a TCP connection held open to every address; when it closes (a crashed process:
 //     the kernel closes it at once) one quick probe confirms, and the guard withdraws at once.
 
-import { configuredZoneSpecs } from './assemble.js';
-import type { Config } from './config/index.js';
-import { formatHostPort, loadConfig } from './config/index.js';
-import type { Logger } from './core/index.js';
-import { createLogger, errorMessage, systemClock } from './core/index.js';
-import { buildAdapter } from './routing.js';
-import type { ProbeTarget } from './client/index.js';
-import { probeQuestion, probeUdp, sentinel } from './client/index.js';
-import { identityConfig } from './site.js';
+import { buildAdapter, configuredZoneSpecs, identityConfig } from '../compose/index.js';
+import type { Config } from '../config/index.js';
+import { formatHostPort, loadConfig } from '../config/index.js';
+import type { Logger } from '../core/index.js';
+import { createLogger, errorMessage, systemClock } from '../core/index.js';
+import type { ProbeTarget } from '../client/index.js';
+import { probeQuestion, probeUdp, sentinel } from '../client/index.js';
 
 export interface GuardHandle {
   stop(): void;

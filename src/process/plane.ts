@@ -4,22 +4,21 @@
 
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import { buildCache, buildResolver, configBase, configuredZoneSpecs } from './assemble.js';
-import { identityConfig } from './site.js';
-import type { Config, LoadedConfig } from './config/index.js';
-import { loadConfig } from './config/index.js';
-import type { Logger } from './core/index.js';
-import { CidrSet, systemClock } from './core/index.js';
-import type { CheckOutcome } from './health/index.js';
-import type { Identity } from './identity/index.js';
-import { buildIdentity } from './identity/index.js';
-import type { Metrics, MetricsJson } from './metrics/index.js';
-import type { Resolver, UpstreamStatus } from './resolver/index.js';
-import type { CookieSecrets, DefenceObserver, ForwarderOptions, ListenAddress, ListenerSet, TcpLimits } from './server/index.js';
-import { Cookies, Forwarder, Pipeline, RateLimiter, RrlKind, queryLog, readCookieSecrets, startListeners, teeObservers } from './server/index.js';
-import type { ZoneImage, ZoneInfo, ZoneStore } from './zone/index.js';
-import { openStore, loadInThread } from './zone/index.js';
-import { keyToText } from './wire/index.js';
+import { buildCache, buildResolver, configBase, configuredZoneSpecs, identityConfig } from '../compose/index.js';
+import type { Config, LoadedConfig } from '../config/index.js';
+import { loadConfig } from '../config/index.js';
+import type { Logger } from '../core/index.js';
+import { CidrSet, systemClock } from '../core/index.js';
+import type { CheckOutcome } from '../health/index.js';
+import type { Identity } from '../identity/index.js';
+import { buildIdentity } from '../identity/index.js';
+import type { Metrics, MetricsJson } from '../metrics/index.js';
+import type { Resolver, UpstreamStatus } from '../resolver/index.js';
+import type { CookieSecrets, DefenceObserver, ForwarderOptions, ListenAddress, ListenerSet, TcpLimits } from '../server/index.js';
+import { Cookies, Forwarder, Pipeline, RateLimiter, RrlKind, queryLog, readCookieSecrets, startListeners, teeObservers } from '../server/index.js';
+import type { ZoneImage, ZoneInfo, ZoneStore } from '../zone/index.js';
+import { openStore, loadInThread } from '../zone/index.js';
+import { keyToText } from '../wire/index.js';
 
 /** How `edgedns serve` was asked to run: the config file and the flags that override it. */
 export interface ServeOptions {

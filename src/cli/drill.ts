@@ -1,6 +1,6 @@
 // `edgedns drill stream`: the client side of a drill, on the command line.
 
-import { EdgeError, ErrorCode } from './core/index.js';
+import { EdgeError, ErrorCode } from '../core/index.js';
 
 export interface DrillStreamOptions {
   target: string;
@@ -16,8 +16,8 @@ export interface DrillStreamOptions {
  * which sites answered and how many queries were lost; with --json, every sample for analysis.
  */
 export async function drillStream(o: DrillStreamOptions): Promise<void> {
-  const { parseHostPort } = await import('./config/index.js');
-  const { runStream, STREAM_LIMITS } = await import('./client/index.js');
+  const { parseHostPort } = await import('../config/index.js');
+  const { runStream, STREAM_LIMITS } = await import('../client/index.js');
   const hp = parseHostPort(o.target, 53);
   if (!hp) throw new EdgeError(ErrorCode.USAGE, `--target: expected ADDRESS[:PORT], got "${o.target}"`);
   if (!(o.rate >= 1 && o.rate <= STREAM_LIMITS.maxRate)) throw new EdgeError(ErrorCode.USAGE, `--rate: expected 1..${STREAM_LIMITS.maxRate}, got ${o.rate}`);

@@ -2,15 +2,15 @@
 // composition root (app.ts) at startup and on reload.
 
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
-import type { CacheObserver } from './cache/index.js';
-import { AnswerCache } from './cache/index.js';
-import type { Config, LoadedConfig } from './config/index.js';
-import type { Logger } from './core/index.js';
-import { systemClock } from './core/index.js';
-import type { ResolverObserver } from './resolver/index.js';
-import { Resolver, readResolvConf } from './resolver/index.js';
-import type { ZoneSpec } from './zone/index.js';
-import { zoneSpecsFromDir } from './zone/index.js';
+import type { CacheObserver } from '../cache/index.js';
+import { AnswerCache } from '../cache/index.js';
+import type { Config, LoadedConfig } from '../config/index.js';
+import type { Logger } from '../core/index.js';
+import { systemClock } from '../core/index.js';
+import type { ResolverObserver } from '../resolver/index.js';
+import { Resolver, readResolvConf } from '../resolver/index.js';
+import type { ZoneSpec } from '../zone/index.js';
+import { zoneSpecsFromDir } from '../zone/index.js';
 
 /** Zone files named by the config; relative paths are resolved from `base`. */
 export function zoneSpecs(config: Config, base: string): ZoneSpec[] {

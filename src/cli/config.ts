@@ -4,10 +4,10 @@
 
 import { existsSync, lstatSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
-import type { Config } from './config/index.js';
-import { formatHostPort, loadConfig } from './config/index.js';
-import { EdgeError, ErrorCode, adminSocketCandidates, defaultAdminSocket } from './core/index.js';
-import type { LogFormat } from './core/index.js';
+import type { Config } from '../config/index.js';
+import { formatHostPort, loadConfig } from '../config/index.js';
+import { EdgeError, ErrorCode, adminSocketCandidates, defaultAdminSocket } from '../core/index.js';
+import type { LogFormat } from '../core/index.js';
 
 /** Where the commands that talk to a node or its router look for its config without --config. */
 export const DEFAULT_CONFIG_PATH = '/etc/edgedns/edgedns.yaml';

@@ -1,9 +1,9 @@
 // The site's identity as the config gives it (defaults: the host name; "edgedns <version>").
 
 import { hostname } from 'node:os';
-import type { Config } from './config/index.js';
-import type { IdentityConfig } from './identity/index.js';
-import { VERSION } from './version.js';
+import type { Config } from '../config/index.js';
+import type { IdentityConfig } from '../identity/index.js';
+import { VERSION } from '../core/index.js';
 
 export function identityConfig(c: Config): IdentityConfig {
   const host = hostname();

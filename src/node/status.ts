@@ -1,0 +1,61 @@
+// The /status document (and `edgedns status`): site, version, listeners, workers, zones,
+// upstreams, health, announcement, cache and config, read from the running node.
+
+import { hostname } from 'node:os';
+import type { Announcer } from '../announce/index.js';
+import { identityConfig } from '../compose/index.js';
+import type { Config, LoadedConfig } from '../config/index.js';
+import { VERSION, formatHostPort, systemClock } from '../core/index.js';
+import type { HealthMonitor } from '../health/index.js';
+import type { Registry } from '../metrics/index.js';
+import type { DnsPlane } from '../process/index.js';
+import type { ZoneInfo } from '../zone/index.js';
+
+/** What the document is read from. */
+export interface StatusSource {
+  config: Readonly<Config>;
+  plane: DnsPlane;
+  registry(): Promise<Registry>;
+  ready: { ready: boolean; reason: string };
+  zones: readonly ZoneInfo[];
+  health: HealthMonitor;
+  announcer: Announcer;
+  /** Monotonic (systemClock.now()) start time. */
+  startedAt: number;
+  loaded: Pick<LoadedConfig, 'source' | 'hash'>;
+}
+
+export async function statusDocument(n: StatusSource): Promise<Record<string, unknown>> {
+  const c = n.config;
+  const id = identityConfig(c);
+  const cache = await n.plane.cache();
+  const registry = await n.registry();
+  const counter = async (name: string): Promise<number> => (await registry.getSingleMetric(name)?.get())?.values[0]?.value ?? 0;
+  const workers = n.plane.workers();
+  return {
+    site: { id: id.siteId, hostname: id.hostname },
+    version: VERSION,
+    node: process.version,
+    pid: process.pid,
+    host: hostname(),
+    uptimeSeconds: Math.round((systemClock.now() - n.startedAt) / 1000),
+    startedAt: new Date(n.startedAt).toISOString(),
+    ready: n.ready,
+    listeners: n.plane.bound.map((b) => ({ address: formatHostPort(b), transports: ['udp', 'tcp'] })),
+    ...(workers ? { workers: { ...workers, summary: n.plane.listening().detail } } : {}),
+    zones: n.zones.map((z) => ({ ...z, loadedAt: new Date(z.loadedAt).toISOString() })),
+    upstreams: await n.plane.upstreams(),
+    health: n.health.status(),
+    announce: { ...n.announcer.status(), summary: announceSummary(n.announcer) },
+    cache: cache
+      ? { ...cache, hits: await counter('edgedns_cache_hits_total'), misses: await counter('edgedns_cache_misses_total'), staleServed: await counter('edgedns_cache_stale_served_total') }
+      : null,
+    config: { source: n.loaded.source, sha256: n.loaded.hash },
+  };
+}
+
+function announceSummary(announcer: Announcer): string {
+  const a = announcer.status();
+  const prefixes = a.prefixes.length > 0 ? a.prefixes.join(' ') : 'no prefixes';
+  return `${prefixes} via ${a.adapter}: desired ${a.desired ?? '-'}, confirmed ${a.confirmed ?? '-'}${a.lastError ? ` (last error: ${a.lastError})` : ''}`;
+}
