@@ -8,11 +8,13 @@ INTEGRATION_TESTS := $(shell find test/integration -name '*.test.ts' | sort)
 HOSTILE_TESTS := $(shell find test/hostile -name '*.test.ts' 2>/dev/null | sort)
 CONFORMANCE := ../shared/conformance/zone-compare.sh
 
-.PHONY: run test unit integration hostile build typecheck conformance clean help install uninstall test-node
+.PHONY: run test unit integration hostile build typecheck lint format conformance clean help install uninstall test-node
 
 help:
 	@echo "make run          install, build, serve zones/ on 127.0.0.1:5353 (UDP and TCP)"
 	@echo "make test         install what the tests need, build, run the whole suite"
+	@echo "make lint         the formatter's check (prettier) and the type-aware linter (typescript-eslint)"
+	@echo "make format       format the TypeScript and JavaScript with prettier"
 	@echo "make unit | integration | hostile | typecheck | conformance | clean"
 	@echo "make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=] [NODE=]   | make uninstall"
 	@echo "make test-node V=22|24   unit and integration tests on another Node.js line"
@@ -34,6 +36,15 @@ run: build
 
 typecheck: $(NODE_MODULES)
 	npx tsc -p tsconfig.test.json
+
+# The code's format and the type-aware lint rules (eslint.config.js); .ci/run runs this first.
+FORMATTED := '**/*.ts' '**/*.js'
+lint: $(NODE_MODULES)
+	npx prettier --check $(FORMATTED)
+	npx eslint .
+
+format: $(NODE_MODULES)
+	npx prettier --write $(FORMATTED)
 
 # The hostile tests run after the rest, one at a time: each loads the machine with its own attack
 # and measures the node's answers to a legitimate client, not a neighbouring test's attack.
