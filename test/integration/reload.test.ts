@@ -17,7 +17,10 @@ async function setup(extra: string[] = []) {
   const dir = mkdtempSync(join(tmpdir(), 'edgedns-serial-'));
   const zone = join(dir, 'serial.test.zone');
   writeFileSync(zone, zoneText(10, '192.0.2.10'));
-  const srv = await startServer({ args: ['--listen', '127.0.0.1:0', '--zones', dir, '--authoritative-only', ...extra] });
+  // No linger: these tests reload a node, they do not stop an announced one (5 s a stop otherwise).
+  const cfg = join(dir, 'edgedns.yaml');
+  writeFileSync(cfg, `listen: ["127.0.0.1:0"]\nzones: { dir: ${JSON.stringify(dir)} }\nupstreams: []\nannounce: { shutdownLinger: 0s }\n`);
+  const srv = await startServer({ config: cfg, args: extra });
   const metrics = async () => parseProm(await (await fetch(`http://127.0.0.1:${srv.adminPort}/metrics`)).text());
   const reload = (args: string[] = []) => runCli(['reload', '--admin-socket', String(srv.adminSocket), ...args]);
   const www = async () => (await dig(srv, ['www.serial.test'])).answer[0]?.data;
@@ -78,7 +81,7 @@ describe('reload policy', () => {
   it('serialPolicy: any accepts a change without a new serial (as BIND)', async () => {
     const t = await setup();
     const cfg = join(t.dir, 'edgedns.yaml');
-    writeFileSync(cfg, `zones:\n  dir: ${t.dir}\n  serialPolicy: any\nupstreams: []\nlisten: ["127.0.0.1:0"]\n`);
+    writeFileSync(cfg, `zones:\n  dir: ${t.dir}\n  serialPolicy: any\nupstreams: []\nlisten: ["127.0.0.1:0"]\nannounce: { shutdownLinger: 0s }\n`);
     await t.srv.stop();
     const srv = await startServer({ config: cfg, args: [] });
     try {
