@@ -23,8 +23,7 @@ describe('admin address forms', () => {
         assert.match(r.stdout, new RegExp(`^listening: 127\\.0\\.0\\.1:${port} `, 'm'), admin);
       }
     } finally {
-      await v4.stop();
-      await v6.stop();
+      await Promise.all([v4.stop(), v6.stop()]);
     }
   });
   it('a bad address is a usage error, exit 2, no stack trace', async () => {
