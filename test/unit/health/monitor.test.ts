@@ -28,7 +28,7 @@ interface Desired {
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'edgedns-monitor-'));
-  mock.timers.enable({ apis: ['setTimeout'] });
+  mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
 });
 afterEach(() => {
   mock.timers.reset();
@@ -38,8 +38,21 @@ afterEach(() => {
 /** A monitor with one local check the test turns on and off, and everything it reports recorded. */
 function setup(o: { drainFile?: boolean; params?: Partial<FsmParams>; shared?: { ok: boolean; withdraw: boolean } } = {}) {
   const clock = new ManualClock();
-  const check = { ok: true, runs: 0 };
-  const checks: Check[] = [{ name: 'local', kind: 'local', run: () => (check.runs++, check.ok ? { ok: true, detail: 'fine' } : { ok: false, detail: 'broken' }) }];
+  /** `hold`: the next run waits for the test to call `release()` (a probe that has not come back yet). */
+  const check = { ok: true, runs: 0, hold: false, release: () => {} };
+  const outcome = () => (check.ok ? { ok: true, detail: 'fine' } : { ok: false, detail: 'broken' });
+  const checks: Check[] = [
+    {
+      name: 'local',
+      kind: 'local',
+      run: () => {
+        check.runs++;
+        if (!check.hold) return outcome();
+        check.hold = false;
+        return new Promise((r) => (check.release = () => r(outcome())));
+      },
+    },
+  ];
   if (o.shared) {
     const shared = o.shared;
     checks.push({ name: 'upstreams', kind: 'shared', run: () => ({ ok: shared.ok, detail: shared.ok ? 'reachable' : 'unreachable' }) });
@@ -232,23 +245,40 @@ describe('HealthMonitor: drills and hold-down', () => {
 });
 
 describe('HealthMonitor: a process that did not run', () => {
-  it('a tick far later than scheduled is a stall: withdrawn as a flap, announced again after `rise`', async () => {
+  it('not running for longer than fall × interval is a stall: withdrawn as a flap, announced again after `rise`', async () => {
     const s = setup();
     await s.start();
-    // The next tick was due 1 s after the last one: it runs 4 s late.
     await s.freeze(5000);
-    assert.ok(s.logs.some((l) => l.msg === 'stalled: the process did not run for a while' && l.fields?.ms === 5000 - P.intervalMs), JSON.stringify(s.logs));
+    // The monitor's timers last ran just before (the tick that announced); the watchdog, due a
+    // fastInterval after that, ran 4750 ms late.
+    assert.ok(s.logs.some((l) => l.msg === 'stalled: the process did not run for a while' && l.fields?.ms === 5000 - P.fastIntervalMs), JSON.stringify(s.logs));
     assert.deepEqual(calls(s.desired).slice(2), ['withdraw stalled']);
     assert.equal(s.m.state.flaps, 1);
     await s.advance(P.fastIntervalMs * P.rise);
     assert.deepEqual(calls(s.desired).slice(3), ['announce healthy']);
   });
 
+  it('a stall while the checks run (a probe out when the process stopped) is a stall too', async () => {
+    const s = setup();
+    await s.start();
+    s.check.hold = true;
+    await s.advance(P.intervalMs);
+    assert.equal(s.check.hold, false, 'a tick is waiting for its checks');
+    await s.freeze(5000);
+    s.check.release();
+    await s.advance(STEP);
+    assert.ok(s.logs.some((l) => l.msg === 'stalled: the process did not run for a while'), JSON.stringify(s.logs));
+    assert.deepEqual(calls(s.desired).slice(2), ['withdraw stalled']);
+    await s.advance(P.fastIntervalMs * P.rise);
+    assert.deepEqual(calls(s.desired).slice(3), ['announce healthy'], 'the node announces again by itself (a guard may have withdrawn it)');
+  });
+
   it('a late tick short of a stall re-asserts the announcement instead', async () => {
     const s = setup({ params: { fall: 3 } });
     await s.start();
-    // Due 1 s after the last tick; runs 2.5 s late: past twice the interval, inside fall × interval.
-    await s.freeze(P.intervalMs + 2500);
+    // The tick is due 1 s after the last one and runs 2.2 s late: past twice the interval. The
+    // watchdog, due 250 ms after that tick, runs 2950 ms late: not past fall × interval (3 s).
+    await s.freeze(P.intervalMs + 2200);
     assert.equal(s.reasserts(), 1);
     assert.deepEqual(calls(s.desired), ['withdraw startup', 'announce healthy']);
     assert.equal(s.m.state.state, State.UP);
