@@ -58,6 +58,13 @@ export class HealthMonitor {
   #timer: NodeJS.Timeout | undefined;
   #lastTick = 0;
   #expected = 0;
+  /**
+   * The watchdog: a timer every fastInterval that only notices its own lateness. It is always
+   * pending, also while a tick waits for its checks, so a stop at any moment shows (a tick's own
+   * timer is not pending then: the stall would pass unseen, and a guard's withdrawal with it).
+   */
+  #watch: NodeJS.Timeout | undefined;
+  #beatAt = 0;
   #results: CheckResult[] = [];
   #drillUntil = 0;
   #memoryDrain: DrainInfo | null = null;
@@ -88,6 +95,9 @@ export class HealthMonitor {
     this.#o.onDesired(false, 'startup', 'startup: withdraw until the checks pass');
     this.#lastTick = this.#o.clock.now();
     this.#expected = 0;
+    this.#beatAt = this.#lastTick;
+    this.#watch = setInterval(() => void this.#watchdog(), this.#o.params.fastIntervalMs);
+    this.#watch.unref();
     this.#schedule(0);
   }
 
@@ -95,6 +105,7 @@ export class HealthMonitor {
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearInterval(this.#watch);
     this.#apply({ type: 'stop', now: this.#o.clock.now() }, 'stopping');
   }
 
@@ -175,16 +186,12 @@ export class HealthMonitor {
     try {
       const p = this.#o.params;
       const now = this.#o.clock.now();
-      // A late timer means the whole process was stopped (SIGSTOP, a frozen VM).
+      // A late tick: the process did not run for a while. Long enough, it is a stall (whichever of
+      // the two timers runs first reports it); shorter, someone may have withdrawn for us
+      // meanwhile: say again what we want.
+      const stalled = this.#watchdog();
       const gap = now - this.#lastTick - this.#expected;
-      // Shorter than a second is scheduling noise on a loaded machine, not a stall.
-      if (gap > Math.max(p.fall * p.intervalMs, MIN_STALL_MS)) {
-        this.#o.log.warn('stalled: the process did not run for a while', { ms: gap });
-        this.#apply({ type: 'stalled', now, ms: gap }, 'stalled');
-      } else if (gap > 2 * Math.max(this.#expected, p.fastIntervalMs)) {
-        // Someone may have withdrawn for us while we were not running: say again what we want.
-        this.#o.onReassert();
-      }
+      if (!stalled && gap > 2 * Math.max(this.#expected, p.fastIntervalMs)) this.#o.onReassert();
       this.#syncDrain(now);
       const results = await runChecks(this.#checks);
       this.#results = results;
@@ -201,6 +208,20 @@ export class HealthMonitor {
       this.#lastTick = this.#o.clock.now();
       this.#schedule(nextInterval(this.#s, this.#o.params));
     }
+  }
+
+  /** A late watchdog means the whole process was stopped (SIGSTOP, a frozen VM); true when it reports a stall. */
+  #watchdog(): boolean {
+    if (this.#stopped) return false;
+    const p = this.#o.params;
+    const now = this.#o.clock.now();
+    const late = now - this.#beatAt - p.fastIntervalMs;
+    this.#beatAt = now;
+    // Shorter than a second is scheduling noise on a loaded machine, not a stall.
+    if (late <= Math.max(p.fall * p.intervalMs, MIN_STALL_MS)) return false;
+    this.#o.log.warn('stalled: the process did not run for a while', { ms: late });
+    this.#apply({ type: 'stalled', now, ms: late }, 'stalled');
+    return true;
   }
 
   #apply(e: Event, reason: ChangeReason): void {

@@ -40,6 +40,9 @@ export interface ForwardObserver {
 
 const NOOP: ForwardObserver = { limited: () => {}, failureCached: () => {} };
 
+/** What the forwarder needs of the upstreams: a `Resolver`, or a fake in tests. */
+export type Upstreams = Pick<Resolver, 'resolve' | 'unavailable'>;
+
 export interface ForwarderOptions {
   /** Upstream resolutions in flight at most, in total and per zone (fetchLimits). */
   inFlight: number;
@@ -59,7 +62,7 @@ const FAILURE_AGAIN_MS = 60_000;
 
 export class Forwarder {
   readonly #cache: AnswerCache;
-  readonly #resolver: Resolver;
+  readonly #resolver: Upstreams;
   readonly #log: Logger;
   readonly #obs: ForwardObserver;
   readonly #filling = new Map<string, Promise<CacheEntry>>();
@@ -71,7 +74,7 @@ export class Forwarder {
   readonly #overCap: Record<FetchLimit, Forwarded>;
   #down: { err: ResolveError; answer: Forwarded } | null = null;
 
-  constructor(cache: AnswerCache, resolver: Resolver, log: Logger, opts: Partial<ForwarderOptions> = {}) {
+  constructor(cache: AnswerCache, resolver: Upstreams, log: Logger, opts: Partial<ForwarderOptions> = {}) {
     this.#cache = cache;
     this.#resolver = resolver;
     this.#log = log;

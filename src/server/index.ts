@@ -5,7 +5,7 @@ export { RateLimiter, RrlKind } from './rrl.js';
 export { CookieVerdict, Cookies, readCookieSecrets } from './cookies.js';
 export type { CookieSecrets } from './cookies.js';
 export { EDE, Forwarder } from './forward.js';
-export type { ForwardObserver, Forwarded, ForwarderOptions } from './forward.js';
+export type { ForwardObserver, Forwarded, ForwarderOptions, Upstreams } from './forward.js';
 export { FetchLimits, ZoneCuts } from './fetch-limits.js';
 export type { FetchLimit } from './fetch-limits.js';
 export { FailureCache } from './failures.js';

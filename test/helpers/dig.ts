@@ -26,9 +26,9 @@ export interface DigResult {
 }
 
 export function dig(server: { host: string; port: number }, args: string[]): Promise<DigResult> {
-  const all = [`@${server.host}`, '-p', String(server.port), '+tries=1', '+time=3', ...args];
+  const all = [`@${server.host}`, '-p', String(server.port), '+tries=1', '+time=10', ...args];
   return new Promise((resolve, reject) => {
-    execFile('dig', all, { timeout: 15000 }, (err, stdout) => {
+    execFile('dig', all, { timeout: 30_000 }, (err, stdout) => {
       if (err && !stdout) return reject(new Error(`dig ${all.join(' ')}: ${err.message}`));
       resolve(parseDig(stdout));
     });

@@ -26,6 +26,12 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * How long a helper waits for a process to start, stop or finish before giving up. Only a failure
+ * timeout: everything here returns as soon as the process does, and a busy machine is slow, not broken.
+ */
+export const PROCESS_PATIENCE_MS = 60_000;
+
 export interface StartOptions {
   args?: string[];
   /** Start with `serve` plus these args; `--listen 127.0.0.1:0 --zones zones/ --authoritative-only`
@@ -49,7 +55,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   proc.stderr?.setEncoding('utf8');
   proc.stderr?.on('data', (d: string) => (err += d));
   const [port, adminPort, adminSocket] = await new Promise<[number, number | null, string | null]>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within ${opts.timeoutMs ?? 10000} ms:\n${err}`)), opts.timeoutMs ?? 10000);
+    const timeoutMs = opts.timeoutMs ?? PROCESS_PATIENCE_MS;
+    const timer = setTimeout(() => reject(new Error(`server did not start within ${timeoutMs} ms:\n${err}`)), timeoutMs);
     const check = (): void => {
       const m = /"msg":"started".*?"port":(\d+).*?"admin":(\d+|null),"adminSocket":("(?:[^"\\]|\\.)*"|null)/.exec(err);
       if (m) {
@@ -74,7 +81,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       const exited = once(proc, 'exit');
       proc.kill(signal);
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 10000);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), PROCESS_PATIENCE_MS);
       const [code] = (await exited) as [number | null];
       clearTimeout(timer);
       return code;
@@ -89,7 +96,7 @@ export async function runCli(args: string[], opts: { cwd?: string; timeoutMs?: n
   let stderr = '';
   proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   proc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const timer = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs ?? 30000);
+  const timer = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs ?? PROCESS_PATIENCE_MS);
   const [code] = (await once(proc, 'exit')) as [number | null];
   clearTimeout(timer);
   return { code, stdout, stderr };

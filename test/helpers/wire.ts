@@ -19,7 +19,7 @@ export function query(name: string, type: string, opts: { id?: number; rd?: bool
 }
 
 /** Send one datagram and wait for the reply (or null after `timeoutMs`). */
-export function udpExchange(port: number, msg: Uint8Array, timeoutMs = 2000, host = '127.0.0.1'): Promise<Buffer | null> {
+export function udpExchange(port: number, msg: Uint8Array, timeoutMs = 10_000, host = '127.0.0.1'): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
     const timer = setTimeout(() => {
@@ -56,7 +56,7 @@ export function tcpConnect(port: number, host = '127.0.0.1', from?: string): Pro
         for (const w of waiters.splice(0)) w();
       });
       const closed = new Promise<void>((r) => sock.once('close', () => r()));
-      const next = async (n: number, timeoutMs = 3000): Promise<Buffer[]> => {
+      const next = async (n: number, timeoutMs = 10_000): Promise<Buffer[]> => {
         const deadline = Date.now() + timeoutMs;
         while (responses.length < n && Date.now() < deadline) {
           await Promise.race([new Promise<void>((r) => waiters.push(r)), closed, new Promise((r) => setTimeout(r, 50))]);

@@ -24,7 +24,8 @@ writeFileSync(join(dir, 'b.secret'), `${SECRET_B}\n`);
 
 const servers: RunningServer[] = [];
 after(async () => {
-  for (const s of servers) await s.stop();
+  // Together: each lingers 5 s after SIGTERM, and one at a time they took most of the file's budget.
+  await Promise.all(servers.map((s) => s.stop()));
 });
 
 let n = 0;
@@ -54,6 +55,12 @@ interface Outcome {
   truncated: number;
   badcookie: number;
   unanswered: number;
+  /**
+   * Full answers a limit of 5 a second can let through in the time the flood took, from its first
+   * query sent to its last reply (a span that holds the node's own): the first second's burst,
+   * then 5 a second.
+   */
+  fullAllowed: number;
   /** The cookie of the last response that carried one. */
   cookie: Buffer | undefined;
 }
@@ -65,12 +72,15 @@ interface Outcome {
 async function flood(port: number, count: number, make: (id: number) => Buffer, from = '127.0.0.1'): Promise<Outcome> {
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, from, () => r()));
-  const out: Outcome = { full: 0, truncated: 0, badcookie: 0, unanswered: 0, cookie: undefined };
+  const out: Outcome = { full: 0, truncated: 0, badcookie: 0, unanswered: 0, fullAllowed: 0, cookie: undefined };
   let answered = 0;
-  let last = performance.now();
+  const first = performance.now();
+  let last = first;
+  let lastReply = first;
   sock.on('message', (m) => {
     answered++;
     last = performance.now();
+    lastReply = last;
     const d = dnsPacket.decode(m) as dnsPacket.DecodedPacket & { rcode?: string };
     const opt = (d.additionals ?? []).find((a) => a.type === 'OPT') as { options?: { code: number; data: Buffer }[]; extendedRcode?: number } | undefined;
     const c = opt?.options?.find((o) => o.code === 10);
@@ -87,6 +97,7 @@ async function flood(port: number, count: number, make: (id: number) => Buffer, 
   while (performance.now() - last < 1000 && answered < count) await new Promise((r) => setTimeout(r, 100));
   sock.close();
   out.unanswered = count - answered;
+  out.fullAllowed = 5 + Math.ceil((5 * (lastReply - first)) / 1000);
   return out;
 }
 
@@ -100,7 +111,7 @@ describe('response rate limiting', () => {
     const srv = await node(['rateLimit: { responsesPerSecond: 5, window: 5s, slip: 2 }']);
     const o = await flood(srv.port, 300, (id) => q('www.example.test', id));
     // 5 a second, plus the first second's burst, over however long the flood took on this machine.
-    assert.ok(o.full < 100, `full answers: ${JSON.stringify(o)}`);
+    assert.ok(o.full <= o.fullAllowed, `full answers: ${JSON.stringify(o)}`);
     assert.ok(o.truncated > 50 && o.unanswered > 50, JSON.stringify(o));
     const m = await metrics(srv);
     assert.equal(value(m, 'edgedns_rate_limited_total', { action: 'slip', mode: 'enforce' }), o.truncated);
@@ -175,7 +186,7 @@ describe('DNS cookies', () => {
     // A forged server cookie is no exemption: limited, and the slipped responses are BADCOOKIE.
     const forged = Buffer.concat([client, Buffer.from('01000000', 'hex'), Buffer.alloc(12, 0x5a)]);
     const bad = await flood(srv.port, 200, (id) => q('www.example.test', id, forged), '127.0.3.1');
-    assert.ok(bad.full < 100 && bad.badcookie > 20, JSON.stringify(bad));
+    assert.ok(bad.full <= bad.fullAllowed && bad.badcookie > 20, JSON.stringify(bad));
     // The BADCOOKIE carried a valid cookie for that client: using it, everything is answered.
     assert.ok(bad.cookie && !bad.cookie.equals(forged));
     const retried = await flood(srv.port, 100, (id) => q('www.example.test', id, bad.cookie), '127.0.3.1');

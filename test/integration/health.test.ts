@@ -1,38 +1,19 @@
 // The whole node: health checks, the state machine and the announcement, driven the way operators
-// drive them (drills, drains, reloads, signals), observed through the adapter's calls.
+// drive them (drills, drains, reloads, signals), observed through the adapter's calls. Waits are
+// for events (an adapter call, a log line), bounded by PATIENCE_MS only as a failure timeout; times
+// are the node's own log stamps. (`edgedns guard`: guard.test.ts.)
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { dig } from '../helpers/dig.ts';
-import { nodeSetup, until } from '../helpers/node.ts';
-import { MAIN, runCli, startServer } from '../helpers/server.ts';
+import { PATIENCE_MS, nodeSetup, until } from '../helpers/node.ts';
+import { runCli, startServer } from '../helpers/server.ts';
 
 // Changes go over the node's socket, as the CLI does by default (no token needed there).
 const admin = (srv: { adminSocket: string | null }) => ['--admin-socket', String(srv.adminSocket)];
 const readyz = async (port: number | null) => (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
-
-/** An announced node and `edgedns guard` watching it (the guard reads the port the node got). */
-async function nodeWithGuard() {
-  const n = nodeSetup();
-  const srv = await startServer({ config: n.config, args: [] });
-  writeFileSync(n.config, readFileSync(n.config, 'utf8').replace('listen: ["127.0.0.1:0"]', `listen: ["127.0.0.1:${srv.port}"]`));
-  const guard = spawn(process.execPath, [MAIN, 'guard', '--config', n.config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  guard.stderr.on('data', (d: Buffer) => (log += d.toString()));
-  try {
-    await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'announce');
-    await until(() => log.includes('guard watching'), 3000, 'guard up');
-    await new Promise((r) => setTimeout(r, 500));
-  } catch (e) {
-    guard.kill('SIGTERM');
-    await srv.stop();
-    throw e;
-  }
-  return { n, srv, guard, glog: () => log };
-}
 
 /** The node's "health state" log lines into `to`: when (its clock) and the hold-down it set. */
 function stateLines(logs: string, to: string): { t: number; hold: number }[] {
@@ -43,12 +24,20 @@ function stateLines(logs: string, to: string): { t: number; hold: number }[] {
     .map((l) => ({ t: Date.parse(l.time), hold: l.holdDownMs }));
 }
 
+/** When each drill began, from the node's "drill: injected local failure" lines. */
+function drillStarts(logs: string): number[] {
+  return logs
+    .split('\n')
+    .filter((l) => l.includes('"msg":"drill: injected local failure"'))
+    .map((l) => Date.parse((JSON.parse(l) as { from: string }).from));
+}
+
 describe('health-coupled announcement', () => {
   it('startup withdraws first, then announces after rise', async () => {
     const n = nodeSetup();
     const srv = await startServer({ config: n.config, args: [] });
     try {
-      await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'announce');
+      await until(() => n.calls().some((c) => c.action === 'announce'), PATIENCE_MS, 'announce');
       const calls = n.calls();
       assert.deepEqual(calls.slice(0, 2).map((c) => `${c.action} ${c.reason}`), ['withdraw startup', 'announce healthy']);
       assert.equal(await readyz(srv.adminPort), 200);
@@ -61,30 +50,34 @@ describe('health-coupled announcement', () => {
     const n = nodeSetup();
     const srv = await startServer({ config: n.config, args: [] });
     try {
-      await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'first announce');
+      await until(() => n.calls().some((c) => c.action === 'announce'), PATIENCE_MS, 'first announce');
       // One failure: withdrawn, then back after rise with no hold-down (the first flap).
       const r = await runCli(['drill', 'fail', '--for', '1500ms', ...admin(srv)]);
       assert.equal(r.code, 0, r.stderr);
-      await until(() => n.changes().filter((c) => c.action === 'withdraw').length >= 2, 5000, 'withdraw after the drill');
+      await until(() => n.changes().filter((c) => c.action === 'withdraw').length >= 2, PATIENCE_MS, 'withdraw after the drill');
       assert.equal(await readyz(srv.adminPort), 503);
-      await until(() => n.changes().filter((c) => c.action === 'announce').length >= 2, 6000, 'announce after the drill');
+      await until(() => n.changes().filter((c) => c.action === 'announce').length >= 2, PATIENCE_MS, 'announce after the drill');
       // Times are the node's own (its log lines), not when the hook processes ran: a loaded machine
       // delays hooks, not the node's decisions.
       const downs = (): { t: number; hold: number }[] => stateLines(srv.logs(), 'DOWN');
       const ups = (): number[] => stateLines(srv.logs(), 'UP').map((l) => l.t);
+      const drills = (): number[] => drillStarts(srv.logs());
       assert.equal(downs()[0]?.hold, 0, 'the first flap has no hold-down');
       // Second flap inside the decay window: re-announcing is held for 1.5 s after the withdrawal;
       // third flap: the hold-down doubles.
-      for (const [flap, holdMs, waitMs] of [[2, 1500, 8000], [3, 3000, 12000]] as const) {
+      for (const [flap, holdMs] of [[2, 1500], [3, 3000]] as const) {
         await runCli(['drill', 'fail', '--for', '700ms', ...admin(srv)]);
-        await until(() => n.changes().filter((c) => c.action === 'withdraw').length >= flap + 1, 5000, `withdraw of flap ${flap}`);
-        await until(() => n.changes().filter((c) => c.action === 'announce').length >= flap + 1, waitMs, `announce after the hold-down of flap ${flap}`);
+        await until(() => n.changes().filter((c) => c.action === 'withdraw').length >= flap + 1, PATIENCE_MS, `withdraw of flap ${flap}`);
+        await until(() => n.changes().filter((c) => c.action === 'announce').length >= flap + 1, PATIENCE_MS, `announce after the hold-down of flap ${flap}`);
         const down = downs()[flap - 1] as { t: number; hold: number };
-        assert.equal(Math.round(down.hold), holdMs);
+        // The hold-down the node set, as it logged it: the time left when the line was written,
+        // so a busy machine can show a little less, never more, and never the next doubling.
+        assert.ok(down.hold <= holdMs && down.hold > holdMs / 2, `hold-down ${down.hold} ms logged for flap ${flap} (expected ${holdMs})`);
+        // Held at least that long, on the node's own stamps: from when the drill was applied (its
+        // log line, written before any check failed) to the UP line (written after the decision).
+        const drill = drills()[flap - 1] as number;
         const up = ups().find((t) => t > down.t) as number;
-        // Log times are wall-clock stamps taken when each line is written, not the monotonic times
-        // the hold-down runs on: a busy machine can write the DOWN line a few ms late.
-        assert.ok(up - down.t >= holdMs - 50, `held ${up - down.t} ms (hold-down ${holdMs})`);
+        assert.ok(up - drill >= holdMs, `announced ${up - drill} ms after the drill began (hold-down ${holdMs})`);
       }
       const m = await (await fetch(`http://127.0.0.1:${srv.adminPort}/metrics`)).text();
       assert.match(m, /^edgedns_health_flaps_total 3$/m);
@@ -98,8 +91,9 @@ describe('health-coupled announcement', () => {
     const n = nodeSetup();
     const srv = await startServer({ config: n.config, args: [] });
     try {
-      await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'announce');
-      const status = async (): Promise<{ health: { reason: string }; zones: { origin: string }[] }> => (await fetch(`http://127.0.0.1:${srv.adminPort}/status`)).json() as never;
+      await until(() => n.calls().some((c) => c.action === 'announce'), PATIENCE_MS, 'announce');
+      const status = async (): Promise<{ health: { reason: string; checks: { name: string; ok: boolean; detail: string }[] }; zones: { origin: string }[] }> =>
+        (await fetch(`http://127.0.0.1:${srv.adminPort}/status`)).json() as never;
       renameSync(join(n.zonesDir, 'second.test.zone'), join(n.dir, 'second.test.zone.off'));
       const r = await runCli(['reload', ...admin(srv)]);
       assert.equal(r.code, 1);
@@ -107,6 +101,7 @@ describe('health-coupled announcement', () => {
       // Reload, /status and the zones check agree: still served, still announced.
       assert.equal((await dig(srv, ['second.test', 'SOA'])).status, 'NOERROR');
       assert.deepEqual((await status()).zones.map((z) => z.origin).sort(), ['example.test.', 'second.test.']);
+      // Nothing to wait for: checks run every 100 ms, and none of them may fail.
       await new Promise((res) => setTimeout(res, 1500));
       assert.equal(n.calls().at(-1)?.action, 'announce');
       assert.equal(await readyz(srv.adminPort), 200);
@@ -115,7 +110,8 @@ describe('health-coupled announcement', () => {
       assert.equal(removed.code, 0, removed.stderr);
       assert.equal((await dig(srv, ['second.test', 'SOA'])).status, 'REFUSED');
       assert.deepEqual((await status()).zones.map((z) => z.origin), ['example.test.']);
-      await new Promise((res) => setTimeout(res, 1500));
+      // The zones check has run since the removal, and passed.
+      await until(async () => (await status()).health.checks.some((c) => c.name === 'zones' && c.ok && c.detail === '1 zone(s) loaded'), PATIENCE_MS, 'the zones check to see one zone');
       assert.equal(n.calls().at(-1)?.action, 'announce');
       assert.equal(await readyz(srv.adminPort), 200);
       assert.equal((await status()).health.reason, 'checks pass');
@@ -128,22 +124,30 @@ describe('health-coupled announcement', () => {
     const n = nodeSetup();
     let srv = await startServer({ config: n.config, args: [] });
     try {
-      await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'announce');
+      await until(() => n.calls().some((c) => c.action === 'announce'), PATIENCE_MS, 'announce');
       const d = await runCli(['drain', ...admin(srv)]);
       assert.equal(d.code, 0, d.stderr);
       assert.match(d.stdout, /drained until undrained; recorded in/);
-      await until(() => n.calls().at(-1)?.action === 'withdraw', 2000, 'withdraw on drain');
+      await until(() => n.calls().at(-1)?.action === 'withdraw', PATIENCE_MS, 'withdraw on drain');
       assert.equal(n.calls().at(-1)?.reason, 'drained');
       assert.equal(await readyz(srv.adminPort), 503);
       assert.equal((await dig(srv, ['www.example.test'])).status, 'NOERROR', 'still answering while drained');
       await srv.stop();
       const before = n.calls().length;
       srv = await startServer({ config: n.config, args: [] });
+      const restarted = srv;
+      // Its checks pass (it would announce after rise, 3 checks 50 ms apart, were it not drained) …
+      await until(async () => {
+        const h = ((await (await fetch(`http://127.0.0.1:${restarted.adminPort}/status`)).json()) as { health: { checks: { ok: boolean }[] } }).health;
+        return h.checks.length > 0 && h.checks.every((c) => c.ok);
+      }, PATIENCE_MS, 'the restarted node to pass its checks');
       await new Promise((r) => setTimeout(r, 800));
+      // … and it stays withdrawn.
       assert.ok(n.calls().slice(before).every((c) => c.action === 'withdraw'), 'a restarted drained node does not announce');
+      assert.equal(await readyz(srv.adminPort), 503);
       const u = await runCli(['undrain', ...admin(srv)]);
       assert.equal(u.code, 0, u.stderr);
-      await until(() => n.calls().at(-1)?.action === 'announce', 3000, 'announce after undrain');
+      await until(() => n.calls().at(-1)?.action === 'announce', PATIENCE_MS, 'announce after undrain');
       assert.equal(n.calls().at(-1)?.reason, 'undrained');
     } finally {
       await srv.stop();
@@ -151,12 +155,13 @@ describe('health-coupled announcement', () => {
   });
 
   it('SIGTERM: /readyz 503 and withdraw first, answers during the linger, then exit 0', async () => {
-    const n = nodeSetup();
+    // A linger long enough for the test to look at the node during it on a busy machine.
+    const n = nodeSetup({ lingerMs: 8000 });
     const srv = await startServer({ config: n.config, args: [] });
-    await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'announce');
+    await until(() => n.calls().some((c) => c.action === 'announce'), PATIENCE_MS, 'announce');
     const exited = once(srv.proc, 'exit');
     srv.proc.kill('SIGTERM');
-    await until(() => n.calls().at(-1)?.action === 'withdraw', 2000, 'withdraw on SIGTERM');
+    await until(() => n.calls().at(-1)?.action === 'withdraw', PATIENCE_MS, 'withdraw on SIGTERM');
     const withdrawnAt = n.calls().at(-1)!.at;
     assert.equal(n.calls().at(-1)?.reason, 'stopping');
     assert.equal(await readyz(srv.adminPort), 503);
@@ -170,16 +175,24 @@ describe('health-coupled announcement', () => {
   });
 
   it('a second SIGTERM skips the linger', async () => {
-    const n = nodeSetup({ lingerMs: 10_000 });
+    // A linger of 10 minutes: exiting at all while the test waits means it was skipped.
+    const n = nodeSetup({ lingerMs: 600_000 });
     const srv = await startServer({ config: n.config, args: [] });
-    await until(() => n.calls().some((c) => c.action === 'announce'), 5000, 'announce');
-    const exited = once(srv.proc, 'exit');
-    const t0 = Date.now();
-    srv.proc.kill('SIGTERM');
-    await until(() => n.calls().at(-1)?.action === 'withdraw', 2000, 'withdraw');
-    srv.proc.kill('SIGTERM');
-    await exited;
-    assert.ok(Date.now() - t0 < 5000, `stopped in ${Date.now() - t0} ms (linger is 10 s)`);
+    try {
+      await until(() => n.calls().some((c) => c.action === 'announce'), PATIENCE_MS, 'announce');
+      const exited = once(srv.proc, 'exit');
+      srv.proc.kill('SIGTERM');
+      await until(() => n.calls().at(-1)?.action === 'withdraw', PATIENCE_MS, 'withdraw');
+      await until(() => srv.logs().includes('"msg":"stopping"'), PATIENCE_MS, 'the linger to begin');
+      srv.proc.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const [code] = (await Promise.race([exited, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no exit within ${PATIENCE_MS} ms of the second SIGTERM (linger 10 min)`)), PATIENCE_MS)))])) as [number];
+      clearTimeout(timer);
+      assert.equal(code, 0);
+      assert.match(srv.logs(), /"msg":"second signal: skipping the linger"[\s\S]*"msg":"stopped"/);
+    } finally {
+      await srv.stop('SIGKILL');
+    }
   });
 
   it('edgedns announce withdraw|announce runs the adapter once', async () => {
@@ -190,44 +203,5 @@ describe('health-coupled announcement', () => {
     assert.equal(a.code, 0);
     assert.deepEqual(n.calls().map((c) => c.action), ['withdraw', 'announce']);
     assert.equal((await runCli(['announce', 'sideways', '--config', n.config])).code, 2);
-  });
-
-  it('edgedns guard withdraws within a second of the node being SIGSTOPped; the node announces again after SIGCONT', async () => {
-    const { n, srv, guard } = await nodeWithGuard();
-    try {
-      const t0 = Date.now();
-      srv.proc.kill('SIGSTOP');
-      await until(() => n.calls().some((c) => c.reason.startsWith('guard')), 3000, 'guard withdraw');
-      const took = n.calls().find((c) => c.reason.startsWith('guard'))!.at - t0;
-      assert.ok(took < 1000, `guard withdrew ${took} ms after SIGSTOP`);
-      await new Promise((r) => setTimeout(r, 700));
-      srv.proc.kill('SIGCONT');
-      const before = n.calls().length;
-      await until(() => n.calls().slice(before).some((c) => c.action === 'announce'), 8000, `node announces again (calls ${JSON.stringify(n.calls())})`).catch((e: Error) => {
-        throw new Error(`${e.message}\n${srv.logs().slice(-3000)}`);
-      });
-      assert.match(srv.logs(), /"msg":"stalled/);
-    } finally {
-      guard.kill('SIGTERM');
-      await once(guard, 'exit');
-      await srv.stop();
-    }
-  });
-
-  it('edgedns guard withdraws at once when the node is killed (its connection closes)', async () => {
-    const { n, srv, guard, glog } = await nodeWithGuard();
-    try {
-      const t0 = Date.now();
-      srv.proc.kill('SIGKILL');
-      await until(() => n.calls().some((c) => c.reason.startsWith('guard')), 3000, 'guard withdraw');
-      const took = n.calls().find((c) => c.reason.startsWith('guard'))!.at - t0;
-      assert.ok(took < 500, `guard withdrew ${took} ms after kill -9`);
-      await until(() => glog().includes('guard withdrew'), 2000, 'guard log');
-      assert.match(glog(), /connection closed/);
-    } finally {
-      guard.kill('SIGTERM');
-      await once(guard, 'exit');
-      await srv.stop();
-    }
   });
 });

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { dig } from '../helpers/dig.ts';
 import { ZONES, runCli, startFailure, startServer } from '../helpers/server.ts';
 
-const waitFor = async (cond: () => boolean, ms = 5000): Promise<void> => {
+const waitFor = async (cond: () => boolean, ms = 30_000): Promise<void> => {
   const end = Date.now() + ms;
   while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
   assert.ok(cond(), 'condition not met in time');

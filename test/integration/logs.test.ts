@@ -20,10 +20,10 @@ describe('log.format: text', () => {
     let err = '';
     proc.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     const t0 = performance.now();
-    while (!/ INFO {2}started /.test(err) && proc.exitCode === null && performance.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 100));
+    while (!/ INFO {2}started /.test(err) && proc.exitCode === null && performance.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 100));
     const exited = once(proc, 'exit');
     proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000);
     await exited;
     clearTimeout(timer);
     const lines = err.trim().split('\n');

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { dig } from '../helpers/dig.ts';
+import { PATIENCE_MS, until } from '../helpers/node.ts';
 import { rawRequest } from '../helpers/http.ts';
 import { parseProm, value } from '../helpers/prom.ts';
 import { runCli, startServer } from '../helpers/server.ts';
@@ -16,7 +17,10 @@ async function setup(extra: string[] = []) {
   const dir = mkdtempSync(join(tmpdir(), 'edgedns-serial-'));
   const zone = join(dir, 'serial.test.zone');
   writeFileSync(zone, zoneText(10, '192.0.2.10'));
-  const srv = await startServer({ args: ['--listen', '127.0.0.1:0', '--zones', dir, '--authoritative-only', ...extra], timeoutMs: 20000 });
+  // No linger: these tests reload a node, they do not stop an announced one (5 s a stop otherwise).
+  const cfg = join(dir, 'edgedns.yaml');
+  writeFileSync(cfg, `listen: ["127.0.0.1:0"]\nzones: { dir: ${JSON.stringify(dir)} }\nupstreams: []\nannounce: { shutdownLinger: 0s }\n`);
+  const srv = await startServer({ config: cfg, args: extra });
   const metrics = async () => parseProm(await (await fetch(`http://127.0.0.1:${srv.adminPort}/metrics`)).text());
   const reload = (args: string[] = []) => runCli(['reload', '--admin-socket', String(srv.adminSocket), ...args]);
   const www = async () => (await dig(srv, ['www.serial.test'])).answer[0]?.data;
@@ -61,13 +65,9 @@ describe('reload policy', () => {
       // The reload runs while the worker restarts from the load before it.
       const r = await t.reload();
       assert.equal(r.code, 0, r.stderr);
-      for (let i = 0; i < 100 && (await status()).workers.listening < 2; i++) await new Promise((res) => setTimeout(res, 100));
+      await until(async () => (await status()).workers.listening === 2, PATIENCE_MS, 'the restarted worker to listen');
       let answers: (string | undefined)[] = [];
-      for (let i = 0; i < 50; i++) {
-        answers = await Promise.all(Array.from({ length: 20 }, () => t.www()));
-        if (answers.every((a) => a === '192.0.2.50')) break;
-        await new Promise((res) => setTimeout(res, 100));
-      }
+      await until(async () => (answers = await Promise.all(Array.from({ length: 20 }, () => t.www()))).every((a) => a === '192.0.2.50'), PATIENCE_MS, 'both workers to answer from the new load').catch(() => undefined);
       assert.deepEqual(new Set(answers), new Set(['192.0.2.50']), 'both workers answer from the new load');
       await new Promise((res) => setTimeout(res, 1500));
       const s = JSON.stringify(await status());
@@ -81,7 +81,7 @@ describe('reload policy', () => {
   it('serialPolicy: any accepts a change without a new serial (as BIND)', async () => {
     const t = await setup();
     const cfg = join(t.dir, 'edgedns.yaml');
-    writeFileSync(cfg, `zones:\n  dir: ${t.dir}\n  serialPolicy: any\nupstreams: []\nlisten: ["127.0.0.1:0"]\n`);
+    writeFileSync(cfg, `zones:\n  dir: ${t.dir}\n  serialPolicy: any\nupstreams: []\nlisten: ["127.0.0.1:0"]\nannounce: { shutdownLinger: 0s }\n`);
     await t.srv.stop();
     const srv = await startServer({ config: cfg, args: [] });
     try {

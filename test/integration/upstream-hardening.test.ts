@@ -19,27 +19,42 @@ import { decode, query } from '../helpers/wire.ts';
 const IN_FLIGHT = 1000;
 const PER_ZONE = 5;
 
+/**
+ * How long the node waits for the upstream: the held queries must stay in flight until the test
+ * releases them, however long this machine takes to send them all (so not the default 700 ms).
+ */
+const PATIENT_RESOLVER = 'resolver: { timeout: 50s, deadline: 50s, querySource: 127.0.0.2 }';
+/** How long a client waits for an answer: longer than the node waits for the upstream. */
+const ASK_PATIENCE_MS = 60_000;
+
 let up: FakeUpstream;
 let srv: RunningServer;
-let dir: string;
-before(async () => {
-  up = await FakeUpstream.start();
-  dir = mkdtempSync(join(tmpdir(), 'edgedns-hardening-'));
+const dirs: string[] = [];
+
+/** A node forwarding to `up`, with the fetch limits above and `resolver` (a YAML line). */
+async function node(resolver: string): Promise<RunningServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'edgedns-hardening-'));
+  dirs.push(dir);
   const cfg = join(dir, 'edgedns.yaml');
   writeFileSync(cfg, [
     'listen: ["127.0.0.1:0"]',
     `zones: { dir: ${JSON.stringify(ZONES)} }`,
     `upstreams: ["127.0.0.1:${up.port}"]`,
-    'resolver: { timeout: 2s, deadline: 3s, querySource: 127.0.0.2 }',
+    resolver,
     `fetchLimits: { inFlight: ${IN_FLIGHT}, perZone: ${PER_ZONE} }`,
     'site: { id: test-site }',
   ].join('\n'));
-  srv = await startServer({ config: cfg, args: [] });
+  return startServer({ config: cfg, args: [] });
+}
+
+before(async () => {
+  up = await FakeUpstream.start();
+  srv = await node(PATIENT_RESOLVER);
 });
 after(async () => {
   const code = await srv.stop();
   await up.close();
-  rmSync(dir, { recursive: true, force: true });
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
   assert.equal(code, 0);
 });
 
@@ -53,7 +68,7 @@ interface Reply {
 }
 
 /** A client socket that sends many queries and matches the replies by ID, in arrival order. */
-async function client(): Promise<{ ask(name: string): Promise<Reply>; close(): void; received(): number }> {
+async function client(port = srv.port): Promise<{ ask(name: string): Promise<Reply>; close(): void; received(): number }> {
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   const waiting = new Map<number, (r: Reply) => void>();
@@ -71,20 +86,20 @@ async function client(): Promise<{ ask(name: string): Promise<Reply>; close(): v
     ask: (name) =>
       new Promise<Reply>((resolve, reject) => {
         id = (id % 65535) + 1;
-        const timer = setTimeout(() => reject(new Error(`no reply for ${name}`)), 10_000);
+        const timer = setTimeout(() => reject(new Error(`no reply for ${name} within ${ASK_PATIENCE_MS} ms`)), ASK_PATIENCE_MS);
         waiting.set(id, (r) => {
           clearTimeout(timer);
           resolve(r);
         });
-        sock.send(query(name, 'A', { id, edns: true }), srv.port, '127.0.0.1');
+        sock.send(query(name, 'A', { id, edns: true }), port, '127.0.0.1');
       }),
     close: () => sock.close(),
     received: () => received,
   };
 }
 
-/** Wait (bounded) until the upstream has received `n` queries in all. */
-async function upstreamReceived(n: number, ms = 8000): Promise<void> {
+/** Wait until the upstream has received `n` queries in all (bounded, as a failure timeout only). */
+async function upstreamReceived(n: number, ms = 30_000): Promise<void> {
   const t0 = performance.now();
   while (up.udpQueries < n && performance.now() - t0 < ms) await sleep(10);
   assert.ok(up.udpQueries >= n, `the upstream received ${up.udpQueries} of ${n} queries`);
@@ -98,12 +113,13 @@ describe('upstream queries', () => {
     try {
       const from = up.udpQueries;
       // Distinct names in distinct zones: only the total cap applies.
-      // Sent 100 at a time: 1000 datagrams at once can overflow the node's socket buffer on a
-      // busy machine. The upstream holds every reply, so all are still in flight together.
+      // Sent 100 at a time, each hundred once the previous one reached the upstream: 1000
+      // datagrams at once can overflow the node's socket buffer on a busy machine. The upstream
+      // holds every reply, so all are still in flight together.
       const replies: Promise<Reply>[] = [];
       for (let i = 0; i < IN_FLIGHT; i++) {
         replies.push(c.ask(`q${i}.z${i}.example`));
-        if (i % 100 === 99) await sleep(20);
+        if (i % 100 === 99) await upstreamReceived(from + i + 1);
       }
       await upstreamReceived(from + IN_FLIGHT);
       const inFlight = await metric(srv.adminPort as number, 'edgedns_upstream_queries_in_flight');
@@ -166,8 +182,17 @@ describe('fetch limits', () => {
 });
 
 describe('remembered failures', () => {
+  // A node of its own that gives up on a silent upstream soon.
+  let quick: RunningServer;
+  before(async () => {
+    quick = await node('resolver: { timeout: 300ms, deadline: 800ms, querySource: 127.0.0.2 }');
+  });
+  after(async () => {
+    assert.equal(await quick.stop(), 0);
+  });
+
   it('a question that failed is answered SERVFAIL with EDE 13 at once, without asking the upstream again', async () => {
-    const c = await client();
+    const c = await client(quick.port);
     try {
       up.mode = 'drop';
       const first = await c.ask('lost.failing.example');
@@ -178,7 +203,7 @@ describe('remembered failures', () => {
       assert.equal(again.rcode, 'SERVFAIL');
       assert.match(again.ede ?? '', /^13 no reply from 127\.0\.0\.1:\d+ within \d+ ms \(remembered 1 s more\)$/);
       assert.equal(up.udpQueries, asked, 'not asked again');
-      assert.equal(await metric(srv.adminPort as number, 'edgedns_resolution_failures_cached_total'), 1);
+      assert.equal(await metric(quick.adminPort as number, 'edgedns_resolution_failures_cached_total'), 1);
     } finally {
       up.mode = 'answer';
       c.close();

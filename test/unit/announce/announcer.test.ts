@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import type { Adapter, AnnounceRequest } from '../../../src/announce/index.ts';
 import { AdapterError, Announcer } from '../../../src/announce/index.ts';
 import { silentLogger } from '../../../src/core/index.ts';
+import { until } from '../../helpers/node.ts';
 
 /** Records calls; each call waits for `release()` unless `auto`; can be told to fail. */
 class RecordingAdapter implements Adapter {
@@ -36,6 +37,8 @@ class RecordingAdapter implements Adapter {
 }
 
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
+/** How long settled() may wait: it returns as soon as the state is confirmed, so only a failure waits this long. */
+const SETTLE_MS = 30_000;
 const make = (a: RecordingAdapter, reconcileMs = 0) => new Announcer({ adapter: a, prefixes: ['192.0.2.53/32'], siteId: 's1', reconcileMs, retryMs: 20, maxRetryMs: 80, log: silentLogger });
 
 describe('Announcer', () => {
@@ -43,7 +46,7 @@ describe('Announcer', () => {
     const a = new RecordingAdapter();
     const n = make(a);
     n.set('withdraw', 'startup');
-    assert.equal(await n.settled(500), true);
+    assert.equal(await n.settled(SETTLE_MS), true);
     assert.equal(n.confirmed, 'withdraw');
     assert.deepEqual(a.calls.map((c) => [c.action, c.reason, c.seq, c.prefixes]), [['withdraw', 'startup', 1, ['192.0.2.53/32']]]);
     n.stop();
@@ -62,7 +65,7 @@ describe('Announcer', () => {
     assert.equal(a.calls.length, 1, 'the others wait');
     a.auto = true;
     a.release();
-    assert.equal(await n.settled(500), true);
+    assert.equal(await n.settled(SETTLE_MS), true);
     assert.equal(a.maxInFlight, 1);
     assert.deepEqual(a.calls.map((c) => c.action), ['withdraw', 'announce'], 'intermediate states are skipped');
     assert.equal(n.confirmed, 'announce');
@@ -73,13 +76,13 @@ describe('Announcer', () => {
     const a = new RecordingAdapter();
     const n = make(a);
     n.set('announce', 'healthy');
-    await n.settled(500);
+    await n.settled(SETTLE_MS);
     a.failNext = 3;
     n.set('withdraw', 'unhealthy');
     await tick(10);
     assert.equal(n.confirmed, 'announce', 'not confirmed while failing');
     assert.equal(n.status().lastError, 'boom');
-    assert.equal(await n.settled(1000), true);
+    assert.equal(await n.settled(SETTLE_MS), true);
     assert.equal(n.confirmed, 'withdraw');
     assert.equal(a.calls.filter((c) => c.action === 'withdraw').length, 4);
     assert.equal(n.status().failures, 3);
@@ -90,9 +93,8 @@ describe('Announcer', () => {
     const a = new RecordingAdapter();
     const n = make(a, 30);
     n.set('announce', 'healthy');
-    await n.settled(500);
-    await tick(100);
-    assert.ok(a.calls.length >= 3, `${a.calls.length} calls`);
+    await n.settled(SETTLE_MS);
+    await until(() => a.calls.length >= 3, SETTLE_MS, 'two re-assertions');
     assert.ok(a.calls.every((c) => c.action === 'announce'));
     n.stop();
     const after = a.calls.length;

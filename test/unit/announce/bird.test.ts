@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { AnnounceRequest } from '../../../src/announce/index.ts';
 import { AdapterError, birdAdapter, birdRouteProtocols } from '../../../src/announce/index.ts';
+import { within } from '../../helpers/deadline.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgedns-bird-unit-'));
 const req = (action: 'announce' | 'withdraw', prefixes = ['192.0.2.53/32', '2001:db8::53/128']): AnnounceRequest => ({ action, prefixes, siteId: 'fra1', reason: 'healthy', seq: 7 });
@@ -64,7 +65,8 @@ esac
   chmodSync(f.birdc, 0o755);
   return f;
 }
-const adapter = (f: FakeBird, timeoutMs = 2000) => birdAdapter({ includeFile: f.v4, includeFile6: f.v6, socket: '/run/test.ctl', birdc: f.birdc, timeoutMs });
+// Long enough for a busy machine to run the fake birdc a few times; the tests of the deadline pass their own.
+const adapter = (f: FakeBird, timeoutMs = 30_000) => birdAdapter({ includeFile: f.v4, includeFile6: f.v6, socket: '/run/test.ctl', birdc: f.birdc, timeoutMs });
 
 describe('bird adapter, BIRD 3 (fake birdc)', () => {
   it('"Reconfiguration in progress" and the routes read back a little later: announced, then withdrawn', async () => {
@@ -86,16 +88,19 @@ describe('bird adapter, BIRD 3 (fake birdc)', () => {
 
   it('a route that never reaches the table fails the announce, with what is missing', async () => {
     const f = fakeBird({ lag: -1 });
-    const t0 = Date.now();
-    await rejectsWith(adapter(f, 300).apply(req('announce')), /^birdc configure said "Reconfiguration in progress", but after 300 ms 192\.0\.2\.53\/32 is not in BIRD's table; 2001:db8::53\/128 is not in BIRD's table: does a static protocol on the master table include .*routes4\.conf\?$/);
-    assert.ok(Date.now() - t0 < 1500, 'within the timeout');
+    // It gives up (3 s: a busy machine's fake birdc gets a few reads in), and does not hang.
+    await within(
+      rejectsWith(adapter(f, 3000).apply(req('announce')), /^birdc configure said "Reconfiguration in progress", but after 3000 ms 192\.0\.2\.53\/32 is not in BIRD's table; 2001:db8::53\/128 is not in BIRD's table: does a static protocol on the master table include .*routes4\.conf\?$/),
+      30_000,
+      'the announce that never reaches the table',
+    );
   });
 
   it('a route that stays in the table fails the withdraw', async () => {
     // A BIRD whose table holds the route and whose configure changes nothing.
     const stuck = fakeBird({ lag: -1 });
     writeFileSync(join(stuck.birdc, '..', 'table'), '192.0.2.53/32\n');
-    await rejectsWith(adapter(stuck, 300).apply(req('withdraw', ['192.0.2.53/32'])), /after 300 ms 192\.0\.2\.53\/32 is still in BIRD's table \(static blackhole route from edgedns4\)$/);
+    await rejectsWith(adapter(stuck, 3000).apply(req('withdraw', ['192.0.2.53/32'])), /after 3000 ms 192\.0\.2\.53\/32 is still in BIRD's table \(static blackhole route from edgedns4\)$/);
   });
 });
 

@@ -106,15 +106,25 @@ describe('Resolver', () => {
     r.close();
   });
 
-  it('gives up within the overall deadline when every upstream is silent', async () => {
+  it('gives up at the overall deadline when every upstream is silent: no try starts after it', async () => {
     reset();
     a.mode = 'drop';
     b.mode = 'drop';
-    const r = resolver([a.port, b.port], {}, 300, 700);
-    const t0 = Date.now();
+    // Each try costs its whole timeout (300 ms) on the resolver's clock, moved as each is sent:
+    // a at 0, b at 300, a again at 600 (for the 100 ms left of 700), and nothing at 900.
+    const clock = new ManualClock();
+    const sent: string[] = [];
+    const noop: ResolverObserver = { sent: () => {}, timeout: () => {}, error: () => {}, mismatched: () => {}, rtt: () => {}, health: () => {} };
+    const r = new Resolver({
+      upstreams: [a, b].map((u) => ({ host: '127.0.0.1', port: u.port })),
+      timeoutMs: 300,
+      deadlineMs: 700,
+      udpPayload: 1232,
+      clock,
+      observer: { ...noop, sent: (up) => void (sent.push(up), clock.advance(300)) },
+    });
     await assert.rejects(r.resolve(question()), (e: unknown) => e instanceof ResolveError && e.reason === 'timeout');
-    const took = Date.now() - t0;
-    assert.ok(took < 1200, `took ${took} ms`);
+    assert.deepEqual(sent, [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`, `127.0.0.1:${a.port}`]);
     r.close();
   });
 
@@ -162,10 +172,9 @@ describe('Resolver', () => {
     const closed = await FakeUpstream.start();
     const port = closed.port;
     await closed.close();
-    const r = resolver([port], {}, 5000, 10_000);
-    const t0 = performance.now();
+    // A timeout would say 'timeout' (after 50 s: the test would time out first).
+    const r = resolver([port], {}, 50_000, 50_000);
     await assert.rejects(r.resolve(question()), (e: unknown) => e instanceof ResolveError && e.reason === 'unreachable');
-    assert.ok(performance.now() - t0 < 4000, 'not the 5 s timeout');
     r.close();
   });
 

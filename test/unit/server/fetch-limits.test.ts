@@ -6,13 +6,12 @@ import { describe, it } from 'node:test';
 import dnsPacket from 'dns-packet';
 import { AnswerCache } from '../../../src/cache/index.ts';
 import { ManualClock, silentLogger } from '../../../src/core/index.ts';
-import type { Question } from '../../../src/client/index.ts';
-import type { Resolver, UpstreamAnswer } from '../../../src/resolver/index.ts';
 import { ResolveError } from '../../../src/resolver/index.ts';
 import { EDE, FailureCache, FetchLimits, Forwarder, ZoneCuts } from '../../../src/server/index.ts';
 import type { FetchLimit, Forwarded } from '../../../src/server/index.ts';
 import type { Message } from '../../../src/wire/index.ts';
-import { keyToText, nameFromText, nameKey, nameToText, parseMessage, parseQuery } from '../../../src/wire/index.ts';
+import { keyToText, nameFromText, nameKey, parseMessage, parseQuery } from '../../../src/wire/index.ts';
+import { FakeResolver } from '../../helpers/fake-resolver.ts';
 import { query } from '../../helpers/wire.ts';
 
 const key = (name: string): string => nameKey(nameFromText(name, null));
@@ -124,32 +123,13 @@ describe('FailureCache', () => {
   });
 });
 
-/** A resolver whose resolutions the test settles; counts what was asked. */
-class FakeResolver {
-  readonly asked: { name: string; settle(r: Message | Error): void }[] = [];
-  /** Set: every upstream is down, nothing would be asked (Resolver.unavailable). */
-  down: ResolveError | null = null;
-  unavailable(): ResolveError | null {
-    return this.down;
-  }
-  resolve(q: Question): Promise<UpstreamAnswer> {
-    return new Promise((resolve, reject) => {
-      this.asked.push({ name: nameToText(q.qname), settle: (r) => (r instanceof Error ? reject(r) : resolve({ message: r, upstream: '192.0.2.53:53' })) });
-    });
-  }
-  /** Settle every open resolution whose name matches, with `r(name)`. */
-  settleAll(r: (name: string) => Message | Error): void {
-    for (const a of this.asked.splice(0)) a.settle(r(a.name));
-  }
-}
-
 function forwarder(limits: { inFlight: number; perZone: number }) {
   const clock = new ManualClock();
   const cache = new AnswerCache({ maxEntries: 1000, maxBytes: 1 << 20, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, servfailTtl: 5, maxStale: 86400, staleRecheck: 30, prefetch: true, clock });
   const resolver = new FakeResolver();
   const seen: { limited: FetchLimit[]; failureCached: number } = { limited: [], failureCached: 0 };
   const observer = { limited: (l: FetchLimit) => void seen.limited.push(l), failureCached: () => void seen.failureCached++ };
-  const fwd = new Forwarder(cache, resolver as unknown as Resolver, silentLogger, { ...limits, clock, observer });
+  const fwd = new Forwarder(cache, resolver, silentLogger, { ...limits, clock, observer });
   /** Ask as the pipeline does: a fresh hit, or fetch (at once, or a promise). */
   const ask = (name: string): { hit: true } | Forwarded | Promise<Forwarded> => {
     const q = parseQuery(query(name, 'A'));
