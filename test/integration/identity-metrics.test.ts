@@ -205,10 +205,16 @@ describe('metrics', () => {
 
 describe('status and logs', () => {
   it('/status reports the site, zones with serials, upstreams and cache', async () => {
-    const s = (await (await fetch(`http://127.0.0.1:${srv.adminPort}/status`)).json()) as Record<string, any>;
+    const s = (await (await fetch(`http://127.0.0.1:${srv.adminPort}/status`)).json()) as {
+      site: { id: string };
+      zones: { origin: string; serial: number }[];
+      upstreams: { address: string }[];
+      cache: { entries: unknown };
+      config: { sha256: string };
+    };
     assert.equal(s.site.id, SITE);
-    assert.deepEqual(s.zones.map((z: { origin: string; serial: number }) => [z.origin, z.serial]), [['example.test.', 2026112101]]);
-    assert.equal(s.upstreams[0].address, `127.0.0.1:${up.port}`);
+    assert.deepEqual(s.zones.map((z) => [z.origin, z.serial]), [['example.test.', 2026112101]]);
+    assert.equal(s.upstreams[0]?.address, `127.0.0.1:${up.port}`);
     assert.equal(typeof s.cache.entries, 'number');
     assert.match(s.config.sha256, /^[0-9a-f]{64}$/);
   });
@@ -218,7 +224,7 @@ describe('status and logs', () => {
     assert.match(r.stdout, new RegExp(`site ${SITE}`));
     assert.match(r.stdout, /example\.test\.\s+serial 2026112101/);
     const j = await runCli(['status', '--json', '--admin-socket', String(srv.adminSocket)]);
-    assert.equal(JSON.parse(j.stdout).site.id, SITE);
+    assert.equal((JSON.parse(j.stdout) as { site: { id: string } }).site.id, SITE);
   });
   it('edgedns cache flush and reload work through the admin endpoint', async () => {
     await dig(srv, ['www.example.org']);

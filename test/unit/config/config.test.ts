@@ -26,7 +26,7 @@ describe('config', () => {
   it('is frozen', () => {
     const c = validateConfig({});
     assert.throws(() => {
-      (c.edns as { udpPayload: number }).udpPayload = 1;
+      (c.edns).udpPayload = 1;
     }, TypeError);
   });
   it('merges a file over the defaults and parses durations and addresses', () => {

@@ -19,7 +19,7 @@ describe('error codes', () => {
   for (const [e, code] of cases) {
     it(`${e.constructor.name}: code ${code}, its own name, an EdgeError`, () => {
       assert.ok(e instanceof EdgeError);
-      assert.equal((e as EdgeError).code, code);
+      assert.equal((e).code, code);
       assert.equal(e.name, e.constructor.name);
     });
   }

@@ -33,6 +33,6 @@ describe('createLogger', () => {
     child.debug('now');
     log.setLevel('error');
     log.warn('quiet again');
-    assert.deepEqual(lines.map((l) => JSON.parse(l).msg), ['now']);
+    assert.deepEqual(lines.map((l) => (JSON.parse(l) as { msg: string }).msg), ['now']);
   });
 });

@@ -61,7 +61,7 @@ function reference(key: Uint8Array, msg: Uint8Array): string {
   }
   v[2] = (v[2] as bigint) ^ 0xffn;
   for (let i = 0; i < 4; i++) round();
-  const h = (v[0] as bigint) ^ (v[1] as bigint) ^ (v[2] as bigint) ^ (v[3] as bigint);
+  const h = (v[0] as bigint) ^ (v[1] as bigint) ^ (v[2]) ^ (v[3] as bigint);
   return Buffer.from(Array.from({ length: 8 }, (_, i) => Number((h >> BigInt(8 * i)) & 0xffn))).toString('hex');
 }
 

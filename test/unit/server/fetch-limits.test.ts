@@ -167,8 +167,8 @@ describe('Forwarder: fetch limits', () => {
 
   it('over the total cap: SERVFAIL with EDE 0 naming it', () => {
     const { seen, ask } = forwarder({ inFlight: 2, perZone: 2 });
-    ask('a.one.example.');
-    ask('b.two.example.');
+    void ask('a.one.example.');
+    void ask('b.two.example.');
     const over = settleNow(ask('c.three.example.'));
     assert.deepEqual(over.ede, [EDE.OTHER, 'fetch limit: 2 upstream resolutions in flight']);
     assert.deepEqual(seen.limited, ['in_flight']);

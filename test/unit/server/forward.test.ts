@@ -111,7 +111,7 @@ describe('Forwarder: identical questions in flight', () => {
 
   it('are not shared across type, DO or CD: each is its own question', () => {
     const s = setup();
-    for (const q of [{}, { type: 'AAAA' }, { dnssecOk: true }, { cd: true }, {}]) pending(s.ask('www.example.org.', q));
+    for (const q of [{}, { type: 'AAAA' }, { dnssecOk: true }, { cd: true }, {}]) void pending(s.ask('www.example.org.', q));
     assert.equal(s.resolver.total, 4, 'A, AAAA, A with DO, A with CD; the second plain A joined the first');
     assert.deepEqual(s.resolver.asked.map((a) => [a.q.qtype, a.q.dnssecOk, a.q.checkingDisabled]), [[1, false, false], [28, false, false], [1, true, false], [1, false, true]]);
   });
@@ -128,7 +128,7 @@ describe('Forwarder: identical questions in flight', () => {
     s.clock.advance(999);
     assert.equal(atOnce(s.ask('down.example.org.')).ede?.[0], EDE.CACHED_ERROR);
     s.clock.advance(1);
-    pending(s.ask('down.example.org.'));
+    void pending(s.ask('down.example.org.'));
     assert.equal(s.resolver.total, 2);
   });
 
@@ -276,7 +276,7 @@ describe('Forwarder: prefetch', () => {
   it('skipped while the fetch limit is full: the entry is still fresh, and clients asking are answered from it', async () => {
     const s = setup({ inFlight: 1 });
     await fill(s, 'www.example.org.');
-    pending(s.ask('other.example.net.'));
+    void pending(s.ask('other.example.net.'));
     s.clock.advance(280_000);
     assert.equal(hit(s.ask('www.example.org.')).a, '192.0.2.1');
     assert.equal(s.resolver.total, 2, 'only the other question is out');

@@ -49,7 +49,7 @@ function ask(name: string, type: string) {
   const a = store.answer(q.key, q.qtype);
   if (!a) return undefined;
   const d = decode(buildResponse(msg, q, { ...a, opt: null, limit: 65535 }));
-  const rr = (xs: Rec[] | undefined) => (xs ?? []).map((r) => `${r.name.toLowerCase()} ${r.ttl} ${r.type} ${typeof r.data === 'object' && !Buffer.isBuffer(r.data) && !Array.isArray(r.data) ? JSON.stringify(r.data) : String(r.data)}`);
+  const rr = (xs: Rec[] | undefined) => (xs ?? []).map((r) => `${r.name.toLowerCase()} ${r.ttl} ${r.type} ${typeof r.data === 'object' && !Buffer.isBuffer(r.data) && !Array.isArray(r.data) ? JSON.stringify(r.data) : String(r.data as string | number)}`);
   return { rcode: d.rcode, aa: d.flag_aa, answer: rr(d.answers), authority: rr(d.authorities), additional: rr(d.additionals) };
 }
 
