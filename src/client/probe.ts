@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import { Class, Rcode, T, absoluteName, encodeQuery, frame, keyToText, nameFromText, nameKey, parseMessage } from '../wire/index.js';
 import type { Question } from './query.js';
 import { randomId } from './query.js';
-import { UdpTransport, tcpExchange } from './transport.js';
+import { ExchangeError, UdpTransport, tcpExchange } from './transport.js';
 
 export interface ProbeTarget {
   host: string;
@@ -75,7 +75,8 @@ async function probe(transport: 'UDP' | 'TCP', t: ProbeTarget, pq: ProbeQuestion
     const reply = transport === 'UDP' ? await probes.exchange(t, q, build, timeoutMs, from) : await tcpExchange(t, q, build, timeoutMs, () => {}, from);
     return `${transport} ${t.host}:${t.port}: ${verify(reply, q)}`;
   } catch (e) {
-    throw new Error(`${transport} ${t.host}:${t.port}: ${(e as Error).message}`, { cause: e });
+    const why = e instanceof ExchangeError && e.kind === 'timeout' ? `no answer within ${timeoutMs} ms` : (e as Error).message;
+    throw new Error(`${transport} ${t.host}:${t.port}: ${why}`, { cause: e });
   }
 }
 
