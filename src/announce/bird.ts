@@ -94,20 +94,28 @@ export function birdAdapter(o: { includeFile: string; includeFile6: string; sock
       if (said === undefined) throw new AdapterError(`birdc configure failed (exit ${r.code ?? r.signal}): ${out.slice(0, 500) || 'no output'}`);
 
       // What matters is the route in BIRD's table, not the text: poll until it is so or the deadline.
+      const hint = announce ? `: does a static protocol on the master table include ${v4.length > 0 ? o.includeFile : o.includeFile6}?` : '';
+      const notSo = (wrong: readonly string[]): AdapterError => new AdapterError(`birdc configure said "${said}", but after ${o.timeoutMs} ms ${wrong.join('; ')}${hint}`);
+      /** What the last complete read found wrong: reported if a read is cut short by the deadline. */
+      let lastWrong: string[] | null = null;
       for (;;) {
         const wrong: string[] = [];
         const found: string[] = [];
         for (const p of req.prefixes) {
-          const protos = await holders(p, Math.max(200, deadline - Date.now()));
+          let protos: string[];
+          try {
+            protos = await holders(p, Math.max(200, deadline - Date.now()));
+          } catch (e) {
+            if (lastWrong !== null && Date.now() >= deadline) throw notSo(lastWrong);
+            throw e;
+          }
           if (announce && protos.length === 0) wrong.push(`${p} is not in BIRD's table`);
           else if (!announce && protos.length > 0) wrong.push(`${p} is still in BIRD's table (static blackhole route from ${protos.join(', ')})`);
           else found.push(announce ? `${p} (${protos.join(', ')})` : p);
         }
         if (wrong.length === 0) return `${said}; ${announce ? 'in' : 'not in'} BIRD's table: ${found.join(', ')}`;
-        if (Date.now() + POLL_MS >= deadline) {
-          const hint = announce ? `: does a static protocol on the master table include ${v4.length > 0 ? o.includeFile : o.includeFile6}?` : '';
-          throw new AdapterError(`birdc configure said "${said}", but after ${o.timeoutMs} ms ${wrong.join('; ')}${hint}`);
-        }
+        if (Date.now() + POLL_MS >= deadline) throw notSo(wrong);
+        lastWrong = wrong;
         await new Promise((r) => setTimeout(r, POLL_MS));
       }
     },

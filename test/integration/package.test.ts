@@ -82,7 +82,7 @@ describe('npm pack', () => {
     assert.equal(name, `edgedns-${VERSION}.tgz`);
     tarball = join(out, name);
     const listing = run('tar', ['-tzf', tarball]).split('\n');
-    for (const f of ['dist/main.js', 'dist/worker-main.js', 'deploy/man/edgedns.1', 'deploy/completion/edgedns.bash', 'deploy/systemd/edgedns.service', 'deploy/systemd/edgedns-guard.service', 'deploy/systemd/edgedns.sysusers', 'deploy/edgedns.example.yaml', 'zones/example.test.zone', 'LICENSE', 'CHANGELOG.md', 'README.md', 'package.json']) {
+    for (const f of ['dist/main.js', 'dist/process/worker-main.js', 'deploy/man/edgedns.1', 'deploy/completion/edgedns.bash', 'deploy/systemd/edgedns.service', 'deploy/systemd/edgedns-guard.service', 'deploy/systemd/edgedns.sysusers', 'deploy/edgedns.example.yaml', 'zones/example.test.zone', 'LICENSE', 'CHANGELOG.md', 'README.md', 'package.json']) {
       assert.ok(listing.includes(`package/${f}`), `${f} is packed`);
     }
     assert.deepEqual(listing.filter((f) => /\.map$|^package\/(src|test|bench)\//.test(f)), []);
