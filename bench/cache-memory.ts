@@ -12,7 +12,18 @@ const N = Number(process.argv[2] ?? 1_000_000);
 const TXT = Number(process.argv[3] ?? 0);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
-const cache = new AnswerCache({ maxEntries: N + 1, maxBytes: 64 * 1024 ** 3, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, servfailTtl: 5, maxStale: 86400, staleRecheck: 30, prefetch: true, clock: systemClock });
+const cache = new AnswerCache({
+  maxEntries: N + 1,
+  maxBytes: 64 * 1024 ** 3,
+  minTtl: 0,
+  maxTtl: 86400,
+  maxNegativeTtl: 3600,
+  servfailTtl: 5,
+  maxStale: 86400,
+  staleRecheck: 30,
+  prefetch: true,
+  clock: systemClock,
+});
 gc();
 const before = process.memoryUsage();
 let junk = 0;
@@ -20,7 +31,15 @@ for (let i = 0; i < N; i++) {
   const name = `host${i}.example.org`;
   const answers: dnsPacket.Answer[] = [{ name, type: 'A', class: 'IN', ttl: 3600, data: `192.0.2.${i & 255}` }];
   if (TXT > 0) answers.push({ name, type: 'TXT', class: 'IN', ttl: 3600, data: 'x'.repeat(TXT) });
-  const msg = parseMessage(dnsPacket.encode({ type: 'response', id: 1, flags: 0x8180, questions: [{ name, type: 'A', class: 'IN' }], answers }));
+  const msg = parseMessage(
+    dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      flags: 0x8180,
+      questions: [{ name, type: 'A', class: 'IN' }],
+      answers,
+    }),
+  );
   if (!msg) throw new Error('bad message');
   const qname = nameFromText(`${name}.`, null);
   cache.store(AnswerCache.key(nameKey(qname), 1, 1, false), qname, msg, false);
@@ -29,4 +48,6 @@ for (let i = 0; i < N; i++) {
 gc();
 const after = process.memoryUsage();
 const per = (k: 'heapUsed' | 'arrayBuffers' | 'rss'): number => Math.round((after[k] - before[k]) / N);
-process.stdout.write(`${JSON.stringify({ entries: cache.entries, countedPerEntry: Math.round(cache.bytes / cache.entries), heapPerEntry: per('heapUsed'), arrayBuffersPerEntry: per('arrayBuffers'), rssPerEntry: per('rss'), heapMb: Math.round(after.heapUsed / 1048576), junk })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ entries: cache.entries, countedPerEntry: Math.round(cache.bytes / cache.entries), heapPerEntry: per('heapUsed'), arrayBuffersPerEntry: per('arrayBuffers'), rssPerEntry: per('rss'), heapMb: Math.round(after.heapUsed / 1048576), junk })}\n`,
+);

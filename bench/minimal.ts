@@ -6,7 +6,15 @@ import { literalLookup } from '../src/core/index.ts';
 
 const port = Number(process.argv[2] ?? 15400);
 // www.example.test. A 192.0.2.80, answer compressed against the question.
-const answer = Buffer.from('0000' + '8400' + '0001000100000000' + '03777777076578616d706c65047465737400' + '00010001' + 'c00c000100010000012c0004c0000250', 'hex');
+const answer = Buffer.from(
+  '0000' +
+    '8400' +
+    '0001000100000000' +
+    '03777777076578616d706c65047465737400' +
+    '00010001' +
+    'c00c000100010000012c0004c0000250',
+  'hex',
+);
 // The same socket options as edgedns's listeners: replies go to IP literals, no lookup per send.
 const sock = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
 sock.on('message', (msg, rinfo) => {

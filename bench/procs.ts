@@ -46,7 +46,9 @@ export class Processes {
 
   /** SIGKILL every started process that still runs, descendants first. Returns the pids signalled. */
   killAll(): number[] {
-    const pids = this.#started.filter((c) => c.pid !== undefined && c.exitCode === null && c.signalCode === null).flatMap((c) => treeOf(c.pid as number).reverse());
+    const pids = this.#started
+      .filter((c) => c.pid !== undefined && c.exitCode === null && c.signalCode === null)
+      .flatMap((c) => treeOf(c.pid as number).reverse());
     for (const pid of pids) {
       try {
         process.kill(pid, 'SIGKILL');

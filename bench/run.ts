@@ -37,7 +37,10 @@ const SECONDS = Math.min(Number(arg('seconds', '5')), 30);
 const KNOWN = ['zone', 'zone-nx', 'zone-wild', 'hit', 'miss', 'tcp', 'mix', 'hostile'] as const;
 const WORKLOADS = arg('workloads', KNOWN.join(',')).split(',');
 const ATTACKS = arg('attacks', HOSTILE_ATTACKS.join(',')).split(',');
-for (const [what, given, known] of [['workload', WORKLOADS, KNOWN], ['attack', ATTACKS, HOSTILE_ATTACKS]] as const) {
+for (const [what, given, known] of [
+  ['workload', WORKLOADS, KNOWN],
+  ['attack', ATTACKS, HOSTILE_ATTACKS],
+] as const) {
   const bad = given.filter((x) => !(known as readonly string[]).includes(x));
   if (bad.length > 0) throw new Error(`unknown ${what} ${bad.join(', ')}: expected some of ${known.join(', ')}`);
 }
@@ -53,7 +56,17 @@ type Server = 'edgedns' | 'unbound' | 'minimal';
 /** edgedns with `workers: 2`: measured for the scaling lines, not part of bench-report.json. */
 type Measured = Server | 'edgedns-w2';
 /** A row of bench-report.json for a dnsperf workload (the hostile rows are HostileRow). */
-interface Row { workload: Workload; server: Server; qps: number; qpsMin: number; qpsMax: number; avgMs: number | null; p99Ms: number | null; cpuPer1k: number | null; rssMb: number }
+interface Row {
+  workload: Workload;
+  server: Server;
+  qps: number;
+  qpsMin: number;
+  qpsMax: number;
+  avgMs: number | null;
+  p99Ms: number | null;
+  cpuPer1k: number | null;
+  rssMb: number;
+}
 const dir = mkdtempSync(join(tmpdir(), 'edgedns-bench-'));
 const procs = new Processes();
 const log = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
@@ -67,13 +80,17 @@ const start = (cmd: string, argv: string[]): ChildProcess => procs.start(cmd, ar
 
 function run(cmd: string, argv: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, argv, { maxBuffer: 1 << 28, timeout: timeoutMs }, (err, stdout) => (err && !stdout ? reject(new Error(err.message, { cause: err })) : resolve(stdout)));
+    execFile(cmd, argv, { maxBuffer: 1 << 28, timeout: timeoutMs }, (err, stdout) =>
+      err && !stdout ? reject(new Error(err.message, { cause: err })) : resolve(stdout),
+    );
   });
 }
 
 async function waitAnswer(port: number, name = 'www.example.test'): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    const out = await run('dig', ['@127.0.0.1', '-p', String(port), '+time=1', '+tries=1', '+short', name], 3000).catch(() => '');
+    const out = await run('dig', ['@127.0.0.1', '-p', String(port), '+time=1', '+tries=1', '+short', name], 3000).catch(
+      () => '',
+    );
     // dig prints its errors (";; connection timed out") on stdout too: only an address counts.
     if (/^\d+\.\d+\.\d+\.\d+$/m.test(out)) return;
     await new Promise((r) => setTimeout(r, 100));
@@ -89,11 +106,21 @@ const proc = (path: string): string => {
   }
 };
 /** CPU seconds and RSS of a server: its process and descendants (the workers of `workers: N`). */
-const cpu = (pid: number): number => treeOf(pid).reduce((a, p) => a + (proc(`/proc/${p}/stat`) ? cpuSecondsFromStat(proc(`/proc/${p}/stat`)) : 0), 0);
+const cpu = (pid: number): number =>
+  treeOf(pid).reduce((a, p) => a + (proc(`/proc/${p}/stat`) ? cpuSecondsFromStat(proc(`/proc/${p}/stat`)) : 0), 0);
 const rss = (pid: number): number => treeOf(pid).reduce((a, p) => a + rssMbFromStatus(proc(`/proc/${p}/status`)), 0);
 
 // --- data files ------------------------------------------------------------------------------
-const zoneNames = ['www.example.test A', 'example.test MX', 'mail.example.test A', 'www.example.test AAAA', 'example.test SOA', 'ns1.example.test A', 'alias.example.test A', 'x.wild.example.test A'];
+const zoneNames = [
+  'www.example.test A',
+  'example.test MX',
+  'mail.example.test A',
+  'www.example.test AAAA',
+  'example.test SOA',
+  'ns1.example.test A',
+  'alias.example.test A',
+  'x.wild.example.test A',
+];
 writeFileSync(join(dir, 'zone.txt'), `${zoneNames.join('\n')}\n`);
 const hits = Array.from({ length: 1000 }, (_, i) => `h${i}.bench.test A`);
 writeFileSync(join(dir, 'hit.txt'), `${hits.join('\n')}\n`);
@@ -144,37 +171,81 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
   const edge2Port = await freePort();
   const minimalPort = await freePort();
   // The upstream: Unbound answering every name under bench.test (a redirect zone), on loopback.
-  writeFileSync(join(dir, 'upstream.conf'), `${unboundServer({ port: upstreamPort, dir })}  num-threads: 1
+  writeFileSync(
+    join(dir, 'upstream.conf'),
+    `${unboundServer({ port: upstreamPort, dir })}  num-threads: 1
     module-config: "iterator"
     so-rcvbuf: 4m
     local-zone: "test." nodefault
     local-zone: "bench.test." redirect
     local-data: "bench.test. 3600 IN A 192.0.2.1"
-  `);
-  writeFileSync(join(dir, 'unbound.conf'), unboundConfig({ port: unboundPort, dir, zoneFile: join(ROOT, 'zones', 'example.test.zone'), zone: 'example.test.', upstreamPort }));
-  for (const [file, port, workers] of [['edgedns.yaml', edgePort, 1], ['edgedns-w2.yaml', edge2Port, 2]] as const) {
+  `,
+  );
+  writeFileSync(
+    join(dir, 'unbound.conf'),
+    unboundConfig({
+      port: unboundPort,
+      dir,
+      zoneFile: join(ROOT, 'zones', 'example.test.zone'),
+      zone: 'example.test.',
+      upstreamPort,
+    }),
+  );
+  for (const [file, port, workers] of [
+    ['edgedns.yaml', edgePort, 1],
+    ['edgedns-w2.yaml', edge2Port, 2],
+  ] as const) {
     // YAML: the keys start at column 0 (an indented key is a syntax error, and the node would exit).
     // dnsperf is one client asking the same names thousands of times a second: what the rate
     // limiter exists to stop. These rows measure the query path, so it is off here; the hostile
     // table measures it on.
-    const yaml = [`listen: ["127.0.0.1:${port}"]`, `workers: ${workers}`, `zones: { dir: ${JSON.stringify(join(ROOT, 'zones'))} }`, `upstreams: ["127.0.0.1:${upstreamPort}"]`, 'rateLimit: null', 'admin: { listen: null, socket: null }', 'log: { level: warn }'];
+    const yaml = [
+      `listen: ["127.0.0.1:${port}"]`,
+      `workers: ${workers}`,
+      `zones: { dir: ${JSON.stringify(join(ROOT, 'zones'))} }`,
+      `upstreams: ["127.0.0.1:${upstreamPort}"]`,
+      'rateLimit: null',
+      'admin: { listen: null, socket: null }',
+      'log: { level: warn }',
+    ];
     writeFileSync(join(dir, file), `${yaml.join('\n')}\n`);
   }
   start('unbound', ['-d', '-c', join(dir, 'upstream.conf')]);
   const servers: Record<Measured, { port: number; proc: ChildProcess }> = {
     unbound: { port: unboundPort, proc: start('unbound', ['-d', '-c', join(dir, 'unbound.conf')]) },
-    edgedns: { port: edgePort, proc: start(process.execPath, [join(ROOT, 'dist', 'main.js'), 'serve', '--config', join(dir, 'edgedns.yaml')]) },
-    'edgedns-w2': { port: edge2Port, proc: start(process.execPath, [join(ROOT, 'dist', 'main.js'), 'serve', '--config', join(dir, 'edgedns-w2.yaml')]) },
-    minimal: { port: minimalPort, proc: start(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'minimal.ts'), String(minimalPort)]) },
+    edgedns: {
+      port: edgePort,
+      proc: start(process.execPath, [join(ROOT, 'dist', 'main.js'), 'serve', '--config', join(dir, 'edgedns.yaml')]),
+    },
+    'edgedns-w2': {
+      port: edge2Port,
+      proc: start(process.execPath, [join(ROOT, 'dist', 'main.js'), 'serve', '--config', join(dir, 'edgedns-w2.yaml')]),
+    },
+    minimal: {
+      port: minimalPort,
+      proc: start(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'minimal.ts'), String(minimalPort)]),
+    },
   };
   await waitAnswer(upstreamPort, 'a.bench.test');
   for (const s of Object.values(servers)) await waitAnswer(s.port);
-  log(`servers up: edgedns :${edgePort}, edgedns workers 2 :${edge2Port}, unbound :${unboundPort}, minimal :${minimalPort}, upstream :${upstreamPort}`);
+  log(
+    `servers up: edgedns :${edgePort}, edgedns workers 2 :${edge2Port}, unbound :${unboundPort}, minimal :${minimalPort}, upstream :${upstreamPort}`,
+  );
 
   // Warm the caches with the hit names (each worker has a cache of its own: several passes), then
   // every server for a few seconds so that no measurement pays for JIT compilation.
-  for (const s of ['edgedns', 'edgedns-w2', 'unbound'] as const) await run('dnsperf', ['-s', '127.0.0.1', '-p', String(servers[s].port), '-d', join(dir, 'hit.txt'), '-n', '4', '-c', '4'], 60_000);
-  for (const s of Object.values(servers)) await run('dnsperf', ['-s', '127.0.0.1', '-p', String(s.port), '-d', join(dir, 'hit.txt'), '-l', '3', '-c', '4'], 60_000);
+  for (const s of ['edgedns', 'edgedns-w2', 'unbound'] as const)
+    await run(
+      'dnsperf',
+      ['-s', '127.0.0.1', '-p', String(servers[s].port), '-d', join(dir, 'hit.txt'), '-n', '4', '-c', '4'],
+      60_000,
+    );
+  for (const s of Object.values(servers))
+    await run(
+      'dnsperf',
+      ['-s', '127.0.0.1', '-p', String(s.port), '-d', join(dir, 'hit.txt'), '-l', '3', '-c', '4'],
+      60_000,
+    );
 
   interface Round {
     qps: number;
@@ -186,8 +257,10 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
     rssMb: number;
   }
 
-  const serversFor = (w: Workload): Server[] => (w === 'zone' || w === 'hit' ? ['edgedns', 'unbound', 'minimal'] : ['edgedns', 'unbound']);
-  const measuredFor = (w: Workload): Measured[] => (w === 'zone' || w === 'hit' ? [...serversFor(w), 'edgedns-w2'] : serversFor(w));
+  const serversFor = (w: Workload): Server[] =>
+    w === 'zone' || w === 'hit' ? ['edgedns', 'unbound', 'minimal'] : ['edgedns', 'unbound'];
+  const measuredFor = (w: Workload): Measured[] =>
+    w === 'zone' || w === 'hit' ? [...serversFor(w), 'edgedns-w2'] : serversFor(w);
   const dataFor = (w: Workload, n: number): string => {
     if (w === 'zone') return join(dir, 'zone.txt');
     if (w === 'zone-nx') return randomNamesFile('example.test');
@@ -198,10 +271,33 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
   let upstreamDirectQps: number[] = [];
 
   /** CPU milliseconds per 1k queries while offering `qps` for SECONDS; also returns dnsperf's output. */
-  async function cpuAt(w: Workload, s: Measured, qps: number, extra: string[]): Promise<{ per1k: number; out: string }> {
+  async function cpuAt(
+    w: Workload,
+    s: Measured,
+    qps: number,
+    extra: string[],
+  ): Promise<{ per1k: number; out: string }> {
     const { port, proc } = servers[s];
     const c0 = cpu(proc.pid as number);
-    const out = await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', dataFor(w, qps * SECONDS + 1000), '-l', String(SECONDS), '-Q', String(qps), '-c', '4', ...extra], (SECONDS + 30) * 1000);
+    const out = await run(
+      'dnsperf',
+      [
+        '-s',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '-d',
+        dataFor(w, qps * SECONDS + 1000),
+        '-l',
+        String(SECONDS),
+        '-Q',
+        String(qps),
+        '-c',
+        '4',
+        ...extra,
+      ],
+      (SECONDS + 30) * 1000,
+    );
     const c1 = cpu(proc.pid as number);
     return { per1k: ((c1 - c0) / Math.max(1, parseDnsperf(out).completed)) * 1e6, out };
   }
@@ -211,12 +307,39 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
     const pid = proc.pid as number;
     const mode = w === 'tcp' ? ['-m', 'tcp', '-O', 'num-queries-per-conn=1000'] : [];
     // Max QPS: 8 clients, 200 outstanding.
-    const max = parseDnsperf(await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', dataFor(w, 60_000 * SECONDS), '-l', String(SECONDS), '-c', '8', '-q', '200', ...mode], (SECONDS + 30) * 1000));
+    const max = parseDnsperf(
+      await run(
+        'dnsperf',
+        [
+          '-s',
+          '127.0.0.1',
+          '-p',
+          String(port),
+          '-d',
+          dataFor(w, 60_000 * SECONDS),
+          '-l',
+          String(SECONDS),
+          '-c',
+          '8',
+          '-q',
+          '200',
+          ...mode,
+        ],
+        (SECONDS + 30) * 1000,
+      ),
+    );
     // A fixed offered load below saturation: latency (p99 from per-query lines) and CPU per query.
     const fixed = await cpuAt(w, s, FIXED_QPS, ['-v', ...mode]);
     const f = parseDnsperf(fixed.out);
     const high = w === 'zone' || w === 'hit' ? (await cpuAt(w, s, CPU_QPS, mode)).per1k : null;
-    return { qps: max.qps, avgMs: f.avgMs, p99Ms: percentile(latenciesFromVerbose(fixed.out), 99), cpuPer1k: fixed.per1k, cpuHighPer1k: high, rssMb: rss(pid) };
+    return {
+      qps: max.qps,
+      avgMs: f.avgMs,
+      p99Ms: percentile(latenciesFromVerbose(fixed.out), 99),
+      cpuPer1k: fixed.per1k,
+      cpuHighPer1k: high,
+      rssMb: rss(pid),
+    };
   }
 
   const results = new Map<string, Round[]>();
@@ -227,10 +350,31 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
       for (const s of order) {
         const m = await measure(w, s);
         results.set(`${w}|${s}`, [...(results.get(`${w}|${s}`) ?? []), m]);
-        log(`round ${r + 1} ${w} ${s}: ${Math.round(m.qps)} q/s, p99 ${m.p99Ms?.toFixed(3)} ms, ${m.cpuPer1k.toFixed(1)} ms CPU per 1k${m.cpuHighPer1k === null ? '' : ` (${m.cpuHighPer1k.toFixed(1)} at ${CPU_QPS} q/s)`}`);
+        log(
+          `round ${r + 1} ${w} ${s}: ${Math.round(m.qps)} q/s, p99 ${m.p99Ms?.toFixed(3)} ms, ${m.cpuPer1k.toFixed(1)} ms CPU per 1k${m.cpuHighPer1k === null ? '' : ` (${m.cpuHighPer1k.toFixed(1)} at ${CPU_QPS} q/s)`}`,
+        );
       }
       if (w === 'miss') {
-        const d = parseDnsperf(await run('dnsperf', ['-s', '127.0.0.1', '-p', String(upstreamPort), '-d', missFile(60_000 * SECONDS), '-l', String(SECONDS), '-c', '8', '-q', '200'], (SECONDS + 30) * 1000));
+        const d = parseDnsperf(
+          await run(
+            'dnsperf',
+            [
+              '-s',
+              '127.0.0.1',
+              '-p',
+              String(upstreamPort),
+              '-d',
+              missFile(60_000 * SECONDS),
+              '-l',
+              String(SECONDS),
+              '-c',
+              '8',
+              '-q',
+              '200',
+            ],
+            (SECONDS + 30) * 1000,
+          ),
+        );
         upstreamDirectQps = [...upstreamDirectQps, d.qps];
       }
     }
@@ -238,7 +382,9 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
 
   const med = (xs: number[]): number => {
     const v = [...xs].sort((a, b) => a - b);
-    return v.length % 2 ? (v[(v.length - 1) / 2] as number) : ((v[v.length / 2 - 1] as number) + (v[v.length / 2] as number)) / 2;
+    return v.length % 2
+      ? (v[(v.length - 1) / 2] as number)
+      : ((v[v.length / 2 - 1] as number) + (v[v.length / 2] as number)) / 2;
   };
   const round2 = (x: number | null): number | null => (x === null ? null : Math.round(x * 1000) / 1000);
   const report: Row[] = [];
@@ -248,23 +394,43 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
       if (rs.length === 0) continue;
       const q = rs.map((x) => x.qps);
       report.push({
-        workload: w, server: s, qps: Math.round(med(q)), qpsMin: Math.round(Math.min(...q)), qpsMax: Math.round(Math.max(...q)),
-        avgMs: round2(med(rs.map((x) => x.avgMs))), p99Ms: round2(med(rs.flatMap((x) => (x.p99Ms === null ? [] : [x.p99Ms])))), cpuPer1k: round2(med(rs.map((x) => x.cpuPer1k))), rssMb: Math.round(med(rs.map((x) => x.rssMb))),
+        workload: w,
+        server: s,
+        qps: Math.round(med(q)),
+        qpsMin: Math.round(Math.min(...q)),
+        qpsMax: Math.round(Math.max(...q)),
+        avgMs: round2(med(rs.map((x) => x.avgMs))),
+        p99Ms: round2(med(rs.flatMap((x) => (x.p99Ms === null ? [] : [x.p99Ms])))),
+        cpuPer1k: round2(med(rs.map((x) => x.cpuPer1k))),
+        rssMb: Math.round(med(rs.map((x) => x.rssMb))),
       });
     }
   }
 
   // Cache memory per entry, 1M typical answers.
-  const mem = JSON.parse(await run(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench', 'cache-memory.ts'), '1000000'], 300_000)) as { countedPerEntry: number; heapPerEntry: number; arrayBuffersPerEntry: number; rssPerEntry: number };
+  const mem = JSON.parse(
+    await run(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench', 'cache-memory.ts'), '1000000'],
+      300_000,
+    ),
+  ) as { countedPerEntry: number; heapPerEntry: number; arrayBuffersPerEntry: number; rssPerEntry: number };
 
   const get = (w: Workload, s: Server) => report.find((x) => x.workload === w && x.server === s);
   const ratio = (a?: number | null, b?: number | null): string => (a && b ? (a / b).toFixed(2) : '-');
-  const lines = ['workload  server   qps (median [min-max])   avg ms@10k  p99 ms@10k  CPU ms/1k  RSS MB  ×unbound  ×minimal'];
+  const lines = [
+    'workload  server   qps (median [min-max])   avg ms@10k  p99 ms@10k  CPU ms/1k  RSS MB  ×unbound  ×minimal',
+  ];
   for (const x of report) {
     const qps = `${x.qps} [${x.qpsMin}-${x.qpsMax}]`;
-    lines.push(`${x.workload.padEnd(9)} ${x.server.padEnd(8)} ${qps.padEnd(24)} ${String(x.avgMs).padEnd(11)} ${String(x.p99Ms).padEnd(11)} ${String(x.cpuPer1k).padEnd(10)} ${String(x.rssMb).padEnd(7)} ${x.server === 'edgedns' ? ratio(x.qps, get(x.workload, 'unbound')?.qps) : ''}${x.server === 'edgedns' ? `  ${ratio(x.qps, get(x.workload, 'minimal')?.qps)}` : ''}`);
+    lines.push(
+      `${x.workload.padEnd(9)} ${x.server.padEnd(8)} ${qps.padEnd(24)} ${String(x.avgMs).padEnd(11)} ${String(x.p99Ms).padEnd(11)} ${String(x.cpuPer1k).padEnd(10)} ${String(x.rssMb).padEnd(7)} ${x.server === 'edgedns' ? ratio(x.qps, get(x.workload, 'unbound')?.qps) : ''}${x.server === 'edgedns' ? `  ${ratio(x.qps, get(x.workload, 'minimal')?.qps)}` : ''}`,
+    );
   }
-  if (upstreamDirectQps.length) lines.push(`miss: the upstream queried directly: ${Math.round(med(upstreamDirectQps))} q/s; edgedns/direct ${ratio(get('miss', 'edgedns')?.qps, med(upstreamDirectQps))}`);
+  if (upstreamDirectQps.length)
+    lines.push(
+      `miss: the upstream queried directly: ${Math.round(med(upstreamDirectQps))} q/s; edgedns/direct ${ratio(get('miss', 'edgedns')?.qps, med(upstreamDirectQps))}`,
+    );
   const medOf = (w: Workload, s: Measured, f: (r: Round) => number | null): number | null => {
     const xs = (results.get(`${w}|${s}`) ?? []).flatMap((r) => (f(r) === null ? [] : [f(r) as number]));
     return xs.length > 0 ? med(xs) : null;
@@ -274,26 +440,37 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
     const u = medOf(w, 'unbound', (r) => r.cpuHighPer1k);
     const m = medOf(w, 'minimal', (r) => r.cpuHighPer1k);
     if (e === null) continue;
-    lines.push(`CPU per query, ${w} at ${FIXED_QPS} q/s: edgedns/unbound ${ratio(get(w, 'edgedns')?.cpuPer1k, get(w, 'unbound')?.cpuPer1k)}; at ${CPU_QPS} q/s: edgedns ${e.toFixed(1)}, unbound ${u?.toFixed(1)}, minimal ${m?.toFixed(1)} ms/1k, edgedns/unbound ${ratio(e, u)}, minimal/unbound ${ratio(m, u)}`);
+    lines.push(
+      `CPU per query, ${w} at ${FIXED_QPS} q/s: edgedns/unbound ${ratio(get(w, 'edgedns')?.cpuPer1k, get(w, 'unbound')?.cpuPer1k)}; at ${CPU_QPS} q/s: edgedns ${e.toFixed(1)}, unbound ${u?.toFixed(1)}, minimal ${m?.toFixed(1)} ms/1k, edgedns/unbound ${ratio(e, u)}, minimal/unbound ${ratio(m, u)}`,
+    );
   }
   for (const w of ['zone', 'hit'] as const) {
     const one = medOf(w, 'edgedns', (r) => r.qps);
     const two = medOf(w, 'edgedns-w2', (r) => r.qps);
     if (one === null || two === null) continue;
-    lines.push(`workers, ${w}: 1 worker ${Math.round(one)} q/s, 2 workers ${Math.round(two)} q/s (×${ratio(two, one)}); CPU at ${FIXED_QPS} q/s ${medOf(w, 'edgedns', (r) => r.cpuPer1k)?.toFixed(1)} → ${medOf(w, 'edgedns-w2', (r) => r.cpuPer1k)?.toFixed(1)} ms/1k`);
+    lines.push(
+      `workers, ${w}: 1 worker ${Math.round(one)} q/s, 2 workers ${Math.round(two)} q/s (×${ratio(two, one)}); CPU at ${FIXED_QPS} q/s ${medOf(w, 'edgedns', (r) => r.cpuPer1k)?.toFixed(1)} → ${medOf(w, 'edgedns-w2', (r) => r.cpuPer1k)?.toFixed(1)} ms/1k`,
+    );
   }
   for (const w of ['zone-nx', 'zone-wild'] as const) {
     const x = get(w, 'edgedns')?.qps;
-    if (x !== undefined) lines.push(`random names, ${w}: edgedns ${x} q/s, ×${ratio(x, get('zone', 'edgedns')?.qps)} of zone (precompiled answers) in the same run`);
+    if (x !== undefined)
+      lines.push(
+        `random names, ${w}: edgedns ${x} q/s, ×${ratio(x, get('zone', 'edgedns')?.qps)} of zone (precompiled answers) in the same run`,
+      );
   }
-  lines.push(`cache memory, 1M A answers, bytes per entry: counted ${mem.countedPerEntry}, heap ${mem.heapPerEntry}, arrayBuffers ${mem.arrayBuffersPerEntry}, RSS ${mem.rssPerEntry}`);
+  lines.push(
+    `cache memory, 1M A answers, bytes per entry: counted ${mem.countedPerEntry}, heap ${mem.heapPerEntry}, arrayBuffers ${mem.arrayBuffersPerEntry}, RSS ${mem.rssPerEntry}`,
+  );
   return { report, lines };
 }
 
 const standard = STANDARD.length > 0 ? await standardRun() : { report: [], lines: [] };
 // Nothing else runs beside an attacked node: the standard servers are stopped first.
 procs.killAll();
-const hostile: HostileRow[] = WORKLOADS.includes('hostile') ? await runHostile({ only: ATTACKS, deadline: DEADLINE, log, track: (c) => procs.adopt(c) }) : [];
+const hostile: HostileRow[] = WORKLOADS.includes('hostile')
+  ? await runHostile({ only: ATTACKS, deadline: DEADLINE, log, track: (c) => procs.adopt(c) })
+  : [];
 writeFileSync(OUT, `${JSON.stringify([...standard.report, ...hostile], null, 2)}\n`);
 const lines = [...standard.lines, ...(hostile.length > 0 ? ['', ...formatHostile(hostile)] : [])];
 process.stdout.write(`${lines.join('\n')}\n\nwritten to ${OUT}\n`);

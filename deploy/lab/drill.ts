@@ -44,12 +44,17 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Run a command in a namespace, without blocking the event loop (the route watcher keeps reading). */
 const ns = (name: string, cmd: string[]): Promise<string> =>
   new Promise((resolve, reject) => {
-    execFile('ip', ['netns', 'exec', name, ...cmd], { encoding: 'utf8', timeout: 15_000 }, (err, stdout) => (err ? reject(new Error(err.message, { cause: err })) : resolve(stdout)));
+    execFile('ip', ['netns', 'exec', name, ...cmd], { encoding: 'utf8', timeout: 15_000 }, (err, stdout) =>
+      err ? reject(new Error(err.message, { cause: err })) : resolve(stdout),
+    );
   });
 
 /** When the node logged a line with `msg` (its own clock, the same machine's), after `after`. */
 function loggedAt(site: string, msg: string, after: number): number | null {
-  const lines = readFileSync(join(siteDir(site), 'node.log'), 'utf8').trim().split('\n').reverse();
+  const lines = readFileSync(join(siteDir(site), 'node.log'), 'utf8')
+    .trim()
+    .split('\n')
+    .reverse();
   for (const l of lines) {
     try {
       const j = JSON.parse(l) as { time?: string; msg?: string };
@@ -64,18 +69,21 @@ function loggedAt(site: string, msg: string, after: number): number | null {
 }
 const siteDir = (site: string): string => join(DIR, `s${site.replace('site', '')}`);
 const pidOf = (file: string): number => Number(readFileSync(file, 'utf8').trim());
-const log = (msg: string): void => void process.stderr.write(`[drill ${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
+const log = (msg: string): void =>
+  void process.stderr.write(`[drill ${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
 
 if (!existsSync(join(DIR, 'sites'))) throw new Error(`no lab in ${DIR}: run make lab-up first`);
 const nSites = Number(readFileSync(join(DIR, 'sites'), 'utf8'));
 /** Next hop on the router → site. */
-const siteByHop = new Map<string, string>(Array.from({ length: nSites }, (_, k) => [`198.51.100.${4 * (k + 1) - 2}`, `site${k + 1}`]));
+const siteByHop = new Map<string, string>(
+  Array.from({ length: nSites }, (_, k) => [`198.51.100.${4 * (k + 1) - 2}`, `site${k + 1}`]),
+);
 
 /** The router's FIB for the service address: which site the route leads to (null when none). */
 function currentRoute(): string | null {
   const out = execFileSync('ip', ['-n', `${P}-router`, 'route', 'show', `${SERVICE}/32`], { encoding: 'utf8' });
   const m = /via (\S+)/.exec(out);
-  return m ? (siteByHop.get(m[1] as string) ?? m[1] as string) : null;
+  return m ? (siteByHop.get(m[1] as string) ?? (m[1] as string)) : null;
 }
 
 /** Follow the router's FIB with `ip monitor`: every change, timed as it happens. */
@@ -83,7 +91,9 @@ function watchRoutes(): { changes: RouteChange[]; stop(): void } {
   const changes: RouteChange[] = [{ t: Date.now(), site: currentRoute() }];
   // Timed by `ip` as the kernel reports each change (-tshort), not when we get to read the line;
   // line-buffered so lines are not held back.
-  const mon: ChildProcess = spawn('stdbuf', ['-oL', 'ip', '-tshort', '-n', `${P}-router`, 'monitor', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const mon: ChildProcess = spawn('stdbuf', ['-oL', 'ip', '-tshort', '-n', `${P}-router`, 'monitor', 'route'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   let buf = '';
   mon.stdout?.on('data', (d: Buffer) => {
     buf += d.toString();
@@ -104,7 +114,27 @@ function watchRoutes(): { changes: RouteChange[]; stop(): void } {
 }
 
 function startStream(durationMs: number): { done: Promise<Sample[]>; stop(): void } {
-  const p = spawn('ip', ['netns', 'exec', `${P}-client`, NODE, MAIN, 'drill', 'stream', '--target', SERVICE, '--rate', String(RATE), '--duration', `${durationMs}ms`, '--json', '-'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      `${P}-client`,
+      NODE,
+      MAIN,
+      'drill',
+      'stream',
+      '--target',
+      SERVICE,
+      '--rate',
+      String(RATE),
+      '--duration',
+      `${durationMs}ms`,
+      '--json',
+      '-',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   const done = new Promise<Sample[]>((resolve, reject) => {
@@ -129,7 +159,16 @@ async function until(cond: () => boolean | Promise<boolean>, ms: number, what: s
 
 async function nodeState(site: string): Promise<string> {
   try {
-    const s = JSON.parse(await ns(`${P}-s${site.replace('site', '')}`, [NODE, MAIN, 'status', '--json', '--admin', 'http://127.0.0.1:9153'])) as { health: { state: string } };
+    const s = JSON.parse(
+      await ns(`${P}-s${site.replace('site', '')}`, [
+        NODE,
+        MAIN,
+        'status',
+        '--json',
+        '--admin',
+        'http://127.0.0.1:9153',
+      ]),
+    ) as { health: { state: string } };
     return s.health.state;
   } catch {
     return 'unreachable';
@@ -141,7 +180,11 @@ async function prepare(serving: string): Promise<void> {
   const d = siteDir(serving);
   process.kill(pidOf(join(d, 'edgedns.pid')), 'SIGTERM');
   await sleep(3500);
-  await until(async () => (await nodeState(serving)) === 'UP' && currentRoute() === serving, 30_000, `${serving} up and routed`);
+  await until(
+    async () => (await nodeState(serving)) === 'UP' && currentRoute() === serving,
+    30_000,
+    `${serving} up and routed`,
+  );
   await sleep(1000);
 }
 
@@ -217,7 +260,10 @@ async function run(scenario: Scenario, serving: string): Promise<RunFigures> {
   stream.stop();
   const samples = await stream.done;
   routes.stop();
-  if (process.env.DRILL_DEBUG) log(`fault ${faultAt} restore ${restoreAt} routes ${JSON.stringify(routes.changes)} first-other ${JSON.stringify(samples.find((x) => x.t >= faultAt && x.site !== null && x.site !== serving))}`);
+  if (process.env.DRILL_DEBUG)
+    log(
+      `fault ${faultAt} restore ${restoreAt} routes ${JSON.stringify(routes.changes)} first-other ${JSON.stringify(samples.find((x) => x.t >= faultAt && x.site !== null && x.site !== serving))}`,
+    );
   return figures({ samples, routes: routes.changes, oldSite: serving, faultAt, restoreAt, endAt: Date.now() });
 }
 

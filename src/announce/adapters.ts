@@ -20,12 +20,22 @@ export function execAdapter(o: { command: string; args: readonly string[]; timeo
         EDGEDNS_REASON: req.reason,
         EDGEDNS_SEQ: String(req.seq),
       };
-      const input = JSON.stringify({ action: req.action, prefixes: req.prefixes, site: req.siteId, reason: req.reason, seq: req.seq });
+      const input = JSON.stringify({
+        action: req.action,
+        prefixes: req.prefixes,
+        site: req.siteId,
+        reason: req.reason,
+        seq: req.seq,
+      });
       const r = await runCommand(o.command, [...o.args, req.action], { env, input, timeoutMs: o.timeoutMs });
       const out = (r.stderr || r.stdout).trim().slice(0, 500);
       if (r.timedOut) throw new AdapterError(`${o.command} ${req.action}: killed after ${o.timeoutMs} ms`);
       if (r.code === 0) return out || 'ok';
-      if (r.code === 75) throw new AdapterError(`${o.command} ${req.action}: asked to retry later (exit 75)${out ? `: ${out}` : ''}`, true);
+      if (r.code === 75)
+        throw new AdapterError(
+          `${o.command} ${req.action}: asked to retry later (exit 75)${out ? `: ${out}` : ''}`,
+          true,
+        );
       throw new AdapterError(`${o.command} ${req.action}: exit ${r.code ?? r.signal}${out ? `: ${out}` : ''}`);
     },
   };
@@ -35,7 +45,11 @@ export function noneAdapter(log: Logger): Adapter {
   return {
     name: 'none',
     async apply(req) {
-      log.info('route announcement (adapter none: nothing is changed)', { action: req.action, prefixes: req.prefixes, reason: req.reason });
+      log.info('route announcement (adapter none: nothing is changed)', {
+        action: req.action,
+        prefixes: req.prefixes,
+        reason: req.reason,
+      });
       return 'logged';
     },
   };
@@ -46,7 +60,13 @@ export function dryRun(inner: Adapter, log: Logger): Adapter {
   return {
     name: `${inner.name} (dry run)`,
     async apply(req: AnnounceRequest) {
-      log.info('dry run: would call the adapter', { adapter: inner.name, action: req.action, prefixes: req.prefixes, reason: req.reason, seq: req.seq });
+      log.info('dry run: would call the adapter', {
+        adapter: inner.name,
+        action: req.action,
+        prefixes: req.prefixes,
+        reason: req.reason,
+        seq: req.seq,
+      });
       return 'dry run';
     },
   };

@@ -85,7 +85,12 @@ export class Announcer {
     this.#seq++;
     this.#o.observer.desired(action);
     this.#o.observer.transition(action, reason);
-    this.#o.log.info(action === 'announce' ? 'announcing' : 'withdrawing', { prefixes: this.#o.prefixes, reason, seq: this.#seq, adapter: this.#o.adapter.name });
+    this.#o.log.info(action === 'announce' ? 'announcing' : 'withdrawing', {
+      prefixes: this.#o.prefixes,
+      reason,
+      seq: this.#seq,
+      adapter: this.#o.adapter.name,
+    });
     this.#kick();
   }
 
@@ -160,7 +165,13 @@ export class Announcer {
         this.#calls++;
         this.#lastCallAt = Date.now();
         try {
-          const out = await this.#o.adapter.apply({ action, prefixes: this.#o.prefixes, siteId: this.#o.siteId, reason: this.#reason, seq });
+          const out = await this.#o.adapter.apply({
+            action,
+            prefixes: this.#o.prefixes,
+            siteId: this.#o.siteId,
+            reason: this.#reason,
+            seq,
+          });
           this.#o.observer.call(this.#o.adapter.name, (performance.now() - t0) / 1000, true);
           const changed = this.#confirmed !== action;
           this.#confirmed = action;
@@ -168,14 +179,26 @@ export class Announcer {
           this.#lastError = null;
           this.#retryDelay = this.#o.retryMs;
           this.#o.observer.confirmed(action);
-          if (changed) this.#o.log.info(action === 'announce' ? 'announced' : 'withdrawn', { prefixes: this.#o.prefixes, seq, adapter: this.#o.adapter.name, ms: Math.round(performance.now() - t0), output: out });
+          if (changed)
+            this.#o.log.info(action === 'announce' ? 'announced' : 'withdrawn', {
+              prefixes: this.#o.prefixes,
+              seq,
+              adapter: this.#o.adapter.name,
+              ms: Math.round(performance.now() - t0),
+              output: out,
+            });
           if (this.#isSettled()) for (const w of this.#waiters.splice(0)) w();
         } catch (e) {
           this.#failures++;
           this.#o.observer.call(this.#o.adapter.name, (performance.now() - t0) / 1000, false);
           this.#lastError = errorMessage(e);
           const later = e instanceof AdapterError && e.retryLater;
-          this.#o.log[later ? 'info' : 'error'](`${action} failed; retrying`, { error: this.#lastError, retryInMs: this.#retryDelay, seq, adapter: this.#o.adapter.name });
+          this.#o.log[later ? 'info' : 'error'](`${action} failed; retrying`, {
+            error: this.#lastError,
+            retryInMs: this.#retryDelay,
+            seq,
+            adapter: this.#o.adapter.name,
+          });
           if (!this.#stopped && this.#appliedSeq !== this.#seq) {
             const delay = this.#retryDelay;
             this.#retryDelay = Math.min(this.#retryDelay * 2, this.#o.maxRetryMs);

@@ -16,7 +16,8 @@ import { isV6, sameNet } from './net.js';
 
 const POLL_MS = 50;
 /** birdc's answers to `configure` after which the new config is, or will be, applied. */
-const CONFIGURE_OK = /Reconfigured|Reconfiguration in progress|Reconfiguration already in progress, queueing new config/;
+const CONFIGURE_OK =
+  /Reconfigured|Reconfiguration in progress|Reconfiguration already in progress, queueing new config/;
 /** Only the routes edgedns writes: from a static protocol, to blackhole. */
 const OURS = ['where', 'source', '=', 'RTS_STATIC', '&&', 'dest', '=', 'RTD_BLACKHOLE'];
 
@@ -61,7 +62,13 @@ export function birdRouteProtocols(output: string, prefix: string): string[] {
  * each prefix as a static blackhole route (announce) or hold none of them (withdraw), within
  * `timeoutMs` of the start.
  */
-export function birdAdapter(o: { includeFile: string; includeFile6: string; socket: string; birdc: string; timeoutMs: number }): Adapter {
+export function birdAdapter(o: {
+  includeFile: string;
+  includeFile6: string;
+  socket: string;
+  birdc: string;
+  timeoutMs: number;
+}): Adapter {
   /** Which protocols hold `prefix`; throws when birdc cannot tell. */
   const holders = async (prefix: string, timeoutMs: number): Promise<string[]> => {
     const args = ['-s', o.socket, 'show', 'route', prefix, ...OURS];
@@ -70,7 +77,10 @@ export function birdAdapter(o: { includeFile: string; includeFile6: string; sock
     if (r.timedOut) throw new AdapterError(`birdc ${args.slice(2).join(' ')}: no answer within ${timeoutMs} ms`, true);
     // BIRD 2 answers "Network not found" (exit 1) when nothing matches, or only its banner.
     if (/Network not found/.test(out)) return [];
-    if (r.code !== 0) throw new AdapterError(`birdc ${args.slice(2).join(' ')} failed (exit ${r.code ?? r.signal}): ${out.slice(0, 500) || 'no output'}`);
+    if (r.code !== 0)
+      throw new AdapterError(
+        `birdc ${args.slice(2).join(' ')} failed (exit ${r.code ?? r.signal}): ${out.slice(0, 500) || 'no output'}`,
+      );
     return birdRouteProtocols(out, prefix);
   };
 
@@ -83,7 +93,8 @@ export function birdAdapter(o: { includeFile: string; includeFile6: string; sock
       const v6 = req.prefixes.filter(isV6);
       try {
         await writeAtomic(o.includeFile, birdInclude(v4, announce, req.seq));
-        if (v6.length > 0 || o.includeFile6 !== o.includeFile) await writeAtomic(o.includeFile6, birdInclude(v6, announce, req.seq));
+        if (v6.length > 0 || o.includeFile6 !== o.includeFile)
+          await writeAtomic(o.includeFile6, birdInclude(v6, announce, req.seq));
       } catch (e) {
         throw new AdapterError(`cannot write the BIRD include file: ${(e as Error).message}`);
       }
@@ -91,11 +102,17 @@ export function birdAdapter(o: { includeFile: string; includeFile6: string; sock
       const out = `${r.stdout}${r.stderr}`.trim();
       if (r.timedOut) throw new AdapterError(`birdc configure: no answer within ${o.timeoutMs} ms`, true);
       const said = r.code === 0 ? CONFIGURE_OK.exec(out)?.[0] : undefined;
-      if (said === undefined) throw new AdapterError(`birdc configure failed (exit ${r.code ?? r.signal}): ${out.slice(0, 500) || 'no output'}`);
+      if (said === undefined)
+        throw new AdapterError(
+          `birdc configure failed (exit ${r.code ?? r.signal}): ${out.slice(0, 500) || 'no output'}`,
+        );
 
       // What matters is the route in BIRD's table, not the text: poll until it is so or the deadline.
-      const hint = announce ? `: does a static protocol on the master table include ${v4.length > 0 ? o.includeFile : o.includeFile6}?` : '';
-      const notSo = (wrong: readonly string[]): AdapterError => new AdapterError(`birdc configure said "${said}", but after ${o.timeoutMs} ms ${wrong.join('; ')}${hint}`);
+      const hint = announce
+        ? `: does a static protocol on the master table include ${v4.length > 0 ? o.includeFile : o.includeFile6}?`
+        : '';
+      const notSo = (wrong: readonly string[]): AdapterError =>
+        new AdapterError(`birdc configure said "${said}", but after ${o.timeoutMs} ms ${wrong.join('; ')}${hint}`);
       /** What the last complete read found wrong: reported if a read is cut short by the deadline. */
       let lastWrong: string[] | null = null;
       for (;;) {
@@ -110,7 +127,8 @@ export function birdAdapter(o: { includeFile: string; includeFile6: string; sock
             throw e;
           }
           if (announce && protos.length === 0) wrong.push(`${p} is not in BIRD's table`);
-          else if (!announce && protos.length > 0) wrong.push(`${p} is still in BIRD's table (static blackhole route from ${protos.join(', ')})`);
+          else if (!announce && protos.length > 0)
+            wrong.push(`${p} is still in BIRD's table (static blackhole route from ${protos.join(', ')})`);
           else found.push(announce ? `${p} (${protos.join(', ')})` : p);
         }
         if (wrong.length === 0) return `${said}; ${announce ? 'in' : 'not in'} BIRD's table: ${found.join(', ')}`;

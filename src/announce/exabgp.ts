@@ -19,9 +19,13 @@ function kindOf(s: Stats): string {
 }
 
 const notFifo = (path: string, s: Stats): AdapterError =>
-  new AdapterError(`${path} is ${kindOf(s)}, not a FIFO: edgedns writes ExaBGP commands only into a FIFO (a file would be replayed by the reader); remove it and let ExaBGP's edgedns process make the FIFO`);
+  new AdapterError(
+    `${path} is ${kindOf(s)}, not a FIFO: edgedns writes ExaBGP commands only into a FIFO (a file would be replayed by the reader); remove it and let ExaBGP's edgedns process make the FIFO`,
+  );
 const missing = (path: string): AdapterError =>
-  new AdapterError(`${path} does not exist: ExaBGP's edgedns process makes this FIFO when it starts (deploy/exabgp/exabgp.conf); edgedns never creates it`);
+  new AdapterError(
+    `${path} does not exist: ExaBGP's edgedns process makes this FIFO when it starts (deploy/exabgp/exabgp.conf); edgedns never creates it`,
+  );
 
 /** Open the FIFO for writing: no O_CREAT, and O_NONBLOCK so that no reader fails at once (ENXIO) instead of hanging. */
 async function openFifo(path: string): Promise<FileHandle> {
@@ -39,7 +43,11 @@ async function openFifo(path: string): Promise<FileHandle> {
     fh = await open(path, fsc.O_WRONLY | fsc.O_NONBLOCK | fsc.O_NOCTTY);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENXIO') throw new AdapterError(`no ExaBGP process reads ${path} (is ExaBGP running with the edgedns process of deploy/exabgp/exabgp.conf?)`, true);
+    if (code === 'ENXIO')
+      throw new AdapterError(
+        `no ExaBGP process reads ${path} (is ExaBGP running with the edgedns process of deploy/exabgp/exabgp.conf?)`,
+        true,
+      );
     if (code === 'ENOENT') throw missing(path);
     throw new AdapterError(`cannot open ${path}: ${(e as Error).message}`);
   }
@@ -75,7 +83,10 @@ export function exabgpAdapter(o: { pipe: string; timeoutMs: number }): Adapter &
         // The reader went away (EPIPE) or is not keeping up (EAGAIN): open again next time.
         await drop();
         const code = (e as NodeJS.ErrnoException).code;
-        throw new AdapterError(`cannot write to ${o.pipe}: ${(e as Error).message}`, code === 'EAGAIN' || code === 'EPIPE');
+        throw new AdapterError(
+          `cannot write to ${o.pipe}: ${(e as Error).message}`,
+          code === 'EAGAIN' || code === 'EPIPE',
+        );
       }
       return lines.trim();
     },

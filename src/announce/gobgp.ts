@@ -38,14 +38,18 @@ export function gobgpAdapter(o: { command: string; args: readonly string[]; time
   const run = async (args: string[]): Promise<string> => {
     const r = await runCommand(o.command, args, { timeoutMs: o.timeoutMs });
     if (r.timedOut) throw new AdapterError(`${o.command} ${args.join(' ')}: no answer within ${o.timeoutMs} ms`, true);
-    if (r.code !== 0) throw new AdapterError(`${o.command} ${args.join(' ')}: exit ${r.code ?? r.signal}: ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
+    if (r.code !== 0)
+      throw new AdapterError(
+        `${o.command} ${args.join(' ')}: exit ${r.code ?? r.signal}: ${(r.stderr || r.stdout).trim().slice(0, 300)}`,
+      );
     return r.stdout;
   };
   return {
     name: 'gobgp',
     async apply(req) {
       const announce = req.action === 'announce';
-      for (const p of req.prefixes) await run([...o.args, 'global', 'rib', '-a', isV6(p) ? 'ipv6' : 'ipv4', announce ? 'add' : 'del', p]);
+      for (const p of req.prefixes)
+        await run([...o.args, 'global', 'rib', '-a', isV6(p) ? 'ipv6' : 'ipv4', announce ? 'add' : 'del', p]);
       const wrong: string[] = [];
       for (const p of req.prefixes) {
         const args = [...o.args, 'global', 'rib', '-a', isV6(p) ? 'ipv6' : 'ipv4', p, '-j'];
@@ -54,12 +58,15 @@ export function gobgpAdapter(o: { command: string; args: readonly string[]; time
         try {
           local = gobgpLocalPaths(out, p);
         } catch (e) {
-          throw new AdapterError(`${o.command} ${args.join(' ')}: cannot read the answer (${(e as Error).message}): ${out.trim().slice(0, 300)}`);
+          throw new AdapterError(
+            `${o.command} ${args.join(' ')}: cannot read the answer (${(e as Error).message}): ${out.trim().slice(0, 300)}`,
+          );
         }
         if (announce && local === 0) wrong.push(`${p} is not in GoBGP's global RIB`);
         if (!announce && local > 0) wrong.push(`${p} is still in GoBGP's global RIB`);
       }
-      if (wrong.length > 0) throw new AdapterError(`gobgp global rib ${announce ? 'add' : 'del'} succeeded, but ${wrong.join('; ')}`);
+      if (wrong.length > 0)
+        throw new AdapterError(`gobgp global rib ${announce ? 'add' : 'del'} succeeded, but ${wrong.join('; ')}`);
       return `${req.action} ${req.prefixes.join(', ')}; ${announce ? 'in' : 'not in'} GoBGP's global RIB`;
     },
   };

@@ -51,7 +51,14 @@ export interface CacheObserver {
 
 export type DropSection = 'answer' | 'authority' | 'additional';
 
-const NOOP: CacheObserver = { hit: () => {}, miss: () => {}, staleServed: () => {}, prefetch: () => {}, evicted: () => {}, dropped: () => {} };
+const NOOP: CacheObserver = {
+  hit: () => {},
+  miss: () => {},
+  staleServed: () => {},
+  prefetch: () => {},
+  evicted: () => {},
+  dropped: () => {},
+};
 
 /** A cached response: its sections plus what the cache needs to know about it. */
 export class CacheEntry implements Sections {
@@ -156,7 +163,11 @@ export class AnswerCache {
     }
     if (e.rcode !== Rcode.SERVFAIL && ageMs < (e.ttl + this.#o.maxStale) * 1000) {
       this.#obs.miss();
-      return { kind: 'stale', entry: e, recentlyFailed: e.failedAt > 0 && now - e.failedAt < this.#o.staleRecheck * 1000 };
+      return {
+        kind: 'stale',
+        entry: e,
+        recentlyFailed: e.failedAt > 0 && now - e.failedAt < this.#o.staleRecheck * 1000,
+      };
     }
     this.#lru.delete(key);
     this.#obs.miss();
@@ -189,7 +200,11 @@ export class AnswerCache {
       old.failedAt = now;
       return entry;
     }
-    if (entry.ttl > 0 && (entry.rcode === Rcode.NOERROR || entry.rcode === Rcode.NXDOMAIN || entry.rcode === Rcode.SERVFAIL)) this.#lru.set(key, entry);
+    if (
+      entry.ttl > 0 &&
+      (entry.rcode === Rcode.NOERROR || entry.rcode === Rcode.NXDOMAIN || entry.rcode === Rcode.SERVFAIL)
+    )
+      this.#lru.set(key, entry);
     return entry;
   }
 
@@ -197,7 +212,14 @@ export class AnswerCache {
   #share(e: CacheEntry): CacheEntry {
     const key = `${e.ttlOffsets.join(',')}/${e.cuts.map((c) => `${c.end}.${c.an}.${c.ns}.${c.ar}.${c.required ? 1 : 0}`).join(',')}`;
     const known = this.#shapes.get(key);
-    if (known) return new CacheEntry({ ...e, cuts: known.cuts, ttlOffsets: known.ttlOffsets }, e.rcode, e.flags, e.storedAt, e.ttl);
+    if (known)
+      return new CacheEntry(
+        { ...e, cuts: known.cuts, ttlOffsets: known.ttlOffsets },
+        e.rcode,
+        e.flags,
+        e.storedAt,
+        e.ttl,
+      );
     if (this.#shapes.size < SHAPES_MAX) this.#shapes.set(key, { cuts: e.cuts, ttlOffsets: e.ttlOffsets });
     return e;
   }
@@ -286,6 +308,7 @@ function addRRsets(w: SectionWriter, section: Section, records: WireRecord[], re
 
 function sameSet(a: WireRecord, b: WireRecord): boolean {
   if (a.type !== b.type || a.class !== b.class || a.owner.length !== b.owner.length) return false;
-  for (let i = 0; i < a.owner.length; i++) if (lowerByte(a.owner[i] as number) !== lowerByte(b.owner[i] as number)) return false;
+  for (let i = 0; i < a.owner.length; i++)
+    if (lowerByte(a.owner[i] as number) !== lowerByte(b.owner[i] as number)) return false;
   return true;
 }

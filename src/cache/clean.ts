@@ -55,7 +55,11 @@ export function cleanMessage(msg: Message, qname: Uint8Array, qtype: number): Cl
   const additional = zone === undefined ? [] : keepAdditional(msg.additional, zone, [...answer, ...authority]);
   return {
     message: { ...msg, answer, authority, additional },
-    dropped: { answer: msg.answer.length - answer.length, authority: msg.authority.length - authority.length, additional: msg.additional.length - additional.length },
+    dropped: {
+      answer: msg.answer.length - answer.length,
+      authority: msg.authority.length - authority.length,
+      additional: msg.additional.length - additional.length,
+    },
     last: chain.last,
     answered: chain.answered,
   };
@@ -66,7 +70,11 @@ export function cleanMessage(msg: Message, qname: Uint8Array, qtype: number): Cl
  * target becomes the current name; RFC 6672 §3.1 (step 3c): a DNAME at a proper ancestor of the
  * current name, with the CNAME synthesized from it, moves the current name to the substituted one.
  */
-function followChain(answer: readonly WireRecord[], start: string, qtype: number): { keep: Uint8Array; last: string; answered: boolean } {
+function followChain(
+  answer: readonly WireRecord[],
+  start: string,
+  qtype: number,
+): { keep: Uint8Array; last: string; answered: boolean } {
   const keep = new Uint8Array(answer.length);
   const owners = answer.map((r) => nameKey(r.owner));
   /** "owner|type" of the RRsets kept, for their RRSIGs. */
@@ -74,7 +82,9 @@ function followChain(answer: readonly WireRecord[], start: string, qtype: number
   /** Keep the RRset `owner`/`type`, or only its record `only`. */
   const keepSet = (owner: string, type: number, only?: number): void => {
     if (only !== undefined) keep[only] = 1;
-    else for (let i = 0; i < answer.length; i++) if (owners[i] === owner && (answer[i] as WireRecord).type === type) keep[i] = 1;
+    else
+      for (let i = 0; i < answer.length; i++)
+        if (owners[i] === owner && (answer[i] as WireRecord).type === type) keep[i] = 1;
     kept.add(`${owner}|${type}`);
   };
   let cur = start;
@@ -97,7 +107,9 @@ function followChain(answer: readonly WireRecord[], start: string, qtype: number
       const target = nameKey(next);
       // RFC 6672 §3.1: the CNAME synthesized at the current name is kept when it says what the
       // DNAME says; one that points elsewhere is not.
-      const cname = owners.findIndex((o, i) => o === cur && answer[i]?.type === T.CNAME && nameKey(answer[i]?.rdata ?? ROOT) === target);
+      const cname = owners.findIndex(
+        (o, i) => o === cur && answer[i]?.type === T.CNAME && nameKey(answer[i]?.rdata ?? ROOT) === target,
+      );
       if (cname >= 0) keepSet(cur, T.CNAME, cname);
       // The synthesized CNAME is itself the answer to a CNAME question (RFC 1034 §4.3.2 step 3a).
       if (cname >= 0 && qtype === T.CNAME) {
@@ -110,7 +122,8 @@ function followChain(answer: readonly WireRecord[], start: string, qtype: number
     const here = owners.flatMap((o, i) => (o === cur ? [i] : []));
     // RFC 1034 §4.3.2 step 3a: a CNAME is followed unless it is what was asked for. RFC 2181
     // §10.1: a name with a CNAME has no other data, so data of qtype beside it is not kept.
-    const cname = qtype === T.CNAME || qtype === T.ANY ? undefined : here.find((i) => (answer[i] as WireRecord).type === T.CNAME);
+    const cname =
+      qtype === T.CNAME || qtype === T.ANY ? undefined : here.find((i) => (answer[i] as WireRecord).type === T.CNAME);
     if (cname !== undefined) {
       if (step === MAX_CHAIN) break;
       // RFC 2181 §10.1: one CNAME per name; only the one followed is kept.
@@ -142,10 +155,20 @@ function closestDname(answer: readonly WireRecord[], owners: readonly string[], 
 }
 
 /** RRSIGs over the kept RRsets: same owner, type covered (RFC 4035 §3.1.1 puts them together). */
-function keepSignatures(records: readonly WireRecord[], owners: readonly string[], kept: ReadonlySet<string>, keep: Uint8Array): void {
+function keepSignatures(
+  records: readonly WireRecord[],
+  owners: readonly string[],
+  kept: ReadonlySet<string>,
+  keep: Uint8Array,
+): void {
   for (let i = 0; i < records.length; i++) {
     const r = records[i] as WireRecord;
-    if (r.type === T.RRSIG && r.rdata.length >= 2 && kept.has(`${owners[i]}|${(r.rdata[0] as number) * 256 + (r.rdata[1] as number)}`)) keep[i] = 1;
+    if (
+      r.type === T.RRSIG &&
+      r.rdata.length >= 2 &&
+      kept.has(`${owners[i]}|${(r.rdata[0] as number) * 256 + (r.rdata[1] as number)}`)
+    )
+      keep[i] = 1;
   }
 }
 

@@ -16,7 +16,12 @@ export interface AdminResponse {
   text: string;
 }
 
-export async function adminRequest(o: AdminClientOptions, method: 'GET' | 'POST', path: string, body?: Record<string, unknown>): Promise<AdminResponse> {
+export async function adminRequest(
+  o: AdminClientOptions,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: Record<string, unknown>,
+): Promise<AdminResponse> {
   const { adminEndpoint } = await import('./config.js');
   const ep = adminEndpoint(o);
   const headers: Record<string, string> = {};
@@ -24,12 +29,25 @@ export async function adminRequest(o: AdminClientOptions, method: 'GET' | 'POST'
   const payload = body === undefined ? undefined : JSON.stringify(body);
   if (ep.kind === 'tcp') {
     // Only changes need the token: `status` works for whoever may not read the token file.
-    if (method === 'POST' && ep.tokenFile !== null) headers.authorization = `Bearer ${readToken(ep.tokenFile, ep.tokenFrom)}`;
+    if (method === 'POST' && ep.tokenFile !== null)
+      headers.authorization = `Bearer ${readToken(ep.tokenFile, ep.tokenFrom)}`;
     const url = new URL(path, ep.url);
-    return send(url, { method, headers }, payload, `the admin endpoint at ${ep.url.origin}${fromConfig(ep)}`, 'is edgedns running, and is that its admin address?');
+    return send(
+      url,
+      { method, headers },
+      payload,
+      `the admin endpoint at ${ep.url.origin}${fromConfig(ep)}`,
+      'is edgedns running, and is that its admin address?',
+    );
   }
   // Host "localhost" is what the node accepts on its socket (as curl --unix-socket sends).
-  return send(new URL(path, 'http://localhost/'), { method, headers, socketPath: ep.path }, payload, `the admin socket ${ep.path}${fromConfig(ep)}`, hintFor(ep));
+  return send(
+    new URL(path, 'http://localhost/'),
+    { method, headers, socketPath: ep.path },
+    payload,
+    `the admin socket ${ep.path}${fromConfig(ep)}`,
+    hintFor(ep),
+  );
 }
 
 function fromConfig(ep: AdminEndpoint): string {
@@ -50,7 +68,13 @@ function hintFor(ep: AdminEndpoint & { kind: 'socket' }): string {
   return `is edgedns running? (${where}--admin-socket PATH for another socket, --admin ADDR:PORT for TCP, --config FILE for the node's config)`;
 }
 
-function send(url: URL, opts: http.RequestOptions, payload: string | undefined, what: string, hint: string): Promise<AdminResponse> {
+function send(
+  url: URL,
+  opts: http.RequestOptions,
+  payload: string | undefined,
+  what: string,
+  hint: string,
+): Promise<AdminResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { ...opts, timeout: TIMEOUT_MS }, (res) => {
       const chunks: Buffer[] = [];
@@ -75,6 +99,10 @@ function send(url: URL, opts: http.RequestOptions, payload: string | undefined, 
 
 function unreachable(what: string, e: Error, hint: string): EdgeError {
   const code = (e as { code?: string }).code;
-  if (code === 'EACCES') return new EdgeError(ErrorCode.USAGE, `cannot reach ${what} (EACCES): run as the node's user or a member of its group`);
+  if (code === 'EACCES')
+    return new EdgeError(
+      ErrorCode.USAGE,
+      `cannot reach ${what} (EACCES): run as the node's user or a member of its group`,
+    );
   return new EdgeError(ErrorCode.USAGE, `cannot reach ${what} (${code ?? e.message}); ${hint}`);
 }

@@ -32,10 +32,16 @@ export function findConfig(given: string | undefined, env: NodeJS.ProcessEnv = p
  * The config a route command (`announce`, `guard`) acts on. Without one there is no adapter and
  * no prefix: acting on the defaults (the `none` adapter) would report success and do nothing.
  */
-export function requireConfig(given: string | undefined, command: string, env: NodeJS.ProcessEnv = process.env): string {
+export function requireConfig(
+  given: string | undefined,
+  command: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   const found = findConfig(given, env);
   if (found === undefined) {
-    throw usage(`${command}: needs the node's config (its adapter and prefixes): --config FILE; the default ${defaultConfigPath(env)} does not exist`);
+    throw usage(
+      `${command}: needs the node's config (its adapter and prefixes): --config FILE; the default ${defaultConfigPath(env)} does not exist`,
+    );
   }
   return found;
 }
@@ -46,12 +52,22 @@ export function requireConfig(given: string | undefined, command: string, env: N
  * base URL, ending in "/".
  */
 export function parseAdminAddress(text: string, what = '--admin'): URL {
-  const bad = (): EdgeError => usage(`${what}: expected ADDR:PORT, [v6]:PORT or http://HOST:PORT, got ${JSON.stringify(text)}`);
+  const bad = (): EdgeError =>
+    usage(`${what}: expected ADDR:PORT, [v6]:PORT or http://HOST:PORT, got ${JSON.stringify(text)}`);
   if (isIPv6(text)) return new URL(`http://[${text}]:${ADMIN_PORT}/`);
-  const m = /^(?:([a-z][a-z0-9+.-]*):\/\/)?(\[[0-9a-f:.]+\]|[a-z0-9][a-z0-9.-]*)(?::(\d{1,5}))?(\/[^?#\s]*)?$/i.exec(text);
+  const m = /^(?:([a-z][a-z0-9+.-]*):\/\/)?(\[[0-9a-f:.]+\]|[a-z0-9][a-z0-9.-]*)(?::(\d{1,5}))?(\/[^?#\s]*)?$/i.exec(
+    text,
+  );
   if (!m) throw bad();
-  const [, scheme, host, portText, path] = m as unknown as [string, string | undefined, string, string | undefined, string | undefined];
-  if (scheme !== undefined && scheme.toLowerCase() !== 'http') throw usage(`${what}: the admin endpoint speaks plain http://, got ${JSON.stringify(text)}`);
+  const [, scheme, host, portText, path] = m as unknown as [
+    string,
+    string | undefined,
+    string,
+    string | undefined,
+    string | undefined,
+  ];
+  if (scheme !== undefined && scheme.toLowerCase() !== 'http')
+    throw usage(`${what}: the admin endpoint speaks plain http://, got ${JSON.stringify(text)}`);
   if (scheme === undefined && path !== undefined) throw bad();
   if (host.startsWith('[') && !isIPv6(host.slice(1, -1))) throw bad();
   const port = portText === undefined ? ADMIN_PORT : Number(portText);
@@ -94,9 +110,11 @@ function chooseSocket(candidates: readonly string[]): string {
  * else its TCP address with admin.tokenFile; with neither, the default sockets.
  */
 export function adminEndpoint(o: AdminFlags, env: NodeJS.ProcessEnv = process.env): AdminEndpoint {
-  if (o.admin !== undefined && o.adminSocket !== undefined) throw usage('--admin and --admin-socket exclude each other');
+  if (o.admin !== undefined && o.adminSocket !== undefined)
+    throw usage('--admin and --admin-socket exclude each other');
   if (o.adminSocket !== undefined) {
-    if (o.tokenFile !== undefined) throw usage('--token-file goes with TCP (--admin ADDR:PORT); the socket needs no token');
+    if (o.tokenFile !== undefined)
+      throw usage('--token-file goes with TCP (--admin ADDR:PORT); the socket needs no token');
     return { kind: 'socket', path: o.adminSocket, given: true, candidates: [o.adminSocket], config: undefined };
   }
   const url = o.admin === undefined ? undefined : parseAdminAddress(o.admin);
@@ -104,10 +122,13 @@ export function adminEndpoint(o: AdminFlags, env: NodeJS.ProcessEnv = process.en
   const file = o.config ?? (url !== undefined && o.tokenFile !== undefined ? undefined : findConfig(undefined, env));
   const c: Config | undefined = file === undefined ? undefined : loadConfig(file).config;
   const tokenFrom = (t: string | null): { tokenFile: string | null; tokenFrom: string } =>
-    o.tokenFile !== undefined ? { tokenFile: o.tokenFile, tokenFrom: '--token-file' } : { tokenFile: t, tokenFrom: `admin.tokenFile of ${file}` };
+    o.tokenFile !== undefined
+      ? { tokenFile: o.tokenFile, tokenFrom: '--token-file' }
+      : { tokenFile: t, tokenFrom: `admin.tokenFile of ${file}` };
   if (url !== undefined) return { kind: 'tcp', url, ...tokenFrom(c?.admin.tokenFile ?? null), config: file };
   if (c === undefined) {
-    if (o.tokenFile !== undefined) throw usage('--token-file goes with TCP (--admin ADDR:PORT); the socket needs no token');
+    if (o.tokenFile !== undefined)
+      throw usage('--token-file goes with TCP (--admin ADDR:PORT); the socket needs no token');
     const candidates = adminSocketCandidates();
     return { kind: 'socket', path: chooseSocket(candidates), given: false, candidates, config: undefined };
   }
@@ -115,14 +136,25 @@ export function adminEndpoint(o: AdminFlags, env: NodeJS.ProcessEnv = process.en
   // "auto" became this user's default at validation; look where the service puts it too.
   const candidates = a.socket === null ? [] : a.socket === defaultAdminSocket() ? adminSocketCandidates() : [a.socket];
   const present = candidates.find(isSocket);
-  if (present !== undefined && o.tokenFile === undefined) return { kind: 'socket', path: present, given: false, candidates, config: file };
+  if (present !== undefined && o.tokenFile === undefined)
+    return { kind: 'socket', path: present, given: false, candidates, config: file };
   if (a.listen !== null) {
-    if (a.listen.port === 0) throw usage(`admin.listen of ${file} is port 0 (the kernel chooses at start): give --admin ADDR:PORT or --admin-socket PATH`);
+    if (a.listen.port === 0)
+      throw usage(
+        `admin.listen of ${file} is port 0 (the kernel chooses at start): give --admin ADDR:PORT or --admin-socket PATH`,
+      );
     const host = a.listen.host === '0.0.0.0' ? '127.0.0.1' : a.listen.host === '::' ? '::1' : a.listen.host;
-    return { kind: 'tcp', url: parseAdminAddress(formatHostPort({ host, port: a.listen.port }), `admin.listen of ${file}`), ...tokenFrom(a.tokenFile), config: file };
+    return {
+      kind: 'tcp',
+      url: parseAdminAddress(formatHostPort({ host, port: a.listen.port }), `admin.listen of ${file}`),
+      ...tokenFrom(a.tokenFile),
+      config: file,
+    };
   }
-  if (o.tokenFile !== undefined) throw usage(`--token-file goes with TCP, and admin.listen of ${file} is off: give --admin ADDR:PORT`);
-  if (candidates.length > 0) return { kind: 'socket', path: chooseSocket(candidates), given: false, candidates, config: file };
+  if (o.tokenFile !== undefined)
+    throw usage(`--token-file goes with TCP, and admin.listen of ${file} is off: give --admin ADDR:PORT`);
+  if (candidates.length > 0)
+    return { kind: 'socket', path: chooseSocket(candidates), given: false, candidates, config: file };
   throw usage(`the admin endpoint is off in ${file} (admin.listen and admin.socket are null)`);
 }
 

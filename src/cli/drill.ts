@@ -20,10 +20,19 @@ export async function drillStream(o: DrillStreamOptions): Promise<void> {
   const { runStream, STREAM_LIMITS } = await import('../client/index.js');
   const hp = parseHostPort(o.target, 53);
   if (!hp) throw new EdgeError(ErrorCode.USAGE, `--target: expected ADDRESS[:PORT], got "${o.target}"`);
-  if (!(o.rate >= 1 && o.rate <= STREAM_LIMITS.maxRate)) throw new EdgeError(ErrorCode.USAGE, `--rate: expected 1..${STREAM_LIMITS.maxRate}, got ${o.rate}`);
-  if (!(o.durationMs > 0 && o.durationMs <= STREAM_LIMITS.maxDurationMs)) throw new EdgeError(ErrorCode.USAGE, '--duration: at most 10m');
+  if (!(o.rate >= 1 && o.rate <= STREAM_LIMITS.maxRate))
+    throw new EdgeError(ErrorCode.USAGE, `--rate: expected 1..${STREAM_LIMITS.maxRate}, got ${o.rate}`);
+  if (!(o.durationMs > 0 && o.durationMs <= STREAM_LIMITS.maxDurationMs))
+    throw new EdgeError(ErrorCode.USAGE, '--duration: at most 10m');
   const perSecond = new Map<number, Map<string, number>>();
-  const stream = runStream({ host: hp.host, port: hp.port, rate: o.rate, durationMs: o.durationMs, lostAfterMs: 500, qname: o.qname });
+  const stream = runStream({
+    host: hp.host,
+    port: hp.port,
+    rate: o.rate,
+    durationMs: o.durationMs,
+    lostAfterMs: 500,
+    qname: o.qname,
+  });
   const stop = (): void => stream.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -36,14 +36,32 @@ export function runGuard(c: Config, log: Logger, probeZone: string | undefined):
   let withdrawn = false;
   let seq = 0;
   const sentinels = new Map<string, { close(): void }>();
-  log.info('guard watching', { targets: targets.map(formatHostPort), intervalMs: c.guard.interval, timeoutMs: c.guard.timeout, fall: c.guard.fall, adapter: adapter.name, question: q });
+  log.info('guard watching', {
+    targets: targets.map(formatHostPort),
+    intervalMs: c.guard.interval,
+    timeoutMs: c.guard.timeout,
+    fall: c.guard.fall,
+    adapter: adapter.name,
+    question: q,
+  });
 
   const withdraw = async (why: string): Promise<void> => {
     if (withdrawn) return;
     try {
-      const out = await adapter.apply({ action: 'withdraw', prefixes: c.announce.prefixes, siteId, reason: 'guard: node not answering', seq: ++seq });
+      const out = await adapter.apply({
+        action: 'withdraw',
+        prefixes: c.announce.prefixes,
+        siteId,
+        reason: 'guard: node not answering',
+        seq: ++seq,
+      });
       withdrawn = true;
-      log.warn('guard withdrew the address: the node is not answering', { why, prefixes: c.announce.prefixes, output: out, at: new Date().toISOString() });
+      log.warn('guard withdrew the address: the node is not answering', {
+        why,
+        prefixes: c.announce.prefixes,
+        output: out,
+        at: new Date().toISOString(),
+      });
     } catch (e) {
       log.error('guard could not withdraw; retrying', { error: errorMessage(e) });
     }
@@ -82,7 +100,8 @@ export function runGuard(c: Config, log: Logger, probeZone: string | undefined):
       const results = await Promise.allSettled(targets.map((t) => probeUdp(t, q, c.guard.timeout)));
       const failed = results.flatMap((r) => (r.status === 'rejected' ? [errorMessage(r.reason)] : []));
       if (failed.length === 0) {
-        if (failures >= c.guard.fall || withdrawn) log.info('node answers again; it re-announces by itself after rise', {});
+        if (failures >= c.guard.fall || withdrawn)
+          log.info('node answers again; it re-announces by itself after rise', {});
         failures = 0;
         withdrawn = false;
         for (const t of targets) watch(t);
@@ -108,7 +127,11 @@ export function runGuard(c: Config, log: Logger, probeZone: string | undefined):
 export async function guard(configPath: string, logLevel?: 'debug' | 'info'): Promise<void> {
   const loaded = loadConfig(configPath);
   const c = loaded.config;
-  const log = createLogger({ level: logLevel ?? c.log.level, format: c.log.format, base: { site: identityConfig(c).siteId, component: 'guard' } });
+  const log = createLogger({
+    level: logLevel ?? c.log.level,
+    format: c.log.format,
+    base: { site: identityConfig(c).siteId, component: 'guard' },
+  });
   let zone: string | undefined;
   try {
     // The first zone's apex: its SOA is there whatever the zone holds (nothing to parse here).
@@ -123,4 +146,3 @@ export async function guard(configPath: string, logLevel?: 'debug' | 'info'): Pr
   await g.done;
   log.info('guard stopped');
 }
-

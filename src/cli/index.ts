@@ -2,7 +2,15 @@
 // small routing.ts for `announce`), loaded on demand so that one-shot commands start fast.
 
 import { Command, CommanderError } from 'commander';
-import { EdgeError, ErrorCode, VERSION, createLogger, isEdgeError, parseDuration, takeNotifySocket } from '../core/index.js';
+import {
+  EdgeError,
+  ErrorCode,
+  VERSION,
+  createLogger,
+  isEdgeError,
+  parseDuration,
+  takeNotifySocket,
+} from '../core/index.js';
 import type { AdminClientOptions } from './admin-client.js';
 import { adminRequest } from './admin-client.js';
 import type { StatusDoc } from './format.js';
@@ -16,7 +24,9 @@ export const EXIT = { OK: 0, REJECTED: 1, USAGE: 2 } as const;
 
 /** The exit code for an error code, the same whether the error arose here or in a running node. */
 export function exitFor(code: string | undefined): number {
-  return code === ErrorCode.ZONE_PARSE || code === ErrorCode.ZONE_POLICY || code === ErrorCode.ANNOUNCE_FAILED ? EXIT.REJECTED : EXIT.USAGE;
+  return code === ErrorCode.ZONE_PARSE || code === ErrorCode.ZONE_POLICY || code === ErrorCode.ANNOUNCE_FAILED
+    ? EXIT.REJECTED
+    : EXIT.USAGE;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -56,33 +66,61 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
     .option('-c, --config <file>', 'YAML config file (defaults apply without one)')
     .option('--listen <address:port>', 'listen address, repeatable; replaces the config (IPv6 as [::1]:5353)', collect)
     .option('--zones <dir>', 'serve every *.zone file in DIR (origin = file name without .zone)')
-    .option('--upstream <address:port>', 'upstream resolver, repeatable; replaces the config (default: /etc/resolv.conf)', collect)
+    .option(
+      '--upstream <address:port>',
+      'upstream resolver, repeatable; replaces the config (default: /etc/resolv.conf)',
+      collect,
+    )
     .option('--allow-recursion <cidr>', 'clients allowed recursion, repeatable; replaces recursion.allow', collect)
     .option('--authoritative-only', 'answer only from the local zones: no forwarding (upstreams: [])')
     .option('--site-id <id>', 'site identity for NSID and id.server (default: the host name)')
-    .option('--admin <address:port>', 'admin HTTP endpoint on TCP: ADDR:PORT, [v6]:PORT or http://ADDR:PORT (default 127.0.0.1:9153), or "off"')
-    .option('--admin-socket <path>', 'admin HTTP endpoint on a Unix socket (default: admin.sock in the runtime folder), or "off"')
-    .option('--workers <n>', 'processes answering DNS on the same sockets (default 1: this one)', (v) => (/^\d+$/.test(v) ? Number(v) : v))
-    .action(async (opts: { config?: string; listen?: string[]; zones?: string; upstream?: string[]; authoritativeOnly?: boolean; allowRecursion?: string[]; siteId?: string; admin?: string; adminSocket?: string; workers?: number }) => {
-      if (opts.authoritativeOnly && opts.upstream) throw usage('--authoritative-only and --upstream exclude each other');
-      const { EdgeNode } = await import('../node/index.js');
-      // Out of the environment before anything runs: the node's children must not speak for it.
-      const notifySocket = takeNotifySocket();
-      const node = await startLogged(opts.config, () => EdgeNode.start({
-        ...(opts.config !== undefined && { configPath: opts.config }),
-        ...(opts.listen !== undefined && { listen: opts.listen }),
-        ...(opts.zones !== undefined && { zonesDir: opts.zones }),
-        ...(opts.upstream !== undefined && { upstreams: opts.upstream }),
-        ...(opts.authoritativeOnly === true && { upstreams: [] }),
-        ...(opts.allowRecursion !== undefined && { allowRecursion: opts.allowRecursion }),
-        ...(opts.siteId !== undefined && { siteId: opts.siteId }),
-        ...(opts.admin !== undefined && { admin: opts.admin }),
-        ...(opts.adminSocket !== undefined && { adminSocket: opts.adminSocket }),
-        ...(opts.workers !== undefined && { workers: opts.workers }),
-        ...(notifySocket !== undefined && { notifySocket }),
-      }));
-      await node.runUntilSignalled();
-    });
+    .option(
+      '--admin <address:port>',
+      'admin HTTP endpoint on TCP: ADDR:PORT, [v6]:PORT or http://ADDR:PORT (default 127.0.0.1:9153), or "off"',
+    )
+    .option(
+      '--admin-socket <path>',
+      'admin HTTP endpoint on a Unix socket (default: admin.sock in the runtime folder), or "off"',
+    )
+    .option('--workers <n>', 'processes answering DNS on the same sockets (default 1: this one)', (v) =>
+      /^\d+$/.test(v) ? Number(v) : v,
+    )
+    .action(
+      async (opts: {
+        config?: string;
+        listen?: string[];
+        zones?: string;
+        upstream?: string[];
+        authoritativeOnly?: boolean;
+        allowRecursion?: string[];
+        siteId?: string;
+        admin?: string;
+        adminSocket?: string;
+        workers?: number;
+      }) => {
+        if (opts.authoritativeOnly && opts.upstream)
+          throw usage('--authoritative-only and --upstream exclude each other');
+        const { EdgeNode } = await import('../node/index.js');
+        // Out of the environment before anything runs: the node's children must not speak for it.
+        const notifySocket = takeNotifySocket();
+        const node = await startLogged(opts.config, () =>
+          EdgeNode.start({
+            ...(opts.config !== undefined && { configPath: opts.config }),
+            ...(opts.listen !== undefined && { listen: opts.listen }),
+            ...(opts.zones !== undefined && { zonesDir: opts.zones }),
+            ...(opts.upstream !== undefined && { upstreams: opts.upstream }),
+            ...(opts.authoritativeOnly === true && { upstreams: [] }),
+            ...(opts.allowRecursion !== undefined && { allowRecursion: opts.allowRecursion }),
+            ...(opts.siteId !== undefined && { siteId: opts.siteId }),
+            ...(opts.admin !== undefined && { admin: opts.admin }),
+            ...(opts.adminSocket !== undefined && { adminSocket: opts.adminSocket }),
+            ...(opts.workers !== undefined && { workers: opts.workers }),
+            ...(notifySocket !== undefined && { notifySocket }),
+          }),
+        );
+        await node.runUntilSignalled();
+      },
+    );
 
   const zone = program.command('zone').description('parse and check zone files');
   zone
@@ -108,9 +146,18 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
 
   const adminOpts = (cmd: Command): Command =>
     cmd
-      .option('-c, --config <file>', "the node's config, for its admin socket, address and token (default: $EDGEDNS_CONFIG or /etc/edgedns/edgedns.yaml when it exists)")
-      .option('--admin-socket <path>', "the node's admin socket (default: the config's, else admin.sock in the runtime folder, then /run/edgedns/admin.sock)")
-      .option('--admin <address:port>', 'over TCP instead: ADDR:PORT, [v6]:PORT or http://HOST:PORT (port 9153 when left out)')
+      .option(
+        '-c, --config <file>',
+        "the node's config, for its admin socket, address and token (default: $EDGEDNS_CONFIG or /etc/edgedns/edgedns.yaml when it exists)",
+      )
+      .option(
+        '--admin-socket <path>',
+        "the node's admin socket (default: the config's, else admin.sock in the runtime folder, then /run/edgedns/admin.sock)",
+      )
+      .option(
+        '--admin <address:port>',
+        'over TCP instead: ADDR:PORT, [v6]:PORT or http://HOST:PORT (port 9153 when left out)',
+      )
       .option('--token-file <file>', "bearer token for changes over TCP (default: the config's admin.tokenFile)");
 
   adminOpts(program.command('status'))
@@ -119,13 +166,20 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
     .action(async (opts: AdminClientOptions & { json?: boolean }) => {
       const r = await adminRequest(opts, 'GET', 'status');
       if (r.status !== 200) throw new EdgeError(ErrorCode.USAGE, `status: HTTP ${r.status}: ${r.text.trim()}`);
-      if (!isStatusDoc(r.json)) throw new EdgeError(ErrorCode.USAGE, 'status: the answer is not the /status document of edgedns: is that its admin address?');
+      if (!isStatusDoc(r.json))
+        throw new EdgeError(
+          ErrorCode.USAGE,
+          'status: the answer is not the /status document of edgedns: is that its admin address?',
+        );
       process.stdout.write(opts.json ? `${JSON.stringify(r.json, null, 2)}\n` : formatStatus(r.json));
     });
 
   adminOpts(program.command('reload'))
     .description('reload config and zones of a running node (as SIGHUP does)')
-    .option('--remove <zone...>', 'stop serving these zones, whose files are gone (a reload keeps serving them otherwise)')
+    .option(
+      '--remove <zone...>',
+      'stop serving these zones, whose files are gone (a reload keeps serving them otherwise)',
+    )
     .action(async (opts: AdminClientOptions & { remove?: string[] }) => {
       // A refused reload exits as the check of what it refused would: 1 for a zone (as `zone
       // check`), 2 for the config (as `config check`); the node says which in `code`.
@@ -140,12 +194,18 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
     });
 
   adminOpts(program.command('drain'))
-    .description('stop announcing the address (DISABLED) while still answering; survives a restart with health.drainFile')
+    .description(
+      'stop announcing the address (DISABLED) while still answering; survives a restart with health.drainFile',
+    )
     .option('--for <duration>', 'undrain by itself after this long, e.g. 10m')
     .option('--reason <text>', 'recorded in the log and the drain file')
     .action(async (opts: AdminClientOptions & { for?: string; reason?: string }) => {
-      if (opts.for !== undefined && parseDuration(opts.for) === undefined) throw usage(`--for: expected a duration like 10m, got "${opts.for}"`);
-      await postAction(opts, 'drain', { ...(opts.for !== undefined && { for: opts.for }), ...(opts.reason !== undefined && { reason: opts.reason }) });
+      if (opts.for !== undefined && parseDuration(opts.for) === undefined)
+        throw usage(`--for: expected a duration like 10m, got "${opts.for}"`);
+      await postAction(opts, 'drain', {
+        ...(opts.for !== undefined && { for: opts.for }),
+        ...(opts.reason !== undefined && { reason: opts.reason }),
+      });
     });
 
   adminOpts(program.command('undrain'))
@@ -154,9 +214,13 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
       await postAction(opts, 'undrain', {});
     });
 
-  const drill = program.command('drill').description('health-flap drills: inject failures on a node, watch from a client');
+  const drill = program
+    .command('drill')
+    .description('health-flap drills: inject failures on a node, watch from a client');
   adminOpts(drill.command('fail'))
-    .description('inject a local check failure for DURATION: the node withdraws after fall checks and recovers after rise')
+    .description(
+      'inject a local check failure for DURATION: the node withdraws after fall checks and recovers after rise',
+    )
     .requiredOption('--for <duration>', 'how long the failure lasts, e.g. 10s')
     .action(async (opts: AdminClientOptions & { for: string }) => {
       if (parseDuration(opts.for) === undefined) throw usage(`--for: expected a duration like 10s, got "${opts.for}"`);
@@ -175,16 +239,26 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
       const durationMs = parseDuration(opts.duration);
       if (durationMs === undefined) throw usage(`--duration: expected a duration like 10s, got "${opts.duration}"`);
       const { drillStream } = await import('./drill.js');
-      await drillStream({ target: opts.target, rate: Number(opts.rate), durationMs, qname: opts.name, ...(opts.json !== undefined && { json: opts.json }) });
+      await drillStream({
+        target: opts.target,
+        rate: Number(opts.rate),
+        durationMs,
+        qname: opts.name,
+        ...(opts.json !== undefined && { json: opts.json }),
+      });
     });
 
   program
     .command('announce')
     .description("run the configured route adapter once: for systemd's ExecStopPost after a crash, and for operators")
     .argument('<action>', 'announce or withdraw')
-    .option('-c, --config <file>', "the node's YAML config (default: $EDGEDNS_CONFIG or /etc/edgedns/edgedns.yaml when it exists; required)")
+    .option(
+      '-c, --config <file>',
+      "the node's YAML config (default: $EDGEDNS_CONFIG or /etc/edgedns/edgedns.yaml when it exists; required)",
+    )
     .action(async (action: string, opts: { config?: string }) => {
-      if (action !== 'announce' && action !== 'withdraw') throw usage(`announce: expected "announce" or "withdraw", got "${action}"`);
+      if (action !== 'announce' && action !== 'withdraw')
+        throw usage(`announce: expected "announce" or "withdraw", got "${action}"`);
       const { requireConfig } = await import('./config.js');
       const config = requireConfig(opts.config, `announce ${action}`);
       const { announceOnce } = await import('../compose/index.js');
@@ -195,7 +269,10 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
   program
     .command('guard')
     .description("watchdog: query the node's addresses and withdraw when it stops answering (crash, hang, SIGSTOP)")
-    .option('-c, --config <file>', 'the same YAML config as the node (default: $EDGEDNS_CONFIG or /etc/edgedns/edgedns.yaml when it exists; required)')
+    .option(
+      '-c, --config <file>',
+      'the same YAML config as the node (default: $EDGEDNS_CONFIG or /etc/edgedns/edgedns.yaml when it exists; required)',
+    )
     .action(async (opts: { config?: string }) => {
       const { requireConfig } = await import('./config.js');
       const config = requireConfig(opts.config, 'guard');
@@ -207,13 +284,18 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
     .command('config')
     .description('configuration')
     .command('check')
-    .description('validate a config file and the zones it names (exit 2 if invalid, 1 if a zone is rejected); warn about files, sockets and commands missing on this host')
+    .description(
+      'validate a config file and the zones it names (exit 2 if invalid, 1 if a zone is rejected); warn about files, sockets and commands missing on this host',
+    )
     .argument('<file>', 'YAML config file')
     .action(async (file: string) => {
       const { checkConfig } = await import('../node/index.js');
       const { summary, warnings } = checkConfig(file);
       for (const w of warnings) process.stderr.write(`edgedns: warning: ${w}\n`);
-      if (warnings.length > 0) process.stderr.write('edgedns: (warnings only: these may exist on the target host alone; the node needs them there)\n');
+      if (warnings.length > 0)
+        process.stderr.write(
+          'edgedns: (warnings only: these may exist on the target host alone; the node needs them there)\n',
+        );
       process.stdout.write(`${summary}\n`);
     });
   return program;
@@ -227,7 +309,12 @@ function usage(message: string): EdgeError {
  * POST an action. A refusal (400) is an error with the code the node gave, else `failCode` (a node
  * that gives none); anything else (401, 403, …) is a usage error.
  */
-async function postAction(opts: AdminClientOptions, path: string, body: Record<string, unknown>, failCode: ErrorCode = ErrorCode.USAGE): Promise<void> {
+async function postAction(
+  opts: AdminClientOptions,
+  path: string,
+  body: Record<string, unknown>,
+  failCode: ErrorCode = ErrorCode.USAGE,
+): Promise<void> {
   const r = await adminRequest(opts, 'POST', path, body);
   const doc = r.json as { message?: unknown; code?: unknown } | null;
   const msg = typeof doc?.message === 'string' ? doc.message : r.text.trim();
@@ -240,7 +327,13 @@ async function postAction(opts: AdminClientOptions, path: string, body: Record<s
 
 function isStatusDoc(v: unknown): v is StatusDoc {
   const d = v as Partial<StatusDoc> | null;
-  return d !== null && typeof d === 'object' && typeof d.site === 'object' && Array.isArray(d.listeners) && Array.isArray(d.zones);
+  return (
+    d !== null &&
+    typeof d === 'object' &&
+    typeof d.site === 'object' &&
+    Array.isArray(d.listeners) &&
+    Array.isArray(d.zones)
+  );
 }
 
 /** A failure already written to the log; the exit code is all that is left to give. */
@@ -262,7 +355,10 @@ async function startLogged<T>(configPath: string | undefined, start: () => Promi
   } catch (e) {
     if (!isEdgeError(e)) throw e;
     const { configuredLogFormat } = await import('./config.js');
-    createLogger({ format: configuredLogFormat(configPath) }).error('start failed', { code: e.code, problems: e.problems.length > 0 ? e.problems : [e.message] });
+    createLogger({ format: configuredLogFormat(configPath) }).error('start failed', {
+      code: e.code,
+      problems: e.problems.length > 0 ? e.problems : [e.message],
+    });
     throw new Logged(exitFor(e.code));
   }
 }

@@ -2,7 +2,18 @@
 // `edgedns guard`: it passes only when a matching, correct answer comes back in time.
 
 import * as net from 'node:net';
-import { Class, Rcode, T, absoluteName, encodeQuery, frame, keyToText, nameFromText, nameKey, parseMessage } from '../wire/index.js';
+import {
+  Class,
+  Rcode,
+  T,
+  absoluteName,
+  encodeQuery,
+  frame,
+  keyToText,
+  nameFromText,
+  nameKey,
+  parseMessage,
+} from '../wire/index.js';
 import type { Question } from './query.js';
 import { randomId } from './query.js';
 import { ExchangeError, UdpTransport, tcpExchange } from './transport.js';
@@ -49,7 +60,13 @@ function buildProbe(q: Question, id: number, cookie?: Uint8Array): Buffer {
 }
 
 function question(q: ProbeQuestion): Question {
-  return { qname: nameFromText(q.name, null), qtype: q.type, qclass: q.class, dnssecOk: false, checkingDisabled: false };
+  return {
+    qname: nameFromText(q.name, null),
+    qtype: q.type,
+    qclass: q.class,
+    dnssecOk: false,
+    checkingDisabled: false,
+  };
 }
 
 /** Check a reply that answers the probe's question; returns a description, or throws what is wrong. */
@@ -65,17 +82,27 @@ function verify(reply: Buffer, q: Question): string {
 const probes = new UdpTransport({ v4: null, v6: null }, () => {});
 
 /** Run one probe; every failure is an Error whose message starts with the transport and address. */
-async function probe(transport: 'UDP' | 'TCP', t: ProbeTarget, pq: ProbeQuestion, timeoutMs: number, cookie?: ProbeCookie): Promise<string> {
+async function probe(
+  transport: 'UDP' | 'TCP',
+  t: ProbeTarget,
+  pq: ProbeQuestion,
+  timeoutMs: number,
+  cookie?: ProbeCookie,
+): Promise<string> {
   const from = probeSource(t.host);
   try {
     const q = question(pq);
     const build = (id: number): Buffer => buildProbe(q, id, cookie?.(from));
     // From the address it probes (the cookie is minted for it); connected, so a closed port is
     // reported at once (ICMP port unreachable → ECONNREFUSED).
-    const reply = transport === 'UDP' ? await probes.exchange(t, q, build, timeoutMs, from) : await tcpExchange(t, q, build, timeoutMs, () => {}, from);
+    const reply =
+      transport === 'UDP'
+        ? await probes.exchange(t, q, build, timeoutMs, from)
+        : await tcpExchange(t, q, build, timeoutMs, () => {}, from);
     return `${transport} ${t.host}:${t.port}: ${verify(reply, q)}`;
   } catch (e) {
-    const why = e instanceof ExchangeError && e.kind === 'timeout' ? `no answer within ${timeoutMs} ms` : (e as Error).message;
+    const why =
+      e instanceof ExchangeError && e.kind === 'timeout' ? `no answer within ${timeoutMs} ms` : (e as Error).message;
     throw new Error(`${transport} ${t.host}:${t.port}: ${why}`, { cause: e });
   }
 }
@@ -93,7 +120,12 @@ export function probeTcp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number, co
  * timeout never closes it. `onLost` fires when it closes or breaks: for a crashed process the
  * kernel closes it at once, which is faster than any probe interval.
  */
-export function sentinel(t: ProbeTarget, q: ProbeQuestion, keepaliveMs: number, onLost: (why: string) => void): { close(): void } {
+export function sentinel(
+  t: ProbeTarget,
+  q: ProbeQuestion,
+  keepaliveMs: number,
+  onLost: (why: string) => void,
+): { close(): void } {
   let closedByUs = false;
   // Built once, before connecting: a bad question throws here, to the caller, not in a callback.
   const keepalive = frame(buildProbe(question(q), randomId()));

@@ -3,7 +3,24 @@
 
 import { randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
-import { ANCOUNT, ARCOUNT, Class, NSCOUNT, OPT_COOKIE, OPT_NSID, OPT_TYPE, T, absoluteName, encodeOption, encodeQuery, firstRecord, readOpt, readRecord, recordAt, u16 } from '../wire/index.js';
+import {
+  ANCOUNT,
+  ARCOUNT,
+  Class,
+  NSCOUNT,
+  OPT_COOKIE,
+  OPT_NSID,
+  OPT_TYPE,
+  T,
+  absoluteName,
+  encodeOption,
+  encodeQuery,
+  firstRecord,
+  readOpt,
+  readRecord,
+  recordAt,
+  u16,
+} from '../wire/index.js';
 import { randomId } from './query.js';
 
 export interface StreamOptions {
@@ -38,7 +55,14 @@ const NSID_ASKED = encodeOption(OPT_NSID, new Uint8Array(0));
  */
 function buildQuery(id: number, qname: Uint8Array, cookie: Uint8Array): Buffer {
   const options = Buffer.concat([NSID_ASKED, encodeOption(OPT_COOKIE, cookie)]);
-  return encodeQuery({ id, flags: 0, qname, qtype: T.A, qclass: Class.IN, edns: { udpSize: 1232, dnssecOk: false, options } });
+  return encodeQuery({
+    id,
+    flags: 0,
+    qname,
+    qtype: T.A,
+    qclass: Class.IN,
+    edns: { udpSize: 1232, dnssecOk: false, options },
+  });
 }
 
 /** What a response's OPT says: its NSID ("" when none) and its COOKIE option's data (null when none). */
@@ -60,7 +84,8 @@ export function responseOpt(msg: Uint8Array): ResponseOpt | undefined {
     if (r.type !== OPT_TYPE) continue;
     const e = readOpt(msg, r);
     if (!e) return undefined;
-    if (e.nsidAt !== 0) out.nsid = Buffer.from(msg.subarray(e.nsidAt, e.nsidAt + u16(msg, e.nsidAt - 2))).toString('utf8');
+    if (e.nsidAt !== 0)
+      out.nsid = Buffer.from(msg.subarray(e.nsidAt, e.nsidAt + u16(msg, e.nsidAt - 2))).toString('utf8');
     // A server cookie follows the client's (16 to 40 bytes in all).
     if (e.cookieLen >= 16) out.cookie = Uint8Array.from(msg.subarray(e.cookieAt, e.cookieAt + e.cookieLen));
   }

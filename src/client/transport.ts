@@ -52,7 +52,15 @@ class UdpQuery {
   reject!: (e: Error) => void;
   settled = false;
 
-  constructor(transport: UdpTransport, sock: QuerySocket, to: Endpoint, q: Question, id: number, msg: Uint8Array, timeoutMs: number) {
+  constructor(
+    transport: UdpTransport,
+    sock: QuerySocket,
+    to: Endpoint,
+    q: Question,
+    id: number,
+    msg: Uint8Array,
+    timeoutMs: number,
+  ) {
     this.transport = transport;
     this.sock = sock;
     this.to = to;
@@ -80,7 +88,9 @@ class UdpQuery {
 }
 
 function onTimeout(u: UdpQuery): void {
-  u.settle(new ExchangeError('timeout', `no reply from ${u.to.host}:${u.to.port} within ${Math.round(u.timeoutMs)} ms`));
+  u.settle(
+    new ExchangeError('timeout', `no reply from ${u.to.host}:${u.to.port} within ${Math.round(u.timeoutMs)} ms`),
+  );
 }
 
 function onConnect(this: QuerySocket, err?: Error | null): void {
@@ -124,7 +134,13 @@ export class UdpTransport {
   }
 
   /** Send `build(id)` to `to` from a socket of its own (on `from`, else the query source) and wait for the matching reply. */
-  exchange(to: Endpoint, q: Question, build: (id: number) => Uint8Array, timeoutMs: number, from?: string): Promise<Buffer> {
+  exchange(
+    to: Endpoint,
+    q: Question,
+    build: (id: number) => Uint8Array,
+    timeoutMs: number,
+    from?: string,
+  ): Promise<Buffer> {
     if (this.#closed) return Promise.reject(new ExchangeError('network', 'resolver is closed'));
     const v6 = to.host.includes(':');
     const sock: QuerySocket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', lookup: literalLookup });
@@ -149,7 +165,9 @@ export class UdpTransport {
         sock.unref();
       }
     } catch (e) {
-      u.settle(new ExchangeError('network', `udp to ${to.host}:${to.port}: ${e instanceof Error ? e.message : String(e)}`));
+      u.settle(
+        new ExchangeError('network', `udp to ${to.host}:${to.port}: ${e instanceof Error ? e.message : String(e)}`),
+      );
     }
     return p;
   }
@@ -180,7 +198,14 @@ export function checkSource(address: string): Promise<void> {
 }
 
 /** One query over TCP (after TC): the reply must answer it (same ID and question). */
-export async function tcpExchange(to: Endpoint, q: Question, build: (id: number) => Uint8Array, timeoutMs: number, onMismatch: (r: MismatchReason) => void, from?: string): Promise<Buffer> {
+export async function tcpExchange(
+  to: Endpoint,
+  q: Question,
+  build: (id: number) => Uint8Array,
+  timeoutMs: number,
+  onMismatch: (r: MismatchReason) => void,
+  from?: string,
+): Promise<Buffer> {
   const id = randomId();
   const reply = await tcpRoundTrip(to, build(id), timeoutMs, from);
   const check = checkReply(reply, id, q);
@@ -204,7 +229,13 @@ export function tcpRoundTrip(to: Endpoint, msg: Uint8Array, timeoutMs: number, f
       if (err) reject(err);
       else resolve(reply as Buffer);
     };
-    const timer = setTimeout(() => finish(new ExchangeError('timeout', `no TCP reply from ${to.host}:${to.port} within ${Math.round(timeoutMs)} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish(
+          new ExchangeError('timeout', `no TCP reply from ${to.host}:${to.port} within ${Math.round(timeoutMs)} ms`),
+        ),
+      timeoutMs,
+    );
     sock.on('connect', () => sock.write(frame(msg)));
     sock.on('data', (d: Buffer) => {
       reader.push(d);
@@ -212,6 +243,8 @@ export function tcpRoundTrip(to: Endpoint, msg: Uint8Array, timeoutMs: number, f
       if (reply) finish(null, reply);
     });
     sock.on('error', (e) => finish(new ExchangeError('network', `TCP to ${to.host}:${to.port}: ${e.message}`)));
-    sock.on('close', () => finish(new ExchangeError('network', `TCP connection to ${to.host}:${to.port} closed before a reply`)));
+    sock.on('close', () =>
+      finish(new ExchangeError('network', `TCP connection to ${to.host}:${to.port} closed before a reply`)),
+    );
   });
 }

@@ -51,18 +51,23 @@ export function buildCache(c: Config, observer: CacheObserver): AnswerCache {
 /** The upstreams (config, else resolv.conf) without our own listen addresses; null when none. */
 export function buildResolver(c: Config, log: Logger, observer: ResolverObserver): Resolver | null {
   const configured = c.upstreams ?? readResolvConf();
-  const ours = (u: { host: string; port: number }): boolean => c.listen.some((l) => l.port === u.port && (l.host === u.host || l.host === '0.0.0.0' || l.host === '::'));
+  const ours = (u: { host: string; port: number }): boolean =>
+    c.listen.some((l) => l.port === u.port && (l.host === u.host || l.host === '0.0.0.0' || l.host === '::'));
   const upstreams = configured.filter((u) => {
     // Forwarding to ourselves would loop.
     if (ours(u)) log.warn('upstream is one of our own listen addresses; skipped', { upstream: `${u.host}:${u.port}` });
     return !ours(u);
   });
   if (upstreams.length === 0) {
-    if (c.upstreams === null || configured.length > 0) log.warn('no upstream resolvers: names outside the local zones are REFUSED');
+    if (c.upstreams === null || configured.length > 0)
+      log.warn('no upstream resolvers: names outside the local zones are REFUSED');
     else log.info('authoritative only: names outside the local zones are REFUSED');
     return null;
   }
-  log.info('upstreams', { upstreams: upstreams.map((u) => `${u.host}:${u.port}`), source: c.upstreams ? 'config' : '/etc/resolv.conf' });
+  log.info('upstreams', {
+    upstreams: upstreams.map((u) => `${u.host}:${u.port}`),
+    source: c.upstreams ? 'config' : '/etc/resolv.conf',
+  });
   const logHealth: ResolverObserver = {
     ...observer,
     health: (u, healthy) => {
@@ -70,5 +75,14 @@ export function buildResolver(c: Config, log: Logger, observer: ResolverObserver
       log[healthy ? 'info' : 'warn'](healthy ? 'upstream healthy' : 'upstream unhealthy', { upstream: u });
     },
   };
-  return new Resolver({ upstreams, timeoutMs: c.resolver.timeout, deadlineMs: c.resolver.deadline, udpPayload: c.edns.udpPayload, querySource: c.resolver.querySource, querySourceV6: c.resolver.querySourceV6, clock: systemClock, observer: logHealth });
+  return new Resolver({
+    upstreams,
+    timeoutMs: c.resolver.timeout,
+    deadlineMs: c.resolver.deadline,
+    udpPayload: c.edns.udpPayload,
+    querySource: c.resolver.querySource,
+    querySourceV6: c.resolver.querySourceV6,
+    clock: systemClock,
+    observer: logHealth,
+  });
 }

@@ -19,7 +19,13 @@ export function buildAdapter(c: Config, log: Logger): Adapter {
       break;
     case 'bird': {
       const v4 = a.bird.includeFile as string;
-      adapter = birdAdapter({ includeFile: v4, includeFile6: a.bird.includeFile6 ?? v4, socket: a.bird.socket, birdc: a.bird.birdc, timeoutMs: a.bird.timeout });
+      adapter = birdAdapter({
+        includeFile: v4,
+        includeFile6: a.bird.includeFile6 ?? v4,
+        socket: a.bird.socket,
+        birdc: a.bird.birdc,
+        timeoutMs: a.bird.timeout,
+      });
       break;
     }
     case 'exabgp':
@@ -38,5 +44,11 @@ export function buildAdapter(c: Config, log: Logger): Adapter {
 export async function announceOnce(configPath: string, action: Action, log: Logger): Promise<string> {
   const { config: c } = loadConfig(configPath);
   const adapter = buildAdapter(c, log);
-  return adapter.apply({ action, prefixes: c.announce.prefixes, siteId: identityConfig(c).siteId, reason: `edgedns announce ${action}`, seq: 0 });
+  return adapter.apply({
+    action,
+    prefixes: c.announce.prefixes,
+    siteId: identityConfig(c).siteId,
+    reason: `edgedns announce ${action}`,
+    seq: 0,
+  });
 }

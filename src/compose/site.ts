@@ -7,5 +7,9 @@ import { VERSION } from '../core/index.js';
 
 export function identityConfig(c: Config): IdentityConfig {
   const host = hostname();
-  return { siteId: c.site.id ?? host, hostname: c.site.hostname ?? host, version: c.site.version === false ? null : (c.site.version ?? `edgedns ${VERSION}`) };
+  return {
+    siteId: c.site.id ?? host,
+    hostname: c.site.hostname ?? host,
+    version: c.site.version === false ? null : (c.site.version ?? `edgedns ${VERSION}`),
+  };
 }

@@ -6,11 +6,35 @@ import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { YAMLException, load as parseYaml } from 'js-yaml';
 import type { CacheLimits } from '../cache/index.js';
-import { CidrSet, EdgeError, ErrorCode, defaultAdminSocket, formatHostPort, parseCidr, prefixNetwork } from '../core/index.js';
+import {
+  CidrSet,
+  EdgeError,
+  ErrorCode,
+  defaultAdminSocket,
+  formatHostPort,
+  parseCidr,
+  prefixNetwork,
+} from '../core/index.js';
 import type { HostPort } from './schema.js';
-import { address, adminListen, bool, cidr, duration, fraction, hostName, hostPort, int, list, obj, oneOf, optional, size, socketPath, str, strOrFalse } from './schema.js';
-
-
+import {
+  address,
+  adminListen,
+  bool,
+  cidr,
+  duration,
+  fraction,
+  hostName,
+  hostPort,
+  int,
+  list,
+  obj,
+  oneOf,
+  optional,
+  size,
+  socketPath,
+  str,
+  strOrFalse,
+} from './schema.js';
 
 export interface ZoneFileConfig {
   file: string;
@@ -54,7 +78,14 @@ export interface Config {
   cache: CacheLimits;
   recursion: { allow: string[] };
   /** Response rate limiting of UDP answers not forwarded (BIND rate-limit, Knot mod-rrl); null = off. */
-  rateLimit: { responsesPerSecond: number; window: number; slip: number; ipv4Prefix: number; ipv6Prefix: number; logOnly: boolean } | null;
+  rateLimit: {
+    responsesPerSecond: number;
+    window: number;
+    slip: number;
+    ipv4Prefix: number;
+    ipv6Prefix: number;
+    logOnly: boolean;
+  } | null;
   /** DNS cookies (RFC 7873, RFC 9018): the shared secret, and the one before it during a rollover. */
   cookies: { secretFile: string | null; previousSecretFile: string | null };
   health: {
@@ -107,7 +138,11 @@ export const DEFAULTS = {
   site: { id: null, hostname: null, version: null },
   listen: ['127.0.0.1:5353'],
   workers: 1,
-  zones: { dir: './zones' as string | null, files: [] as ZoneFileConfig[], serialPolicy: 'increase' as 'increase' | 'any' },
+  zones: {
+    dir: './zones' as string | null,
+    files: [] as ZoneFileConfig[],
+    serialPolicy: 'increase' as 'increase' | 'any',
+  },
   // RFC 9715 / DNS Flag Day 2020: 1232 avoids IP fragmentation on common paths.
   edns: { udpPayload: 1232 },
   // RFC 7766 §6: caps so that one client cannot hold everything, deadlines that a trickle cannot
@@ -151,7 +186,9 @@ export const DEFAULTS = {
   // identical answers a second to one /24 is far beyond what any resolver farm behind a NAT sends.
   rateLimit: { responsesPerSecond: 20, window: '15s', slip: 2, ipv4Prefix: 24, ipv6Prefix: 56, logOnly: false },
   cookies: { secretFile: null, previousSecretFile: null },
-  recursion: { allow: ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7', 'fe80::/10'] },
+  recursion: {
+    allow: ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7', 'fe80::/10'],
+  },
   // A LAN-speed failover: a dead node is withdrawn after fall×fast checks (3 × 250 ms) once
   // FALLING; a healthy one announces after rise×fast (5 × 250 ms). See README "Health".
   health: {
@@ -189,7 +226,11 @@ const schema = obj<Config>({
   site: obj({ id: optional(str()), hostname: optional(str()), version: optional(strOrFalse()) }),
   listen: list(hostPort(53, true)),
   workers: int(1, 64),
-  zones: obj({ dir: optional(str()), files: list(obj({ file: str(), origin: str() })), serialPolicy: oneOf(['increase', 'any'] as const) }),
+  zones: obj({
+    dir: optional(str()),
+    files: list(obj({ file: str(), origin: str() })),
+    serialPolicy: oneOf(['increase', 'any'] as const),
+  }),
   edns: obj({ udpPayload: int(512, 4096) }),
   tcp: obj({
     maxConnections: int(1, 1_000_000),
@@ -203,7 +244,12 @@ const schema = obj<Config>({
     maxUnwrittenTotal: size(),
   }),
   upstreams: optional(list(hostPort(53))),
-  resolver: obj({ timeout: duration(60_000), deadline: duration(60_000), querySource: optional(address(isIPv4, 'an IPv4 address')), querySourceV6: optional(address(isIPv6, 'an IPv6 address')) }),
+  resolver: obj({
+    timeout: duration(60_000),
+    deadline: duration(60_000),
+    querySource: optional(address(isIPv4, 'an IPv4 address')),
+    querySourceV6: optional(address(isIPv6, 'an IPv6 address')),
+  }),
   fetchLimits: obj({ inFlight: int(1, 1_000_000), perZone: int(1, 1_000_000) }),
   cache: obj({
     maxEntries: int(1, 100_000_000),
@@ -217,7 +263,16 @@ const schema = obj<Config>({
     prefetch: bool(),
   }),
   recursion: obj({ allow: list(cidr((s) => parseCidr(s) !== undefined)) }),
-  rateLimit: optional(obj({ responsesPerSecond: int(1, 1_000_000), window: duration(3_600_000), slip: int(0, 10), ipv4Prefix: int(8, 32), ipv6Prefix: int(16, 128), logOnly: bool() })),
+  rateLimit: optional(
+    obj({
+      responsesPerSecond: int(1, 1_000_000),
+      window: duration(3_600_000),
+      slip: int(0, 10),
+      ipv4Prefix: int(8, 32),
+      ipv6Prefix: int(16, 128),
+      logOnly: bool(),
+    }),
+  ),
   cookies: obj({ secretFile: optional(str()), previousSecretFile: optional(str()) }),
   health: obj({
     interval: duration(60_000),
@@ -237,7 +292,13 @@ const schema = obj<Config>({
     adapter: oneOf(['exec', 'bird', 'exabgp', 'gobgp', 'none'] as const),
     dryRun: bool(),
     exec: obj({ command: optional(str()), args: list(str()), timeout: duration(600_000) }),
-    bird: obj({ includeFile: optional(str()), includeFile6: optional(str()), socket: str(), birdc: str(), timeout: duration(600_000) }),
+    bird: obj({
+      includeFile: optional(str()),
+      includeFile6: optional(str()),
+      socket: str(),
+      birdc: str(),
+      timeout: duration(600_000),
+    }),
     exabgp: obj({ pipe: optional(str()), timeout: duration(600_000) }),
     gobgp: obj({ command: str(), args: list(str()), timeout: duration(600_000) }),
     reconcileInterval: duration(),
@@ -245,8 +306,18 @@ const schema = obj<Config>({
     withdrawTimeout: duration(600_000),
   }),
   guard: obj({ interval: duration(60_000), timeout: duration(60_000), fall: int(1, 100) }),
-  admin: obj({ listen: optional(adminListen(9153)), socket: optional(socketPath(() => defaultAdminSocket())), tokenFile: optional(str()), hosts: list(hostName()) }),
-  log: obj({ level: oneOf(['debug', 'info', 'warn', 'error'] as const), format: oneOf(['json', 'text'] as const), queries: oneOf(['off', 'sample', 'all'] as const), sampleRate: fraction() }),
+  admin: obj({
+    listen: optional(adminListen(9153)),
+    socket: optional(socketPath(() => defaultAdminSocket())),
+    tokenFile: optional(str()),
+    hosts: list(hostName()),
+  }),
+  log: obj({
+    level: oneOf(['debug', 'info', 'warn', 'error'] as const),
+    format: oneOf(['json', 'text'] as const),
+    queries: oneOf(['off', 'sample', 'all'] as const),
+    sampleRate: fraction(),
+  }),
 });
 
 export interface LoadedConfig {
@@ -262,12 +333,16 @@ export function validateConfig(raw: unknown, source = '<config>'): Readonly<Conf
   if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {
     throw new EdgeError(ErrorCode.CONFIG_INVALID, `${source}: expected a mapping at the top level`);
   }
-  const merged = merge(DEFAULTS, (raw ?? {}));
+  const merged = merge(DEFAULTS, raw ?? {});
   const problems: string[] = [];
   const config = schema(merged, '', problems);
   if (problems.length === 0) problems.push(...crossChecks(config));
   if (problems.length > 0) {
-    throw new EdgeError(ErrorCode.CONFIG_INVALID, `${source}: invalid config:\n  ${problems.join('\n  ')}`, problems.map((p) => `${source}: ${p}`));
+    throw new EdgeError(
+      ErrorCode.CONFIG_INVALID,
+      `${source}: invalid config:\n  ${problems.join('\n  ')}`,
+      problems.map((p) => `${source}: ${p}`),
+    );
   }
   return deepFreeze(config);
 }
@@ -282,15 +357,22 @@ function crossChecks(c: Config): string[] {
   const a = c.announce;
   a.prefixes.forEach((prefix, i) => p.push(...prefixProblems(prefix, `announce.prefixes[${i}]`, c.listen)));
   if (a.adapter === 'exec' && !a.exec.command) p.push('announce.exec.command: required when announce.adapter is exec');
-  if (a.adapter === 'bird' && !a.bird.includeFile) p.push('announce.bird.includeFile: required when announce.adapter is bird');
-  if (a.adapter === 'bird' && a.prefixes.some((x) => x.includes(':')) && !a.bird.includeFile6) p.push('announce.bird.includeFile6: required for IPv6 prefixes (a BIRD static protocol has one channel)');
-  if (a.adapter === 'exabgp' && !a.exabgp.pipe) p.push('announce.exabgp.pipe: required when announce.adapter is exabgp');
-  if (a.adapter !== 'none' && a.prefixes.length === 0) p.push(`announce.prefixes: required when announce.adapter is ${a.adapter}`);
+  if (a.adapter === 'bird' && !a.bird.includeFile)
+    p.push('announce.bird.includeFile: required when announce.adapter is bird');
+  if (a.adapter === 'bird' && a.prefixes.some((x) => x.includes(':')) && !a.bird.includeFile6)
+    p.push('announce.bird.includeFile6: required for IPv6 prefixes (a BIRD static protocol has one channel)');
+  if (a.adapter === 'exabgp' && !a.exabgp.pipe)
+    p.push('announce.exabgp.pipe: required when announce.adapter is exabgp');
+  if (a.adapter !== 'none' && a.prefixes.length === 0)
+    p.push(`announce.prefixes: required when announce.adapter is ${a.adapter}`);
   if (c.rateLimit && c.rateLimit.window < 1000) p.push('rateLimit.window: must be at least 1s');
-  if (c.cookies.previousSecretFile && !c.cookies.secretFile) p.push('cookies.previousSecretFile: needs cookies.secretFile (the secret that replaced it)');
-  if (c.fetchLimits.perZone > c.fetchLimits.inFlight) p.push('fetchLimits.perZone: must not be more than fetchLimits.inFlight');
+  if (c.cookies.previousSecretFile && !c.cookies.secretFile)
+    p.push('cookies.previousSecretFile: needs cookies.secretFile (the secret that replaced it)');
+  if (c.fetchLimits.perZone > c.fetchLimits.inFlight)
+    p.push('fetchLimits.perZone: must not be more than fetchLimits.inFlight');
   if (c.health.fastInterval > c.health.interval) p.push('health.fastInterval: must not be longer than health.interval');
-  if (c.health.holdDown.initial > c.health.holdDown.max) p.push('health.holdDown.initial: must not be longer than health.holdDown.max');
+  if (c.health.holdDown.initial > c.health.holdDown.max)
+    p.push('health.holdDown.initial: must not be longer than health.holdDown.max');
   return p;
 }
 
@@ -309,8 +391,12 @@ function prefixProblems(prefix: string, path: string, listen: readonly HostPort[
   }
   const inside = new CidrSet([prefix]);
   if (!listen.some((l) => inside.has(l.host))) {
-    const wildcard = listen.some((l) => l.host === '0.0.0.0' || l.host === '::') ? '; a wildcard (0.0.0.0, ::) does not count: answers must leave from the announced address' : '';
-    p.push(`${path}: no listen address is in ${prefix} (listen: ${listen.map(formatHostPort).join(', ') || 'none'}): the route would draw queries that nothing here answers; add the address to listen${wildcard}`);
+    const wildcard = listen.some((l) => l.host === '0.0.0.0' || l.host === '::')
+      ? '; a wildcard (0.0.0.0, ::) does not count: answers must leave from the announced address'
+      : '';
+    p.push(
+      `${path}: no listen address is in ${prefix} (listen: ${listen.map(formatHostPort).join(', ') || 'none'}): the route would draw queries that nothing here answers; add the address to listen${wildcard}`,
+    );
   }
   return p;
 }
@@ -336,7 +422,10 @@ export function loadConfig(path: string | undefined, overrides: Record<string, u
   } catch (e) {
     if (!(e instanceof YAMLException)) throw e;
     const m = e.mark;
-    throw new EdgeError(ErrorCode.CONFIG_INVALID, `${path}${m ? `:${m.line + 1}:${m.column + 1}` : ''}: YAML syntax error: ${e.reason}`);
+    throw new EdgeError(
+      ErrorCode.CONFIG_INVALID,
+      `${path}${m ? `:${m.line + 1}:${m.column + 1}` : ''}: YAML syntax error: ${e.reason}`,
+    );
   }
   const withFlags = isMapping(raw) ? merge(raw, overrides) : raw;
   return { config: validateConfig(withFlags, path), source: path, hash: hashOf(text) };

@@ -30,7 +30,9 @@ function missing(p: string, kind: Kind, mode = constants.F_OK): string | undefin
     s = statSync(p);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    return code === 'ENOENT' || code === 'ENOTDIR' ? `${kind} ${p} does not exist` : `${kind} ${p} cannot be checked (${code ?? 'error'})`;
+    return code === 'ENOENT' || code === 'ENOTDIR'
+      ? `${kind} ${p} does not exist`
+      : `${kind} ${p} cannot be checked (${code ?? 'error'})`;
   }
   if (!IS[kind](s)) return `${p} is not a ${kind}`;
   try {
@@ -66,7 +68,10 @@ export function hostWarnings(c: Config, env: HostEnv): string[] {
       break;
     case 'bird':
       // BIRD reads the include files; the node rewrites them by renaming a file beside each.
-      for (const [key, file] of [['includeFile', a.bird.includeFile], ['includeFile6', a.bird.includeFile6]] as const) {
+      for (const [key, file] of [
+        ['includeFile', a.bird.includeFile],
+        ['includeFile6', a.bird.includeFile6],
+      ] as const) {
         if (file) check(`announce.bird.${key}`, missing(dirname(file), 'folder'));
       }
       check('announce.bird.socket', missing(a.bird.socket, 'socket'));
@@ -84,8 +89,10 @@ export function hostWarnings(c: Config, env: HostEnv): string[] {
   if (c.health.command) check('health.command.command', missingCommand(c.health.command.command, env));
   if (c.health.drainFile) check('health.drainFile', missing(dirname(c.health.drainFile), 'folder'));
   const fromBase = (p: string): string => (isAbsolute(p) ? p : resolvePath(env.base, p));
-  if (c.cookies.secretFile) check('cookies.secretFile', missing(fromBase(c.cookies.secretFile), 'file', constants.R_OK));
-  if (c.cookies.previousSecretFile) check('cookies.previousSecretFile', missing(fromBase(c.cookies.previousSecretFile), 'file', constants.R_OK));
+  if (c.cookies.secretFile)
+    check('cookies.secretFile', missing(fromBase(c.cookies.secretFile), 'file', constants.R_OK));
+  if (c.cookies.previousSecretFile)
+    check('cookies.previousSecretFile', missing(fromBase(c.cookies.previousSecretFile), 'file', constants.R_OK));
   if (c.admin.tokenFile) check('admin.tokenFile', missing(c.admin.tokenFile, 'file', constants.R_OK));
   return w;
 }

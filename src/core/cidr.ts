@@ -34,7 +34,9 @@ function ipBytes(addr: string): Uint8Array | undefined {
 
 /** An IPv4-mapped IPv6 address (::ffff:192.0.2.1) as the IPv4 address it maps. */
 function unmapped(b: Uint8Array | undefined): Uint8Array | undefined {
-  return b && b.length === 16 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff ? b.subarray(12) : b;
+  return b && b.length === 16 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff
+    ? b.subarray(12)
+    : b;
 }
 
 /** Parse "192.0.2.0/24", "2001:db8::/32" or a bare address; undefined when invalid. */
@@ -94,7 +96,11 @@ export class CidrSet {
  * send through dns.lookup, which answers even a literal on the next tick (one deferred callback per
  * datagram); this answers at once.
  */
-export function literalLookup(address: string, _family: unknown, callback: (err: null, address: string, family: number) => void): void {
+export function literalLookup(
+  address: string,
+  _family: unknown,
+  callback: (err: null, address: string, family: number) => void,
+): void {
   callback(null, address, address.includes(':') ? 6 : 4);
 }
 
@@ -129,7 +135,7 @@ export function prefixNetwork(text: string): string | undefined {
 function formatV6(b: Uint8Array): string {
   const groups = Array.from({ length: 8 }, (_, i) => ((b[2 * i] as number) << 8) | (b[2 * i + 1] as number));
   let best = { at: -1, len: 1 };
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
     if (j - i > best.len) best = { at: i, len: j - i };

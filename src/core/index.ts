@@ -5,7 +5,15 @@ export { createLogger, silentLogger } from './log.js';
 export type { Clock } from './clock.js';
 export { ManualClock, systemClock } from './clock.js';
 export { parseDuration } from './duration.js';
-export { CidrSet, addressBytes, clientPrefix, formatHostPort, literalLookup, parseCidr, prefixNetwork } from './cidr.js';
+export {
+  CidrSet,
+  addressBytes,
+  clientPrefix,
+  formatHostPort,
+  literalLookup,
+  parseCidr,
+  prefixNetwork,
+} from './cidr.js';
 export { runCommand } from './run.js';
 export type { RunResult } from './run.js';
 export { SYSTEM_RUNTIME_DIR, adminSocketCandidates, currentRuntimeEnv, defaultAdminSocket } from './paths.js';

@@ -19,7 +19,12 @@ export interface Notifier {
 }
 
 /** The service manager when there is none: costs nothing. */
-export const NO_NOTIFIER: Notifier = { ready: () => {}, reloading: () => {}, stopping: () => {}, flushed: () => Promise.resolve() };
+export const NO_NOTIFIER: Notifier = {
+  ready: () => {},
+  reloading: () => {},
+  stopping: () => {},
+  flushed: () => Promise.resolve(),
+};
 
 /** Sends one message (systemd-notify's arguments); rejects with why it was not sent. */
 export type NotifySender = (socket: string, args: readonly string[]) => Promise<void>;
@@ -30,7 +35,10 @@ const SEND_TIMEOUT_MS = 10_000;
 /** The real sender: `systemd-notify ARGS` with NOTIFY_SOCKET set for it alone. */
 export const systemdNotify: NotifySender = (socket, args) =>
   new Promise((resolve, reject) => {
-    const child = spawn('systemd-notify', args, { env: { ...process.env, NOTIFY_SOCKET: socket }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('systemd-notify', args, {
+      env: { ...process.env, NOTIFY_SOCKET: socket },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(0, 1024)));
     const timer = setTimeout(() => child.kill('SIGKILL'), SEND_TIMEOUT_MS);
@@ -41,7 +49,12 @@ export const systemdNotify: NotifySender = (socket, args) =>
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve();
-      else reject(new Error(`systemd-notify ${args.join(' ')}: ${signal ?? `exit ${code}`}${stderr ? `: ${stderr.trim()}` : ''}`));
+      else
+        reject(
+          new Error(
+            `systemd-notify ${args.join(' ')}: ${signal ?? `exit ${code}`}${stderr ? `: ${stderr.trim()}` : ''}`,
+          ),
+        );
     });
   });
 

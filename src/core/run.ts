@@ -14,14 +14,23 @@ export interface RunResult {
 
 const MAX_OUTPUT = 64 * 1024;
 
-export function runCommand(command: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs: number }): Promise<RunResult> {
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs: number },
+): Promise<RunResult> {
   return new Promise((resolve) => {
     // A process group of its own, so a timeout kills the helper's children too.
-    const child = spawn(command, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const child = spawn(command, args, {
+      env: opts.env ?? process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    const take = (cur: string, d: Buffer): string => (cur.length < MAX_OUTPUT ? cur + d.toString('utf8').slice(0, MAX_OUTPUT - cur.length) : cur);
+    const take = (cur: string, d: Buffer): string =>
+      cur.length < MAX_OUTPUT ? cur + d.toString('utf8').slice(0, MAX_OUTPUT - cur.length) : cur;
     child.stdout.on('data', (d: Buffer) => (stdout = take(stdout, d)));
     child.stderr.on('data', (d: Buffer) => (stderr = take(stderr, d)));
     const kill = (): void => {

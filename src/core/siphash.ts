@@ -22,7 +22,14 @@ function le32(b: Uint8Array, i: number): number {
  * SipHash-2-4 of msg[off, off+len) under a 16-byte key; the 8 result bytes go to out[outOff, outOff+8).
  * The caller guarantees the ranges (key.length ≥ 16, off+len ≤ msg.length, outOff+8 ≤ out.length).
  */
-export function siphash24(key: Uint8Array, msg: Uint8Array, off: number, len: number, out: Uint8Array, outOff: number): void {
+export function siphash24(
+  key: Uint8Array,
+  msg: Uint8Array,
+  off: number,
+  len: number,
+  out: Uint8Array,
+  outOff: number,
+): void {
   const k0l = le32(key, 0);
   const k0h = le32(key, 4);
   const k1l = le32(key, 8);

@@ -45,12 +45,21 @@ export function figures(r: RunInput): RunFigures {
   const after = r.restoreAt === null ? [] : r.samples.filter((s) => s.t >= (r.restoreAt as number) && s.t < r.endAt);
   const back = r.restoreAt === null ? undefined : after.find((s) => s.site === r.oldSite);
   let moves = 0;
-  for (let i = 1; i < r.routes.length; i++) if ((r.routes[i] as RouteChange).site !== (r.routes[i - 1] as RouteChange).site) moves++;
+  for (let i = 1; i < r.routes.length; i++)
+    if ((r.routes[i] as RouteChange).site !== (r.routes[i - 1] as RouteChange).site) moves++;
   return {
     withdrawMs: withdrawAt === null ? null : withdrawAt - r.faultAt,
     movedMs: moved ? moved.t - r.faultAt : null,
     lost: during.filter((s) => s.rtt === null).length,
-    oldSiteAnswers: withdrawAt === null ? 0 : r.samples.filter((s) => s.t > withdrawAt && s.site === r.oldSite && s.t < Math.min(restore, returnAt(r.routes, r.oldSite, withdrawAt))).length,
+    oldSiteAnswers:
+      withdrawAt === null
+        ? 0
+        : r.samples.filter(
+            (s) =>
+              s.t > withdrawAt &&
+              s.site === r.oldSite &&
+              s.t < Math.min(restore, returnAt(r.routes, r.oldSite, withdrawAt)),
+          ).length,
     failbackMs: back && r.restoreAt !== null ? back.t - r.restoreAt : null,
     failbackLost: after.filter((s) => s.rtt === null).length,
     routeMoves: moves,
@@ -82,13 +91,37 @@ export interface ScenarioReport {
 
 export function summarize(scenario: string, runs: readonly RunFigures[]): ScenarioReport {
   const m = (k: keyof RunFigures): number | null => median(runs.map((r) => r[k]));
-  return { scenario, runs: runs.length, withdrawMs: m('withdrawMs'), movedMs: m('movedMs'), lost: m('lost'), oldSiteAnswers: m('oldSiteAnswers'), failbackMs: m('failbackMs'), failbackLost: m('failbackLost'), routeMoves: m('routeMoves') };
+  return {
+    scenario,
+    runs: runs.length,
+    withdrawMs: m('withdrawMs'),
+    movedMs: m('movedMs'),
+    lost: m('lost'),
+    oldSiteAnswers: m('oldSiteAnswers'),
+    failbackMs: m('failbackMs'),
+    failbackLost: m('failbackLost'),
+    routeMoves: m('routeMoves'),
+  };
 }
 
 export function formatTable(rows: readonly ScenarioReport[]): string {
-  const cols: (keyof ScenarioReport)[] = ['scenario', 'runs', 'withdrawMs', 'movedMs', 'lost', 'oldSiteAnswers', 'failbackMs', 'failbackLost', 'routeMoves'];
+  const cols: (keyof ScenarioReport)[] = [
+    'scenario',
+    'runs',
+    'withdrawMs',
+    'movedMs',
+    'lost',
+    'oldSiteAnswers',
+    'failbackMs',
+    'failbackLost',
+    'routeMoves',
+  ];
   const cell = (v: ScenarioReport[keyof ScenarioReport]): string => (v === null || v === undefined ? '-' : String(v));
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (vals: string[]): string => vals.map((v, i) => v.padEnd(widths[i] as number)).join('  ');
-  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');
+  return [
+    line(cols),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map((r) => line(cols.map((c) => cell(r[c])))),
+  ].join('\n');
 }

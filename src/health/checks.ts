@@ -73,7 +73,10 @@ export function heapCheck(maxFraction: number): Check {
     run() {
       const s = getHeapStatistics();
       const f = s.used_heap_size / s.heap_size_limit;
-      return { ok: f <= maxFraction, detail: `heap ${(s.used_heap_size / 1048576).toFixed(0)} MiB, ${(100 * f).toFixed(1)}% of the limit (max ${(100 * maxFraction).toFixed(0)}%)` };
+      return {
+        ok: f <= maxFraction,
+        detail: `heap ${(s.used_heap_size / 1048576).toFixed(0)} MiB, ${(100 * f).toFixed(1)}% of the limit (max ${(100 * maxFraction).toFixed(0)}%)`,
+      };
     },
   };
 }

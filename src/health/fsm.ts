@@ -13,7 +13,15 @@
 // decay window holds re-announcing for `initial`, each further one doubles it up to `max`. An
 // operator's drain and undrain are not flaps.
 
-export const State = { INIT: 'INIT', RISING: 'RISING', UP: 'UP', FALLING: 'FALLING', DOWN: 'DOWN', DISABLED: 'DISABLED', STOPPING: 'STOPPING' } as const;
+export const State = {
+  INIT: 'INIT',
+  RISING: 'RISING',
+  UP: 'UP',
+  FALLING: 'FALLING',
+  DOWN: 'DOWN',
+  DISABLED: 'DISABLED',
+  STOPPING: 'STOPPING',
+} as const;
 export type State = (typeof State)[keyof typeof State];
 
 export interface FsmParams {
@@ -39,7 +47,15 @@ export interface HealthState {
   reason: string;
 }
 
-export const initialState: HealthState = { state: State.INIT, count: 0, okStreak: 0, flaps: 0, lastFlapAt: -Infinity, holdUntil: 0, reason: 'starting' };
+export const initialState: HealthState = {
+  state: State.INIT,
+  count: 0,
+  okStreak: 0,
+  flaps: 0,
+  lastFlapAt: -Infinity,
+  holdUntil: 0,
+  reason: 'starting',
+};
 
 export type Event =
   | { type: 'check'; ok: boolean; now: number; detail?: string }
@@ -76,7 +92,12 @@ export function step(s: HealthState, e: Event, p: FsmParams): HealthState {
       if (s.state !== State.DISABLED) return s;
       // Not a flap: back to UP at once when the checks were good all along, else rise as usual.
       if (s.okStreak >= p.rise) return { ...s, state: State.UP, count: 0, reason: 'undrained' };
-      return { ...s, state: s.okStreak > 0 ? State.RISING : State.DOWN, count: s.okStreak, reason: 'undrained, waiting for rise' };
+      return {
+        ...s,
+        state: s.okStreak > 0 ? State.RISING : State.DOWN,
+        count: s.okStreak,
+        reason: 'undrained, waiting for rise',
+      };
     }
     case 'check':
       return check(s, e.ok, e.now, e.detail, p);
@@ -84,7 +105,8 @@ export function step(s: HealthState, e: Event, p: FsmParams): HealthState {
       // Whoever watched from outside may have withdrawn us meanwhile: count it as failing `fall`
       // checks, so announcing again waits for `rise`.
       const why = `stalled for ${e.ms} ms`;
-      if (s.state === State.UP || s.state === State.FALLING) return falling({ ...s, okStreak: 0 }, p.fall, e.now, p, why);
+      if (s.state === State.UP || s.state === State.FALLING)
+        return falling({ ...s, okStreak: 0 }, p.fall, e.now, p, why);
       if (s.state === State.DISABLED) return { ...s, okStreak: 0 };
       return { ...s, state: State.DOWN, count: 0, okStreak: 0, reason: why };
     }
@@ -126,5 +148,13 @@ function falling(s: HealthState, count: number, now: number, p: FsmParams, why: 
   if (count < p.fall) return { ...s, state: State.FALLING, count, reason: why };
   // A withdrawal for health: a flap. Flaps older than the decay window are forgotten.
   const flaps = now - s.lastFlapAt <= p.holdDown.decayMs ? s.flaps + 1 : 1;
-  return { ...s, state: State.DOWN, count: 0, flaps, lastFlapAt: now, holdUntil: now + holdDownFor(flaps, p), reason: why };
+  return {
+    ...s,
+    state: State.DOWN,
+    count: 0,
+    flaps,
+    lastFlapAt: now,
+    holdUntil: now + holdDownFor(flaps, p),
+    reason: why,
+  };
 }

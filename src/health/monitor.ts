@@ -116,10 +116,17 @@ export class HealthMonitor {
     const untilWall = forMs === null ? null : wall + forMs;
     let persisted = false;
     if (this.#o.drainFile) {
-      writeFileSync(this.#o.drainFile, `${JSON.stringify({ until: untilWall === null ? null : new Date(untilWall).toISOString(), reason, at: new Date(wall).toISOString() })}\n`);
+      writeFileSync(
+        this.#o.drainFile,
+        `${JSON.stringify({ until: untilWall === null ? null : new Date(untilWall).toISOString(), reason, at: new Date(wall).toISOString() })}\n`,
+      );
       persisted = true;
     } else this.#memoryDrain = { until: forMs === null ? null : now + forMs, clock: 'monotonic', reason, at: wall };
-    this.#o.log.warn('drain', { reason, until: untilWall === null ? null : new Date(untilWall).toISOString(), file: this.#o.drainFile });
+    this.#o.log.warn('drain', {
+      reason,
+      until: untilWall === null ? null : new Date(untilWall).toISOString(),
+      file: this.#o.drainFile,
+    });
     this.#apply({ type: 'drain', now, reason: `drained (${reason})` }, 'drained');
     const until = untilWall === null ? 'until undrained' : `until ${new Date(untilWall).toISOString()}`;
     return `drained ${until}${persisted ? `; recorded in ${this.#o.drainFile}` : '; not persistent (no health.drainFile)'}`;
@@ -138,8 +145,15 @@ export class HealthMonitor {
     this.#drillUntil = this.#o.clock.now() + forMs;
     const wall = this.#o.clock.wall();
     const untilIso = new Date(wall + forMs).toISOString();
-    this.#o.log.warn('drill: injected local failure', { from: new Date(wall).toISOString(), until: untilIso, ms: forMs });
-    const t = setTimeout(() => this.#o.log.warn('drill: injected failure over', { at: new Date(this.#o.clock.wall()).toISOString() }), forMs);
+    this.#o.log.warn('drill: injected local failure', {
+      from: new Date(wall).toISOString(),
+      until: untilIso,
+      ms: forMs,
+    });
+    const t = setTimeout(
+      () => this.#o.log.warn('drill: injected failure over', { at: new Date(this.#o.clock.wall()).toISOString() }),
+      forMs,
+    );
     t.unref();
     this.#schedule(0);
     return `injected a local check failure until ${untilIso}`;
@@ -152,7 +166,9 @@ export class HealthMonitor {
       kind: 'local',
       run: () => {
         const left = this.#drillUntil - this.#o.clock.now();
-        return left > 0 ? { ok: false, detail: `injected failure for ${left} ms more` } : { ok: true, detail: 'no drill' };
+        return left > 0
+          ? { ok: false, detail: `injected failure for ${left} ms more` }
+          : { ok: true, detail: 'no drill' };
       },
     };
   }
@@ -197,7 +213,9 @@ export class HealthMonitor {
       this.#results = results;
       this.#o.observer?.checks(results);
       const failing = results.filter((r) => !r.ok && (r.kind === 'local' || this.#o.sharedWithdraw));
-      for (const r of results) if (!r.ok && r.kind === 'shared' && !this.#o.sharedWithdraw) this.#o.log.debug('shared check failing (not withdrawing)', { check: r.name, detail: r.detail });
+      for (const r of results)
+        if (!r.ok && r.kind === 'shared' && !this.#o.sharedWithdraw)
+          this.#o.log.debug('shared check failing (not withdrawing)', { check: r.name, detail: r.detail });
       const ok = failing.length === 0;
       const detail = ok ? 'checks pass' : failing.map((r) => `${r.name}: ${r.detail}`).join('; ');
       this.#apply({ type: 'check', ok, now: this.#o.clock.now(), detail }, ok ? 'healthy' : 'unhealthy');
@@ -234,7 +252,13 @@ export class HealthMonitor {
     this.#o.observer?.state(after, isUp);
     if (after.state !== before.state) {
       const level = after.state === State.DOWN || after.state === State.FALLING ? 'warn' : 'info';
-      this.#o.log[level]('health state', { from: before.state, to: after.state, reason: after.reason, holdDownMs: Math.max(0, after.holdUntil - this.#o.clock.now()), flaps: after.flaps });
+      this.#o.log[level]('health state', {
+        from: before.state,
+        to: after.state,
+        reason: after.reason,
+        holdDownMs: Math.max(0, after.holdUntil - this.#o.clock.now()),
+        flaps: after.flaps,
+      });
     }
     if (wasUp !== isUp) this.#o.onDesired(isUp, reason, after.reason);
   }
@@ -244,7 +268,12 @@ export class HealthMonitor {
     const d = this.#readDrain();
     if (!d) return null;
     const left = d.until === null ? null : d.until - (d.clock === 'wall' ? this.#o.clock.wall() : now);
-    return { reason: d.reason, at: d.at ? new Date(d.at).toISOString() : null, until: left === null ? null : new Date(this.#o.clock.wall() + left).toISOString(), leftMs: left === null ? null : Math.max(0, left) };
+    return {
+      reason: d.reason,
+      at: d.at ? new Date(d.at).toISOString() : null,
+      until: left === null ? null : new Date(this.#o.clock.wall() + left).toISOString(),
+      leftMs: left === null ? null : Math.max(0, left),
+    };
   }
 
   /** Follow the drain file: created by hand → drain; removed or expired → undrain. */
@@ -256,7 +285,8 @@ export class HealthMonitor {
       if (this.#s.state === State.DISABLED) this.#apply({ type: 'undrain', now }, 'undrained');
       return;
     }
-    if (d && this.#s.state !== State.DISABLED) this.#apply({ type: 'drain', now, reason: `drained (${d.reason})` }, 'drained');
+    if (d && this.#s.state !== State.DISABLED)
+      this.#apply({ type: 'drain', now, reason: `drained (${d.reason})` }, 'drained');
     else if (!d && this.#s.state === State.DISABLED) this.#apply({ type: 'undrain', now }, 'undrained');
   }
 
@@ -271,7 +301,12 @@ export class HealthMonitor {
     // Any file drains (an operator's `touch` works); ours carries the reason and an end time.
     try {
       const j = JSON.parse(text) as { until?: string | null; reason?: string; at?: string };
-      return { until: j.until ? Date.parse(j.until) : null, clock: 'wall', reason: j.reason ?? 'drain file', at: j.at ? Date.parse(j.at) : 0 };
+      return {
+        until: j.until ? Date.parse(j.until) : null,
+        clock: 'wall',
+        reason: j.reason ?? 'drain file',
+        at: j.at ? Date.parse(j.at) : 0,
+      };
     } catch {
       return { until: null, clock: 'wall', reason: `drain file ${this.#o.drainFile}`, at: 0 };
     }

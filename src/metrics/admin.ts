@@ -49,10 +49,19 @@ export interface AdminOptions {
  * A duration field of an admin request body: "10m" or a number of seconds, 1 ms to `max`;
  * null when absent; a message naming the field when bad (JSON numbers like 1e300 included).
  */
-export function durationField(body: Record<string, unknown>, field: string, max: { ms: number; text: string }): number | null | string {
+export function durationField(
+  body: Record<string, unknown>,
+  field: string,
+  max: { ms: number; text: string },
+): number | null | string {
   const v = body[field];
   if (v === undefined || v === null) return null;
-  const ms = typeof v === 'number' && Number.isFinite(v) ? Math.round(v * 1000) : typeof v === 'string' ? parseDuration(v) : undefined;
+  const ms =
+    typeof v === 'number' && Number.isFinite(v)
+      ? Math.round(v * 1000)
+      : typeof v === 'string'
+        ? parseDuration(v)
+        : undefined;
   if (ms !== undefined && ms >= 1 && ms <= max.ms) return ms;
   return `${field}: expected a duration from 1ms to ${max.text} ("10s", "5m" or a number of seconds), got ${JSON.stringify(v)}`;
 }
@@ -86,7 +95,12 @@ function isLoopbackLiteral(host: string): boolean {
  * 127.0.0.1 still sends its own name, so only our address, loopback literals and localhost
  * (and `extra` names) pass; on a wildcard address any IP literal does. The port must be ours.
  */
-export function hostAllowed(header: string | undefined, listenHost: string, port: number, extra: readonly string[] = []): boolean {
+export function hostAllowed(
+  header: string | undefined,
+  listenHost: string,
+  port: number,
+  extra: readonly string[] = [],
+): boolean {
   if (header === undefined) return false;
   const m = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/i.exec(header.trim());
   if (!m) return false;
@@ -108,9 +122,13 @@ export async function startAdmin(o: AdminOptions): Promise<AdminServer> {
     const host = req.headers.host;
     if (via.kind === 'socket') {
       // No browser can reach the socket; curl and our CLI send "localhost".
-      return host === undefined || host === 'localhost' ? null : [403, `Host "${host}" is not this admin socket (use localhost)`];
+      return host === undefined || host === 'localhost'
+        ? null
+        : [403, `Host "${host}" is not this admin socket (use localhost)`];
     }
-    return hostAllowed(host, o.listen?.host ?? '', via.port, extraHosts) ? null : [403, `Host "${host ?? ''}" is not this admin endpoint`];
+    return hostAllowed(host, o.listen?.host ?? '', via.port, extraHosts)
+      ? null
+      : [403, `Host "${host ?? ''}" is not this admin endpoint`];
   };
 
   /** Whether a mutation may run: the socket's file mode already decided; TCP needs the token. */
@@ -167,9 +185,14 @@ export async function startAdmin(o: AdminOptions): Promise<AdminServer> {
     }
     // A form can only send urlencoded, multipart or text/plain without a CORS preflight.
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-    if (type !== 'application/json') return json(res, 415, { ok: false, message: `expected content-type application/json, got ${type ? `"${type}"` : 'none'}` });
+    if (type !== 'application/json')
+      return json(res, 415, {
+        ok: false,
+        message: `expected content-type application/json, got ${type ? `"${type}"` : 'none'}`,
+      });
     const body = await readBody(req);
-    if (body === 'too large') return json(res, 413, { ok: false, message: `the body is larger than ${MAX_BODY} bytes` });
+    if (body === 'too large')
+      return json(res, 413, { ok: false, message: `the body is larger than ${MAX_BODY} bytes` });
     if (body === undefined) return json(res, 400, { ok: false, message: 'the body must be a JSON object, e.g. {}' });
     const result = await action(body);
     o.log.info('admin action', { path, ok: result.ok, message: result.message, client });
@@ -226,7 +249,9 @@ export async function startAdmin(o: AdminOptions): Promise<AdminServer> {
 
 function listen(server: http.Server, start: (s: http.Server) => void, where: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    server.once('error', (e) => reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on admin ${where}: ${e.message}`)));
+    server.once('error', (e) =>
+      reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on admin ${where}: ${e.message}`)),
+    );
     server.once('listening', () => {
       server.on('error', () => {});
       resolve();
@@ -313,7 +338,8 @@ function readToken(file: string): Buffer {
   } catch (e) {
     throw new EdgeError(ErrorCode.CONFIG_READ, `cannot read admin token file ${file}: ${errorMessage(e)}`);
   }
-  if (t.length < 16) throw new EdgeError(ErrorCode.CONFIG_INVALID, `admin token in ${file} is shorter than 16 characters`);
+  if (t.length < 16)
+    throw new EdgeError(ErrorCode.CONFIG_INVALID, `admin token in ${file} is shorter than 16 characters`);
   return Buffer.from(t);
 }
 

@@ -15,7 +15,14 @@ function labelsOf(names: readonly string[], values: readonly string[]): Labels {
 type Value = { labels: Labels; value: number; metricName?: string };
 
 /** Register a metric whose values are read from our own slots when the registry is scraped. */
-function expose(registry: Registry, name: string, help: string, type: 'counter' | 'histogram', values: () => Value[], reset: () => void): void {
+function expose(
+  registry: Registry,
+  name: string,
+  help: string,
+  type: 'counter' | 'histogram',
+  values: () => Value[],
+  reset: () => void,
+): void {
   const get = async (): Promise<object> => ({ name, help, type, aggregator: 'sum', values: values() });
   registry.registerMetric({ name, help, type, aggregator: 'sum', get, reset } as never);
 }
@@ -28,7 +35,10 @@ export class FastCounter {
   constructor(registry: Registry, name: string, help: string, labelNames: readonly string[], beforeRead?: () => void) {
     this.labelNames = labelNames;
     expose(
-      registry, name, help, 'counter',
+      registry,
+      name,
+      help,
+      'counter',
       () => {
         beforeRead?.();
         return this.#slots.map((s) => ({ labels: s.labels, value: s.value }));
@@ -71,11 +81,20 @@ export class FastHistogram {
   readonly #bounds: readonly number[];
   readonly labelNames: readonly string[];
 
-  constructor(registry: Registry, name: string, help: string, labelNames: readonly string[], bounds: readonly number[]) {
+  constructor(
+    registry: Registry,
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    bounds: readonly number[],
+  ) {
     this.#bounds = bounds;
     this.labelNames = labelNames;
     expose(
-      registry, name, help, 'histogram',
+      registry,
+      name,
+      help,
+      'histogram',
       () => {
         const values: Value[] = [];
         for (const { labels, h } of this.#children) {

@@ -29,7 +29,12 @@ export function adminActions(node: AdminTarget): Record<string, Action> {
       const bad = unknownField(body, ['remove']);
       if (bad) return refuse(bad);
       const remove = body.remove ?? [];
-      if (!Array.isArray(remove) || remove.length > 1000 || !remove.every((z): z is string => typeof z === 'string' && z.length > 0 && z.length <= 255)) return refuse('remove: expected a list of zone names');
+      if (
+        !Array.isArray(remove) ||
+        remove.length > 1000 ||
+        !remove.every((z): z is string => typeof z === 'string' && z.length > 0 && z.length <= 255)
+      )
+        return refuse('remove: expected a list of zone names');
       return { ...(await node.reload(remove)) };
     },
     '/drain': (body) => {
@@ -38,7 +43,8 @@ export function adminActions(node: AdminTarget): Record<string, Action> {
       const ms = durationField(body, 'for', DRAIN_MAX);
       if (typeof ms === 'string') return refuse(ms);
       const reason = body.reason ?? 'operator drain';
-      if (typeof reason !== 'string' || reason.length > MAX_REASON) return refuse(`reason: expected a string of at most ${MAX_REASON} characters`);
+      if (typeof reason !== 'string' || reason.length > MAX_REASON)
+        return refuse(`reason: expected a string of at most ${MAX_REASON} characters`);
       return { ok: true, message: node.health.drain(ms, reason) };
     },
     '/undrain': (body) => {
@@ -56,7 +62,8 @@ export function adminActions(node: AdminTarget): Record<string, Action> {
     '/cache/flush': async (body) => {
       const bad = unknownField(body, ['name']);
       if (bad) return refuse(bad);
-      if (body.name !== undefined && typeof body.name !== 'string') return refuse(`name: expected a domain name, got ${JSON.stringify(body.name)}`);
+      if (body.name !== undefined && typeof body.name !== 'string')
+        return refuse(`name: expected a domain name, got ${JSON.stringify(body.name)}`);
       const name = body.name === '' ? undefined : body.name;
       let key: string | undefined;
       try {
@@ -66,7 +73,11 @@ export function adminActions(node: AdminTarget): Record<string, Action> {
       }
       const removed = await node.plane.flush(key);
       if (removed === null) return refuse('there is no cache: forwarding is off');
-      return { ok: true, message: key === undefined ? `flushed ${removed} entries` : `flushed ${removed} entries of ${keyToText(key)}`, removed };
+      return {
+        ok: true,
+        message: key === undefined ? `flushed ${removed} entries` : `flushed ${removed} entries of ${keyToText(key)}`,
+        removed,
+      };
     },
   };
 }

@@ -11,14 +11,27 @@ import type { DnsPlane } from '../process/index.js';
 import type { ZoneInfo } from '../zone/index.js';
 
 /** The checks of a node answering on `plane`; `close` stops the event-loop sampler. */
-export function nodeChecks(c: Config, plane: DnsPlane, zones: () => readonly ZoneInfo[], probeCookie: ProbeCookie): { checks: Check[]; close(): void } {
+export function nodeChecks(
+  c: Config,
+  plane: DnsPlane,
+  zones: () => readonly ZoneInfo[],
+  probeCookie: ProbeCookie,
+): { checks: Check[]; close(): void } {
   const loop = eventLoopCheck(c.health.maxEventLoopLag);
   const q = probeQuestion(zones()[0]?.origin);
   const checks: Check[] = [
     predicateCheck('listeners', 'local', () => plane.listening()),
     ...plane.bound.flatMap((b) => [
-      probeCheck(`udp ${formatHostPort(b)}`, () => probeUdp(b, q, c.health.probeTimeout, probeCookie), c.health.probeTimeout + 100),
-      probeCheck(`tcp ${formatHostPort(b)}`, () => probeTcp(b, q, c.health.probeTimeout, probeCookie), c.health.probeTimeout + 100),
+      probeCheck(
+        `udp ${formatHostPort(b)}`,
+        () => probeUdp(b, q, c.health.probeTimeout, probeCookie),
+        c.health.probeTimeout + 100,
+      ),
+      probeCheck(
+        `tcp ${formatHostPort(b)}`,
+        () => probeTcp(b, q, c.health.probeTimeout, probeCookie),
+        c.health.probeTimeout + 100,
+      ),
     ]),
     // Every process that answers serves the zones of the last successful load.
     predicateCheck('zones', 'local', () => plane.serving(zones())),
@@ -35,6 +48,7 @@ export function nodeChecks(c: Config, plane: DnsPlane, zones: () => readonly Zon
       },
     },
   ];
-  if (c.health.command) checks.push(commandCheck(c.health.command.command, c.health.command.args, c.health.command.timeout));
+  if (c.health.command)
+    checks.push(commandCheck(c.health.command.command, c.health.command.args, c.health.command.timeout));
   return { checks, close: () => loop.close() };
 }

@@ -8,7 +8,15 @@ import { buildAdapter, configBase, identityConfig } from '../compose/index.js';
 import type { Config } from '../config/index.js';
 import { formatHostPort, hostWarnings } from '../config/index.js';
 import type { LogLevel, Logger, Notifier, RootLogger } from '../core/index.js';
-import { EdgeError, ErrorCode, VERSION, createLogger, createNotifier, errorMessage, systemClock } from '../core/index.js';
+import {
+  EdgeError,
+  ErrorCode,
+  VERSION,
+  createLogger,
+  createNotifier,
+  errorMessage,
+  systemClock,
+} from '../core/index.js';
 import { HealthMonitor } from '../health/index.js';
 import type { AdminServer, Metrics, Registry } from '../metrics/index.js';
 import { createMetrics, mergeMetrics, startAdmin } from '../metrics/index.js';
@@ -40,7 +48,8 @@ export class EdgeNode {
   };
   /** The reload running now, and the one asked for while it runs (more requests join that one). */
   #reloading: Promise<ReloadResult> | undefined;
-  #reloadNext: { result: Promise<ReloadResult>; remove: Set<string>; resolve: (r: Promise<ReloadResult>) => void } | undefined;
+  #reloadNext:
+    { result: Promise<ReloadResult>; remove: Set<string>; resolve: (r: Promise<ReloadResult>) => void } | undefined;
   #closeChecks: () => void = () => {};
   /** What the files said at the last successful (re)load. */
   #state: ServingState;
@@ -65,9 +74,17 @@ export class EdgeNode {
     this.log = log;
     this.plane = plane;
     this.metrics = metrics;
-    this.#notify = createNotifier({ socket: opts.notifySocket, onError: (message, e) => log.warn('could not notify the service manager', { message, error: errorMessage(e) }) });
+    this.#notify = createNotifier({
+      socket: opts.notifySocket,
+      onError: (message, e) => log.warn('could not notify the service manager', { message, error: errorMessage(e) }),
+    });
     const c = state.loaded.config;
-    const checks = nodeChecks(c, plane, () => this.zones, (from) => cookiesOf(this.#state.secrets).probeOption(from));
+    const checks = nodeChecks(
+      c,
+      plane,
+      () => this.zones,
+      (from) => cookiesOf(this.#state.secrets).probeOption(from),
+    );
     this.#closeChecks = () => checks.close();
     this.announcer = new Announcer({
       adapter: buildAdapter(c, log),
@@ -83,7 +100,11 @@ export class EdgeNode {
         fall: c.health.fall,
         intervalMs: c.health.interval,
         fastIntervalMs: c.health.fastInterval,
-        holdDown: { initialMs: c.health.holdDown.initial, maxMs: c.health.holdDown.max, decayMs: c.health.holdDown.decay },
+        holdDown: {
+          initialMs: c.health.holdDown.initial,
+          maxMs: c.health.holdDown.max,
+          decayMs: c.health.holdDown.decay,
+        },
       },
       checks: checks.checks,
       sharedWithdraw: c.health.sharedWithdraw,
@@ -105,26 +126,35 @@ export class EdgeNode {
   static async start(opts: ServeOptions): Promise<EdgeNode> {
     const state = await loadState(loadServeConfig(opts));
     const c = state.loaded.config;
-    const root = opts.logger ? null : createLogger({ level: c.log.level, format: c.log.format, base: { site: state.identity.siteId } });
+    const root = opts.logger
+      ? null
+      : createLogger({ level: c.log.level, format: c.log.format, base: { site: state.identity.siteId } });
     const log = opts.logger ?? (root as RootLogger);
-    for (const z of state.zones) log.info('zone loaded', { zone: z.origin, serial: z.serial, records: z.records, file: z.file });
+    for (const z of state.zones)
+      log.info('zone loaded', { zone: z.origin, serial: z.serial, records: z.records, file: z.file });
     // What `config check` warns about: missing here, needed later (an adapter call, a drain).
-    for (const w of hostWarnings(c, { base: configBase(state.loaded), path: process.env.PATH })) log.warn('config: missing on this host', { problem: w });
+    for (const w of hostWarnings(c, { base: configBase(state.loaded), path: process.env.PATH }))
+      log.warn('config: missing on this host', { problem: w });
     // Metrics read the live objects through these late-bound sources.
     let node: EdgeNode | undefined;
     let local: LocalPlane | undefined;
-    const metrics = createMetrics({ version: VERSION, site: state.identity.siteId }, {
-      prefixes: () => c.announce.prefixes,
-      cache: () => local?.cacheStats() ?? null,
-      zones: () => node?.zones ?? state.zones,
-      upstreams: () => local?.upstreamStatus() ?? [],
-      upstreamInFlight: () => local?.upstreamInFlight() ?? 0,
-      workers: () => node?.plane.workers() ?? null,
-      zoneAnswers: () => synthCounts,
-    });
+    const metrics = createMetrics(
+      { version: VERSION, site: state.identity.siteId },
+      {
+        prefixes: () => c.announce.prefixes,
+        cache: () => local?.cacheStats() ?? null,
+        zones: () => node?.zones ?? state.zones,
+        upstreams: () => local?.upstreamStatus() ?? [],
+        upstreamInFlight: () => local?.upstreamInFlight() ?? 0,
+        workers: () => node?.plane.workers() ?? null,
+        zoneAnswers: () => synthCounts,
+      },
+    );
     const plane: DnsPlane =
       c.workers > 1
-        ? await (await import('../process/index.js')).WorkerPlane.start(state, c.workers, log, () => metrics.workerRestarted(), await udpReusePort())
+        ? await (
+            await import('../process/index.js')
+          ).WorkerPlane.start(state, c.workers, log, () => metrics.workerRestarted(), await udpReusePort())
         : (local = await LocalPlane.start(state, log, metrics));
     try {
       node = new EdgeNode(state, opts, log, plane, metrics);
@@ -188,7 +218,12 @@ export class EdgeNode {
     if (this.#toldReady && !this.#stopping) this.#notify.reloading('reloading the config and zones');
     const result = await this.#reloadFiles(remove);
     // Answering all along; READY=1 ends the RELOADING=1 whatever the outcome.
-    if (this.#toldReady && !this.#stopping) this.#notify.ready(result.ok ? `${this.#serving()}; ${result.message}` : `${this.#serving()}; the last reload failed: serving the previous config and zones`);
+    if (this.#toldReady && !this.#stopping)
+      this.#notify.ready(
+        result.ok
+          ? `${this.#serving()}; ${result.message}`
+          : `${this.#serving()}; the last reload failed: serving the previous config and zones`,
+      );
     return result;
   }
 
@@ -202,8 +237,13 @@ export class EdgeNode {
       const loaded = loadServeConfig(this.#opts);
       // log.level applies at once; the rest of log (format, query log) with a restart.
       const logRest = (c: Config): string => JSON.stringify({ ...c.log, level: undefined });
-      const restartOnly = RESTART_KEYS.filter((k) => (k === 'log' ? logRest(loaded.config) !== logRest(this.config) : JSON.stringify(loaded.config[k]) !== JSON.stringify(this.config[k])));
-      if (restartOnly.length > 0) this.log.warn('config changes that need a restart were not applied', { keys: restartOnly });
+      const restartOnly = RESTART_KEYS.filter((k) =>
+        k === 'log'
+          ? logRest(loaded.config) !== logRest(this.config)
+          : JSON.stringify(loaded.config[k]) !== JSON.stringify(this.config[k]),
+      );
+      if (restartOnly.length > 0)
+        this.log.warn('config changes that need a restart were not applied', { keys: restartOnly });
       const state = await loadState(loaded);
       // A zone file gone from the zone folder is an accident unless asked for (or the folder changed).
       const dir = loaded.config.zones.dir === null ? null : resolvePath(configBase(loaded), loaded.config.zones.dir);
@@ -212,12 +252,19 @@ export class EdgeNode {
         removable: (z) => remove.has(canonicalZone(z.origin)) || dirname(z.file) !== dir,
       });
       if (verdict.serialRefused > 0) this.metrics.zoneSerialRefused(verdict.serialRefused);
-      if (verdict.problems.length > 0) throw new EdgeError(ErrorCode.ZONE_POLICY, verdict.problems.join('\n'), verdict.problems);
+      if (verdict.problems.length > 0)
+        throw new EdgeError(ErrorCode.ZONE_POLICY, verdict.problems.join('\n'), verdict.problems);
       if (verdict.unchanged) state.image = null;
       await this.plane.apply(state);
       // Unchanged zones keep their load time: the store that answers is the one loaded then.
       this.#state = { ...state, zones: verdict.unchanged ? this.zones : state.zones, image: null };
-      for (const z of state.zones) this.log.info('zone loaded', { zone: z.origin, serial: z.serial, records: z.records, changed: !verdict.unchanged });
+      for (const z of state.zones)
+        this.log.info('zone loaded', {
+          zone: z.origin,
+          serial: z.serial,
+          records: z.records,
+          changed: !verdict.unchanged,
+        });
       if (loaded.config.log.level !== this.#levelAt && this.#root) {
         // Said at the old level, so that a change to a quieter one is still told.
         this.log.info('log level changed', { from: this.#levelAt, to: loaded.config.log.level });
@@ -288,7 +335,11 @@ export class EdgeNode {
       if (this.#toldReady) this.#notify.stopping('stopping: withdrawing, then closing the listeners');
       this.health.stop();
       const withdrawn = await this.announcer.settled(c.announce.withdrawTimeout);
-      if (!withdrawn) this.log.error('withdraw not confirmed before stopping', { timeoutMs: c.announce.withdrawTimeout, lastError: this.announcer.status().lastError });
+      if (!withdrawn)
+        this.log.error('withdraw not confirmed before stopping', {
+          timeoutMs: c.announce.withdrawTimeout,
+          lastError: this.announcer.status().lastError,
+        });
       if (!this.#lingerSkipped) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, c.announce.shutdownLinger);
@@ -328,7 +379,14 @@ export class EdgeNode {
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
     // Logged once the signal handlers are in place: from here a SIGTERM is a clean stop.
-    this.log.info('started', { config: this.#state.loaded.source, zones: this.zones.length, listen: this.plane.bound, workers: this.plane.workers()?.configured ?? 1, admin: this.adminPort, adminSocket: this.adminSocket });
+    this.log.info('started', {
+      config: this.#state.loaded.source,
+      zones: this.zones.length,
+      listen: this.plane.bound,
+      workers: this.plane.workers()?.configured ?? 1,
+      admin: this.adminPort,
+      adminSocket: this.adminSocket,
+    });
     // Every listener is bound (in every worker), the zones are loaded and the admin endpoint is up.
     this.#toldReady = true;
     this.#notify.ready(this.#serving());

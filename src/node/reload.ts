@@ -20,4 +20,20 @@ export interface ReloadResult {
 }
 
 /** Keys a reload cannot apply to a running node. */
-export const RESTART_KEYS = ['listen', 'workers', 'tcp', 'edns', 'upstreams', 'resolver', 'fetchLimits', 'cache', 'recursion', 'rateLimit', 'admin', 'log', 'health', 'announce', 'guard'] as const;
+export const RESTART_KEYS = [
+  'listen',
+  'workers',
+  'tcp',
+  'edns',
+  'upstreams',
+  'resolver',
+  'fetchLimits',
+  'cache',
+  'recursion',
+  'rateLimit',
+  'admin',
+  'log',
+  'health',
+  'announce',
+  'guard',
+] as const;

@@ -30,7 +30,8 @@ export async function statusDocument(n: StatusSource): Promise<Record<string, un
   const id = identityConfig(c);
   const cache = await n.plane.cache();
   const registry = await n.registry();
-  const counter = async (name: string): Promise<number> => (await registry.getSingleMetric(name)?.get())?.values[0]?.value ?? 0;
+  const counter = async (name: string): Promise<number> =>
+    (await registry.getSingleMetric(name)?.get())?.values[0]?.value ?? 0;
   const workers = n.plane.workers();
   return {
     site: { id: id.siteId, hostname: id.hostname },
@@ -48,7 +49,12 @@ export async function statusDocument(n: StatusSource): Promise<Record<string, un
     health: n.health.status(),
     announce: { ...n.announcer.status(), summary: announceSummary(n.announcer) },
     cache: cache
-      ? { ...cache, hits: await counter('edgedns_cache_hits_total'), misses: await counter('edgedns_cache_misses_total'), staleServed: await counter('edgedns_cache_stale_served_total') }
+      ? {
+          ...cache,
+          hits: await counter('edgedns_cache_hits_total'),
+          misses: await counter('edgedns_cache_misses_total'),
+          staleServed: await counter('edgedns_cache_stale_served_total'),
+        }
       : null,
     config: { source: n.loaded.source, sha256: n.loaded.hash },
   };

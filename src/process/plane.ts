@@ -14,8 +14,25 @@ import type { Identity } from '../identity/index.js';
 import { buildIdentity } from '../identity/index.js';
 import type { Metrics, MetricsJson } from '../metrics/index.js';
 import type { Resolver, UpstreamStatus } from '../resolver/index.js';
-import type { CookieSecrets, DefenceObserver, ForwarderOptions, ListenAddress, ListenerSet, TcpLimits } from '../server/index.js';
-import { Cookies, Forwarder, Pipeline, RateLimiter, RrlKind, queryLog, readCookieSecrets, startListeners, teeObservers } from '../server/index.js';
+import type {
+  CookieSecrets,
+  DefenceObserver,
+  ForwarderOptions,
+  ListenAddress,
+  ListenerSet,
+  TcpLimits,
+} from '../server/index.js';
+import {
+  Cookies,
+  Forwarder,
+  Pipeline,
+  RateLimiter,
+  RrlKind,
+  queryLog,
+  readCookieSecrets,
+  startListeners,
+  teeObservers,
+} from '../server/index.js';
 import type { ZoneImage, ZoneInfo, ZoneStore } from '../zone/index.js';
 import { openStore, loadInThread } from '../zone/index.js';
 import { keyToText } from '../wire/index.js';
@@ -56,7 +73,9 @@ function flagOverrides(opts: ServeOptions): Record<string, unknown> {
     o.admin = {
       ...(opts.admin !== undefined && { listen: opts.admin === 'off' ? null : opts.admin }),
       // A relative path on the command line means the caller's folder, as elsewhere.
-      ...(opts.adminSocket !== undefined && { socket: opts.adminSocket === 'off' ? null : resolvePath(opts.adminSocket) }),
+      ...(opts.adminSocket !== undefined && {
+        socket: opts.adminSocket === 'off' ? null : resolvePath(opts.adminSocket),
+      }),
     };
   }
   if (opts.workers !== undefined) o.workers = opts.workers;
@@ -82,7 +101,13 @@ export function loadServeConfig(opts: ServeOptions): LoadedConfig {
 /** Load and compile the zones of a config in a loader thread; throws EdgeError naming file, line and problem. */
 export async function loadState(loaded: LoadedConfig): Promise<ServingState> {
   const image = await loadInThread(configuredZoneSpecs(loaded));
-  return { loaded, zones: image.header.zones, image, identity: buildIdentity(identityConfig(loaded.config)), secrets: cookieSecrets(loaded) };
+  return {
+    loaded,
+    zones: image.header.zones,
+    image,
+    identity: buildIdentity(identityConfig(loaded.config)),
+    secrets: cookieSecrets(loaded),
+  };
 }
 
 /** Without a secret file: one random secret for the node's life, the same across reloads and workers. */
@@ -103,18 +128,26 @@ export interface SecretsText {
 }
 
 export function secretsToText(s: CookieSecrets): SecretsText {
-  return { current: Buffer.from(s.current).toString('hex'), previous: s.previous ? Buffer.from(s.previous).toString('hex') : null };
+  return {
+    current: Buffer.from(s.current).toString('hex'),
+    previous: s.previous ? Buffer.from(s.previous).toString('hex') : null,
+  };
 }
 
 export function secretsFromText(t: SecretsText): CookieSecrets {
-  return { current: Buffer.from(t.current, 'hex'), previous: t.previous === null ? null : Buffer.from(t.previous, 'hex') };
+  return {
+    current: Buffer.from(t.current, 'hex'),
+    previous: t.previous === null ? null : Buffer.from(t.previous, 'hex'),
+  };
 }
 
 export function cookiesOf(secrets: CookieSecrets): Cookies {
   return new Cookies(secrets, () => Math.floor(systemClock.wall() / 1000));
 }
 
-const KIND_NAMES: Record<number, string> = Object.fromEntries(Object.entries(RrlKind).map(([k, v]) => [v, k.toLowerCase()]));
+const KIND_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(RrlKind).map(([k, v]) => [v, k.toLowerCase()]),
+);
 /** Lines a second the rate limiter may log; what is over is only counted. */
 const LIMIT_LOG_PER_SECOND = 10;
 
@@ -133,7 +166,12 @@ function defenceObserver(metrics: DefenceObserver, log: Logger): DefenceObserver
         lines = 0;
       }
       if (++lines > LIMIT_LOG_PER_SECOND) return;
-      log.warn(logOnly ? 'rate limit would limit responses (logOnly)' : 'rate limit: limiting responses', { client, kind: KIND_NAMES[kind], name: name ? keyToText(name) : null, action });
+      log.warn(logOnly ? 'rate limit would limit responses (logOnly)' : 'rate limit: limiting responses', {
+        client,
+        kind: KIND_NAMES[kind],
+        name: name ? keyToText(name) : null,
+        action,
+      });
     },
   };
 }
@@ -198,7 +236,12 @@ export function tcpLimits(c: Config): TcpLimits {
  */
 export function fetchLimits(c: Config, metrics: Pick<Metrics, 'forward'>): ForwarderOptions {
   const share = (n: number): number => Math.max(1, Math.ceil(n / c.workers));
-  return { inFlight: share(c.fetchLimits.inFlight), perZone: share(c.fetchLimits.perZone), clock: systemClock, observer: metrics.forward };
+  return {
+    inFlight: share(c.fetchLimits.inFlight),
+    perZone: share(c.fetchLimits.perZone),
+    clock: systemClock,
+    observer: metrics.forward,
+  };
 }
 
 /** DNS answered in this process. */
@@ -218,13 +261,20 @@ export class LocalPlane implements DnsPlane {
    * may say where (`listen`: the ports the first worker got for port 0) and bind UDP with
    * `reusePort`.
    */
-  static async start(state: ServingState, log: Logger, metrics: Metrics, udp: { listen?: readonly ListenAddress[]; reusePort?: boolean } = {}): Promise<LocalPlane> {
+  static async start(
+    state: ServingState,
+    log: Logger,
+    metrics: Metrics,
+    udp: { listen?: readonly ListenAddress[]; reusePort?: boolean } = {},
+  ): Promise<LocalPlane> {
     const c = state.loaded.config;
     const zones = storeOf(state.image, null);
     const resolver = buildResolver(c, log, metrics.resolver);
     // A querySource this host does not have is a startup error, not every upstream "down".
     await resolver?.checkSources();
-    const forwarder = resolver ? new Forwarder(buildCache(c, metrics.cache), resolver, log, fetchLimits(c, metrics)) : null;
+    const forwarder = resolver
+      ? new Forwarder(buildCache(c, metrics.cache), resolver, log, fetchLimits(c, metrics))
+      : null;
     const pipeline = new Pipeline({
       zones,
       identity: state.identity,
@@ -233,7 +283,16 @@ export class LocalPlane implements DnsPlane {
       recursionAllow: new CidrSet(c.recursion.allow),
       rateLimit: c.rateLimit
         ? {
-            limiter: new RateLimiter({ responsesPerSecond: c.rateLimit.responsesPerSecond, windowMs: c.rateLimit.window, slip: c.rateLimit.slip, ipv4Prefix: c.rateLimit.ipv4Prefix, ipv6Prefix: c.rateLimit.ipv6Prefix }, () => systemClock.now()),
+            limiter: new RateLimiter(
+              {
+                responsesPerSecond: c.rateLimit.responsesPerSecond,
+                windowMs: c.rateLimit.window,
+                slip: c.rateLimit.slip,
+                ipv4Prefix: c.rateLimit.ipv4Prefix,
+                ipv6Prefix: c.rateLimit.ipv6Prefix,
+              },
+              () => systemClock.now(),
+            ),
             logOnly: c.rateLimit.logOnly,
           }
         : null,
@@ -242,7 +301,15 @@ export class LocalPlane implements DnsPlane {
       defence: defenceObserver(metrics.defence, log),
     });
     try {
-      const listeners = await startListeners(udp.listen ?? c.listen, pipeline, tcpLimits(c), log, metrics.listeners, undefined, { reusePort: udp.reusePort === true });
+      const listeners = await startListeners(
+        udp.listen ?? c.listen,
+        pipeline,
+        tcpLimits(c),
+        log,
+        metrics.listeners,
+        undefined,
+        { reusePort: udp.reusePort === true },
+      );
       return new LocalPlane(pipeline, listeners, resolver);
     } catch (e) {
       resolver?.close();
@@ -261,7 +328,8 @@ export class LocalPlane implements DnsPlane {
   serving(expected: readonly ZoneInfo[]): CheckOutcome {
     const served = new Map(this.pipeline.zones.zones().map((z) => [z.origin, z.digest]));
     const missing = expected.filter((z) => served.get(z.origin) !== z.digest).map((z) => z.origin);
-    if (missing.length > 0 || served.size !== expected.length) return { ok: false, detail: `not served as loaded: ${missing.join(', ') || 'extra zones'}` };
+    if (missing.length > 0 || served.size !== expected.length)
+      return { ok: false, detail: `not served as loaded: ${missing.join(', ') || 'extra zones'}` };
     return { ok: true, detail: `${expected.length} zone(s) loaded` };
   }
 

@@ -99,25 +99,55 @@ export class WorkerPlane implements DnsPlane {
   #bound: ListenAddress[] = [];
   #stopping = false;
   #nextId = 1;
-  readonly #pending = new Map<number, { slot: number; resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  readonly #pending = new Map<
+    number,
+    { slot: number; resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >();
   /** Image files written and not removed yet. */
   readonly #images = new Set<string>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #reusePort: boolean;
 
-  private constructor(dir: string, state: ServingState, n: number, log: Logger, onRestart: () => void, reusePort: boolean) {
+  private constructor(
+    dir: string,
+    state: ServingState,
+    n: number,
+    log: Logger,
+    onRestart: () => void,
+    reusePort: boolean,
+  ) {
     this.#dir = dir;
     this.#reusePort = reusePort;
-    this.#current = { loaded: state.loaded, image: join(dir, 'zones-1.img'), generation: 1, secrets: secretsToText(state.secrets) };
+    this.#current = {
+      loaded: state.loaded,
+      image: join(dir, 'zones-1.img'),
+      generation: 1,
+      secrets: secretsToText(state.secrets),
+    };
     this.#log = log;
     this.#onRestart = onRestart;
-    this.#slots = Array.from({ length: n }, (_, index) => ({ index, worker: null, listening: false, generation: 0, startingFrom: null, startedAt: 0, crashes: 0, restarting: false }));
+    this.#slots = Array.from({ length: n }, (_, index) => ({
+      index,
+      worker: null,
+      listening: false,
+      generation: 0,
+      startingFrom: null,
+      startedAt: 0,
+      crashes: 0,
+      restarting: false,
+    }));
   }
 
   /** Fork `n` workers and wait until each has bound the listeners; throws the first one's error.
    * The zones were loaded once, here: the workers decode the same image file. `reusePort`: each
    * worker binds its own UDP sockets (udpReusePort() said this runtime can). */
-  static async start(state: ServingState, n: number, log: Logger, onRestart: () => void, reusePort = false): Promise<WorkerPlane> {
+  static async start(
+    state: ServingState,
+    n: number,
+    log: Logger,
+    onRestart: () => void,
+    reusePort = false,
+  ): Promise<WorkerPlane> {
     if (!state.image) throw new Error('no zone image to start the workers from');
     const plane = new WorkerPlane(await mkdtemp(join(tmpdir(), 'edgedns-')), state, n, log, onRestart, reusePort);
     plane.#images.add(plane.#current.image);
@@ -144,7 +174,11 @@ export class WorkerPlane implements DnsPlane {
       await plane.#killAll();
       throw e;
     }
-    log.info('workers listening', { workers: n, pids: plane.#slots.map((s) => s.worker?.process.pid), udp: reusePort ? 'a socket per worker (reusePort)' : 'shared through the primary' });
+    log.info('workers listening', {
+      workers: n,
+      pids: plane.#slots.map((s) => s.worker?.process.pid),
+      udp: reusePort ? 'a socket per worker (reusePort)' : 'shared through the primary',
+    });
     return plane;
   }
 
@@ -152,7 +186,16 @@ export class WorkerPlane implements DnsPlane {
   #fork(slot: Slot): Promise<ListenAddress[]> {
     const { loaded, image, generation, secrets } = this.#current;
     const listen = this.#reusePort && this.#bound.length > 0 ? [...this.#bound] : null;
-    const w = cluster.fork({ [WORKER_ENV]: JSON.stringify({ index: slot.index, loaded, image, secrets, reusePort: this.#reusePort, listen } satisfies WorkerOptions) });
+    const w = cluster.fork({
+      [WORKER_ENV]: JSON.stringify({
+        index: slot.index,
+        loaded,
+        image,
+        secrets,
+        reusePort: this.#reusePort,
+        listen,
+      } satisfies WorkerOptions),
+    });
     slot.worker = w;
     slot.startingFrom = image;
     // Monotonic: a wall-clock step must not reset or prolong the crash back-off.
@@ -160,7 +203,9 @@ export class WorkerPlane implements DnsPlane {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         w.process.kill('SIGKILL');
-        reject(new EdgeError(ErrorCode.LISTEN, `worker ${slot.index}: not listening after ${START_TIMEOUT_MS / 1000} s`));
+        reject(
+          new EdgeError(ErrorCode.LISTEN, `worker ${slot.index}: not listening after ${START_TIMEOUT_MS / 1000} s`),
+        );
       }, START_TIMEOUT_MS);
       w.on('message', (m: Event | Reply) => {
         if ('edgedns' in m) return this.#settle(m);
@@ -189,7 +234,9 @@ export class WorkerPlane implements DnsPlane {
           clearTimeout(p.timer);
           p.reject(new Error(`worker ${slot.index} exited`));
         }
-        reject(new EdgeError(ErrorCode.LISTEN, `worker ${slot.index} exited (${signal ?? `code ${code}`}) while starting`));
+        reject(
+          new EdgeError(ErrorCode.LISTEN, `worker ${slot.index} exited (${signal ?? `code ${code}`}) while starting`),
+        );
         if ((was || slot.restarting) && !this.#stopping) this.#restart(slot, code, signal);
       });
     });
@@ -225,7 +272,8 @@ export class WorkerPlane implements DnsPlane {
 
   #ask(slot: Slot, op: Op, args: Omit<Request, 'edgedns' | 'op'> = {}): Promise<unknown> {
     const w = slot.worker;
-    if (!w || !slot.listening || !w.isConnected()) return Promise.reject(new Error(`worker ${slot.index} is not running`));
+    if (!w || !slot.listening || !w.isConnected())
+      return Promise.reject(new Error(`worker ${slot.index} is not running`));
     const id = this.#nextId++;
     const timeout = op === 'prepare' ? PREPARE_TIMEOUT_MS : REQUEST_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
@@ -239,7 +287,11 @@ export class WorkerPlane implements DnsPlane {
   }
 
   /** Ask every running worker; the answers of those that replied, and the errors of the others. */
-  async #askAll(op: Op, args: Omit<Request, 'edgedns' | 'op'> = {}, running = this.#slots.filter((s) => s.listening)): Promise<{ values: unknown[]; errors: string[] }> {
+  async #askAll(
+    op: Op,
+    args: Omit<Request, 'edgedns' | 'op'> = {},
+    running = this.#slots.filter((s) => s.listening),
+  ): Promise<{ values: unknown[]; errors: string[] }> {
     const settled = await Promise.allSettled(running.map((s) => this.#ask(s, op, args)));
     const values: unknown[] = [];
     const errors: string[] = [];
@@ -258,12 +310,19 @@ export class WorkerPlane implements DnsPlane {
     const n = this.#slots.filter((s) => s.listening).length;
     const down = this.#slots.filter((s) => !s.listening).map((s) => s.index);
     // The probes tell whether the node answers; this only needs one worker up to pass.
-    return { ok: n > 0, detail: `${n} of ${this.#slots.length} workers listening${down.length > 0 ? ` (down: ${down.join(', ')})` : ''}` };
+    return {
+      ok: n > 0,
+      detail: `${n} of ${this.#slots.length} workers listening${down.length > 0 ? ` (down: ${down.join(', ')})` : ''}`,
+    };
   }
 
   workers(): { configured: number; listening: number; pids: number[] } {
     const up = this.#slots.filter((s) => s.listening);
-    return { configured: this.#slots.length, listening: up.length, pids: up.flatMap((s) => s.worker?.process.pid ?? []) };
+    return {
+      configured: this.#slots.length,
+      listening: up.length,
+      pids: up.flatMap((s) => s.worker?.process.pid ?? []),
+    };
   }
 
   /** Every worker opens the new image beside its running zones; only when all have, all swap. */
@@ -276,10 +335,14 @@ export class WorkerPlane implements DnsPlane {
     }
     const running = this.#slots.filter((s) => s.listening);
     const secrets = secretsToText(state.secrets);
-    const prepared = await Promise.allSettled(running.map((s) => this.#ask(s, 'prepare', { image, loaded: state.loaded, secrets, generation })));
+    const prepared = await Promise.allSettled(
+      running.map((s) => this.#ask(s, 'prepare', { image, loaded: state.loaded, secrets, generation })),
+    );
     // A worker that died meanwhile is not a failure of the load: it restarts from the current load
     // and is brought up to date when it listens.
-    const errors = prepared.flatMap((r, i) => (r.status === 'rejected' && running[i]?.listening ? [errorMessage(r.reason)] : []));
+    const errors = prepared.flatMap((r, i) =>
+      r.status === 'rejected' && running[i]?.listening ? [errorMessage(r.reason)] : [],
+    );
     if (errors.length > 0) {
       await this.#askAll('abort', {}, running);
       if (image) {
@@ -290,7 +353,9 @@ export class WorkerPlane implements DnsPlane {
     }
     // Set first: a worker that restarts from here on starts from the new load.
     this.#current = { loaded: state.loaded, image: image ?? this.#current.image, generation, secrets };
-    const committed = await Promise.allSettled(running.filter((s) => s.listening).map((s) => this.#commit(s, generation)));
+    const committed = await Promise.allSettled(
+      running.filter((s) => s.listening).map((s) => this.#commit(s, generation)),
+    );
     await this.#removeOldImages();
     const failed = committed.flatMap((r) => (r.status === 'rejected' ? [errorMessage(r.reason)] : []));
     if (failed.length > 0) this.#log.error('workers did not switch to the new zones', { errors: failed });
@@ -309,7 +374,10 @@ export class WorkerPlane implements DnsPlane {
       await this.#commit(slot, generation);
       this.#log.info('worker switched to the current zones', { worker: slot.index, load: generation });
     } catch (e) {
-      this.#log.error('worker could not switch to the current zones; restarting it', { worker: slot.index, error: errorMessage(e) });
+      this.#log.error('worker could not switch to the current zones; restarting it', {
+        worker: slot.index,
+        error: errorMessage(e),
+      });
       slot.worker?.process.kill('SIGKILL');
     }
   }
@@ -327,7 +395,10 @@ export class WorkerPlane implements DnsPlane {
     const up = this.#slots.filter((s) => s.listening);
     const behind = up.filter((s) => s.generation !== this.#current.generation).map((s) => s.index);
     if (behind.length > 0) return { ok: false, detail: `workers ${behind.join(', ')} answer from an older zone load` };
-    return { ok: true, detail: `${expected.length} zone(s) loaded (load ${this.#current.generation}, ${up.length} worker(s))` };
+    return {
+      ok: true,
+      detail: `${expected.length} zone(s) loaded (load ${this.#current.generation}, ${up.length} worker(s))`,
+    };
   }
 
   async upstreams(): Promise<UpstreamStatus[]> {
@@ -377,7 +448,9 @@ export class WorkerPlane implements DnsPlane {
   /** Close the workers' UDP sockets; they exit after it (those that do not are killed). */
   async closeUdp(): Promise<void> {
     this.#stopping = true;
-    const exited = this.#slots.map((s) => (s.worker ? new Promise<void>((r) => s.worker?.once('exit', () => r())) : Promise.resolve()));
+    const exited = this.#slots.map((s) =>
+      s.worker ? new Promise<void>((r) => s.worker?.once('exit', () => r())) : Promise.resolve(),
+    );
     await this.#askAll('closeUdp');
     await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, REQUEST_TIMEOUT_MS).unref())]);
     await this.#killAll();
@@ -385,7 +458,9 @@ export class WorkerPlane implements DnsPlane {
 
   async #killAll(): Promise<void> {
     this.#stopping = true;
-    const alive = this.#slots.flatMap((s) => (s.worker && s.worker.process.exitCode === null && s.worker.process.signalCode === null ? [s.worker] : []));
+    const alive = this.#slots.flatMap((s) =>
+      s.worker && s.worker.process.exitCode === null && s.worker.process.signalCode === null ? [s.worker] : [],
+    );
     await Promise.all(
       alive.map((w) => {
         const gone = new Promise<void>((r) => w.once('exit', () => r()));
@@ -410,26 +485,54 @@ export async function runWorker(): Promise<void> {
   try {
     const { loaded } = opts;
     const image = await readImageFile(opts.image);
-    const state: ServingState = { loaded, zones: image.header.zones, image, identity: buildIdentity(identityConfig(loaded.config)), secrets: secretsFromText(opts.secrets) };
-    const root = createLogger({ level: loaded.config.log.level, format: loaded.config.log.format, base: { site: state.identity.siteId, worker: opts.index } });
+    const state: ServingState = {
+      loaded,
+      zones: image.header.zones,
+      image,
+      identity: buildIdentity(identityConfig(loaded.config)),
+      secrets: secretsFromText(opts.secrets),
+    };
+    const root = createLogger({
+      level: loaded.config.log.level,
+      format: loaded.config.log.format,
+      base: { site: state.identity.siteId, worker: opts.index },
+    });
     log = root;
     let current: LocalPlane | undefined;
-    const metrics = createMetrics({ version: VERSION, site: state.identity.siteId }, {
-      prefixes: () => [],
-      cache: () => current?.cacheStats() ?? null,
-      zones: () => current?.pipeline.zones.zones() ?? [],
-      upstreams: () => current?.upstreamStatus() ?? [],
-      upstreamInFlight: () => current?.upstreamInFlight() ?? 0,
-      zoneAnswers: () => synthCounts,
+    const metrics = createMetrics(
+      { version: VERSION, site: state.identity.siteId },
+      {
+        prefixes: () => [],
+        cache: () => current?.cacheStats() ?? null,
+        zones: () => current?.pipeline.zones.zones() ?? [],
+        upstreams: () => current?.upstreamStatus() ?? [],
+        upstreamInFlight: () => current?.upstreamInFlight() ?? 0,
+        zoneAnswers: () => synthCounts,
+      },
+    );
+    plane = current = await LocalPlane.start(state, log, metrics, {
+      ...(opts.listen && { listen: opts.listen }),
+      reusePort: opts.reusePort === true,
     });
-    plane = current = await LocalPlane.start(state, log, metrics, { ...(opts.listen && { listen: opts.listen }), reusePort: opts.reusePort === true });
     /** A reload decoded and waiting for `commit`. */
-    let prepared: { generation: number; zones: ZoneStore; identity: Identity; cookies: Cookies; level: LogLevel } | null = null;
+    let prepared: {
+      generation: number;
+      zones: ZoneStore;
+      identity: Identity;
+      cookies: Cookies;
+      level: LogLevel;
+    } | null = null;
     const handlers: Record<Op, (m: Request) => unknown> = {
       prepare: async (m) => {
         if (!m.loaded || !m.secrets) throw new Error('prepare without a config');
         const zones = m.image ? openStore(await readImageFile(m.image)) : plane.pipeline.zones;
-        prepared = { generation: m.generation ?? 0, zones, identity: buildIdentity(identityConfig(m.loaded.config)), cookies: cookiesOf(secretsFromText(m.secrets)), level: m.loaded.config.log.level };
+        prepared = {
+          generation: m.generation ?? 0,
+          zones,
+          identity: buildIdentity(identityConfig(m.loaded.config)),
+          cookies: cookiesOf(secretsFromText(m.secrets)),
+          level: m.loaded.config.log.level,
+        };
         return true;
       },
       commit: (m) => {
@@ -460,7 +563,12 @@ export async function runWorker(): Promise<void> {
         .then(() => handlers[m.op](m))
         .then(
           (value) => send({ edgedns: m.edgedns, ok: true, value: value ?? null }),
-          (e: unknown) => send({ edgedns: m.edgedns, ok: false, error: `worker ${opts.index}: ${e instanceof EdgeError ? e.problems.join('\n') : errorMessage(e)}` }),
+          (e: unknown) =>
+            send({
+              edgedns: m.edgedns,
+              ok: false,
+              error: `worker ${opts.index}: ${e instanceof EdgeError ? e.problems.join('\n') : errorMessage(e)}`,
+            }),
         );
     });
   } catch (e) {

@@ -27,7 +27,14 @@ export interface ResolverObserver {
   health(upstream: string, healthy: boolean): void;
 }
 
-const NOOP: ResolverObserver = { sent: () => {}, timeout: () => {}, error: () => {}, mismatched: () => {}, rtt: () => {}, health: () => {} };
+const NOOP: ResolverObserver = {
+  sent: () => {},
+  timeout: () => {},
+  error: () => {},
+  mismatched: () => {},
+  rtt: () => {},
+  health: () => {},
+};
 
 export interface ResolverOptions {
   upstreams: readonly Endpoint[];
@@ -117,7 +124,9 @@ export class Resolver {
       probeAt: 0,
       probing: false,
     }));
-    this.#udp = new UdpTransport({ v4: opts.querySource ?? null, v6: opts.querySourceV6 ?? null }, (r) => this.#obs.mismatched(r));
+    this.#udp = new UdpTransport({ v4: opts.querySource ?? null, v6: opts.querySourceV6 ?? null }, (r) =>
+      this.#obs.mismatched(r),
+    );
   }
 
   get hasUpstreams(): boolean {
@@ -136,7 +145,10 @@ export class Resolver {
    */
   async checkSources(): Promise<void> {
     const problems: string[] = [];
-    for (const [key, addr, v6] of [['querySource', this.#o.querySource, false], ['querySourceV6', this.#o.querySourceV6, true]] as const) {
+    for (const [key, addr, v6] of [
+      ['querySource', this.#o.querySource, false],
+      ['querySourceV6', this.#o.querySourceV6, true],
+    ] as const) {
       if (!addr || !this.#ups.some((u) => u.host.includes(':') === v6)) continue;
       try {
         await checkSource(addr);
@@ -165,7 +177,13 @@ export class Resolver {
   }
 
   status(): UpstreamStatus[] {
-    return this.#ups.map((u) => ({ address: u.label, healthy: u.healthy, srttMs: Math.round(u.srtt * 10) / 10, queries: u.queries, failures: u.failures }));
+    return this.#ups.map((u) => ({
+      address: u.label,
+      healthy: u.healthy,
+      srttMs: Math.round(u.srtt * 10) / 10,
+      queries: u.queries,
+      failures: u.failures,
+    }));
   }
 
   close(): void {
@@ -210,7 +228,10 @@ export class Resolver {
           // RFC 1034 §5.3.3: try another server; keep the SERVFAIL in case none does better.
           this.#obs.error(up.label, msg.rcode === Rcode.SERVFAIL ? 'servfail' : 'refused');
           if (msg.rcode === Rcode.SERVFAIL) servfail ??= { message: msg, upstream: up.label };
-          last = new ResolveError('servfail', `${up.label} answered ${msg.rcode === Rcode.SERVFAIL ? 'SERVFAIL' : 'REFUSED'}`);
+          last = new ResolveError(
+            'servfail',
+            `${up.label} answered ${msg.rcode === Rcode.SERVFAIL ? 'SERVFAIL' : 'REFUSED'}`,
+          );
           continue;
         }
         return { message: msg, upstream: up.label };
@@ -258,7 +279,14 @@ export class Resolver {
     if (this.#down?.at !== next) {
       const wait = Math.max(0, Math.ceil((next - now) / 1000));
       const names = this.#ups.map((u) => u.label).join(', ');
-      this.#down = { at: next, err: new ResolveError('unreachable', `every upstream is down (${names}); not asked: one probe at a time after a back-off, next in ${wait} s`, false) };
+      this.#down = {
+        at: next,
+        err: new ResolveError(
+          'unreachable',
+          `every upstream is down (${names}); not asked: one probe at a time after a back-off, next in ${wait} s`,
+          false,
+        ),
+      };
     }
     return this.#down.err;
   }

@@ -166,7 +166,11 @@ export class Cookies {
 }
 
 function secretBytes(secret: Uint8Array, which: string): Uint8Array {
-  if (secret.length !== SIPHASH_KEY_LEN) throw new EdgeError(ErrorCode.COOKIE_SECRET, `the ${which} cookie secret: expected ${SIPHASH_KEY_LEN} bytes, got ${secret.length}`);
+  if (secret.length !== SIPHASH_KEY_LEN)
+    throw new EdgeError(
+      ErrorCode.COOKIE_SECRET,
+      `the ${which} cookie secret: expected ${SIPHASH_KEY_LEN} bytes, got ${secret.length}`,
+    );
   return Uint8Array.from(secret);
 }
 
@@ -177,7 +181,10 @@ function secretBytes(secret: Uint8Array, which: string): Uint8Array {
  */
 export function readCookieSecrets(secretFile: string | null, previousFile: string | null): CookieSecrets {
   return {
-    current: secretFile === null ? Uint8Array.from(randomBytes(SIPHASH_KEY_LEN)) : readSecret('cookies.secretFile', secretFile),
+    current:
+      secretFile === null
+        ? Uint8Array.from(randomBytes(SIPHASH_KEY_LEN))
+        : readSecret('cookies.secretFile', secretFile),
     previous: previousFile === null ? null : readSecret('cookies.previousSecretFile', previousFile),
   };
 }

@@ -28,7 +28,14 @@ export interface Forwarded {
 }
 
 /** RFC 8914 §4 info-codes used here. */
-export const EDE = { OTHER: 0, STALE_ANSWER: 3, CACHED_ERROR: 13, PROHIBITED: 18, NO_REACHABLE_AUTHORITY: 22, NETWORK_ERROR: 23 } as const;
+export const EDE = {
+  OTHER: 0,
+  STALE_ANSWER: 3,
+  CACHED_ERROR: 13,
+  PROHIBITED: 18,
+  NO_REACHABLE_AUTHORITY: 22,
+  NETWORK_ERROR: 23,
+} as const;
 
 /** What the forwarder reports; metrics/ implements it. */
 export interface ForwardObserver {
@@ -82,8 +89,20 @@ export class Forwarder {
     const inFlight = opts.inFlight ?? Infinity;
     const perZone = opts.perZone ?? Infinity;
     this.#limits = new FetchLimits(inFlight, perZone);
-    this.#failures = new FailureCache({ max: FAILURES_MAX, minMs: FAILURE_MIN_MS, maxMs: FAILURE_MAX_MS, againWithinMs: FAILURE_AGAIN_MS, clock: opts.clock ?? systemClock });
-    const servfail = (text: string): Forwarded => ({ entry: null, source: 'error', rcode: Rcode.SERVFAIL, age: 0, ede: [EDE.OTHER, text] });
+    this.#failures = new FailureCache({
+      max: FAILURES_MAX,
+      minMs: FAILURE_MIN_MS,
+      maxMs: FAILURE_MAX_MS,
+      againWithinMs: FAILURE_AGAIN_MS,
+      clock: opts.clock ?? systemClock,
+    });
+    const servfail = (text: string): Forwarded => ({
+      entry: null,
+      source: 'error',
+      rcode: Rcode.SERVFAIL,
+      age: 0,
+      ede: [EDE.OTHER, text],
+    });
     this.#overCap = {
       in_flight: servfail(`fetch limit: ${inFlight} upstream resolutions in flight`),
       per_zone: servfail(`fetch limit: ${perZone} upstream resolutions in flight for this zone`),
@@ -127,7 +146,13 @@ export class Forwarder {
     if (held) {
       this.#obs.failureCached();
       if (stale) return this.#stale(stale);
-      return { entry: null, source: 'error', rcode: Rcode.SERVFAIL, age: 0, ede: [EDE.CACHED_ERROR, `${held.reason.slice(0, 160)} (remembered ${Math.ceil(held.leftMs / 1000)} s more)`] };
+      return {
+        entry: null,
+        source: 'error',
+        rcode: Rcode.SERVFAIL,
+        age: 0,
+        ede: [EDE.CACHED_ERROR, `${held.reason.slice(0, 160)} (remembered ${Math.ceil(held.leftMs / 1000)} s more)`],
+      };
     }
     // Every upstream down and none due for a probe: nothing would be asked.
     const down = this.#resolver.unavailable();
@@ -154,13 +179,29 @@ export class Forwarder {
       }
       const reason = e instanceof ResolveError ? e.message : errorMessage(e);
       if (!(e instanceof ResolveError)) this.#log.error('forwarding failed', { error: reason });
-      return { entry: null, source: 'error', rcode: Rcode.SERVFAIL, age: 0, ede: [EDE.NO_REACHABLE_AUTHORITY, reason.slice(0, 200)] };
+      return {
+        entry: null,
+        source: 'error',
+        rcode: Rcode.SERVFAIL,
+        age: 0,
+        ede: [EDE.NO_REACHABLE_AUTHORITY, reason.slice(0, 200)],
+      };
     }
   }
 
   /** SERVFAIL with EDE 22 for "every upstream down"; one object per such error (it changes once per probe). */
   #unreachable(e: ResolveError): Forwarded {
-    if (this.#down?.err !== e) this.#down = { err: e, answer: { entry: null, source: 'error', rcode: Rcode.SERVFAIL, age: 0, ede: [EDE.NO_REACHABLE_AUTHORITY, e.message.slice(0, 200)] } };
+    if (this.#down?.err !== e)
+      this.#down = {
+        err: e,
+        answer: {
+          entry: null,
+          source: 'error',
+          rcode: Rcode.SERVFAIL,
+          age: 0,
+          ede: [EDE.NO_REACHABLE_AUTHORITY, e.message.slice(0, 200)],
+        },
+      };
     return this.#down.answer;
   }
 
@@ -185,20 +226,22 @@ export class Forwarder {
   #fill(key: string, q: Query, zone: string): Promise<CacheEntry> {
     const qname = keyToWire(q.key);
     const dnssecOk = q.edns?.dnssecOk ?? false;
-    const p = this.#resolver.resolve({ qname, qtype: q.qtype, qclass: q.qclass, dnssecOk, checkingDisabled: (q.flags & FLAG_CD) !== 0 }).then(
-      (ans) => {
-        this.#cuts.learn(q.key, ans.message);
-        const entry = this.#cache.store(key, qname, ans.message, dnssecOk);
-        if (entry.rcode === Rcode.SERVFAIL) this.#failures.failed(key, `${ans.upstream} answered SERVFAIL`);
-        else this.#failures.answered(key);
-        return entry;
-      },
-      (e: unknown) => {
-        // Not asked (every upstream down, no probe due): nothing was tried, nothing to remember.
-        if (e instanceof ResolveError && e.asked) this.#failures.failed(key, e.message);
-        throw e;
-      },
-    );
+    const p = this.#resolver
+      .resolve({ qname, qtype: q.qtype, qclass: q.qclass, dnssecOk, checkingDisabled: (q.flags & FLAG_CD) !== 0 })
+      .then(
+        (ans) => {
+          this.#cuts.learn(q.key, ans.message);
+          const entry = this.#cache.store(key, qname, ans.message, dnssecOk);
+          if (entry.rcode === Rcode.SERVFAIL) this.#failures.failed(key, `${ans.upstream} answered SERVFAIL`);
+          else this.#failures.answered(key);
+          return entry;
+        },
+        (e: unknown) => {
+          // Not asked (every upstream down, no probe due): nothing was tried, nothing to remember.
+          if (e instanceof ResolveError && e.asked) this.#failures.failed(key, e.message);
+          throw e;
+        },
+      );
     const done = p.finally(() => {
       this.#filling.delete(key);
       this.#limits.release(zone);

@@ -1,6 +1,15 @@
 // Public API of server/: the query pipeline and the UDP/TCP listeners.
 export { NOOP_DEFENCE, NOOP_OBSERVER, Pipeline } from './pipeline.js';
-export type { Answer, AnswerSource, DefenceObserver, LimitAction, PipelineObserver, PipelineOptions, ResponseEvent, Transport } from './pipeline.js';
+export type {
+  Answer,
+  AnswerSource,
+  DefenceObserver,
+  LimitAction,
+  PipelineObserver,
+  PipelineOptions,
+  ResponseEvent,
+  Transport,
+} from './pipeline.js';
 export { RateLimiter, RrlKind } from './rrl.js';
 export { CookieVerdict, Cookies, readCookieSecrets } from './cookies.js';
 export type { CookieSecrets } from './cookies.js';

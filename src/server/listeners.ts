@@ -47,7 +47,14 @@ export interface ListenerSet {
 
 const UDP_BUFFER = 4 * 1024 * 1024;
 
-const NOOP: ListenerObserver = { connectionOpened: () => {}, connectionClosed: () => {}, connectionRefused: () => {}, timedOut: () => {}, sendError: () => {}, unwrittenBytes: () => {} };
+const NOOP: ListenerObserver = {
+  connectionOpened: () => {},
+  connectionClosed: () => {},
+  connectionRefused: () => {},
+  timedOut: () => {},
+  sendError: () => {},
+  unwrittenBytes: () => {},
+};
 
 /** What every TCP listener of a process shares: the caps, the write budget, the clock. */
 interface TcpShared {
@@ -83,7 +90,13 @@ export async function startListeners(
   const udp: dgram.Socket[] = [];
   const tcp: net.Server[] = [];
   const conns = new Set<net.Socket>();
-  const shared: TcpShared = { limits, admission: new Admission(limits, ownAddresses(addresses)), budget: new WriteBudget(limits.maxUnwrittenTotal, (n) => obs.unwrittenBytes(n)), timers, conns };
+  const shared: TcpShared = {
+    limits,
+    admission: new Admission(limits, ownAddresses(addresses)),
+    budget: new WriteBudget(limits.maxUnwrittenTotal, (n) => obs.unwrittenBytes(n)),
+    timers,
+    conns,
+  };
   const bound: ListenAddress[] = [];
   const closeTcp = async (): Promise<void> => {
     // Stop accepting, then close the open connections: server.close() waits for them to end.
@@ -129,8 +142,13 @@ export async function startListeners(
   return {
     bound,
     listening: () => {
-      const down = [...closed, ...tcp.flatMap((t, i) => (t.listening ? [] : [`tcp ${formatHostPort(bound[i] as ListenAddress)}`]))];
-      return down.length === 0 ? { ok: true, detail: `${bound.length} address(es), UDP and TCP` } : { ok: false, detail: `not listening: ${[...new Set(down)].join(', ')}` };
+      const down = [
+        ...closed,
+        ...tcp.flatMap((t, i) => (t.listening ? [] : [`tcp ${formatHostPort(bound[i] as ListenAddress)}`])),
+      ];
+      return down.length === 0
+        ? { ok: true, detail: `${bound.length} address(es), UDP and TCP` }
+        : { ok: false, detail: `not listening: ${[...new Set(down)].join(', ')}` };
     },
     closeTcp,
     closeUdp,
@@ -145,7 +163,13 @@ export async function startListeners(
  * Send a UDP answer without ever throwing: a reply to port 0 cannot be sent (send() throws
  * ERR_SOCKET_BAD_PORT synchronously), and any other refusal or later error is counted.
  */
-function sendUdp(sock: dgram.Socket, out: Buffer, rinfo: dgram.RemoteInfo, obs: ListenerObserver, sent: (err: Error | null) => void): void {
+function sendUdp(
+  sock: dgram.Socket,
+  out: Buffer,
+  rinfo: dgram.RemoteInfo,
+  obs: ListenerObserver,
+  sent: (err: Error | null) => void,
+): void {
   try {
     sock.send(out, rinfo.port, rinfo.address, sent);
   } catch {
@@ -153,10 +177,23 @@ function sendUdp(sock: dgram.Socket, out: Buffer, rinfo: dgram.RemoteInfo, obs: 
   }
 }
 
-function bindUdp(a: ListenAddress, pipeline: Pipeline, log: Logger, obs: ListenerObserver, reusePort: boolean): Promise<dgram.Socket> {
+function bindUdp(
+  a: ListenAddress,
+  pipeline: Pipeline,
+  log: Logger,
+  obs: ListenerObserver,
+  reusePort: boolean,
+): Promise<dgram.Socket> {
   const v6 = a.host.includes(':');
   // Large buffers absorb bursts (capped by net.core.rmem_max / wmem_max).
-  const options: ReusableSocketOptions = { type: v6 ? 'udp6' : 'udp4', ipv6Only: v6, recvBufferSize: UDP_BUFFER, sendBufferSize: UDP_BUFFER, lookup: literalLookup, ...(reusePort && { reusePort: true }) };
+  const options: ReusableSocketOptions = {
+    type: v6 ? 'udp6' : 'udp4',
+    ipv6Only: v6,
+    recvBufferSize: UDP_BUFFER,
+    sendBufferSize: UDP_BUFFER,
+    lookup: literalLookup,
+    ...(reusePort && { reusePort: true }),
+  };
   const sock = dgram.createSocket(options);
   const fail = (e: unknown): void => {
     // The pipeline does not throw on bad input; this is a bug, and one query must not stop the rest.
@@ -183,7 +220,9 @@ function bindUdp(a: ListenAddress, pipeline: Pipeline, log: Logger, obs: Listene
     sendUdp(sock, out, rinfo, obs, sent);
   });
   return new Promise((resolve, reject) => {
-    sock.once('error', (e) => reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on udp ${formatHostPort(a)}: ${e.message}`)));
+    sock.once('error', (e) =>
+      reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on udp ${formatHostPort(a)}: ${e.message}`)),
+    );
     // exclusive with reusePort: the worker binds its own socket rather than ask the cluster primary.
     sock.bind({ port: a.port, address: a.host, exclusive: reusePort }, () => {
       sock.removeAllListeners('error');
@@ -193,7 +232,13 @@ function bindUdp(a: ListenAddress, pipeline: Pipeline, log: Logger, obs: Listene
   });
 }
 
-function bindTcp(a: ListenAddress, pipeline: Pipeline, shared: TcpShared, log: Logger, obs: ListenerObserver): Promise<net.Server> {
+function bindTcp(
+  a: ListenAddress,
+  pipeline: Pipeline,
+  shared: TcpShared,
+  log: Logger,
+  obs: ListenerObserver,
+): Promise<net.Server> {
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (sock) => {
     // RFC 7766 §6.2.2: a server may cap its connections, in total and per client. Decided here,
     // not with server.maxConnections, which knows neither clients nor the probes' reserve.
@@ -210,10 +255,20 @@ function bindTcp(a: ListenAddress, pipeline: Pipeline, shared: TcpShared, log: L
       shared.conns.delete(sock);
       obs.connectionClosed();
     });
-    serveConnection(sock, { pipeline, limits: shared.limits, budget: shared.budget, timers: shared.timers, log, obs, reserved: slot.reserved });
+    serveConnection(sock, {
+      pipeline,
+      limits: shared.limits,
+      budget: shared.budget,
+      timers: shared.timers,
+      log,
+      obs,
+      reserved: slot.reserved,
+    });
   });
   return new Promise((resolve, reject) => {
-    server.once('error', (e) => reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on tcp ${formatHostPort(a)}: ${e.message}`)));
+    server.once('error', (e) =>
+      reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on tcp ${formatHostPort(a)}: ${e.message}`)),
+    );
     server.listen({ host: a.host, port: a.port, ipv6Only: a.host.includes(':') }, () => {
       server.removeAllListeners('error');
       server.on('error', (e) => log.warn('tcp server error', { address: a.host, error: e.message }));
@@ -221,4 +276,3 @@ function bindTcp(a: ListenAddress, pipeline: Pipeline, shared: TcpShared, log: L
     });
   });
 }
-

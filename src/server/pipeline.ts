@@ -4,7 +4,22 @@
 import type { CidrSet } from '../core/index.js';
 import type { Identity } from '../identity/index.js';
 import type { Query, ResponseOpt, ResponseParts, Sections, TtlPatch } from '../wire/index.js';
-import { CLASSIC_UDP_SIZE, Class, EMPTY_SECTIONS, FLAG_AA, FLAG_RA, FLAG_RD, FLAG_TC, OPT_EDE, QueryStatus, Rcode, buildResponse, encodeOption, newQuery, parseQuery } from '../wire/index.js';
+import {
+  CLASSIC_UDP_SIZE,
+  Class,
+  EMPTY_SECTIONS,
+  FLAG_AA,
+  FLAG_RA,
+  FLAG_RD,
+  FLAG_TC,
+  OPT_EDE,
+  QueryStatus,
+  Rcode,
+  buildResponse,
+  encodeOption,
+  newQuery,
+  parseQuery,
+} from '../wire/index.js';
 import type { ZoneStore } from '../zone/index.js';
 import type { CookieVerdict, Cookies } from './cookies.js';
 import { CookieVerdict as Verdict } from './cookies.js';
@@ -46,7 +61,12 @@ export interface ResponseEvent {
   responseBytes: number;
 }
 
-export const NOOP_OBSERVER: PipelineObserver = { query: () => {}, probe: () => {}, response: () => {}, malformed: () => {} };
+export const NOOP_OBSERVER: PipelineObserver = {
+  query: () => {},
+  probe: () => {},
+  response: () => {},
+  malformed: () => {},
+};
 
 /** How a limited response went out: not at all, truncated (TC=1), or as BADCOOKIE with a fresh cookie. */
 export type LimitAction = 'drop' | 'slip' | 'badcookie';
@@ -97,7 +117,23 @@ const EMPTY_QUERY: Readonly<Query> = newQuery();
 function exchange(msg: Uint8Array, transport: Transport, client: string): Exchange {
   // Written out as newQuery() writes them, in the same order: a literal V8 builds in one step.
   const { status, rcode, id, flags, opcode, questionEnd, key, qtype, qclass, edns } = EMPTY_QUERY;
-  return { status, rcode, id, flags, opcode, questionEnd, key, qtype, qclass, edns, msg, transport, client, start: performance.now(), zone: null };
+  return {
+    status,
+    rcode,
+    id,
+    flags,
+    opcode,
+    questionEnd,
+    key,
+    qtype,
+    qclass,
+    edns,
+    msg,
+    transport,
+    client,
+    start: performance.now(),
+    zone: null,
+  };
 }
 
 const NO_OPTIONS = new Uint8Array(0);
@@ -127,7 +163,18 @@ export class Pipeline {
   /** The parts of the response being built, filled in place (buildResponse reads them at once). */
   readonly #parts: ResponseParts = { rcode: 0, flags: 0, sections: EMPTY_SECTIONS, opt: null, limit: 0, ttl: null };
   /** The observers' view of each response, filled in place: nothing allocated per query for it. */
-  readonly #event: ResponseEvent = { transport: 'udp', client: '', key: '', qtype: 0, rcode: 0, source: 'error', zone: null, seconds: 0, requestBytes: 0, responseBytes: 0 };
+  readonly #event: ResponseEvent = {
+    transport: 'udp',
+    client: '',
+    key: '',
+    qtype: 0,
+    rcode: 0,
+    source: 'error',
+    zone: null,
+    seconds: 0,
+    requestBytes: 0,
+    responseBytes: 0,
+  };
 
   constructor(opts: PipelineOptions) {
     this.#zones = opts.zones;
@@ -207,14 +254,30 @@ export class Pipeline {
 
   #finishForwarded(x: Exchange, f: Forwarded): Buffer | null {
     const e = f.entry;
-    return this.#finish(x, f.source, f.rcode, FLAG_RA | (e?.flags ?? 0), e ?? EMPTY_SECTIONS, f.age < 0 ? STALE : null, f.ede);
+    return this.#finish(
+      x,
+      f.source,
+      f.rcode,
+      FLAG_RA | (e?.flags ?? 0),
+      e ?? EMPTY_SECTIONS,
+      f.age < 0 ? STALE : null,
+      f.ede,
+    );
   }
 
   /**
    * 8. finalize: the one place that builds the response's OPT (NSID, EDE, COOKIE), applies the
    * rate limit and the size limit. Null: the rate limiter dropped the response.
    */
-  #finish(x: Exchange, source: AnswerSource, rcode: number, flags: number, sections: Sections, ttl: TtlPatch | null = null, ede: readonly [number, string] | null = null): Buffer | null {
+  #finish(
+    x: Exchange,
+    source: AnswerSource,
+    rcode: number,
+    flags: number,
+    sections: Sections,
+    ttl: TtlPatch | null = null,
+    ede: readonly [number, string] | null = null,
+  ): Buffer | null {
     const { msg, client, edns: e } = x;
     let cookie: number = NO_COOKIE;
     if (e !== null && e.cookieLen > 0) {
@@ -246,7 +309,11 @@ export class Pipeline {
       else {
         let options = e.nsidAt !== 0 ? this.#identity.nsidOption : NO_OPTIONS;
         if (ede) options = concat(options, encodeEde(ede));
-        if (cookie !== NO_COOKIE) options = concat(options, this.#cookies.option(msg, e.cookieAt, e.cookieLen, client, cookie as CookieVerdict));
+        if (cookie !== NO_COOKIE)
+          options = concat(
+            options,
+            this.#cookies.option(msg, e.cookieAt, e.cookieLen, client, cookie as CookieVerdict),
+          );
         r.opt = { udpSize: this.#udpPayload, dnssecOk: e.dnssecOk, options };
       }
     }
@@ -279,7 +346,15 @@ export class Pipeline {
   }
 
   /** Count a response with the limiter: null to send it, else how it is held back (reported). */
-  #limit(rrl: RateLimiter, q: Exchange, source: AnswerSource, rcode: number, flags: number, sections: Sections, cookie: number): LimitAction | null {
+  #limit(
+    rrl: RateLimiter,
+    q: Exchange,
+    source: AnswerSource,
+    rcode: number,
+    flags: number,
+    sections: Sections,
+    cookie: number,
+  ): LimitAction | null {
     const client = q.client;
     const kind = this.#kind(source, rcode, flags, sections);
     if (kind === 0) return null;

@@ -74,7 +74,8 @@ export class RateLimiter {
 
   constructor(o: RateLimitOptions, now: () => number) {
     const size = o.tableSize ?? DEFAULT_TABLE;
-    if (size < NEIGHBOURHOOD || (size & (size - 1)) !== 0) throw new Error(`rate limit table size must be a power of two ≥ ${NEIGHBOURHOOD}`);
+    if (size < NEIGHBOURHOOD || (size & (size - 1)) !== 0)
+      throw new Error(`rate limit table size must be a power of two ≥ ${NEIGHBOURHOOD}`);
     this.#rate = o.responsesPerSecond;
     this.#floor = -(o.windowMs / 1000) * o.responsesPerSecond;
     this.#slip = o.slip;
@@ -140,7 +141,8 @@ export class RateLimiter {
       const t = this.#tag[s] as number;
       if (t === tag || t === 0) return s;
       // An account that would be back at a full balance loses nothing by being forgotten.
-      if ((this.#balance[s] as number) + ((now - (this.#time[s] as number)) / 1000) * this.#rate >= this.#rate) return s;
+      if ((this.#balance[s] as number) + ((now - (this.#time[s] as number)) / 1000) * this.#rate >= this.#rate)
+        return s;
       if ((this.#time[s] as number) < (this.#time[oldest] as number)) oldest = s;
     }
     return oldest;
@@ -152,7 +154,10 @@ export class RateLimiter {
     if (v4 >= 0) {
       const bits = this.#v4Bits;
       const masked = bits === 32 ? v4 : (v4 & ~(0xffffffff >>> bits)) >>> 0;
-      return mix(mix(mix(mix(mix(FNV_OFFSET, 4), masked >>> 24), (masked >>> 16) & 0xff), (masked >>> 8) & 0xff), masked & 0xff);
+      return mix(
+        mix(mix(mix(mix(FNV_OFFSET, 4), masked >>> 24), (masked >>> 16) & 0xff), (masked >>> 8) & 0xff),
+        masked & 0xff,
+      );
     }
     const b = addressBytes(client);
     let h = mix(FNV_OFFSET, 6);

@@ -64,7 +64,11 @@ export class Admission {
   #total = 0;
   #reserved = 0;
 
-  constructor(limits: Pick<TcpLimits, 'maxConnections' | 'maxPerClient'>, own: Iterable<string>, reserve = SELF_RESERVE) {
+  constructor(
+    limits: Pick<TcpLimits, 'maxConnections' | 'maxPerClient'>,
+    own: Iterable<string>,
+    reserve = SELF_RESERVE,
+  ) {
     this.#limits = limits;
     this.#own = new Set(own);
     this.#reserve = reserve;

@@ -80,7 +80,8 @@ export function serveConnection(sock: net.Socket, ctx: ConnectionContext): void 
     inFlight--;
     pump();
   };
-  const blocked = (): boolean => unwritten > limits.maxUnwrittenBytes || inFlight >= limits.maxInFlight || (!ctx.reserved && budget.over());
+  const blocked = (): boolean =>
+    unwritten > limits.maxUnwrittenBytes || inFlight >= limits.maxInFlight || (!ctx.reserved && budget.over());
 
   let later = false;
   const resumeLater = (): void => {

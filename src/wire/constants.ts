@@ -52,24 +52,124 @@ export const EDNS_DO = 0x8000;
 
 /** RR type numbers by mnemonic (IANA "Resource Record (RR) TYPEs"). */
 export const TYPES: Readonly<Record<string, number>> = {
-  A: 1, NS: 2, MD: 3, MF: 4, CNAME: 5, SOA: 6, MB: 7, MG: 8, MR: 9, NULL: 10, WKS: 11, PTR: 12,
-  HINFO: 13, MINFO: 14, MX: 15, TXT: 16, RP: 17, AFSDB: 18, X25: 19, ISDN: 20, RT: 21, NSAP: 22,
-  'NSAP-PTR': 23, SIG: 24, KEY: 25, PX: 26, GPOS: 27, AAAA: 28, LOC: 29, NXT: 30, EID: 31,
-  NIMLOC: 32, SRV: 33, ATMA: 34, NAPTR: 35, KX: 36, CERT: 37, A6: 38, DNAME: 39, SINK: 40,
-  OPT: 41, APL: 42, DS: 43, SSHFP: 44, IPSECKEY: 45, RRSIG: 46, NSEC: 47, DNSKEY: 48, DHCID: 49,
-  NSEC3: 50, NSEC3PARAM: 51, TLSA: 52, SMIMEA: 53, HIP: 55, NINFO: 56, RKEY: 57, TALINK: 58,
-  CDS: 59, CDNSKEY: 60, OPENPGPKEY: 61, CSYNC: 62, ZONEMD: 63, SVCB: 64, HTTPS: 65, DSYNC: 66,
-  HHIT: 67, BRID: 68, SPF: 99, UINFO: 100, UID: 101, GID: 102, UNSPEC: 103, NID: 104, L32: 105,
-  L64: 106, LP: 107, EUI48: 108, EUI64: 109, TKEY: 249, TSIG: 250, IXFR: 251, AXFR: 252,
-  MAILB: 253, MAILA: 254, ANY: 255, URI: 256, CAA: 257, AVC: 258, DOA: 259, AMTRELAY: 260,
-  RESINFO: 261, WALLET: 262, TA: 32768, DLV: 32769,
+  A: 1,
+  NS: 2,
+  MD: 3,
+  MF: 4,
+  CNAME: 5,
+  SOA: 6,
+  MB: 7,
+  MG: 8,
+  MR: 9,
+  NULL: 10,
+  WKS: 11,
+  PTR: 12,
+  HINFO: 13,
+  MINFO: 14,
+  MX: 15,
+  TXT: 16,
+  RP: 17,
+  AFSDB: 18,
+  X25: 19,
+  ISDN: 20,
+  RT: 21,
+  NSAP: 22,
+  'NSAP-PTR': 23,
+  SIG: 24,
+  KEY: 25,
+  PX: 26,
+  GPOS: 27,
+  AAAA: 28,
+  LOC: 29,
+  NXT: 30,
+  EID: 31,
+  NIMLOC: 32,
+  SRV: 33,
+  ATMA: 34,
+  NAPTR: 35,
+  KX: 36,
+  CERT: 37,
+  A6: 38,
+  DNAME: 39,
+  SINK: 40,
+  OPT: 41,
+  APL: 42,
+  DS: 43,
+  SSHFP: 44,
+  IPSECKEY: 45,
+  RRSIG: 46,
+  NSEC: 47,
+  DNSKEY: 48,
+  DHCID: 49,
+  NSEC3: 50,
+  NSEC3PARAM: 51,
+  TLSA: 52,
+  SMIMEA: 53,
+  HIP: 55,
+  NINFO: 56,
+  RKEY: 57,
+  TALINK: 58,
+  CDS: 59,
+  CDNSKEY: 60,
+  OPENPGPKEY: 61,
+  CSYNC: 62,
+  ZONEMD: 63,
+  SVCB: 64,
+  HTTPS: 65,
+  DSYNC: 66,
+  HHIT: 67,
+  BRID: 68,
+  SPF: 99,
+  UINFO: 100,
+  UID: 101,
+  GID: 102,
+  UNSPEC: 103,
+  NID: 104,
+  L32: 105,
+  L64: 106,
+  LP: 107,
+  EUI48: 108,
+  EUI64: 109,
+  TKEY: 249,
+  TSIG: 250,
+  IXFR: 251,
+  AXFR: 252,
+  MAILB: 253,
+  MAILA: 254,
+  ANY: 255,
+  URI: 256,
+  CAA: 257,
+  AVC: 258,
+  DOA: 259,
+  AMTRELAY: 260,
+  RESINFO: 261,
+  WALLET: 262,
+  TA: 32768,
+  DLV: 32769,
 };
 
 const TYPE_NAMES = new Map<number, string>(Object.entries(TYPES).map(([k, v]) => [v, k]));
 
 export const T = {
-  A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, HINFO: 13, MX: 15, TXT: 16, AAAA: 28, SRV: 33,
-  DNAME: 39, OPT: 41, DS: 43, RRSIG: 46, NSEC: 47, DNSKEY: 48, SVCB: 64, HTTPS: 65, ANY: 255,
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  PTR: 12,
+  HINFO: 13,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  DNAME: 39,
+  OPT: 41,
+  DS: 43,
+  RRSIG: 46,
+  NSEC: 47,
+  DNSKEY: 48,
+  SVCB: 64,
+  HTTPS: 65,
+  ANY: 255,
 } as const;
 
 export function typeName(type: number): string {
@@ -87,7 +187,14 @@ export function typeFromText(text: string): number | undefined {
   return n <= 0xffff ? n : undefined;
 }
 
-const CLASS_NAMES = new Map<number, string>([[1, 'IN'], [2, 'CS'], [3, 'CH'], [4, 'HS'], [254, 'NONE'], [255, 'ANY']]);
+const CLASS_NAMES = new Map<number, string>([
+  [1, 'IN'],
+  [2, 'CS'],
+  [3, 'CH'],
+  [4, 'HS'],
+  [254, 'NONE'],
+  [255, 'ANY'],
+]);
 
 export function className(cls: number): string {
   return CLASS_NAMES.get(cls) ?? `CLASS${cls}`;
@@ -96,12 +203,20 @@ export function className(cls: number): string {
 export function classFromText(text: string): number | undefined {
   const up = text.toUpperCase();
   switch (up) {
-    case 'IN': return 1;
-    case 'CS': return 2;
-    case 'CH': case 'CHAOS': return 3;
-    case 'HS': case 'HESIOD': return 4;
-    case 'NONE': return 254;
-    case 'ANY': return 255;
+    case 'IN':
+      return 1;
+    case 'CS':
+      return 2;
+    case 'CH':
+    case 'CHAOS':
+      return 3;
+    case 'HS':
+    case 'HESIOD':
+      return 4;
+    case 'NONE':
+      return 254;
+    case 'ANY':
+      return 255;
     default: {
       const m = /^CLASS(\d{1,5})$/.exec(up);
       if (!m) return undefined;
@@ -116,8 +231,24 @@ export function classFromText(text: string): number | undefined {
  * RFC 3403): 'n' a name, a digit that many bytes, 'r' the rest.
  */
 export const NAME_LAYOUTS: Readonly<Record<number, string>> = {
-  2: 'n', 3: 'n', 4: 'n', 5: 'n', 6: 'nnr', 7: 'n', 8: 'n', 9: 'n', 12: 'n', 14: 'nn', 15: '2n', 17: 'nn', 18: '2n',
-  21: '2n', 26: '2nn', 33: '6n', 36: '2n', 39: 'n',
+  2: 'n',
+  3: 'n',
+  4: 'n',
+  5: 'n',
+  6: 'nnr',
+  7: 'n',
+  8: 'n',
+  9: 'n',
+  12: 'n',
+  14: 'nn',
+  15: '2n',
+  17: 'nn',
+  18: '2n',
+  21: '2n',
+  26: '2nn',
+  33: '6n',
+  36: '2n',
+  39: 'n',
 };
 
 /** RFC 6895 §3.1: 128–255 are meta types (and OPT is one too); they never appear in zone data. */

@@ -1,10 +1,39 @@
 // Public API of wire/: parsing queries from bytes, names, section encoding and response assembly.
 export * from './constants.js';
-export { NameError, ROOT, absoluteName, isSubdomain, keyToText, keyToWire, lowerByte, nameFromText, nameKey, nameLength, nameToText, parentKey, readName, replaceSuffix, skipName } from './name.js';
+export {
+  NameError,
+  ROOT,
+  absoluteName,
+  isSubdomain,
+  keyToText,
+  keyToWire,
+  lowerByte,
+  nameFromText,
+  nameKey,
+  nameLength,
+  nameToText,
+  parentKey,
+  readName,
+  replaceSuffix,
+  skipName,
+} from './name.js';
 export type { ReadName } from './name.js';
 export { QueryStatus, encodeQuery, newQuery, parseQuery } from './query.js';
 export type { OutgoingQuery, Query } from './query.js';
-export { ANCOUNT, ARCOUNT, NSCOUNT, QDCOUNT, firstRecord, readOpt, readRecord, recordAt, skipQuestions, soaMinimum, u16, u32 } from './reader.js';
+export {
+  ANCOUNT,
+  ARCOUNT,
+  NSCOUNT,
+  QDCOUNT,
+  firstRecord,
+  readOpt,
+  readRecord,
+  recordAt,
+  skipQuestions,
+  soaMinimum,
+  u16,
+  u32,
+} from './reader.js';
 export type { Edns, RecordAt } from './reader.js';
 export { EMPTY_SECTIONS, Section, SectionWriter } from './writer.js';
 export type { Cut, PointerShift, Sections, WireRecord } from './writer.js';

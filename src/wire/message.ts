@@ -26,7 +26,18 @@ export function parseMessage(msg: Uint8Array): Message | undefined {
   if (msg.length < HEADER_LEN) return undefined;
   const qd = u16(msg, QDCOUNT);
   const counts = [u16(msg, ANCOUNT), u16(msg, NSCOUNT), u16(msg, ARCOUNT)];
-  const m: Message = { id: u16(msg, 0), flags: u16(msg, 2), rcode: u16(msg, 2) & 0x0f, qname: undefined, qtype: 0, qclass: 0, answer: [], authority: [], additional: [], hasOpt: false };
+  const m: Message = {
+    id: u16(msg, 0),
+    flags: u16(msg, 2),
+    rcode: u16(msg, 2) & 0x0f,
+    qname: undefined,
+    qtype: 0,
+    qclass: 0,
+    answer: [],
+    authority: [],
+    additional: [],
+    hasOpt: false,
+  };
   let i = HEADER_LEN;
   if (qd > 1) return undefined;
   if (qd === 1) {
@@ -52,7 +63,13 @@ export function parseMessage(msg: Uint8Array): Message | undefined {
       const owner = readName(msg, r.owner);
       const rdata = owner && expandRdata(msg, r.type, r.rdata, r.rdlen);
       if (!owner || !rdata) return undefined;
-      (sections[s] as WireRecord[]).push({ owner: owner.wire, type: r.type, class: r.class, ttl: r.ttl > 0x7fffffff ? 0 : r.ttl, rdata });
+      (sections[s] as WireRecord[]).push({
+        owner: owner.wire,
+        type: r.type,
+        class: r.class,
+        ttl: r.ttl > 0x7fffffff ? 0 : r.ttl,
+        rdata,
+      });
     }
   }
   return m;

@@ -1,7 +1,17 @@
 // Sorting and parsing an incoming query from its bytes: header, the one question, and the OPT
 // record (RFC 1035 §4.1, RFC 6891 §6). Bad packets are data: the result says what to do.
 
-import { FLAG_QR, HEADER_LEN, MAX_LABEL_LEN, MAX_NAME_LEN, OPCODE_MASK, OPCODE_SHIFT, OPT_TYPE, Opcode, Rcode } from './constants.js';
+import {
+  FLAG_QR,
+  HEADER_LEN,
+  MAX_LABEL_LEN,
+  MAX_NAME_LEN,
+  OPCODE_MASK,
+  OPCODE_SHIFT,
+  OPT_TYPE,
+  Opcode,
+  Rcode,
+} from './constants.js';
 import { nameKey } from './name.js';
 import type { ResponseOpt } from './opt.js';
 import { OPT_FIXED_LEN, writeOpt } from './opt.js';
@@ -39,7 +49,18 @@ const RECORD = recordAt();
 
 /** A Query before parsing: what `parseQuery` fills in. */
 export function newQuery(): Query {
-  return { status: QueryStatus.OK, rcode: Rcode.NOERROR, id: 0, flags: 0, opcode: 0, questionEnd: HEADER_LEN, key: '', qtype: 0, qclass: 0, edns: NO_EDNS };
+  return {
+    status: QueryStatus.OK,
+    rcode: Rcode.NOERROR,
+    id: 0,
+    flags: 0,
+    opcode: 0,
+    questionEnd: HEADER_LEN,
+    key: '',
+    qtype: 0,
+    qclass: 0,
+    edns: NO_EDNS,
+  };
 }
 
 /**

@@ -86,8 +86,15 @@ export interface Edns {
 /** Read the OPT record `r`; undefined when its options overrun it or a COOKIE has a bad length. */
 export function readOpt(msg: Uint8Array, r: RecordAt): Edns | undefined {
   // One object per OPT, as small as the hot path allows: the pipeline reads it for every query.
-  const e: Edns = { udpSize: Math.max(r.class, 512), version: (r.ttl >>> 16) & 0xff, dnssecOk: (r.ttl & EDNS_DO) !== 0, nsidAt: 0, cookieAt: 0, cookieLen: 0 };
-  for (let o = r.rdata; o < r.end; ) {
+  const e: Edns = {
+    udpSize: Math.max(r.class, 512),
+    version: (r.ttl >>> 16) & 0xff,
+    dnssecOk: (r.ttl & EDNS_DO) !== 0,
+    nsidAt: 0,
+    cookieAt: 0,
+    cookieLen: 0,
+  };
+  for (let o = r.rdata; o < r.end;) {
     if (o + 4 > r.end) return undefined;
     const code = u16(msg, o);
     const len = u16(msg, o + 2);

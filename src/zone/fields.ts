@@ -4,8 +4,22 @@
 import { nameFromText, nameLength, nameToText, typeFromText, typeName, u16 } from '../wire/index.js';
 import type { Token } from './lexer.js';
 import {
-  Bytes, RdataError, charString, formatIPv4, formatIPv6, parseBase32Hex, parseBase64, parseHex, parseIPv4, parseIPv6,
-  parseTtl, parseUint, quoteBytes, toBase32Hex, toBase64, toHex,
+  Bytes,
+  RdataError,
+  charString,
+  formatIPv4,
+  formatIPv6,
+  parseBase32Hex,
+  parseBase64,
+  parseHex,
+  parseIPv4,
+  parseIPv6,
+  parseTtl,
+  parseUint,
+  quoteBytes,
+  toBase32Hex,
+  toBase64,
+  toHex,
 } from './text.js';
 
 /** Reads RDATA tokens in order; every read names what it expected when it fails. */
@@ -278,10 +292,15 @@ export function charStringUnbounded(text: string): number[] {
   const out: number[] = [];
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c !== 0x5c) { out.push(c & 0xff); continue; }
+    if (c !== 0x5c) {
+      out.push(c & 0xff);
+      continue;
+    }
     const d = text.slice(i + 1, i + 4);
-    if (/^\d{3}$/.test(d)) { out.push(Number(d) & 0xff); i += 3; }
-    else if (i + 1 < text.length) out.push(text.charCodeAt(++i) & 0xff);
+    if (/^\d{3}$/.test(d)) {
+      out.push(Number(d) & 0xff);
+      i += 3;
+    } else if (i + 1 < text.length) out.push(text.charCodeAt(++i) & 0xff);
     else throw new RdataError('dangling backslash');
   }
   return out;
@@ -325,7 +344,14 @@ export function decodeBitmap(b: Uint8Array): number[] {
 
 function parseSigTime(t: string, what: string): number {
   if (/^\d{14}$/.test(t)) {
-    const ms = Date.UTC(+t.slice(0, 4), +t.slice(4, 6) - 1, +t.slice(6, 8), +t.slice(8, 10), +t.slice(10, 12), +t.slice(12, 14));
+    const ms = Date.UTC(
+      +t.slice(0, 4),
+      +t.slice(4, 6) - 1,
+      +t.slice(6, 8),
+      +t.slice(8, 10),
+      +t.slice(10, 12),
+      +t.slice(12, 14),
+    );
     if (Number.isNaN(ms)) throw new RdataError(`${what}: invalid time "${t}"`);
     return (ms / 1000) % 2 ** 32;
   }
@@ -341,17 +367,60 @@ function formatSigTime(v: number): string {
 
 /** DNSSEC algorithm mnemonics (RFC 4034 Appendix A.1 and the IANA registry). */
 export const ALGORITHMS: Readonly<Record<string, number>> = {
-  RSAMD5: 1, DH: 2, DSA: 3, ECC: 4, RSASHA1: 5, 'DSA-NSEC3-SHA1': 6, 'RSASHA1-NSEC3-SHA1': 7, RSASHA256: 8,
-  RSASHA512: 10, 'ECC-GOST': 12, ECDSAP256SHA256: 13, ECDSAP384SHA384: 14, ED25519: 15, ED448: 16,
-  INDIRECT: 252, PRIVATEDNS: 253, PRIVATEOID: 254,
+  RSAMD5: 1,
+  DH: 2,
+  DSA: 3,
+  ECC: 4,
+  RSASHA1: 5,
+  'DSA-NSEC3-SHA1': 6,
+  'RSASHA1-NSEC3-SHA1': 7,
+  RSASHA256: 8,
+  RSASHA512: 10,
+  'ECC-GOST': 12,
+  ECDSAP256SHA256: 13,
+  ECDSAP384SHA384: 14,
+  ED25519: 15,
+  ED448: 16,
+  INDIRECT: 252,
+  PRIVATEDNS: 253,
+  PRIVATEOID: 254,
 };
 
 /** KEY/DNSKEY flag mnemonics as BIND accepts them, joined with "|". */
 const KEY_FLAGS: Readonly<Record<string, number>> = {
-  NOCONF: 0x4000, NOAUTH: 0x8000, NOKEY: 0xc000, FLAG2: 0x2000, EXTEND: 0x1000, FLAG4: 0x0800, FLAG5: 0x0400,
-  USER: 0x0000, ZONE: 0x0100, HOST: 0x0200, NTYP3: 0x0300, FLAG8: 0x0080, FLAG9: 0x0040, FLAG10: 0x0020,
-  FLAG11: 0x0010, SIG0: 0, SIG1: 1, SIG2: 2, SIG3: 3, SIG4: 4, SIG5: 5, SIG6: 6, SIG7: 7, SIG8: 8, SIG9: 9,
-  SIG10: 10, SIG11: 11, SIG12: 12, SIG13: 13, SIG14: 14, SIG15: 15, KSK: 0x0001, REVOKE: 0x0080,
+  NOCONF: 0x4000,
+  NOAUTH: 0x8000,
+  NOKEY: 0xc000,
+  FLAG2: 0x2000,
+  EXTEND: 0x1000,
+  FLAG4: 0x0800,
+  FLAG5: 0x0400,
+  USER: 0x0000,
+  ZONE: 0x0100,
+  HOST: 0x0200,
+  NTYP3: 0x0300,
+  FLAG8: 0x0080,
+  FLAG9: 0x0040,
+  FLAG10: 0x0020,
+  FLAG11: 0x0010,
+  SIG0: 0,
+  SIG1: 1,
+  SIG2: 2,
+  SIG3: 3,
+  SIG4: 4,
+  SIG5: 5,
+  SIG6: 6,
+  SIG7: 7,
+  SIG8: 8,
+  SIG9: 9,
+  SIG10: 10,
+  SIG11: 11,
+  SIG12: 12,
+  SIG13: 13,
+  SIG14: 14,
+  SIG15: 15,
+  KSK: 0x0001,
+  REVOKE: 0x0080,
 };
 
 export const keyFlags = (): Field => ({

@@ -69,7 +69,12 @@ const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 
 /** Encode built zones and the compiled answers of the nodes each zone answers for (`answersOf`). */
-export function encodeImage(zones: readonly BuiltZone[], infos: readonly ZoneInfo[], answersOf: (zone: BuiltZone, key: string) => NodeAnswers | undefined, loadedAt: number): ZoneImage {
+export function encodeImage(
+  zones: readonly BuiltZone[],
+  infos: readonly ZoneInfo[],
+  answersOf: (zone: BuiltZone, key: string) => NodeAnswers | undefined,
+  loadedAt: number,
+): ZoneImage {
   const head = new ChunkWriter();
   head.u32(MAGIC);
   head.f64(loadedAt);
@@ -112,7 +117,8 @@ export function encodeImage(zones: readonly BuiltZone[], infos: readonly ZoneInf
 
 /** The u16 counts of the format: a zone beyond them is refused, not written wrong. */
 function count16(n: number, what: string): number {
-  if (n > 0xffff) throw new EdgeError(ErrorCode.ZONE_POLICY, `${what}: ${n} is more than a zone image can hold (65535)`);
+  if (n > 0xffff)
+    throw new EdgeError(ErrorCode.ZONE_POLICY, `${what}: ${n} is more than a zone image can hold (65535)`);
   return n;
 }
 
@@ -208,13 +214,13 @@ function readAnswer(r: ChunkReader): ZoneAnswer {
   const ns = r.u16();
   const ar = r.u16();
   const cuts: Cut[] = [];
-  for (let n = r.u16(); n > 0; n--) cuts.push({ end: r.u32(), an: r.u16(), ns: r.u16(), ar: r.u16(), required: r.u8() === 1 });
+  for (let n = r.u16(); n > 0; n--)
+    cuts.push({ end: r.u32(), an: r.u16(), ns: r.u16(), ar: r.u16(), required: r.u8() === 1 });
   const ttlOffsets: number[] = [];
   for (let n = r.u16(); n > 0; n--) ttlOffsets.push(r.u32());
   const sections: Sections = { bytes, an, ns, ar, cuts, ttlOffsets };
   return { rcode, flags, sections };
 }
-
 
 /** Table slots as 32-bit words; copied when the bytes are not 4-aligned (read from a file). */
 function words(b: Uint8Array): Uint32Array {
@@ -378,11 +384,14 @@ export function openImage(image: ZoneImage): { zones: ImageZone[]; compiled: Com
   const [head, ...rest] = image.chunks;
   if (!head) throw new EdgeError(ErrorCode.ZONE_READ, 'empty zone image');
   const { header, types } = readHeader(head);
-  if (rest.length !== header.zones.length * 2 + 1) throw new EdgeError(ErrorCode.ZONE_READ, `zone image: ${rest.length} chunks for ${header.zones.length} zones`);
+  if (rest.length !== header.zones.length * 2 + 1)
+    throw new EdgeError(ErrorCode.ZONE_READ, `zone image: ${rest.length} chunks for ${header.zones.length} zones`);
   for (const [i, t] of rest.entries()) {
     if (i % 2 === 1 || i === rest.length - 1) checkTable(t, i === rest.length - 1 ? 2 : 1);
   }
-  const zones = header.zones.map((info, i) => new ImageZone(info, types[i] ?? [], rest[i * 2] as Uint8Array, rest[i * 2 + 1] as Uint8Array));
+  const zones = header.zones.map(
+    (info, i) => new ImageZone(info, types[i] ?? [], rest[i * 2] as Uint8Array, rest[i * 2 + 1] as Uint8Array),
+  );
   return { zones, compiled: new ImageAnswers(zones, rest.at(-1) as Uint8Array), loadedAt: header.loadedAt };
 }
 
@@ -390,5 +399,6 @@ export function openImage(image: ZoneImage): { zones: ImageZone[]; compiled: Com
  * probing ends: encodeImage sizes them at twice their entries. */
 function checkTable(t: Uint8Array, words: number): void {
   const slots = t.byteLength / 4 / words;
-  if (!Number.isInteger(slots) || slots < 8 || (slots & (slots - 1)) !== 0) throw new EdgeError(ErrorCode.ZONE_READ, `zone image: a table of ${t.byteLength} bytes is not a table`);
+  if (!Number.isInteger(slots) || slots < 8 || (slots & (slots - 1)) !== 0)
+    throw new EdgeError(ErrorCode.ZONE_READ, `zone image: a table of ${t.byteLength} bytes is not a table`);
 }

@@ -32,14 +32,22 @@ export function loadInThread(specs: readonly ZoneSpec[], now = Date.now()): Prom
     // to modules the thread imports but not to the thread's entry file itself.
     const w =
       extname(here) === '.ts'
-        ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(pathToFileURL(script).href)}); })`, { eval: true, workerData })
+        ? new Worker(
+            `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(pathToFileURL(script).href)}); })`,
+            { eval: true, workerData },
+          )
         : new Worker(script, { workerData });
     let settled = false;
     // A file that never ends (a FIFO, a hung mount) must not hold every later reload behind it.
     const timer = setTimeout(() => {
       settled = true;
       void w.terminate();
-      reject(new EdgeError(ErrorCode.ZONE_READ, `zone loader: no result within ${LOAD_TIMEOUT_MS / 1000} s reading ${specs.map((z) => z.file).join(', ')}`));
+      reject(
+        new EdgeError(
+          ErrorCode.ZONE_READ,
+          `zone loader: no result within ${LOAD_TIMEOUT_MS / 1000} s reading ${specs.map((z) => z.file).join(', ')}`,
+        ),
+      );
     }, LOAD_TIMEOUT_MS);
     w.once('message', (m: LoadReply) => {
       clearTimeout(timer);
@@ -80,7 +88,7 @@ export async function writeImageFile(path: string, image: ZoneImage): Promise<vo
 export async function readImageFile(path: string): Promise<ZoneImage> {
   const buf = await readFile(path);
   const chunks: Uint8Array[] = [];
-  for (let off = 0; off < buf.length; ) {
+  for (let off = 0; off < buf.length;) {
     if (off + 4 > buf.length) throw new EdgeError(ErrorCode.ZONE_READ, `${path}: truncated zone image`);
     const len = buf.readUInt32BE(off);
     if (off + 4 + len > buf.length) throw new EdgeError(ErrorCode.ZONE_READ, `${path}: truncated zone image`);

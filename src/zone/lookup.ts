@@ -42,7 +42,14 @@ export function resolve(index: ZoneIndex, qname: Uint8Array, qtype: number): Res
   let key = nameKey(qname);
   const first = index.findZone(key);
   if (!first) return undefined;
-  const res: Resolution = { rcode: Rcode.NOERROR, aa: true, answer: [], authority: [], additional: [], requiredAdditional: new Set() };
+  const res: Resolution = {
+    rcode: Rcode.NOERROR,
+    aa: true,
+    answer: [],
+    authority: [],
+    additional: [],
+    requiredAdditional: new Set(),
+  };
   const seen = new Set<string>();
   let zone: Zone | undefined = first;
   for (let hop = 0; zone && hop < MAX_CHAIN; hop++) {

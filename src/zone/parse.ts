@@ -4,7 +4,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { EdgeError, ErrorCode } from '../core/index.js';
-import { Class, NameError, T, classFromText, isMetaType, nameFromText, soaMinimum, typeFromText } from '../wire/index.js';
+import {
+  Class,
+  NameError,
+  T,
+  classFromText,
+  isMetaType,
+  nameFromText,
+  soaMinimum,
+  typeFromText,
+} from '../wire/index.js';
 import type { Entry, Token } from './lexer.js';
 import { LexError, lex } from './lexer.js';
 import { encodeRdata } from './rdata.js';
@@ -56,7 +65,11 @@ export interface ParseOptions {
 /** Parse a zone file from disk. Throws ZoneSyntaxError naming the file and line. */
 export function parseZoneFile(path: string, origin: Uint8Array, opts: ParseOptions = {}): ZoneRecord[] {
   const state: State = { defaultTtl: undefined, lastTtl: undefined, zoneClass: undefined, records: [], depth: 0 };
-  parseFileInto(state, { file: path, origin, owner: undefined, cwd: opts.cwd ?? process.cwd() }, { file: path, line: 0 });
+  parseFileInto(
+    state,
+    { file: path, origin, owner: undefined, cwd: opts.cwd ?? process.cwd() },
+    { file: path, line: 0 },
+  );
   if (state.records.length === 0) throw new ZoneSyntaxError(path, 1, 'the file holds no records');
   return state.records;
 }
@@ -131,7 +144,11 @@ function parseTextInto(st: State, text: string, start: Place): void {
           const target = (args[0] as Token).text;
           const origin = args[1] ? toName(args[1].text, at.origin, fail) : at.origin;
           st.depth++;
-          parseFileInto(st, { file: includePath(target, file, cwd), origin, owner: args[1] ? undefined : at.owner, cwd }, { file, line: entry.line });
+          parseFileInto(
+            st,
+            { file: includePath(target, file, cwd), origin, owner: args[1] ? undefined : at.owner, cwd },
+            { file, line: entry.line },
+          );
           st.depth--;
           break;
         }
@@ -188,7 +205,8 @@ function parseRecord(st: State, entry: Entry, at: Readonly<Place>, fail: (r: str
   if (type === undefined) fail('record has no type');
   const rtype = type;
   if (isMetaType(rtype)) fail(`${toks[i - 1]?.text} is a meta type and cannot appear in a zone file`);
-  if (cls === Class.ANY || cls === Class.NONE) fail(`class ${cls === Class.ANY ? 'ANY' : 'NONE'} is not valid on a record`);
+  if (cls === Class.ANY || cls === Class.NONE)
+    fail(`class ${cls === Class.ANY ? 'ANY' : 'NONE'} is not valid on a record`);
   const zoneClass = st.zoneClass ?? cls ?? Class.IN;
   if (cls !== undefined && cls !== zoneClass) fail(`class differs from the zone's class`);
   st.zoneClass = zoneClass;
@@ -213,11 +231,10 @@ function parseRecord(st: State, entry: Entry, at: Readonly<Place>, fail: (r: str
   return owner;
 }
 
-
 function checkTtl(text: string, fail: (r: string) => never): number {
   const v = parseTtl(text);
   if (v === undefined) fail(`invalid TTL "${text}"`);
-  if ((v) > MAX_TTL) fail(`TTL ${text} is larger than ${MAX_TTL} (RFC 2181 §8)`);
+  if (v > MAX_TTL) fail(`TTL ${text} is larger than ${MAX_TTL} (RFC 2181 §8)`);
   return v;
 }
 

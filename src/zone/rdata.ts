@@ -9,15 +9,43 @@ import { a6, amtrelay, apl, atma, eui, hip, ipseckey, loc, locator64, nsap, wks 
 import { svcb } from './svcb.js';
 import { Bytes, RdataError, parseHex, parseUint, toHex } from './text.js';
 
-const CERT_TYPES: Record<string, number> = { PKIX: 1, SPKI: 2, PGP: 3, IPKIX: 4, ISPKI: 5, IPGP: 6, ACPKIX: 7, IACPKIX: 8, URI: 253, OID: 254 };
+const CERT_TYPES: Record<string, number> = {
+  PKIX: 1,
+  SPKI: 2,
+  PGP: 3,
+  IPKIX: 4,
+  ISPKI: 5,
+  IPGP: 6,
+  ACPKIX: 7,
+  IACPKIX: 8,
+  URI: 253,
+  OID: 254,
+};
 const DSYNC_SCHEMES: Record<string, number> = { NOTIFY: 1 };
 
 const name = F.name;
-const ds = (): Field[] => [F.u16('key tag'), F.mnemonic(8, ALGORITHMS, 'algorithm'), F.u8('digest type'), F.hex('digest')];
-const dnskey = (): Field[] => [keyFlags(), F.u8('protocol'), F.mnemonic(8, ALGORITHMS, 'algorithm'), F.b64('public key')];
+const ds = (): Field[] => [
+  F.u16('key tag'),
+  F.mnemonic(8, ALGORITHMS, 'algorithm'),
+  F.u8('digest type'),
+  F.hex('digest'),
+];
+const dnskey = (): Field[] => [
+  keyFlags(),
+  F.u8('protocol'),
+  F.mnemonic(8, ALGORITHMS, 'algorithm'),
+  F.b64('public key'),
+];
 const rrsig = (): Field[] => [
-  F.type('type covered'), F.mnemonic(8, ALGORITHMS, 'algorithm'), F.u8('labels'), F.u32('original TTL'),
-  F.time('signature expiration'), F.time('signature inception'), F.u16('key tag'), name('signer name'), F.b64('signature'),
+  F.type('type covered'),
+  F.mnemonic(8, ALGORITHMS, 'algorithm'),
+  F.u8('labels'),
+  F.u32('original TTL'),
+  F.time('signature expiration'),
+  F.time('signature inception'),
+  F.u16('key tag'),
+  name('signer name'),
+  F.b64('signature'),
 ];
 const tlsa = (): Field[] => [F.u8('usage'), F.u8('selector'), F.u8('matching type'), F.hex('certificate data')];
 
@@ -31,10 +59,24 @@ export const MAX_RDATA = 65535 - 12 - 1 - 10;
 const LAYOUT = new Map<number, Field[]>([
   [T.A, [F.a()]],
   [T.NS, [name('name server')]],
-  [3, [name()]], [4, [name()]], // MD, MF
+  [3, [name()]],
+  [4, [name()]], // MD, MF
   [T.CNAME, [name('canonical name')]],
-  [T.SOA, [name('primary server'), name('mailbox'), F.u32('serial'), F.period('refresh'), F.period('retry'), F.period('expire'), F.period('minimum')]],
-  [7, [name()]], [8, [name()]], [9, [name()]], // MB, MG, MR
+  [
+    T.SOA,
+    [
+      name('primary server'),
+      name('mailbox'),
+      F.u32('serial'),
+      F.period('refresh'),
+      F.period('retry'),
+      F.period('expire'),
+      F.period('minimum'),
+    ],
+  ],
+  [7, [name()]],
+  [8, [name()]],
+  [9, [name()]], // MB, MG, MR
   [11, [wks]],
   [T.PTR, [name()]],
   [T.HINFO, [F.str('CPU'), F.str('OS')]],
@@ -60,7 +102,15 @@ const LAYOUT = new Map<number, Field[]>([
   [34, [atma]],
   [35, [F.u16('order'), F.u16('preference'), F.str('flags'), F.str('services'), F.str('regexp'), name('replacement')]], // NAPTR
   [36, [F.u16('preference'), name('exchanger')]], // KX
-  [37, [F.mnemonic(16, CERT_TYPES, 'certificate type'), F.u16('key tag'), F.mnemonic(8, ALGORITHMS, 'algorithm'), F.b64('certificate')]],
+  [
+    37,
+    [
+      F.mnemonic(16, CERT_TYPES, 'certificate type'),
+      F.u16('key tag'),
+      F.mnemonic(8, ALGORITHMS, 'algorithm'),
+      F.b64('certificate'),
+    ],
+  ],
   [38, [a6]],
   [T.DNAME, [name('target')]],
   [40, [F.u8('coding'), F.u8('subcoding'), F.u8('subcoding'), F.b64('data', true)]], // SINK
@@ -74,24 +124,29 @@ const LAYOUT = new Map<number, Field[]>([
   [49, [F.b64('DHCID data')]],
   [50, [F.u8('hash algorithm'), F.u8('flags'), F.u16('iterations'), F.salt(), F.b32(), F.bitmap()]], // NSEC3
   [51, [F.u8('hash algorithm'), F.u8('flags'), F.u16('iterations'), F.salt()]], // NSEC3PARAM
-  [52, tlsa()], [53, tlsa()], // TLSA, SMIMEA
+  [52, tlsa()],
+  [53, tlsa()], // TLSA, SMIMEA
   [55, [hip]],
   [56, [F.strs()]], // NINFO
   [57, dnskey()], // RKEY
   [58, [name('previous name'), name('next name')]], // TALINK
-  [59, ds()], [60, dnskey()], // CDS, CDNSKEY
+  [59, ds()],
+  [60, dnskey()], // CDS, CDNSKEY
   [61, [F.b64('public key')]], // OPENPGPKEY
   [62, [F.u32('SOA serial'), F.u16('flags'), F.bitmap()]], // CSYNC
   [63, [F.u32('serial'), F.u8('scheme'), F.u8('hash algorithm'), F.hex('digest')]], // ZONEMD
-  [T.SVCB, [svcb]], [T.HTTPS, [svcb]],
+  [T.SVCB, [svcb]],
+  [T.HTTPS, [svcb]],
   [66, [F.type('RR type'), F.mnemonic(8, DSYNC_SCHEMES, 'scheme'), F.u16('port'), name('target')]], // DSYNC
-  [67, [F.b64('HHIT')]], [68, [F.b64('BRID')]],
+  [67, [F.b64('HHIT')]],
+  [68, [F.b64('BRID')]],
   [99, [F.strs()]], // SPF
   [104, [locator64]], // NID
   [105, [F.u16('preference'), F.a()]], // L32
   [106, [locator64]], // L64
   [107, [F.u16('preference'), name('FQDN')]], // LP
-  [108, [eui(6)]], [109, [eui(8)]],
+  [108, [eui(6)]],
+  [109, [eui(8)]],
   [256, [F.u16('priority'), F.u16('weight'), F.raw('target')]], // URI
   [257, [F.u8('flags'), caaTag(), F.raw('value')]], // CAA
   [258, [F.strs()]], // AVC
@@ -99,7 +154,8 @@ const LAYOUT = new Map<number, Field[]>([
   [260, [amtrelay]],
   [261, [F.strs()]], // RESINFO
   [262, [F.strs()]], // WALLET
-  [32768, ds()], [32769, ds()], // TA, DLV
+  [32768, ds()],
+  [32769, ds()], // TA, DLV
 ]);
 
 /** RFC 8659 §4.1: the tag is letters and digits only. */
@@ -135,12 +191,14 @@ export function encodeRdata(type: number, tokens: readonly Token[], origin: Uint
   const first = tokens[0];
   if (first && !first.quoted && first.text === '\\#') return encodeGeneric(type, tokens);
   const layout = LAYOUT.get(type);
-  if (!layout) throw new RdataError(`type ${typeLabel(type)} has no presentation format here; use the RFC 3597 form \\# LEN HEX`);
+  if (!layout)
+    throw new RdataError(`type ${typeLabel(type)} has no presentation format here; use the RFC 3597 form \\# LEN HEX`);
   const r = new TokenReader(tokens, origin);
   const out = new Bytes();
   for (const f of layout) f.parse(r, out);
   if (!r.done) throw new RdataError(`unexpected data "${r.text('')}" at the end of the RDATA`);
-  if (out.length > MAX_RDATA) throw new RdataError(`RDATA of ${out.length} bytes cannot fit in a DNS message (at most ${MAX_RDATA})`);
+  if (out.length > MAX_RDATA)
+    throw new RdataError(`RDATA of ${out.length} bytes cannot fit in a DNS message (at most ${MAX_RDATA})`);
   return out.toUint8Array();
 }
 
@@ -148,7 +206,10 @@ function encodeGeneric(type: number, tokens: readonly Token[]): Uint8Array {
   const lenTok = tokens[1];
   if (!lenTok) throw new RdataError('\\# needs a length');
   const len = parseUint(lenTok.text, 16, 'generic RDATA length');
-  const hex = tokens.slice(2).map((t) => t.text).join('');
+  const hex = tokens
+    .slice(2)
+    .map((t) => t.text)
+    .join('');
   const bytes = parseHex(hex, 'generic RDATA');
   if (bytes.length !== len) throw new RdataError(`generic RDATA length is ${len} but ${bytes.length} bytes follow`);
   if (len > MAX_RDATA) throw new RdataError(`RDATA of ${len} bytes cannot fit in a DNS message (at most ${MAX_RDATA})`);

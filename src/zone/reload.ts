@@ -27,7 +27,11 @@ export interface ReloadVerdict {
 }
 
 /** Compare the zones served now with those just loaded. */
-export function checkReload(running: readonly ZoneInfo[], next: readonly ZoneInfo[], check: ReloadCheck): ReloadVerdict {
+export function checkReload(
+  running: readonly ZoneInfo[],
+  next: readonly ZoneInfo[],
+  check: ReloadCheck,
+): ReloadVerdict {
   const problems: string[] = [];
   let serialRefused = 0;
   const nextBy = new Map(next.map((z) => [z.origin, z]));
@@ -36,19 +40,25 @@ export function checkReload(running: readonly ZoneInfo[], next: readonly ZoneInf
     const now = nextBy.get(old.origin);
     if (!now) {
       if (!check.removable(old)) {
-        problems.push(`${old.file}: zone ${old.origin} is gone from the zone files; it is still served. To stop serving it, reload with --remove ${old.origin} (or remove it from the config)`);
+        problems.push(
+          `${old.file}: zone ${old.origin} is gone from the zone files; it is still served. To stop serving it, reload with --remove ${old.origin} (or remove it from the config)`,
+        );
       }
       continue;
     }
     if (now.digest === old.digest || check.policy === 'any') continue;
     if (!serialGreater(old.serial, now.serial)) {
       serialRefused++;
-      problems.push(`${now.file}: zone ${old.origin} changed but its SOA serial did not increase (running ${old.serial}, file ${now.serial}); raise the serial, or let zones.serialPolicy accept it (BIND's behaviour)`);
+      problems.push(
+        `${now.file}: zone ${old.origin} changed but its SOA serial did not increase (running ${old.serial}, file ${now.serial}); raise the serial, or let zones.serialPolicy accept it (BIND's behaviour)`,
+      );
     }
   }
-  const unchanged = running.length === next.length && next.every((z) => {
-    const old = runningBy.get(z.origin);
-    return old !== undefined && old.digest === z.digest && old.file === z.file;
-  });
+  const unchanged =
+    running.length === next.length &&
+    next.every((z) => {
+      const old = runningBy.get(z.origin);
+      return old !== undefined && old.digest === z.digest && old.file === z.file;
+    });
   return { problems, serialRefused, unchanged };
 }

@@ -4,7 +4,16 @@
 import { nameFromText } from '../wire/index.js';
 import type { Field } from './fields.js';
 import {
-  RdataError, formatIPv4, formatIPv6, parseBase64, parseHex, parseIPv4, parseIPv6, parseUint, toBase64, toHex,
+  RdataError,
+  formatIPv4,
+  formatIPv6,
+  parseBase64,
+  parseHex,
+  parseIPv4,
+  parseIPv6,
+  parseUint,
+  toBase64,
+  toHex,
 } from './text.js';
 
 /** Field that consumes the whole RDATA. */
@@ -13,11 +22,47 @@ export type Codec = Field;
 // --- WKS (RFC 1035 §3.4.2) ---------------------------------------------------------------
 const PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17 };
 const SERVICES: Record<string, number> = {
-  tcpmux: 1, echo: 7, discard: 9, systat: 11, daytime: 13, netstat: 15, qotd: 17, chargen: 19, 'ftp-data': 20,
-  ftp: 21, ssh: 22, telnet: 23, smtp: 25, time: 37, whois: 43, tacacs: 49, domain: 53, bootps: 67, bootpc: 68,
-  tftp: 69, gopher: 70, finger: 79, http: 80, www: 80, kerberos: 88, pop3: 110, sunrpc: 111, auth: 113, nntp: 119,
-  ntp: 123, 'netbios-ns': 137, imap: 143, snmp: 161, bgp: 179, ldap: 389, https: 443, syslog: 514, submission: 587,
-  ldaps: 636, imaps: 993, pop3s: 995,
+  tcpmux: 1,
+  echo: 7,
+  discard: 9,
+  systat: 11,
+  daytime: 13,
+  netstat: 15,
+  qotd: 17,
+  chargen: 19,
+  'ftp-data': 20,
+  ftp: 21,
+  ssh: 22,
+  telnet: 23,
+  smtp: 25,
+  time: 37,
+  whois: 43,
+  tacacs: 49,
+  domain: 53,
+  bootps: 67,
+  bootpc: 68,
+  tftp: 69,
+  gopher: 70,
+  finger: 79,
+  http: 80,
+  www: 80,
+  kerberos: 88,
+  pop3: 110,
+  sunrpc: 111,
+  auth: 113,
+  nntp: 119,
+  ntp: 123,
+  'netbios-ns': 137,
+  imap: 143,
+  snmp: 161,
+  bgp: 179,
+  ldap: 389,
+  https: 443,
+  syslog: 514,
+  submission: 587,
+  ldaps: 636,
+  imaps: 993,
+  pop3s: 995,
 };
 
 export const wks: Codec = {
@@ -85,7 +130,8 @@ export const loc: Codec = {
       }
       const hemi = t.toUpperCase();
       if (hemi !== pos && hemi !== neg) throw new RdataError(`${what}: expected ${pos} or ${neg}, got "${t}"`);
-      if (deg > max || min > 59 || sec >= 60 || (deg === max && (min > 0 || sec > 0))) throw new RdataError(`${what}: out of range`);
+      if (deg > max || min > 59 || sec >= 60 || (deg === max && (min > 0 || sec > 0)))
+        throw new RdataError(`${what}: out of range`);
       const ms = Math.round(((deg * 60 + min) * 60 + sec) * 1000);
       return 2 ** 31 + (hemi === pos ? ms : -ms);
     };
@@ -178,7 +224,7 @@ export const a6: Codec = {
       if (!addr) throw new RdataError(`expected an IPv6 address, got "${t}"`);
       const n = Math.ceil((128 - plen) / 8);
       const suffix = addr.slice(16 - n);
-      if (plen % 8 !== 0) suffix[0] = (suffix[0] as number) & (0xff >> plen % 8);
+      if (plen % 8 !== 0) suffix[0] = (suffix[0] as number) & (0xff >> (plen % 8));
       out.bytes(suffix);
     }
     if (plen > 0) out.bytes(r.name('prefix name'));
@@ -226,11 +272,16 @@ function gateway(type: number, text: string, origin: Uint8Array): number[] {
 
 function printGateway(type: number, w: Parameters<Field['print']>[0]): string {
   switch (type) {
-    case 0: return '.';
-    case 1: return formatIPv4(w.bytes(4));
-    case 2: return formatIPv6(w.bytes(16));
-    case 3: return w.name();
-    default: throw new RdataError('unknown gateway type');
+    case 0:
+      return '.';
+    case 1:
+      return formatIPv4(w.bytes(4));
+    case 2:
+      return formatIPv6(w.bytes(16));
+    case 3:
+      return w.name();
+    default:
+      throw new RdataError('unknown gateway type');
   }
 }
 
@@ -346,7 +397,8 @@ export const locator64: Codec = {
   parse: (r, out) => {
     out.u16(parseUint(r.bare('preference'), 16, 'preference'));
     const t = r.bare('locator');
-    if (!/^([0-9a-f]{1,4}:){3}[0-9a-f]{1,4}$/i.test(t)) throw new RdataError(`expected a locator like 0014:4fff:ff20:ee64, got "${t}"`);
+    if (!/^([0-9a-f]{1,4}:){3}[0-9a-f]{1,4}$/i.test(t))
+      throw new RdataError(`expected a locator like 0014:4fff:ff20:ee64, got "${t}"`);
     for (const g of t.split(':')) out.u16(parseInt(g, 16));
   },
   print: (w) => {

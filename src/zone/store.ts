@@ -119,7 +119,8 @@ export class ZoneStore implements ZoneIndex {
     // Label starts, then suffixes from the root down while they lead to a zone; the last zone met
     // is the longest match.
     let n = 0;
-    for (let i = 0; i < key.length && key.charCodeAt(i) !== 0 && n < LABEL_STARTS.length; i += key.charCodeAt(i) + 1) LABEL_STARTS[n++] = i;
+    for (let i = 0; i < key.length && key.charCodeAt(i) !== 0 && n < LABEL_STARTS.length; i += key.charCodeAt(i) + 1)
+      LABEL_STARTS[n++] = i;
     let found = this.#zones.get(ROOT_KEY);
     for (let j = n - 1; j >= 0; j--) {
       const start = LABEL_STARTS[j] as number;
@@ -179,14 +180,26 @@ export class ZoneStore implements ZoneIndex {
   }
 
   zones(): ZoneInfo[] {
-    return [...this.#zones.values()].map((z) => ({ origin: keyToText(z.key), file: z.file, serial: z.serial, records: z.recordCount, loadedAt: this.loadedAt, digest: z.digest }));
+    return [...this.#zones.values()].map((z) => ({
+      origin: keyToText(z.key),
+      file: z.file,
+      serial: z.serial,
+      records: z.recordCount,
+      loadedAt: this.loadedAt,
+      digest: z.digest,
+    }));
   }
 
   /** The zones and their compiled answers as bytes, for another thread or process to decode. */
   image(): ZoneImage {
     const built = this.#built;
     if (!built) throw new Error('a store opened from an image has no image of its own to give');
-    return encodeImage(built.zones, this.zones(), (zone, key) => (this.findZone(key) === zone ? built.answers.byKey.get(key) : undefined), this.loadedAt);
+    return encodeImage(
+      built.zones,
+      this.zones(),
+      (zone, key) => (this.findZone(key) === zone ? built.answers.byKey.get(key) : undefined),
+      this.loadedAt,
+    );
   }
 
   #compileZone(zone: BuiltZone, into: Map<string, NodeAnswers>): void {
@@ -220,7 +233,11 @@ export function loadZones(specs: readonly ZoneSpec[], now = Date.now()): ZoneSto
   for (const spec of specs) {
     try {
       const origin = absoluteName(spec.origin);
-      if (seen.has(nameKey(origin))) throw new EdgeError(ErrorCode.ZONE_POLICY, `${spec.file}: zone ${spec.origin} is already loaded from another file`);
+      if (seen.has(nameKey(origin)))
+        throw new EdgeError(
+          ErrorCode.ZONE_POLICY,
+          `${spec.file}: zone ${spec.origin} is already loaded from another file`,
+        );
       seen.add(nameKey(origin));
       zones.push(buildZone(parseZoneFile(spec.file, origin), origin, spec.file));
     } catch (e) {

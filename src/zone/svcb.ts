@@ -5,15 +5,50 @@ import { u16 } from '../wire/index.js';
 import type { Field } from './fields.js';
 import { charStringUnbounded } from './fields.js';
 import type { Bytes } from './text.js';
-import { RdataError, escapeBytes, formatIPv4, formatIPv6, parseBase64, parseIPv4, parseIPv6, parseUint, toBase64 } from './text.js';
+import {
+  RdataError,
+  escapeBytes,
+  formatIPv4,
+  formatIPv6,
+  parseBase64,
+  parseIPv4,
+  parseIPv6,
+  parseUint,
+  toBase64,
+} from './text.js';
 
 const KEYS: Readonly<Record<string, number>> = {
-  mandatory: 0, alpn: 1, 'no-default-alpn': 2, port: 3, ipv4hint: 4, ech: 5, ipv6hint: 6, dohpath: 7, ohttp: 8,
-  'tls-supported-groups': 9, docpath: 10, pvd: 11, oots: 12,
+  mandatory: 0,
+  alpn: 1,
+  'no-default-alpn': 2,
+  port: 3,
+  ipv4hint: 4,
+  ech: 5,
+  ipv6hint: 6,
+  dohpath: 7,
+  ohttp: 8,
+  'tls-supported-groups': 9,
+  docpath: 10,
+  pvd: 11,
+  oots: 12,
   // draft name of "ech", still found in zone files
   echconfig: 5,
 };
-const KEY_NAMES = ['mandatory', 'alpn', 'no-default-alpn', 'port', 'ipv4hint', 'ech', 'ipv6hint', 'dohpath', 'ohttp', 'tls-supported-groups', 'docpath', 'pvd', 'oots'];
+const KEY_NAMES = [
+  'mandatory',
+  'alpn',
+  'no-default-alpn',
+  'port',
+  'ipv4hint',
+  'ech',
+  'ipv6hint',
+  'dohpath',
+  'ohttp',
+  'tls-supported-groups',
+  'docpath',
+  'pvd',
+  'oots',
+];
 
 function keyNumber(name: string): number {
   const known = KEYS[name.toLowerCase()];
@@ -124,7 +159,8 @@ function encodeValue(key: number, value: string | undefined, name: string): numb
         const m = /^([^:]+):(\d{1,3})$/.exec(item);
         if (!m || Number(m[2]) > 100) throw new RdataError(`oots: expected protocol:percent (0..100), got "${item}"`);
         const proto = m[1] as string;
-        if (seen.has(proto) || proto.length > 255) throw new RdataError(`oots: protocol "${proto}" listed twice or too long`);
+        if (seen.has(proto) || proto.length > 255)
+          throw new RdataError(`oots: protocol "${proto}" listed twice or too long`);
         seen.add(proto);
         out.push(proto.length, ...[...proto].map((c) => c.charCodeAt(0)), Number(m[2]));
       }
@@ -147,8 +183,10 @@ export const svcb: Field = {
       const eq = tok.text.indexOf('=');
       const name = eq < 0 ? tok.text : tok.text.slice(0, eq);
       let value = eq < 0 ? undefined : tok.text.slice(eq + 1);
-      if (value !== undefined && value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-      else if (value !== undefined && value.includes('"')) throw new RdataError(`SvcParam "${name}": stray quote in value`);
+      if (value !== undefined && value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
+        value = value.slice(1, -1);
+      else if (value !== undefined && value.includes('"'))
+        throw new RdataError(`SvcParam "${name}": stray quote in value`);
       const key = keyNumber(name);
       if (params.has(key)) throw new RdataError(`SvcParam "${keyName(key)}" appears twice`);
       params.set(key, encodeValue(key, value, name));
@@ -199,7 +237,7 @@ function printParam(key: number, v: Uint8Array): string {
     }
     case 1: {
       const ids: string[] = [];
-      for (let i = 0; i < v.length; ) {
+      for (let i = 0; i < v.length;) {
         const len = v[i] as number;
         ids.push(escapeBytes(v.subarray(i + 1, i + 1 + len), ',\\"').replace(/\\([,\\])/g, '\\\\$1'));
         i += 1 + len;

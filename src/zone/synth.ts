@@ -15,7 +15,18 @@
 // than X (the per-name writer would point into Q's prefix): that happens exactly when Q's label
 // directly above X is one of `labels`, and then the per-name path answers.
 
-import { FLAG_AA, HEADER_LEN, NAME_LAYOUTS, Section, SectionWriter, T, keyToWire, nameKey, nameLength, shiftPointers } from '../wire/index.js';
+import {
+  FLAG_AA,
+  HEADER_LEN,
+  NAME_LAYOUTS,
+  Section,
+  SectionWriter,
+  T,
+  keyToWire,
+  nameKey,
+  nameLength,
+  shiftPointers,
+} from '../wire/index.js';
 import type { PointerShift, WireRecord } from '../wire/index.js';
 import type { Resolution, ZoneIndex } from './lookup.js';
 import { ABSENT_TYPE, resolve } from './lookup.js';
@@ -97,7 +108,8 @@ export class SynthTemplates {
       below.byType.set(t, tpl);
     }
     if (!tpl) return undefined;
-    if (tpl.labels.size > 0 && tpl.labels.has(key.slice(labelAt, labelAt + key.charCodeAt(labelAt) + 1))) return undefined;
+    if (tpl.labels.size > 0 && tpl.labels.has(key.slice(labelAt, labelAt + key.charCodeAt(labelAt) + 1)))
+      return undefined;
     return tpl.answer;
   }
 
@@ -119,7 +131,9 @@ export class SynthTemplates {
     if (HEADER_LEN + 255 + 4 + plain.bytes.length > 0x3fff) return null;
     const keep = HEADER_LEN + (wild ? STAR.length : 0);
     const b = plain.bytes;
-    const at = Uint16Array.from(w.pointers().filter((p) => ((((b[p] as number) & 0x3f) << 8) | (b[p + 1] as number)) >= keep));
+    const at = Uint16Array.from(
+      w.pointers().filter((p) => ((((b[p] as number) & 0x3f) << 8) | (b[p + 1] as number)) >= keep),
+    );
     const shift: PointerShift = { at, qnameLen: stand.length };
     const answer: ZoneAnswer = { rcode: res.rcode, flags: res.aa ? FLAG_AA : 0, sections: { ...plain, shift } };
     // The probe is a name like any other: its per-name bytes must be the template's, shifted.

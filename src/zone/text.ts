@@ -105,7 +105,8 @@ export function parseTtl(text: string): number | undefined {
   const m = /^(\d+[smhdw])+$/i.exec(text);
   if (!m) return undefined;
   let total = 0;
-  for (const part of text.toLowerCase().matchAll(/(\d+)([smhdw])/g)) total += Number(part[1]) * (TTL_UNITS[part[2] as string] as number);
+  for (const part of text.toLowerCase().matchAll(/(\d+)([smhdw])/g))
+    total += Number(part[1]) * (TTL_UNITS[part[2] as string] as number);
   return total <= 0xffffffff ? total : undefined;
 }
 
@@ -164,11 +165,17 @@ export function formatIPv6(b: Uint8Array, at = 0): string {
   for (let i = 0; i < 8; i++) g.push(u16(b, at + 2 * i));
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) { i++; continue; }
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = (x: number[]): string => x.map((v) => v.toString(16)).join(':');
@@ -177,7 +184,8 @@ export function formatIPv6(b: Uint8Array, at = 0): string {
 }
 
 export function parseHex(text: string, what: string): number[] {
-  if (!/^([0-9a-fA-F]{2})*$/.test(text)) throw new RdataError(`${what}: expected hex digits in pairs, got "${text.slice(0, 40)}"`);
+  if (!/^([0-9a-fA-F]{2})*$/.test(text))
+    throw new RdataError(`${what}: expected hex digits in pairs, got "${text.slice(0, 40)}"`);
   const out: number[] = [];
   for (let i = 0; i < text.length; i += 2) out.push(parseInt(text.slice(i, i + 2), 16));
   return out;
@@ -188,7 +196,8 @@ export function toHex(b: Uint8Array): string {
 }
 
 export function parseBase64(text: string, what: string): number[] {
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) throw new RdataError(`${what}: invalid base64 "${text.slice(0, 40)}"`);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0)
+    throw new RdataError(`${what}: invalid base64 "${text.slice(0, 40)}"`);
   return [...Buffer.from(text, 'base64')];
 }
 
@@ -214,7 +223,8 @@ export function parseBase32Hex(text: string, what: string): number[] {
       out.push((acc >> bits) & 0xff);
     }
   }
-  if (bits >= 5 || (acc & ((1 << bits) - 1)) !== 0) throw new RdataError(`${what}: base32hex "${text}" has a bad length`);
+  if (bits >= 5 || (acc & ((1 << bits) - 1)) !== 0)
+    throw new RdataError(`${what}: base32hex "${text}" has a bad length`);
   return out;
 }
 

@@ -94,20 +94,27 @@ export function buildZone(records: readonly ZoneRecord[], origin: Uint8Array, fi
   const apex = nodes.get(key);
   const soa = apex?.rrsets.get(T.SOA);
   if (!soa) problems.push(`${file}: no SOA record at the apex ${keyToText(key)}`);
-  else if (soa.rdatas.length !== 1) problems.push(`${file}: ${soa.rdatas.length} SOA records at the apex; exactly one is allowed`);
+  else if (soa.rdatas.length !== 1)
+    problems.push(`${file}: ${soa.rdatas.length} SOA records at the apex; exactly one is allowed`);
   if (!apex?.rrsets.get(T.NS)) problems.push(`${file}: no NS records at the apex ${keyToText(key)}`);
   const cuts = new Set<string>();
   for (const node of nodes.values()) {
-    if (node.key !== key && node.rrsets.has(T.SOA)) problems.push(`${file}: SOA at ${keyToText(node.key)}, which is not the apex`);
+    if (node.key !== key && node.rrsets.has(T.SOA))
+      problems.push(`${file}: SOA at ${keyToText(node.key)}, which is not the apex`);
     if (node.key !== key && node.rrsets.has(T.NS)) cuts.add(node.key);
     const cname = node.rrsets.get(T.CNAME);
     if (cname) {
-      if (cname.rdatas.length > 1) problems.push(`${file}: ${keyToText(node.key)} has ${cname.rdatas.length} CNAME records; one is allowed`);
+      if (cname.rdatas.length > 1)
+        problems.push(`${file}: ${keyToText(node.key)} has ${cname.rdatas.length} CNAME records; one is allowed`);
       const others = [...node.rrsets.keys()].filter((t) => t !== T.CNAME && t !== T.RRSIG && t !== T.NSEC);
       // RFC 2181 §10.1: a CNAME has no other data beside it (DNSSEC records aside).
-      if (others.length > 0) problems.push(`${file}: ${keyToText(node.key)} has a CNAME and other data (${others.map(typeName).join(', ')})`);
+      if (others.length > 0)
+        problems.push(
+          `${file}: ${keyToText(node.key)} has a CNAME and other data (${others.map(typeName).join(', ')})`,
+        );
     }
-    if ((node.rrsets.get(T.DNAME)?.rdatas.length ?? 0) > 1) problems.push(`${file}: ${keyToText(node.key)} has more than one DNAME`);
+    if ((node.rrsets.get(T.DNAME)?.rdatas.length ?? 0) > 1)
+      problems.push(`${file}: ${keyToText(node.key)} has more than one DNAME`);
   }
   for (const node of nodes.values()) {
     // RFC 6672 §2.4: no data below a DNAME.
@@ -125,7 +132,10 @@ export function buildZone(records: readonly ZoneRecord[], origin: Uint8Array, fi
       const target = nameKey(rd, 0, nameLength(rd));
       if (!isSubdomain(target, cut)) continue;
       const t = nodes.get(target);
-      if (!t?.rrsets.has(T.A) && !t?.rrsets.has(T.AAAA)) problems.push(`${file}: delegation ${keyToText(cut)} names ${keyToText(target)} below the cut but has no glue A/AAAA for it`);
+      if (!t?.rrsets.has(T.A) && !t?.rrsets.has(T.AAAA))
+        problems.push(
+          `${file}: delegation ${keyToText(cut)} names ${keyToText(target)} below the cut but has no glue A/AAAA for it`,
+        );
     }
   }
   if (problems.length > 0) throw new ZonePolicyError(problems);

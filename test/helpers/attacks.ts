@@ -63,13 +63,21 @@ export async function closedWithin(conns: readonly AttackConn[], ms: number): Pr
 }
 
 /** `count` loopback addresses from 127.0.0.`first` on. */
-const addresses = (first: number, count: number): string[] => Array.from({ length: count }, (_, i) => `127.0.0.${first + i}`);
+const addresses = (first: number, count: number): string[] =>
+  Array.from({ length: count }, (_, i) => `127.0.0.${first + i}`);
 
 /**
  * TCP slots: groups of clients, one group after the other, each client opening up to `perClient`
  * idle connections (sending nothing); `rounds` times, `pauseMs` apart, at most `maxMs`.
  */
-export async function tcpSlots(o: { port: number; groups: readonly (readonly [first: number, clients: number])[]; perClient: number; rounds: number; pauseMs: number; maxMs: number }): Promise<{ connections: number }> {
+export async function tcpSlots(o: {
+  port: number;
+  groups: readonly (readonly [first: number, clients: number])[];
+  perClient: number;
+  rounds: number;
+  pauseMs: number;
+  maxMs: number;
+}): Promise<{ connections: number }> {
   const conns: AttackConn[] = [];
   const t0 = performance.now();
   try {
@@ -90,7 +98,13 @@ export async function tcpSlots(o: { port: number; groups: readonly (readonly [fi
  * A trickle: `connections` from `from`, the second half after one real query, each sending one
  * byte of a query every `gapMs`, `bytes` times. Returns how many the node had not closed by then.
  */
-export async function tcpTrickle(o: { port: number; from: string; connections: number; bytes: number; gapMs: number }): Promise<{ connections: number; stillOpen: number }> {
+export async function tcpTrickle(o: {
+  port: number;
+  from: string;
+  connections: number;
+  bytes: number;
+  gapMs: number;
+}): Promise<{ connections: number; stillOpen: number }> {
   const q = frame(query('www.example.test', 'A', { id: 1 }));
   const conns = await openConnections(o.port, o.from, o.connections);
   try {
@@ -113,8 +127,16 @@ export async function tcpTrickle(o: { port: number; from: string; connections: n
  * up to `waitMs` for the node to close them. (A close the node makes with a FIN is not seen here:
  * a paused socket reads no end of stream. The node's metrics say how it closed them.)
  */
-export async function tcpUnread(o: { port: number; clients: number; perClient: number; queries: number; waitMs: number }): Promise<{ connections: number; bytesSent: number }> {
-  const burst = Buffer.concat(Array.from({ length: o.queries }, (_, i) => frame(query('big.example.test', 'TXT', { id: i + 1 }))));
+export async function tcpUnread(o: {
+  port: number;
+  clients: number;
+  perClient: number;
+  queries: number;
+  waitMs: number;
+}): Promise<{ connections: number; bytesSent: number }> {
+  const burst = Buffer.concat(
+    Array.from({ length: o.queries }, (_, i) => frame(query('big.example.test', 'TXT', { id: i + 1 }))),
+  );
   const conns: AttackConn[] = [];
   try {
     for (const from of addresses(3, o.clients)) {
@@ -134,7 +156,12 @@ export async function tcpUnread(o: { port: number; clients: number; perClient: n
 }
 
 /** A 64 KB message in 1-byte segments (Nagle off, one write per byte) on `connections` connections, at most `maxMs`. */
-export async function tcpSegments(o: { port: number; from: string; connections: number; maxMs: number }): Promise<{ bytesPerConnection: number }> {
+export async function tcpSegments(o: {
+  port: number;
+  from: string;
+  connections: number;
+  maxMs: number;
+}): Promise<{ bytesPerConnection: number }> {
   const msg = Buffer.alloc(65537, 0);
   msg.writeUInt16BE(65535, 0);
   const conns = await openConnections(o.port, o.from, o.connections);
@@ -170,14 +197,23 @@ async function udpAttacker(from: string): Promise<{ sock: dgram.Socket; answered
  * Send `perTick(sent)` queries every 10 ms tick for `ms` (at most ms / 5 ticks), the name and type
  * of query number i from `nameOf(i)`; wait a second for the last answers, then close.
  */
-async function udpFlood(o: { port: number; from: string; ms: number; perTick: number; nameOf: (i: number) => readonly [string, string] }): Promise<{ sent: number; answered: number }> {
+async function udpFlood(o: {
+  port: number;
+  from: string;
+  ms: number;
+  perTick: number;
+  nameOf: (i: number) => readonly [string, string];
+}): Promise<{ sent: number; answered: number }> {
   const { sock, answered } = await udpAttacker(o.from);
   let sent = 0;
   try {
     const started = performance.now();
     for (let tick = 0; performance.now() - started < o.ms && tick < o.ms / 5; tick++) {
       // Catch up to the schedule so the rate holds when the event loop is late.
-      const due = Math.min(Math.floor(((performance.now() - started) / 10 + 1) * o.perTick), Math.ceil((o.ms / 10) * o.perTick));
+      const due = Math.min(
+        Math.floor(((performance.now() - started) / 10 + 1) * o.perTick),
+        Math.ceil((o.ms / 10) * o.perTick),
+      );
       for (; sent < due; sent++) {
         const [name, type] = o.nameOf(sent);
         sock.send(query(name, type, { id: sent & 0xffff }), o.port, '127.0.0.1');
@@ -195,16 +231,35 @@ async function udpFlood(o: { port: number; from: string; ms: number; perTick: nu
 export const RANDOM_NAME_SUFFIXES = ['example.test', 'wild.example.test', 'sub.example.test', 'a.b.dc1.example.test'];
 
 /** Random names under a hosted zone, every name new, `perTick` queries every 10 ms for `ms`; a third TXT. */
-export function randomNames(o: { port: number; from: string; ms: number; perTick: number }): Promise<{ sent: number; answered: number }> {
+export function randomNames(o: {
+  port: number;
+  from: string;
+  ms: number;
+  perTick: number;
+}): Promise<{ sent: number; answered: number }> {
   return udpFlood({
     ...o,
-    nameOf: (i) => [`${Math.random().toString(36).slice(2, 12)}${i.toString(36)}.${RANDOM_NAME_SUFFIXES[i % RANDOM_NAME_SUFFIXES.length]}`, i % 3 === 0 ? 'TXT' : 'A'],
+    nameOf: (i) => [
+      `${Math.random().toString(36).slice(2, 12)}${i.toString(36)}.${RANDOM_NAME_SUFFIXES[i % RANDOM_NAME_SUFFIXES.length]}`,
+      i % 3 === 0 ? 'TXT' : 'A',
+    ],
   });
 }
 
 /** Unique names to forward (water torture into the cache): `rate` a second for `ms`, each name new. */
-export function uniqueNames(o: { port: number; from: string; ms: number; rate: number }): Promise<{ sent: number; answered: number }> {
-  return udpFlood({ port: o.port, from: o.from, ms: o.ms, perTick: o.rate / 100, nameOf: (i) => [`r${i}-${(i * 2654435761) % 4294967296}.flood.example.org`, 'A'] });
+export function uniqueNames(o: {
+  port: number;
+  from: string;
+  ms: number;
+  rate: number;
+}): Promise<{ sent: number; answered: number }> {
+  return udpFlood({
+    port: o.port,
+    from: o.from,
+    ms: o.ms,
+    perTick: o.rate / 100,
+    nameOf: (i) => [`r${i}-${(i * 2654435761) % 4294967296}.flood.example.org`, 'A'],
+  });
 }
 
 /**
@@ -214,7 +269,16 @@ export function uniqueNames(o: { port: number; from: string; ms: number; rate: n
  * sends and what the node sends it: the amplification is bytesReceived / bytesSent. A second for
  * the last answers, then close.
  */
-export async function reflection(o: { port: number; from: string; name: string; type: string; udpSize: number; count: number; rate: number; ms: number }): Promise<{ sent: number; bytesSent: number; answers: number; truncated: number; bytesReceived: number }> {
+export async function reflection(o: {
+  port: number;
+  from: string;
+  name: string;
+  type: string;
+  udpSize: number;
+  count: number;
+  rate: number;
+  ms: number;
+}): Promise<{ sent: number; bytesSent: number; answers: number; truncated: number; bytesReceived: number }> {
   const { sock } = await udpAttacker(o.from);
   let answers = 0;
   let truncated = 0;
@@ -257,8 +321,27 @@ for i in range(count):
 `;
 
 /** Send `count` datagrams from `from`:0 to 127.0.0.1:`port`, `gapMs` apart; resolves when done. */
-export async function sendFromPortZero(opts: { from: string; port: number; payload: Buffer; count: number; gapMs: number }): Promise<void> {
-  const p = spawn('python3', ['-c', RAW_SENDER, opts.from, '127.0.0.1', String(opts.port), String(opts.count), String(opts.gapMs / 1000), opts.payload.toString('hex')], { stdio: ['ignore', 'ignore', 'pipe'] });
+export async function sendFromPortZero(opts: {
+  from: string;
+  port: number;
+  payload: Buffer;
+  count: number;
+  gapMs: number;
+}): Promise<void> {
+  const p = spawn(
+    'python3',
+    [
+      '-c',
+      RAW_SENDER,
+      opts.from,
+      '127.0.0.1',
+      String(opts.port),
+      String(opts.count),
+      String(opts.gapMs / 1000),
+      opts.payload.toString('hex'),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let err = '';
   p.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
   const timer = setTimeout(() => p.kill('SIGKILL'), opts.count * opts.gapMs + 10_000);
@@ -268,11 +351,25 @@ export async function sendFromPortZero(opts: { from: string; port: number; paylo
 }
 
 /** What `portZero` sends, one kind per attacker address: a zone answer, a cached/forwarded one, a miss. */
-export const PORT_ZERO_QUERIES = [['www.example.test', 'A'], ['www.example.org', 'A'], ['nx.example.org', 'AAAA']] as const;
+export const PORT_ZERO_QUERIES = [
+  ['www.example.test', 'A'],
+  ['www.example.org', 'A'],
+  ['nx.example.org', 'AAAA'],
+] as const;
 
 /** Datagrams from source port 0: `count` of each kind in PORT_ZERO_QUERIES, `gapMs` apart. */
 export async function portZero(o: { port: number; count: number; gapMs: number }): Promise<{ sent: number }> {
-  await Promise.all(PORT_ZERO_QUERIES.map(([n, ty], i) => sendFromPortZero({ from: `127.0.0.${3 + i}`, port: o.port, payload: query(n, ty, { id: 1000 + i, rd: true }), count: o.count, gapMs: o.gapMs })));
+  await Promise.all(
+    PORT_ZERO_QUERIES.map(([n, ty], i) =>
+      sendFromPortZero({
+        from: `127.0.0.${3 + i}`,
+        port: o.port,
+        payload: query(n, ty, { id: 1000 + i, rd: true }),
+        count: o.count,
+        gapMs: o.gapMs,
+      }),
+    ),
+  );
   return { sent: PORT_ZERO_QUERIES.length * o.count };
 }
 
@@ -288,13 +385,20 @@ export function writeBigZone(dir: string, records: number): string {
   return soa;
 }
 
-const writeSoa = (file: string, serial: number): void => writeFileSync(file, `@ SOA ns1 hostmaster ${serial} 3600 600 86400 300\n`);
+const writeSoa = (file: string, serial: number): void =>
+  writeFileSync(file, `@ SOA ns1 hostmaster ${serial} 3600 600 86400 300\n`);
 
 /**
  * Reloads of big.test (see writeBigZone) while it is asked for: a new serial and a SIGHUP to
  * `srv` every `gapMs`, `sighups` times; then up to `waitMs` for the last serial to be served.
  */
-export async function reloadFlood(o: { srv: RunningServer; soaFile: string; sighups: number; gapMs: number; waitMs: number }): Promise<{ lastSerial: number; served: number }> {
+export async function reloadFlood(o: {
+  srv: RunningServer;
+  soaFile: string;
+  sighups: number;
+  gapMs: number;
+  waitMs: number;
+}): Promise<{ lastSerial: number; served: number }> {
   for (let serial = 2; serial < 2 + o.sighups; serial++) {
     writeSoa(o.soaFile, serial);
     o.srv.proc.kill('SIGHUP');
@@ -302,7 +406,8 @@ export async function reloadFlood(o: { srv: RunningServer; soaFile: string; sigh
   }
   const lastSerial = 1 + o.sighups;
   // The pending reload picks the last change up.
-  const served = async (): Promise<number> => Number((await dig(o.srv, ['big.test', 'SOA'])).answer[0]?.data.split(' ')[2]);
+  const served = async (): Promise<number> =>
+    Number((await dig(o.srv, ['big.test', 'SOA'])).answer[0]?.data.split(' ')[2]);
   const t0 = performance.now();
   while ((await served()) !== lastSerial && performance.now() - t0 < o.waitMs) await sleep(500);
   return { lastSerial, served: await served() };

@@ -46,7 +46,13 @@ export function parseDig(raw: string): DigResult {
       .filter((l) => l && !l.startsWith(';'))
       .map((l) => {
         const [name, ttl, cls, type, ...rest] = l.split(/\s+/);
-        return { name: name as string, ttl: Number(ttl), class: cls as string, type: type as string, data: rest.join(' ') };
+        return {
+          name: name as string,
+          ttl: Number(ttl),
+          class: cls as string,
+          type: type as string,
+          data: rest.join(' '),
+        };
       });
   };
   const nsidLine = /; NSID: .*\("([^"]*)"\)/.exec(raw) ?? /; NSID: ([0-9a-f ]+)/.exec(raw);

@@ -32,7 +32,11 @@ export class FakeResolver implements Upstreams {
   resolve(q: Question): Promise<UpstreamAnswer> {
     this.total++;
     return new Promise((resolve, reject) => {
-      this.asked.push({ name: nameToText(q.qname), q, settle: (r) => (r instanceof Error ? reject(r) : resolve({ message: r, upstream: '192.0.2.53:53' })) });
+      this.asked.push({
+        name: nameToText(q.qname),
+        q,
+        settle: (r) => (r instanceof Error ? reject(r) : resolve({ message: r, upstream: '192.0.2.53:53' })),
+      });
     });
   }
 
@@ -58,11 +62,38 @@ export interface ReplyOptions {
 /** An upstream reply to `name`, parsed as the resolver hands it over. */
 export function upstreamReply(name: string, opts: ReplyOptions = {}): Message {
   const qtype = opts.qtype ?? 'A';
-  const soa = opts.nxZone ? [{ name: opts.nxZone, type: 'SOA', ttl: 3600, class: 'IN', data: { mname: `ns.${opts.nxZone}`, rname: `h.${opts.nxZone}`, serial: 1, refresh: 2, retry: 3, expire: 4, minimum: 60 } }] : [];
+  const soa = opts.nxZone
+    ? [
+        {
+          name: opts.nxZone,
+          type: 'SOA',
+          ttl: 3600,
+          class: 'IN',
+          data: {
+            mname: `ns.${opts.nxZone}`,
+            rname: `h.${opts.nxZone}`,
+            serial: 1,
+            refresh: 2,
+            retry: 3,
+            expire: 4,
+            minimum: 60,
+          },
+        },
+      ]
+    : [];
   const ns = opts.ns ? [{ name: opts.ns, type: 'NS', ttl: 3600, class: 'IN', data: `ns1.${opts.ns}` }] : [];
   const flags = 0x8180 | (opts.servfail ? 2 : opts.nxZone ? 3 : 0);
   const answers = opts.a ? [{ name, type: 'A', ttl: opts.ttl ?? 300, class: 'IN', data: opts.a }] : [];
-  const m = parseMessage(dnsPacket.encode({ type: 'response', id: 1, flags, questions: [{ name, type: qtype as 'A', class: 'IN' }], answers: answers as dnsPacket.Answer[], authorities: [...soa, ...ns] as dnsPacket.Answer[] }));
+  const m = parseMessage(
+    dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      flags,
+      questions: [{ name, type: qtype as 'A', class: 'IN' }],
+      answers: answers as dnsPacket.Answer[],
+      authorities: [...soa, ...ns] as dnsPacket.Answer[],
+    }),
+  );
   assert.ok(m, 'the reply parses');
   return m;
 }

@@ -18,14 +18,17 @@ export async function startForwarder(extra: readonly string[]): Promise<Forwarde
   const up = await FakeUpstream.start();
   const dir = mkdtempSync(join(tmpdir(), 'edgedns-fwd-'));
   const cfg = join(dir, 'edgedns.yaml');
-  writeFileSync(cfg, [
-    'listen: ["127.0.0.1:0"]',
-    `zones: { dir: ${JSON.stringify(ZONES)} }`,
-    `upstreams: ["127.0.0.1:${up.port}"]`,
-    'resolver: { timeout: 300ms, deadline: 800ms }',
-    'site: { id: test-site }',
-    ...extra,
-  ].join('\n'));
+  writeFileSync(
+    cfg,
+    [
+      'listen: ["127.0.0.1:0"]',
+      `zones: { dir: ${JSON.stringify(ZONES)} }`,
+      `upstreams: ["127.0.0.1:${up.port}"]`,
+      'resolver: { timeout: 300ms, deadline: 800ms }',
+      'site: { id: test-site }',
+      ...extra,
+    ].join('\n'),
+  );
   const srv = await startServer({ config: cfg, args: [] });
   return {
     up,

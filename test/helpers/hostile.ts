@@ -46,19 +46,33 @@ function cookieQuery(name: string, type: string, id: number, cookie: Buffer): Bu
     id,
     flags: dnsPacket.RECURSION_DESIRED,
     questions: [{ name, type: type as 'A', class: 'IN' }],
-    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, options: [{ code: 10, data: cookie }] } as unknown as dnsPacket.Answer],
+    additionals: [
+      {
+        type: 'OPT',
+        name: '.',
+        udpPayloadSize: 1232,
+        options: [{ code: 10, data: cookie }],
+      } as unknown as dnsPacket.Answer,
+    ],
   });
 }
 
 /** Learn the node's server cookie for this socket's address (RFC 7873 §5.3): a few tries, 2 s each. */
-async function learnCookie(sock: dgram.Socket, port: number, host: string, name: string, type: string): Promise<Buffer> {
+async function learnCookie(
+  sock: dgram.Socket,
+  port: number,
+  host: string,
+  name: string,
+  type: string,
+): Promise<Buffer> {
   const client = randomBytes(8);
   for (let attempt = 0; attempt < 3; attempt++) {
     const reply = once(sock, 'message') as Promise<[Buffer]>;
     sock.send(cookieQuery(name, type, 0xffff - attempt, client), port, host);
     const got = await Promise.race([reply, sleep(2000).then(() => null)]);
     if (!got) continue;
-    const opt = (dnsPacket.decode(got[0]).additionals ?? []).find((a) => a.type === 'OPT') as { options?: { code: number; data: Buffer }[] } | undefined;
+    const opt = (dnsPacket.decode(got[0]).additionals ?? []).find((a) => a.type === 'OPT') as
+      { options?: { code: number; data: Buffer }[] } | undefined;
     const cookie = opt?.options?.find((o) => o.code === 10)?.data;
     if (cookie && cookie.length > 8) return cookie;
   }
@@ -71,7 +85,15 @@ async function learnCookie(sock: dgram.Socket, port: number, host: string, name:
  * uses DNS cookies, as a real resolver does: the rate limiter exempts it once it has the server's
  * (the attacker, spoofing or not, shares its /24).
  */
-export async function legitClient(opts: { port: number; host?: string; from?: string; name?: string; type?: string; rate?: number; maxMs?: number }): Promise<LegitClient> {
+export async function legitClient(opts: {
+  port: number;
+  host?: string;
+  from?: string;
+  name?: string;
+  type?: string;
+  rate?: number;
+  maxMs?: number;
+}): Promise<LegitClient> {
   const host = opts.host ?? '127.0.0.1';
   const rate = opts.rate ?? 100;
   const maxMs = opts.maxMs ?? 60_000;
@@ -117,7 +139,14 @@ export async function legitClient(opts: { port: number; host?: string; from?: st
       sock.close();
       const sorted = [...rtts].sort((a, b) => a - b);
       const pct = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Infinity;
-      return { sent, answered: rtts.length, rate: sent === 0 ? 0 : rtts.length / sent, p50Ms: pct(0.5), p99Ms: pct(0.99), maxMs: sorted.at(-1) ?? Infinity };
+      return {
+        sent,
+        answered: rtts.length,
+        rate: sent === 0 ? 0 : rtts.length / sent,
+        p50Ms: pct(0.5),
+        p99Ms: pct(0.99),
+        maxMs: sorted.at(-1) ?? Infinity,
+      };
     },
   };
 }
@@ -128,10 +157,17 @@ export async function legitClient(opts: { port: number; host?: string; from?: st
  * answers: what it measures is the node.
  */
 export async function legitClientProcess(opts: Parameters<typeof legitClient>[0]): Promise<LegitClient> {
-  const child = fork(fileURLToPath(new URL('./legit-process.ts', import.meta.url)), [JSON.stringify(opts)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(new URL('./legit-process.ts', import.meta.url)), [JSON.stringify(opts)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const killer = setTimeout(() => child.kill('SIGKILL'), (opts.maxMs ?? 60_000) + 30_000);
   const exited = once(child, 'exit').then(() => clearTimeout(killer));
-  const next = (): Promise<unknown> => Promise.race([once(child, 'message').then(([m]) => m as unknown), exited.then(() => Promise.reject(new Error('the legitimate client exited early')))]);
+  const next = (): Promise<unknown> =>
+    Promise.race([
+      once(child, 'message').then(([m]) => m as unknown),
+      exited.then(() => Promise.reject(new Error('the legitimate client exited early'))),
+    ]);
   try {
     await next(); // "ready": bound and sending
   } catch (e) {
@@ -145,7 +181,14 @@ export async function legitClientProcess(opts: Parameters<typeof legitClient>[0]
       await exited;
       // JSON has no Infinity: a percentile of no answers comes back as null.
       const num = (x: number | null): number => x ?? Infinity;
-      return { sent: num(r.sent), answered: num(r.answered), rate: num(r.rate), p50Ms: num(r.p50Ms), p99Ms: num(r.p99Ms), maxMs: num(r.maxMs) };
+      return {
+        sent: num(r.sent),
+        answered: num(r.answered),
+        rate: num(r.rate),
+        p50Ms: num(r.p50Ms),
+        p99Ms: num(r.p99Ms),
+        maxMs: num(r.maxMs),
+      };
     },
   };
 }
@@ -230,18 +273,26 @@ export function hostileNode(srv: RunningServer, workers: number): HostileNode {
  * Start a node with `workers` processes, announcing through a no-op hook with health at its
  * production pace, and extra YAML lines (e.g. a `tcp:` block); wait (bounded) until it is UP.
  */
-export async function startNode(opts: { workers: number; extra?: string[]; zonesDir?: string; startMs?: number }): Promise<HostileNode> {
+export async function startNode(opts: {
+  workers: number;
+  extra?: string[];
+  zonesDir?: string;
+  startMs?: number;
+}): Promise<HostileNode> {
   const dir = mkdtempSync(join(tmpdir(), 'edgedns-hostile-'));
   const cfg = join(dir, 'edgedns.yaml');
-  writeFileSync(cfg, [
-    'listen: ["127.0.0.1:0"]',
-    `workers: ${opts.workers}`,
-    `zones: { dir: ${JSON.stringify(opts.zonesDir ?? ZONES)} }`,
-    'site: { id: hostile }',
-    'announce: { prefixes: [127.0.0.1/32], adapter: exec, exec: { command: /bin/true } }',
-    ...(opts.extra ?? []),
-    ...(opts.extra?.some((l) => l.startsWith('upstreams:')) ? [] : ['upstreams: []']),
-  ].join('\n'));
+  writeFileSync(
+    cfg,
+    [
+      'listen: ["127.0.0.1:0"]',
+      `workers: ${opts.workers}`,
+      `zones: { dir: ${JSON.stringify(opts.zonesDir ?? ZONES)} }`,
+      'site: { id: hostile }',
+      'announce: { prefixes: [127.0.0.1/32], adapter: exec, exec: { command: /bin/true } }',
+      ...(opts.extra ?? []),
+      ...(opts.extra?.some((l) => l.startsWith('upstreams:')) ? [] : ['upstreams: []']),
+    ].join('\n'),
+  );
   const srv = await startServer({ config: cfg, args: [], timeoutMs: opts.startMs ?? 20_000 });
   const node = hostileNode(srv, opts.workers);
   const t0 = performance.now();
@@ -256,7 +307,14 @@ export async function startNode(opts: { workers: number; extra?: string[]; zones
 /** The largest value `read` returned, sampled every `everyMs` until stopped. */
 export function peakSampler(read: () => Promise<number>, first: number, everyMs = 200): { stop(): number } {
   let peak = first;
-  const timer = setInterval(() => void read().then((v) => (peak = Math.max(peak, v)), () => {}), everyMs);
+  const timer = setInterval(
+    () =>
+      void read().then(
+        (v) => (peak = Math.max(peak, v)),
+        () => {},
+      ),
+    everyMs,
+  );
   return {
     stop: () => {
       clearInterval(timer);
@@ -286,7 +344,11 @@ export interface AttackOutcome<T> {
  * (a process of its own) asks 100 times a second from 127.0.0.2; report the client, the node's RSS and its health (read
  * `settleMs` after the client's last answer). Asserts nothing: the tests and the bench judge.
  */
-export async function runUnderAttack<T>(node: HostileNode, attack: () => Promise<T>, opts: { minMs?: number; maxMs?: number; settleMs?: number; name?: string } = {}): Promise<AttackOutcome<T>> {
+export async function runUnderAttack<T>(
+  node: HostileNode,
+  attack: () => Promise<T>,
+  opts: { minMs?: number; maxMs?: number; settleMs?: number; name?: string } = {},
+): Promise<AttackOutcome<T>> {
   const pidsBefore = await node.dnsPids();
   const before = await node.rss();
   const sampler = peakSampler(() => node.rss(), before);
@@ -294,7 +356,12 @@ export async function runUnderAttack<T>(node: HostileNode, attack: () => Promise
   let out: T;
   let ms: number;
   try {
-    const client = await legitClientProcess({ port: node.srv.port, rate: 100, maxMs: opts.maxMs ?? 60_000, ...(opts.name !== undefined && { name: opts.name }) });
+    const client = await legitClientProcess({
+      port: node.srv.port,
+      rate: 100,
+      maxMs: opts.maxMs ?? 60_000,
+      ...(opts.name !== undefined && { name: opts.name }),
+    });
     const t0 = performance.now();
     [out] = await Promise.all([attack(), sleep(opts.minMs ?? 0)]);
     ms = performance.now() - t0;
@@ -307,6 +374,8 @@ export async function runUnderAttack<T>(node: HostileNode, attack: () => Promise
   const after = alive ? await node.rss() : NaN;
   const peak = Math.max(sampler.stop(), after);
   const samePids = alive && JSON.stringify(await node.dnsPids()) === JSON.stringify(pidsBefore);
-  const health = alive ? await nodeHealth(node.adminPort) : { ready: false, up: false, flaps: NaN, workerRestarts: NaN };
+  const health = alive
+    ? await nodeHealth(node.adminPort)
+    : { ready: false, up: false, flaps: NaN, workerRestarts: NaN };
   return { attack: out, ms, legit, rss: { before, peak, after }, alive, samePids, health };
 }

@@ -9,7 +9,13 @@ export interface RawAnswer {
 
 export type Target = { port: number } | { socket: string };
 
-export function rawRequest(to: Target, method: string, path: string, headers: Record<string, string>, body?: string): Promise<RawAnswer> {
+export function rawRequest(
+  to: Target,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const where = 'socket' in to ? { socketPath: to.socket } : { host: '127.0.0.1', port: to.port };
     const req = http.request({ ...where, method, path, headers, setHost: false, timeout: 10_000 }, (res) => {

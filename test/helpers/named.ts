@@ -81,7 +81,10 @@ zone "${NAMED_ZONE}" { type primary; file "${join(dir, 'zone.db')}"; };
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
       process.kill(child.pid, 'SIGTERM');
-      const timer = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 5000);
+      const timer = setTimeout(
+        () => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'),
+        5000,
+      );
       await exited;
       clearTimeout(timer);
     }
@@ -94,7 +97,9 @@ zone "${NAMED_ZONE}" { type primary; file "${join(dir, 'zone.db')}"; };
       await stop();
       throw new Error(`named exited (${child.exitCode ?? child.signalCode}) before answering:\n${stderr.slice(-3000)}`);
     }
-    const r = await dig({ host: '127.0.0.1', port }, ['+time=1', '+nocookie', NAMED_ZONE, 'SOA']).catch(() => undefined);
+    const r = await dig({ host: '127.0.0.1', port }, ['+time=1', '+nocookie', NAMED_ZONE, 'SOA']).catch(
+      () => undefined,
+    );
     if (r?.status === 'NOERROR') break;
     if (Date.now() > deadline) {
       await stop();

@@ -38,7 +38,9 @@ export function nodeSetup(opts: { lingerMs?: number } = {}): NodeSetup {
   writeFileSync(join(zonesDir, 'second.test.zone'), '$TTL 60\n@ SOA ns h 1 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n');
   const drainFile = join(dir, 'drain');
   const config = join(dir, 'edgedns.yaml');
-  writeFileSync(config, `listen: ["127.0.0.1:0"]
+  writeFileSync(
+    config,
+    `listen: ["127.0.0.1:0"]
 zones: { dir: ${JSON.stringify(zonesDir)} }
 upstreams: []
 site: { id: node-test }
@@ -60,16 +62,17 @@ announce:
   exec: { command: ${JSON.stringify(hook)}, timeout: 20s }
   reconcileInterval: 1h
   shutdownLinger: ${opts.lingerMs ?? 1000}ms
-`);
+`,
+  );
   const calls = (): HookCall[] =>
-      readFileSync(log, 'utf8')
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => {
-          const [at, action, reason] = l.split(' ');
-          return { at: Number(at), action: action as HookCall['action'], reason: reason ?? '' };
-        });
+    readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [at, action, reason] = l.split(' ');
+        return { at: Number(at), action: action as HookCall['action'], reason: reason ?? '' };
+      });
   return {
     dir,
     config,

@@ -48,13 +48,21 @@ export function privilegesOf(sc: SecurityContext, handOver = true): Privileges {
   if (!sc.capabilities?.drop?.includes('ALL')) throw new Error('the manifest is expected to drop ALL capabilities');
   if (sc.runAsUser === undefined) throw new Error('the manifest is expected to name the uid');
   const bounding = (sc.capabilities.add ?? []).map(capName);
-  return { uid: sc.runAsUser, gid: sc.runAsGroup ?? sc.runAsUser, bounding, permitted: handOver ? bounding : [], noNewPrivs: sc.allowPrivilegeEscalation === false };
+  return {
+    uid: sc.runAsUser,
+    gid: sc.runAsGroup ?? sc.runAsUser,
+    bounding,
+    permitted: handOver ? bounding : [],
+    noNewPrivs: sc.allowPrivilegeEscalation === false,
+  };
 }
 
 /** Every capability this kernel knows, by name. */
 function allCaps(): string[] {
   const last = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
-  const out = execFileSync('capsh', [`--decode=0x${((1n << BigInt(last + 1)) - 1n).toString(16)}`], { encoding: 'utf8' });
+  const out = execFileSync('capsh', [`--decode=0x${((1n << BigInt(last + 1)) - 1n).toString(16)}`], {
+    encoding: 'utf8',
+  });
   return (out.trim().split('=')[1] ?? '').split(',');
 }
 
@@ -79,7 +87,11 @@ export function capshArgv(p: Privileges, program: string, args: string[]): strin
 
 /** The kubelet's $(VAR) expansion of args: defined variables only, $$ is a literal $. */
 export function expandVars(args: string[], env: Record<string, string>): string[] {
-  return args.map((a) => a.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name?: string) => (name === undefined ? '$' : (env[name] ?? m))));
+  return args.map((a) =>
+    a.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name?: string) =>
+      name === undefined ? '$' : (env[name] ?? m),
+    ),
+  );
 }
 
 /** The container's env: fieldRef values from `fields` (spec.nodeName, status.podIP). */
@@ -96,7 +108,10 @@ export function envOf(c: Container, fields: Record<string, string>): Record<stri
 /** Replace every mount path (and what is under it) in `text` with the same path under `root`. */
 export function underRoot(text: string, mountPaths: string[], root: string): string {
   const paths = [...new Set(mountPaths)].sort((a, b) => b.length - a.length);
-  const re = new RegExp(`(^|[\\s"'\\[,:=])(${paths.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?=$|[/\\s"',\\]])`, 'gm');
+  const re = new RegExp(
+    `(^|[\\s"'\\[,:=])(${paths.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?=$|[/\\s"',\\]])`,
+    'gm',
+  );
   return text.replace(re, (_m, before: string, path: string) => `${before}${root}${path}`);
 }
 

@@ -16,7 +16,8 @@ export function parseProm(text: string): Sample[] {
   for (const [i, line] of text.split('\n').entries()) {
     if (line === '') continue;
     if (line.startsWith('#')) {
-      if (!/^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .*/.test(line)) throw new Error(`line ${i + 1}: bad comment: ${line}`);
+      if (!/^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .*/.test(line))
+        throw new Error(`line ${i + 1}: bad comment: ${line}`);
       continue;
     }
     const m = LINE.exec(line);
@@ -36,5 +37,7 @@ export function parseProm(text: string): Sample[] {
 
 /** The sum of the samples of `name` whose labels include `match`. */
 export function value(samples: Sample[], name: string, match: Record<string, string> = {}): number {
-  return samples.filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
+  return samples
+    .filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v))
+    .reduce((a, s) => a + s.value, 0);
 }

@@ -48,28 +48,38 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const socketDir = given.includes('--admin-socket') ? null : mkdtempSync(join(tmpdir(), 'edgedns-admin-'));
   if (socketDir) admin.push('--admin-socket', join(socketDir, 'admin.sock'));
   const args = ['serve', ...(opts.config ? ['--config', opts.config] : []), ...given, ...admin];
-  const proc = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  const proc = spawn(process.execPath, [MAIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
   // The node removes its socket at exit; the folder is ours (a crash leaves the socket too).
   if (socketDir) proc.once('exit', () => rmSync(socketDir, { recursive: true, force: true }));
   let err = '';
   proc.stderr?.setEncoding('utf8');
   proc.stderr?.on('data', (d: string) => (err += d));
-  const [port, adminPort, adminSocket] = await new Promise<[number, number | null, string | null]>((resolve, reject) => {
-    const timeoutMs = opts.timeoutMs ?? PROCESS_PATIENCE_MS;
-    const timer = setTimeout(() => reject(new Error(`server did not start within ${timeoutMs} ms:\n${err}`)), timeoutMs);
-    const check = (): void => {
-      const m = /"msg":"started".*?"port":(\d+).*?"admin":(\d+|null),"adminSocket":("(?:[^"\\]|\\.)*"|null)/.exec(err);
-      if (m) {
+  const [port, adminPort, adminSocket] = await new Promise<[number, number | null, string | null]>(
+    (resolve, reject) => {
+      const timeoutMs = opts.timeoutMs ?? PROCESS_PATIENCE_MS;
+      const timer = setTimeout(
+        () => reject(new Error(`server did not start within ${timeoutMs} ms:\n${err}`)),
+        timeoutMs,
+      );
+      const check = (): void => {
+        const m = /"msg":"started".*?"port":(\d+).*?"admin":(\d+|null),"adminSocket":("(?:[^"\\]|\\.)*"|null)/.exec(
+          err,
+        );
+        if (m) {
+          clearTimeout(timer);
+          resolve([Number(m[1]), m[2] === 'null' ? null : Number(m[2]), JSON.parse(m[3] as string) as string | null]);
+        }
+      };
+      proc.stderr?.on('data', check);
+      proc.once('exit', (code) => {
         clearTimeout(timer);
-        resolve([Number(m[1]), m[2] === 'null' ? null : Number(m[2]), JSON.parse(m[3] as string) as string | null]);
-      }
-    };
-    proc.stderr?.on('data', check);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code} before starting:\n${err}`));
-    });
-  });
+        reject(new Error(`server exited with ${code} before starting:\n${err}`));
+      });
+    },
+  );
   return {
     proc,
     port,
@@ -90,8 +100,15 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 }
 
 /** Run the CLI to completion. */
-export async function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(process.execPath, [MAIN, ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env && { env: { ...process.env, ...opts.env } }) });
+export async function runCli(
+  args: string[],
+  opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawn(process.execPath, [MAIN, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.env && { env: { ...process.env, ...opts.env } }),
+  });
   let stdout = '';
   let stderr = '';
   proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -9,6 +9,9 @@ import { spawnSync } from 'node:child_process';
  * unit runs).
  */
 export function verifyUnits(files: string[], manpath: string): string[] {
-  const r = spawnSync('systemd-analyze', ['verify', ...files], { encoding: 'utf8', env: { ...process.env, MANPATH: manpath } });
+  const r = spawnSync('systemd-analyze', ['verify', ...files], {
+    encoding: 'utf8',
+    env: { ...process.env, MANPATH: manpath },
+  });
   return [`exit ${r.status}`, ...`${r.stdout}${r.stderr}`.split('\n').filter((l) => l.trim() !== '')];
 }

@@ -97,7 +97,10 @@ export class FakeUpstream {
   }
 
   set(name: string, type: string, ttl: number, ...data: unknown[]): void {
-    this.zone.set(`${name.toLowerCase()}|${type}`, data.map((d) => ({ name, type, ttl, data: d })));
+    this.zone.set(
+      `${name.toLowerCase()}|${type}`,
+      data.map((d) => ({ name, type, ttl, data: d })),
+    );
   }
 
   /** Append `extra` to every reply to `name`/`type`. */
@@ -126,21 +129,53 @@ export class FakeUpstream {
     if (this.mode === 'drop') return null;
     const question = q.questions?.[0];
     if (!question) return null;
-    const opt = (q.additionals ?? []).find((a) => a.type === 'OPT') as unknown as { flags?: number; udpPayloadSize?: number } | undefined;
-    this.last = { dnssecOk: ((opt?.flags ?? 0) & dnsPacket.DNSSEC_OK) !== 0, cd: ((q.flags ?? 0) & dnsPacket.CHECKING_DISABLED) !== 0, payload: opt?.udpPayloadSize ?? 512 };
+    const opt = (q.additionals ?? []).find((a) => a.type === 'OPT') as unknown as
+      { flags?: number; udpPayloadSize?: number } | undefined;
+    this.last = {
+      dnssecOk: ((opt?.flags ?? 0) & dnsPacket.DNSSEC_OK) !== 0,
+      cd: ((q.flags ?? 0) & dnsPacket.CHECKING_DISABLED) !== 0,
+      payload: opt?.udpPayloadSize ?? 512,
+    };
     const records = this.zone.get(`${question.name.toLowerCase()}|${question.type}`);
-    const base = { type: 'response' as const, id: this.mode === 'wrong-id' ? (q.id ?? 0) ^ 0x5555 : q.id ?? 0, questions: [this.mode === 'wrong-question' ? { ...question, name: `evil.${question.name}` } : question] };
+    const base = {
+      type: 'response' as const,
+      id: this.mode === 'wrong-id' ? (q.id ?? 0) ^ 0x5555 : (q.id ?? 0),
+      questions: [this.mode === 'wrong-question' ? { ...question, name: `evil.${question.name}` } : question],
+    };
     let flags = dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE;
     if (this.mode === 'servfail') return dnsPacket.encode({ ...base, flags: flags | 2 });
-    if (this.mode === 'truncate' && transport === 'udp') return dnsPacket.encode({ ...base, flags: flags | dnsPacket.TRUNCATED_RESPONSE });
+    if (this.mode === 'truncate' && transport === 'udp')
+      return dnsPacket.encode({ ...base, flags: flags | dnsPacket.TRUNCATED_RESPONSE });
     const extra = this.injected.get(`${question.name.toLowerCase()}|${question.type}`) ?? {};
-    const rrs = (rs: FakeRecord[] | undefined): dnsPacket.Answer[] => (rs ?? []).map((r) => ({ ...r, class: 'IN' })) as dnsPacket.Answer[];
+    const rrs = (rs: FakeRecord[] | undefined): dnsPacket.Answer[] =>
+      (rs ?? []).map((r) => ({ ...r, class: 'IN' })) as dnsPacket.Answer[];
     const injected = { authorities: rrs(extra.authority), additionals: rrs(extra.additional) };
-    if (records) return dnsPacket.encode({ ...base, flags, answers: [...rrs(records), ...rrs(extra.answer)], ...injected });
+    if (records)
+      return dnsPacket.encode({ ...base, flags, answers: [...rrs(records), ...rrs(extra.answer)], ...injected });
     flags |= 3; // NXDOMAIN
     const zone = question.name.split('.').slice(-2).join('.');
-    const soa = { name: zone, type: 'SOA', ttl: 3600, class: 'IN', data: { mname: `ns.${zone}`, rname: `h.${zone}`, serial: 1, refresh: 2, retry: 3, expire: 4, minimum: this.negativeTtl } } as dnsPacket.Answer;
-    return dnsPacket.encode({ ...base, flags, answers: rrs(extra.answer), authorities: [soa, ...injected.authorities], additionals: injected.additionals });
+    const soa = {
+      name: zone,
+      type: 'SOA',
+      ttl: 3600,
+      class: 'IN',
+      data: {
+        mname: `ns.${zone}`,
+        rname: `h.${zone}`,
+        serial: 1,
+        refresh: 2,
+        retry: 3,
+        expire: 4,
+        minimum: this.negativeTtl,
+      },
+    } as dnsPacket.Answer;
+    return dnsPacket.encode({
+      ...base,
+      flags,
+      answers: rrs(extra.answer),
+      authorities: [soa, ...injected.authorities],
+      additionals: injected.additionals,
+    });
   }
 
   #serveTcp(s: net.Socket): void {

@@ -4,10 +4,20 @@ import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import dnsPacket from 'dns-packet';
 
-export function query(name: string, type: string, opts: { id?: number; rd?: boolean; edns?: boolean; nsid?: boolean; udpSize?: number; class?: string } = {}): Buffer {
+export function query(
+  name: string,
+  type: string,
+  opts: { id?: number; rd?: boolean; edns?: boolean; nsid?: boolean; udpSize?: number; class?: string } = {},
+): Buffer {
   const additionals: dnsPacket.Answer[] = [];
   if (opts.edns || opts.nsid) {
-    additionals.push({ type: 'OPT', name: '.', udpPayloadSize: opts.udpSize ?? 1232, flags: 0, options: opts.nsid ? [{ code: 3, data: Buffer.alloc(0) }] : [] } as unknown as dnsPacket.Answer);
+    additionals.push({
+      type: 'OPT',
+      name: '.',
+      udpPayloadSize: opts.udpSize ?? 1232,
+      flags: 0,
+      options: opts.nsid ? [{ code: 3, data: Buffer.alloc(0) }] : [],
+    } as unknown as dnsPacket.Answer);
   }
   return dnsPacket.encode({
     type: 'query',
@@ -19,7 +29,12 @@ export function query(name: string, type: string, opts: { id?: number; rd?: bool
 }
 
 /** Send one datagram and wait for the reply (or null after `timeoutMs`). */
-export function udpExchange(port: number, msg: Uint8Array, timeoutMs = 10_000, host = '127.0.0.1'): Promise<Buffer | null> {
+export function udpExchange(
+  port: number,
+  msg: Uint8Array,
+  timeoutMs = 10_000,
+  host = '127.0.0.1',
+): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
     const timer = setTimeout(() => {
@@ -40,7 +55,16 @@ export function udpExchange(port: number, msg: Uint8Array, timeoutMs = 10_000, h
  * probes' reserved slots, so tests of the caps connect from another loopback address); collect
  * length-framed responses.
  */
-export function tcpConnect(port: number, host = '127.0.0.1', from?: string): Promise<{ sock: net.Socket; responses: Buffer[]; closed: Promise<void>; next(n: number, timeoutMs?: number): Promise<Buffer[]> }> {
+export function tcpConnect(
+  port: number,
+  host = '127.0.0.1',
+  from?: string,
+): Promise<{
+  sock: net.Socket;
+  responses: Buffer[];
+  closed: Promise<void>;
+  next(n: number, timeoutMs?: number): Promise<Buffer[]>;
+}> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ port, host, ...(from === undefined ? {} : { localAddress: from }) }, () => {
       const responses: Buffer[] = [];
@@ -59,7 +83,11 @@ export function tcpConnect(port: number, host = '127.0.0.1', from?: string): Pro
       const next = async (n: number, timeoutMs = 10_000): Promise<Buffer[]> => {
         const deadline = Date.now() + timeoutMs;
         while (responses.length < n && Date.now() < deadline) {
-          await Promise.race([new Promise<void>((r) => waiters.push(r)), closed, new Promise((r) => setTimeout(r, 50))]);
+          await Promise.race([
+            new Promise<void>((r) => waiters.push(r)),
+            closed,
+            new Promise((r) => setTimeout(r, 50)),
+          ]);
         }
         return responses.slice(0, n);
       };

@@ -51,7 +51,11 @@ describe('admin endpoint under attack', () => {
     const host = `127.0.0.1:${port}`;
     const attempts: [string, Record<string, string>, string][] = [
       // <form method=post action=http://127.0.0.1:9153/drill/fail> posts urlencoded with Origin.
-      ['/drill/fail', { host, origin: 'http://attacker.example', 'content-type': 'application/x-www-form-urlencoded' }, 'for=3600'],
+      [
+        '/drill/fail',
+        { host, origin: 'http://attacker.example', 'content-type': 'application/x-www-form-urlencoded' },
+        'for=3600',
+      ],
       ['/drain', { host, origin: 'http://attacker.example', 'content-type': 'text/plain' }, '{"for":"1h"}'],
       // A sandboxed iframe or a file: page sends "null".
       ['/reload', { host, origin: 'null', 'content-type': 'application/json' }, '{}'],
@@ -82,7 +86,13 @@ describe('admin endpoint under attack', () => {
       const r = await rawRequest({ port }, 'POST', path, { host, 'content-type': 'application/json' }, '{"for":"1h"}');
       assert.equal(r.status, 403, path);
       assert.match(r.body, /use the admin socket/);
-      const guessed = await rawRequest({ port }, 'POST', path, { host, 'content-type': 'application/json', authorization: 'Bearer 0123456789abcdef0123' }, '{"for":"1h"}');
+      const guessed = await rawRequest(
+        { port },
+        'POST',
+        path,
+        { host, 'content-type': 'application/json', authorization: 'Bearer 0123456789abcdef0123' },
+        '{"for":"1h"}',
+      );
       assert.equal(guessed.status, 403, `${path} with a guessed token`);
     }
     // The CLI over TCP without a token is refused the same way, and says what to do.
@@ -103,14 +113,37 @@ describe('admin endpoint under attack', () => {
       ['/drain', '{"reason":{"a":1}}'],
     ];
     for (const [path, body] of bodies) {
-      const r = await rawRequest({ socket }, 'POST', path, { host: 'localhost', 'content-type': 'application/json' }, body);
+      const r = await rawRequest(
+        { socket },
+        'POST',
+        path,
+        { host: 'localhost', 'content-type': 'application/json' },
+        body,
+      );
       assert.equal(r.status, 400, `${path} ${body}`);
       assert.match((JSON.parse(r.body) as { message: string }).message, /^(for|reason): /, `${path} ${body}`);
     }
-    const form = await rawRequest({ socket }, 'POST', '/drain', { host: 'localhost', 'content-type': 'application/x-www-form-urlencoded' }, 'for=1h');
+    const form = await rawRequest(
+      { socket },
+      'POST',
+      '/drain',
+      { host: 'localhost', 'content-type': 'application/x-www-form-urlencoded' },
+      'for=1h',
+    );
     assert.equal(form.status, 415);
     // Over TCP the token check comes first: a stranger learns nothing about the body rules.
-    assert.equal((await rawRequest({ port }, 'POST', '/drill/fail', { host: `127.0.0.1:${port}`, 'content-type': 'application/json' }, '{"for":1e300}')).status, 403);
+    assert.equal(
+      (
+        await rawRequest(
+          { port },
+          'POST',
+          '/drill/fail',
+          { host: `127.0.0.1:${port}`, 'content-type': 'application/json' },
+          '{"for":1e300}',
+        )
+      ).status,
+      403,
+    );
     await assertUntouched();
   });
 

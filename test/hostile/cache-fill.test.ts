@@ -31,7 +31,11 @@ after(async () => {
 
 async function cacheMetrics(): Promise<{ bytes: number; entries: number; evictions: number }> {
   const s = parseProm(await (await fetch(`http://127.0.0.1:${srv.adminPort}/metrics`)).text());
-  return { bytes: value(s, 'edgedns_cache_bytes'), entries: value(s, 'edgedns_cache_entries'), evictions: value(s, 'edgedns_cache_evictions_total') };
+  return {
+    bytes: value(s, 'edgedns_cache_bytes'),
+    entries: value(s, 'edgedns_cache_entries'),
+    evictions: value(s, 'edgedns_cache_evictions_total'),
+  };
 }
 
 describe('hostile: unique names filling the cache', () => {
@@ -40,7 +44,11 @@ describe('hostile: unique names filling the cache', () => {
     // Warm up: the node is UP and has served a few forwarded names before the baseline.
     for (let i = 0; i < 50 && !(await nodeHealth(srv.adminPort)).up; i++) await sleep(200);
     // Bounded in count and time: RATE a second for ATTACK_MS, each name new; RSS sampled every 200 ms.
-    const o = await runUnderAttack(hostileNode(srv, 1), () => uniqueNames({ port: srv.port, from: '127.0.0.1', ms: ATTACK_MS, rate: RATE }), { maxMs: ATTACK_MS + 5000 });
+    const o = await runUnderAttack(
+      hostileNode(srv, 1),
+      () => uniqueNames({ port: srv.port, from: '127.0.0.1', ms: ATTACK_MS, rate: RATE }),
+      { maxMs: ATTACK_MS + 5000 },
+    );
     const { sent } = o.attack;
     const { before: baseline, peak } = o.rss;
     const result = o.legit;
@@ -48,8 +56,12 @@ describe('hostile: unique names filling the cache', () => {
     const health = o.health;
     t.diagnostic(`attack: ${sent} unique names in ${Math.round(o.ms)} ms; upstream saw ${up.udpQueries}`);
     t.diagnostic(`legit: ${describeResult(result)}`);
-    t.diagnostic(`RSS: ${baseline.toFixed(1)} MiB before, ${peak.toFixed(1)} MiB peak (bound ${(baseline + RSS_GROWTH_MAX_MIB).toFixed(1)})`);
-    t.diagnostic(`cache: ${cache.entries} entries, ${(cache.bytes / 1048576).toFixed(2)} MiB counted, ${cache.evictions} evicted`);
+    t.diagnostic(
+      `RSS: ${baseline.toFixed(1)} MiB before, ${peak.toFixed(1)} MiB peak (bound ${(baseline + RSS_GROWTH_MAX_MIB).toFixed(1)})`,
+    );
+    t.diagnostic(
+      `cache: ${cache.entries} entries, ${(cache.bytes / 1048576).toFixed(2)} MiB counted, ${cache.evictions} evicted`,
+    );
 
     assert.ok(up.udpQueries > sent / 2, 'the flood reached the upstream (names were forwarded)');
     assert.ok(cache.evictions > 0, 'the cache filled and evicted: the byte bound was exercised');

@@ -20,9 +20,28 @@ describe('a flood of the probe’s own question from the node’s own prefix', (
 
   it('is rate limited, and the node’s probes are not: it stays UP', async (t) => {
     // 300 a second for 8 s: 15 times the default rate, for 8 probe intervals (3 failures withdraw).
-    const { attack } = await underAttack(t, node, () => reflection({ port: node.srv.port, from: '127.0.0.9', name: 'example.test', type: 'SOA', udpSize: 1232, count: 2400, rate: 300, ms: 8000 }), 8000);
-    const limited = (await metric(node.adminPort, 'edgedns_rate_limited_total', { action: 'drop' })) + (await metric(node.adminPort, 'edgedns_rate_limited_total', { action: 'slip' }));
-    t.diagnostic(`attacker sent ${attack.sent}, got ${attack.answers} back (${attack.truncated} truncated); the limiter held back ${limited}`);
+    const { attack } = await underAttack(
+      t,
+      node,
+      () =>
+        reflection({
+          port: node.srv.port,
+          from: '127.0.0.9',
+          name: 'example.test',
+          type: 'SOA',
+          udpSize: 1232,
+          count: 2400,
+          rate: 300,
+          ms: 8000,
+        }),
+      8000,
+    );
+    const limited =
+      (await metric(node.adminPort, 'edgedns_rate_limited_total', { action: 'drop' })) +
+      (await metric(node.adminPort, 'edgedns_rate_limited_total', { action: 'slip' }));
+    t.diagnostic(
+      `attacker sent ${attack.sent}, got ${attack.answers} back (${attack.truncated} truncated); the limiter held back ${limited}`,
+    );
     assert.ok(limited >= attack.sent / 2, `the limiter held back ${limited} of ${attack.sent}`);
   });
 });

@@ -19,7 +19,11 @@ test('random names under a hosted zone: answered from templates, the legitimate 
     const admin = srv.adminPort as number;
     await until(() => n.calls().some((c) => c.action === 'announce'), 10_000, 'announce');
     const before = await synthAnswers(admin);
-    const o = await runUnderAttack(hostileNode(srv, 1), () => randomNames({ port: srv.port, from: '127.0.0.3', ms: ATTACK_MS, perTick: PER_TICK }), { maxMs: ATTACK_MS + 5000 });
+    const o = await runUnderAttack(
+      hostileNode(srv, 1),
+      () => randomNames({ port: srv.port, from: '127.0.0.3', ms: ATTACK_MS, perTick: PER_TICK }),
+      { maxMs: ATTACK_MS + 5000 },
+    );
     const { sent, answered } = o.attack;
     const r = o.legit;
     t.diagnostic(`attacker sent ${sent}, answered ${answered}; legitimate client: ${describeResult(r)}`);

@@ -24,7 +24,12 @@ describe('64 KB in 1-byte segments, workers: 1', () => {
     const cpu0 = cpuSeconds(pid);
     const t0 = performance.now();
     // Bounded: 4 × 65537 writes of one byte, or 20 s.
-    const { attack } = await underAttack(t, node, () => tcpSegments({ port: node.srv.port, from: '127.0.0.3', connections: 4, maxMs: 20_000 }), 6000);
+    const { attack } = await underAttack(
+      t,
+      node,
+      () => tcpSegments({ port: node.srv.port, from: '127.0.0.3', connections: 4, maxMs: 20_000 }),
+      6000,
+    );
     const written = attack.bytesPerConnection;
     const cpu = cpuSeconds(pid) - cpu0;
     const secs = (performance.now() - t0) / 1000;

@@ -22,11 +22,29 @@ for (const workers of [1, 2]) {
       node = await startNode({ workers, extra: [`tcp: { maxConnections: ${100 * workers}, maxPerClient: 16 }`] });
       // Two rounds: the second comes after the first-query deadline has freed the slots. Four
       // clients reach their own cap (64 slots a process), then six more fill the total (100).
-      const { attack } = await underAttack(t, node, () => tcpSlots({ port: node.srv.port, groups: [[3, 4], [7, 6]], perClient: 200, rounds: 2, pauseMs: 3500, maxMs: 20_000 }), 8000);
+      const { attack } = await underAttack(
+        t,
+        node,
+        () =>
+          tcpSlots({
+            port: node.srv.port,
+            groups: [
+              [3, 4],
+              [7, 6],
+            ],
+            perClient: 200,
+            rounds: 2,
+            pauseMs: 3500,
+            maxMs: 20_000,
+          }),
+        8000,
+      );
       const perClient = await metric(node.adminPort, 'edgedns_tcp_connections_refused_total', { reason: 'per_client' });
       const total = await metric(node.adminPort, 'edgedns_tcp_connections_refused_total', { reason: 'total' });
       const firstQuery = await metric(node.adminPort, 'edgedns_tcp_timeouts_total', { deadline: 'first_query' });
-      t.diagnostic(`refused per_client ${perClient}, total ${total}; closed at first_query ${firstQuery}; attacker connections ${attack.connections}`);
+      t.diagnostic(
+        `refused per_client ${perClient}, total ${total}; closed at first_query ${firstQuery}; attacker connections ${attack.connections}`,
+      );
       assert.ok(perClient > 0, 'the per-client cap refused some');
       assert.ok(total > 0, 'the total cap refused some');
       assert.ok(firstQuery > 0, 'silent connections were closed at the first-query deadline');

@@ -26,13 +26,20 @@ for (const workers of [1, 2]) {
       node = await startNode({ workers });
       // 4 clients × 4 connections, each ~90 KB of queries of `big TXT` (each answer about 1 KB);
       // closed by the node at the drain deadline (over the cap) or the idle one (10 s).
-      const { attack, rss } = await underAttack(t, node, () => tcpUnread({ port: node.srv.port, clients: 4, perClient: 4, queries: 2500, waitMs: 20_000 }), 8000);
+      const { attack, rss } = await underAttack(
+        t,
+        node,
+        () => tcpUnread({ port: node.srv.port, clients: 4, perClient: 4, queries: 2500, waitMs: 20_000 }),
+        8000,
+      );
       const { before, peak } = rss;
       const drained = await metric(node.adminPort, 'edgedns_tcp_timeouts_total', { deadline: 'drain' });
       const idle = await metric(node.adminPort, 'edgedns_tcp_timeouts_total', { deadline: 'idle' });
       const back = await eventually(async () => (await node.rss()) - before < AFTER_BOUND_MB, 15_000, 500);
       const afterMb = await node.rss();
-      t.diagnostic(`RSS before ${before.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB, after ${afterMb.toFixed(0)} MiB; closed at drain ${drained}, idle ${idle}; ${attack.connections} connections sent ${(attack.bytesSent / 1e6).toFixed(1)} MB`);
+      t.diagnostic(
+        `RSS before ${before.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB, after ${afterMb.toFixed(0)} MiB; closed at drain ${drained}, idle ${idle}; ${attack.connections} connections sent ${(attack.bytesSent / 1e6).toFixed(1)} MB`,
+      );
       assert.ok(peak - before < GROWTH_BOUND_MB, `RSS grew ${(peak - before).toFixed(0)} MiB`);
       assert.ok(back, `RSS after the attack ${afterMb.toFixed(0)} MiB, before ${before.toFixed(0)} MiB`);
       assert.ok(drained + idle > 0, 'connections that do not read were closed by the node');

@@ -22,7 +22,10 @@ for (const workers of [1, 2]) {
   describe(`source port 0, workers: ${workers}`, () => {
     let node: HostileNode;
     before(async () => {
-      node = await startNode({ workers, extra: [`upstreams: ["127.0.0.1:${up.port}"]`, 'recursion: { allow: ["127.0.0.0/8"] }'] });
+      node = await startNode({
+        workers,
+        extra: [`upstreams: ["127.0.0.1:${up.port}"]`, 'recursion: { allow: ["127.0.0.0/8"] }'],
+      });
     });
     after(async () => {
       await node.stop();
@@ -31,7 +34,10 @@ for (const workers of [1, 2]) {
     it('drops and counts the datagrams; the node lives and keeps answering', async (t) => {
       // 3 kinds × 40 datagrams, one every 150 ms: a zone answer, a cached/forwarded one, a miss.
       const { attack } = await underAttack(t, node, () => portZero({ port: node.srv.port, count: 40, gapMs: 150 }));
-      const dropped = await metric(node.adminPort, 'edgedns_send_errors_total', { transport: 'udp', reason: 'bad_port' });
+      const dropped = await metric(node.adminPort, 'edgedns_send_errors_total', {
+        transport: 'udp',
+        reason: 'bad_port',
+      });
       t.diagnostic(`dropped as bad_port: ${dropped} of ${attack.sent}`);
       assert.equal(attack.sent, 120);
       assert.equal(dropped, 120, 'every datagram from port 0 is counted');

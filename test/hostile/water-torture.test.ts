@@ -9,7 +9,14 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { uniqueNames } from '../helpers/attacks.ts';
 import type { HostileNode, LegitResult } from '../helpers/hostile.ts';
-import { describe as describeResult, legitClientProcess, metric, nodeHealth, peakSampler, startNode } from '../helpers/hostile.ts';
+import {
+  describe as describeResult,
+  legitClientProcess,
+  metric,
+  nodeHealth,
+  peakSampler,
+  startNode,
+} from '../helpers/hostile.ts';
 import { FakeUpstream } from '../helpers/upstream.ts';
 import { query, udpExchange } from '../helpers/wire.ts';
 
@@ -53,7 +60,11 @@ for (const kind of ['slow', 'black hole'] as const) {
       up.set(HOT, 'A', 3600, '192.0.2.1');
       node = await startNode({
         workers: 1,
-        extra: [`upstreams: ["127.0.0.1:${up.port}"]`, 'recursion: { allow: ["127.0.0.0/8"] }', `fetchLimits: { inFlight: ${IN_FLIGHT}, perZone: ${PER_ZONE} }`],
+        extra: [
+          `upstreams: ["127.0.0.1:${up.port}"]`,
+          'recursion: { allow: ["127.0.0.0/8"] }',
+          `fetchLimits: { inFlight: ${IN_FLIGHT}, perZone: ${PER_ZONE} }`,
+        ],
       });
     });
     after(async () => {
@@ -66,7 +77,9 @@ for (const kind of ['slow', 'black hole'] as const) {
       const warm = await udpExchange(node.srv.port, query(HOT, 'A', { id: 7 }), 3000);
       assert.ok(warm, 'the hot name was answered');
       const base = await legit(node.srv.port, BASELINE_MS, async () => undefined);
-      t.diagnostic(`before the flood: hot ${describeResult(base.legit.hot)}; local ${describeResult(base.legit.local)}`);
+      t.diagnostic(
+        `before the flood: hot ${describeResult(base.legit.hot)}; local ${describeResult(base.legit.local)}`,
+      );
 
       if (kind === 'slow') up.delayMs = SLOW_MS;
       else up.mode = 'drop';
@@ -74,32 +87,52 @@ for (const kind of ['slow', 'black hole'] as const) {
       up.peakOutstanding = up.outstanding;
       // The node's own longest event-loop stall, scrape by scrape (a diagnostic: the client judges).
       const stall = peakSampler(() => metric(node.adminPort, 'nodejs_eventloop_lag_max_seconds'), 0, 500);
-      const flood = await legit(node.srv.port, ATTACK_MS, () => uniqueNames({ port: node.srv.port, from: '127.0.0.3', ms: ATTACK_MS, rate: RATE }));
+      const flood = await legit(node.srv.port, ATTACK_MS, () =>
+        uniqueNames({ port: node.srv.port, from: '127.0.0.3', ms: ATTACK_MS, rate: RATE }),
+      );
       const stallMs = stall.stop() * 1000;
       const sent = up.udpQueries - received;
       const health = await nodeHealth(node.adminPort);
       const limited = await metric(node.adminPort, 'edgedns_fetch_limited_total');
       const cached = await metric(node.adminPort, 'edgedns_resolution_failures_cached_total');
       const { hot, local } = flood.legit;
-      t.diagnostic(`flood: ${flood.out.sent} unique names sent, ${flood.out.answered} answered; the upstream received ${sent}, at most ${up.peakOutstanding} in flight (cap ${PER_ZONE})`);
-      t.diagnostic(`node: ${limited} turned away by a fetch limit, ${cached} answered from remembered failures, longest event-loop stall ${stallMs.toFixed(0)} ms`);
+      t.diagnostic(
+        `flood: ${flood.out.sent} unique names sent, ${flood.out.answered} answered; the upstream received ${sent}, at most ${up.peakOutstanding} in flight (cap ${PER_ZONE})`,
+      );
+      t.diagnostic(
+        `node: ${limited} turned away by a fetch limit, ${cached} answered from remembered failures, longest event-loop stall ${stallMs.toFixed(0)} ms`,
+      );
       t.diagnostic(`during the flood: hot ${describeResult(hot)}; local ${describeResult(local)}`);
-      t.diagnostic(`p99 hot ${base.legit.hot.p99Ms.toFixed(1)} → ${hot.p99Ms.toFixed(1)} ms, local ${base.legit.local.p99Ms.toFixed(1)} → ${local.p99Ms.toFixed(1)} ms`);
+      t.diagnostic(
+        `p99 hot ${base.legit.hot.p99Ms.toFixed(1)} → ${hot.p99Ms.toFixed(1)} ms, local ${base.legit.local.p99Ms.toFixed(1)} → ${local.p99Ms.toFixed(1)} ms`,
+      );
 
       assert.ok(flood.out.sent >= (RATE * ATTACK_MS) / 1000 / 2, `the attacker sent ${flood.out.sent}`);
       if (kind === 'slow') {
         assert.ok(sent >= PER_ZONE * 4, `the flood reached the upstream (${sent} queries)`);
-        assert.ok(up.peakOutstanding <= PER_ZONE, `${up.peakOutstanding} upstream queries in flight at once (cap ${PER_ZONE})`);
+        assert.ok(
+          up.peakOutstanding <= PER_ZONE,
+          `${up.peakOutstanding} upstream queries in flight at once (cap ${PER_ZONE})`,
+        );
       } else {
         assert.ok(sent >= PER_ZONE, `the flood reached the upstream (${sent} queries)`);
-        assert.ok(sent <= BLACK_HOLE_MAX, `a black hole received ${sent} queries (at most ${BLACK_HOLE_MAX}: the cap, then probes)`);
+        assert.ok(
+          sent <= BLACK_HOLE_MAX,
+          `a black hole received ${sent} queries (at most ${BLACK_HOLE_MAX}: the cap, then probes)`,
+        );
       }
       assert.ok(limited > 0, 'the fetch limits turned names away');
-      for (const [name, before, during] of [[HOT, base.legit.hot, hot], [LOCAL, base.legit.local, local]] as const) {
+      for (const [name, before, during] of [
+        [HOT, base.legit.hot, hot],
+        [LOCAL, base.legit.local, local],
+      ] as const) {
         assert.ok(before.rate >= 0.99 && before.sent >= 100, `${name} before the flood: ${describeResult(before)}`);
         assert.ok(during.sent >= 100 && during.rate >= 0.99, `${name} during the flood: ${describeResult(during)}`);
         const bound = Math.max(50, 5 * before.p99Ms);
-        assert.ok(during.p99Ms <= bound, `${name}: p99 ${during.p99Ms.toFixed(1)} ms during the flood, bound ${bound.toFixed(1)} ms`);
+        assert.ok(
+          during.p99Ms <= bound,
+          `${name}: p99 ${during.p99Ms.toFixed(1)} ms during the flood, bound ${bound.toFixed(1)} ms`,
+        );
       }
       assert.equal(node.srv.proc.exitCode, null, 'the node lives');
       assert.ok(health.up && health.ready, `the node is UP and ready: ${JSON.stringify(health)}`);

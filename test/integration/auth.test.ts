@@ -21,20 +21,29 @@ for (const transport of ['+notcp', '+tcp']) {
       assert.ok(r.flags.includes('aa'), r.raw);
       assert.ok(r.flags.includes('qr'));
       assert.match(r.raw, /;WwW\.Example\.Test\.\s+IN\s+A/);
-      assert.deepEqual(r.answer.map((a) => [a.type, a.data]), [['A', '192.0.2.80']]);
+      assert.deepEqual(
+        r.answer.map((a) => [a.type, a.data]),
+        [['A', '192.0.2.80']],
+      );
     });
     it('follows the CNAME chain', async () => {
       const r = await dig(srv, [transport, 'alias.example.test', 'A']);
-      assert.deepEqual(r.answer.map((a) => `${a.name} ${a.type} ${a.data}`), [
-        'alias.example.test. CNAME www2.example.test.',
-        'www2.example.test. CNAME www.example.test.',
-        'www.example.test. A 192.0.2.80',
-      ]);
+      assert.deepEqual(
+        r.answer.map((a) => `${a.name} ${a.type} ${a.data}`),
+        [
+          'alias.example.test. CNAME www2.example.test.',
+          'www2.example.test. CNAME www.example.test.',
+          'www.example.test. A 192.0.2.80',
+        ],
+      );
       assert.equal(r.answer[1]?.ttl, 300);
     });
     it('synthesizes from the wildcard', async () => {
       const r = await dig(srv, [transport, 'whatever.wild.example.test', 'TXT']);
-      assert.deepEqual(r.answer.map((a) => `${a.name} ${a.data}`), ['whatever.wild.example.test. "wildcard"']);
+      assert.deepEqual(
+        r.answer.map((a) => `${a.name} ${a.data}`),
+        ['whatever.wild.example.test. "wildcard"'],
+      );
       assert.ok(r.flags.includes('aa'));
     });
     it('refers below the delegation, without aa', async () => {
@@ -42,8 +51,14 @@ for (const transport of ['+notcp', '+tcp']) {
       assert.equal(r.status, 'NOERROR');
       assert.ok(!r.flags.includes('aa'), r.raw);
       assert.deepEqual(r.answer, []);
-      assert.deepEqual(r.authority.map((a) => `${a.type} ${a.data}`).sort(), ['NS ns.example.org.', 'NS ns1.sub.example.test.']);
-      assert.deepEqual(r.additional.map((a) => `${a.name} ${a.data}`), ['ns1.sub.example.test. 192.0.2.53']);
+      assert.deepEqual(r.authority.map((a) => `${a.type} ${a.data}`).sort(), [
+        'NS ns.example.org.',
+        'NS ns1.sub.example.test.',
+      ]);
+      assert.deepEqual(
+        r.additional.map((a) => `${a.name} ${a.data}`),
+        ['ns1.sub.example.test. 192.0.2.53'],
+      );
     });
     it('NXDOMAIN with the SOA at the negative TTL', async () => {
       const r = await dig(srv, [transport, 'missing.example.test', 'A']);
@@ -53,7 +68,10 @@ for (const transport of ['+notcp', '+tcp']) {
       assert.equal(r.authority[0]?.ttl, 300);
     });
     it('NODATA for a missing type and for an empty non-terminal', async () => {
-      for (const [name, type] of [['www.example.test', 'MX'], ['dc1.example.test', 'A']] as const) {
+      for (const [name, type] of [
+        ['www.example.test', 'MX'],
+        ['dc1.example.test', 'A'],
+      ] as const) {
         const r = await dig(srv, [transport, name, type]);
         assert.equal(r.status, 'NOERROR', name);
         assert.deepEqual(r.answer, []);
@@ -68,7 +86,10 @@ for (const transport of ['+notcp', '+tcp']) {
     it('MX answers carry the in-zone target address', async () => {
       const r = await dig(srv, [transport, 'example.test', 'MX']);
       assert.equal(r.answer.length, 2);
-      assert.deepEqual(r.additional.map((a) => `${a.name} ${a.data}`), ['mail.example.test. 192.0.2.25']);
+      assert.deepEqual(
+        r.additional.map((a) => `${a.name} ${a.data}`),
+        ['mail.example.test. 192.0.2.25'],
+      );
     });
     it('REFUSED for a name under no local zone', async () => {
       const r = await dig(srv, [transport, 'www.example.org', 'A']);

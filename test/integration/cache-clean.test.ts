@@ -23,9 +23,20 @@ after(async () => {
 
 const rr = (name: string, type: string, data: unknown, ttl = 300): FakeRecord => ({ name, type, ttl, data });
 const sig = (name: string, covered: string, signer: string): FakeRecord =>
-  rr(name, 'RRSIG', { typeCovered: covered, algorithm: 13, labels: 2, originalTTL: 300, expiration: 2000000000, inception: 1, keyTag: 1, signersName: signer, signature: Buffer.from('c2ln', 'base64') });
+  rr(name, 'RRSIG', {
+    typeCovered: covered,
+    algorithm: 13,
+    labels: 2,
+    originalTTL: 300,
+    expiration: 2000000000,
+    inception: 1,
+    keyTag: 1,
+    signersName: signer,
+    signature: Buffer.from('c2ln', 'base64'),
+  });
 /** "name TYPE first-word-of-data", lower case: what a record is, whatever the case on the wire. */
-const show = (rs: DigRecord[]): string[] => rs.map((r) => `${r.name} ${r.type} ${r.data.split(' ')[0] ?? ''}`.toLowerCase());
+const show = (rs: DigRecord[]): string[] =>
+  rs.map((r) => `${r.name} ${r.type} ${r.data.split(' ')[0] ?? ''}`.toLowerCase());
 const SECTIONS = ['answer', 'authority', 'additional'] as const;
 const dropped = async (): Promise<number[]> => {
   const samples = parseProm(await (await fetch(`http://127.0.0.1:${fwd.srv.adminPort}/metrics`)).text());
@@ -50,12 +61,18 @@ interface Case {
 
 const CASES: Case[] = [
   {
-    what: 'an unrelated answer, another zone\'s NS, glue out of bailiwick and glue for no one',
-    qname: 'www.victim.example', qtype: 'A', data: ['192.0.2.1'],
+    what: "an unrelated answer, another zone's NS, glue out of bailiwick and glue for no one",
+    qname: 'www.victim.example',
+    qtype: 'A',
+    data: ['192.0.2.1'],
     inject: {
       answer: [rr('bank.example', 'A', '192.0.2.66')],
       authority: [rr('victim.example', 'NS', 'ns.victim.example'), rr('bank.example', 'NS', 'ns.evil.example')],
-      additional: [rr('ns.victim.example', 'A', '192.0.2.53'), rr('ns.evil.example', 'A', '192.0.2.66'), rr('other.victim.example', 'A', '192.0.2.67')],
+      additional: [
+        rr('ns.victim.example', 'A', '192.0.2.53'),
+        rr('ns.evil.example', 'A', '192.0.2.66'),
+        rr('other.victim.example', 'A', '192.0.2.67'),
+      ],
     },
     status: 'NOERROR',
     answer: ['www.victim.example. a 192.0.2.1'],
@@ -64,10 +81,17 @@ const CASES: Case[] = [
     dropped: [1, 1, 2],
   },
   {
-    what: 'a CNAME chain: data off the chain and the first zone\'s NS are dropped',
-    qname: 'alias.victim.example', qtype: 'A', data: [],
+    what: "a CNAME chain: data off the chain and the first zone's NS are dropped",
+    qname: 'alias.victim.example',
+    qtype: 'A',
+    data: [],
     inject: {
-      answer: [rr('alias.victim.example', 'CNAME', 'www.cdn.example'), rr('www.cdn.example', 'A', '192.0.2.10'), rr('evil.cdn.example', 'A', '192.0.2.66'), rr('www.victim.example', 'A', '192.0.2.66')],
+      answer: [
+        rr('alias.victim.example', 'CNAME', 'www.cdn.example'),
+        rr('www.cdn.example', 'A', '192.0.2.10'),
+        rr('evil.cdn.example', 'A', '192.0.2.66'),
+        rr('www.victim.example', 'A', '192.0.2.66'),
+      ],
       authority: [rr('cdn.example', 'NS', 'ns.cdn.example'), rr('victim.example', 'NS', 'ns.evil.example')],
       additional: [rr('ns.cdn.example', 'A', '192.0.2.54'), rr('ns.evil.example', 'A', '192.0.2.66')],
     },
@@ -79,8 +103,17 @@ const CASES: Case[] = [
   },
   {
     what: 'a DNAME chain (RFC 6672): DNAME, synthesized CNAME and target data kept, the rest dropped',
-    qname: 'x.old.example', qtype: 'A', data: [],
-    inject: { answer: [rr('old.example', 'DNAME', 'new.example'), rr('x.old.example', 'CNAME', 'x.new.example'), rr('x.new.example', 'A', '192.0.2.20'), rr('new.example', 'A', '192.0.2.66')] },
+    qname: 'x.old.example',
+    qtype: 'A',
+    data: [],
+    inject: {
+      answer: [
+        rr('old.example', 'DNAME', 'new.example'),
+        rr('x.old.example', 'CNAME', 'x.new.example'),
+        rr('x.new.example', 'A', '192.0.2.20'),
+        rr('new.example', 'A', '192.0.2.66'),
+      ],
+    },
     status: 'NOERROR',
     answer: ['old.example. dname new.example.', 'x.old.example. cname x.new.example.', 'x.new.example. a 192.0.2.20'],
     authority: [],
@@ -89,10 +122,21 @@ const CASES: Case[] = [
   },
   {
     what: 'RRSIGs: kept over kept RRsets, dropped over dropped ones',
-    qname: 'signed.victim.example', qtype: 'A', data: ['192.0.2.30'], digArgs: ['+dnssec'],
+    qname: 'signed.victim.example',
+    qtype: 'A',
+    data: ['192.0.2.30'],
+    digArgs: ['+dnssec'],
     inject: {
-      answer: [sig('signed.victim.example', 'A', 'victim.example'), sig('signed.victim.example', 'TXT', 'victim.example')],
-      authority: [rr('victim.example', 'NS', 'ns.victim.example'), sig('victim.example', 'NS', 'victim.example'), rr('bank.example', 'NS', 'ns.evil.example'), sig('bank.example', 'NS', 'bank.example')],
+      answer: [
+        sig('signed.victim.example', 'A', 'victim.example'),
+        sig('signed.victim.example', 'TXT', 'victim.example'),
+      ],
+      authority: [
+        rr('victim.example', 'NS', 'ns.victim.example'),
+        sig('victim.example', 'NS', 'victim.example'),
+        rr('bank.example', 'NS', 'ns.evil.example'),
+        sig('bank.example', 'NS', 'bank.example'),
+      ],
     },
     status: 'NOERROR',
     answer: ['signed.victim.example. a 192.0.2.30', 'signed.victim.example. rrsig a'],
@@ -101,10 +145,24 @@ const CASES: Case[] = [
     dropped: [1, 2, 0],
   },
   {
-    what: 'a negative answer keeps the zone\'s SOA and NSEC, drops another zone\'s SOA, NSEC and glue',
-    qname: 'nx.victim.example', qtype: 'A', data: null,
+    what: "a negative answer keeps the zone's SOA and NSEC, drops another zone's SOA, NSEC and glue",
+    qname: 'nx.victim.example',
+    qtype: 'A',
+    data: null,
     inject: {
-      authority: [rr('victim.example', 'NSEC', { nextDomain: 'www.victim.example', rrtypes: ['SOA', 'NS', 'RRSIG', 'NSEC'] }), rr('evil.example', 'SOA', { mname: 'ns.evil.example', rname: 'h.evil.example', serial: 1, refresh: 2, retry: 3, expire: 4, minimum: 86400 }), rr('evil.example', 'NSEC', { nextDomain: 'z.evil.example', rrtypes: ['A'] })],
+      authority: [
+        rr('victim.example', 'NSEC', { nextDomain: 'www.victim.example', rrtypes: ['SOA', 'NS', 'RRSIG', 'NSEC'] }),
+        rr('evil.example', 'SOA', {
+          mname: 'ns.evil.example',
+          rname: 'h.evil.example',
+          serial: 1,
+          refresh: 2,
+          retry: 3,
+          expire: 4,
+          minimum: 86400,
+        }),
+        rr('evil.example', 'NSEC', { nextDomain: 'z.evil.example', rrtypes: ['A'] }),
+      ],
       additional: [rr('ns.evil.example', 'A', '192.0.2.66')],
     },
     status: 'NXDOMAIN',
@@ -115,7 +173,9 @@ const CASES: Case[] = [
   },
   {
     what: 'names in mixed case are compared without regard to case',
-    qname: 'MiXeD.Victim.Example', qtype: 'A', data: ['192.0.2.40'],
+    qname: 'MiXeD.Victim.Example',
+    qtype: 'A',
+    data: ['192.0.2.40'],
     inject: {
       authority: [rr('VICTIM.example', 'NS', 'NS.victim.EXAMPLE'), rr('Bank.Example', 'NS', 'ns.evil.example')],
       additional: [rr('ns.VICTIM.example', 'A', '192.0.2.53'), rr('NS.Evil.Example', 'A', '192.0.2.66')],
@@ -148,7 +208,11 @@ describe('a clean cache: only the records that answer the question are stored an
       assertClean(await dig(fwd.srv, args), c, 'second answer (from the cache)');
       assert.equal(up.queries, asked + 1, 'the second answer came from the cache');
       const after = await dropped();
-      assert.deepEqual(after.map((n, i) => n - (before[i] as number)), c.dropped, 'edgedns_cache_records_dropped_total by section');
+      assert.deepEqual(
+        after.map((n, i) => n - (before[i] as number)),
+        c.dropped,
+        'edgedns_cache_records_dropped_total by section',
+      );
     });
   }
 });

@@ -14,11 +14,17 @@ describe("the node's config tells the CLI where its admin endpoint is", () => {
   it('TCP address and token from --config, or from the default path', async () => {
     const token = write('token', 'sesame-0123456789abcdef\n');
     const base = `listen: ["127.0.0.1:0"]\nzones: { dir: ${JSON.stringify(ZONES)} }\nupstreams: []\n`;
-    const cfg = write('tcp.yaml', `${base}admin: { listen: "127.0.0.1:0", socket: null, tokenFile: ${JSON.stringify(token)} }\n`);
+    const cfg = write(
+      'tcp.yaml',
+      `${base}admin: { listen: "127.0.0.1:0", socket: null, tokenFile: ${JSON.stringify(token)} }\n`,
+    );
     const srv = await startServer({ config: cfg, args: ['--admin-socket', 'off'] });
     try {
       // The client's copy names the port the node got.
-      const client = write('tcp-client.yaml', readFileSync(cfg, 'utf8').replace('"127.0.0.1:0", socket', `"127.0.0.1:${srv.adminPort}", socket`));
+      const client = write(
+        'tcp-client.yaml',
+        readFileSync(cfg, 'utf8').replace('"127.0.0.1:0", socket', `"127.0.0.1:${srv.adminPort}", socket`),
+      );
       const s = await cli(['status', '--config', client]);
       assert.equal(s.code, 0, s.stderr);
       assert.match(s.stdout, new RegExp(`^listening: 127\\.0\\.0\\.1:${srv.port} `, 'm'));
@@ -31,7 +37,10 @@ describe("the node's config tells the CLI where its admin endpoint is", () => {
       assert.equal(u.code, 0, u.stderr);
       const s2 = await cli(['status', '--json'], { EDGEDNS_CONFIG: client });
       assert.equal(s2.code, 0, s2.stderr);
-      assert.equal((JSON.parse(s2.stdout) as { listeners: { address: string }[] }).listeners[0]?.address, `127.0.0.1:${srv.port}`);
+      assert.equal(
+        (JSON.parse(s2.stdout) as { listeners: { address: string }[] }).listeners[0]?.address,
+        `127.0.0.1:${srv.port}`,
+      );
       // --admin with the config: its token still comes from the config.
       const d2 = await cli(['drain', '--admin', `127.0.0.1:${srv.adminPort}`, '--config', client]);
       assert.equal(d2.code, 0, d2.stderr);

@@ -15,9 +15,17 @@ const { dir, cli, write } = cliKit('edgedns-cli-admin-');
 describe('admin address forms', () => {
   it('status --admin ADDR:PORT, http://ADDR:PORT and [v6]:PORT all reach the node', async () => {
     const v4 = await startServer();
-    const v6 = await startServer({ args: ['--listen', '127.0.0.1:0', '--zones', ZONES, '--authoritative-only', '--admin', '[::1]:0'] });
+    const v6 = await startServer({
+      args: ['--listen', '127.0.0.1:0', '--zones', ZONES, '--authoritative-only', '--admin', '[::1]:0'],
+    });
     try {
-      for (const [admin, port] of [[`127.0.0.1:${v4.adminPort}`, v4.port], [`http://127.0.0.1:${v4.adminPort}`, v4.port], [`http://127.0.0.1:${v4.adminPort}/`, v4.port], [`[::1]:${v6.adminPort}`, v6.port], [`http://[::1]:${v6.adminPort}`, v6.port]] as const) {
+      for (const [admin, port] of [
+        [`127.0.0.1:${v4.adminPort}`, v4.port],
+        [`http://127.0.0.1:${v4.adminPort}`, v4.port],
+        [`http://127.0.0.1:${v4.adminPort}/`, v4.port],
+        [`[::1]:${v6.adminPort}`, v6.port],
+        [`http://[::1]:${v6.adminPort}`, v6.port],
+      ] as const) {
         const r = await cli(['status', '--admin', admin]);
         assert.equal(r.code, 0, `${admin}: ${r.stderr}`);
         assert.match(r.stdout, new RegExp(`^listening: 127\\.0\\.0\\.1:${port} `, 'm'), admin);
@@ -35,15 +43,29 @@ describe('admin address forms', () => {
     }
   });
   it('serve --admin takes the same forms', async () => {
-    const srv = await startServer({ args: ['--listen', '127.0.0.1:0', '--zones', ZONES, '--authoritative-only', '--admin', 'http://127.0.0.1:0'] });
+    const srv = await startServer({
+      args: ['--listen', '127.0.0.1:0', '--zones', ZONES, '--authoritative-only', '--admin', 'http://127.0.0.1:0'],
+    });
     try {
       assert.equal((await fetch(`http://127.0.0.1:${srv.adminPort}/healthz`)).status, 200);
     } finally {
       await srv.stop();
     }
-    const r = await cli(['serve', '--listen', '127.0.0.1:0', '--zones', ZONES, '--authoritative-only', '--admin', 'https://127.0.0.1:0']);
+    const r = await cli([
+      'serve',
+      '--listen',
+      '127.0.0.1:0',
+      '--zones',
+      ZONES,
+      '--authoritative-only',
+      '--admin',
+      'https://127.0.0.1:0',
+    ]);
     assert.equal(r.code, 2);
-    assert.match(startFailure(r.stderr), /admin\.listen: expected ADDRESS\[:PORT\], \[v6\]:PORT or http:\/\/ADDRESS:PORT, got "https:\/\/127\.0\.0\.1:0"/);
+    assert.match(
+      startFailure(r.stderr),
+      /admin\.listen: expected ADDRESS\[:PORT\], \[v6\]:PORT or http:\/\/ADDRESS:PORT, got "https:\/\/127\.0\.0\.1:0"/,
+    );
   });
 });
 
@@ -52,7 +74,12 @@ describe('route commands need a config', () => {
     for (const args of [['announce', 'withdraw'], ['announce', 'announce'], ['guard']]) {
       const r = await cli(args);
       assert.equal(r.code, 2, args.join(' '));
-      assert.match(r.stderr, new RegExp(`^edgedns: ${args.join(' ')}: needs the node's config \\(its adapter and prefixes\\): --config FILE; the default .*absent\\.yaml does not exist\\n$`));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^edgedns: ${args.join(' ')}: needs the node's config \\(its adapter and prefixes\\): --config FILE; the default .*absent\\.yaml does not exist\\n$`,
+        ),
+      );
       assert.equal(r.stdout, '', 'no "withdraw: logged"');
     }
   });
@@ -60,11 +87,17 @@ describe('route commands need a config', () => {
     const n = nodeSetup();
     const r = await cli(['announce', 'withdraw'], { EDGEDNS_CONFIG: n.config });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(n.calls().map((c) => c.action), ['withdraw']);
+    assert.deepEqual(
+      n.calls().map((c) => c.action),
+      ['withdraw'],
+    );
   });
   it('a config that fails validation: exit 2 with the problem, the adapter not run', async () => {
     const n = nodeSetup();
-    writeFileSync(n.config, readFileSync(n.config, 'utf8').replace('prefixes: [127.0.0.1/32]', 'prefixes: [203.0.113.53/32]'));
+    writeFileSync(
+      n.config,
+      readFileSync(n.config, 'utf8').replace('prefixes: [127.0.0.1/32]', 'prefixes: [203.0.113.53/32]'),
+    );
     const r = await cli(['announce', 'withdraw', '--config', n.config]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /announce\.prefixes\[0\]: no listen address is in 203\.0\.113\.53\/32/);
@@ -77,7 +110,10 @@ describe('a refused reload exits as the matching check', () => {
     const zones = join(dir, 'reload-zones');
     mkdirSync(zones);
     copyFileSync(join(ZONES, 'example.test.zone'), join(zones, 'example.test.zone'));
-    const cfg = write('reload.yaml', `listen: ["127.0.0.1:0"]\nzones: { dir: ${JSON.stringify(zones)} }\nupstreams: []\n`);
+    const cfg = write(
+      'reload.yaml',
+      `listen: ["127.0.0.1:0"]\nzones: { dir: ${JSON.stringify(zones)} }\nupstreams: []\n`,
+    );
     const srv = await startServer({ config: cfg, args: [] });
     const admin = ['--admin-socket', String(srv.adminSocket)];
     try {

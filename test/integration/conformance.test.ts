@@ -18,7 +18,12 @@ function runShard(dir: string, manifest: string[]): Promise<string> {
   cpSync(SUITE, dir, { recursive: true });
   writeFileSync(join(dir, 'zones', 'manifest.tsv'), `${manifest.join('\n')}\n`);
   return new Promise((resolve) => {
-    execFile('bash', [join(dir, 'zone-compare.sh'), 'suite', process.execPath, MAIN, 'zone', 'print'], { maxBuffer: 1 << 24, timeout: 170_000 }, (_e, stdout) => resolve(stdout));
+    execFile(
+      'bash',
+      [join(dir, 'zone-compare.sh'), 'suite', process.execPath, MAIN, 'zone', 'print'],
+      { maxBuffer: 1 << 24, timeout: 170_000 },
+      (_e, stdout) => resolve(stdout),
+    );
   });
 }
 
@@ -30,15 +35,31 @@ describe('zone-file conformance (../shared/conformance)', () => {
       t.diagnostic(`conformance suite not found at ${SUITE}`);
       return;
     }
-    const cases = readFileSync(join(SUITE, 'zones', 'manifest.tsv'), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    const cases = readFileSync(join(SUITE, 'zones', 'manifest.tsv'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('#'));
     const tmp = mkdtempSync(join(tmpdir(), 'edgedns-conformance-'));
     try {
-      const outs = await Promise.all(Array.from({ length: SHARDS }, (_, s) => runShard(join(tmp, `shard${s}`), cases.filter((_c, i) => i % SHARDS === s))));
+      const outs = await Promise.all(
+        Array.from({ length: SHARDS }, (_, s) =>
+          runShard(
+            join(tmp, `shard${s}`),
+            cases.filter((_c, i) => i % SHARDS === s),
+          ),
+        ),
+      );
       let passed = 0;
       for (const out of outs) {
         const summary = /(\d+) passed, (\d+) failed/.exec(out);
         assert.ok(summary, out.slice(-2000));
-        assert.equal(summary[2], '0', out.split('\n').filter((l) => l.startsWith('FAIL')).join('\n'));
+        assert.equal(
+          summary[2],
+          '0',
+          out
+            .split('\n')
+            .filter((l) => l.startsWith('FAIL'))
+            .join('\n'),
+        );
         passed += Number(summary[1]);
       }
       assert.equal(passed, cases.length, 'every case ran and passed');

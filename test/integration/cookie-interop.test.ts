@@ -20,7 +20,8 @@ const OTHER = '0123456789abcdef0123456789abcdef';
 const CLIENT = '127.0.0.1';
 /** named runs on the real clock, so here the cookies do too. */
 const wallSeconds = (): number => Math.floor(Date.now() / 1000);
-const cookiesWith = (secret: string): Cookies => new Cookies({ current: Uint8Array.from(Buffer.from(secret, 'hex')), previous: null }, wallSeconds);
+const cookiesWith = (secret: string): Cookies =>
+  new Cookies({ current: Uint8Array.from(Buffer.from(secret, 'hex')), previous: null }, wallSeconds);
 
 let named: RunningNamed;
 before(async () => {
@@ -31,7 +32,9 @@ after(async () => {
 });
 
 /** Ask named for www with a cookie option (`+cookie` or `+cookie=<hex>`): status, answer, and the cookie dig printed. */
-async function ask(cookieArg: string): Promise<{ status: string; address: string | undefined; cookie: string | undefined }> {
+async function ask(
+  cookieArg: string,
+): Promise<{ status: string; address: string | undefined; cookie: string | undefined }> {
   const r = await dig(named, [cookieArg, '+nobadcookie', `www.${named.zone}`, 'A']);
   return { status: r.status, address: r.answer[0]?.data, cookie: /; COOKIE: ([0-9a-f]+)/.exec(r.raw)?.[1] };
 }
@@ -47,7 +50,8 @@ function mint(c: Cookies, client = CLIENT): string {
   return Buffer.from(opt.subarray(4)).toString('hex');
 }
 
-const corrupt = (h: string): string => h.slice(0, -2) + (parseInt(h.slice(-2), 16) ^ 0x01).toString(16).padStart(2, '0');
+const corrupt = (h: string): string =>
+  h.slice(0, -2) + (parseInt(h.slice(-2), 16) ^ 0x01).toString(16).padStart(2, '0');
 
 it('a server cookie named hands to dig +cookie is valid for Cookies with the same secret, invalid with another', async () => {
   const first = await ask('+cookie');
@@ -57,7 +61,11 @@ it('a server cookie named hands to dig +cookie is valid for Cookies with the sam
   assert.equal(cookie.slice(16, 24), '01000000', 'version 1, reserved zero');
   assert.equal(verdictOf(cookiesWith(SECRET), cookie), CookieVerdict.VALID);
   assert.equal(verdictOf(cookiesWith(OTHER), cookie), CookieVerdict.INVALID);
-  assert.equal(verdictOf(cookiesWith(SECRET), cookie, '127.0.0.2'), CookieVerdict.INVALID, 'the client address is in the hash');
+  assert.equal(
+    verdictOf(cookiesWith(SECRET), cookie, '127.0.0.2'),
+    CookieVerdict.INVALID,
+    'the client address is in the hash',
+  );
   // And named takes its own cookie back: the path the next check relies on.
   const again = await ask(`+cookie=${cookie}`);
   assert.equal(again.status, 'NOERROR');
@@ -85,17 +93,32 @@ it('a cookie Cookies mints for 127.0.0.1 gets an answer from named; a corrupted 
 it('between the running servers: a cookie from named is valid at edgedns, one from edgedns is accepted by named', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgedns-interop-'));
   writeFileSync(join(dir, 'cookie.secret'), `${SECRET}\n`);
-  writeFileSync(join(dir, 'edgedns.yaml'), ['listen: ["127.0.0.1:0"]', `zones: { dir: ${JSON.stringify(ZONES)} }`, 'upstreams: []', `cookies: { secretFile: ${JSON.stringify(join(dir, 'cookie.secret'))} }`].join('\n'));
+  writeFileSync(
+    join(dir, 'edgedns.yaml'),
+    [
+      'listen: ["127.0.0.1:0"]',
+      `zones: { dir: ${JSON.stringify(ZONES)} }`,
+      'upstreams: []',
+      `cookies: { secretFile: ${JSON.stringify(join(dir, 'cookie.secret'))} }`,
+    ].join('\n'),
+  );
   const edge = await startServer({ config: join(dir, 'edgedns.yaml'), args: [] });
   try {
-    const valid = async (): Promise<number> => value(parseProm(await (await fetch(`http://127.0.0.1:${edge.adminPort}/metrics`)).text()), 'edgedns_cookies_total', { verdict: 'valid' });
+    const valid = async (): Promise<number> =>
+      value(
+        parseProm(await (await fetch(`http://127.0.0.1:${edge.adminPort}/metrics`)).text()),
+        'edgedns_cookies_total',
+        { verdict: 'valid' },
+      );
     // named → edgedns: the cookie named gave dig, sent to edgedns by dig.
     const fromNamed = (await ask('+cookie')).cookie as string;
     const atEdge = await dig(edge, [`+cookie=${fromNamed}`, 'www.example.test', 'A']);
     assert.equal(atEdge.status, 'NOERROR');
     assert.equal(await valid(), 1, 'edgedns counted the cookie named made as valid');
     // edgedns → named: the cookie edgedns gave dig; named requires a valid server cookie.
-    const fromEdge = /; COOKIE: ([0-9a-f]+)/.exec((await dig(edge, ['+cookie', 'www.example.test', 'A'])).raw)?.[1] as string;
+    const fromEdge = /; COOKIE: ([0-9a-f]+)/.exec(
+      (await dig(edge, ['+cookie', 'www.example.test', 'A'])).raw,
+    )?.[1] as string;
     const atNamed = await ask(`+cookie=${fromEdge}`);
     assert.equal(atNamed.status, 'NOERROR', 'named accepted the cookie edgedns made');
     assert.equal(atNamed.address, '192.0.2.80');

@@ -31,13 +31,17 @@ after(async () => {
 let n = 0;
 async function node(lines: string[]): Promise<RunningServer> {
   const cfg = join(dir, `edgedns-${++n}.yaml`);
-  writeFileSync(cfg, ['listen: ["127.0.0.1:0"]', `zones: { dir: ${JSON.stringify(ZONES)} }`, 'upstreams: []', ...lines].join('\n'));
+  writeFileSync(
+    cfg,
+    ['listen: ["127.0.0.1:0"]', `zones: { dir: ${JSON.stringify(ZONES)} }`, 'upstreams: []', ...lines].join('\n'),
+  );
   const srv = await startServer({ config: cfg, args: [] });
   servers.push(srv);
   return srv;
 }
 
-const metrics = async (srv: RunningServer) => parseProm(await (await fetch(`http://127.0.0.1:${srv.adminPort}/metrics`)).text());
+const metrics = async (srv: RunningServer) =>
+  parseProm(await (await fetch(`http://127.0.0.1:${srv.adminPort}/metrics`)).text());
 
 /** A query for `name`, with EDNS and, when given, a COOKIE option holding `cookie`. */
 function q(name: string, id: number, cookie?: Buffer): Buffer {
@@ -46,7 +50,14 @@ function q(name: string, id: number, cookie?: Buffer): Buffer {
     id,
     flags: dnsPacket.RECURSION_DESIRED,
     questions: [{ name, type: 'A', class: 'IN' }],
-    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, options: cookie ? [{ code: 10, data: cookie }] : [] } as unknown as dnsPacket.Answer],
+    additionals: [
+      {
+        type: 'OPT',
+        name: '.',
+        udpPayloadSize: 1232,
+        options: cookie ? [{ code: 10, data: cookie }] : [],
+      } as unknown as dnsPacket.Answer,
+    ],
   });
 }
 
@@ -82,7 +93,8 @@ async function flood(port: number, count: number, make: (id: number) => Buffer, 
     last = performance.now();
     lastReply = last;
     const d = dnsPacket.decode(m) as dnsPacket.DecodedPacket & { rcode?: string };
-    const opt = (d.additionals ?? []).find((a) => a.type === 'OPT') as { options?: { code: number; data: Buffer }[]; extendedRcode?: number } | undefined;
+    const opt = (d.additionals ?? []).find((a) => a.type === 'OPT') as
+      { options?: { code: number; data: Buffer }[]; extendedRcode?: number } | undefined;
     const c = opt?.options?.find((o) => o.code === 10);
     if (c) out.cookie = c.data;
     // dns-packet reads the header's 4 rcode bits; BADCOOKIE is 23: 7 in the header, 1 in the OPT.
@@ -116,7 +128,10 @@ describe('response rate limiting', () => {
     const m = await metrics(srv);
     assert.equal(value(m, 'edgedns_rate_limited_total', { action: 'slip', mode: 'enforce' }), o.truncated);
     assert.equal(value(m, 'edgedns_rate_limited_total', { action: 'drop', mode: 'enforce' }), o.unanswered);
-    assert.match(srv.logs(), /rate limit: limiting responses.*"client":"127\.0\.0\.1".*"kind":"answer","name":"www\.example\.test\."/);
+    assert.match(
+      srv.logs(),
+      /rate limit: limiting responses.*"client":"127\.0\.0\.1".*"kind":"answer","name":"www\.example\.test\."/,
+    );
 
     // The same client still gets everything over TCP, and another /24 over UDP.
     const tcp = await tcpConnect(srv.port, '127.0.0.1', '127.0.0.1');
@@ -177,7 +192,10 @@ describe('DNS cookies', () => {
   });
 
   it('exempts a client with a valid server cookie from the rate limit; a bad one gets BADCOOKIE and a fresh cookie', async () => {
-    const srv = await node(['rateLimit: { responsesPerSecond: 5, window: 5s, slip: 2 }', `cookies: { secretFile: ${JSON.stringify(join(dir, 'a.secret'))} }`]);
+    const srv = await node([
+      'rateLimit: { responsesPerSecond: 5, window: 5s, slip: 2 }',
+      `cookies: { secretFile: ${JSON.stringify(join(dir, 'a.secret'))} }`,
+    ]);
     const client = randomBytes(8);
     const first = await flood(srv.port, 1, (id) => q('www.example.test', id, client));
     assert.ok(first.cookie && first.cookie.length === 24);
@@ -195,13 +213,29 @@ describe('DNS cookies', () => {
   });
 
   it('shares the secret across sites and rolls it over with the previous secret', async () => {
-    const siteA = await node(['site: { id: site-a }', `cookies: { secretFile: ${JSON.stringify(join(dir, 'a.secret'))} }`]);
-    const siteB = await node(['site: { id: site-b }', `cookies: { secretFile: ${JSON.stringify(join(dir, 'a.secret'))} }`]);
+    const siteA = await node([
+      'site: { id: site-a }',
+      `cookies: { secretFile: ${JSON.stringify(join(dir, 'a.secret'))} }`,
+    ]);
+    const siteB = await node([
+      'site: { id: site-b }',
+      `cookies: { secretFile: ${JSON.stringify(join(dir, 'a.secret'))} }`,
+    ]);
     // After the rollover: the new secret mints, the old one is still accepted.
-    const rolled = await node(['site: { id: site-c }', `cookies: { secretFile: ${JSON.stringify(join(dir, 'b.secret'))}, previousSecretFile: ${JSON.stringify(join(dir, 'a.secret'))} }`]);
-    const other = await node(['site: { id: site-d }', `cookies: { secretFile: ${JSON.stringify(join(dir, 'b.secret'))} }`]);
+    const rolled = await node([
+      'site: { id: site-c }',
+      `cookies: { secretFile: ${JSON.stringify(join(dir, 'b.secret'))}, previousSecretFile: ${JSON.stringify(join(dir, 'a.secret'))} }`,
+    ]);
+    const other = await node([
+      'site: { id: site-d }',
+      `cookies: { secretFile: ${JSON.stringify(join(dir, 'b.secret'))} }`,
+    ]);
     const fromA = digCookie((await dig(siteA, ['+cookie', 'www.example.test'])).raw) as string;
-    for (const [srv, verdict] of [[siteB, 'valid'], [rolled, 'valid'], [other, 'invalid']] as const) {
+    for (const [srv, verdict] of [
+      [siteB, 'valid'],
+      [rolled, 'valid'],
+      [other, 'invalid'],
+    ] as const) {
       const r = await dig(srv, [`+cookie=${fromA}`, 'www.example.test']);
       assert.equal(r.status, 'NOERROR');
       assert.equal(value(await metrics(srv), 'edgedns_cookies_total', { verdict }), 1, `${verdict} at ${srv.port}`);
@@ -232,7 +266,15 @@ describe('DNS cookies', () => {
     const bad = join(dir, 'bad.secret');
     writeFileSync(bad, 'not-hex\n');
     const cfg = join(dir, 'bad.yaml');
-    writeFileSync(cfg, ['listen: ["127.0.0.1:0"]', `zones: { dir: ${JSON.stringify(ZONES)} }`, 'upstreams: []', `cookies: { secretFile: ${JSON.stringify(bad)} }`].join('\n'));
+    writeFileSync(
+      cfg,
+      [
+        'listen: ["127.0.0.1:0"]',
+        `zones: { dir: ${JSON.stringify(ZONES)} }`,
+        'upstreams: []',
+        `cookies: { secretFile: ${JSON.stringify(bad)} }`,
+      ].join('\n'),
+    );
     const r = await runCli(['serve', '--config', cfg, '--admin', 'off', '--admin-socket', 'off']);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}.*32 hexadecimal digits`));
@@ -240,7 +282,15 @@ describe('DNS cookies', () => {
     const good = join(dir, 'good.secret');
     writeFileSync(good, `${SECRET_A}\n`);
     const cfg2 = join(dir, 'reload.yaml');
-    writeFileSync(cfg2, ['listen: ["127.0.0.1:0"]', `zones: { dir: ${JSON.stringify(ZONES)} }`, 'upstreams: []', `cookies: { secretFile: ${JSON.stringify(good)} }`].join('\n'));
+    writeFileSync(
+      cfg2,
+      [
+        'listen: ["127.0.0.1:0"]',
+        `zones: { dir: ${JSON.stringify(ZONES)} }`,
+        'upstreams: []',
+        `cookies: { secretFile: ${JSON.stringify(good)} }`,
+      ].join('\n'),
+    );
     const srv = await startServer({ config: cfg2, args: [] });
     servers.push(srv);
     const before = digCookie((await dig(srv, ['+cookie', 'www.example.test'])).raw) as string;

@@ -24,24 +24,37 @@ describe('systemd units', () => {
   for (const unit of ['edgedns.service', 'edgedns-guard.service']) {
     it(`${unit} passes systemd-analyze verify`, () => {
       // verify needs the executables to exist: point them at this checkout's build.
-      const text = readFileSync(join(D, 'systemd', unit), 'utf8').replaceAll('/usr/bin/edgedns', join(ROOT, 'dist', 'main.js'));
+      const text = readFileSync(join(D, 'systemd', unit), 'utf8').replaceAll(
+        '/usr/bin/edgedns',
+        join(ROOT, 'dist', 'main.js'),
+      );
       const f = join(tmp, unit);
       writeFileSync(f, text);
       assert.deepEqual(verifyUnits([f], manpath), ['exit 0']);
     });
   }
   it('verify speaks up: a bad value, a missing executable, a missing man page', () => {
-    const good = readFileSync(join(D, 'systemd', 'edgedns.service'), 'utf8').replaceAll('/usr/bin/edgedns', join(ROOT, 'dist', 'main.js'));
+    const good = readFileSync(join(D, 'systemd', 'edgedns.service'), 'utf8').replaceAll(
+      '/usr/bin/edgedns',
+      join(ROOT, 'dist', 'main.js'),
+    );
     const cases: [string, string, RegExp][] = [
       ['type.service', good.replace('Type=notify', 'Type=notfy'), /Failed to parse service type/],
-      ['exec.service', good.replaceAll(join(ROOT, 'dist', 'main.js'), join(tmp, 'no-such-edgedns')), /no-such-edgedns is not executable/],
+      [
+        'exec.service',
+        good.replaceAll(join(ROOT, 'dist', 'main.js'), join(tmp, 'no-such-edgedns')),
+        /no-such-edgedns is not executable/,
+      ],
     ];
     for (const [name, text, want] of cases) {
       writeFileSync(join(tmp, name), text);
       assert.match(verifyUnits([join(tmp, name)], manpath).join('\n'), want, name);
     }
     writeFileSync(join(tmp, 'man.service'), good);
-    assert.match(verifyUnits([join(tmp, 'man.service')], join(tmp, 'empty-man')).join('\n'), /man edgedns\(1\)' failed/);
+    assert.match(
+      verifyUnits([join(tmp, 'man.service')], join(tmp, 'empty-man')).join('\n'),
+      /man edgedns\(1\)' failed/,
+    );
   });
   it('edgedns.service is Type=notify (NotifyAccess=all: systemd-notify is a child); the guard starts after it', () => {
     const u = readFileSync(join(D, 'systemd', 'edgedns.service'), 'utf8');
@@ -72,7 +85,11 @@ describe('routing daemon configs', () => {
   });
   it('the compose example BIRD configs parse', () => {
     execFileSync('bird', ['-p', '-c', join(D, 'docker', 'router-bird.conf')]);
-    const site = readFileSync(join(D, 'docker', 'site-bird.conf.in'), 'utf8').replaceAll('@AS@', '65011').replaceAll('@IP@', '198.51.100.11').replaceAll('@ROUTER@', '198.51.100.1').replaceAll('/run/bird/', `${tmp}/`);
+    const site = readFileSync(join(D, 'docker', 'site-bird.conf.in'), 'utf8')
+      .replaceAll('@AS@', '65011')
+      .replaceAll('@IP@', '198.51.100.11')
+      .replaceAll('@ROUTER@', '198.51.100.1')
+      .replaceAll('/run/bird/', `${tmp}/`);
     writeFileSync(join(tmp, 'site.conf'), site);
     execFileSync('bird', ['-p', '-c', join(tmp, 'site.conf')]);
   });
@@ -89,15 +106,19 @@ describe('configs and manifests', () => {
     assert.equal(loadConfig(join(D, 'docker', 'site.yaml')).config.announce.adapter, 'bird');
   });
   it('the compose file: three sites and a router, every mounted file present', () => {
-    const c = load(readFileSync(join(D, 'docker', 'compose.yaml'), 'utf8')) as { services: Record<string, { volumes?: string[] }> };
+    const c = load(readFileSync(join(D, 'docker', 'compose.yaml'), 'utf8')) as {
+      services: Record<string, { volumes?: string[] }>;
+    };
     assert.deepEqual(Object.keys(c.services).sort(), ['client', 'router', 'site1', 'site2', 'site3']);
-    for (const s of Object.values(c.services)) for (const v of s.volumes ?? []) assert.ok(existsSync(join(D, 'docker', v.split(':')[0] as string)), v);
+    for (const s of Object.values(c.services))
+      for (const v of s.volumes ?? []) assert.ok(existsSync(join(D, 'docker', v.split(':')[0] as string)), v);
   });
   it('the Dockerfile: multi-stage, non-root, a health check on /healthz, files it copies exist', () => {
     const f = readFileSync(join(D, 'docker', 'Dockerfile'), 'utf8');
     assert.equal(f.match(/^FROM /gm)?.length, 2);
     assert.match(f, /^USER edgedns$/m);
     assert.match(f, /^HEALTHCHECK .*\n.*\/healthz/m);
-    for (const m of f.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) for (const src of (m[1] as string).split(' ')) assert.ok(existsSync(join(ROOT, src)), src);
+    for (const m of f.matchAll(/^COPY (?!--from)(.+) \S+$/gm))
+      for (const src of (m[1] as string).split(' ')) assert.ok(existsSync(join(ROOT, src)), src);
   });
 });

@@ -6,7 +6,17 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -27,7 +37,8 @@ let bird: ChildProcess | undefined;
 let exabgp: ChildProcess | undefined;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const birdc = (...args: string[]): string => spawnSync('birdc', ['-s', ctl, ...args], { encoding: 'utf8' }).stdout ?? '';
+const birdc = (...args: string[]): string =>
+  spawnSync('birdc', ['-s', ctl, ...args], { encoding: 'utf8' }).stdout ?? '';
 /** Polls `cond` every 100 ms for up to `ms`. */
 async function until(cond: () => boolean, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (cond()) return true;
@@ -38,7 +49,8 @@ function holders(path: string): number[] {
   const out: number[] = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)) {
     try {
-      if (readdirSync(`/proc/${pid}/fd`).some((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`) === path)) out.push(Number(pid));
+      if (readdirSync(`/proc/${pid}/fd`).some((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`) === path))
+        out.push(Number(pid));
     } catch {
       // gone, or not ours to read
     }
@@ -59,17 +71,35 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
 before(async () => {
   const why = netnsUnavailable();
   assert.equal(why, null, `this test ${why}`);
-  assert.ok(spawnSync('exabgp', ['--version']).status === 0, 'needs exabgp (Debian: apt-get install exabgp; scripts/install-deps.sh test)');
+  assert.ok(
+    spawnSync('exabgp', ['--version']).status === 0,
+    'needs exabgp (Debian: apt-get install exabgp; scripts/install-deps.sh test)',
+  );
   addNetns(NS_EXA);
   addNetns(NS_RTR);
-  execFileSync('ip', ['link', 'add', `${VETH}a`, 'netns', NS_EXA, 'type', 'veth', 'peer', 'name', `${VETH}r`, 'netns', NS_RTR]);
+  execFileSync('ip', [
+    'link',
+    'add',
+    `${VETH}a`,
+    'netns',
+    NS_EXA,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    `${VETH}r`,
+    'netns',
+    NS_RTR,
+  ]);
   execFileSync('ip', ['-n', NS_EXA, 'addr', 'add', '198.51.100.11/24', 'dev', `${VETH}a`]);
   execFileSync('ip', ['-n', NS_RTR, 'addr', 'add', '198.51.100.1/24', 'dev', `${VETH}r`]);
   execFileSync('ip', ['-n', NS_EXA, 'link', 'set', `${VETH}a`, 'up']);
   execFileSync('ip', ['-n', NS_RTR, 'link', 'set', `${VETH}r`, 'up']);
 
   // The router: takes what the site announces (the shipped exabgp.conf's peer, AS 65000).
-  writeFileSync(join(dir, 'bird.conf'), `router id 198.51.100.1;
+  writeFileSync(
+    join(dir, 'bird.conf'),
+    `router id 198.51.100.1;
 protocol device {}
 protocol bgp site {
   local 198.51.100.1 as 65000;
@@ -77,22 +107,42 @@ protocol bgp site {
   hold time 3; keepalive time 1; connect retry time 1;
   ipv4 { import all; export none; };
 }
-`);
-  bird = spawn('ip', ['netns', 'exec', NS_RTR, 'bird', '-f', '-c', join(dir, 'bird.conf'), '-s', ctl, '-P', join(dir, 'bird.pid')], { stdio: 'ignore' });
+`,
+  );
+  bird = spawn(
+    'ip',
+    ['netns', 'exec', NS_RTR, 'bird', '-f', '-c', join(dir, 'bird.conf'), '-s', ctl, '-P', join(dir, 'bird.pid')],
+    { stdio: 'ignore' },
+  );
 
   // The shipped ExaBGP config, with the script and the FIFO where the test keeps them.
-  const conf = readFileSync(join(ROOT, 'deploy', 'exabgp', 'exabgp.conf'), 'utf8').replace('/etc/exabgp/edgedns-fifo.sh', SCRIPT).replace('/run/exabgp/edgedns.fifo', fifo);
+  const conf = readFileSync(join(ROOT, 'deploy', 'exabgp', 'exabgp.conf'), 'utf8')
+    .replace('/etc/exabgp/edgedns-fifo.sh', SCRIPT)
+    .replace('/run/exabgp/edgedns.fifo', fifo);
   assert.ok(conf.includes(`run ${SCRIPT} ${fifo};`), 'the shipped process line was found');
   writeFileSync(join(dir, 'exabgp.conf'), conf);
   const log = openSync(join(dir, 'exabgp.log'), 'a');
   // drop=false: ExaBGP's process keeps root, to make the FIFO in the test's private temp folder
   // (ExaBGP itself still runs as user exabgp). No CLI pipes, answers on (Debian's default), log to
   // stdout.
-  const env = { ...process.env, exabgp_daemon_drop: 'false', exabgp_daemon_daemonize: 'false', exabgp_api_cli: 'false', exabgp_api_ack: 'true', exabgp_log_destination: 'stdout' };
-  exabgp = spawn('ip', ['netns', 'exec', NS_EXA, 'exabgp', join(dir, 'exabgp.conf')], { env, stdio: ['ignore', log, log] });
+  const env = {
+    ...process.env,
+    exabgp_daemon_drop: 'false',
+    exabgp_daemon_daemonize: 'false',
+    exabgp_api_cli: 'false',
+    exabgp_api_ack: 'true',
+    exabgp_log_destination: 'stdout',
+  };
+  exabgp = spawn('ip', ['netns', 'exec', NS_EXA, 'exabgp', join(dir, 'exabgp.conf')], {
+    env,
+    stdio: ['ignore', log, log],
+  });
 
   const up = await until(() => /Established/.test(birdc('show', 'protocols', 'site')), 20_000);
-  assert.ok(up, `BGP session up\n${birdc('show', 'protocols', 'all', 'site')}\n${readFileSync(join(dir, 'exabgp.log'), 'utf8').slice(-2000)}`);
+  assert.ok(
+    up,
+    `BGP session up\n${birdc('show', 'protocols', 'all', 'site')}\n${readFileSync(join(dir, 'exabgp.log'), 'utf8').slice(-2000)}`,
+  );
 });
 
 after(async () => {
@@ -117,42 +167,64 @@ describe('exabgp adapter with ExaBGP 4 and a BIRD peer', () => {
     }
     assert.equal(out, `announce route ${PREFIX} next-hop self`);
     assert.ok(lstatSync(fifo).isFIFO(), 'the process made a FIFO');
-    assert.ok(await until(() => /192\.0\.2\.53\/32\s+unicast \[site .*AS65011i/.test(birdc('show', 'route', PREFIX)), 10_000), `announced at the peer: ${birdc('show', 'route')}`);
+    assert.ok(
+      await until(() => /192\.0\.2\.53\/32\s+unicast \[site .*AS65011i/.test(birdc('show', 'route', PREFIX)), 10_000),
+      `announced at the peer: ${birdc('show', 'route')}`,
+    );
     assert.match(birdc('show', 'route', PREFIX), /via 198\.51\.100\.11/);
 
     assert.equal(await a.apply(req('withdraw')), `withdraw route ${PREFIX} next-hop self`);
-    assert.ok(await until(() => !birdc('show', 'route', PREFIX).includes('192.0.2.53'), 10_000), `withdrawn at the peer: ${birdc('show', 'route')}`);
+    assert.ok(
+      await until(() => !birdc('show', 'route', PREFIX).includes('192.0.2.53'), 10_000),
+      `withdrawn at the peer: ${birdc('show', 'route')}`,
+    );
 
     // A new writer (edgedns restarted) is read by the same reader: no end of file, no loop.
     const b = exabgpAdapter({ pipe: fifo, timeoutMs: 1000 });
     await b.apply(req('announce'));
-    assert.ok(await until(() => birdc('show', 'route', PREFIX).includes('192.0.2.53'), 10_000), 'announced again by a new writer');
+    assert.ok(
+      await until(() => birdc('show', 'route', PREFIX).includes('192.0.2.53'), 10_000),
+      'announced again by a new writer',
+    );
     await b.apply(req('withdraw'));
     assert.ok(await until(() => !birdc('show', 'route', PREFIX).includes('192.0.2.53'), 10_000), 'withdrawn again');
     await a.close();
     await b.close();
   });
 
-  it('ExaBGP still works after 14,000 commands: its answers on the process\' stdin are read', { timeout: 60_000 }, async () => {
-    // With api.ack ExaBGP writes "done" per command to the process and blocks once 64 KiB (13,107
-    // answers) are unread: its BGP sessions then time out. edgedns re-asserts every 30 s, so a
-    // process that does not read them takes a site down after a few days.
-    const r = spawnSync('sh', ['-c', `yes 'withdraw route 192.0.2.99/32 next-hop self' | head -n 14000 > ${fifo}`], { timeout: 20_000 });
-    assert.equal(r.status, 0, 'all written');
-    const a = exabgpAdapter({ pipe: fifo, timeoutMs: 1000 });
-    await a.apply(req('announce'));
-    assert.ok(await until(() => birdc('show', 'route', PREFIX).includes('192.0.2.53'), 20_000), `announced after the flood: ${birdc('show', 'protocols', 'site')}`);
-    await a.apply(req('withdraw'));
-    assert.ok(await until(() => !birdc('show', 'route', PREFIX).includes('192.0.2.53'), 10_000), 'withdrawn');
-    await a.close();
-  });
+  it(
+    "ExaBGP still works after 14,000 commands: its answers on the process' stdin are read",
+    { timeout: 60_000 },
+    async () => {
+      // With api.ack ExaBGP writes "done" per command to the process and blocks once 64 KiB (13,107
+      // answers) are unread: its BGP sessions then time out. edgedns re-asserts every 30 s, so a
+      // process that does not read them takes a site down after a few days.
+      const r = spawnSync('sh', ['-c', `yes 'withdraw route 192.0.2.99/32 next-hop self' | head -n 14000 > ${fifo}`], {
+        timeout: 20_000,
+      });
+      assert.equal(r.status, 0, 'all written');
+      const a = exabgpAdapter({ pipe: fifo, timeoutMs: 1000 });
+      await a.apply(req('announce'));
+      assert.ok(
+        await until(() => birdc('show', 'route', PREFIX).includes('192.0.2.53'), 20_000),
+        `announced after the flood: ${birdc('show', 'protocols', 'site')}`,
+      );
+      await a.apply(req('withdraw'));
+      assert.ok(await until(() => !birdc('show', 'route', PREFIX).includes('192.0.2.53'), 10_000), 'withdrawn');
+      await a.close();
+    },
+  );
 
   it('when ExaBGP stops, nothing keeps reading the FIFO', { timeout: 30_000 }, async () => {
     assert.ok(holders(fifo).length > 0, 'read while ExaBGP runs');
     await stop(exabgp);
     assert.ok(await until(() => holders(fifo).length === 0, 5000), `no reader left: ${holders(fifo).join(' ')}`);
     const a = exabgpAdapter({ pipe: fifo, timeoutMs: 1000 });
-    await assert.rejects(a.apply(req('withdraw')), (e: unknown) => e instanceof AdapterError && e.retryLater && e.message.startsWith(`no ExaBGP process reads ${fifo}`));
+    await assert.rejects(
+      a.apply(req('withdraw')),
+      (e: unknown) =>
+        e instanceof AdapterError && e.retryLater && e.message.startsWith(`no ExaBGP process reads ${fifo}`),
+    );
   });
 });
 

@@ -23,7 +23,11 @@ after(async () => {
   assert.equal(await fwd.close(), 0);
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const upstreamTimeouts = async (): Promise<number> => value(parseProm(await (await fetch(`http://127.0.0.1:${srv.adminPort}/metrics`)).text()), 'edgedns_upstream_timeouts_total');
+const upstreamTimeouts = async (): Promise<number> =>
+  value(
+    parseProm(await (await fetch(`http://127.0.0.1:${srv.adminPort}/metrics`)).text()),
+    'edgedns_upstream_timeouts_total',
+  );
 
 describe('caching forwarder', () => {
   it('answers through the upstream, then from the cache with a lower TTL', async () => {
@@ -57,7 +61,9 @@ describe('caching forwarder', () => {
     up.set('burst.example.org', 'A', 60, '192.0.2.7');
     up.delayMs = 150;
     const asked = up.queries;
-    const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => udpExchange(srv.port, query('burst.example.org', 'A', { id: i }), 3000)));
+    const replies = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => udpExchange(srv.port, query('burst.example.org', 'A', { id: i }), 3000)),
+    );
     up.delayMs = 0;
     assert.equal(replies.filter((r) => r && decode(r).answers[0]?.data === '192.0.2.7').length, 100);
     assert.equal(up.queries - asked, 1);
@@ -80,12 +86,20 @@ describe('caching forwarder', () => {
     up.set('stale.example.org', 'A', 300, '192.0.2.9');
     // Stale (without asking) until the recheck interval (2 s) has passed, then fresh.
     let fresh = await dig(srv, ['stale.example.org']);
-    await until(async () => {
-      if (fresh.answer[0]?.data === '192.0.2.9') return true;
-      assert.deepEqual([fresh.answer[0]?.data, fresh.answer[0]?.ttl, fresh.ede?.slice(0, 1)], ['192.0.2.8', 30, '3'], 'stale until then');
-      fresh = await dig(srv, ['stale.example.org']);
-      return false;
-    }, PATIENCE_MS, 'a fresh answer after the stale recheck interval');
+    await until(
+      async () => {
+        if (fresh.answer[0]?.data === '192.0.2.9') return true;
+        assert.deepEqual(
+          [fresh.answer[0]?.data, fresh.answer[0]?.ttl, fresh.ede?.slice(0, 1)],
+          ['192.0.2.8', 30, '3'],
+          'stale until then',
+        );
+        fresh = await dig(srv, ['stale.example.org']);
+        return false;
+      },
+      PATIENCE_MS,
+      'a fresh answer after the stale recheck interval',
+    );
     assert.equal(fresh.ede, undefined);
   });
 
@@ -121,13 +135,17 @@ describe('caching forwarder', () => {
     up.mode = 'answer';
     up.set('back.example.org', 'A', 60, '192.0.2.67');
     let back = await dig(srv, ['back.example.org']);
-    await until(async () => {
-      if (back.status === 'NOERROR') return true;
-      assert.match(back.ede ?? '', /^22 \(No Reachable Authority\): \(every upstream is down/);
-      await sleep(250);
-      back = await dig(srv, ['back.example.org']);
-      return false;
-    }, PATIENCE_MS, 'the upstream back after its probe');
+    await until(
+      async () => {
+        if (back.status === 'NOERROR') return true;
+        assert.match(back.ede ?? '', /^22 \(No Reachable Authority\): \(every upstream is down/);
+        await sleep(250);
+        back = await dig(srv, ['back.example.org']);
+        return false;
+      },
+      PATIENCE_MS,
+      'the upstream back after its probe',
+    );
     assert.equal(back.answer[0]?.data, '192.0.2.67');
   });
 
@@ -148,7 +166,18 @@ describe('caching forwarder', () => {
 
 describe('who may recurse', () => {
   it('a client outside recursion.allow gets REFUSED with EDE 18; zones are still answered', async () => {
-    const other = await startServer({ args: ['--listen', '127.0.0.1:0', '--zones', ZONES, '--upstream', `127.0.0.1:${up.port}`, '--allow-recursion', '192.0.2.0/24'] });
+    const other = await startServer({
+      args: [
+        '--listen',
+        '127.0.0.1:0',
+        '--zones',
+        ZONES,
+        '--upstream',
+        `127.0.0.1:${up.port}`,
+        '--allow-recursion',
+        '192.0.2.0/24',
+      ],
+    });
     try {
       const r = await dig(other, ['www.example.org']);
       assert.equal(r.status, 'REFUSED');

@@ -18,16 +18,40 @@ const NS = `edgedns-gobgp-${process.pid}`;
 const dir = mkdtempSync(join(tmpdir(), 'edgedns-gobgp-'));
 const API = ['-p', '50051'];
 let gobgpd: ChildProcess | undefined;
-const gobgp = (...args: string[]): string => spawnSync('ip', ['netns', 'exec', NS, 'gobgp', ...API, ...args], { encoding: 'utf8' }).stdout ?? '';
-const req = (action: Action) => ({ action, prefixes: ['192.0.2.53/32', '2001:db8::53/128'], siteId: 't', reason: 'test', seq: 1 });
+const gobgp = (...args: string[]): string =>
+  spawnSync('ip', ['netns', 'exec', NS, 'gobgp', ...API, ...args], { encoding: 'utf8' }).stdout ?? '';
+const req = (action: Action) => ({
+  action,
+  prefixes: ['192.0.2.53/32', '2001:db8::53/128'],
+  siteId: 't',
+  reason: 'test',
+  seq: 1,
+});
 
 before(async () => {
   const why = netnsUnavailable();
   assert.equal(why, null, `this test ${why}`);
-  assert.equal(spawnSync('gobgpd', ['--version']).status, 0, 'needs gobgpd (Debian: apt-get install gobgpd; scripts/install-deps.sh test)');
+  assert.equal(
+    spawnSync('gobgpd', ['--version']).status,
+    0,
+    'needs gobgpd (Debian: apt-get install gobgpd; scripts/install-deps.sh test)',
+  );
   addNetns(NS);
   const log = openSync(join(dir, 'gobgpd.log'), 'a');
-  gobgpd = spawn('ip', ['netns', 'exec', NS, 'gobgpd', '-f', join(ROOT, 'deploy', 'gobgp', 'gobgpd.toml'), '--api-hosts', '127.0.0.1:50051'], { stdio: ['ignore', log, log] });
+  gobgpd = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      NS,
+      'gobgpd',
+      '-f',
+      join(ROOT, 'deploy', 'gobgp', 'gobgpd.toml'),
+      '--api-hosts',
+      '127.0.0.1:50051',
+    ],
+    { stdio: ['ignore', log, log] },
+  );
   let up = false;
   for (let i = 0; i < 50 && !up; i++) {
     await new Promise((r) => setTimeout(r, 100));
@@ -53,7 +77,10 @@ describe('gobgp adapter with GoBGP 3', () => {
     assert.match(gobgp('global', 'rib', '-a', 'ipv6'), /2001:db8::53\/128/);
     assert.match(await a.apply(req('announce')), /in GoBGP's global RIB/);
     assert.equal(await a.apply(req('withdraw')), "withdraw 192.0.2.53/32, 2001:db8::53/128; not in GoBGP's global RIB");
-    assert.doesNotMatch(gobgp('global', 'rib', '-a', 'ipv4') + gobgp('global', 'rib', '-a', 'ipv6'), /192\.0\.2\.53|2001:db8::53/);
+    assert.doesNotMatch(
+      gobgp('global', 'rib', '-a', 'ipv4') + gobgp('global', 'rib', '-a', 'ipv6'),
+      /192\.0\.2\.53|2001:db8::53/,
+    );
     assert.match(await a.apply(req('withdraw')), /not in GoBGP's global RIB/);
   });
 });

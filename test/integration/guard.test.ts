@@ -21,7 +21,10 @@ async function nodeWithGuard() {
   const n = nodeSetup();
   const srv = await startServer({ config: n.config, args: [] });
   // The node's port for the guard; its probes wait up to 2 s, so a busy machine is not a dead node.
-  writeFileSync(n.config, `${readFileSync(n.config, 'utf8').replace('listen: ["127.0.0.1:0"]', `listen: ["127.0.0.1:${srv.port}"]`)}guard: { interval: 200ms, timeout: 2s, fall: 3 }\n`);
+  writeFileSync(
+    n.config,
+    `${readFileSync(n.config, 'utf8').replace('listen: ["127.0.0.1:0"]', `listen: ["127.0.0.1:${srv.port}"]`)}guard: { interval: 200ms, timeout: 2s, fall: 3 }\n`,
+  );
   const guard = spawn(process.execPath, [MAIN, 'guard', '--config', n.config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   guard.stderr.on('data', (d: Buffer) => (log += d.toString()));
@@ -52,13 +55,29 @@ describe('edgedns guard', () => {
     try {
       const before = n.calls().length;
       srv.proc.kill('SIGSTOP');
-      await until(() => n.calls().slice(before).some((c) => c.reason.startsWith('guard')), PATIENCE_MS, 'guard withdraw');
+      await until(
+        () =>
+          n
+            .calls()
+            .slice(before)
+            .some((c) => c.reason.startsWith('guard')),
+        PATIENCE_MS,
+        'guard withdraw',
+      );
       await until(() => withdrawals(glog()).length > 0, PATIENCE_MS, 'guard log');
       // Probes went unanswered; the sentinel connection of a stopped process does not close.
       assert.match(withdrawals(glog()).at(-1) as string, /^UDP 127\.0\.0\.1:\d+: no answer within 2000 ms$/);
       srv.proc.kill('SIGCONT');
       const after = n.calls().length;
-      await until(() => n.calls().slice(after).some((c) => c.action === 'announce'), PATIENCE_MS, `node announces again (calls ${JSON.stringify(n.calls())})`).catch((e: Error) => {
+      await until(
+        () =>
+          n
+            .calls()
+            .slice(after)
+            .some((c) => c.action === 'announce'),
+        PATIENCE_MS,
+        `node announces again (calls ${JSON.stringify(n.calls())})`,
+      ).catch((e: Error) => {
         throw new Error(`${e.message}\n${srv.logs().slice(-3000)}`);
       });
       assert.match(srv.logs(), /"msg":"stalled/);
@@ -75,10 +94,22 @@ describe('edgedns guard', () => {
     try {
       const before = n.calls().length;
       srv.proc.kill('SIGKILL');
-      await until(() => n.calls().slice(before).some((c) => c.reason.startsWith('guard')), PATIENCE_MS, 'guard withdraw');
+      await until(
+        () =>
+          n
+            .calls()
+            .slice(before)
+            .some((c) => c.reason.startsWith('guard')),
+        PATIENCE_MS,
+        'guard withdraw',
+      );
       // The sentinel's close and one quick probe decided (`fall` probe rounds would name only UDP).
       const closed = /^TCP 127\.0\.0\.1:\d+: connection closed; UDP 127\.0\.0\.1:\d+: /;
-      await until(() => withdrawals(glog()).some((w) => closed.test(w)), PATIENCE_MS, 'a withdrawal for the closed connection').catch((e: Error) => {
+      await until(
+        () => withdrawals(glog()).some((w) => closed.test(w)),
+        PATIENCE_MS,
+        'a withdrawal for the closed connection',
+      ).catch((e: Error) => {
         throw new Error(`${e.message}\n${glog()}`);
       });
     } finally {

@@ -39,7 +39,10 @@ describe('health-coupled announcement', () => {
     try {
       await until(() => n.calls().some((c) => c.action === 'announce'), PATIENCE_MS, 'announce');
       const calls = n.calls();
-      assert.deepEqual(calls.slice(0, 2).map((c) => `${c.action} ${c.reason}`), ['withdraw startup', 'announce healthy']);
+      assert.deepEqual(
+        calls.slice(0, 2).map((c) => `${c.action} ${c.reason}`),
+        ['withdraw startup', 'announce healthy'],
+      );
       assert.equal(await readyz(srv.adminPort), 200);
     } finally {
       await srv.stop();
@@ -54,9 +57,17 @@ describe('health-coupled announcement', () => {
       // One failure: withdrawn, then back after rise with no hold-down (the first flap).
       const r = await runCli(['drill', 'fail', '--for', '1500ms', ...admin(srv)]);
       assert.equal(r.code, 0, r.stderr);
-      await until(() => n.changes().filter((c) => c.action === 'withdraw').length >= 2, PATIENCE_MS, 'withdraw after the drill');
+      await until(
+        () => n.changes().filter((c) => c.action === 'withdraw').length >= 2,
+        PATIENCE_MS,
+        'withdraw after the drill',
+      );
       assert.equal(await readyz(srv.adminPort), 503);
-      await until(() => n.changes().filter((c) => c.action === 'announce').length >= 2, PATIENCE_MS, 'announce after the drill');
+      await until(
+        () => n.changes().filter((c) => c.action === 'announce').length >= 2,
+        PATIENCE_MS,
+        'announce after the drill',
+      );
       // Times are the node's own (its log lines), not when the hook processes ran: a loaded machine
       // delays hooks, not the node's decisions.
       const downs = (): { t: number; hold: number }[] => stateLines(srv.logs(), 'DOWN');
@@ -65,14 +76,28 @@ describe('health-coupled announcement', () => {
       assert.equal(downs()[0]?.hold, 0, 'the first flap has no hold-down');
       // Second flap inside the decay window: re-announcing is held for 1.5 s after the withdrawal;
       // third flap: the hold-down doubles.
-      for (const [flap, holdMs] of [[2, 1500], [3, 3000]] as const) {
+      for (const [flap, holdMs] of [
+        [2, 1500],
+        [3, 3000],
+      ] as const) {
         await runCli(['drill', 'fail', '--for', '700ms', ...admin(srv)]);
-        await until(() => n.changes().filter((c) => c.action === 'withdraw').length >= flap + 1, PATIENCE_MS, `withdraw of flap ${flap}`);
-        await until(() => n.changes().filter((c) => c.action === 'announce').length >= flap + 1, PATIENCE_MS, `announce after the hold-down of flap ${flap}`);
+        await until(
+          () => n.changes().filter((c) => c.action === 'withdraw').length >= flap + 1,
+          PATIENCE_MS,
+          `withdraw of flap ${flap}`,
+        );
+        await until(
+          () => n.changes().filter((c) => c.action === 'announce').length >= flap + 1,
+          PATIENCE_MS,
+          `announce after the hold-down of flap ${flap}`,
+        );
         const down = downs()[flap - 1] as { t: number; hold: number };
         // The hold-down the node set, as it logged it: the time left when the line was written,
         // so a busy machine can show a little less, never more, and never the next doubling.
-        assert.ok(down.hold <= holdMs && down.hold > holdMs / 2, `hold-down ${down.hold} ms logged for flap ${flap} (expected ${holdMs})`);
+        assert.ok(
+          down.hold <= holdMs && down.hold > holdMs / 2,
+          `hold-down ${down.hold} ms logged for flap ${flap} (expected ${holdMs})`,
+        );
         // Held at least that long, on the node's own stamps: from when the drill was applied (its
         // log line, written before any check failed) to the UP line (written after the decision).
         const drill = drills()[flap - 1] as number;
@@ -92,12 +117,17 @@ describe('health-coupled announcement', () => {
     const srv = await startServer({ config: n.config, args: [] });
     try {
       await until(() => n.calls().some((c) => c.action === 'announce'), PATIENCE_MS, 'announce');
-      const status = async (): Promise<{ health: { reason: string; checks: { name: string; ok: boolean; detail: string }[] }; zones: { origin: string }[] }> =>
-        (await fetch(`http://127.0.0.1:${srv.adminPort}/status`)).json() as never;
+      const status = async (): Promise<{
+        health: { reason: string; checks: { name: string; ok: boolean; detail: string }[] };
+        zones: { origin: string }[];
+      }> => (await fetch(`http://127.0.0.1:${srv.adminPort}/status`)).json() as never;
       renameSync(join(n.zonesDir, 'second.test.zone'), join(n.dir, 'second.test.zone.off'));
       const r = await runCli(['reload', ...admin(srv)]);
       assert.equal(r.code, 1);
-      assert.match(r.stderr + r.stdout, /second\.test\.zone: zone second\.test\. is gone from the zone files; it is still served/);
+      assert.match(
+        r.stderr + r.stdout,
+        /second\.test\.zone: zone second\.test\. is gone from the zone files; it is still served/,
+      );
       // Reload, /status and the zones check agree: still served, still announced.
       assert.equal((await dig(srv, ['second.test', 'SOA'])).status, 'NOERROR');
       assert.deepEqual((await status()).zones.map((z) => z.origin).sort(), ['example.test.', 'second.test.']);
@@ -109,9 +139,17 @@ describe('health-coupled announcement', () => {
       const removed = await runCli(['reload', '--remove', 'second.test', ...admin(srv)]);
       assert.equal(removed.code, 0, removed.stderr);
       assert.equal((await dig(srv, ['second.test', 'SOA'])).status, 'REFUSED');
-      assert.deepEqual((await status()).zones.map((z) => z.origin), ['example.test.']);
+      assert.deepEqual(
+        (await status()).zones.map((z) => z.origin),
+        ['example.test.'],
+      );
       // The zones check has run since the removal, and passed.
-      await until(async () => (await status()).health.checks.some((c) => c.name === 'zones' && c.ok && c.detail === '1 zone(s) loaded'), PATIENCE_MS, 'the zones check to see one zone');
+      await until(
+        async () =>
+          (await status()).health.checks.some((c) => c.name === 'zones' && c.ok && c.detail === '1 zone(s) loaded'),
+        PATIENCE_MS,
+        'the zones check to see one zone',
+      );
       assert.equal(n.calls().at(-1)?.action, 'announce');
       assert.equal(await readyz(srv.adminPort), 200);
       assert.equal((await status()).health.reason, 'checks pass');
@@ -137,13 +175,27 @@ describe('health-coupled announcement', () => {
       srv = await startServer({ config: n.config, args: [] });
       const restarted = srv;
       // Its checks pass (it would announce after rise, 3 checks 50 ms apart, were it not drained) …
-      await until(async () => {
-        const h = ((await (await fetch(`http://127.0.0.1:${restarted.adminPort}/status`)).json()) as { health: { checks: { ok: boolean }[] } }).health;
-        return h.checks.length > 0 && h.checks.every((c) => c.ok);
-      }, PATIENCE_MS, 'the restarted node to pass its checks');
+      await until(
+        async () => {
+          const h = (
+            (await (await fetch(`http://127.0.0.1:${restarted.adminPort}/status`)).json()) as {
+              health: { checks: { ok: boolean }[] };
+            }
+          ).health;
+          return h.checks.length > 0 && h.checks.every((c) => c.ok);
+        },
+        PATIENCE_MS,
+        'the restarted node to pass its checks',
+      );
       await new Promise((r) => setTimeout(r, 800));
       // … and it stays withdrawn.
-      assert.ok(n.calls().slice(before).every((c) => c.action === 'withdraw'), 'a restarted drained node does not announce');
+      assert.ok(
+        n
+          .calls()
+          .slice(before)
+          .every((c) => c.action === 'withdraw'),
+        'a restarted drained node does not announce',
+      );
       assert.equal(await readyz(srv.adminPort), 503);
       const u = await runCli(['undrain', ...admin(srv)]);
       assert.equal(u.code, 0, u.stderr);
@@ -186,7 +238,16 @@ describe('health-coupled announcement', () => {
       await until(() => srv.logs().includes('"msg":"stopping"'), PATIENCE_MS, 'the linger to begin');
       srv.proc.kill('SIGTERM');
       let timer: NodeJS.Timeout | undefined;
-      const [code] = (await Promise.race([exited, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no exit within ${PATIENCE_MS} ms of the second SIGTERM (linger 10 min)`)), PATIENCE_MS)))])) as [number];
+      const [code] = (await Promise.race([
+        exited,
+        new Promise(
+          (_, reject) =>
+            (timer = setTimeout(
+              () => reject(new Error(`no exit within ${PATIENCE_MS} ms of the second SIGTERM (linger 10 min)`)),
+              PATIENCE_MS,
+            )),
+        ),
+      ])) as [number];
       clearTimeout(timer);
       assert.equal(code, 0);
       assert.match(srv.logs(), /"msg":"second signal: skipping the linger"[\s\S]*"msg":"stopped"/);
@@ -201,7 +262,10 @@ describe('health-coupled announcement', () => {
     assert.equal(w.code, 0, w.stderr);
     const a = await runCli(['announce', 'announce', '--config', n.config]);
     assert.equal(a.code, 0);
-    assert.deepEqual(n.calls().map((c) => c.action), ['withdraw', 'announce']);
+    assert.deepEqual(
+      n.calls().map((c) => c.action),
+      ['withdraw', 'announce'],
+    );
     assert.equal((await runCli(['announce', 'sideways', '--config', n.config])).code, 2);
   });
 });

@@ -24,14 +24,17 @@ before(async () => {
   up.set('cached.example.org', 'A', 300, '192.0.2.2');
   const dir = mkdtempSync(join(tmpdir(), 'edgedns-id-'));
   const cfg = join(dir, 'edgedns.yaml');
-  writeFileSync(cfg, [
-    'listen: ["127.0.0.1:0"]',
-    `zones: { dir: ${JSON.stringify(ZONES)} }`,
-    `upstreams: ["127.0.0.1:${up.port}"]`,
-    'resolver: { timeout: 200ms, deadline: 500ms }',
-    `site: { id: ${SITE}, hostname: edge1.example.test, version: "edgedns test" }`,
-    'log: { queries: all }',
-  ].join('\n'));
+  writeFileSync(
+    cfg,
+    [
+      'listen: ["127.0.0.1:0"]',
+      `zones: { dir: ${JSON.stringify(ZONES)} }`,
+      `upstreams: ["127.0.0.1:${up.port}"]`,
+      'resolver: { timeout: 200ms, deadline: 500ms }',
+      `site: { id: ${SITE}, hostname: edge1.example.test, version: "edgedns test" }`,
+      'log: { queries: all }',
+    ].join('\n'),
+  );
   srv = await startServer({ config: cfg, args: [] });
 });
 after(async () => {
@@ -72,7 +75,19 @@ describe('NSID on every answer path', () => {
     });
   }
   it('FORMERR with an OPT carries it too', async () => {
-    const q = dnsPacket.encode({ type: 'query', id: 5, questions: [], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, options: [{ code: 3, data: Buffer.alloc(0) }] } as unknown as dnsPacket.Answer] });
+    const q = dnsPacket.encode({
+      type: 'query',
+      id: 5,
+      questions: [],
+      additionals: [
+        {
+          type: 'OPT',
+          name: '.',
+          udpPayloadSize: 1232,
+          options: [{ code: 3, data: Buffer.alloc(0) }],
+        } as unknown as dnsPacket.Answer,
+      ],
+    });
     const r = await udpExchange(srv.port, q);
     assert.ok(r);
     const d = decode(r);
@@ -93,7 +108,12 @@ describe('NSID on every answer path', () => {
 });
 
 describe('CHAOS identity (RFC 4892)', () => {
-  const cases: [string, string][] = [['id.server', SITE], ['hostname.bind', 'edge1.example.test'], ['version.bind', 'edgedns test'], ['version.server', 'edgedns test']];
+  const cases: [string, string][] = [
+    ['id.server', SITE],
+    ['hostname.bind', 'edge1.example.test'],
+    ['version.bind', 'edgedns test'],
+    ['version.server', 'edgedns test'],
+  ];
   for (const [name, want] of cases) {
     it(`CH TXT ${name}`, async () => {
       const r = await dig(srv, [name, 'CH', 'TXT']);
@@ -103,7 +123,10 @@ describe('CHAOS identity (RFC 4892)', () => {
     });
   }
   it('a hidden version is REFUSED', async () => {
-    const other = await startServer({ args: ['--listen', '127.0.0.1:0', '--zones', ZONES, '--authoritative-only', '--site-id', 'hidden-site'], env: {} });
+    const other = await startServer({
+      args: ['--listen', '127.0.0.1:0', '--zones', ZONES, '--authoritative-only', '--site-id', 'hidden-site'],
+      env: {},
+    });
     try {
       // The default version is shown; hiding it needs the config: checked through a config file.
       assert.equal((await dig(other, ['version.bind', 'CH', 'TXT'])).status, 'NOERROR');
@@ -112,7 +135,10 @@ describe('CHAOS identity (RFC 4892)', () => {
     }
     const dir = mkdtempSync(join(tmpdir(), 'edgedns-hidden-'));
     const cfg = join(dir, 'c.yaml');
-    writeFileSync(cfg, `listen: ["127.0.0.1:0"]\nzones: { dir: ${JSON.stringify(ZONES)} }\nupstreams: []\nsite: { version: false }\n`);
+    writeFileSync(
+      cfg,
+      `listen: ["127.0.0.1:0"]\nzones: { dir: ${JSON.stringify(ZONES)} }\nupstreams: []\nsite: { version: false }\n`,
+    );
     const hidden = await startServer({ config: cfg, args: [] });
     try {
       assert.equal((await dig(hidden, ['version.bind', 'CH', 'TXT'])).status, 'REFUSED');
@@ -135,7 +161,8 @@ describe('metrics', () => {
     const before = await metrics();
     for (let i = 0; i < 10; i++) await dig(srv, ['mail.example.test', 'AAAA']);
     const after = await metrics();
-    const d = (name: string, labels: Record<string, string>) => value(after, name, labels) - value(before, name, labels);
+    const d = (name: string, labels: Record<string, string>) =>
+      value(after, name, labels) - value(before, name, labels);
     assert.equal(d('edgedns_queries_total', { transport: 'udp', qtype: 'AAAA' }), 10);
     // The node's own health probes (SOA over UDP and TCP) are counted apart: clients' figures only.
     assert.equal(d('edgedns_queries_total', { qtype: 'SOA' }), 0);
@@ -145,7 +172,11 @@ describe('metrics', () => {
   it('queries per local zone and rcode, and the sizes of requests and responses', async () => {
     up.set('sized.example.org', 'A', 300, '192.0.2.9');
     const before = await metrics();
-    const sent = [query('www.example.test', 'A'), query('nothing-here.example.test', 'A', { edns: true }), query('sized.example.org', 'A', { rd: true })];
+    const sent = [
+      query('www.example.test', 'A'),
+      query('nothing-here.example.test', 'A', { edns: true }),
+      query('sized.example.org', 'A', { rd: true }),
+    ];
     const got: Buffer[] = [];
     for (const q of sent) {
       const r = await udpExchange(srv.port, q);
@@ -153,7 +184,8 @@ describe('metrics', () => {
       got.push(r);
     }
     const after = await metrics();
-    const d = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels);
+    const d = (name: string, labels: Record<string, string> = {}) =>
+      value(after, name, labels) - value(before, name, labels);
     assert.equal(d('edgedns_zone_queries_total', { zone: 'example.test.', rcode: 'NOERROR' }), 1);
     assert.equal(d('edgedns_zone_queries_total', { zone: 'example.test.', rcode: 'NXDOMAIN' }), 1);
     assert.equal(d('edgedns_zone_queries_total'), 2, 'the forwarded name is in no local zone');
@@ -169,14 +201,31 @@ describe('metrics', () => {
   it('the health probes are counted apart, and the whole endpoint passes promtool check metrics', async () => {
     const before = await metrics();
     let after = before;
-    const probed = (): boolean => ['udp', 'tcp'].every((transport) => value(after, 'edgedns_probe_queries_total', { transport }) > value(before, 'edgedns_probe_queries_total', { transport }));
-    await until(async () => probed() || ((after = await metrics()), probed()), PATIENCE_MS, 'health probes over UDP and TCP to be counted');
-    assert.equal(value(after, 'edgedns_queries_total') - value(before, 'edgedns_queries_total'), 0, 'no client asked anything');
+    const probed = (): boolean =>
+      ['udp', 'tcp'].every(
+        (transport) =>
+          value(after, 'edgedns_probe_queries_total', { transport }) >
+          value(before, 'edgedns_probe_queries_total', { transport }),
+      );
+    await until(
+      async () => probed() || ((after = await metrics()), probed()),
+      PATIENCE_MS,
+      'health probes over UDP and TCP to be counted',
+    );
+    assert.equal(
+      value(after, 'edgedns_queries_total') - value(before, 'edgedns_queries_total'),
+      0,
+      'no client asked anything',
+    );
     const text = await (await fetch(`http://127.0.0.1:${srv.adminPort}/metrics`)).text();
     const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     assert.equal(r.status, 0, `promtool check metrics: ${r.stdout}${r.stderr}`);
     // Counters with a fixed set of labels are there at 0 before their first event.
-    assert.equal(value(after, 'edgedns_tcp_timeouts_total', { deadline: 'idle' }) >= 0 && after.some((x) => x.name === 'edgedns_send_errors_total'), true);
+    assert.equal(
+      value(after, 'edgedns_tcp_timeouts_total', { deadline: 'idle' }) >= 0 &&
+        after.some((x) => x.name === 'edgedns_send_errors_total'),
+      true,
+    );
   });
   it('cache hits, misses, entries and upstream queries', async () => {
     const before = await metrics();
@@ -188,7 +237,11 @@ describe('metrics', () => {
     assert.equal(value(after, 'edgedns_cache_misses_total') - value(before, 'edgedns_cache_misses_total'), 1);
     assert.ok(value(after, 'edgedns_cache_entries') >= 1);
     assert.ok(value(after, 'edgedns_cache_bytes') > 0);
-    assert.equal(value(after, 'edgedns_upstream_queries_total', { upstream: `127.0.0.1:${up.port}`, transport: 'udp' }) - value(before, 'edgedns_upstream_queries_total', { upstream: `127.0.0.1:${up.port}`, transport: 'udp' }), 1);
+    assert.equal(
+      value(after, 'edgedns_upstream_queries_total', { upstream: `127.0.0.1:${up.port}`, transport: 'udp' }) -
+        value(before, 'edgedns_upstream_queries_total', { upstream: `127.0.0.1:${up.port}`, transport: 'udp' }),
+      1,
+    );
     assert.equal(value(after, 'edgedns_upstream_up', { upstream: `127.0.0.1:${up.port}` }), 1);
   });
   it('TCP connections and malformed packets are counted', async () => {
@@ -197,9 +250,18 @@ describe('metrics', () => {
     await udpExchange(srv.port, Buffer.from([1, 2, 3]), 300);
     const after = await metrics();
     // Health probes open TCP connections of their own: one per probe over TCP.
-    const probes = value(after, 'edgedns_probe_queries_total', { transport: 'tcp' }) - value(before, 'edgedns_probe_queries_total', { transport: 'tcp' });
-    assert.equal(value(after, 'edgedns_tcp_connections_total') - value(before, 'edgedns_tcp_connections_total'), 1 + probes);
-    assert.equal(value(after, 'edgedns_malformed_packets_total', { transport: 'udp' }) - value(before, 'edgedns_malformed_packets_total', { transport: 'udp' }), 1);
+    const probes =
+      value(after, 'edgedns_probe_queries_total', { transport: 'tcp' }) -
+      value(before, 'edgedns_probe_queries_total', { transport: 'tcp' });
+    assert.equal(
+      value(after, 'edgedns_tcp_connections_total') - value(before, 'edgedns_tcp_connections_total'),
+      1 + probes,
+    );
+    assert.equal(
+      value(after, 'edgedns_malformed_packets_total', { transport: 'udp' }) -
+        value(before, 'edgedns_malformed_packets_total', { transport: 'udp' }),
+      1,
+    );
   });
 });
 
@@ -213,7 +275,10 @@ describe('status and logs', () => {
       config: { sha256: string };
     };
     assert.equal(s.site.id, SITE);
-    assert.deepEqual(s.zones.map((z) => [z.origin, z.serial]), [['example.test.', 2026112101]]);
+    assert.deepEqual(
+      s.zones.map((z) => [z.origin, z.serial]),
+      [['example.test.', 2026112101]],
+    );
     assert.equal(s.upstreams[0]?.address, `127.0.0.1:${up.port}`);
     assert.equal(typeof s.cache.entries, 'number');
     assert.match(s.config.sha256, /^[0-9a-f]{64}$/);
@@ -240,7 +305,11 @@ describe('status and logs', () => {
   });
   it('JSON log lines carry the site id; the query log has one line per query', async () => {
     await dig(srv, ['+tcp', 'sip.example.test']);
-    const lines = srv.logs().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = srv
+      .logs()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.ok(lines.every((l) => l.site === SITE));
     const q = lines.find((l) => l.msg === 'query' && l.name === 'sip.example.test.');
     assert.ok(q, 'query line');

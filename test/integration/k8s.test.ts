@@ -7,7 +7,19 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -42,7 +54,12 @@ interface DaemonSetSpec {
   selector: { matchLabels: Record<string, string> };
   template: {
     metadata: { labels: Record<string, string>; annotations: Record<string, string> };
-    spec: { hostNetwork: boolean; priorityClassName: string; containers: PodContainer[]; volumes: { name: string; configMap?: { name: string }; hostPath?: { path: string; type: string } }[] };
+    spec: {
+      hostNetwork: boolean;
+      priorityClassName: string;
+      containers: PodContainer[];
+      volumes: { name: string; configMap?: { name: string }; hostPath?: { path: string; type: string } }[];
+    };
   };
 }
 
@@ -63,33 +80,75 @@ const container = (name: string): PodContainer => {
 const nodeConfig = (doc('ConfigMap', 'edgedns').data ?? {})['edgedns.yaml'] ?? '';
 const zoneFiles = doc('ConfigMap', 'edgedns-zones').data ?? {};
 /** A probe's port, by name or number, as the kubelet resolves it. */
-const probePort = (c: PodContainer, p: Probe): number => (typeof p.httpGet.port === 'number' ? p.httpGet.port : (c.ports?.find((x) => x.name === p.httpGet.port)?.containerPort ?? NaN));
+const probePort = (c: PodContainer, p: Probe): number =>
+  typeof p.httpGet.port === 'number'
+    ? p.httpGet.port
+    : (c.ports?.find((x) => x.name === p.httpGet.port)?.containerPort ?? NaN);
 const dockerfile = readFileSync(join(D, 'docker', 'Dockerfile'), 'utf8');
 
 const SCHEMAS = join(K8S, 'schemas', 'v1.30');
 /** deploy/k8s/schemas/validate.py with Debian's python3-jsonschema (scripts/install-deps.sh test). */
 function validate(...files: string[]): { status: number | null; out: string } {
-  const r = spawnSync('/usr/bin/python3', [join(K8S, 'schemas', 'validate.py'), SCHEMAS, ...files], { encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/python3', [join(K8S, 'schemas', 'validate.py'), SCHEMAS, ...files], {
+    encoding: 'utf8',
+  });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
 describe('Kubernetes manifests', () => {
   it("every document of deploy/k8s/*.yaml is valid against its kind's strict Kubernetes 1.30 schema", () => {
-    const files = readdirSync(K8S).filter((f) => f.endsWith('.yaml')).map((f) => join(K8S, f));
+    const files = readdirSync(K8S)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => join(K8S, f));
     const r = validate(...files);
     assert.equal(r.status, 0, r.out);
     const ok = r.out.split('\n').filter((l) => l.startsWith('ok '));
-    assert.equal(ok.length, files.reduce((n, f) => n + loadAll(readFileSync(f, 'utf8')).filter((d) => d !== null).length, 0), r.out);
-    for (const k of ['Namespace/dns', 'PriorityClass/edgedns', 'ConfigMap/edgedns', 'ConfigMap/edgedns-zones', 'PodDisruptionBudget/edgedns', 'DaemonSet/edgedns']) assert.ok(ok.some((l) => l.endsWith(` ${k}`)), k);
+    assert.equal(
+      ok.length,
+      files.reduce((n, f) => n + loadAll(readFileSync(f, 'utf8')).filter((d) => d !== null).length, 0),
+      r.out,
+    );
+    for (const k of [
+      'Namespace/dns',
+      'PriorityClass/edgedns',
+      'ConfigMap/edgedns',
+      'ConfigMap/edgedns-zones',
+      'PodDisruptionBudget/edgedns',
+      'DaemonSet/edgedns',
+    ])
+      assert.ok(
+        ok.some((l) => l.endsWith(` ${k}`)),
+        k,
+      );
   });
 
   it('the validator refuses a misspelt field, a wrong type, a missing required field and a kind it has no schema for', () => {
     const text = readFileSync(join(K8S, 'edgedns.yaml'), 'utf8');
     const broken: [string, string, string, RegExp][] = [
-      ['misspelt', 'allowPrivilegeEscalation: true', 'allowPrivilegeEscalaton: true', /securityContext: Additional properties are not allowed \('allowPrivilegeEscalaton' was unexpected\)/],
-      ['type', 'terminationGracePeriodSeconds: 30', 'terminationGracePeriodSeconds: 30s', /terminationGracePeriodSeconds: '30s' is not of type 'integer'/],
-      ['required', 'spec:\n  selector:\n    matchLabels: { app: edgedns }\n  # One site', 'spec:\n  # One site', /DaemonSet\/edgedns: \/spec: 'selector' is a required property/],
-      ['kind', 'apiVersion: policy/v1\n', 'apiVersion: policy/v1beta1\n', /PodDisruptionBudget\/edgedns: no schema .*poddisruptionbudget-policy-v1beta1\.json/],
+      [
+        'misspelt',
+        'allowPrivilegeEscalation: true',
+        'allowPrivilegeEscalaton: true',
+        /securityContext: Additional properties are not allowed \('allowPrivilegeEscalaton' was unexpected\)/,
+      ],
+      [
+        'type',
+        'terminationGracePeriodSeconds: 30',
+        'terminationGracePeriodSeconds: 30s',
+        /terminationGracePeriodSeconds: '30s' is not of type 'integer'/,
+      ],
+      [
+        'required',
+        'spec:\n  selector:\n    matchLabels: { app: edgedns }\n  # One site',
+        'spec:\n  # One site',
+        /DaemonSet\/edgedns: \/spec: 'selector' is a required property/,
+      ],
+      [
+        'kind',
+        'apiVersion: policy/v1\n',
+        'apiVersion: policy/v1beta1\n',
+        /PodDisruptionBudget\/edgedns: no schema .*poddisruptionbudget-policy-v1beta1\.json/,
+      ],
     ];
     for (const [name, from, to, error] of broken) {
       assert.ok(text.includes(from), `${name}: the manifest still has ${JSON.stringify(from)}`);
@@ -98,18 +157,26 @@ describe('Kubernetes manifests', () => {
       const r = validate(f);
       assert.equal(r.status, 1, `${name}: ${r.out}`);
       assert.match(r.out, error);
-      assert.equal(r.out.split('\n').filter((l) => l.startsWith('invalid ')).length, 1, `${name}: only the broken document fails: ${r.out}`);
+      assert.equal(
+        r.out.split('\n').filter((l) => l.startsWith('invalid ')).length,
+        1,
+        `${name}: only the broken document fails: ${r.out}`,
+      );
     }
   });
 
   it('defines what it refers to: namespace, config and zones ConfigMaps, priority class; the budget selects the pods', () => {
     const ns = doc('Namespace').metadata.name;
-    for (const d of docs.filter((x) => !['Namespace', 'PriorityClass'].includes(x.kind))) assert.equal(d.metadata.namespace, ns, `${d.kind}/${d.metadata.name}`);
+    for (const d of docs.filter((x) => !['Namespace', 'PriorityClass'].includes(x.kind)))
+      assert.equal(d.metadata.namespace, ns, `${d.kind}/${d.metadata.name}`);
     // hostNetwork is outside the baseline Pod Security level: the namespace must admit it.
     assert.equal(doc('Namespace').metadata.labels?.['pod-security.kubernetes.io/enforce'], 'privileged');
     assert.equal(pod.priorityClassName, doc('PriorityClass').metadata.name);
     for (const v of pod.volumes) if (v.configMap) doc('ConfigMap', v.configMap.name);
-    const pdb = doc('PodDisruptionBudget').spec as { maxUnavailable: number; selector: { matchLabels: Record<string, string> } };
+    const pdb = doc('PodDisruptionBudget').spec as {
+      maxUnavailable: number;
+      selector: { matchLabels: Record<string, string> };
+    };
     assert.deepEqual(pdb.selector.matchLabels, ds.template.metadata.labels);
     assert.deepEqual(ds.selector.matchLabels, ds.template.metadata.labels);
     assert.equal(pdb.maxUnavailable, 1);
@@ -120,7 +187,10 @@ describe('Kubernetes manifests', () => {
     const c = container('edgedns');
     assert.deepEqual(c.args.slice(-2), ['--site-id', '$(NODE_NAME)']);
     assert.deepEqual(c.args.slice(-4, -2), ['--admin', '$(POD_IP)']);
-    assert.deepEqual(envOf(c, { 'spec.nodeName': 'n1', 'status.podIP': '192.0.2.9' }), { NODE_NAME: 'n1', POD_IP: '192.0.2.9' });
+    assert.deepEqual(envOf(c, { 'spec.nodeName': 'n1', 'status.podIP': '192.0.2.9' }), {
+      NODE_NAME: 'n1',
+      POD_IP: '192.0.2.9',
+    });
     for (const x of pod.containers) assert.equal(x.securityContext.runAsNonRoot, true, x.name);
     const port = Number(ds.template.metadata.annotations['prometheus.io/port']);
     assert.equal(ds.template.metadata.annotations['prometheus.io/scrape'], 'true');
@@ -133,7 +203,10 @@ describe('Kubernetes manifests', () => {
     assert.equal(c.readinessProbe?.httpGet.path, '/readyz');
     assert.equal(c.livenessProbe?.httpGet.path, '/healthz');
     // --admin ADDRESS without a port listens on the default port: the one they name.
-    assert.equal(loadConfig(writeTmp('k8s-admin.yaml', 'admin: { listen: "192.0.2.9" }\n')).config.admin.listen?.port, port);
+    assert.equal(
+      loadConfig(writeTmp('k8s-admin.yaml', 'admin: { listen: "192.0.2.9" }\n')).config.admin.listen?.port,
+      port,
+    );
   });
 
   it('the node config is valid; its zones pass the zone check the node applies at load', () => {
@@ -144,7 +217,11 @@ describe('Kubernetes manifests', () => {
     assert.ok(Object.keys(zoneFiles).length > 0);
     for (const [file, text] of Object.entries(zoneFiles)) {
       assert.match(file, /\.zone$/);
-      const out = execFileSync(process.execPath, [MAIN, 'zone', 'check', writeTmp(file, text), file.replace(/zone$/, '')], { encoding: 'utf8' });
+      const out = execFileSync(
+        process.execPath,
+        [MAIN, 'zone', 'check', writeTmp(file, text), file.replace(/zone$/, '')],
+        { encoding: 'utf8' },
+      );
       assert.match(out, /OK: serial \d+/);
     }
   });
@@ -152,7 +229,11 @@ describe('Kubernetes manifests', () => {
   it('the image: the gobgp the adapter runs (Debian gobgpd ships it), setcap on node, the uid and gid the pod runs as', () => {
     const { config } = loadConfig(writeTmp('k8s.yaml', nodeConfig));
     assert.match(dockerfile, /apt-get install [^\n]*\bgobgpd\b/);
-    assert.ok(execFileSync('dpkg', ['-L', 'gobgpd'], { encoding: 'utf8' }).split('\n').includes(`/usr/bin/${config.announce.gobgp.command}`));
+    assert.ok(
+      execFileSync('dpkg', ['-L', 'gobgpd'], { encoding: 'utf8' })
+        .split('\n')
+        .includes(`/usr/bin/${config.announce.gobgp.command}`),
+    );
     assert.match(dockerfile, /apt-get install [^\n]*\blibcap2-bin\b/);
     assert.match(dockerfile, /setcap cap_net_bind_service=\+ep "\$\(readlink -f "\$\(command -v node\)"\)"/);
     assert.match(dockerfile, /find \/ -xdev -type f -perm \/6000 -exec chmod ug-s/);
@@ -183,12 +264,15 @@ describe('the DaemonSet run as the container runtime runs it (root: network name
   let gobgpd: ChildProcess | undefined;
   let gobgpApi: string[] = [];
 
-  const gobgp = (...args: string[]): string => spawnSync('ip', ['netns', 'exec', NS, 'gobgp', ...gobgpApi, ...args], { encoding: 'utf8' }).stdout ?? '';
+  const gobgp = (...args: string[]): string =>
+    spawnSync('ip', ['netns', 'exec', NS, 'gobgp', ...gobgpApi, ...args], { encoding: 'utf8' }).stdout ?? '';
   const inNs = (...argv: string[]): string => execFileSync('ip', ['netns', 'exec', NS, ...argv], { encoding: 'utf8' });
-  const digIn = (server: string, ...args: string[]) => parseDig(inNs('dig', `@${server}`, '-p', '53', '+tries=1', '+time=3', ...args));
+  const digIn = (server: string, ...args: string[]) =>
+    parseDig(inNs('dig', `@${server}`, '-p', '53', '+tries=1', '+time=3', ...args));
   /** An HTTP request from inside the namespace (Prometheus, the kubelet): status 0 when refused. */
   const http = (method: string, url: string): { status: number; body: string } => {
-    const init = method === 'POST' ? { method, headers: { 'content-type': 'application/json' }, body: '{}' } : { method };
+    const init =
+      method === 'POST' ? { method, headers: { 'content-type': 'application/json' }, body: '{}' } : { method };
     const js = `fetch(${JSON.stringify(url)}, ${JSON.stringify(init)}).then(async (r) => console.log(JSON.stringify({ status: r.status, body: await r.text() })), (e) => console.log(JSON.stringify({ status: 0, body: String(e.cause?.code ?? e) })))`;
     return JSON.parse(inNs(process.execPath, '-e', js)) as { status: number; body: string };
   };
@@ -205,7 +289,10 @@ describe('the DaemonSet run as the container runtime runs it (root: network name
   const start = (c: Container, node: string, p: Privileges): { proc: ChildProcess; log: () => string } => {
     const env = envOf(c, fields);
     const args = expandVars(c.args, env).map((a) => underRoot(a, mounts, root));
-    const proc = spawn('ip', ['netns', 'exec', NS, 'capsh', ...capshArgv(p, node, [MAIN, ...args])], { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', ...env } });
+    const proc = spawn('ip', ['netns', 'exec', NS, 'capsh', ...capshArgv(p, node, [MAIN, ...args])], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', ...env },
+    });
     running.add(proc);
     proc.once('exit', () => running.delete(proc));
     let err = '';
@@ -235,12 +322,23 @@ describe('the DaemonSet run as the container runtime runs it (root: network name
   before(async () => {
     const why = netnsUnavailable();
     assert.equal(why, null, `this test ${why}`);
-    for (const [tool, pkg] of [['setcap', 'libcap2-bin'], ['capsh', 'libcap2-bin'], ['setpriv', 'util-linux'], ['gobgpd', 'gobgpd'], ['dig', 'bind9-dnsutils']]) {
-      assert.equal(spawnSync('sh', ['-c', `command -v ${tool}`]).status, 0, `needs ${tool} (Debian: apt-get install ${pkg}; scripts/install-deps.sh test)`);
+    for (const [tool, pkg] of [
+      ['setcap', 'libcap2-bin'],
+      ['capsh', 'libcap2-bin'],
+      ['setpriv', 'util-linux'],
+      ['gobgpd', 'gobgpd'],
+      ['dig', 'bind9-dnsutils'],
+    ]) {
+      assert.equal(
+        spawnSync('sh', ['-c', `command -v ${tool}`]).status,
+        0,
+        `needs ${tool} (Debian: apt-get install ${pkg}; scripts/install-deps.sh test)`,
+      );
     }
     addNetns(NS);
     // The node as prepared (the top of the manifest): the service addresses on lo, and its own.
-    for (const a of ['192.0.2.53/32', '2001:db8::53/128', `${NODE_IP}/32`]) execFileSync('ip', ['-n', NS, 'addr', 'add', a, 'dev', 'lo']);
+    for (const a of ['192.0.2.53/32', '2001:db8::53/128', `${NODE_IP}/32`])
+      execFileSync('ip', ['-n', NS, 'addr', 'add', a, 'dev', 'lo']);
     // gobgpd on the node, its API where the node config's gobgp arguments point.
     const { config } = loadConfig(writeTmp('k8s.yaml', nodeConfig));
     gobgpApi = config.announce.gobgp.args;
@@ -248,7 +346,11 @@ describe('the DaemonSet run as the container runtime runs it (root: network name
     const port = gobgpApi[gobgpApi.indexOf('-p') + 1];
     assert.ok(u && port, `gobgp args name the API address: ${gobgpApi.join(' ')}`);
     const log = openSync(join(root, 'gobgpd.log'), 'a');
-    gobgpd = spawn('ip', ['netns', 'exec', NS, 'gobgpd', '-f', join(D, 'gobgp', 'gobgpd.toml'), '--api-hosts', `${u}:${port}`], { stdio: ['ignore', log, log] });
+    gobgpd = spawn(
+      'ip',
+      ['netns', 'exec', NS, 'gobgpd', '-f', join(D, 'gobgp', 'gobgpd.toml'), '--api-hosts', `${u}:${port}`],
+      { stdio: ['ignore', log, log] },
+    );
     await eventually('gobgpd answers on its API', () => /198\.51\.100\.11/.test(gobgp('global')));
 
     // The pod's files: the image's node, the config (subPath), the zones (configMap volume), the
@@ -290,7 +392,11 @@ describe('the DaemonSet run as the container runtime runs it (root: network name
     const node = start(c, capNode, privilegesOf(c.securityContext));
     assert.ok(await outcome(node, /"msg":"started"/), node.log());
     const st = status(node.proc.pid);
-    assert.match(readFileSync(`/proc/${node.proc.pid}/cmdline`, 'utf8'), /dist\/main\.js\0serve\0/, 'the pid is the node itself');
+    assert.match(
+      readFileSync(`/proc/${node.proc.pid}/cmdline`, 'utf8'),
+      /dist\/main\.js\0serve\0/,
+      'the pid is the node itself',
+    );
     assert.match(st, /^Uid:\s+10053\s+10053\s+10053\s+10053$/m);
     assert.match(st, /^Gid:\s+10053\s+10053\s+10053\s+10053$/m);
     assert.match(st, /^CapEff:\s+0+400$/m); // bit 10: CAP_NET_BIND_SERVICE, and nothing else
@@ -299,36 +405,77 @@ describe('the DaemonSet run as the container runtime runs it (root: network name
 
     const a = digIn('192.0.2.53', 'www.example.test', 'A', '+nsid');
     assert.equal(a.status, 'NOERROR', a.raw);
-    assert.deepEqual(a.answer.map((r) => r.data), ['192.0.2.80']);
+    assert.deepEqual(
+      a.answer.map((r) => r.data),
+      ['192.0.2.80'],
+    );
     assert.equal(a.nsid, 'k8s-node-1', 'the site id is the node name');
     const aaaa = digIn('2001:db8::53', 'www.example.test', 'AAAA', '+tcp');
-    assert.deepEqual(aaaa.answer.map((r) => r.data), ['2001:db8::80'], aaaa.raw);
+    assert.deepEqual(
+      aaaa.answer.map((r) => r.data),
+      ['2001:db8::80'],
+      aaaa.raw,
+    );
 
-    await eventually('192.0.2.53/32 and 2001:db8::53/128 in GoBGP', () => /192\.0\.2\.53\/32/.test(gobgp('global', 'rib', '-a', 'ipv4')) && /2001:db8::53\/128/.test(gobgp('global', 'rib', '-a', 'ipv6')));
+    await eventually(
+      '192.0.2.53/32 and 2001:db8::53/128 in GoBGP',
+      () =>
+        /192\.0\.2\.53\/32/.test(gobgp('global', 'rib', '-a', 'ipv4')) &&
+        /2001:db8::53\/128/.test(gobgp('global', 'rib', '-a', 'ipv6')),
+    );
     const port = ds.template.metadata.annotations['prometheus.io/port'];
     const m = http('GET', `http://${NODE_IP}:${port}/metrics`);
     assert.equal(m.status, 200);
     assert.match(m.body, /^edgedns_build_info\{[^}]*site="k8s-node-1"/m);
-    await eventually('/readyz is 200', () => http('GET', `http://${NODE_IP}:${probePort(c, c.readinessProbe as Probe)}/readyz`).status === 200);
+    await eventually(
+      '/readyz is 200',
+      () => http('GET', `http://${NODE_IP}:${probePort(c, c.readinessProbe as Probe)}/readyz`).status === 200,
+    );
     assert.equal(http('GET', `http://${NODE_IP}:${probePort(c, c.livenessProbe as Probe)}/healthz`).status, 200);
     assert.equal(http('POST', `http://${NODE_IP}:${port}/drain`).status, 403, 'no change over TCP');
-    assert.equal(http('GET', `http://127.0.0.1:${port}/healthz`).status, 0, 'the admin listens on the node address only');
+    assert.equal(
+      http('GET', `http://127.0.0.1:${port}/healthz`).status,
+      0,
+      'the admin listens on the node address only',
+    );
 
     // kubectl exec … -- edgedns drain --admin-socket …, as the ConfigMap says, as the same user.
     const cmd = /kubectl -n dns exec POD -c edgedns -- edgedns (drain .+)$/m.exec(nodeConfig)?.[1];
     assert.ok(cmd, 'the config names the drain command');
-    inNs('capsh', ...capshArgv(privilegesOf(c.securityContext), capNode, [MAIN, ...cmd.split(' ').map((x) => underRoot(x, mounts, root))]));
+    inNs(
+      'capsh',
+      ...capshArgv(privilegesOf(c.securityContext), capNode, [
+        MAIN,
+        ...cmd.split(' ').map((x) => underRoot(x, mounts, root)),
+      ]),
+    );
     const drainFile = underRoot('/run/edgedns/drain', mounts, root);
     assert.equal(statSync(drainFile).uid, 10053, 'the drain file, written by the node in the prepared hostPath');
     await eventually('withdrawn from GoBGP', () => !/192\.0\.2\.53\/32/.test(gobgp('global', 'rib', '-a', 'ipv4')));
     await eventually('/readyz is 503', () => http('GET', `http://${NODE_IP}:${port}/readyz`).status === 503);
-    assert.equal(digIn('192.0.2.53', 'www.example.test', 'A').answer[0]?.data, '192.0.2.80', 'drained: still answering');
+    assert.equal(
+      digIn('192.0.2.53', 'www.example.test', 'A').answer[0]?.data,
+      '192.0.2.80',
+      'drained: still answering',
+    );
     assert.equal(await stop(node.proc), 0, node.log());
     rmSync(drainFile);
   });
 
   it('the guard as written runs under no_new_privs and withdraws through gobgpd when the node does not answer', async () => {
-    execFileSync('ip', ['netns', 'exec', NS, 'gobgp', ...gobgpApi, 'global', 'rib', '-a', 'ipv4', 'add', '192.0.2.53/32']);
+    execFileSync('ip', [
+      'netns',
+      'exec',
+      NS,
+      'gobgp',
+      ...gobgpApi,
+      'global',
+      'rib',
+      '-a',
+      'ipv4',
+      'add',
+      '192.0.2.53/32',
+    ]);
     const c = container('guard');
     const guard = start(c, capNode, privilegesOf(c.securityContext));
     assert.ok(await outcome(guard, /guard watching/), guard.log());
@@ -343,14 +490,42 @@ describe('the DaemonSet run as the container runtime runs it (root: network name
   // Each row could fail: the sets differ in one thing from the manifest, the kernel decides.
   const edge = (): SecurityContext => container('edgedns').securityContext;
   const cases: { what: string; node: () => string; sc: () => SecurityContext; handOver: boolean; binds: boolean }[] = [
-    { what: "the issue's image: node without the file capability", node: () => plainNode, sc: edge, handOver: true, binds: false },
-    { what: 'allowPrivilegeEscalation: false, runtime hands nothing over before exec: no_new_privs refuses the file capability', node: () => capNode, sc: () => ({ ...edge(), allowPrivilegeEscalation: false }), handOver: false, binds: false },
-    { what: 'as written, runtime hands nothing over before exec: exec grants the file capability', node: () => capNode, sc: edge, handOver: false, binds: true },
-    { what: 'allowPrivilegeEscalation: false under runc, which hands NET_BIND_SERVICE over before exec', node: () => capNode, sc: () => ({ ...edge(), allowPrivilegeEscalation: false }), handOver: true, binds: true },
+    {
+      what: "the issue's image: node without the file capability",
+      node: () => plainNode,
+      sc: edge,
+      handOver: true,
+      binds: false,
+    },
+    {
+      what: 'allowPrivilegeEscalation: false, runtime hands nothing over before exec: no_new_privs refuses the file capability',
+      node: () => capNode,
+      sc: () => ({ ...edge(), allowPrivilegeEscalation: false }),
+      handOver: false,
+      binds: false,
+    },
+    {
+      what: 'as written, runtime hands nothing over before exec: exec grants the file capability',
+      node: () => capNode,
+      sc: edge,
+      handOver: false,
+      binds: true,
+    },
+    {
+      what: 'allowPrivilegeEscalation: false under runc, which hands NET_BIND_SERVICE over before exec',
+      node: () => capNode,
+      sc: () => ({ ...edge(), allowPrivilegeEscalation: false }),
+      handOver: true,
+      binds: true,
+    },
   ];
   for (const k of cases) {
     it(`${k.binds ? 'binds' : 'EACCES'}: ${k.what}`, async () => {
-      const node = start({ ...container('edgedns'), securityContext: k.sc() }, k.node(), privilegesOf(k.sc(), k.handOver));
+      const node = start(
+        { ...container('edgedns'), securityContext: k.sc() },
+        k.node(),
+        privilegesOf(k.sc(), k.handOver),
+      );
       const started = await outcome(node, /"msg":"started"/);
       if (k.binds) {
         assert.ok(started, node.log());
@@ -365,7 +540,26 @@ describe('the DaemonSet run as the container runtime runs it (root: network name
   }
 
   it('EPERM: with NET_BIND_SERVICE outside the bounding set the setcap node does not exec at all (why the guard keeps it)', () => {
-    const run = (node: string) => spawnSync('ip', ['netns', 'exec', NS, 'setpriv', '--reuid=10053', '--regid=10053', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', node, MAIN, '--version'], { encoding: 'utf8' });
+    const run = (node: string) =>
+      spawnSync(
+        'ip',
+        [
+          'netns',
+          'exec',
+          NS,
+          'setpriv',
+          '--reuid=10053',
+          '--regid=10053',
+          '--clear-groups',
+          '--inh-caps=-all',
+          '--bounding-set=-all',
+          '--no-new-privs',
+          node,
+          MAIN,
+          '--version',
+        ],
+        { encoding: 'utf8' },
+      );
     const refused = run(capNode);
     assert.notEqual(refused.status, 0);
     assert.match(refused.stderr, /Operation not permitted/);

@@ -13,10 +13,21 @@ import { ROOT } from '../helpers/server.ts';
 
 const PREFIX = `et${process.pid % 1000}`;
 const dir = mkdtempSync(join(tmpdir(), 'edgedns-lab-'));
-const env = { ...process.env, LAB_PREFIX: PREFIX, LAB_DIR: dir, LAB_SITES: '3', DRILL_REPORT: join(dir, 'drill-report.json') };
+const env = {
+  ...process.env,
+  LAB_PREFIX: PREFIX,
+  LAB_DIR: dir,
+  LAB_SITES: '3',
+  DRILL_REPORT: join(dir, 'drill-report.json'),
+};
 const lab = (cmd: string): Promise<string> =>
   new Promise((resolve, reject) => {
-    execFile(join(ROOT, 'deploy', 'lab', 'lab.sh'), [cmd], { env, encoding: 'utf8', timeout: 120_000 }, (err, stdout, stderr) => (err ? reject(new Error(`lab ${cmd}: ${err.message}\n${stderr}`)) : resolve(stdout)));
+    execFile(
+      join(ROOT, 'deploy', 'lab', 'lab.sh'),
+      [cmd],
+      { env, encoding: 'utf8', timeout: 120_000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`lab ${cmd}: ${err.message}\n${stderr}`)) : resolve(stdout)),
+    );
   });
 
 before(async () => {
@@ -38,7 +49,12 @@ describe('the lab', () => {
   });
   it('drills: a drain loses nothing; a crash moves traffic away and back', { timeout: 240_000 }, async () => {
     await new Promise<void>((resolve, reject) => {
-      execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'deploy', 'lab', 'drill.ts'), '--runs', '1', '--hold', '2000', 'drain', 'crash'], { env, cwd: ROOT, timeout: 230_000 }, (err, _o, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve()));
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', join(ROOT, 'deploy', 'lab', 'drill.ts'), '--runs', '1', '--hold', '2000', 'drain', 'crash'],
+        { env, cwd: ROOT, timeout: 230_000 },
+        (err, _o, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve()),
+      );
     });
     const report = JSON.parse(readFileSync(env.DRILL_REPORT, 'utf8')) as ScenarioReport[];
     const drain = report.find((r) => r.scenario === 'drain');

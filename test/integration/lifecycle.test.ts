@@ -72,7 +72,9 @@ describe('lifecycle', () => {
   });
 
   it('listens on IPv6 loopback and several addresses at once', async () => {
-    const srv = await startServer({ args: ['--listen', '127.0.0.1:0', '--listen', '[::1]:0', '--zones', ZONES, '--authoritative-only'] });
+    const srv = await startServer({
+      args: ['--listen', '127.0.0.1:0', '--listen', '[::1]:0', '--zones', ZONES, '--authoritative-only'],
+    });
     try {
       const m = /"address":"::1","port":(\d+)/.exec(srv.logs());
       assert.ok(m, srv.logs());

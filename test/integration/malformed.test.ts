@@ -43,7 +43,11 @@ function mutate(base: Buffer): Buffer {
 describe('malformed packets', () => {
   it('survives 5000 bad UDP packets and still answers', async () => {
     const sock = dgram.createSocket('udp4');
-    const base = [query('www.example.test', 'A'), query('big.example.test', 'TXT', { edns: true }), query('x.wild.example.test', 'A', { nsid: true })];
+    const base = [
+      query('www.example.test', 'A'),
+      query('big.example.test', 'TXT', { edns: true }),
+      query('x.wild.example.test', 'A', { nsid: true }),
+    ];
     let replies = 0;
     let bad = 0;
     sock.on('message', (m) => {

@@ -24,23 +24,65 @@ const RULE_TESTS = join(M, 'edgedns.rules.test.yml');
 const tmp = mkdtempSync(join(tmpdir(), 'edgedns-monitoring-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Rule { alert?: string; record?: string; expr: string; for?: string; labels?: Record<string, string> }
-interface RuleFile { groups: { name: string; rules: Rule[] }[] }
-interface Target { expr: string; refId: string; datasource: { uid: string } }
-interface Panel { id: number; type: string; title: string; gridPos: { h: number; w: number; x: number; y: number }; datasource?: { uid: string }; targets?: Target[] }
-interface Dashboard { uid: string; title: string; schemaVersion: number; panels: Panel[]; templating: { list: { name: string; type: string; definition?: string; query?: unknown }[] } }
+interface Rule {
+  alert?: string;
+  record?: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+}
+interface RuleFile {
+  groups: { name: string; rules: Rule[] }[];
+}
+interface Target {
+  expr: string;
+  refId: string;
+  datasource: { uid: string };
+}
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  gridPos: { h: number; w: number; x: number; y: number };
+  datasource?: { uid: string };
+  targets?: Target[];
+}
+interface Dashboard {
+  uid: string;
+  title: string;
+  schemaVersion: number;
+  panels: Panel[];
+  templating: { list: { name: string; type: string; definition?: string; query?: unknown }[] };
+}
 
 const rules = (load(readFileSync(RULES, 'utf8')) as RuleFile).groups.flatMap((g) => g.rules);
 const alerts = rules.map((r) => r.alert).filter((a): a is string => a !== undefined);
 const dashboard = JSON.parse(readFileSync(join(M, 'edgedns.dashboard.json'), 'utf8')) as Dashboard;
 const queries = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
 /** The dashboard's Grafana variables, as a query can be run without Grafana. */
-const plain = (expr: string, site = '.*', interval = '5m'): string => expr.replaceAll('$__rate_interval', interval).replaceAll('$site', site);
+const plain = (expr: string, site = '.*', interval = '5m'): string =>
+  expr.replaceAll('$__rate_interval', interval).replaceAll('$site', site);
 
 const promtool = (...args: string[]) => spawnSync('promtool', args, { encoding: 'utf8', timeout: 60_000 });
 
 // PromQL words that are not metric names where the extraction below can meet them.
-const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'inf', 'nan', 'Inf', 'NaN']);
+const KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'inf',
+  'nan',
+  'Inf',
+  'NaN',
+]);
 
 /**
  * The metric names a PromQL expression selects: with strings, label matchers, ranges and grouping
@@ -78,11 +120,19 @@ const PROMETHEUS_OWN = new Set(['up']);
 
 describe('metric name extraction (the check below depends on it)', () => {
   it('finds the selected names and nothing else', () => {
-    const e = 'histogram_quantile(0.99, sum by (source, le) (rate(edgedns_response_duration_seconds_bucket{site=~"$site"}[$__rate_interval]) * on(job, instance) group_left(site) max by (job, instance, site) (edgedns_build_info))) > 1e3 and up offset 5m unless bool_total';
-    assert.deepEqual([...metricNames(e)].sort(), ['bool_total', 'edgedns_build_info', 'edgedns_response_duration_seconds_bucket', 'up']);
+    const e =
+      'histogram_quantile(0.99, sum by (source, le) (rate(edgedns_response_duration_seconds_bucket{site=~"$site"}[$__rate_interval]) * on(job, instance) group_left(site) max by (job, instance, site) (edgedns_build_info))) > 1e3 and up offset 5m unless bool_total';
+    assert.deepEqual([...metricNames(e)].sort(), [
+      'bool_total',
+      'edgedns_build_info',
+      'edgedns_response_duration_seconds_bucket',
+      'up',
+    ]);
   });
   it('names histogram series only with their suffixes', () => {
-    const names = exportedNames('# HELP a_seconds x\n# TYPE a_seconds histogram\n# TYPE b_total counter\n# TYPE c gauge\n');
+    const names = exportedNames(
+      '# HELP a_seconds x\n# TYPE a_seconds histogram\n# TYPE b_total counter\n# TYPE c gauge\n',
+    );
     assert.deepEqual([...names].sort(), ['a_seconds_bucket', 'a_seconds_count', 'a_seconds_sum', 'b_total', 'c']);
   });
 });
@@ -101,13 +151,25 @@ describe('alert rules', () => {
   });
 
   it('are each tested firing and not firing', () => {
-    const t = load(readFileSync(RULE_TESTS, 'utf8')) as { tests: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[] };
+    const t = load(readFileSync(RULE_TESTS, 'utf8')) as {
+      tests: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[];
+    };
     const cases = t.tests.flatMap((x) => x.alert_rule_test ?? []);
     for (const a of alerts) {
-      assert.ok(cases.some((c) => c.alertname === a && (c.exp_alerts ?? []).length > 0), `${a}: no case where it fires`);
-      assert.ok(cases.some((c) => c.alertname === a && (c.exp_alerts ?? []).length === 0), `${a}: no case where it does not fire`);
+      assert.ok(
+        cases.some((c) => c.alertname === a && (c.exp_alerts ?? []).length > 0),
+        `${a}: no case where it fires`,
+      );
+      assert.ok(
+        cases.some((c) => c.alertname === a && (c.exp_alerts ?? []).length === 0),
+        `${a}: no case where it does not fire`,
+      );
     }
-    assert.deepEqual(cases.map((c) => c.alertname).filter((n) => !alerts.includes(n)), [], 'tests of alerts that do not exist');
+    assert.deepEqual(
+      cases.map((c) => c.alertname).filter((n) => !alerts.includes(n)),
+      [],
+      'tests of alerts that do not exist',
+    );
   });
 
   it('unit tests fail when a rule is wrong (a drained site alerting as withdrawn)', () => {
@@ -147,10 +209,11 @@ describe('the Grafana dashboard', () => {
     for (const p of dashboard.panels) {
       const g = p.gridPos;
       assert.ok(g.x >= 0 && g.w > 0 && g.x + g.w <= 24 && g.h > 0, `${p.title}: gridPos ${JSON.stringify(g)}`);
-      for (let x = g.x; x < g.x + g.w; x++) for (let y = g.y; y < g.y + g.h; y++) {
-        assert.ok(!cells.has(`${x},${y}`), `${p.title} overlaps another panel at ${x},${y}`);
-        cells.add(`${x},${y}`);
-      }
+      for (let x = g.x; x < g.x + g.w; x++)
+        for (let y = g.y; y < g.y + g.h; y++) {
+          assert.ok(!cells.has(`${x},${y}`), `${p.title} overlaps another panel at ${x},${y}`);
+          cells.add(`${x},${y}`);
+        }
     }
   });
 
@@ -172,16 +235,39 @@ describe('the Grafana dashboard', () => {
   it('has the panels asked for', () => {
     const uses = (re: RegExp): boolean => queries.some((q) => re.test(q.expr));
     for (const re of [
-      /sum by \(source\) \(rate\(edgedns_responses_total/, /sum by \(rcode\) \(rate\(edgedns_responses_total/, /histogram_quantile\(0\.99, .*edgedns_response_duration_seconds_bucket/,
-      /edgedns_cache_hits_total.*edgedns_cache_misses_total/, /edgedns_health_state/, /edgedns_announce_confirmed/, /edgedns_health_flaps_total/, /edgedns_upstream_up/,
-      /edgedns_upstream_srtt_seconds/, /edgedns_upstream_rtt_seconds_bucket/, /edgedns_workers_listening/, /edgedns_worker_restarts_total/, /sum by \(action, mode\) \(rate\(edgedns_rate_limited_total/,
-      /edgedns_fetch_limited_total/, /sum by \(verdict\) \(rate\(edgedns_cookies_total/, /edgedns_zone_serial/,
-    ]) assert.ok(uses(re), `no query matches ${re}`);
+      /sum by \(source\) \(rate\(edgedns_responses_total/,
+      /sum by \(rcode\) \(rate\(edgedns_responses_total/,
+      /histogram_quantile\(0\.99, .*edgedns_response_duration_seconds_bucket/,
+      /edgedns_cache_hits_total.*edgedns_cache_misses_total/,
+      /edgedns_health_state/,
+      /edgedns_announce_confirmed/,
+      /edgedns_health_flaps_total/,
+      /edgedns_upstream_up/,
+      /edgedns_upstream_srtt_seconds/,
+      /edgedns_upstream_rtt_seconds_bucket/,
+      /edgedns_workers_listening/,
+      /edgedns_worker_restarts_total/,
+      /sum by \(action, mode\) \(rate\(edgedns_rate_limited_total/,
+      /edgedns_fetch_limited_total/,
+      /sum by \(verdict\) \(rate\(edgedns_cookies_total/,
+      /edgedns_zone_serial/,
+    ])
+      assert.ok(uses(re), `no query matches ${re}`);
   });
 
   it('queries are valid PromQL (promtool parses them as recording rules)', () => {
     const file = join(tmp, 'dashboard-queries.yml');
-    writeFileSync(file, JSON.stringify({ groups: [{ name: 'dashboard', rules: queries.map((q, i) => ({ record: `dashboard:query_${i}`, expr: plain(q.expr) })) }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        groups: [
+          {
+            name: 'dashboard',
+            rules: queries.map((q, i) => ({ record: `dashboard:query_${i}`, expr: plain(q.expr) })),
+          },
+        ],
+      }),
+    );
     const r = promtool('check', 'rules', file);
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, new RegExp(`SUCCESS: ${queries.length} rules found`));
@@ -195,16 +281,19 @@ const nodes: { site: string; srv: RunningServer; scrape: string }[] = [];
 
 async function startSite(site: string, workers: number): Promise<void> {
   const cfg = join(tmp, `${site}.yaml`);
-  writeFileSync(cfg, [
-    'listen: ["127.0.0.1:0", "[::1]:0"]',
-    `zones: { dir: ${JSON.stringify(ZONES)} }`,
-    `upstreams: ["127.0.0.1:${upstream.port}"]`,
-    'resolver: { timeout: 200ms, deadline: 500ms }',
-    `site: { id: ${site} }`,
-    `workers: ${workers}`,
-    // The prefixes hold the listen addresses (config check refuses a prefix nothing here answers).
-    'announce: { adapter: none, prefixes: ["127.0.0.1/32", "::1/128"] }',
-  ].join('\n'));
+  writeFileSync(
+    cfg,
+    [
+      'listen: ["127.0.0.1:0", "[::1]:0"]',
+      `zones: { dir: ${JSON.stringify(ZONES)} }`,
+      `upstreams: ["127.0.0.1:${upstream.port}"]`,
+      'resolver: { timeout: 200ms, deadline: 500ms }',
+      `site: { id: ${site} }`,
+      `workers: ${workers}`,
+      // The prefixes hold the listen addresses (config check refuses a prefix nothing here answers).
+      'announce: { adapter: none, prefixes: ["127.0.0.1/32", "::1/128"] }',
+    ].join('\n'),
+  );
   const srv = await startServer({ config: cfg, args: [] });
   nodes.push({ site, srv, scrape: '' });
 }
@@ -213,10 +302,13 @@ before(async () => {
   upstream = await FakeUpstream.start();
   upstream.set('www.example.org', 'A', 300, '192.0.2.1');
   // Glue out of bailiwick: dropped before caching (edgedns_cache_records_dropped_total).
-  upstream.inject('www.example.org', 'A', { additional: [{ name: 'www.example.net', type: 'A', ttl: 300, data: '192.0.2.66' }] });
+  upstream.inject('www.example.org', 'A', {
+    additional: [{ name: 'www.example.net', type: 'A', ttl: 300, data: '192.0.2.66' }],
+  });
   await Promise.all([startSite('ams', 1), startSite('fra', 2)]);
   for (const n of nodes) {
-    for (const q of ['www.example.test', 'www.example.org', 'www.example.org', 'nx.example.test']) await dig(n.srv, ['+cookie', q]);
+    for (const q of ['www.example.test', 'www.example.org', 'www.example.org', 'nx.example.test'])
+      await dig(n.srv, ['+cookie', q]);
     upstream.mode = 'servfail';
     await dig(n.srv, ['fail.example.org']);
     upstream.mode = 'answer';
@@ -232,16 +324,32 @@ describe('metric names against the real node', () => {
   it('every series the node exports is declared by a TYPE line (prom-client prints one per metric)', () => {
     for (const n of nodes) {
       const exported = exportedNames(n.scrape);
-      const samples = new Set(n.scrape.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => /^[^{ ]+/.exec(l)?.[0] ?? ''));
-      assert.deepEqual([...samples].filter((s) => !exported.has(s)), [], n.site);
+      const samples = new Set(
+        n.scrape
+          .split('\n')
+          .filter((l) => l && !l.startsWith('#'))
+          .map((l) => /^[^{ ]+/.exec(l)?.[0] ?? ''),
+      );
+      assert.deepEqual(
+        [...samples].filter((s) => !exported.has(s)),
+        [],
+        n.site,
+      );
       // Counters with a fixed set of labels are there at 0 before they first fire.
-      assert.ok(exported.has('edgedns_upstream_mismatched_replies_total') && samples.has('edgedns_upstream_mismatched_replies_total'), n.site);
+      assert.ok(
+        exported.has('edgedns_upstream_mismatched_replies_total') &&
+          samples.has('edgedns_upstream_mismatched_replies_total'),
+        n.site,
+      );
     }
   });
 
   for (const [what, exprs] of [
     ['the alert rules', rules.map((r) => ({ where: r.alert ?? r.record ?? '', expr: r.expr }))],
-    ['the dashboard', [...queries.map((q) => ({ where: q.panel, expr: q.expr })), { where: '$site', expr: 'edgedns_build_info' }]],
+    [
+      'the dashboard',
+      [...queries.map((q) => ({ where: q.panel, expr: q.expr })), { where: '$site', expr: 'edgedns_build_info' }],
+    ],
   ] as const) {
     it(`every metric name in ${what} is one the node exports (single process and workers)`, () => {
       let used = 0;
@@ -250,7 +358,10 @@ describe('metric names against the real node', () => {
         for (const { where, expr } of exprs) {
           for (const name of metricNames(expr)) {
             used++;
-            assert.ok(exported.has(name) || PROMETHEUS_OWN.has(name), `${what}, ${where}: ${name} is not exported by the node (${n.site})`);
+            assert.ok(
+              exported.has(name) || PROMETHEUS_OWN.has(name),
+              `${what}, ${where}: ${name} is not exported by the node (${n.site})`,
+            );
           }
         }
       }
@@ -259,7 +370,11 @@ describe('metric names against the real node', () => {
   }
 
   it('the node has no cookie-secret age metric (so there is no alert on it; add one when it has)', () => {
-    for (const n of nodes) assert.deepEqual([...exportedNames(n.scrape)].filter((x) => /cookie.*(secret|age)|secret/.test(x)), []);
+    for (const n of nodes)
+      assert.deepEqual(
+        [...exportedNames(n.scrape)].filter((x) => /cookie.*(secret|age)|secret/.test(x)),
+        [],
+      );
     assert.ok(!alerts.some((a) => /secret/i.test(a)));
   });
 });
@@ -276,12 +391,21 @@ describe('a real Prometheus scraping the two sites', () => {
   let prom: ChildProcess;
   let base = '';
   let log = '';
-  interface Answer { status: string; error?: string; data: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] } }
-  const query = async (q: string): Promise<Answer> => (await (await fetch(`${base}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as Answer;
+  interface Answer {
+    status: string;
+    error?: string;
+    data: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
+  }
+  const query = async (q: string): Promise<Answer> =>
+    (await (await fetch(`${base}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as Answer;
 
   before(async () => {
     // The example config, with this test's targets, a fast scrape and the rules by absolute path.
-    const cfg = load(readFileSync(join(M, 'prometheus.example.yml'), 'utf8')) as { global: Record<string, string>; rule_files: string[]; scrape_configs: { static_configs: { targets: string[] }[] }[] };
+    const cfg = load(readFileSync(join(M, 'prometheus.example.yml'), 'utf8')) as {
+      global: Record<string, string>;
+      rule_files: string[];
+      scrape_configs: { static_configs: { targets: string[] }[] }[];
+    };
     cfg.global = { scrape_interval: '1s', evaluation_interval: '1s' };
     cfg.rule_files = [RULES];
     const job = cfg.scrape_configs[0];
@@ -290,7 +414,18 @@ describe('a real Prometheus scraping the two sites', () => {
     writeFileSync(join(tmp, 'prometheus.yml'), JSON.stringify(cfg));
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    prom = spawn('prometheus', ['--config.file', join(tmp, 'prometheus.yml'), '--storage.tsdb.path', join(tmp, 'tsdb'), '--web.listen-address', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    prom = spawn(
+      'prometheus',
+      [
+        '--config.file',
+        join(tmp, 'prometheus.yml'),
+        '--storage.tsdb.path',
+        join(tmp, 'tsdb'),
+        '--web.listen-address',
+        `127.0.0.1:${port}`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     prom.stderr?.setEncoding('utf8').on('data', (d: string) => (log += d));
     // Ready when both targets have been scraped at least 5 times (rates need two samples).
     const deadline = Date.now() + 60_000;
@@ -313,7 +448,9 @@ describe('a real Prometheus scraping the two sites', () => {
 
   it('evaluates every rule without an error, and none fires on two healthy sites', async () => {
     // Rule groups are evaluated on their own schedule: wait for each rule's first evaluation.
-    type Rules = { data: { groups: { rules: { name: string; health: string; lastError?: string; state?: string }[] }[] } };
+    type Rules = {
+      data: { groups: { rules: { name: string; health: string; lastError?: string; state?: string }[] }[] };
+    };
     let got: Rules['data']['groups'][number]['rules'] = [];
     for (let i = 0; i < 40; i++) {
       got = ((await (await fetch(`${base}/api/v1/rules`)).json()) as Rules).data.groups.flatMap((g) => g.rules);
@@ -328,7 +465,9 @@ describe('a real Prometheus scraping the two sites', () => {
   });
 
   it('the site variable lists both sites', async () => {
-    const r = (await (await fetch(`${base}/api/v1/label/site/values?match[]=edgedns_build_info`)).json()) as { data: string[] };
+    const r = (await (await fetch(`${base}/api/v1/label/site/values?match[]=edgedns_build_info`)).json()) as {
+      data: string[];
+    };
     assert.deepEqual(r.data.sort(), ['ams', 'fra']);
   });
 
@@ -368,6 +507,9 @@ describe('a real Prometheus scraping the two sites', () => {
     assert.equal(ann.data.result.length, 4);
     for (const s of ann.data.result) assert.equal(s.value[1], '1', `${s.metric.site} ${s.metric.prefix}`);
     const serials = await query(plain(queries.find((q) => q.panel === 'Zone serials')?.expr ?? ''));
-    assert.deepEqual(serials.data.result.map((s) => `${s.metric.site} ${s.metric.zone}`).sort(), ['ams example.test.', 'fra example.test.']);
+    assert.deepEqual(serials.data.result.map((s) => `${s.metric.site} ${s.metric.zone}`).sort(), [
+      'ams example.test.',
+      'fra example.test.',
+    ]);
   });
 });

@@ -97,7 +97,10 @@ interface Node {
 }
 
 function startNode(args: string[], env: NodeJS.ProcessEnv): Node {
-  const proc = spawn(process.execPath, [MAIN, 'serve', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  const proc = spawn(process.execPath, [MAIN, 'serve', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   procs.push(proc);
   let err = '';
   proc.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
@@ -124,13 +127,29 @@ describe('systemd readiness (NOTIFY_SOCKET)', () => {
     const dir = tempDir();
     const r = await startReceiver(dir);
     const port = await freePort();
-    const node = startNode(['--listen', `127.0.0.1:${port}`, '--zones', ZONES, '--authoritative-only', '--admin', 'off', '--admin-socket', 'off'], { NOTIFY_SOCKET: r.socket });
+    const node = startNode(
+      [
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--zones',
+        ZONES,
+        '--authoritative-only',
+        '--admin',
+        'off',
+        '--admin-socket',
+        'off',
+      ],
+      { NOTIFY_SOCKET: r.socket },
+    );
     const ready = vars(await r.next());
     // The first word the manager hears is READY=1, and by then the node answers.
     assert.equal(ready.READY, '1', JSON.stringify(ready));
     const a = await dig({ host: '127.0.0.1', port }, ['www.example.test', 'A']);
     assert.equal(a.status, 'NOERROR');
-    assert.deepEqual(a.answer.map((x) => x.data), ['192.0.2.80']);
+    assert.deepEqual(
+      a.answer.map((x) => x.data),
+      ['192.0.2.80'],
+    );
     assert.equal(ready.STATUS, `answering on 127.0.0.1:${port} (UDP, TCP), 1 zone(s)`);
 
     node.proc.kill('SIGHUP');
@@ -154,9 +173,26 @@ describe('systemd readiness (NOTIFY_SOCKET)', () => {
     const r = await startReceiver(dir);
     const port = await freePort();
     const socket = join(dir, 'admin.sock');
-    const node = startNode(['--listen', `127.0.0.1:${port}`, '--zones', ZONES, '--authoritative-only', '--admin', 'off', '--admin-socket', socket, '--workers', '2'], { NOTIFY_SOCKET: r.socket });
+    const node = startNode(
+      [
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--zones',
+        ZONES,
+        '--authoritative-only',
+        '--admin',
+        'off',
+        '--admin-socket',
+        socket,
+        '--workers',
+        '2',
+      ],
+      { NOTIFY_SOCKET: r.socket },
+    );
     assert.equal(vars(await r.next()).READY, '1');
-    const status = JSON.parse((await rawRequest({ socket }, 'GET', '/status', { host: 'localhost' })).body) as { workers: { configured: number; listening: number } };
+    const status = JSON.parse((await rawRequest({ socket }, 'GET', '/status', { host: 'localhost' })).body) as {
+      workers: { configured: number; listening: number };
+    };
     assert.deepEqual([status.workers.configured, status.workers.listening], [2, 2]);
     assert.equal((await dig({ host: '127.0.0.1', port }, ['www.example.test', 'A'])).status, 'NOERROR');
     assert.equal(await node.stop(), 0);
@@ -188,8 +224,15 @@ describe('systemd readiness (NOTIFY_SOCKET)', () => {
       if (node.proc.exitCode !== null) assert.fail(`the node exited:\n${node.logs()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    const warn = node.logs().split('\n').find((l) => l.includes('could not notify')) ?? '';
-    assert.match(warn, /"level":"warn".*"message":"READY=1 STATUS=answering on 127\.0\.0\.1:\d+ \(UDP, TCP\), 1 zone\(s\)"/);
+    const warn =
+      node
+        .logs()
+        .split('\n')
+        .find((l) => l.includes('could not notify')) ?? '';
+    assert.match(
+      warn,
+      /"level":"warn".*"message":"READY=1 STATUS=answering on 127\.0\.0\.1:\d+ \(UDP, TCP\), 1 zone\(s\)"/,
+    );
     assert.equal((await dig({ host: '127.0.0.1', port }, ['www.example.test', 'A'])).status, 'NOERROR');
     while (!existsSync(seen) || readFileSync(seen, 'utf8') === '') await new Promise((r) => setTimeout(r, 50));
     assert.equal(readFileSync(seen, 'utf8'), 'unset\n');

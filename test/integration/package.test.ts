@@ -7,7 +7,18 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -28,11 +39,20 @@ let tarball = '';
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const run = (cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string =>
-  execFileSync(cmd, args, { cwd: opts.cwd ?? SRC, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env }, maxBuffer: 64 * 1024 * 1024 });
+  execFileSync(cmd, args, {
+    cwd: opts.cwd ?? SRC,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
 
 /** `man -l` as a reader sees it, and what man-db and groff warn about while rendering. */
 function renderMan(page: string): { text: string; warnings: string } {
-  const r = spawnSync('man', ['--warnings', '-l', page], { encoding: 'utf8', env: { ...process.env, MANWIDTH: '80', MAN_KEEP_FORMATTING: '', PAGER: 'cat' } });
+  const r = spawnSync('man', ['--warnings', '-l', page], {
+    encoding: 'utf8',
+    env: { ...process.env, MANWIDTH: '80', MAN_KEEP_FORMATTING: '', PAGER: 'cat' },
+  });
   assert.equal(r.status, 0, r.stderr);
   const g = spawnSync('groff', ['-man', '-ww', '-z', '-Tutf8', page], { encoding: 'utf8' });
   return { text: r.stdout, warnings: `${r.stderr}${g.stderr}` };
@@ -41,7 +61,14 @@ function renderMan(page: string): { text: string; warnings: string } {
 /** What the completion offers for the words of a command line (the last one being completed). */
 function complete(script: string, words: string[]): string[] {
   const quoted = words.map((w) => `'${w.replaceAll("'", "'\\''")}'`).join(' ');
-  const out = run('bash', ['-c', `source '${script}'; COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; _edgedns; printf '%s\\n' "\${COMPREPLY[@]}"`], { cwd: tmp });
+  const out = run(
+    'bash',
+    [
+      '-c',
+      `source '${script}'; COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; _edgedns; printf '%s\\n' "\${COMPREPLY[@]}"`,
+    ],
+    { cwd: tmp },
+  );
   return out.split('\n').filter((l) => l !== '');
 }
 
@@ -66,7 +93,8 @@ before(() => {
   // this checkout has (a clone gets them from `npm ci`).
   const files = run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT }).split('\0');
   for (const f of files) {
-    if (f === '' || f === 'node_modules' || !existsSync(join(ROOT, f)) || lstatSync(join(ROOT, f)).isSymbolicLink()) continue;
+    if (f === '' || f === 'node_modules' || !existsSync(join(ROOT, f)) || lstatSync(join(ROOT, f)).isSymbolicLink())
+      continue;
     mkdirSync(dirname(join(SRC, f)), { recursive: true });
     copyFileSync(join(ROOT, f), join(SRC, f));
   }
@@ -82,10 +110,27 @@ describe('npm pack', () => {
     assert.equal(name, `edgedns-${VERSION}.tgz`);
     tarball = join(out, name);
     const listing = run('tar', ['-tzf', tarball]).split('\n');
-    for (const f of ['dist/main.js', 'dist/process/worker-main.js', 'deploy/man/edgedns.1', 'deploy/completion/edgedns.bash', 'deploy/systemd/edgedns.service', 'deploy/systemd/edgedns-guard.service', 'deploy/systemd/edgedns.sysusers', 'deploy/edgedns.example.yaml', 'zones/example.test.zone', 'LICENSE', 'CHANGELOG.md', 'README.md', 'package.json']) {
+    for (const f of [
+      'dist/main.js',
+      'dist/process/worker-main.js',
+      'deploy/man/edgedns.1',
+      'deploy/completion/edgedns.bash',
+      'deploy/systemd/edgedns.service',
+      'deploy/systemd/edgedns-guard.service',
+      'deploy/systemd/edgedns.sysusers',
+      'deploy/edgedns.example.yaml',
+      'zones/example.test.zone',
+      'LICENSE',
+      'CHANGELOG.md',
+      'README.md',
+      'package.json',
+    ]) {
       assert.ok(listing.includes(`package/${f}`), `${f} is packed`);
     }
-    assert.deepEqual(listing.filter((f) => /\.map$|^package\/(src|test|bench)\//.test(f)), []);
+    assert.deepEqual(
+      listing.filter((f) => /\.map$|^package\/(src|test|bench)\//.test(f)),
+      [],
+    );
   });
 });
 
@@ -108,8 +153,11 @@ describe('make install PREFIX=… (a private prefix)', () => {
   });
   const bin = join(PREFIX, 'bin', 'edgedns');
 
-  it('the launcher runs the Node.js that installed it; --version is package.json\'s; the production dependencies load', () => {
-    assert.equal(readFileSync(bin, 'utf8'), `#!/bin/sh\n# edgedns, installed by make install: this Node.js, this program.\nexec '${process.execPath}' '${PREFIX}/lib/edgedns/dist/main.js' "$@"\n`);
+  it("the launcher runs the Node.js that installed it; --version is package.json's; the production dependencies load", () => {
+    assert.equal(
+      readFileSync(bin, 'utf8'),
+      `#!/bin/sh\n# edgedns, installed by make install: this Node.js, this program.\nexec '${process.execPath}' '${PREFIX}/lib/edgedns/dist/main.js' "$@"\n`,
+    );
     assert.equal(run(bin, ['--version']).trim(), VERSION);
     // zone check loads the whole program (config, metrics, zone loader and their packages).
     const zone = join(PREFIX, 'lib', 'edgedns', 'zones', 'example.test.zone');
@@ -122,7 +170,22 @@ describe('make install PREFIX=… (a private prefix)', () => {
 
   it('the installed program serves: dig gets the answer', async () => {
     const zones = join(PREFIX, 'lib', 'edgedns', 'zones');
-    const p = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--zones', zones, '--authoritative-only', '--admin', 'off', '--admin-socket', 'off'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(
+      bin,
+      [
+        'serve',
+        '--listen',
+        '127.0.0.1:0',
+        '--zones',
+        zones,
+        '--authoritative-only',
+        '--admin',
+        'off',
+        '--admin-socket',
+        'off',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     try {
       let err = '';
       p.stderr?.setEncoding('utf8');
@@ -135,7 +198,10 @@ describe('make install PREFIX=… (a private prefix)', () => {
         p.once('exit', (code) => reject(new Error(`exited ${code}:\n${err}`)));
       });
       const a = await dig({ host: '127.0.0.1', port }, ['www.example.test', 'A']);
-      assert.deepEqual(a.answer.map((r) => r.data), ['192.0.2.80']);
+      assert.deepEqual(
+        a.answer.map((r) => r.data),
+        ['192.0.2.80'],
+      );
     } finally {
       const exited = once(p, 'exit');
       p.kill('SIGTERM');
@@ -147,9 +213,25 @@ describe('make install PREFIX=… (a private prefix)', () => {
     const page = join(PREFIX, 'share', 'man', 'man1', 'edgedns.1');
     const { text, warnings } = renderMan(page);
     assert.equal(warnings, '');
-    for (const section of ['NAME', 'SYNOPSIS', 'DESCRIPTION', 'COMMANDS', 'SIGNALS', 'EXIT STATUS', 'ENVIRONMENT', 'FILES', 'EXAMPLES']) assert.match(text, new RegExp(`^${section}$`, 'm'), section);
-    for (const cmd of buildProgram().commands.map((c) => c.name())) assert.match(text, new RegExp(`^\\s+edgedns\\s+${cmd}\\b`, 'm'), `SYNOPSIS names ${cmd}`);
-    assert.match(readFileSync(page, 'utf8'), new RegExp(`^\\.TH EDGEDNS 1 \\S+ "edgedns ${VERSION.replaceAll('.', '\\.')}"`, 'm'), 'the page is of this version');
+    for (const section of [
+      'NAME',
+      'SYNOPSIS',
+      'DESCRIPTION',
+      'COMMANDS',
+      'SIGNALS',
+      'EXIT STATUS',
+      'ENVIRONMENT',
+      'FILES',
+      'EXAMPLES',
+    ])
+      assert.match(text, new RegExp(`^${section}$`, 'm'), section);
+    for (const cmd of buildProgram().commands.map((c) => c.name()))
+      assert.match(text, new RegExp(`^\\s+edgedns\\s+${cmd}\\b`, 'm'), `SYNOPSIS names ${cmd}`);
+    assert.match(
+      readFileSync(page, 'utf8'),
+      new RegExp(`^\\.TH EDGEDNS 1 \\S+ "edgedns ${VERSION.replaceAll('.', '\\.')}"`, 'm'),
+      'the page is of this version',
+    );
   });
 
   it('bash completion offers every command, subcommand and long option of the program', () => {
@@ -159,10 +241,15 @@ describe('make install PREFIX=… (a private prefix)', () => {
     assert.deepEqual(complete(script, ['edgedns', 'announce', '']).slice(0, 2), ['announce', 'withdraw']);
     for (const { path, words } of commandTree(buildProgram())) {
       const offered = complete(script, ['edgedns', ...path, words.some((w) => !w.startsWith('-')) ? '' : '--']);
-      for (const w of words) assert.ok(offered.includes(w), `edgedns ${path.join(' ')} offers ${w} (got ${offered.join(' ')})`);
+      for (const w of words)
+        assert.ok(offered.includes(w), `edgedns ${path.join(' ')} offers ${w} (got ${offered.join(' ')})`);
     }
     // A file where the option takes one.
-    assert.ok(complete(script, ['edgedns', 'serve', '--config', join(PREFIX, 'etc', 'edgedns', 'edgedns.ex')]).includes(join(PREFIX, 'etc', 'edgedns', 'edgedns.example.yaml')));
+    assert.ok(
+      complete(script, ['edgedns', 'serve', '--config', join(PREFIX, 'etc', 'edgedns', 'edgedns.ex')]).includes(
+        join(PREFIX, 'etc', 'edgedns', 'edgedns.example.yaml'),
+      ),
+    );
   });
 
   it('the units as installed pass systemd-analyze verify, and run the installed program with the config in PREFIX/etc', () => {
@@ -192,9 +279,24 @@ describe('make install DESTDIR=… PREFIX=/usr/local (a package build)', () => {
     assert.match(launcher, /^exec '.+' '\/usr\/local\/lib\/edgedns\/dist\/main\.js' "\$@"$/m);
     const unit = readFileSync(join(STAGE, 'usr/local/lib/systemd/system/edgedns.service'), 'utf8');
     assert.match(unit, /^ExecStart=\/usr\/local\/bin\/edgedns serve --config \/etc\/edgedns\/edgedns\.yaml$/m);
-    assert.match(unit, /^ExecStopPost=\/usr\/local\/bin\/edgedns announce withdraw --config \/etc\/edgedns\/edgedns\.yaml$/m);
-    for (const text of [launcher, unit, readFileSync(join(STAGE, 'usr/local/lib/systemd/system/edgedns-guard.service'), 'utf8')]) assert.ok(!text.includes(STAGE), 'no staging path in an installed file');
-    for (const f of ['usr/local/share/man/man1/edgedns.1', 'usr/local/share/bash-completion/completions/edgedns', 'usr/local/lib/sysusers.d/edgedns.conf', 'etc/edgedns/edgedns.example.yaml', 'usr/local/lib/edgedns/dist/main.js']) assert.ok(existsSync(join(STAGE, f)), f);
+    assert.match(
+      unit,
+      /^ExecStopPost=\/usr\/local\/bin\/edgedns announce withdraw --config \/etc\/edgedns\/edgedns\.yaml$/m,
+    );
+    for (const text of [
+      launcher,
+      unit,
+      readFileSync(join(STAGE, 'usr/local/lib/systemd/system/edgedns-guard.service'), 'utf8'),
+    ])
+      assert.ok(!text.includes(STAGE), 'no staging path in an installed file');
+    for (const f of [
+      'usr/local/share/man/man1/edgedns.1',
+      'usr/local/share/bash-completion/completions/edgedns',
+      'usr/local/lib/sysusers.d/edgedns.conf',
+      'etc/edgedns/edgedns.example.yaml',
+      'usr/local/lib/edgedns/dist/main.js',
+    ])
+      assert.ok(existsSync(join(STAGE, f)), f);
   });
 
   it('systemd-sysusers creates the edgedns user and group from the installed file (in the staging root)', () => {

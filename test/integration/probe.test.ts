@@ -21,6 +21,9 @@ describe('probes', () => {
   });
 
   it('a question that cannot be encoded rejects instead of throwing', async () => {
-    await assert.rejects(probeUdp({ host: '127.0.0.1', port: 9 }, { name: 'a..b.', type: 6, class: 1 }, 1000), /UDP 127\.0\.0\.1:9: /);
+    await assert.rejects(
+      probeUdp({ host: '127.0.0.1', port: 9 }, { name: 'a..b.', type: 6, class: 1 }, 1000),
+      /UDP 127\.0\.0\.1:9: /,
+    );
   });
 });

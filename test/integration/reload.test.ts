@@ -11,7 +11,8 @@ import { rawRequest } from '../helpers/http.ts';
 import { parseProm, value } from '../helpers/prom.ts';
 import { runCli, startServer } from '../helpers/server.ts';
 
-const zoneText = (serial: number, www: string): string => `$TTL 60\n@ SOA ns h ${serial} 1 1 1 1\n@ NS ns\nns A 192.0.2.1\nwww A ${www}\n`;
+const zoneText = (serial: number, www: string): string =>
+  `$TTL 60\n@ SOA ns h ${serial} 1 1 1 1\n@ NS ns\nns A 192.0.2.1\nwww A ${www}\n`;
 
 async function setup(extra: string[] = []) {
   const dir = mkdtempSync(join(tmpdir(), 'edgedns-serial-'));
@@ -19,7 +20,10 @@ async function setup(extra: string[] = []) {
   writeFileSync(zone, zoneText(10, '192.0.2.10'));
   // No linger: these tests reload a node, they do not stop an announced one (5 s a stop otherwise).
   const cfg = join(dir, 'edgedns.yaml');
-  writeFileSync(cfg, `listen: ["127.0.0.1:0"]\nzones: { dir: ${JSON.stringify(dir)} }\nupstreams: []\nannounce: { shutdownLinger: 0s }\n`);
+  writeFileSync(
+    cfg,
+    `listen: ["127.0.0.1:0"]\nzones: { dir: ${JSON.stringify(dir)} }\nupstreams: []\nannounce: { shutdownLinger: 0s }\n`,
+  );
   const srv = await startServer({ config: cfg, args: extra });
   const metrics = async () => parseProm(await (await fetch(`http://127.0.0.1:${srv.adminPort}/metrics`)).text());
   const reload = (args: string[] = []) => runCli(['reload', '--admin-socket', String(srv.adminSocket), ...args]);
@@ -35,7 +39,10 @@ describe('reload policy', () => {
         writeFileSync(t.zone, zoneText(10, '192.0.2.20'));
         const r = await t.reload();
         assert.equal(r.code, 1);
-        assert.match(r.stderr, /serial\.test\.zone: zone serial\.test\. changed but its SOA serial did not increase \(running 10, file 10\)/);
+        assert.match(
+          r.stderr,
+          /serial\.test\.zone: zone serial\.test\. changed but its SOA serial did not increase \(running 10, file 10\)/,
+        );
         assert.equal(await t.www(), '192.0.2.10', 'the running zone stays');
         assert.equal(value(await t.metrics(), 'edgedns_zone_serial_refused_total'), 1);
         assert.equal(value(await t.metrics(), 'edgedns_config_reloads_total', { result: 'error' }), 1);
@@ -58,7 +65,10 @@ describe('reload policy', () => {
   it('a worker restarting during a reload ends up on the new zones, and the zones check agrees', async () => {
     const t = await setup(['--workers', '2']);
     try {
-      const status = async () => (await fetch(`http://127.0.0.1:${t.srv.adminPort}/status`)).json() as Promise<{ workers: { pids: number[]; listening: number } }>;
+      const status = async () =>
+        (await fetch(`http://127.0.0.1:${t.srv.adminPort}/status`)).json() as Promise<{
+          workers: { pids: number[]; listening: number };
+        }>;
       const [victim] = (await status()).workers.pids as [number];
       writeFileSync(t.zone, zoneText(15, '192.0.2.50'));
       process.kill(victim, 'SIGKILL');
@@ -67,7 +77,12 @@ describe('reload policy', () => {
       assert.equal(r.code, 0, r.stderr);
       await until(async () => (await status()).workers.listening === 2, PATIENCE_MS, 'the restarted worker to listen');
       let answers: (string | undefined)[] = [];
-      await until(async () => (answers = await Promise.all(Array.from({ length: 20 }, () => t.www()))).every((a) => a === '192.0.2.50'), PATIENCE_MS, 'both workers to answer from the new load').catch(() => undefined);
+      await until(
+        async () =>
+          (answers = await Promise.all(Array.from({ length: 20 }, () => t.www()))).every((a) => a === '192.0.2.50'),
+        PATIENCE_MS,
+        'both workers to answer from the new load',
+      ).catch(() => undefined);
       assert.deepEqual(new Set(answers), new Set(['192.0.2.50']), 'both workers answer from the new load');
       await new Promise((res) => setTimeout(res, 1500));
       const s = JSON.stringify(await status());
@@ -81,7 +96,10 @@ describe('reload policy', () => {
   it('serialPolicy: any accepts a change without a new serial (as BIND)', async () => {
     const t = await setup();
     const cfg = join(t.dir, 'edgedns.yaml');
-    writeFileSync(cfg, `zones:\n  dir: ${t.dir}\n  serialPolicy: any\nupstreams: []\nlisten: ["127.0.0.1:0"]\nannounce: { shutdownLinger: 0s }\n`);
+    writeFileSync(
+      cfg,
+      `zones:\n  dir: ${t.dir}\n  serialPolicy: any\nupstreams: []\nlisten: ["127.0.0.1:0"]\nannounce: { shutdownLinger: 0s }\n`,
+    );
     await t.srv.stop();
     const srv = await startServer({ config: cfg, args: [] });
     try {
@@ -98,15 +116,26 @@ describe('reload policy', () => {
     const t = await setup();
     try {
       writeFileSync(t.zone, zoneText(12, '192.0.2.40'));
-      const post = () => rawRequest({ socket: String(t.srv.adminSocket) }, 'POST', '/reload', { host: 'localhost', 'content-type': 'application/json' }, '{}');
-      const posts = (await Promise.all(Array.from({ length: 12 }, post))).map((r) => JSON.parse(r.body) as { ok: boolean });
+      const post = () =>
+        rawRequest(
+          { socket: String(t.srv.adminSocket) },
+          'POST',
+          '/reload',
+          { host: 'localhost', 'content-type': 'application/json' },
+          '{}',
+        );
+      const posts = (await Promise.all(Array.from({ length: 12 }, post))).map(
+        (r) => JSON.parse(r.body) as { ok: boolean },
+      );
       assert.ok(posts.every((p) => p.ok));
       // The first runs; the eleven others share the one after it.
       assert.equal(value(await t.metrics(), 'edgedns_config_reloads_total', { result: 'ok' }), 2);
       assert.equal(await t.www(), '192.0.2.40');
       // And reloading goes on working after a burst: a second burst, then one alone.
       writeFileSync(t.zone, zoneText(13, '192.0.2.41'));
-      const again = (await Promise.all(Array.from({ length: 3 }, post))).map((r) => JSON.parse(r.body) as { ok: boolean });
+      const again = (await Promise.all(Array.from({ length: 3 }, post))).map(
+        (r) => JSON.parse(r.body) as { ok: boolean },
+      );
       assert.ok(again.every((p) => p.ok));
       writeFileSync(t.zone, zoneText(14, '192.0.2.42'));
       const alone = await t.reload();

@@ -34,25 +34,45 @@ describe('names that are not nodes, from the real server', () => {
     const nx = await dig(srv, [`${random()}.Example.TEST`, 'A']);
     assert.equal(nx.status, 'NXDOMAIN');
     // The SOA owner is a pointer into the question: it reads in the client's case, as before.
-    assert.deepEqual(nx.authority.map((a) => `${a.name} ${a.ttl} ${a.type}`), ['Example.TEST. 300 SOA']);
+    assert.deepEqual(
+      nx.authority.map((a) => `${a.name} ${a.ttl} ${a.type}`),
+      ['Example.TEST. 300 SOA'],
+    );
     const name = `${random()}.${random()}.wild.example.test`;
     const w = await dig(srv, [name, 'TXT']);
     assert.equal(w.status, 'NOERROR');
-    assert.deepEqual(w.answer.map((a) => `${a.name} ${a.type} ${a.data}`), [`${name}. TXT "wildcard"`]);
+    assert.deepEqual(
+      w.answer.map((a) => `${a.name} ${a.type} ${a.data}`),
+      [`${name}. TXT "wildcard"`],
+    );
     const ref = await dig(srv, ['+norec', `${random()}.sub.example.test`, 'A']);
     assert.ok(!ref.flags.includes('aa'));
-    assert.deepEqual(ref.additional.map((a) => `${a.name} ${a.data}`), ['ns1.sub.example.test. 192.0.2.53']);
+    assert.deepEqual(
+      ref.additional.map((a) => `${a.name} ${a.data}`),
+      ['ns1.sub.example.test. 192.0.2.53'],
+    );
     // Below the glue's own name: the label collision path, same answer.
     const deep = await dig(srv, ['+norec', `${random()}.ns1.sub.example.test`, 'A']);
-    assert.deepEqual(deep.authority.map((a) => `${a.type} ${a.data}`).sort(), ['NS ns.example.org.', 'NS ns1.sub.example.test.']);
+    assert.deepEqual(deep.authority.map((a) => `${a.type} ${a.data}`).sort(), [
+      'NS ns.example.org.',
+      'NS ns1.sub.example.test.',
+    ]);
     const ent = await dig(srv, [`${random()}.lab.dc1.example.test`, 'AAAA']);
     assert.equal(ent.status, 'NXDOMAIN');
   });
 
   it('the bytes over UDP (with and without EDNS, truncated) and TCP equal the per-name answer', async () => {
     const reference = loadZones(zoneSpecsFromDir(ZONES));
-    const names = [`${random()}.example.test`, `${random()}.WILD.example.test`, `${random()}.x.sub.example.test`, `x.${random()}.dc1.example.test`, `${random()}.ns1.sub.example.test`,
-      `x.hostmaster.example.test`, `${random()}.old.example.test`, `${random()}.big.example.test`];
+    const names = [
+      `${random()}.example.test`,
+      `${random()}.WILD.example.test`,
+      `${random()}.x.sub.example.test`,
+      `x.${random()}.dc1.example.test`,
+      `${random()}.ns1.sub.example.test`,
+      `x.hostmaster.example.test`,
+      `${random()}.old.example.test`,
+      `${random()}.big.example.test`,
+    ];
     const conn = await tcpConnect(srv.port);
     try {
       let id = 1;
@@ -69,7 +89,11 @@ describe('names that are not nodes, from the real server', () => {
             assert.deepEqual(got, buildResponse(msg, q, { ...a, opt, limit: 512 }), `UDP ${name} ${type} edns ${edns}`);
             conn.sock.write(frame(msg));
             const tcp = (await conn.next(++sentTcp))[sentTcp - 1];
-            assert.deepEqual(tcp, buildResponse(msg, q, { ...a, opt, limit: 65535 }), `TCP ${name} ${type} edns ${edns}`);
+            assert.deepEqual(
+              tcp,
+              buildResponse(msg, q, { ...a, opt, limit: 65535 }),
+              `TCP ${name} ${type} edns ${edns}`,
+            );
           }
         }
       }

@@ -16,7 +16,10 @@ let srv: RunningServer;
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgedns-tcp-'));
   const cfg = join(dir, 'edgedns.yaml');
-  writeFileSync(cfg, `listen: ["127.0.0.1:0"]\nzones: { dir: ${JSON.stringify(ZONES)} }\ntcp: { idleTimeout: 700ms, firstQueryTimeout: 700ms, maxConnections: 3 }\nupstreams: []\nhealth: { interval: 60s, fastInterval: 60s }\n`);
+  writeFileSync(
+    cfg,
+    `listen: ["127.0.0.1:0"]\nzones: { dir: ${JSON.stringify(ZONES)} }\ntcp: { idleTimeout: 700ms, firstQueryTimeout: 700ms, maxConnections: 3 }\nupstreams: []\nhealth: { interval: 60s, fastInterval: 60s }\n`,
+  );
   srv = await startServer({ config: cfg, args: [] });
 });
 after(async () => {
@@ -29,7 +32,13 @@ const metric = async (name: string, labels: Record<string, string> = {}, s: Runn
 /** Wait for the server to close `c` (a failure timeout only). */
 async function closedByServer(c: { closed: Promise<void> }, what: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([c.closed, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`not closed within ${PATIENCE_MS} ms: ${what}`)), PATIENCE_MS)))]);
+  await Promise.race([
+    c.closed,
+    new Promise(
+      (_, reject) =>
+        (timer = setTimeout(() => reject(new Error(`not closed within ${PATIENCE_MS} ms: ${what}`)), PATIENCE_MS)),
+    ),
+  ]);
   clearTimeout(timer);
 }
 
@@ -61,7 +70,12 @@ describe('TCP', () => {
 
   it('half-close: answers what was sent before the FIN, then closes', async () => {
     const c = await tcpConnect(srv.port);
-    c.sock.end(Buffer.concat([frame(query('www.example.test', 'A', { id: 1 })), frame(query('mail.example.test', 'A', { id: 2 }))]));
+    c.sock.end(
+      Buffer.concat([
+        frame(query('www.example.test', 'A', { id: 1 })),
+        frame(query('mail.example.test', 'A', { id: 2 })),
+      ]),
+    );
     await c.closed;
     assert.deepEqual(c.responses.map((b) => decode(b).id).sort(), [1, 2]);
   });
@@ -70,7 +84,11 @@ describe('TCP', () => {
     const before = await metric('edgedns_tcp_timeouts_total', { deadline: 'first_query' });
     const c = await tcpConnect(srv.port);
     await closedByServer(c, 'a connection without a query');
-    assert.equal(await metric('edgedns_tcp_timeouts_total', { deadline: 'first_query' }), before + 1, 'closed at its first-query deadline');
+    assert.equal(
+      await metric('edgedns_tcp_timeouts_total', { deadline: 'first_query' }),
+      before + 1,
+      'closed at its first-query deadline',
+    );
     assert.equal(c.responses.length, 0);
   });
 
@@ -80,16 +98,28 @@ describe('TCP', () => {
     c.sock.write(frame(query('www.example.test', 'A', { id: 3 })));
     assert.equal((await c.next(1)).length, 1);
     await closedByServer(c, 'an idle connection');
-    assert.equal(await metric('edgedns_tcp_timeouts_total', { deadline: 'idle' }), before + 1, 'closed at its idle deadline');
+    assert.equal(
+      await metric('edgedns_tcp_timeouts_total', { deadline: 'idle' }),
+      before + 1,
+      'closed at its idle deadline',
+    );
   });
 
   it('refuses connections over the cap and keeps serving the others', async () => {
     const refused = await metric('edgedns_tcp_connections_refused_total', { reason: 'total' });
     const conns = await Promise.all([1, 2, 3].map((i) => tcpConnect(srv.port, '127.0.0.1', `127.0.0.${10 + i}`)));
-    await until(async () => (await metric('edgedns_tcp_connections_open')) === 3, PATIENCE_MS, 'three connections open at the node');
+    await until(
+      async () => (await metric('edgedns_tcp_connections_open')) === 3,
+      PATIENCE_MS,
+      'three connections open at the node',
+    );
     const extra = await tcpConnect(srv.port, '127.0.0.1', '127.0.0.14');
     await closedByServer(extra, 'the fourth connection');
-    assert.equal(await metric('edgedns_tcp_connections_refused_total', { reason: 'total' }), refused + 1, 'refused by the cap');
+    assert.equal(
+      await metric('edgedns_tcp_connections_refused_total', { reason: 'total' }),
+      refused + 1,
+      'refused by the cap',
+    );
     conns[0]?.sock.write(frame(query('www.example.test', 'A', { id: 9 })));
     const [r] = (await conns[0]?.next(1)) ?? [];
     assert.equal(r && decode(r).id, 9);
@@ -102,7 +132,10 @@ describe('stopping with connections open', () => {
     // Deadlines of an hour: only stopping can close the connection while the test waits.
     const dir = mkdtempSync(join(tmpdir(), 'edgedns-tcp-stop-'));
     const cfg = join(dir, 'edgedns.yaml');
-    writeFileSync(cfg, `listen: ["127.0.0.1:0"]\nzones: { dir: ${JSON.stringify(ZONES)} }\ntcp: { idleTimeout: 1h, firstQueryTimeout: 1h }\nupstreams: []\nannounce: { shutdownLinger: 0s }\n`);
+    writeFileSync(
+      cfg,
+      `listen: ["127.0.0.1:0"]\nzones: { dir: ${JSON.stringify(ZONES)} }\ntcp: { idleTimeout: 1h, firstQueryTimeout: 1h }\nupstreams: []\nannounce: { shutdownLinger: 0s }\n`,
+    );
     const s = await startServer({ config: cfg, args: [] });
     const c = await tcpConnect(s.port);
     c.sock.write(frame(query('www.example.test', 'A', { id: 5 })));

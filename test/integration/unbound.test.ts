@@ -21,11 +21,14 @@ before(async () => {
   port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'edgedns-unbound-'));
   const conf = join(dir, 'unbound.conf');
-  writeFileSync(conf, `${unboundServer({ port, dir })}  local-zone: "unbound.test." static
+  writeFileSync(
+    conf,
+    `${unboundServer({ port, dir })}  local-zone: "unbound.test." static
   local-data: "unbound.test. 600 IN SOA ns.unbound.test. h.unbound.test. 1 3600 600 86400 120"
   local-data: "www.unbound.test. 600 IN A 192.0.2.123"
   local-data: 'txt.unbound.test. 600 IN TXT "from unbound"'
-`);
+`,
+  );
   unbound = spawn('unbound', ['-d', '-c', conf], { stdio: 'ignore' });
   // Wait until it answers.
   for (let i = 0; i < 50; i++) {

@@ -36,14 +36,17 @@ async function node(resolver: string): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), 'edgedns-hardening-'));
   dirs.push(dir);
   const cfg = join(dir, 'edgedns.yaml');
-  writeFileSync(cfg, [
-    'listen: ["127.0.0.1:0"]',
-    `zones: { dir: ${JSON.stringify(ZONES)} }`,
-    `upstreams: ["127.0.0.1:${up.port}"]`,
-    resolver,
-    `fetchLimits: { inFlight: ${IN_FLIGHT}, perZone: ${PER_ZONE} }`,
-    'site: { id: test-site }',
-  ].join('\n'));
+  writeFileSync(
+    cfg,
+    [
+      'listen: ["127.0.0.1:0"]',
+      `zones: { dir: ${JSON.stringify(ZONES)} }`,
+      `upstreams: ["127.0.0.1:${up.port}"]`,
+      resolver,
+      `fetchLimits: { inFlight: ${IN_FLIGHT}, perZone: ${PER_ZONE} }`,
+      'site: { id: test-site }',
+    ].join('\n'),
+  );
   return startServer({ config: cfg, args: [] });
 }
 
@@ -68,7 +71,9 @@ interface Reply {
 }
 
 /** A client socket that sends many queries and matches the replies by ID, in arrival order. */
-async function client(port = srv.port): Promise<{ ask(name: string): Promise<Reply>; close(): void; received(): number }> {
+async function client(
+  port = srv.port,
+): Promise<{ ask(name: string): Promise<Reply>; close(): void; received(): number }> {
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   const waiting = new Map<number, (r: Reply) => void>();
@@ -76,9 +81,15 @@ async function client(port = srv.port): Promise<{ ask(name: string): Promise<Rep
   let received = 0;
   sock.on('message', (m) => {
     const d = decode(m);
-    const opt = d.additionals.find((a) => a.type === 'OPT') as { options?: { code: number; data: Buffer }[] } | undefined;
+    const opt = d.additionals.find((a) => a.type === 'OPT') as
+      { options?: { code: number; data: Buffer }[] } | undefined;
     const e = opt?.options?.find((o) => o.code === 15);
-    const reply: Reply = { rcode: d.rcode, answers: d.answers, ede: e ? `${e.data.readUInt16BE(0)} ${e.data.subarray(2).toString()}` : undefined, after: received++ };
+    const reply: Reply = {
+      rcode: d.rcode,
+      answers: d.answers,
+      ede: e ? `${e.data.readUInt16BE(0)} ${e.data.subarray(2).toString()}` : undefined,
+      after: received++,
+    };
     waiting.get(d.id)?.(reply);
     waiting.delete(d.id);
   });
@@ -86,7 +97,10 @@ async function client(port = srv.port): Promise<{ ask(name: string): Promise<Rep
     ask: (name) =>
       new Promise<Reply>((resolve, reject) => {
         id = (id % 65535) + 1;
-        const timer = setTimeout(() => reject(new Error(`no reply for ${name} within ${ASK_PATIENCE_MS} ms`)), ASK_PATIENCE_MS);
+        const timer = setTimeout(
+          () => reject(new Error(`no reply for ${name} within ${ASK_PATIENCE_MS} ms`)),
+          ASK_PATIENCE_MS,
+        );
         waiting.set(id, (r) => {
           clearTimeout(timer);
           resolve(r);
@@ -133,7 +147,9 @@ describe('upstream queries', () => {
       assert.equal(all.filter((r) => r.rcode === 'NXDOMAIN').length, IN_FLIGHT);
       const ports = new Set(up.sourcePorts.slice(from, from + IN_FLIGHT));
       const addresses = new Set(up.sourceAddresses.slice(from, from + IN_FLIGHT));
-      t.diagnostic(`${ports.size} distinct source ports for ${IN_FLIGHT} upstream queries, from ${[...addresses].join(', ')}`);
+      t.diagnostic(
+        `${ports.size} distinct source ports for ${IN_FLIGHT} upstream queries, from ${[...addresses].join(', ')}`,
+      );
       assert.ok(ports.size >= 990, `${ports.size} distinct source ports for ${IN_FLIGHT} queries`);
       assert.deepEqual([...addresses], ['127.0.0.2'], 'resolver.querySource');
       assert.equal(inFlight, IN_FLIGHT, 'edgedns_upstream_queries_in_flight');

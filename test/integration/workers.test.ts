@@ -27,13 +27,16 @@ before(async () => {
   zoneFile = join(dir, 'example.test.zone');
   copyFileSync(join(ZONES, 'example.test.zone'), zoneFile);
   const cfg = join(dir, 'edgedns.yaml');
-  writeFileSync(cfg, [
-    'listen: ["127.0.0.1:0"]',
-    'workers: 2',
-    `zones: { dir: ${JSON.stringify(dir)} }`,
-    `upstreams: ["127.0.0.1:${up.port}"]`,
-    `site: { id: ${SITE} }`,
-  ].join('\n'));
+  writeFileSync(
+    cfg,
+    [
+      'listen: ["127.0.0.1:0"]',
+      'workers: 2',
+      `zones: { dir: ${JSON.stringify(dir)} }`,
+      `upstreams: ["127.0.0.1:${up.port}"]`,
+      `site: { id: ${SITE} }`,
+    ].join('\n'),
+  );
   srv = await startServer({ config: cfg, args: [] });
 });
 after(async () => {
@@ -43,7 +46,12 @@ after(async () => {
 
 const admin = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${srv.adminPort}${path}`, init);
 const metrics = async () => parseProm(await (await admin('/metrics')).text());
-const status = async () => (await (await admin('/status')).json()) as { workers: { configured: number; listening: number; pids: number[] }; zones: { serial: number }[]; cache: { entries: number } | null };
+const status = async () =>
+  (await (await admin('/status')).json()) as {
+    workers: { configured: number; listening: number; pids: number[] };
+    zones: { serial: number }[];
+    cache: { entries: number } | null;
+  };
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -56,15 +64,23 @@ const alive = (pid: number): boolean => {
 /** The UDP sockets bound to 127.0.0.1:port (from /proc/net/udp) and the processes holding each. */
 function udpSocketHolders(port: number, pids: number[]): number[][] {
   const want = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const inodes = readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f[1] === want).map((f) => f[9] as string);
-  const holds = (pid: number, inode: string): boolean => readdirSync(`/proc/${pid}/fd`).some((fd) => {
-    try {
-      return readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`;
-    } catch {
-      return false;
-    }
-  });
-  return inodes.map((i) => pids.filter((p) => holds(p, i)).sort((a, b) => a - b)).sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0));
+  const inodes = readFileSync('/proc/net/udp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f[1] === want)
+    .map((f) => f[9] as string);
+  const holds = (pid: number, inode: string): boolean =>
+    readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`;
+      } catch {
+        return false;
+      }
+    });
+  return inodes
+    .map((i) => pids.filter((p) => holds(p, i)).sort((a, b) => a - b))
+    .sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0));
 }
 
 describe('workers: 2', () => {
@@ -90,7 +106,10 @@ describe('workers: 2', () => {
     assert.equal(value(m, 'edgedns_queries_total', { transport: 'udp', qtype: 'AAAA' }) - before, 40);
     assert.equal(value(m, 'edgedns_workers_configured'), 2);
     assert.equal(value(m, 'edgedns_workers_listening'), 2);
-    assert.equal(value(m, 'edgedns_health_state', { state: 'UP' }) + value(m, 'edgedns_health_state', { state: 'RISING' }), 1);
+    assert.equal(
+      value(m, 'edgedns_health_state', { state: 'UP' }) + value(m, 'edgedns_health_state', { state: 'RISING' }),
+      1,
+    );
     assert.equal(value(m, 'edgedns_build_info', { site: SITE }), 1);
   });
 
@@ -111,12 +130,17 @@ describe('workers: 2', () => {
     const replies: (Buffer | null)[] = [];
     // 20 at a time, so the kernel spreads them over both workers.
     for (let i = 0; i < names.length; i += 20) {
-      replies.push(...(await Promise.all(names.slice(i, i + 20).map((n, j) => udpExchange(srv.port, query(n, 'A', { id: i + j + 1, rd: true }), 3000)))));
+      replies.push(
+        ...(await Promise.all(
+          names.slice(i, i + 20).map((n, j) => udpExchange(srv.port, query(n, 'A', { id: i + j + 1, rd: true }), 3000)),
+        )),
+      );
     }
     const rcodes = replies.map((r) => (r ? decode(r).rcode : 'lost'));
     assert.deepEqual(new Set(rcodes), new Set(['NXDOMAIN']), 'every name answered from the upstream');
     const m = await metrics();
-    const delta = (name: string, labels: Record<string, string> = {}): number => value(m, name, labels) - value(m0, name, labels);
+    const delta = (name: string, labels: Record<string, string> = {}): number =>
+      value(m, name, labels) - value(m0, name, labels);
     assert.equal(delta('edgedns_upstream_timeouts_total'), 0, 'no upstream query timed out');
     assert.equal(delta('edgedns_upstream_mismatched_replies_total'), 0, 'no reply was read by the wrong worker');
   });
@@ -170,7 +194,10 @@ describe('workers: 2', () => {
     const primary = srv.proc.pid as number;
     const holders = udpSocketHolders(srv.port, [primary, ...workers]);
     if (await udpReusePort()) {
-      assert.deepEqual(holders, workers.map((w) => [w]));
+      assert.deepEqual(
+        holders,
+        workers.map((w) => [w]),
+      );
       assert.match(srv.logs(), /"msg":"workers listening".*"udp":"a socket per worker \(reusePort\)"/);
     } else {
       assert.deepEqual(holders, [[primary, ...workers].sort((a, b) => a - b)]);
@@ -182,16 +209,26 @@ describe('workers: 2', () => {
     const restarts = value(await metrics(), 'edgedns_worker_restarts_total');
     const [victim] = (await status()).workers.pids as [number];
     // A worker starts from the zone image its primary wrote; take it away (as a tmp cleaner would).
-    const env = readFileSync(`/proc/${victim}/environ`, 'utf8').split('\0').find((e) => e.startsWith('EDGEDNS_WORKER='));
+    const env = readFileSync(`/proc/${victim}/environ`, 'utf8')
+      .split('\0')
+      .find((e) => e.startsWith('EDGEDNS_WORKER='));
     const image = (JSON.parse(env?.slice('EDGEDNS_WORKER='.length) ?? '{}') as { image: string }).image;
     renameSync(image, `${image}.away`);
     process.kill(victim, 'SIGKILL');
     // Killed, then started at once and failed (no image), then again after 1 s and failed.
-    await until(async () => value(await metrics(), 'edgedns_worker_restarts_total') >= restarts + 3, PATIENCE_MS, 'restarted and retried');
+    await until(
+      async () => value(await metrics(), 'edgedns_worker_restarts_total') >= restarts + 3,
+      PATIENCE_MS,
+      'restarted and retried',
+    );
     assert.equal((await status()).workers.listening, 1);
     assert.equal((await dig(srv, ['www.example.test'])).status, 'NOERROR');
     renameSync(`${image}.away`, image);
-    await until(async () => (await status()).workers.listening === 2, PATIENCE_MS, 'the worker to listen again once it can load its zones');
+    await until(
+      async () => (await status()).workers.listening === 2,
+      PATIENCE_MS,
+      'the worker to listen again once it can load its zones',
+    );
     assert.match(srv.logs(), /"msg":"worker restart failed".*zones-\d+\.img/);
   });
 
@@ -204,8 +241,12 @@ describe('workers: 2', () => {
 
 describe('workers without their primary', () => {
   it('exit when the primary is killed with SIGKILL (nobody would watch health or routes)', async () => {
-    const s = await startServer({ args: ['--listen', '127.0.0.1:0', '--zones', ZONES, '--authoritative-only', '--workers', '2'] });
-    const pids = ((await (await fetch(`http://127.0.0.1:${s.adminPort}/status`)).json()) as { workers: { pids: number[] } }).workers.pids;
+    const s = await startServer({
+      args: ['--listen', '127.0.0.1:0', '--zones', ZONES, '--authoritative-only', '--workers', '2'],
+    });
+    const pids = (
+      (await (await fetch(`http://127.0.0.1:${s.adminPort}/status`)).json()) as { workers: { pids: number[] } }
+    ).workers.pids;
     assert.equal(pids.length, 2);
     await s.stop('SIGKILL');
     for (const pid of pids) await until(() => !alive(pid), PATIENCE_MS, `worker ${pid} to exit`);
@@ -213,7 +254,18 @@ describe('workers without their primary', () => {
 
   it('a worker that cannot bind fails the start with the reason', async () => {
     const holder = await startServer();
-    const r = await runCli(['serve', '--listen', `127.0.0.1:${holder.port}`, '--zones', ZONES, '--authoritative-only', '--workers', '2', '--admin', 'off']);
+    const r = await runCli([
+      'serve',
+      '--listen',
+      `127.0.0.1:${holder.port}`,
+      '--zones',
+      ZONES,
+      '--authoritative-only',
+      '--workers',
+      '2',
+      '--admin',
+      'off',
+    ]);
     await holder.stop();
     assert.equal(r.code, 2); // as without workers
     assert.match(r.stderr, new RegExp(`cannot listen on (udp|tcp) 127\\.0\\.0\\.1:${holder.port}`));

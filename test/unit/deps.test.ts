@@ -30,8 +30,33 @@ const ALLOWED: Record<string, string[]> = {
   config: ['core'],
   drill: ['client', 'core'],
   compose: ['config', 'zone', 'cache', 'resolver', 'identity', 'announce', 'wire', 'core'],
-  process: ['compose', 'config', 'server', 'metrics', 'health', 'zone', 'cache', 'resolver', 'identity', 'wire', 'core'],
-  node: ['process', 'compose', 'config', 'client', 'server', 'metrics', 'health', 'announce', 'zone', 'identity', 'wire', 'core'],
+  process: [
+    'compose',
+    'config',
+    'server',
+    'metrics',
+    'health',
+    'zone',
+    'cache',
+    'resolver',
+    'identity',
+    'wire',
+    'core',
+  ],
+  node: [
+    'process',
+    'compose',
+    'config',
+    'client',
+    'server',
+    'metrics',
+    'health',
+    'announce',
+    'zone',
+    'identity',
+    'wire',
+    'core',
+  ],
   cli: ['node', 'compose', 'config', 'client', 'drill', 'announce', 'wire', 'core'],
   '<root>': ['cli'],
 };
@@ -54,7 +79,8 @@ function violations(tree: ReadonlyMap<string, string>): string[] {
   const bad: string[] = [];
   for (const [rel, text] of tree) {
     const folder = folderOf(rel);
-    if (folder === '<root>' && !ROOT_FILES.includes(rel)) bad.push(`${rel} is at the root of src/ (only ${ROOT_FILES.join(', ')} may be)`);
+    if (folder === '<root>' && !ROOT_FILES.includes(rel))
+      bad.push(`${rel} is at the root of src/ (only ${ROOT_FILES.join(', ')} may be)`);
     if (!(folder in ALLOWED)) bad.push(`${rel}: folder ${folder} is not in the module table`);
     for (const m of text.matchAll(IMPORT)) {
       const spec = (m[2] ?? m[3]) as string;
@@ -64,9 +90,11 @@ function violations(tree: ReadonlyMap<string, string>): string[] {
       const typeOnly = m[1] === 'import type';
       const allowed = [...(ALLOWED[folder] ?? []), ...(typeOnly ? (TYPES_FROM[folder] ?? []) : [])];
       if (!allowed.includes(tFolder)) bad.push(`${rel} imports ${target}`);
-      if (tFolder !== '<root>' && !target.endsWith('/index.js')) bad.push(`${rel} imports ${target} instead of ${tFolder}/index.js`);
+      if (tFolder !== '<root>' && !target.endsWith('/index.js'))
+        bad.push(`${rel} imports ${target} instead of ${tFolder}/index.js`);
     }
-    if (folder !== 'metrics' && /from 'prom-client'/.test(text)) bad.push(`${rel} imports prom-client (only metrics/ may)`);
+    if (folder !== 'metrics' && /from 'prom-client'/.test(text))
+      bad.push(`${rel} imports prom-client (only metrics/ may)`);
   }
   return bad;
 }

@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { AnnounceRequest } from '../../../src/announce/index.ts';
-import { AdapterError, dryRun, exabgpAdapter, execAdapter, gobgpAdapter, gobgpLocalPaths } from '../../../src/announce/index.ts';
+import {
+  AdapterError,
+  dryRun,
+  exabgpAdapter,
+  execAdapter,
+  gobgpAdapter,
+  gobgpLocalPaths,
+} from '../../../src/announce/index.ts';
 import { silentLogger } from '../../../src/core/index.ts';
 import { within } from '../../helpers/deadline.ts';
 import { until } from '../../helpers/node.ts';
@@ -21,34 +28,80 @@ const script = (name: string, body: string): string => {
   chmodSync(p, 0o755);
   return p;
 };
-const req = (action: 'announce' | 'withdraw', prefixes = ['192.0.2.53/32', '2001:db8::53/128']): AnnounceRequest => ({ action, prefixes, siteId: 'fra1', reason: 'healthy', seq: 7 });
+const req = (action: 'announce' | 'withdraw', prefixes = ['192.0.2.53/32', '2001:db8::53/128']): AnnounceRequest => ({
+  action,
+  prefixes,
+  siteId: 'fra1',
+  reason: 'healthy',
+  seq: 7,
+});
 const rejectsWith = async (p: Promise<unknown>, re: RegExp, retryLater: boolean) =>
   assert.rejects(p, (e: unknown) => e instanceof AdapterError && re.test(e.message) && e.retryLater === retryLater);
 
 describe('exec adapter', () => {
   it('passes the action as argument, the state in the environment and JSON on stdin', async () => {
     const out = join(dir, 'exec.out');
-    const hook = script('hook.sh', `echo "$1|$EDGEDNS_ACTION|$EDGEDNS_STATE|$EDGEDNS_PREFIXES|$EDGEDNS_SITE|$EDGEDNS_REASON|$EDGEDNS_SEQ" > ${out}; cat >> ${out}`);
+    const hook = script(
+      'hook.sh',
+      `echo "$1|$EDGEDNS_ACTION|$EDGEDNS_STATE|$EDGEDNS_PREFIXES|$EDGEDNS_SITE|$EDGEDNS_REASON|$EDGEDNS_SEQ" > ${out}; cat >> ${out}`,
+    );
     await execAdapter({ command: hook, args: [], timeoutMs: PATIENT }).apply(req('announce'));
     const [line, json] = readFileSync(out, 'utf8').split('\n');
     assert.equal(line, 'announce|announce|announced|192.0.2.53/32 2001:db8::53/128|fra1|healthy|7');
-    assert.deepEqual(JSON.parse(json as string), { action: 'announce', prefixes: ['192.0.2.53/32', '2001:db8::53/128'], site: 'fra1', reason: 'healthy', seq: 7 });
+    assert.deepEqual(JSON.parse(json as string), {
+      action: 'announce',
+      prefixes: ['192.0.2.53/32', '2001:db8::53/128'],
+      site: 'fra1',
+      reason: 'healthy',
+      seq: 7,
+    });
   });
   it('exit 75 means retry later; other exits fail with the output', async () => {
-    await rejectsWith(execAdapter({ command: script('busy.sh', 'echo busy >&2; exit 75'), args: [], timeoutMs: PATIENT }).apply(req('withdraw')), /retry later.*busy/, true);
-    await rejectsWith(execAdapter({ command: script('fail.sh', 'echo nope >&2; exit 3'), args: [], timeoutMs: PATIENT }).apply(req('withdraw')), /exit 3: nope/, false);
-    await rejectsWith(execAdapter({ command: join(dir, 'missing'), args: [], timeoutMs: PATIENT }).apply(req('withdraw')), /ENOENT|exit/, false);
+    await rejectsWith(
+      execAdapter({ command: script('busy.sh', 'echo busy >&2; exit 75'), args: [], timeoutMs: PATIENT }).apply(
+        req('withdraw'),
+      ),
+      /retry later.*busy/,
+      true,
+    );
+    await rejectsWith(
+      execAdapter({ command: script('fail.sh', 'echo nope >&2; exit 3'), args: [], timeoutMs: PATIENT }).apply(
+        req('withdraw'),
+      ),
+      /exit 3: nope/,
+      false,
+    );
+    await rejectsWith(
+      execAdapter({ command: join(dir, 'missing'), args: [], timeoutMs: PATIENT }).apply(req('withdraw')),
+      /ENOENT|exit/,
+      false,
+    );
   });
   it('a timeout kills the whole process group', async () => {
     const pidFile = join(dir, 'child.pid');
     // The grandchild holds the hook's stdout open for 1000 s: returning at all means it was killed.
     const hook = script('slow.sh', `sleep 1000 & echo $! > ${pidFile}; wait`);
     try {
-      await within(rejectsWith(execAdapter({ command: hook, args: [], timeoutMs: 2000 }).apply(req('announce')), /killed after 2000 ms/, false), PATIENT, 'the hook killed at its timeout');
+      await within(
+        rejectsWith(
+          execAdapter({ command: hook, args: [], timeoutMs: 2000 }).apply(req('announce')),
+          /killed after 2000 ms/,
+          false,
+        ),
+        PATIENT,
+        'the hook killed at its timeout',
+      );
       const child = Number(readFileSync(pidFile, 'utf8'));
       // Gone, or a zombie waiting for its new parent to reap it: either way not running.
-      const state = (): string => (existsSync(`/proc/${child}/status`) ? (/^State:\s+(\S)/m.exec(readFileSync(`/proc/${child}/status`, 'utf8'))?.[1] ?? '?') : 'gone');
-      await until(() => state() === 'gone' || state() === 'Z', PATIENT, `the grandchild sleep killed too (state ${state()})`);
+      const state = (): string =>
+        existsSync(`/proc/${child}/status`)
+          ? (/^State:\s+(\S)/m.exec(readFileSync(`/proc/${child}/status`, 'utf8'))?.[1] ?? '?')
+          : 'gone';
+      await until(
+        () => state() === 'gone' || state() === 'Z',
+        PATIENT,
+        `the grandchild sleep killed too (state ${state()})`,
+      );
     } finally {
       if (existsSync(pidFile)) {
         try {
@@ -83,17 +136,32 @@ describe('exabgp adapter', () => {
     await new Promise((r) => setTimeout(r, 100));
     await a.close();
     reader.kill();
-    assert.equal(got, 'announce route 192.0.2.53/32 next-hop self\nannounce route 2001:db8::53/128 next-hop self\nwithdraw route 192.0.2.53/32 next-hop self\n');
+    assert.equal(
+      got,
+      'announce route 192.0.2.53/32 next-hop self\nannounce route 2001:db8::53/128 next-hop self\nwithdraw route 192.0.2.53/32 next-hop self\n',
+    );
   });
   it('a FIFO with no reader is "retry later", never a hang', async () => {
     const fifo = join(dir, 'lonely.fifo');
     execFileSync('mkfifo', [fifo]);
     // ENXIO from a non-blocking open: the deadline only keeps a blocking open (a hang) from passing.
-    await within(rejectsWith(exabgpAdapter({ pipe: fifo, timeoutMs: 1000 }).apply(req('announce')), new RegExp(`^no ExaBGP process reads ${fifo}`), true), PATIENT, 'opening a FIFO nobody reads');
+    await within(
+      rejectsWith(
+        exabgpAdapter({ pipe: fifo, timeoutMs: 1000 }).apply(req('announce')),
+        new RegExp(`^no ExaBGP process reads ${fifo}`),
+        true,
+      ),
+      PATIENT,
+      'opening a FIFO nobody reads',
+    );
   });
   it('a missing path is a clear error and nothing is created', async () => {
     const p = join(dir, 'nowhere.fifo');
-    await rejectsWith(exabgpAdapter({ pipe: p, timeoutMs: 1000 }).apply(req('announce')), new RegExp(`^${p} does not exist: .*never creates it`), false);
+    await rejectsWith(
+      exabgpAdapter({ pipe: p, timeoutMs: 1000 }).apply(req('announce')),
+      new RegExp(`^${p} does not exist: .*never creates it`),
+      false,
+    );
     assert.equal(existsSync(p), false);
   });
   it('a regular file or a directory is refused and left as it was', async () => {
@@ -106,7 +174,11 @@ describe('exabgp adapter', () => {
     await rejectsWith(a.apply(req('withdraw')), /is a regular file, not a FIFO/, false);
     assert.equal(readFileSync(f, 'utf8'), 'an operator file\n');
     assert.equal(statSync(f).mtimeMs, mtime);
-    await rejectsWith(exabgpAdapter({ pipe: dir, timeoutMs: 1000 }).apply(req('announce')), new RegExp(`^${dir} is a directory, not a FIFO`), false);
+    await rejectsWith(
+      exabgpAdapter({ pipe: dir, timeoutMs: 1000 }).apply(req('announce')),
+      new RegExp(`^${dir} is a directory, not a FIFO`),
+      false,
+    );
   });
   it('a FIFO replaced by a file after a reader went away is refused, not written', async () => {
     const fifo = join(dir, 'swapped.fifo');
@@ -174,27 +246,55 @@ esac`,
       '-p 50051 global rib -a ipv4 192.0.2.53/32 -j',
       '-p 50051 global rib -a ipv6 2001:db8::53/128 -j',
     ]);
-    await rejectsWith(gobgpAdapter({ command: script('gobgp-bad', 'echo "rpc error" >&2; exit 1'), args: [], timeoutMs: PATIENT }).apply(req('announce')), /rpc error/, false);
+    await rejectsWith(
+      gobgpAdapter({
+        command: script('gobgp-bad', 'echo "rpc error" >&2; exit 1'),
+        args: [],
+        timeoutMs: PATIENT,
+      }).apply(req('announce')),
+      /rpc error/,
+      false,
+    );
   });
   it('a path learned from a peer neither confirms an announce nor blocks a withdraw', async () => {
     const g = fakeGobgp('gobgp-peer', { learned: '192.0.2.53/32' });
     const a = gobgpAdapter({ command: g.bin, args: [], timeoutMs: PATIENT });
     assert.match(await a.apply(req('withdraw', ['192.0.2.53/32'])), /not in GoBGP's global RIB/);
     const ignoring = fakeGobgp('gobgp-deaf', { learned: '192.0.2.53/32', ignore: true });
-    await rejectsWith(gobgpAdapter({ command: ignoring.bin, args: [], timeoutMs: PATIENT }).apply(req('announce', ['192.0.2.53/32'])), /^gobgp global rib add succeeded, but 192\.0\.2\.53\/32 is not in GoBGP's global RIB$/, false);
+    await rejectsWith(
+      gobgpAdapter({ command: ignoring.bin, args: [], timeoutMs: PATIENT }).apply(req('announce', ['192.0.2.53/32'])),
+      /^gobgp global rib add succeeded, but 192\.0\.2\.53\/32 is not in GoBGP's global RIB$/,
+      false,
+    );
   });
   it('a route that stays fails the withdraw; an unreadable answer fails', async () => {
     const g = fakeGobgp('gobgp-stuck', { ignore: true });
     writeFileSync(g.rib, '192.0.2.53/32\n');
-    await rejectsWith(gobgpAdapter({ command: g.bin, args: [], timeoutMs: PATIENT }).apply(req('withdraw', ['192.0.2.53/32'])), /but 192\.0\.2\.53\/32 is still in GoBGP's global RIB$/, false);
-    await rejectsWith(gobgpAdapter({ command: script('gobgp-text', 'echo "Network not in table"'), args: [], timeoutMs: PATIENT }).apply(req('withdraw', ['192.0.2.53/32'])), /cannot read the answer .*Network not in table/, false);
+    await rejectsWith(
+      gobgpAdapter({ command: g.bin, args: [], timeoutMs: PATIENT }).apply(req('withdraw', ['192.0.2.53/32'])),
+      /but 192\.0\.2\.53\/32 is still in GoBGP's global RIB$/,
+      false,
+    );
+    await rejectsWith(
+      gobgpAdapter({
+        command: script('gobgp-text', 'echo "Network not in table"'),
+        args: [],
+        timeoutMs: PATIENT,
+      }).apply(req('withdraw', ['192.0.2.53/32'])),
+      /cannot read the answer .*Network not in table/,
+      false,
+    );
   });
   it('gobgpLocalPaths reads what GoBGP 3.10 prints', () => {
     // Printed by gobgp 3.10.0: one path added here, one learned from a peer.
-    const real = '{"192.0.2.53/32":[{"nlri":{"prefix":"192.0.2.53/32"},"age":1796082318,"best":true,"attrs":[{"type":1,"value":2},{"type":3,"nexthop":"0.0.0.0"}],"stale":false},{"nlri":{"prefix":"192.0.2.53/32"},"age":1796082318,"best":false,"attrs":[{"type":1,"value":2},{"type":2,"as_paths":[{"segment_type":2,"num":1,"asns":[65000]}]},{"type":3,"nexthop":"198.51.100.1"}],"stale":false,"source-id":"198.51.100.1","neighbor-ip":"198.51.100.1"}]}';
+    const real =
+      '{"192.0.2.53/32":[{"nlri":{"prefix":"192.0.2.53/32"},"age":1796082318,"best":true,"attrs":[{"type":1,"value":2},{"type":3,"nexthop":"0.0.0.0"}],"stale":false},{"nlri":{"prefix":"192.0.2.53/32"},"age":1796082318,"best":false,"attrs":[{"type":1,"value":2},{"type":2,"as_paths":[{"segment_type":2,"num":1,"asns":[65000]}]},{"type":3,"nexthop":"198.51.100.1"}],"stale":false,"source-id":"198.51.100.1","neighbor-ip":"198.51.100.1"}]}';
     assert.equal(gobgpLocalPaths(real, '192.0.2.53/32'), 1);
     assert.equal(gobgpLocalPaths('{}', '192.0.2.53/32'), 0);
-    assert.equal(gobgpLocalPaths('{"2001:db8::53/128":[{"nlri":{"prefix":"2001:db8::53/128"}}]}', '2001:DB8:0::53/128'), 1);
+    assert.equal(
+      gobgpLocalPaths('{"2001:db8::53/128":[{"nlri":{"prefix":"2001:db8::53/128"}}]}', '2001:DB8:0::53/128'),
+      1,
+    );
     assert.throws(() => gobgpLocalPaths('[]', '192.0.2.53/32'));
   });
 });
@@ -203,7 +303,10 @@ describe('dry run', () => {
   it('logs and succeeds without running anything', async () => {
     const marker = join(dir, 'dry.marker');
     const lines: string[] = [];
-    const log = { ...silentLogger, info: (m: string, f?: Record<string, unknown>) => void lines.push(`${m} ${JSON.stringify(f)}`) };
+    const log = {
+      ...silentLogger,
+      info: (m: string, f?: Record<string, unknown>) => void lines.push(`${m} ${JSON.stringify(f)}`),
+    };
     const a = dryRun(execAdapter({ command: script('dry.sh', `touch ${marker}`), args: [], timeoutMs: 1000 }), log);
     assert.equal(await a.apply(req('announce')), 'dry run');
     assert.equal(existsSync(marker), false);

@@ -39,7 +39,16 @@ class RecordingAdapter implements Adapter {
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
 /** How long settled() may wait: it returns as soon as the state is confirmed, so only a failure waits this long. */
 const SETTLE_MS = 30_000;
-const make = (a: RecordingAdapter, reconcileMs = 0) => new Announcer({ adapter: a, prefixes: ['192.0.2.53/32'], siteId: 's1', reconcileMs, retryMs: 20, maxRetryMs: 80, log: silentLogger });
+const make = (a: RecordingAdapter, reconcileMs = 0) =>
+  new Announcer({
+    adapter: a,
+    prefixes: ['192.0.2.53/32'],
+    siteId: 's1',
+    reconcileMs,
+    retryMs: 20,
+    maxRetryMs: 80,
+    log: silentLogger,
+  });
 
 describe('Announcer', () => {
   it('applies the desired state and confirms it', async () => {
@@ -48,7 +57,10 @@ describe('Announcer', () => {
     n.set('withdraw', 'startup');
     assert.equal(await n.settled(SETTLE_MS), true);
     assert.equal(n.confirmed, 'withdraw');
-    assert.deepEqual(a.calls.map((c) => [c.action, c.reason, c.seq, c.prefixes]), [['withdraw', 'startup', 1, ['192.0.2.53/32']]]);
+    assert.deepEqual(
+      a.calls.map((c) => [c.action, c.reason, c.seq, c.prefixes]),
+      [['withdraw', 'startup', 1, ['192.0.2.53/32']]],
+    );
     n.stop();
   });
 
@@ -67,7 +79,11 @@ describe('Announcer', () => {
     a.release();
     assert.equal(await n.settled(SETTLE_MS), true);
     assert.equal(a.maxInFlight, 1);
-    assert.deepEqual(a.calls.map((c) => c.action), ['withdraw', 'announce'], 'intermediate states are skipped');
+    assert.deepEqual(
+      a.calls.map((c) => c.action),
+      ['withdraw', 'announce'],
+      'intermediate states are skipped',
+    );
     assert.equal(n.confirmed, 'announce');
     n.stop();
   });

@@ -11,7 +11,13 @@ import { AdapterError, birdAdapter, birdRouteProtocols } from '../../../src/anno
 import { within } from '../../helpers/deadline.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgedns-bird-unit-'));
-const req = (action: 'announce' | 'withdraw', prefixes = ['192.0.2.53/32', '2001:db8::53/128']): AnnounceRequest => ({ action, prefixes, siteId: 'fra1', reason: 'healthy', seq: 7 });
+const req = (action: 'announce' | 'withdraw', prefixes = ['192.0.2.53/32', '2001:db8::53/128']): AnnounceRequest => ({
+  action,
+  prefixes,
+  siteId: 'fra1',
+  reason: 'healthy',
+  seq: 7,
+});
 const rejectsWith = async (p: Promise<unknown>, re: RegExp, retryLater = false) =>
   assert.rejects(p, (e: unknown) => e instanceof AdapterError && re.test(e.message) && e.retryLater === retryLater);
 
@@ -30,7 +36,12 @@ let n = 0;
 function fakeBird(o: { said?: string; code?: number; lag?: number; banner?: string; show?: string } = {}): FakeBird {
   const d = join(dir, `bird${n++}`);
   mkdirSync(d);
-  const f = { birdc: join(d, 'birdc'), v4: join(d, 'routes4.conf'), v6: join(d, 'routes6.conf'), calls: () => readFileSync(join(d, 'calls'), 'utf8').trim().split('\n') };
+  const f = {
+    birdc: join(d, 'birdc'),
+    v4: join(d, 'routes4.conf'),
+    v6: join(d, 'routes6.conf'),
+    calls: () => readFileSync(join(d, 'calls'), 'utf8').trim().split('\n'),
+  };
   const lag = o.lag ?? 2;
   writeFileSync(
     f.birdc,
@@ -66,21 +77,31 @@ esac
   return f;
 }
 // Long enough for a busy machine to run the fake birdc a few times; the tests of the deadline pass their own.
-const adapter = (f: FakeBird, timeoutMs = 30_000) => birdAdapter({ includeFile: f.v4, includeFile6: f.v6, socket: '/run/test.ctl', birdc: f.birdc, timeoutMs });
+const adapter = (f: FakeBird, timeoutMs = 30_000) =>
+  birdAdapter({ includeFile: f.v4, includeFile6: f.v6, socket: '/run/test.ctl', birdc: f.birdc, timeoutMs });
 
 describe('bird adapter, BIRD 3 (fake birdc)', () => {
   it('"Reconfiguration in progress" and the routes read back a little later: announced, then withdrawn', async () => {
     const f = fakeBird({ lag: 2 });
     const a = adapter(f);
-    assert.equal(await a.apply(req('announce')), "Reconfiguration in progress; in BIRD's table: 192.0.2.53/32 (edgedns4), 2001:db8::53/128 (edgedns6)");
+    assert.equal(
+      await a.apply(req('announce')),
+      "Reconfiguration in progress; in BIRD's table: 192.0.2.53/32 (edgedns4), 2001:db8::53/128 (edgedns6)",
+    );
     assert.match(readFileSync(f.v4, 'utf8'), /^route 192\.0\.2\.53\/32 blackhole;$/m);
     assert.doesNotMatch(readFileSync(f.v4, 'utf8'), /2001/);
     assert.match(readFileSync(f.v6, 'utf8'), /^route 2001:db8::53\/128 blackhole;$/m);
     const calls = f.calls();
     assert.equal(calls[0], '-s /run/test.ctl configure');
-    assert.equal(calls[1], '-s /run/test.ctl show route 192.0.2.53/32 where source = RTS_STATIC && dest = RTD_BLACKHOLE');
+    assert.equal(
+      calls[1],
+      '-s /run/test.ctl show route 192.0.2.53/32 where source = RTS_STATIC && dest = RTD_BLACKHOLE',
+    );
     assert.ok(calls.length >= 4, 'read again until the routes were there');
-    assert.equal(await a.apply(req('withdraw')), "Reconfiguration in progress; not in BIRD's table: 192.0.2.53/32, 2001:db8::53/128");
+    assert.equal(
+      await a.apply(req('withdraw')),
+      "Reconfiguration in progress; not in BIRD's table: 192.0.2.53/32, 2001:db8::53/128",
+    );
     assert.doesNotMatch(readFileSync(f.v4, 'utf8'), /^route/m);
     // Already withdrawn: still a success (idempotent).
     assert.match(await a.apply(req('withdraw')), /not in BIRD's table/);
@@ -90,7 +111,10 @@ describe('bird adapter, BIRD 3 (fake birdc)', () => {
     const f = fakeBird({ lag: -1 });
     // It gives up (3 s: a busy machine's fake birdc gets a few reads in), and does not hang.
     await within(
-      rejectsWith(adapter(f, 3000).apply(req('announce')), /^birdc configure said "Reconfiguration in progress", but after 3000 ms 192\.0\.2\.53\/32 is not in BIRD's table; 2001:db8::53\/128 is not in BIRD's table: does a static protocol on the master table include .*routes4\.conf\?$/),
+      rejectsWith(
+        adapter(f, 3000).apply(req('announce')),
+        /^birdc configure said "Reconfiguration in progress", but after 3000 ms 192\.0\.2\.53\/32 is not in BIRD's table; 2001:db8::53\/128 is not in BIRD's table: does a static protocol on the master table include .*routes4\.conf\?$/,
+      ),
       30_000,
       'the announce that never reaches the table',
     );
@@ -100,20 +124,43 @@ describe('bird adapter, BIRD 3 (fake birdc)', () => {
     // A BIRD whose table holds the route and whose configure changes nothing.
     const stuck = fakeBird({ lag: -1 });
     writeFileSync(join(stuck.birdc, '..', 'table'), '192.0.2.53/32\n');
-    await rejectsWith(adapter(stuck, 3000).apply(req('withdraw', ['192.0.2.53/32'])), /after 3000 ms 192\.0\.2\.53\/32 is still in BIRD's table \(static blackhole route from edgedns4\)$/);
+    await rejectsWith(
+      adapter(stuck, 3000).apply(req('withdraw', ['192.0.2.53/32'])),
+      /after 3000 ms 192\.0\.2\.53\/32 is still in BIRD's table \(static blackhole route from edgedns4\)$/,
+    );
   });
 });
 
 describe('bird adapter, BIRD 2 and failures (fake birdc)', () => {
   it('BIRD 2 answers: "Reconfigured" and "… queueing new config" are read back too', async () => {
-    assert.match(await adapter(fakeBird({ said: 'Reconfigured', banner: 'BIRD 2.0.12 ready.', lag: 0 })).apply(req('announce')), /^Reconfigured; in BIRD's table: 192\.0\.2\.53\/32 \(edgedns4\)/);
-    assert.match(await adapter(fakeBird({ said: 'Reconfiguration already in progress, queueing new config', lag: 3 })).apply(req('announce')), /^Reconfiguration already in progress, queueing new config; in BIRD's table/);
+    assert.match(
+      await adapter(fakeBird({ said: 'Reconfigured', banner: 'BIRD 2.0.12 ready.', lag: 0 })).apply(req('announce')),
+      /^Reconfigured; in BIRD's table: 192\.0\.2\.53\/32 \(edgedns4\)/,
+    );
+    assert.match(
+      await adapter(fakeBird({ said: 'Reconfiguration already in progress, queueing new config', lag: 3 })).apply(
+        req('announce'),
+      ),
+      /^Reconfiguration already in progress, queueing new config; in BIRD's table/,
+    );
   });
   it('fails when configure fails or says something else, and when the read-back fails', async () => {
-    await rejectsWith(adapter(fakeBird({ said: 'bird.conf:3:1 syntax error', code: 1 })).apply(req('announce')), /^birdc configure failed \(exit 1\): .*syntax error/s);
-    await rejectsWith(adapter(fakeBird({ said: 'Unable to connect to server control socket' })).apply(req('announce')), /^birdc configure failed \(exit 0\): .*Unable to connect/s);
-    await rejectsWith(adapter(fakeBird({ said: 'Shutdown in progress' })).apply(req('announce')), /^birdc configure failed .*Shutdown in progress/s);
-    await rejectsWith(adapter(fakeBird({ show: "echo 'Unable to connect to server control socket'; exit 1" })).apply(req('announce')), /^birdc show route 192\.0\.2\.53\/32 where source = RTS_STATIC && dest = RTD_BLACKHOLE failed \(exit 1\): .*Unable to connect/s);
+    await rejectsWith(
+      adapter(fakeBird({ said: 'bird.conf:3:1 syntax error', code: 1 })).apply(req('announce')),
+      /^birdc configure failed \(exit 1\): .*syntax error/s,
+    );
+    await rejectsWith(
+      adapter(fakeBird({ said: 'Unable to connect to server control socket' })).apply(req('announce')),
+      /^birdc configure failed \(exit 0\): .*Unable to connect/s,
+    );
+    await rejectsWith(
+      adapter(fakeBird({ said: 'Shutdown in progress' })).apply(req('announce')),
+      /^birdc configure failed .*Shutdown in progress/s,
+    );
+    await rejectsWith(
+      adapter(fakeBird({ show: "echo 'Unable to connect to server control socket'; exit 1" })).apply(req('announce')),
+      /^birdc show route 192\.0\.2\.53\/32 where source = RTS_STATIC && dest = RTD_BLACKHOLE failed \(exit 1\): .*Unable to connect/s,
+    );
   });
 });
 
@@ -139,5 +186,6 @@ Table master6:
     ['BIRD 3', bird3, '192.0.2.53/32', ['edgedns4']],
     ['"Network not found"', 'BIRD 2.0.12 ready.\nNetwork not found\n', '192.0.2.53/32', []],
   ];
-  for (const [name, out, prefix, want] of cases) it(name, () => assert.deepEqual(birdRouteProtocols(out, prefix), want));
+  for (const [name, out, prefix, want] of cases)
+    it(name, () => assert.deepEqual(birdRouteProtocols(out, prefix), want));
 });

@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
-import { cpuSecondsFromStat, latenciesFromVerbose, parseDnsperf, percentile, processTree, rssMbFromStatus } from '../../../bench/dnsperf.ts';
+import {
+  cpuSecondsFromStat,
+  latenciesFromVerbose,
+  parseDnsperf,
+  percentile,
+  processTree,
+  rssMbFromStatus,
+} from '../../../bench/dnsperf.ts';
 import { Processes, treeOf } from '../../../bench/procs.ts';
 import { unboundConfig } from '../../../bench/unbound.ts';
 import { ROOT } from '../../helpers/server.ts';
@@ -33,8 +40,12 @@ describe('bench harness', () => {
     assert.throws(() => parseDnsperf('[Fatal] unable to open file'), /no queries sent/);
   });
   it('reads per-query latencies from -v and takes percentiles', () => {
-    const v = '> NOERROR www.example.test A 0.001387\n> NOERROR www.example.test A 0.000351\n> NXDOMAIN nx.example.test A 0.000100\n[Timeout] Query timed out\n';
-    assert.deepEqual(latenciesFromVerbose(v).map((x) => Math.round(x * 1000) / 1000), [1.387, 0.351, 0.1]);
+    const v =
+      '> NOERROR www.example.test A 0.001387\n> NOERROR www.example.test A 0.000351\n> NXDOMAIN nx.example.test A 0.000100\n[Timeout] Query timed out\n';
+    assert.deepEqual(
+      latenciesFromVerbose(v).map((x) => Math.round(x * 1000) / 1000),
+      [1.387, 0.351, 0.1],
+    );
     assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 99), 10);
     assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50), 5);
     assert.equal(percentile([], 99), null);
@@ -47,17 +58,28 @@ describe('bench harness', () => {
   });
   it('finds a process and its descendants (primary and workers)', () => {
     const children: Record<number, string> = { 10: '11 12 ', 11: '', 12: '13', 13: '' };
-    assert.deepEqual(processTree(10, (p) => children[p] ?? ''), [10, 11, 12, 13]);
-    assert.deepEqual(processTree(99, () => ''), [99]);
+    assert.deepEqual(
+      processTree(10, (p) => children[p] ?? ''),
+      [10, 11, 12, 13],
+    );
+    assert.deepEqual(
+      processTree(99, () => ''),
+      [99],
+    );
     // This test runner and whatever it started: at least the runner itself, on the real /proc.
-    assert.ok(processTree(process.pid, (p) => readFileSync(`/proc/${p}/task/${p}/children`, 'utf8')).includes(process.pid));
+    assert.ok(
+      processTree(process.pid, (p) => readFileSync(`/proc/${p}/task/${p}/children`, 'utf8')).includes(process.pid),
+    );
   });
 
   it('stops every process it started and their children, by pid', async () => {
     const procs = new Processes();
     const plain = procs.start('sleep', ['30']);
     // A parent with a child of its own, like a node with workers.
-    const parent = procs.start(process.execPath, ['-e', "require('node:child_process').spawn('sleep', ['30'], { stdio: 'ignore' }); setInterval(() => {}, 1000)"]);
+    const parent = procs.start(process.execPath, [
+      '-e',
+      "require('node:child_process').spawn('sleep', ['30'], { stdio: 'ignore' }); setInterval(() => {}, 1000)",
+    ]);
     let family: number[] = [];
     for (let i = 0; i < 100 && family.length < 2; i++) {
       await new Promise((r) => setTimeout(r, 50));
@@ -85,7 +107,16 @@ describe('bench harness', () => {
   it('writes an Unbound config that unbound-checkconf accepts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgedns-bench-'));
     const f = join(dir, 'unbound.conf');
-    writeFileSync(f, unboundConfig({ port: 15300, dir, zoneFile: join(ROOT, 'zones', 'example.test.zone'), zone: 'example.test.', upstreamPort: 15301 }));
+    writeFileSync(
+      f,
+      unboundConfig({
+        port: 15300,
+        dir,
+        zoneFile: join(ROOT, 'zones', 'example.test.zone'),
+        zone: 'example.test.',
+        upstreamPort: 15301,
+      }),
+    );
     const out = execFileSync('unbound-checkconf', [f], { encoding: 'utf8' });
     assert.match(out, /no errors/);
   });

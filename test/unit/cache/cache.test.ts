@@ -10,12 +10,48 @@ import { buildResponse, nameFromText, nameKey, parseMessage, parseQuery } from '
 import { decode, query } from '../../helpers/wire.ts';
 
 const opts = (clock: ManualClock, over: Partial<CacheOptions> = {}): CacheOptions => ({
-  maxEntries: 1000, maxBytes: 1 << 20, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, servfailTtl: 5, maxStale: 86400, staleRecheck: 30, prefetch: true, clock, ...over,
+  maxEntries: 1000,
+  maxBytes: 1 << 20,
+  minTtl: 0,
+  maxTtl: 86400,
+  maxNegativeTtl: 3600,
+  servfailTtl: 5,
+  maxStale: 86400,
+  staleRecheck: 30,
+  prefetch: true,
+  clock,
+  ...over,
 });
 
 function upstreamReply(name: string, answers: { type: string; ttl: number; data: unknown }[], rcode = 0, soaMin = 60) {
-  const authorities = answers.length === 0 && rcode !== 2 ? [{ name: 'example.org', type: 'SOA', ttl: 3600, class: 'IN', data: { mname: 'ns.example.org', rname: 'h.example.org', serial: 1, refresh: 2, retry: 3, expire: 4, minimum: soaMin } }] : [];
-  const msg = dnsPacket.encode({ type: 'response', id: 1, flags: rcode, questions: [{ name, type: 'A', class: 'IN' }], answers: answers.map((a) => ({ name, class: 'IN', ...a })) as dnsPacket.Answer[], authorities: authorities as dnsPacket.Answer[] });
+  const authorities =
+    answers.length === 0 && rcode !== 2
+      ? [
+          {
+            name: 'example.org',
+            type: 'SOA',
+            ttl: 3600,
+            class: 'IN',
+            data: {
+              mname: 'ns.example.org',
+              rname: 'h.example.org',
+              serial: 1,
+              refresh: 2,
+              retry: 3,
+              expire: 4,
+              minimum: soaMin,
+            },
+          },
+        ]
+      : [];
+  const msg = dnsPacket.encode({
+    type: 'response',
+    id: 1,
+    flags: rcode,
+    questions: [{ name, type: 'A', class: 'IN' }],
+    answers: answers.map((a) => ({ name, class: 'IN', ...a })) as dnsPacket.Answer[],
+    authorities: authorities as dnsPacket.Answer[],
+  });
   const m = parseMessage(msg);
   assert.ok(m);
   return m;
@@ -27,7 +63,16 @@ function serve(cache: AnswerCache, name: string) {
   const key = AnswerCache.key(q.key, q.qtype, q.qclass, false);
   const l = cache.get(key);
   if (l.kind !== 'fresh') return l.kind;
-  return decode(buildResponse(msg, q, { rcode: l.entry.rcode, flags: 0, sections: l.entry, opt: null, limit: 65535, ttl: { age: l.age, fixed: -1 } }));
+  return decode(
+    buildResponse(msg, q, {
+      rcode: l.entry.rcode,
+      flags: 0,
+      sections: l.entry,
+      opt: null,
+      limit: 65535,
+      ttl: { age: l.age, fixed: -1 },
+    }),
+  );
 }
 
 const qn = (s: string): Uint8Array => nameFromText(s, null);
@@ -37,7 +82,12 @@ describe('AnswerCache', () => {
   it('serves stored bytes with TTLs counted down by the time in cache', () => {
     const clock = new ManualClock();
     const c = new AnswerCache(opts(clock));
-    c.store(key('www.example.org.'), qn('www.example.org.'), upstreamReply('www.example.org', [{ type: 'A', ttl: 300, data: '192.0.2.1' }]), false);
+    c.store(
+      key('www.example.org.'),
+      qn('www.example.org.'),
+      upstreamReply('www.example.org', [{ type: 'A', ttl: 300, data: '192.0.2.1' }]),
+      false,
+    );
     clock.advance(42_500);
     const r = serve(c, 'WWW.example.org');
     assert.ok(typeof r !== 'string');
@@ -49,9 +99,19 @@ describe('AnswerCache', () => {
   it('caps every record at the smallest answer TTL and clamps by min/max', () => {
     const clock = new ManualClock();
     const c = new AnswerCache(opts(clock, { maxTtl: 100, minTtl: 10 }));
-    const e = c.store(key('a.example.org.'), qn('a.example.org.'), upstreamReply('a.example.org', [{ type: 'A', ttl: 5000, data: '192.0.2.1' }]), false);
+    const e = c.store(
+      key('a.example.org.'),
+      qn('a.example.org.'),
+      upstreamReply('a.example.org', [{ type: 'A', ttl: 5000, data: '192.0.2.1' }]),
+      false,
+    );
     assert.equal(e.ttl, 100);
-    const e2 = c.store(key('b.example.org.'), qn('b.example.org.'), upstreamReply('b.example.org', [{ type: 'A', ttl: 1, data: '192.0.2.1' }]), false);
+    const e2 = c.store(
+      key('b.example.org.'),
+      qn('b.example.org.'),
+      upstreamReply('b.example.org', [{ type: 'A', ttl: 1, data: '192.0.2.1' }]),
+      false,
+    );
     assert.equal(e2.ttl, 10);
   });
 
@@ -76,7 +136,12 @@ describe('AnswerCache', () => {
     assert.equal(c.get(key('sf.example.org.')).kind, 'fresh');
     clock.advance(5000);
     assert.equal(c.get(key('sf.example.org.')).kind, 'miss');
-    c.store(key('ok.example.org.'), qn('ok.example.org.'), upstreamReply('ok.example.org', [{ type: 'A', ttl: 10, data: '192.0.2.9' }]), false);
+    c.store(
+      key('ok.example.org.'),
+      qn('ok.example.org.'),
+      upstreamReply('ok.example.org', [{ type: 'A', ttl: 10, data: '192.0.2.9' }]),
+      false,
+    );
     clock.advance(11_000);
     c.store(key('ok.example.org.'), qn('ok.example.org.'), upstreamReply('ok.example.org', [], 2), false);
     const l = c.get(key('ok.example.org.'));
@@ -87,7 +152,12 @@ describe('AnswerCache', () => {
   it('keeps expired entries for serve-stale up to maxStale, then forgets them', () => {
     const clock = new ManualClock();
     const c = new AnswerCache(opts(clock, { maxStale: 100, staleRecheck: 30 }));
-    c.store(key('s.example.org.'), qn('s.example.org.'), upstreamReply('s.example.org', [{ type: 'A', ttl: 10, data: '192.0.2.1' }]), false);
+    c.store(
+      key('s.example.org.'),
+      qn('s.example.org.'),
+      upstreamReply('s.example.org', [{ type: 'A', ttl: 10, data: '192.0.2.1' }]),
+      false,
+    );
     clock.advance(50_000);
     const l = c.get(key('s.example.org.'));
     assert.equal(l.kind, 'stale');
@@ -98,7 +168,10 @@ describe('AnswerCache', () => {
     assert.ok(again.kind === 'stale' && again.recentlyFailed);
     clock.advance(2000);
     const later = c.get(key('s.example.org.'));
-    assert.ok(later.kind === 'stale' && !later.recentlyFailed, 'after the recheck interval the upstream is asked again');
+    assert.ok(
+      later.kind === 'stale' && !later.recentlyFailed,
+      'after the recheck interval the upstream is asked again',
+    );
     clock.advance(100_000);
     assert.equal(c.get(key('s.example.org.')).kind, 'miss');
   });
@@ -106,7 +179,12 @@ describe('AnswerCache', () => {
   it('marks prefetch once, in the last 10% of the TTL', () => {
     const clock = new ManualClock();
     const c = new AnswerCache(opts(clock));
-    c.store(key('p.example.org.'), qn('p.example.org.'), upstreamReply('p.example.org', [{ type: 'A', ttl: 100, data: '192.0.2.1' }]), false);
+    c.store(
+      key('p.example.org.'),
+      qn('p.example.org.'),
+      upstreamReply('p.example.org', [{ type: 'A', ttl: 100, data: '192.0.2.1' }]),
+      false,
+    );
     clock.advance(85_000);
     const a = c.get(key('p.example.org.'));
     assert.ok(a.kind === 'fresh' && !a.prefetch);
@@ -120,13 +198,32 @@ describe('AnswerCache', () => {
   it('is bounded by entries and by bytes, counting evictions', () => {
     const clock = new ManualClock();
     let evicted = 0;
-    const observer = { hit: () => {}, miss: () => {}, staleServed: () => {}, prefetch: () => {}, evicted: () => evicted++, dropped: () => {} };
+    const observer = {
+      hit: () => {},
+      miss: () => {},
+      staleServed: () => {},
+      prefetch: () => {},
+      evicted: () => evicted++,
+      dropped: () => {},
+    };
     const c = new AnswerCache(opts(clock, { maxEntries: 10, observer }));
-    for (let i = 0; i < 25; i++) c.store(key(`n${i}.example.org.`), qn(`n${i}.example.org.`), upstreamReply(`n${i}.example.org`, [{ type: 'A', ttl: 100, data: '192.0.2.1' }]), false);
+    for (let i = 0; i < 25; i++)
+      c.store(
+        key(`n${i}.example.org.`),
+        qn(`n${i}.example.org.`),
+        upstreamReply(`n${i}.example.org`, [{ type: 'A', ttl: 100, data: '192.0.2.1' }]),
+        false,
+      );
     assert.equal(c.entries, 10);
     assert.equal(evicted, 15);
     const small = new AnswerCache(opts(clock, { maxBytes: 2000 }));
-    for (let i = 0; i < 50; i++) small.store(key(`n${i}.example.org.`), qn(`n${i}.example.org.`), upstreamReply(`n${i}.example.org`, [{ type: 'A', ttl: 100, data: '192.0.2.1' }]), false);
+    for (let i = 0; i < 50; i++)
+      small.store(
+        key(`n${i}.example.org.`),
+        qn(`n${i}.example.org.`),
+        upstreamReply(`n${i}.example.org`, [{ type: 'A', ttl: 100, data: '192.0.2.1' }]),
+        false,
+      );
     assert.ok(small.bytes <= 2000);
     assert.ok(small.entries < 50 && small.entries > 0);
   });
@@ -134,7 +231,13 @@ describe('AnswerCache', () => {
   it('flushes one name or everything', () => {
     const clock = new ManualClock();
     const c = new AnswerCache(opts(clock));
-    for (const n of ['a', 'b']) c.store(key(`${n}.example.org.`), qn(`${n}.example.org.`), upstreamReply(`${n}.example.org`, [{ type: 'A', ttl: 100, data: '192.0.2.1' }]), false);
+    for (const n of ['a', 'b'])
+      c.store(
+        key(`${n}.example.org.`),
+        qn(`${n}.example.org.`),
+        upstreamReply(`${n}.example.org`, [{ type: 'A', ttl: 100, data: '192.0.2.1' }]),
+        false,
+      );
     assert.equal(c.flush(nameKey(qn('a.example.org.'))), 1);
     assert.equal(c.get(key('a.example.org.')).kind, 'miss');
     assert.equal(c.get(key('b.example.org.')).kind, 'fresh');

@@ -30,7 +30,18 @@ const MiB = 1024 * 1024;
 
 /** Fill a fresh cache with `n` distinct names (`txt` bytes of TXT each), 4 short-lived buffers per fill. */
 function fill(maxBytes: number, n: number, txt: number): { cache: AnswerCache; before: Usage; after: Usage } {
-  const cache = new AnswerCache({ maxEntries: 1_000_000, maxBytes, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, servfailTtl: 5, maxStale: 86400, staleRecheck: 30, prefetch: false, clock: new ManualClock() });
+  const cache = new AnswerCache({
+    maxEntries: 1_000_000,
+    maxBytes,
+    minTtl: 0,
+    maxTtl: 86400,
+    maxNegativeTtl: 3600,
+    servfailTtl: 5,
+    maxStale: 86400,
+    staleRecheck: 30,
+    prefetch: false,
+    clock: new ManualClock(),
+  });
   const before = usage();
   let junk = 0;
   for (let i = 0; i < n; i++) {
@@ -38,7 +49,15 @@ function fill(maxBytes: number, n: number, txt: number): { cache: AnswerCache; b
     const answers: dnsPacket.Answer[] = [{ name, type: 'A', class: 'IN', ttl: 3600, data: `192.0.2.${i & 255}` }];
     if (txt > 0) answers.push({ name, type: 'TXT', class: 'IN', ttl: 3600, data: 'x'.repeat(txt) });
     // dns-packet encodes into a pooled buffer, as a received datagram's records are views of it.
-    const msg = parseMessage(dnsPacket.encode({ type: 'response', id: 1, flags: 0x8180, questions: [{ name, type: 'A', class: 'IN' }], answers }));
+    const msg = parseMessage(
+      dnsPacket.encode({
+        type: 'response',
+        id: 1,
+        flags: 0x8180,
+        questions: [{ name, type: 'A', class: 'IN' }],
+        answers,
+      }),
+    );
     assert.ok(msg);
     const qname = nameFromText(`${name}.`, null);
     cache.store(AnswerCache.key(nameKey(qname), 1, 1, false), qname, msg, false);
@@ -58,8 +77,13 @@ describe('AnswerCache memory', () => {
       // 300 B each, counted by the cache); RSS sees them but also the heap's slack.
       const real = after.real - before.real;
       const ratio = cache.bytes / real;
-      t.diagnostic(`per entry: counted ${Math.round(cache.bytes / cache.entries)} B, heap+arrayBuffers ${Math.round(real / cache.entries)} B, RSS ${Math.round((after.rss - before.rss) / cache.entries)} B`);
-      assert.ok(ratio > (txt > 64 ? 1 : 0.85) && ratio < (txt > 64 ? 1.6 : 1.15), `counted ${cache.bytes} B, heap+arrayBuffers grew ${real} B (ratio ${ratio.toFixed(2)})`);
+      t.diagnostic(
+        `per entry: counted ${Math.round(cache.bytes / cache.entries)} B, heap+arrayBuffers ${Math.round(real / cache.entries)} B, RSS ${Math.round((after.rss - before.rss) / cache.entries)} B`,
+      );
+      assert.ok(
+        ratio > (txt > 64 ? 1 : 0.85) && ratio < (txt > 64 ? 1.6 : 1.15),
+        `counted ${cache.bytes} B, heap+arrayBuffers grew ${real} B (ratio ${ratio.toFixed(2)})`,
+      );
       // Pooled slices would show here as 8 KiB blocks kept alive by entries.
       const ab = after.arrayBuffers - before.arrayBuffers;
       assert.ok(ab < 60_000 * (txt + 100), `arrayBuffers grew ${ab} B for ${60_000} entries of ${txt} B TXT`);
@@ -74,8 +98,13 @@ describe('AnswerCache memory', () => {
     assert.ok(cache.bytes <= maxBytes);
     const real = after.real - before.real;
     const rss = after.rss - before.rss;
-    t.diagnostic(`${cache.entries} entries, counted ${(cache.bytes / MiB).toFixed(1)} MiB; heap+arrayBuffers +${(real / MiB).toFixed(1)} MiB, RSS +${(rss / MiB).toFixed(1)} MiB`);
-    assert.ok(real < 1.25 * maxBytes, `heap+arrayBuffers grew ${(real / MiB).toFixed(1)} MiB for maxBytes ${maxBytes / MiB} MiB`);
+    t.diagnostic(
+      `${cache.entries} entries, counted ${(cache.bytes / MiB).toFixed(1)} MiB; heap+arrayBuffers +${(real / MiB).toFixed(1)} MiB, RSS +${(rss / MiB).toFixed(1)} MiB`,
+    );
+    assert.ok(
+      real < 1.25 * maxBytes,
+      `heap+arrayBuffers grew ${(real / MiB).toFixed(1)} MiB for maxBytes ${maxBytes / MiB} MiB`,
+    );
     // RSS also holds the heap's free space and malloc's: a factor of 2.5 of maxBytes is the bound stated.
     assert.ok(rss < 2.5 * maxBytes, `RSS grew ${(rss / MiB).toFixed(1)} MiB for maxBytes ${maxBytes / MiB} MiB`);
   });

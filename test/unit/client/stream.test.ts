@@ -6,7 +6,9 @@ import { responseOpt } from '../../../src/client/index.ts';
 
 const answer = (options: { code: number; data: Buffer }[], extra: Partial<dnsPacket.Packet> = {}): Buffer =>
   dnsPacket.encode({
-    type: 'response', id: 7, flags: 0,
+    type: 'response',
+    id: 7,
+    flags: 0,
     questions: [{ name: 'www.example.test', type: 'A', class: 'IN' }],
     answers: [{ name: 'www.example.test', type: 'A', class: 'IN', ttl: 60, data: '192.0.2.1' }],
     additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options } as unknown as dnsPacket.Answer],
@@ -16,7 +18,12 @@ const answer = (options: { code: number; data: Buffer }[], extra: Partial<dnsPac
 describe('responseOpt', () => {
   it('reads the NSID text and a full cookie (client and server) after an answer record', () => {
     const cookie = Buffer.from('0102030405060708a1a2a3a4a5a6a7a8', 'hex');
-    const r = responseOpt(answer([{ code: 3, data: Buffer.from('fra1') }, { code: 10, data: cookie }]));
+    const r = responseOpt(
+      answer([
+        { code: 3, data: Buffer.from('fra1') },
+        { code: 10, data: cookie },
+      ]),
+    );
     assert.equal(r?.nsid, 'fra1');
     assert.deepEqual(r?.cookie && Buffer.from(r.cookie), cookie);
   });

@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EdgeError } from '../../../src/core/index.ts';
-import { hostWarnings, loadConfig, parseAdminHostPort, parseHostPort, validateConfig } from '../../../src/config/index.ts';
+import {
+  hostWarnings,
+  loadConfig,
+  parseAdminHostPort,
+  parseHostPort,
+  validateConfig,
+} from '../../../src/config/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgedns-cfg-'));
 const file = (name: string, text: string): string => {
@@ -26,18 +32,31 @@ describe('config', () => {
   it('is frozen', () => {
     const c = validateConfig({});
     assert.throws(() => {
-      (c.edns).udpPayload = 1;
+      c.edns.udpPayload = 1;
     }, TypeError);
   });
   it('merges a file over the defaults and parses durations and addresses', () => {
     const c = loadConfig(file('ok.yaml', 'listen: ["[::1]:53", "192.0.2.53"]\ntcp:\n  idleTimeout: 1m30s\n')).config;
-    assert.deepEqual(c.listen, [{ host: '::1', port: 53 }, { host: '192.0.2.53', port: 53 }]);
+    assert.deepEqual(c.listen, [
+      { host: '::1', port: 53 },
+      { host: '192.0.2.53', port: 53 },
+    ]);
     assert.equal(c.tcp.idleTimeout, 90_000);
     assert.equal(c.tcp.maxConnections, 1000);
   });
   it('lists every problem with its path and what was expected', () => {
     assert.throws(
-      () => validateConfig({ listen: ['127.0.0.1:53a'], edns: { udpPayload: 100 }, tcp: { idleTimeout: 'soon' }, bogus: 1, zones: { dirr: 'x' } }, 'x.yaml'),
+      () =>
+        validateConfig(
+          {
+            listen: ['127.0.0.1:53a'],
+            edns: { udpPayload: 100 },
+            tcp: { idleTimeout: 'soon' },
+            bogus: 1,
+            zones: { dirr: 'x' },
+          },
+          'x.yaml',
+        ),
       (e: unknown) => {
         assert.ok(e instanceof EdgeError);
         assert.equal(e.code, 'ERR_CONFIG_INVALID');
@@ -53,7 +72,10 @@ describe('config', () => {
     );
   });
   it('reports YAML syntax errors with line and column', () => {
-    assert.throws(() => loadConfig(file('bad.yaml', 'listen: [\n  "a",\n  b: c\n')), (e: unknown) => e instanceof EdgeError && /bad\.yaml:\d+:\d+: YAML syntax error/.test(e.message));
+    assert.throws(
+      () => loadConfig(file('bad.yaml', 'listen: [\n  "a",\n  b: c\n')),
+      (e: unknown) => e instanceof EdgeError && /bad\.yaml:\d+:\d+: YAML syntax error/.test(e.message),
+    );
   });
   it('command-line overrides are validated with the file', () => {
     const c = loadConfig(file('o.yaml', 'listen: ["127.0.0.1:1"]\n'), { listen: ['127.0.0.1:2'] }).config;
@@ -61,7 +83,10 @@ describe('config', () => {
     assert.throws(() => loadConfig(undefined, { listen: ['nope'] }), /listen\[0\]/);
   });
   it('a missing file is a clear error', () => {
-    assert.throws(() => loadConfig(join(dir, 'missing.yaml')), (e: unknown) => e instanceof EdgeError && e.code === 'ERR_CONFIG_READ');
+    assert.throws(
+      () => loadConfig(join(dir, 'missing.yaml')),
+      (e: unknown) => e instanceof EdgeError && e.code === 'ERR_CONFIG_READ',
+    );
   });
   it('parses host:port forms', () => {
     assert.deepEqual(parseHostPort('[2001:db8::1]:5353', 53), { host: '2001:db8::1', port: 5353 });
@@ -85,33 +110,63 @@ function problemsOf(raw: Record<string, unknown>): string[] {
 describe('config cross-checks: announced prefixes', () => {
   const announce = (prefixes: string[]) => ({ prefixes, adapter: 'exec', exec: { command: '/bin/true' } });
   const table: { name: string; listen: string[]; prefixes: string[]; want: RegExp[] }[] = [
-    { name: 'the listen address, /32 and /128', listen: ['192.0.2.53:53', '[2001:db8::53]:53'], prefixes: ['192.0.2.53/32', '2001:db8::53/128'], want: [] },
-    { name: 'a covering prefix holding a listen address', listen: ['192.0.2.53:53'], prefixes: ['192.0.2.0/24'], want: [] },
+    {
+      name: 'the listen address, /32 and /128',
+      listen: ['192.0.2.53:53', '[2001:db8::53]:53'],
+      prefixes: ['192.0.2.53/32', '2001:db8::53/128'],
+      want: [],
+    },
+    {
+      name: 'a covering prefix holding a listen address',
+      listen: ['192.0.2.53:53'],
+      prefixes: ['192.0.2.0/24'],
+      want: [],
+    },
     {
       name: 'a prefix no listen address is in',
       listen: ['192.0.2.53:53'],
       prefixes: ['203.0.113.53/32'],
-      want: [/^c\.yaml: announce\.prefixes\[0\]: no listen address is in 203\.0\.113\.53\/32 \(listen: 192\.0\.2\.53:53\)/],
+      want: [
+        /^c\.yaml: announce\.prefixes\[0\]: no listen address is in 203\.0\.113\.53\/32 \(listen: 192\.0\.2\.53:53\)/,
+      ],
     },
-    { name: 'an IPv6 prefix with IPv4 listeners only', listen: ['192.0.2.53:53'], prefixes: ['192.0.2.53/32', '2001:db8::53/128'], want: [/announce\.prefixes\[1\]: no listen address is in 2001:db8::53\/128/] },
+    {
+      name: 'an IPv6 prefix with IPv4 listeners only',
+      listen: ['192.0.2.53:53'],
+      prefixes: ['192.0.2.53/32', '2001:db8::53/128'],
+      want: [/announce\.prefixes\[1\]: no listen address is in 2001:db8::53\/128/],
+    },
     {
       name: 'a wildcard listener does not count',
       listen: ['0.0.0.0:53'],
       prefixes: ['192.0.2.53/32'],
-      want: [/announce\.prefixes\[0\]: no listen address is in 192\.0\.2\.53\/32 .*a wildcard \(0\.0\.0\.0, ::\) does not count/],
+      want: [
+        /announce\.prefixes\[0\]: no listen address is in 192\.0\.2\.53\/32 .*a wildcard \(0\.0\.0\.0, ::\) does not count/,
+      ],
     },
     {
       name: 'host bits',
       listen: ['192.0.2.53:53'],
       prefixes: ['192.0.2.53/24'],
-      want: [/^c\.yaml: announce\.prefixes\[0\]: 192\.0\.2\.53\/24 has host bits set, which BIRD rejects: write 192\.0\.2\.0\/24, or 192\.0\.2\.53\/32 for the one address$/],
+      want: [
+        /^c\.yaml: announce\.prefixes\[0\]: 192\.0\.2\.53\/24 has host bits set, which BIRD rejects: write 192\.0\.2\.0\/24, or 192\.0\.2\.53\/32 for the one address$/,
+      ],
     },
-    { name: 'IPv6 host bits', listen: ['[2001:db8::53]:53'], prefixes: ['2001:db8::53/64'], want: [/2001:db8::53\/64 has host bits set.*write 2001:db8::\/64, or 2001:db8::53\/128/] },
+    {
+      name: 'IPv6 host bits',
+      listen: ['[2001:db8::53]:53'],
+      prefixes: ['2001:db8::53/64'],
+      want: [/2001:db8::53\/64 has host bits set.*write 2001:db8::\/64, or 2001:db8::53\/128/],
+    },
     {
       name: 'both, and every prefix reported',
       listen: ['192.0.2.53:53'],
       prefixes: ['198.51.100.7/24', '203.0.113.53/32'],
-      want: [/prefixes\[0\]: 198\.51\.100\.7\/24 has host bits/, /prefixes\[0\]: no listen address is in 198\.51\.100\.7\/24/, /prefixes\[1\]: no listen address is in 203\.0\.113\.53\/32/],
+      want: [
+        /prefixes\[0\]: 198\.51\.100\.7\/24 has host bits/,
+        /prefixes\[0\]: no listen address is in 198\.51\.100\.7\/24/,
+        /prefixes\[1\]: no listen address is in 203\.0\.113\.53\/32/,
+      ],
     },
   ];
   for (const t of table) {
@@ -126,9 +181,15 @@ describe('config cross-checks: announced prefixes', () => {
     assert.deepEqual(problemsOf({ listen: ['127.0.0.1:53'] }), []);
   });
   it("command-line listen addresses are checked against the file's prefixes", () => {
-    const f = file('p.yaml', 'listen: ["192.0.2.53:53"]\nannounce: { prefixes: [192.0.2.53/32], adapter: exec, exec: { command: /bin/true } }\n');
+    const f = file(
+      'p.yaml',
+      'listen: ["192.0.2.53:53"]\nannounce: { prefixes: [192.0.2.53/32], adapter: exec, exec: { command: /bin/true } }\n',
+    );
     assert.ok(loadConfig(f));
-    assert.throws(() => loadConfig(f, { listen: ['127.0.0.1:0'] }), /no listen address is in 192\.0\.2\.53\/32 \(listen: 127\.0\.0\.1:0\)/);
+    assert.throws(
+      () => loadConfig(f, { listen: ['127.0.0.1:0'] }),
+      /no listen address is in 192\.0\.2\.53\/32 \(listen: 127\.0\.0\.1:0\)/,
+    );
   });
 });
 
@@ -146,10 +207,16 @@ describe('config: the admin address', () => {
     ['http://localhost:9153', undefined],
     ['127.0.0.1:99999', undefined],
   ];
-  for (const [text, want] of table) it(`${text} → ${JSON.stringify(want)}`, () => assert.deepEqual(parseAdminHostPort(text, 9153, true), want));
+  for (const [text, want] of table)
+    it(`${text} → ${JSON.stringify(want)}`, () => assert.deepEqual(parseAdminHostPort(text, 9153, true), want));
   it('admin.listen takes every form, and says so when none fits', () => {
-    assert.deepEqual(validateConfig({ admin: { listen: 'http://127.0.0.1:9999' } }).admin.listen, { host: '127.0.0.1', port: 9999 });
-    assert.deepEqual(problemsOf({ admin: { listen: 'https://127.0.0.1:9153' } }), ['c.yaml: admin.listen: expected ADDRESS[:PORT], [v6]:PORT or http://ADDRESS:PORT, got "https://127.0.0.1:9153"']);
+    assert.deepEqual(validateConfig({ admin: { listen: 'http://127.0.0.1:9999' } }).admin.listen, {
+      host: '127.0.0.1',
+      port: 9999,
+    });
+    assert.deepEqual(problemsOf({ admin: { listen: 'https://127.0.0.1:9153' } }), [
+      'c.yaml: admin.listen: expected ADDRESS[:PORT], [v6]:PORT or http://ADDRESS:PORT, got "https://127.0.0.1:9153"',
+    ]);
   });
 });
 
@@ -168,21 +235,29 @@ describe('hostWarnings: what the config needs from this host', () => {
   const hook = exe('hook');
   const notExe = exe('plain', 0o644);
   const env = { base: h, path: `/nonexistent:${bin}` };
-  const warn = (raw: Record<string, unknown>): string[] => hostWarnings(validateConfig({ listen: ['192.0.2.53:53'], ...raw }), env);
-  const bird = (b: Record<string, unknown>) => ({ announce: { prefixes: ['192.0.2.53/32'], adapter: 'bird', bird: b } });
+  const warn = (raw: Record<string, unknown>): string[] =>
+    hostWarnings(validateConfig({ listen: ['192.0.2.53:53'], ...raw }), env);
+  const bird = (b: Record<string, unknown>) => ({
+    announce: { prefixes: ['192.0.2.53/32'], adapter: 'bird', bird: b },
+  });
 
   it('a bird setup that is all here: no warning', async () => {
     const sock = join(h, 'bird.ctl');
     const server = createServer();
     await new Promise<void>((r) => server.listen(sock, r));
     try {
-      assert.deepEqual(warn(bird({ includeFile: join(h, 'routes4.conf'), includeFile6: join(h, 'routes6.conf'), socket: sock })), []);
+      assert.deepEqual(
+        warn(bird({ includeFile: join(h, 'routes4.conf'), includeFile6: join(h, 'routes6.conf'), socket: sock })),
+        [],
+      );
     } finally {
       await new Promise((r) => server.close(r));
     }
   });
   it('bird: a missing include folder, control socket and birdc', () => {
-    const w = warn(bird({ includeFile: '/nonexistent/edgedns/routes4.conf', socket: join(h, 'no.ctl'), birdc: 'no-such-birdc' }));
+    const w = warn(
+      bird({ includeFile: '/nonexistent/edgedns/routes4.conf', socket: join(h, 'no.ctl'), birdc: 'no-such-birdc' }),
+    );
     assert.deepEqual(w, [
       'announce.bird.includeFile: folder /nonexistent/edgedns does not exist',
       `announce.bird.socket: socket ${join(h, 'no.ctl')} does not exist`,
@@ -194,26 +269,49 @@ describe('hostWarnings: what the config needs from this host', () => {
     assert.deepEqual(w, [`announce.bird.socket: ${hook} is not a socket`]);
   });
   it('exec: a command missing, or not executable; found on PATH', () => {
-    const exec = (command: string) => ({ announce: { prefixes: ['192.0.2.53/32'], adapter: 'exec', exec: { command } } });
-    assert.deepEqual(warn(exec('/nonexistent/route-hook')), ['announce.exec.command: command /nonexistent/route-hook does not exist']);
+    const exec = (command: string) => ({
+      announce: { prefixes: ['192.0.2.53/32'], adapter: 'exec', exec: { command } },
+    });
+    assert.deepEqual(warn(exec('/nonexistent/route-hook')), [
+      'announce.exec.command: command /nonexistent/route-hook does not exist',
+    ]);
     assert.deepEqual(warn(exec(notExe)), [`announce.exec.command: command ${notExe} is not executable by this user`]);
     assert.deepEqual(warn(exec('hook')), []);
     assert.deepEqual(warn(exec(hook)), []);
   });
   it('exabgp: the pipe must be a FIFO; gobgp: its command', () => {
-    assert.deepEqual(warn({ announce: { prefixes: ['192.0.2.53/32'], adapter: 'exabgp', exabgp: { pipe: hook } } }), [`announce.exabgp.pipe: ${hook} is not a fifo`]);
+    assert.deepEqual(warn({ announce: { prefixes: ['192.0.2.53/32'], adapter: 'exabgp', exabgp: { pipe: hook } } }), [
+      `announce.exabgp.pipe: ${hook} is not a fifo`,
+    ]);
     assert.deepEqual(warn({ announce: { prefixes: ['192.0.2.53/32'], adapter: 'gobgp' } }), []);
-    assert.deepEqual(warn({ announce: { prefixes: ['192.0.2.53/32'], adapter: 'gobgp', gobgp: { command: 'nogobgp' } } }).length, 1);
+    assert.deepEqual(
+      warn({ announce: { prefixes: ['192.0.2.53/32'], adapter: 'gobgp', gobgp: { command: 'nogobgp' } } }).length,
+      1,
+    );
   });
   it('health command and drain folder, cookie secrets (from the config folder) and the admin token', () => {
     writeFileSync(join(h, 'secret'), '0123456789abcdef0123456789abcdef\n');
-    assert.deepEqual(warn({ health: { command: { command: 'hook', args: [], timeout: '1s' }, drainFile: join(h, 'drain') }, cookies: { secretFile: 'secret' }, admin: { tokenFile: hook } }), []);
-    assert.deepEqual(warn({ health: { command: { command: 'nocheck', args: [], timeout: '1s' }, drainFile: '/nonexistent/drain' }, cookies: { secretFile: 'nosecret' }, admin: { tokenFile: '/nonexistent/token' } }), [
-      `health.command.command: command "nocheck" is not on PATH (/nonexistent:${bin})`,
-      'health.drainFile: folder /nonexistent does not exist',
-      `cookies.secretFile: file ${join(h, 'nosecret')} does not exist`,
-      'admin.tokenFile: file /nonexistent/token does not exist',
-    ]);
+    assert.deepEqual(
+      warn({
+        health: { command: { command: 'hook', args: [], timeout: '1s' }, drainFile: join(h, 'drain') },
+        cookies: { secretFile: 'secret' },
+        admin: { tokenFile: hook },
+      }),
+      [],
+    );
+    assert.deepEqual(
+      warn({
+        health: { command: { command: 'nocheck', args: [], timeout: '1s' }, drainFile: '/nonexistent/drain' },
+        cookies: { secretFile: 'nosecret' },
+        admin: { tokenFile: '/nonexistent/token' },
+      }),
+      [
+        `health.command.command: command "nocheck" is not on PATH (/nonexistent:${bin})`,
+        'health.drainFile: folder /nonexistent does not exist',
+        `cookies.secretFile: file ${join(h, 'nosecret')} does not exist`,
+        'admin.tokenFile: file /nonexistent/token does not exist',
+      ],
+    );
   });
   it('the defaults need nothing from the host', () => {
     assert.deepEqual(hostWarnings(validateConfig({}), env), []);

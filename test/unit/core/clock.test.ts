@@ -37,7 +37,18 @@ function servedTtl(cache: AnswerCache, name: string): number | string {
   const q = parseQuery(msg);
   const l = cache.get(AnswerCache.key(q.key, q.qtype, q.qclass, false));
   if (l.kind !== 'fresh') return l.kind;
-  return decode(buildResponse(msg, q, { rcode: l.entry.rcode, flags: 0, sections: l.entry, opt: null, limit: 65535, ttl: { age: l.age, fixed: -1 } })).answers[0]?.ttl ?? 'no answer';
+  return (
+    decode(
+      buildResponse(msg, q, {
+        rcode: l.entry.rcode,
+        flags: 0,
+        sections: l.entry,
+        opt: null,
+        limit: 65535,
+        ttl: { age: l.age, fixed: -1 },
+      }),
+    ).answers[0]?.ttl ?? 'no answer'
+  );
 }
 
 describe('systemClock', () => {
@@ -66,8 +77,25 @@ describe('a wall-clock step', () => {
   for (const step of [-HOUR, HOUR]) {
     it(`of ${step / HOUR} h changes no cached TTL`, () => {
       const stepWallClock = freeze();
-      const c = new AnswerCache({ maxEntries: 100, maxBytes: 1 << 20, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, servfailTtl: 5, maxStale: 86400, staleRecheck: 30, prefetch: true, clock: systemClock });
-      const wire = dnsPacket.encode({ type: 'response', id: 1, flags: 0x8180, questions: [{ name: 'www.example.org', type: 'A', class: 'IN' }], answers: [{ name: 'www.example.org', type: 'A', class: 'IN', ttl: 300, data: '192.0.2.1' }] });
+      const c = new AnswerCache({
+        maxEntries: 100,
+        maxBytes: 1 << 20,
+        minTtl: 0,
+        maxTtl: 86400,
+        maxNegativeTtl: 3600,
+        servfailTtl: 5,
+        maxStale: 86400,
+        staleRecheck: 30,
+        prefetch: true,
+        clock: systemClock,
+      });
+      const wire = dnsPacket.encode({
+        type: 'response',
+        id: 1,
+        flags: 0x8180,
+        questions: [{ name: 'www.example.org', type: 'A', class: 'IN' }],
+        answers: [{ name: 'www.example.org', type: 'A', class: 'IN', ttl: 300, data: '192.0.2.1' }],
+      });
       const msg = parseMessage(wire);
       assert.ok(msg);
       const qname = nameFromText('www.example.org.', null);
@@ -90,9 +118,21 @@ describe('a wall-clock step', () => {
 
     it('forwards: every try within the deadline is still made', async () => {
       // A deadline far beyond the two tries (2 × 100 ms), however slow this machine runs them.
-      const r = new Resolver({ upstreams: [{ host: '127.0.0.1', port: silent.port }], timeoutMs: 100, deadlineMs: 30_000, udpPayload: 1232, clock: systemClock });
+      const r = new Resolver({
+        upstreams: [{ host: '127.0.0.1', port: silent.port }],
+        timeoutMs: 100,
+        deadlineMs: 30_000,
+        udpPayload: 1232,
+        clock: systemClock,
+      });
       const before = silent.queries;
-      const p = r.resolve({ qname: nameFromText('www.example.org.', null), qtype: 1, qclass: 1, dnssecOk: false, checkingDisabled: false });
+      const p = r.resolve({
+        qname: nameFromText('www.example.org.', null),
+        qtype: 1,
+        qclass: 1,
+        dnssecOk: false,
+        checkingDisabled: false,
+      });
       // After the first try is sent: a wall-clock deadline would have passed an hour ago.
       stepWall(HOUR);
       await assert.rejects(p, (e: unknown) => e instanceof ResolveError && e.reason === 'timeout');
@@ -106,8 +146,20 @@ describe('a wall-clock step', () => {
     it(`of ${step / HOUR} h moves no drill deadline or memory drain`, () => {
       const stepWallClock = freeze();
       const m = new HealthMonitor({
-        params: { rise: 1, fall: 1, intervalMs: 1000, fastIntervalMs: 250, holdDown: { initialMs: 10_000, maxMs: 40_000, decayMs: 60_000 } },
-        checks: [], sharedWithdraw: false, drainFile: null, clock: systemClock, log: silentLogger, onDesired: () => {}, onReassert: () => {},
+        params: {
+          rise: 1,
+          fall: 1,
+          intervalMs: 1000,
+          fastIntervalMs: 250,
+          holdDown: { initialMs: 10_000, maxMs: 40_000, decayMs: 60_000 },
+        },
+        checks: [],
+        sharedWithdraw: false,
+        drainFile: null,
+        clock: systemClock,
+        log: silentLogger,
+        onDesired: () => {},
+        onReassert: () => {},
       });
       m.drillFail(60_000);
       m.drain(120_000, 'test');

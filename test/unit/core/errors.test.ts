@@ -19,13 +19,19 @@ describe('error codes', () => {
   for (const [e, code] of cases) {
     it(`${e.constructor.name}: code ${code}, its own name, an EdgeError`, () => {
       assert.ok(e instanceof EdgeError);
-      assert.equal((e).code, code);
+      assert.equal(e.code, code);
       assert.equal(e.name, e.constructor.name);
     });
   }
   it('errors thrown from deep inside keep theirs: a bad name, a bad zone file', () => {
-    assert.throws(() => nameFromText(`${'a'.repeat(64)}.test.`, null), (e: unknown) => e instanceof NameError && e.code === ErrorCode.NAME_INVALID);
-    assert.throws(() => parseZoneText('@ 3600 IN A 192.0.2.1 (\n', nameFromText('example.test.', null), 'z.zone'), (e: unknown) => e instanceof ZoneSyntaxError && e.code === ErrorCode.ZONE_PARSE && /z\.zone:\d+/.test(e.message));
+    assert.throws(
+      () => nameFromText(`${'a'.repeat(64)}.test.`, null),
+      (e: unknown) => e instanceof NameError && e.code === ErrorCode.NAME_INVALID,
+    );
+    assert.throws(
+      () => parseZoneText('@ 3600 IN A 192.0.2.1 (\n', nameFromText('example.test.', null), 'z.zone'),
+      (e: unknown) => e instanceof ZoneSyntaxError && e.code === ErrorCode.ZONE_PARSE && /z\.zone:\d+/.test(e.message),
+    );
     assert.equal(new ZonePolicyError(['x']).code, ErrorCode.ZONE_POLICY);
   });
   it('every code is distinct and reads ERR_<AREA>_<WHAT>', () => {

@@ -5,7 +5,11 @@ import { describe, it } from 'node:test';
 import { NO_NOTIFIER, createNotifier, takeNotifySocket } from '../../../src/core/index.ts';
 
 /** A sender that records each message and finishes them only when told (in any order). */
-function heldSender(): { sent: string[][]; finish(i: number, error?: Error): void; send: (socket: string, args: readonly string[]) => Promise<void> } {
+function heldSender(): {
+  sent: string[][];
+  finish(i: number, error?: Error): void;
+  send: (socket: string, args: readonly string[]) => Promise<void>;
+} {
   const sent: string[][] = [];
   const done: ((e?: Error) => void)[] = [];
   return {
@@ -32,7 +36,12 @@ describe('service manager notifier', () => {
 
   it('one message at a time, in the order asked: READY=1 never overtakes the RELOADING=1 before it', async () => {
     const s = heldSender();
-    const n = createNotifier({ socket: '/run/systemd/notify', onError: () => {}, send: s.send, monotonicUsec: () => 123456789n });
+    const n = createNotifier({
+      socket: '/run/systemd/notify',
+      onError: () => {},
+      send: s.send,
+      monotonicUsec: () => 123456789n,
+    });
     n.ready('answering');
     n.reloading('reloading');
     n.ready('answering again');
@@ -65,7 +74,11 @@ describe('service manager notifier', () => {
   it('a failed send is reported and the next message still goes', async () => {
     const s = heldSender();
     const errors: string[] = [];
-    const n = createNotifier({ socket: '/x', onError: (m, e) => errors.push(`${m}: ${(e as Error).message}`), send: s.send });
+    const n = createNotifier({
+      socket: '/x',
+      onError: (m, e) => errors.push(`${m}: ${(e as Error).message}`),
+      send: s.send,
+    });
     n.ready('a');
     n.stopping('b');
     await new Promise((r) => setImmediate(r));
@@ -89,7 +102,7 @@ describe('service manager notifier', () => {
     assert.ok(usec >= before && usec <= process.hrtime.bigint() / 1000n, String(usec));
   });
 
-  it('takeNotifySocket: the socket out of the environment, so that the node\'s children cannot speak for it', () => {
+  it("takeNotifySocket: the socket out of the environment, so that the node's children cannot speak for it", () => {
     const env: Record<string, string | undefined> = { NOTIFY_SOCKET: '/run/systemd/notify', PATH: '/bin' };
     assert.equal(takeNotifySocket(env), '/run/systemd/notify');
     assert.deepEqual(env, { PATH: '/bin' });

@@ -15,18 +15,28 @@ describe('default admin socket', () => {
       [{ XDG_RUNTIME_DIR: '/run/user/1000' }, 1000, '/run/user/1000/edgedns/admin.sock'],
       [{}, 1000, join(tmpdir(), 'edgedns-1000', 'admin.sock')],
     ];
-    for (const [env, uid, want] of cases) assert.equal(defaultAdminSocket({ env, uid }), want, JSON.stringify({ env, uid }));
+    for (const [env, uid, want] of cases)
+      assert.equal(defaultAdminSocket({ env, uid }), want, JSON.stringify({ env, uid }));
   });
   it('the CLI also looks in the service folder, once', () => {
-    assert.deepEqual(adminSocketCandidates({ env: { XDG_RUNTIME_DIR: '/run/user/1000' }, uid: 1000 }), ['/run/user/1000/edgedns/admin.sock', '/run/edgedns/admin.sock']);
+    assert.deepEqual(adminSocketCandidates({ env: { XDG_RUNTIME_DIR: '/run/user/1000' }, uid: 1000 }), [
+      '/run/user/1000/edgedns/admin.sock',
+      '/run/edgedns/admin.sock',
+    ]);
     assert.deepEqual(adminSocketCandidates({ env: {}, uid: 0 }), ['/run/edgedns/admin.sock']);
   });
   it('admin.socket in the config: auto, an absolute path short enough for sun_path, or null', () => {
     assert.match(String(validateConfig({}).admin.socket), /admin\.sock$/);
     assert.equal(validateConfig({ admin: { socket: null } }).admin.socket, null);
     assert.equal(validateConfig({ admin: { socket: '/run/x/admin.sock' } }).admin.socket, '/run/x/admin.sock');
-    assert.throws(() => validateConfig({ admin: { socket: 'admin.sock' } }), /admin\.socket: expected "auto" or an absolute path/);
-    assert.throws(() => validateConfig({ admin: { socket: `/${'x'.repeat(120)}` } }), /admin\.socket: expected "auto" or an absolute path of at most 107 bytes/);
+    assert.throws(
+      () => validateConfig({ admin: { socket: 'admin.sock' } }),
+      /admin\.socket: expected "auto" or an absolute path/,
+    );
+    assert.throws(
+      () => validateConfig({ admin: { socket: `/${'x'.repeat(120)}` } }),
+      /admin\.socket: expected "auto" or an absolute path of at most 107 bytes/,
+    );
     assert.throws(() => validateConfig({ admin: { hosts: ['bad name'] } }), /admin\.hosts\[0\]: expected a host name/);
   });
 });

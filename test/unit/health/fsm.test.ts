@@ -5,11 +5,22 @@ import { describe, it } from 'node:test';
 import type { Event, FsmParams, HealthState } from '../../../src/health/index.ts';
 import { State, holdDownFor, initialState, nextInterval, shouldAnnounce, step } from '../../../src/health/index.ts';
 
-const P: FsmParams = { rise: 3, fall: 2, intervalMs: 1000, fastIntervalMs: 250, holdDown: { initialMs: 10_000, maxMs: 40_000, decayMs: 60_000 } };
+const P: FsmParams = {
+  rise: 3,
+  fall: 2,
+  intervalMs: 1000,
+  fastIntervalMs: 250,
+  holdDown: { initialMs: 10_000, maxMs: 40_000, decayMs: 60_000 },
+};
 const ok = (now: number): Event => ({ type: 'check', ok: true, now });
 const bad = (now: number): Event => ({ type: 'check', ok: false, now });
-const run = (events: Event[], from: HealthState = initialState): HealthState => events.reduce((s, e) => step(s, e, P), from);
-const at = (state: HealthState['state'], over: Partial<HealthState> = {}): HealthState => ({ ...initialState, state, ...over });
+const run = (events: Event[], from: HealthState = initialState): HealthState =>
+  events.reduce((s, e) => step(s, e, P), from);
+const at = (state: HealthState['state'], over: Partial<HealthState> = {}): HealthState => ({
+  ...initialState,
+  state,
+  ...over,
+});
 
 describe('transitions', () => {
   const table: [string, HealthState, Event, HealthState['state'], number?][] = [
@@ -37,10 +48,12 @@ describe('transitions', () => {
   }
 
   it('announces only in UP and FALLING', () => {
-    for (const st of Object.values(State)) assert.equal(shouldAnnounce(at(st)), st === State.UP || st === State.FALLING, st);
+    for (const st of Object.values(State))
+      assert.equal(shouldAnnounce(at(st)), st === State.UP || st === State.FALLING, st);
   });
   it('checks fast while RISING or FALLING', () => {
-    for (const st of Object.values(State)) assert.equal(nextInterval(at(st), P), st === State.RISING || st === State.FALLING ? 250 : 1000, st);
+    for (const st of Object.values(State))
+      assert.equal(nextInterval(at(st), P), st === State.RISING || st === State.FALLING ? 250 : 1000, st);
   });
   it('needs exactly `rise` good checks from INIT, and `fall` bad ones from UP', () => {
     assert.equal(run([ok(0), ok(1)]).state, State.RISING);
@@ -73,13 +86,20 @@ describe('drain and stop', () => {
     const back = step(drained, { type: 'undrain', now: 4 }, P);
     assert.equal(back.state, State.RISING);
     assert.equal(back.count, 1);
-    assert.equal(step(at(State.UP), { type: 'undrain', now: 0 }, P).state, State.UP, 'undrain when not drained changes nothing');
+    assert.equal(
+      step(at(State.UP), { type: 'undrain', now: 0 }, P).state,
+      State.UP,
+      'undrain when not drained changes nothing',
+    );
   });
 });
 
 describe('hold-down', () => {
   it('grows: none for the first flap, then initial, doubling, capped', () => {
-    assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => holdDownFor(n, P)), [0, 10_000, 20_000, 40_000, 40_000, 40_000]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6].map((n) => holdDownFor(n, P)),
+      [0, 10_000, 20_000, 40_000, 40_000, 40_000],
+    );
   });
   /** Bring the node up, then fail it `fall` times at `t`: one flap. */
   const flap = (s: HealthState, t: number): HealthState => {

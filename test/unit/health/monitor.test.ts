@@ -12,7 +12,13 @@ import { ManualClock } from '../../../src/core/index.ts';
 import type { ChangeReason, Check, FsmParams } from '../../../src/health/index.ts';
 import { HealthMonitor, State } from '../../../src/health/index.ts';
 
-const P: FsmParams = { rise: 3, fall: 2, intervalMs: 1000, fastIntervalMs: 250, holdDown: { initialMs: 10_000, maxMs: 40_000, decayMs: 60_000 } };
+const P: FsmParams = {
+  rise: 3,
+  fall: 2,
+  intervalMs: 1000,
+  fastIntervalMs: 250,
+  holdDown: { initialMs: 10_000, maxMs: 40_000, decayMs: 60_000 },
+};
 /** The clock and the timers move together in steps this long (ms). */
 const STEP = 10;
 
@@ -36,7 +42,9 @@ afterEach(() => {
 });
 
 /** A monitor with one local check the test turns on and off, and everything it reports recorded. */
-function setup(o: { drainFile?: boolean; params?: Partial<FsmParams>; shared?: { ok: boolean; withdraw: boolean } } = {}) {
+function setup(
+  o: { drainFile?: boolean; params?: Partial<FsmParams>; shared?: { ok: boolean; withdraw: boolean } } = {},
+) {
   const clock = new ManualClock();
   /** `hold`: the next run waits for the test to call `release()` (a probe that has not come back yet). */
   const check = { ok: true, runs: 0, hold: false, release: () => {} };
@@ -55,7 +63,11 @@ function setup(o: { drainFile?: boolean; params?: Partial<FsmParams>; shared?: {
   ];
   if (o.shared) {
     const shared = o.shared;
-    checks.push({ name: 'upstreams', kind: 'shared', run: () => ({ ok: shared.ok, detail: shared.ok ? 'reachable' : 'unreachable' }) });
+    checks.push({
+      name: 'upstreams',
+      kind: 'shared',
+      run: () => ({ ok: shared.ok, detail: shared.ok ? 'reachable' : 'unreachable' }),
+    });
   }
   const desired: Desired[] = [];
   let reasserts = 0;
@@ -94,7 +106,19 @@ function setup(o: { drainFile?: boolean; params?: Partial<FsmParams>; shared?: {
     await advance(P.fastIntervalMs * (P.rise - 1) + STEP);
     assert.equal(m.state.state, State.UP, 'announced after rise');
   };
-  return { m, clock, check, desired, logs, drainFile, advance, freeze, start, reasserts: () => reasserts, t0: clock.now() };
+  return {
+    m,
+    clock,
+    check,
+    desired,
+    logs,
+    drainFile,
+    advance,
+    freeze,
+    start,
+    reasserts: () => reasserts,
+    t0: clock.now(),
+  };
 }
 
 const calls = (d: Desired[]): string[] => d.map((x) => `${x.announce ? 'announce' : 'withdraw'} ${x.reason}`);
@@ -119,7 +143,10 @@ describe('HealthMonitor: start', () => {
 describe('HealthMonitor: drain file', () => {
   it('left on disk is honoured at start: never announced until it is removed; then announced at once', async () => {
     const s = setup({ drainFile: true });
-    writeFileSync(s.drainFile as string, `${JSON.stringify({ until: null, reason: 'maintenance', at: new Date(s.clock.wall()).toISOString() })}\n`);
+    writeFileSync(
+      s.drainFile as string,
+      `${JSON.stringify({ until: null, reason: 'maintenance', at: new Date(s.clock.wall()).toISOString() })}\n`,
+    );
     s.m.start();
     assert.equal(s.m.state.state, State.DISABLED, 'drained before the first check');
     await s.advance(10_000);
@@ -148,7 +175,10 @@ describe('HealthMonitor: drain file', () => {
 
   it('whose end passed while the node was down is removed at the first check; the node rises as usual', async () => {
     const s = setup({ drainFile: true });
-    writeFileSync(s.drainFile as string, JSON.stringify({ until: new Date(s.clock.wall() - 1000).toISOString(), reason: 'old' }));
+    writeFileSync(
+      s.drainFile as string,
+      JSON.stringify({ until: new Date(s.clock.wall() - 1000).toISOString(), reason: 'old' }),
+    );
     await s.start();
     assert.ok(s.logs.some((l) => l.msg === 'drain expired'));
     assert.equal(s.m.status().drain, null);
@@ -251,7 +281,12 @@ describe('HealthMonitor: a process that did not run', () => {
     await s.freeze(5000);
     // The monitor's timers last ran just before (the tick that announced); the watchdog, due a
     // fastInterval after that, ran 4750 ms late.
-    assert.ok(s.logs.some((l) => l.msg === 'stalled: the process did not run for a while' && l.fields?.ms === 5000 - P.fastIntervalMs), JSON.stringify(s.logs));
+    assert.ok(
+      s.logs.some(
+        (l) => l.msg === 'stalled: the process did not run for a while' && l.fields?.ms === 5000 - P.fastIntervalMs,
+      ),
+      JSON.stringify(s.logs),
+    );
     assert.deepEqual(calls(s.desired).slice(2), ['withdraw stalled']);
     assert.equal(s.m.state.flaps, 1);
     await s.advance(P.fastIntervalMs * P.rise);
@@ -267,10 +302,17 @@ describe('HealthMonitor: a process that did not run', () => {
     await s.freeze(5000);
     s.check.release();
     await s.advance(STEP);
-    assert.ok(s.logs.some((l) => l.msg === 'stalled: the process did not run for a while'), JSON.stringify(s.logs));
+    assert.ok(
+      s.logs.some((l) => l.msg === 'stalled: the process did not run for a while'),
+      JSON.stringify(s.logs),
+    );
     assert.deepEqual(calls(s.desired).slice(2), ['withdraw stalled']);
     await s.advance(P.fastIntervalMs * P.rise);
-    assert.deepEqual(calls(s.desired).slice(3), ['announce healthy'], 'the node announces again by itself (a guard may have withdrawn it)');
+    assert.deepEqual(
+      calls(s.desired).slice(3),
+      ['announce healthy'],
+      'the node announces again by itself (a guard may have withdrawn it)',
+    );
   });
 
   it('a late tick short of a stall re-asserts the announcement instead', async () => {
@@ -301,7 +343,11 @@ describe('HealthMonitor: shared checks and stop', () => {
       const s = setup({ shared: { ok: false, withdraw } });
       s.m.start();
       await s.advance(P.intervalMs * 2);
-      assert.deepEqual(calls(s.desired), withdraw ? ['withdraw startup'] : ['withdraw startup', 'announce healthy'], `sharedWithdraw ${withdraw}`);
+      assert.deepEqual(
+        calls(s.desired),
+        withdraw ? ['withdraw startup'] : ['withdraw startup', 'announce healthy'],
+        `sharedWithdraw ${withdraw}`,
+      );
     }
   });
 

@@ -42,7 +42,10 @@ async function admin(opts: { tokenFile?: string } = {}) {
 }
 
 /** Run `fn` against a fresh endpoint, closed whatever happens. */
-async function withAdmin(opts: { tokenFile?: string }, fn: (s: Awaited<ReturnType<typeof admin>>) => Promise<void>): Promise<void> {
+async function withAdmin(
+  opts: { tokenFile?: string },
+  fn: (s: Awaited<ReturnType<typeof admin>>) => Promise<void>,
+): Promise<void> {
   const s = await admin(opts);
   try {
     await fn(s);
@@ -60,12 +63,28 @@ describe('admin endpoint rules', () => {
     await withAdmin({}, async (s) => {
       const host = { host: `127.0.0.1:${s.port}` };
       for (const origin of ['http://attacker.example', 'null', `http://127.0.0.1:${s.port}`]) {
-        const r = await request({ port: s.port }, 'POST', '/drill/fail', { ...host, ...JSON_TYPE, origin }, '{"for":"5s"}');
+        const r = await request(
+          { port: s.port },
+          'POST',
+          '/drill/fail',
+          { ...host, ...JSON_TYPE, origin },
+          '{"for":"5s"}',
+        );
         assert.equal(r.status, 403, origin);
         assert.match(r.body, /Origin/);
       }
-      assert.equal((await request({ port: s.port }, 'GET', '/status', { ...host, origin: 'http://attacker.example' })).status, 403, 'reads too');
-      const viaSocket = await request({ socket: s.socket }, 'POST', '/drill/fail', { host: 'localhost', ...JSON_TYPE, origin: 'http://attacker.example' }, '{"for":"5s"}');
+      assert.equal(
+        (await request({ port: s.port }, 'GET', '/status', { ...host, origin: 'http://attacker.example' })).status,
+        403,
+        'reads too',
+      );
+      const viaSocket = await request(
+        { socket: s.socket },
+        'POST',
+        '/drill/fail',
+        { host: 'localhost', ...JSON_TYPE, origin: 'http://attacker.example' },
+        '{"for":"5s"}',
+      );
       assert.equal(viaSocket.status, 403);
       assert.equal(s.calls.length, 0);
     });
@@ -73,13 +92,24 @@ describe('admin endpoint rules', () => {
 
   it('refuses a Host that is not the admin address (DNS rebinding), reads included', async () => {
     await withAdmin({}, async (s) => {
-      for (const host of [`attacker.example:${s.port}`, `rebind.127.0.0.1.nip.example:${s.port}`, '127.0.0.1:1', '127.0.0.1', '']) {
+      for (const host of [
+        `attacker.example:${s.port}`,
+        `rebind.127.0.0.1.nip.example:${s.port}`,
+        '127.0.0.1:1',
+        '127.0.0.1',
+        '',
+      ]) {
         assert.equal((await request({ port: s.port }, 'GET', '/metrics', { host })).status, 403, `GET Host "${host}"`);
-        assert.equal((await request({ socket: s.socket }, 'POST', '/drill/fail', { host, ...JSON_TYPE }, '{"for":"5s"}')).status, 403, `socket Host "${host}"`);
+        assert.equal(
+          (await request({ socket: s.socket }, 'POST', '/drill/fail', { host, ...JSON_TYPE }, '{"for":"5s"}')).status,
+          403,
+          `socket Host "${host}"`,
+        );
       }
       // Node's HTTP server answers 400 itself to an HTTP/1.1 request without Host.
       assert.equal((await request({ port: s.port }, 'GET', '/metrics', {})).status, 400, 'no Host at all');
-      for (const host of [`127.0.0.1:${s.port}`, `localhost:${s.port}`, `[::1]:${s.port}`]) assert.equal((await request({ port: s.port }, 'GET', '/metrics', { host })).status, 200, host);
+      for (const host of [`127.0.0.1:${s.port}`, `localhost:${s.port}`, `[::1]:${s.port}`])
+        assert.equal((await request({ port: s.port }, 'GET', '/metrics', { host })).status, 200, host);
       assert.equal(s.calls.length, 0);
     });
   });
@@ -98,7 +128,8 @@ describe('admin endpoint rules', () => {
       [undefined, '127.0.0.1', 9153, [], false],
       ['127.0.0.1:9153@x', '127.0.0.1', 9153, [], false],
     ];
-    for (const [h, listen, port, extra, want] of cases) assert.equal(hostAllowed(h, listen, port, extra), want, `${h} on ${listen}:${port}`);
+    for (const [h, listen, port, extra, want] of cases)
+      assert.equal(hostAllowed(h, listen, port, extra), want, `${h} on ${listen}:${port}`);
   });
 
   it('over TCP a change needs the token: none, a wrong one and no token file are refused; the right one is accepted', async () => {
@@ -109,15 +140,33 @@ describe('admin endpoint rules', () => {
       const host = { host: `127.0.0.1:${s.port}`, ...JSON_TYPE };
       const none = await request({ port: s.port }, 'POST', '/drill/fail', host, '{"for":"5s"}');
       assert.equal(none.status, 401, 'loopback is not trusted');
-      const wrong = await request({ port: s.port }, 'POST', '/drill/fail', { ...host, authorization: 'Bearer wrong-token-0123456789' }, '{"for":"5s"}');
+      const wrong = await request(
+        { port: s.port },
+        'POST',
+        '/drill/fail',
+        { ...host, authorization: 'Bearer wrong-token-0123456789' },
+        '{"for":"5s"}',
+      );
       assert.equal(wrong.status, 401);
       assert.equal(s.calls.length, 0);
-      const ok = await request({ port: s.port }, 'POST', '/drill/fail', { ...host, authorization: `Bearer ${TOKEN}` }, '{"for":"5s"}');
+      const ok = await request(
+        { port: s.port },
+        'POST',
+        '/drill/fail',
+        { ...host, authorization: `Bearer ${TOKEN}` },
+        '{"for":"5s"}',
+      );
       assert.equal(ok.status, 200, ok.body);
       assert.equal(s.calls.length, 1);
     });
     await withAdmin({}, async (off) => {
-      const r = await request({ port: off.port }, 'POST', '/drill/fail', { host: `127.0.0.1:${off.port}`, ...JSON_TYPE, authorization: `Bearer ${TOKEN}` }, '{"for":"5s"}');
+      const r = await request(
+        { port: off.port },
+        'POST',
+        '/drill/fail',
+        { host: `127.0.0.1:${off.port}`, ...JSON_TYPE, authorization: `Bearer ${TOKEN}` },
+        '{"for":"5s"}',
+      );
       assert.equal(r.status, 403);
       assert.match(r.body, /use the admin socket/);
       assert.equal(off.calls.length, 0);
@@ -126,10 +175,17 @@ describe('admin endpoint rules', () => {
 
   it('over the socket a change needs no token; reads stay open over TCP', async () => {
     await withAdmin({}, async (s) => {
-      const r = await request({ socket: s.socket }, 'POST', '/drill/fail', { host: 'localhost', ...JSON_TYPE }, '{"for":"5s"}');
+      const r = await request(
+        { socket: s.socket },
+        'POST',
+        '/drill/fail',
+        { host: 'localhost', ...JSON_TYPE },
+        '{"for":"5s"}',
+      );
       assert.equal(r.status, 200, r.body);
       assert.deepEqual(s.calls, [{ for: '5s' }]);
-      for (const path of ['/metrics', '/healthz', '/readyz', '/status']) assert.equal((await request({ port: s.port }, 'GET', path, { host: `127.0.0.1:${s.port}` })).status, 200, path);
+      for (const path of ['/metrics', '/healthz', '/readyz', '/status'])
+        assert.equal((await request({ port: s.port }, 'GET', path, { host: `127.0.0.1:${s.port}` })).status, 200, path);
     });
   });
 
@@ -138,11 +194,36 @@ describe('admin endpoint rules', () => {
     const sock = { socket: s.socket };
     try {
       for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data; boundary=x']) {
-        assert.equal((await request(sock, 'POST', '/drill/fail', { host: 'localhost', 'content-type': type }, 'for=5s')).status, 415, type);
+        assert.equal(
+          (await request(sock, 'POST', '/drill/fail', { host: 'localhost', 'content-type': type }, 'for=5s')).status,
+          415,
+          type,
+        );
       }
-      assert.equal((await request(sock, 'POST', '/drill/fail', { host: 'localhost' }, '{"for":"5s"}')).status, 415, 'no content type');
-      for (const body of ['[1,2]', '"5s"', '{"for":', 'null']) assert.equal((await request(sock, 'POST', '/drill/fail', { host: 'localhost', ...JSON_TYPE }, body)).status, 400, body);
-      assert.equal((await request(sock, 'POST', '/drill/fail', { host: 'localhost', 'content-type': 'application/json; charset=utf-8' }, '{"for":2}')).status, 200, 'with a charset');
+      assert.equal(
+        (await request(sock, 'POST', '/drill/fail', { host: 'localhost' }, '{"for":"5s"}')).status,
+        415,
+        'no content type',
+      );
+      for (const body of ['[1,2]', '"5s"', '{"for":', 'null'])
+        assert.equal(
+          (await request(sock, 'POST', '/drill/fail', { host: 'localhost', ...JSON_TYPE }, body)).status,
+          400,
+          body,
+        );
+      assert.equal(
+        (
+          await request(
+            sock,
+            'POST',
+            '/drill/fail',
+            { host: 'localhost', 'content-type': 'application/json; charset=utf-8' },
+            '{"for":2}',
+          )
+        ).status,
+        200,
+        'with a charset',
+      );
       assert.equal(s.calls.length, 1);
     } finally {
       await s.a.close();
@@ -151,7 +232,16 @@ describe('admin endpoint rules', () => {
 
   it('bad numbers are a 400 naming the field, never a 500', async () => {
     await withAdmin({}, async (s) => {
-      for (const body of ['{"for":1e300}', '{"for":-5}', '{"for":"NaN"}', '{"for":0}', '{"for":"1e300s"}', '{"for":"99999999999999w"}', '{"for":true}', '{"for":"5s","then":1}']) {
+      for (const body of [
+        '{"for":1e300}',
+        '{"for":-5}',
+        '{"for":"NaN"}',
+        '{"for":0}',
+        '{"for":"1e300s"}',
+        '{"for":"99999999999999w"}',
+        '{"for":true}',
+        '{"for":"5s","then":1}',
+      ]) {
         const r = await request({ socket: s.socket }, 'POST', '/drill/fail', { host: 'localhost', ...JSON_TYPE }, body);
         assert.equal(r.status, 400, body);
         assert.match((JSON.parse(r.body) as { message: string }).message, /^(for|then): /, body);
@@ -165,7 +255,12 @@ describe('admin endpoint rules', () => {
     assert.equal(durationField({ for: 1.5 }, 'for', MAX), 1500);
     assert.equal(durationField({ for: '1h' }, 'for', MAX), 3_600_000);
     assert.equal(durationField({}, 'for', MAX), null);
-    for (const v of [1e300, -1, 0, '1h1ms', 'NaN', Number.NaN, '', [], {}]) assert.match(String(durationField({ for: v }, 'for', MAX)), /^for: expected a duration from 1ms to 1h/, JSON.stringify(v));
+    for (const v of [1e300, -1, 0, '1h1ms', 'NaN', Number.NaN, '', [], {}])
+      assert.match(
+        String(durationField({ for: v }, 'for', MAX)),
+        /^for: expected a duration from 1ms to 1h/,
+        JSON.stringify(v),
+      );
     assert.equal(unknownField({ for: 1 }, ['for']), null);
     assert.match(String(unknownField({ force: 1 }, ['for'])), /^force: unknown field/);
   });
@@ -174,24 +269,57 @@ describe('admin endpoint rules', () => {
     const s = await admin();
     assert.equal(lstatSync(s.socket).mode & 0o777, 0o660);
     await assert.rejects(
-      startAdmin({ listen: null, socket: s.socket, tokenFile: null, registry: () => new Registry(), status: () => ({}), ready: () => ({ ready: true, reason: '' }), actions: {}, log: silentLogger }),
+      startAdmin({
+        listen: null,
+        socket: s.socket,
+        tokenFile: null,
+        registry: () => new Registry(),
+        status: () => ({}),
+        ready: () => ({ ready: true, reason: '' }),
+        actions: {},
+        log: silentLogger,
+      }),
       /another process is listening on it/,
     );
     await s.a.close();
     assert.equal(existsSync(s.socket), false);
     // A crashed node leaves its socket file behind: a process that listens there and is killed.
-    const crashed = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(s.socket)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    const crashed = spawnSync(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(s.socket)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]);
     assert.equal(crashed.signal, 'SIGKILL');
     assert.ok(lstatSync(s.socket).isSocket(), 'the stale socket is there');
-    const again = await startAdmin({ listen: null, socket: s.socket, tokenFile: null, registry: () => new Registry(), status: () => ({}), ready: () => ({ ready: true, reason: 'again' }), actions: {}, log: silentLogger });
+    const again = await startAdmin({
+      listen: null,
+      socket: s.socket,
+      tokenFile: null,
+      registry: () => new Registry(),
+      status: () => ({}),
+      ready: () => ({ ready: true, reason: 'again' }),
+      actions: {},
+      log: silentLogger,
+    });
     try {
-      assert.equal((await request({ socket: s.socket }, 'GET', '/readyz', { host: 'localhost' })).body, 'ready: again\n');
+      assert.equal(
+        (await request({ socket: s.socket }, 'GET', '/readyz', { host: 'localhost' })).body,
+        'ready: again\n',
+      );
     } finally {
       await again.close();
     }
     writeFileSync(join(s.dir, 'not-a-socket'), 'x');
     await assert.rejects(
-      startAdmin({ listen: null, socket: join(s.dir, 'not-a-socket'), tokenFile: null, registry: () => new Registry(), status: () => ({}), ready: () => ({ ready: true, reason: '' }), actions: {}, log: silentLogger }),
+      startAdmin({
+        listen: null,
+        socket: join(s.dir, 'not-a-socket'),
+        tokenFile: null,
+        registry: () => new Registry(),
+        status: () => ({}),
+        ready: () => ({ ready: true, reason: '' }),
+        actions: {},
+        log: silentLogger,
+      }),
       /exists and is not a socket/,
     );
   });

@@ -6,15 +6,36 @@ import type { ResponseEvent } from '../../../src/server/index.ts';
 import type { ZoneInfo } from '../../../src/zone/index.ts';
 import { parseProm, value } from '../../helpers/prom.ts';
 
-const zone = (origin: string): ZoneInfo => ({ origin, file: `${origin}zone`, serial: 1, records: 3, loadedAt: 0, digest: '' });
+const zone = (origin: string): ZoneInfo => ({
+  origin,
+  file: `${origin}zone`,
+  serial: 1,
+  records: 3,
+  loadedAt: 0,
+  digest: '',
+});
 
 function setup(zones: ZoneInfo[]) {
-  const m = createMetrics({ version: 't', site: 's' }, { prefixes: () => [], cache: () => null, zones: () => zones, upstreams: () => [] }, { defaultMetrics: false });
+  const m = createMetrics(
+    { version: 't', site: 's' },
+    { prefixes: () => [], cache: () => null, zones: () => zones, upstreams: () => [] },
+    { defaultMetrics: false },
+  );
   return { m, scrape: async () => parseProm(await m.registry.metrics()) };
 }
 
 const event = (over: Partial<ResponseEvent>): ResponseEvent => ({
-  transport: 'udp', client: '192.0.2.1', key: '', qtype: 1, rcode: 0, source: 'zone', zone: null, seconds: 0.001, requestBytes: 40, responseBytes: 100, ...over,
+  transport: 'udp',
+  client: '192.0.2.1',
+  key: '',
+  qtype: 1,
+  rcode: 0,
+  source: 'zone',
+  zone: null,
+  seconds: 0.001,
+  requestBytes: 40,
+  responseBytes: 100,
+  ...over,
 });
 
 describe('metrics: per-zone queries and message sizes', () => {
@@ -23,7 +44,10 @@ describe('metrics: per-zone queries and message sizes', () => {
     const s = await scrape();
     for (const z of ['example.test.', 'other.test.']) {
       for (const rcode of ['NOERROR', 'NXDOMAIN']) {
-        assert.ok(s.some((x) => x.name === 'edgedns_zone_queries_total' && x.labels.zone === z && x.labels.rcode === rcode), `${z} ${rcode}`);
+        assert.ok(
+          s.some((x) => x.name === 'edgedns_zone_queries_total' && x.labels.zone === z && x.labels.rcode === rcode),
+          `${z} ${rcode}`,
+        );
       }
     }
     assert.equal(value(s, 'edgedns_zone_queries_total'), 0);
@@ -38,7 +62,11 @@ describe('metrics: per-zone queries and message sizes', () => {
     assert.equal(value(s, 'edgedns_zone_queries_total'), 2, 'the cache answer is in no zone');
     assert.equal(value(s, 'edgedns_request_size_bytes_count', { transport: 'udp' }), 2);
     assert.equal(value(s, 'edgedns_request_size_bytes_sum', { transport: 'udp' }), 90);
-    assert.equal(value(s, 'edgedns_response_size_bytes_count', { transport: 'udp' }), 1, 'the dropped response sent nothing');
+    assert.equal(
+      value(s, 'edgedns_response_size_bytes_count', { transport: 'udp' }),
+      1,
+      'the dropped response sent nothing',
+    );
     assert.equal(value(s, 'edgedns_response_size_bytes_bucket', { transport: 'udp', le: '512' }), 0);
     assert.equal(value(s, 'edgedns_response_size_bytes_bucket', { transport: 'udp', le: '1232' }), 1);
     assert.equal(value(s, 'edgedns_response_size_bytes_bucket', { transport: 'tcp', le: '2048' }), 1);

@@ -23,10 +23,30 @@ after(async () => {
 });
 
 function resolver(ports: number[], observer?: Partial<ResolverObserver>, timeoutMs = 300, deadlineMs = 1000): Resolver {
-  const noop: ResolverObserver = { sent: () => {}, timeout: () => {}, error: () => {}, mismatched: () => {}, rtt: () => {}, health: () => {} };
-  return new Resolver({ upstreams: ports.map((port) => ({ host: '127.0.0.1', port })), timeoutMs, deadlineMs, udpPayload: 1232, clock: systemClock, observer: { ...noop, ...observer } });
+  const noop: ResolverObserver = {
+    sent: () => {},
+    timeout: () => {},
+    error: () => {},
+    mismatched: () => {},
+    rtt: () => {},
+    health: () => {},
+  };
+  return new Resolver({
+    upstreams: ports.map((port) => ({ host: '127.0.0.1', port })),
+    timeoutMs,
+    deadlineMs,
+    udpPayload: 1232,
+    clock: systemClock,
+    observer: { ...noop, ...observer },
+  });
 }
-const question = (name = 'www.example.org.', dnssecOk = false, checkingDisabled = false) => ({ qname: nameFromText(name, null), qtype: 1, qclass: 1, dnssecOk, checkingDisabled });
+const question = (name = 'www.example.org.', dnssecOk = false, checkingDisabled = false) => ({
+  qname: nameFromText(name, null),
+  qtype: 1,
+  qclass: 1,
+  dnssecOk,
+  checkingDisabled,
+});
 const reset = (): void => {
   for (const f of [a, b]) {
     f.mode = 'answer';
@@ -114,7 +134,14 @@ describe('Resolver', () => {
     // a at 0, b at 300, a again at 600 (for the 100 ms left of 700), and nothing at 900.
     const clock = new ManualClock();
     const sent: string[] = [];
-    const noop: ResolverObserver = { sent: () => {}, timeout: () => {}, error: () => {}, mismatched: () => {}, rtt: () => {}, health: () => {} };
+    const noop: ResolverObserver = {
+      sent: () => {},
+      timeout: () => {},
+      error: () => {},
+      mismatched: () => {},
+      rtt: () => {},
+      health: () => {},
+    };
     const r = new Resolver({
       upstreams: [a, b].map((u) => ({ host: '127.0.0.1', port: u.port })),
       timeoutMs: 300,
@@ -154,7 +181,14 @@ describe('Resolver', () => {
 
   it('sends from querySource when set', async () => {
     reset();
-    const r = new Resolver({ upstreams: [{ host: '127.0.0.1', port: a.port }], timeoutMs: 300, deadlineMs: 1000, udpPayload: 1232, querySource: '127.0.0.2', clock: systemClock });
+    const r = new Resolver({
+      upstreams: [{ host: '127.0.0.1', port: a.port }],
+      timeoutMs: 300,
+      deadlineMs: 1000,
+      udpPayload: 1232,
+      querySource: '127.0.0.2',
+      clock: systemClock,
+    });
     await r.checkSources();
     const from = a.sourceAddresses.length;
     await r.resolve(question());
@@ -163,8 +197,22 @@ describe('Resolver', () => {
   });
 
   it('a querySource this host does not have is a config error at startup', async () => {
-    const r = new Resolver({ upstreams: [{ host: '127.0.0.1', port: a.port }], timeoutMs: 300, deadlineMs: 1000, udpPayload: 1232, querySource: '192.0.2.1', clock: systemClock });
-    await assert.rejects(r.checkSources(), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'ERR_CONFIG_INVALID' && /resolver\.querySource: cannot send from 192\.0\.2\.1/.test(e.message));
+    const r = new Resolver({
+      upstreams: [{ host: '127.0.0.1', port: a.port }],
+      timeoutMs: 300,
+      deadlineMs: 1000,
+      udpPayload: 1232,
+      querySource: '192.0.2.1',
+      clock: systemClock,
+    });
+    await assert.rejects(
+      r.checkSources(),
+      (e: unknown) =>
+        e instanceof Error &&
+        'code' in e &&
+        e.code === 'ERR_CONFIG_INVALID' &&
+        /resolver\.querySource: cannot send from 192\.0\.2\.1/.test(e.message),
+    );
     r.close();
   });
 
@@ -174,25 +222,48 @@ describe('Resolver', () => {
     await closed.close();
     // A timeout would say 'timeout' (after 50 s: the test would time out first).
     const r = resolver([port], {}, 50_000, 50_000);
-    await assert.rejects(r.resolve(question()), (e: unknown) => e instanceof ResolveError && e.reason === 'unreachable');
+    await assert.rejects(
+      r.resolve(question()),
+      (e: unknown) => e instanceof ResolveError && e.reason === 'unreachable',
+    );
     r.close();
   });
 
   describe('an upstream marked down', () => {
-    const noop: ResolverObserver = { sent: () => {}, timeout: () => {}, error: () => {}, mismatched: () => {}, rtt: () => {}, health: () => {} };
+    const noop: ResolverObserver = {
+      sent: () => {},
+      timeout: () => {},
+      error: () => {},
+      mismatched: () => {},
+      rtt: () => {},
+      health: () => {},
+    };
     /** A resolver on a clock that moves only when told; tries time out after 50 ms (real timers). */
     function downResolver(health: boolean[]): { r: Resolver; clock: ManualClock } {
       const clock = new ManualClock();
-      const r = new Resolver({ upstreams: [{ host: '127.0.0.1', port: a.port }], timeoutMs: 50, deadlineMs: 1000, udpPayload: 1232, probeBackoff: { initialMs: 1000, maxMs: 4000 }, clock, observer: { ...noop, health: (_u, h) => health.push(h) } });
+      const r = new Resolver({
+        upstreams: [{ host: '127.0.0.1', port: a.port }],
+        timeoutMs: 50,
+        deadlineMs: 1000,
+        udpPayload: 1232,
+        probeBackoff: { initialMs: 1000, maxMs: 4000 },
+        clock,
+        observer: { ...noop, health: (_u, h) => health.push(h) },
+      });
       return { r, clock };
     }
-    const notAsked = (e: unknown): boolean => e instanceof ResolveError && e.reason === 'unreachable' && !e.asked && /every upstream is down/.test(e.message);
+    const notAsked = (e: unknown): boolean =>
+      e instanceof ResolveError && e.reason === 'unreachable' && !e.asked && /every upstream is down/.test(e.message);
 
     /** Resolve `n` at once; how many were sent and how many failed without asking. */
     async function burst(r: Resolver, n: number): Promise<{ sent: number; notAsked: number; answered: number }> {
       const before = a.udpQueries;
       const out = await Promise.allSettled(Array.from({ length: n }, () => r.resolve(question())));
-      return { sent: a.udpQueries - before, notAsked: out.filter((o) => o.status === 'rejected' && notAsked(o.reason)).length, answered: out.filter((o) => o.status === 'fulfilled').length };
+      return {
+        sent: a.udpQueries - before,
+        notAsked: out.filter((o) => o.status === 'rejected' && notAsked(o.reason)).length,
+        answered: out.filter((o) => o.status === 'fulfilled').length,
+      };
     }
 
     it('is not sent anything but one probe at a time, after a back-off that doubles; an answer brings it back', async () => {

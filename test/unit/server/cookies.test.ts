@@ -47,8 +47,17 @@ function reply(c: Cookies, h: string, client: string): string {
 }
 
 /** A server cookie with any version, reserved bytes and timestamp, hashed correctly over them. */
-function forge(secret: Uint8Array, client: string, ipBytes: number[], version: number, reserved: string, ts: number): string {
-  const input = unhex(`${client}${version.toString(16).padStart(2, '0')}${reserved}${ts.toString(16).padStart(8, '0')}`);
+function forge(
+  secret: Uint8Array,
+  client: string,
+  ipBytes: number[],
+  version: number,
+  reserved: string,
+  ts: number,
+): string {
+  const input = unhex(
+    `${client}${version.toString(16).padStart(2, '0')}${reserved}${ts.toString(16).padStart(8, '0')}`,
+  );
   const full = Uint8Array.from([...input, ...ipBytes]);
   const h = new Uint8Array(8);
   siphash24(secret, full, 0, full.length, h, 0);
@@ -80,7 +89,11 @@ describe('RFC 9018 Appendix A', () => {
     const { c } = cookies(SECRET_NEW, SECRET_OLD, 1559741961);
     assert.equal(verdict(c, q, V6_CLIENT), CookieVerdict.VALID);
     assert.equal(reply(c, q, V6_CLIENT), '010000005cf7c609a6bb79d16625507a', 'renewed although only 144 s old');
-    assert.equal(verdict(cookies(SECRET_NEW, null, 1559741961).c, q, V6_CLIENT), CookieVerdict.INVALID, 'old secret gone');
+    assert.equal(
+      verdict(cookies(SECRET_NEW, null, 1559741961).c, q, V6_CLIENT),
+      CookieVerdict.INVALID,
+      'old secret gone',
+    );
     assert.equal(verdict(c, '22681ab97d52c298010000005cf7c609a6bb79d16625507a', V6_CLIENT), CookieVerdict.VALID);
   });
 });
@@ -108,16 +121,25 @@ describe('Cookies', () => {
     assert.equal(fresh.slice(0, 16), `01000000${(T1 + 60).toString(16)}`);
     assert.equal(verdict(cookies(SECRET_NEW, null, T1 + 60).c, CLIENT + fresh, IP), CookieVerdict.VALID);
     assert.equal(verdict(cookies(SECRET_1, null, T1 + 60).c, CLIENT + fresh, IP), CookieVerdict.INVALID);
-    assert.equal(verdict(cookies(SECRET_NEW, null, T1 + 60).c, A1, IP), CookieVerdict.INVALID, 'once the old secret is removed');
+    assert.equal(
+      verdict(cookies(SECRET_NEW, null, T1 + 60).c, A1, IP),
+      CookieVerdict.INVALID,
+      'once the old secret is removed',
+    );
   });
 
   it('expires a cookie after an hour and refuses one more than five minutes ahead', () => {
     const table: [number, CookieVerdict][] = [
-      [T1 - 300, CookieVerdict.VALID], [T1 - 301, CookieVerdict.INVALID],
-      [T1, CookieVerdict.VALID], [T1 + 3600, CookieVerdict.VALID], [T1 + 3601, CookieVerdict.INVALID],
-      [T1 + 86400, CookieVerdict.INVALID], [T1 - 86400, CookieVerdict.INVALID],
+      [T1 - 300, CookieVerdict.VALID],
+      [T1 - 301, CookieVerdict.INVALID],
+      [T1, CookieVerdict.VALID],
+      [T1 + 3600, CookieVerdict.VALID],
+      [T1 + 3601, CookieVerdict.INVALID],
+      [T1 + 86400, CookieVerdict.INVALID],
+      [T1 - 86400, CookieVerdict.INVALID],
     ];
-    for (const [now, want] of table) assert.equal(verdict(cookies(SECRET_1, null, now).c, A1, IP), want, `at ${now - T1} s`);
+    for (const [now, want] of table)
+      assert.equal(verdict(cookies(SECRET_1, null, now).c, A1, IP), want, `at ${now - T1} s`);
   });
 
   it('a cookie a few minutes ahead (another site, skewed clock) is valid and echoed', () => {
@@ -130,7 +152,11 @@ describe('Cookies', () => {
     const maker = cookies(SECRET_1, null, 2 ** 32 - 200).c;
     const made = CLIENT + reply(maker, CLIENT, IP);
     assert.equal(made.slice(24, 32), 'ffffff38');
-    assert.equal(verdict(cookies(SECRET_1, null, 2 ** 32 + 100).c, made, IP), CookieVerdict.VALID, '300 s later, after the wrap');
+    assert.equal(
+      verdict(cookies(SECRET_1, null, 2 ** 32 + 100).c, made, IP),
+      CookieVerdict.VALID,
+      '300 s later, after the wrap',
+    );
     assert.equal(verdict(cookies(SECRET_1, null, 2 ** 32 + 3500).c, made, IP), CookieVerdict.INVALID, '3700 s later');
     assert.equal(verdict(cookies(SECRET_1, null, 2 ** 32 - 400).c, made, IP), CookieVerdict.VALID, '200 s ahead');
   });
@@ -138,8 +164,15 @@ describe('Cookies', () => {
   it('treats a wrong version, tampered bytes, a wrong length or another client as invalid', () => {
     const ip = [198, 51, 100, 100];
     const c = cookies(SECRET_1, null, T1 + 5).c;
-    assert.equal(verdict(c, forge(SECRET_1, CLIENT, ip, 1, '000000', T1), IP), CookieVerdict.VALID, 'the forge helper is right');
-    const flip = (h: string, byte: number): string => h.slice(0, 2 * byte) + (parseInt(h.slice(2 * byte, 2 * byte + 2), 16) ^ 1).toString(16).padStart(2, '0') + h.slice(2 * byte + 2);
+    assert.equal(
+      verdict(c, forge(SECRET_1, CLIENT, ip, 1, '000000', T1), IP),
+      CookieVerdict.VALID,
+      'the forge helper is right',
+    );
+    const flip = (h: string, byte: number): string =>
+      h.slice(0, 2 * byte) +
+      (parseInt(h.slice(2 * byte, 2 * byte + 2), 16) ^ 1).toString(16).padStart(2, '0') +
+      h.slice(2 * byte + 2);
     const table: [string, string, string][] = [
       ['version 2, correctly hashed', forge(SECRET_1, CLIENT, ip, 2, '000000', T1), IP],
       ['version 0, correctly hashed', forge(SECRET_1, CLIENT, ip, 0, '000000', T1), IP],
@@ -174,8 +207,13 @@ describe('Cookies', () => {
   });
 
   it('rejects a secret that is not 16 bytes, and keeps its own copy', () => {
-    assert.throws(() => new Cookies({ current: new Uint8Array(15), previous: null }, () => 0), { code: 'ERR_COOKIE_SECRET', message: 'the current cookie secret: expected 16 bytes, got 15' });
-    assert.throws(() => new Cookies({ current: SECRET_1, previous: new Uint8Array(32) }, () => 0), { code: 'ERR_COOKIE_SECRET' });
+    assert.throws(() => new Cookies({ current: new Uint8Array(15), previous: null }, () => 0), {
+      code: 'ERR_COOKIE_SECRET',
+      message: 'the current cookie secret: expected 16 bytes, got 15',
+    });
+    assert.throws(() => new Cookies({ current: SECRET_1, previous: new Uint8Array(32) }, () => 0), {
+      code: 'ERR_COOKIE_SECRET',
+    });
     const secret = Uint8Array.from(SECRET_1);
     const c = new Cookies({ current: secret, previous: null }, () => T1);
     secret.fill(0);
@@ -200,20 +238,33 @@ describe('readCookieSecrets', () => {
   });
 
   it('reads 32 hex digits with whitespace around them, in either case', () => {
-    const s = readCookieSecrets(file('cur', '  E5E973E5A6B2A43F48E7DC849E37BFCF\n'), file('prev', 'dd3bdf9344b678b185a6f5cb60fca715'));
+    const s = readCookieSecrets(
+      file('cur', '  E5E973E5A6B2A43F48E7DC849E37BFCF\n'),
+      file('prev', 'dd3bdf9344b678b185a6f5cb60fca715'),
+    );
     assert.equal(hex(s.current), 'e5e973e5a6b2a43f48e7dc849e37bfcf');
     assert.equal(hex(s.previous ?? new Uint8Array()), 'dd3bdf9344b678b185a6f5cb60fca715');
   });
 
   it('names the file and the problem', () => {
     const short = file('short', 'e5e973e5a6b2a43f48e7dc849e37bfc\n');
-    assert.throws(() => readCookieSecrets(short, null), { code: 'ERR_COOKIE_SECRET', message: `cookies.secretFile ${short}: expected 32 hexadecimal digits (a 128-bit secret), got 31 characters` });
+    assert.throws(() => readCookieSecrets(short, null), {
+      code: 'ERR_COOKIE_SECRET',
+      message: `cookies.secretFile ${short}: expected 32 hexadecimal digits (a 128-bit secret), got 31 characters`,
+    });
     const odd = file('odd', 'e5e973e5a6b2a43f48e7dc849e37bfcg');
-    assert.throws(() => readCookieSecrets(short.replace('short', 'cur'), odd), { message: `cookies.previousSecretFile ${odd}: expected 32 hexadecimal digits (a 128-bit secret), got a character that is not one at position 32` });
+    assert.throws(() => readCookieSecrets(short.replace('short', 'cur'), odd), {
+      message: `cookies.previousSecretFile ${odd}: expected 32 hexadecimal digits (a 128-bit secret), got a character that is not one at position 32`,
+    });
     const empty = file('empty', '\n');
     assert.throws(() => readCookieSecrets(empty, null), { message: /got 0 characters$/ });
     const missing = join(dir, 'missing');
-    assert.throws(() => readCookieSecrets(missing, null), (err: Error & { code?: string }) => err.code === 'ERR_COOKIE_SECRET' && err.message.startsWith(`cookies.secretFile ${missing}: cannot read it (ENOENT`));
+    assert.throws(
+      () => readCookieSecrets(missing, null),
+      (err: Error & { code?: string }) =>
+        err.code === 'ERR_COOKIE_SECRET' &&
+        err.message.startsWith(`cookies.secretFile ${missing}: cannot read it (ENOENT`),
+    );
   });
 });
 

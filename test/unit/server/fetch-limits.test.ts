@@ -19,11 +19,38 @@ const text = (k: string): string => keyToText(k);
 
 /** An upstream reply: A records, or NXDOMAIN with the SOA of `zone`. */
 function reply(name: string, opts: { a?: string; nxZone?: string; servfail?: boolean; ns?: string } = {}): Message {
-  const soa = opts.nxZone ? [{ name: opts.nxZone, type: 'SOA', ttl: 3600, class: 'IN', data: { mname: `ns.${opts.nxZone}`, rname: `h.${opts.nxZone}`, serial: 1, refresh: 2, retry: 3, expire: 4, minimum: 60 } }] : [];
+  const soa = opts.nxZone
+    ? [
+        {
+          name: opts.nxZone,
+          type: 'SOA',
+          ttl: 3600,
+          class: 'IN',
+          data: {
+            mname: `ns.${opts.nxZone}`,
+            rname: `h.${opts.nxZone}`,
+            serial: 1,
+            refresh: 2,
+            retry: 3,
+            expire: 4,
+            minimum: 60,
+          },
+        },
+      ]
+    : [];
   const ns = opts.ns ? [{ name: opts.ns, type: 'NS', ttl: 3600, class: 'IN', data: `ns1.${opts.ns}` }] : [];
   const flags = opts.servfail ? 2 : opts.nxZone ? 3 : 0;
   const answers = opts.a ? [{ name, type: 'A', ttl: 300, class: 'IN', data: opts.a }] : [];
-  const m = parseMessage(dnsPacket.encode({ type: 'response', id: 1, flags, questions: [{ name, type: 'A', class: 'IN' }], answers: answers as dnsPacket.Answer[], authorities: [...soa, ...ns] as dnsPacket.Answer[] }));
+  const m = parseMessage(
+    dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      flags,
+      questions: [{ name, type: 'A', class: 'IN' }],
+      answers: answers as dnsPacket.Answer[],
+      authorities: [...soa, ...ns] as dnsPacket.Answer[],
+    }),
+  );
   assert.ok(m);
   return m;
 }
@@ -43,7 +70,10 @@ describe('ZoneCuts', () => {
     assert.equal(text(z.zoneOf(key('r1.victim.example.org.'))), 'victim.example.org.');
     assert.equal(text(z.zoneOf(key('a.b.victim.example.org.'))), 'victim.example.org.');
     assert.equal(text(z.zoneOf(key('other.example.org.'))), 'example.org.');
-    z.learn(key('www.deep.victim.example.org.'), reply('www.deep.victim.example.org', { a: '192.0.2.1', ns: 'deep.victim.example.org' }));
+    z.learn(
+      key('www.deep.victim.example.org.'),
+      reply('www.deep.victim.example.org', { a: '192.0.2.1', ns: 'deep.victim.example.org' }),
+    );
     assert.equal(text(z.zoneOf(key('q.deep.victim.example.org.'))), 'deep.victim.example.org.');
     assert.equal(text(z.zoneOf(key('q.victim.example.org.'))), 'victim.example.org.');
   });
@@ -60,7 +90,8 @@ describe('ZoneCuts', () => {
 
   it('is bounded: the least recently used cut is forgotten first', () => {
     const z = new ZoneCuts(2);
-    for (const n of ['a', 'b', 'c']) z.learn(key(`x.${n}.example.org.`), reply(`x.${n}.example.org`, { nxZone: `${n}.example.org` }));
+    for (const n of ['a', 'b', 'c'])
+      z.learn(key(`x.${n}.example.org.`), reply(`x.${n}.example.org`, { nxZone: `${n}.example.org` }));
     assert.equal(z.size, 2);
     assert.equal(text(z.zoneOf(key('y.a.example.org.'))), 'example.org.');
     assert.equal(text(z.zoneOf(key('y.c.example.org.'))), 'c.example.org.');
@@ -125,10 +156,24 @@ describe('FailureCache', () => {
 
 function forwarder(limits: { inFlight: number; perZone: number }) {
   const clock = new ManualClock();
-  const cache = new AnswerCache({ maxEntries: 1000, maxBytes: 1 << 20, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, servfailTtl: 5, maxStale: 86400, staleRecheck: 30, prefetch: true, clock });
+  const cache = new AnswerCache({
+    maxEntries: 1000,
+    maxBytes: 1 << 20,
+    minTtl: 0,
+    maxTtl: 86400,
+    maxNegativeTtl: 3600,
+    servfailTtl: 5,
+    maxStale: 86400,
+    staleRecheck: 30,
+    prefetch: true,
+    clock,
+  });
   const resolver = new FakeResolver();
   const seen: { limited: FetchLimit[]; failureCached: number } = { limited: [], failureCached: 0 };
-  const observer = { limited: (l: FetchLimit) => void seen.limited.push(l), failureCached: () => void seen.failureCached++ };
+  const observer = {
+    limited: (l: FetchLimit) => void seen.limited.push(l),
+    failureCached: () => void seen.failureCached++,
+  };
   const fwd = new Forwarder(cache, resolver, silentLogger, { ...limits, clock, observer });
   /** Ask as the pipeline does: a fresh hit, or fetch (at once, or a promise). */
   const ask = (name: string): { hit: true } | Forwarded | Promise<Forwarded> => {
@@ -149,7 +194,13 @@ const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 describe('Forwarder: fetch limits', () => {
   it('over the per-zone cap: SERVFAIL with EDE 0 at once, other zones still asked; coalesced questions count once', async () => {
     const { fwd, resolver, seen, ask } = forwarder({ inFlight: 10, perZone: 3 });
-    const pending = [ask('a1.victim.example.'), ask('a2.victim.example.'), ask('a3.victim.example.'), ask('a1.victim.example.'), ask('a1.victim.example.')];
+    const pending = [
+      ask('a1.victim.example.'),
+      ask('a2.victim.example.'),
+      ask('a3.victim.example.'),
+      ask('a1.victim.example.'),
+      ask('a1.victim.example.'),
+    ];
     assert.ok(pending.every((p) => p instanceof Promise));
     assert.equal(resolver.asked.length, 3, 'the two repeats of a1 joined its resolution');
     assert.equal(fwd.inFlight, 3);

@@ -24,7 +24,17 @@ function queryBytes(name: string, o: { type?: string; dnssecOk?: boolean; cd?: b
     id: 7,
     flags: dnsPacket.RECURSION_DESIRED | (o.cd ? dnsPacket.CHECKING_DISABLED : 0),
     questions: [{ name, type: (o.type ?? 'A') as 'A', class: 'IN' }],
-    additionals: o.dnssecOk ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: dnsPacket.DNSSEC_OK, options: [] } as unknown as dnsPacket.Answer] : [],
+    additionals: o.dnssecOk
+      ? [
+          {
+            type: 'OPT',
+            name: '.',
+            udpPayloadSize: 1232,
+            flags: dnsPacket.DNSSEC_OK,
+            options: [],
+          } as unknown as dnsPacket.Answer,
+        ]
+      : [],
   });
 }
 
@@ -38,19 +48,56 @@ interface CacheSeen {
 function setup(o: { prefetch?: boolean; inFlight?: number } = {}) {
   const clock = new ManualClock();
   const seen: CacheSeen = { prefetch: 0, staleServed: 0 };
-  const observer: CacheObserver = { hit: () => {}, miss: () => {}, staleServed: () => void seen.staleServed++, prefetch: () => void seen.prefetch++, evicted: () => {}, dropped: () => {} };
-  const cache = new AnswerCache({ maxEntries: 1000, maxBytes: 1 << 20, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, servfailTtl: 5, maxStale: 86400, staleRecheck: 30, prefetch: o.prefetch ?? true, clock, observer });
+  const observer: CacheObserver = {
+    hit: () => {},
+    miss: () => {},
+    staleServed: () => void seen.staleServed++,
+    prefetch: () => void seen.prefetch++,
+    evicted: () => {},
+    dropped: () => {},
+  };
+  const cache = new AnswerCache({
+    maxEntries: 1000,
+    maxBytes: 1 << 20,
+    minTtl: 0,
+    maxTtl: 86400,
+    maxNegativeTtl: 3600,
+    servfailTtl: 5,
+    maxStale: 86400,
+    staleRecheck: 30,
+    prefetch: o.prefetch ?? true,
+    clock,
+    observer,
+  });
   const resolver = new FakeResolver();
   const errors: { msg: string; fields: LogFields | undefined }[] = [];
-  const log: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: (msg, fields) => void errors.push({ msg, fields }), child: () => log };
+  const log: Logger = {
+    debug: () => {},
+    info: () => {},
+    warn: () => {},
+    error: (msg, fields) => void errors.push({ msg, fields }),
+    child: () => log,
+  };
   const fwd = new Forwarder(cache, resolver, log, { inFlight: o.inFlight ?? 100, perZone: 100, clock });
   /** A fresh hit (with the address it answers and the TTL it gives), or what fetch gave. */
-  const ask = (name: string, q: Parameters<typeof queryBytes>[1] = {}): { hit: { a: unknown; ttl: number | undefined } } | Forwarded | Promise<Forwarded> => {
+  const ask = (
+    name: string,
+    q: Parameters<typeof queryBytes>[1] = {},
+  ): { hit: { a: unknown; ttl: number | undefined } } | Forwarded | Promise<Forwarded> => {
     const msg = queryBytes(name, q);
     const parsed = parseQuery(msg);
     const { key, found } = fwd.lookup(parsed);
     if (found.kind === 'fresh') {
-      const r = decode(buildResponse(msg, parsed, { rcode: found.entry.rcode, flags: 0, sections: found.entry, opt: null, limit: 65535, ttl: { age: found.age, fixed: -1 } }));
+      const r = decode(
+        buildResponse(msg, parsed, {
+          rcode: found.entry.rcode,
+          flags: 0,
+          sections: found.entry,
+          opt: null,
+          limit: 65535,
+          ttl: { age: found.age, fixed: -1 },
+        }),
+      );
       return { hit: { a: r.answers[0]?.data, ttl: r.answers[0]?.ttl } };
     }
     return fwd.fetch(parsed, key, found);
@@ -72,7 +119,10 @@ function atOnce(a: Asked): Forwarded {
 }
 
 function hit(a: Asked): { a: unknown; ttl: number | undefined } {
-  assert.ok(!(a instanceof Promise) && 'hit' in a, `a fresh hit (got ${a instanceof Promise ? 'a promise' : JSON.stringify(a)})`);
+  assert.ok(
+    !(a instanceof Promise) && 'hit' in a,
+    `a fresh hit (got ${a instanceof Promise ? 'a promise' : JSON.stringify(a)})`,
+  );
   return a.hit;
 }
 
@@ -80,7 +130,8 @@ function hit(a: Asked): { a: unknown; ttl: number | undefined } {
 function address(e: CacheEntry | null): unknown {
   assert.ok(e, 'an entry to answer from');
   const msg = queryBytes('x.example.org');
-  return decode(buildResponse(msg, parseQuery(msg), { rcode: e.rcode, flags: 0, sections: e, opt: null, limit: 65535 })).answers[0]?.data;
+  return decode(buildResponse(msg, parseQuery(msg), { rcode: e.rcode, flags: 0, sections: e, opt: null, limit: 65535 }))
+    .answers[0]?.data;
 }
 
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -100,8 +151,14 @@ describe('Forwarder: identical questions in flight', () => {
     assert.equal(s.fwd.inFlight, 1);
     s.resolver.settleAll((n) => upstreamReply(n, { a: '192.0.2.1' }));
     const got = await Promise.all(askers);
-    assert.deepEqual(got.map((f) => f.source), ['upstream', 'upstream', 'upstream']);
-    assert.ok(got.every((f) => f.entry === got[0]?.entry), 'the same entry');
+    assert.deepEqual(
+      got.map((f) => f.source),
+      ['upstream', 'upstream', 'upstream'],
+    );
+    assert.ok(
+      got.every((f) => f.entry === got[0]?.entry),
+      'the same entry',
+    );
     assert.equal(address(got[0]?.entry ?? null), '192.0.2.1');
     await flush();
     assert.equal(s.fwd.inFlight, 0);
@@ -111,9 +168,18 @@ describe('Forwarder: identical questions in flight', () => {
 
   it('are not shared across type, DO or CD: each is its own question', () => {
     const s = setup();
-    for (const q of [{}, { type: 'AAAA' }, { dnssecOk: true }, { cd: true }, {}]) void pending(s.ask('www.example.org.', q));
+    for (const q of [{}, { type: 'AAAA' }, { dnssecOk: true }, { cd: true }, {}])
+      void pending(s.ask('www.example.org.', q));
     assert.equal(s.resolver.total, 4, 'A, AAAA, A with DO, A with CD; the second plain A joined the first');
-    assert.deepEqual(s.resolver.asked.map((a) => [a.q.qtype, a.q.dnssecOk, a.q.checkingDisabled]), [[1, false, false], [28, false, false], [1, true, false], [1, false, true]]);
+    assert.deepEqual(
+      s.resolver.asked.map((a) => [a.q.qtype, a.q.dnssecOk, a.q.checkingDisabled]),
+      [
+        [1, false, false],
+        [28, false, false],
+        [1, true, false],
+        [1, false, true],
+      ],
+    );
   });
 
   it('a shared failure: every client gets SERVFAIL with EDE 22, and it is remembered once (1 s, not doubled)', async () => {
@@ -197,7 +263,10 @@ describe('Forwarder: serve-stale (RFC 8767)', () => {
     const askers = [s.ask('www.example.org.'), s.ask('www.example.org.'), s.ask('www.example.org.')].map(pending);
     assert.equal(s.resolver.total, 2, 'one refresh');
     s.resolver.settleAll(TIMEOUT);
-    assert.deepEqual((await Promise.all(askers)).map((f) => f.source), ['stale', 'stale', 'stale']);
+    assert.deepEqual(
+      (await Promise.all(askers)).map((f) => f.source),
+      ['stale', 'stale', 'stale'],
+    );
   });
 
   it('past maxStale the entry is gone: SERVFAIL when the upstreams fail', async () => {

@@ -9,7 +9,14 @@ import { CidrSet, ManualClock, silentLogger } from '../../../src/core/index.ts';
 import { buildIdentity } from '../../../src/identity/index.ts';
 import { ResolveError } from '../../../src/resolver/index.ts';
 import { CookieVerdict, Cookies, EDE, Forwarder, Pipeline, RateLimiter, RrlKind } from '../../../src/server/index.ts';
-import type { Answer, DefenceObserver, LimitAction, PipelineObserver, ResponseEvent, Transport } from '../../../src/server/index.ts';
+import type {
+  Answer,
+  DefenceObserver,
+  LimitAction,
+  PipelineObserver,
+  ResponseEvent,
+  Transport,
+} from '../../../src/server/index.ts';
 import { nameFromText, nameKey } from '../../../src/wire/index.ts';
 import { ZoneStore, buildZone, parseZoneText } from '../../../src/zone/index.ts';
 import { FakeResolver, upstreamReply } from '../../helpers/fake-resolver.ts';
@@ -48,7 +55,10 @@ function q(name: string, o: QueryOptions = {}): Buffer {
   const options: { code: number; data: Buffer }[] = [];
   if (o.nsid) options.push({ code: 3, data: Buffer.alloc(0) });
   if (o.cookie) options.push({ code: 10, data: Buffer.from(o.cookie) });
-  const opt = o.edns || options.length > 0 ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options } as unknown as dnsPacket.Answer] : [];
+  const opt =
+    o.edns || options.length > 0
+      ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options } as unknown as dnsPacket.Answer]
+      : [];
   return dnsPacket.encode({
     type: 'query',
     id: o.id ?? 4242,
@@ -90,9 +100,23 @@ interface Limited {
 function setup(o: { forward?: boolean; rrl?: { logOnly: boolean } | null } = {}) {
   const clock = new ManualClock();
   const resolver = new FakeResolver();
-  const cache = new AnswerCache({ maxEntries: 1000, maxBytes: 1 << 20, minTtl: 0, maxTtl: 86400, maxNegativeTtl: 3600, servfailTtl: 5, maxStale: 86400, staleRecheck: 30, prefetch: false, clock });
-  const forwarder = o.forward === false ? null : new Forwarder(cache, resolver, silentLogger, { inFlight: 100, perZone: 100, clock });
-  const cookies = new Cookies({ current: Uint8Array.from({ length: 16 }, (_, i) => i + 1), previous: null }, () => Math.floor(clock.wall() / 1000));
+  const cache = new AnswerCache({
+    maxEntries: 1000,
+    maxBytes: 1 << 20,
+    minTtl: 0,
+    maxTtl: 86400,
+    maxNegativeTtl: 3600,
+    servfailTtl: 5,
+    maxStale: 86400,
+    staleRecheck: 30,
+    prefetch: false,
+    clock,
+  });
+  const forwarder =
+    o.forward === false ? null : new Forwarder(cache, resolver, silentLogger, { inFlight: 100, perZone: 100, clock });
+  const cookies = new Cookies({ current: Uint8Array.from({ length: 16 }, (_, i) => i + 1), previous: null }, () =>
+    Math.floor(clock.wall() / 1000),
+  );
   const events: ResponseEvent[] = [];
   const counts = { query: 0, probe: 0, malformed: 0 };
   const observer: PipelineObserver = {
@@ -116,7 +140,16 @@ function setup(o: { forward?: boolean; rrl?: { logOnly: boolean } | null } = {})
     forwarder,
     recursionAllow: new CidrSet(['192.0.2.0/24']),
     // 5 responses a second per account, every 2nd limited one slipped (TC=1), on the test's clock.
-    rateLimit: rrl === null ? null : { limiter: new RateLimiter({ responsesPerSecond: 5, windowMs: 15_000, slip: 2, ipv4Prefix: 24, ipv6Prefix: 56, tableSize: 1024 }, () => clock.now()), logOnly: rrl.logOnly },
+    rateLimit:
+      rrl === null
+        ? null
+        : {
+            limiter: new RateLimiter(
+              { responsesPerSecond: 5, windowMs: 15_000, slip: 2, ipv4Prefix: 24, ipv6Prefix: 56, tableSize: 1024 },
+              () => clock.now(),
+            ),
+            logOnly: rrl.logOnly,
+          },
     cookies,
     observer,
     defence,
@@ -146,7 +179,21 @@ describe('Pipeline: zones, CHAOS, refusals', () => {
     assert.equal(r.questions[0]?.name, 'WWW.example.test', 'the question as asked');
     assert.equal(s.events.length, 1);
     const e = s.events[0] as ResponseEvent;
-    assert.deepEqual({ ...e, seconds: 0 }, { transport: 'udp', client: STRANGER, key: nameKey(nameFromText('www.example.test.', null)), qtype: 1, rcode: 0, source: 'zone', zone: 'example.test.', seconds: 0, requestBytes: msg.length, responseBytes: out.length });
+    assert.deepEqual(
+      { ...e, seconds: 0 },
+      {
+        transport: 'udp',
+        client: STRANGER,
+        key: nameKey(nameFromText('www.example.test.', null)),
+        qtype: 1,
+        rcode: 0,
+        source: 'zone',
+        zone: 'example.test.',
+        seconds: 0,
+        requestBytes: msg.length,
+        responseBytes: out.length,
+      },
+    );
     assert.ok(e.seconds >= 0);
     assert.equal(s.counts.query, 1);
   });
@@ -156,7 +203,13 @@ describe('Pipeline: zones, CHAOS, refusals', () => {
     assert.equal(decode(sent(s.pipeline.handle(q('nope.example.test'), 'tcp', FRIEND))).rcode, 'NXDOMAIN');
     const nodata = decode(sent(s.pipeline.handle(q('www.example.test', { type: 'MX' }), 'udp', FRIEND)));
     assert.deepEqual([nodata.rcode, nodata.answers.length, nodata.authorities[0]?.type], ['NOERROR', 0, 'SOA']);
-    assert.deepEqual(s.events.map((e) => [e.transport, e.rcode, e.source, e.zone]), [['tcp', 3, 'zone', 'example.test.'], ['udp', 0, 'zone', 'example.test.']]);
+    assert.deepEqual(
+      s.events.map((e) => [e.transport, e.rcode, e.source, e.zone]),
+      [
+        ['tcp', 3, 'zone', 'example.test.'],
+        ['udp', 0, 'zone', 'example.test.'],
+      ],
+    );
   });
 
   it('CHAOS: the site id (RFC 4892), NODATA for another type, REFUSED for an unknown name', () => {
@@ -165,8 +218,18 @@ describe('Pipeline: zones, CHAOS, refusals', () => {
     assert.deepEqual([id.rcode, id.flag_aa, (id.answers[0]?.data as Buffer[])[0]?.toString()], ['NOERROR', true, SITE]);
     const a = decode(sent(s.pipeline.handle(q('id.server', { type: 'A', class: 'CH' }), 'udp', STRANGER)));
     assert.deepEqual([a.rcode, a.answers.length], ['NOERROR', 0]);
-    assert.equal(decode(sent(s.pipeline.handle(q('secret.bind', { type: 'TXT', class: 'CH' }), 'udp', STRANGER))).rcode, 'REFUSED');
-    assert.deepEqual(s.events.map((e) => [e.source, e.zone]), [['chaos', null], ['chaos', null], ['error', null]]);
+    assert.equal(
+      decode(sent(s.pipeline.handle(q('secret.bind', { type: 'TXT', class: 'CH' }), 'udp', STRANGER))).rcode,
+      'REFUSED',
+    );
+    assert.deepEqual(
+      s.events.map((e) => [e.source, e.zone]),
+      [
+        ['chaos', null],
+        ['chaos', null],
+        ['error', null],
+      ],
+    );
   });
 
   it('NSID only when asked (RFC 5001)', () => {
@@ -183,14 +246,24 @@ describe('Pipeline: zones, CHAOS, refusals', () => {
     assert.equal(r.rcode, 'REFUSED');
     assert.deepEqual(edeOf(r), [EDE.PROHIBITED, '']);
     assert.equal(s.resolver.total, 0);
-    assert.deepEqual(s.events.map((e) => [e.rcode, e.source, e.zone]), [[5, 'error', null]]);
-    assert.ok(s.pipeline.handle(q('www.example.org'), 'udp', FRIEND) instanceof Promise, 'a client inside it is forwarded');
+    assert.deepEqual(
+      s.events.map((e) => [e.rcode, e.source, e.zone]),
+      [[5, 'error', null]],
+    );
+    assert.ok(
+      s.pipeline.handle(q('www.example.org'), 'udp', FRIEND) instanceof Promise,
+      'a client inside it is forwarded',
+    );
     assert.equal(s.resolver.total, 1);
   });
 
   it('without forwarding, names outside the zones are REFUSED; zone transfers and other classes always', () => {
     const s = setup({ forward: false });
-    for (const msg of [q('www.example.org'), q('example.test', { type: 'AXFR' }), q('www.example.test', { class: 'HS' })]) {
+    for (const msg of [
+      q('www.example.org'),
+      q('example.test', { type: 'AXFR' }),
+      q('www.example.test', { class: 'HS' }),
+    ]) {
       const r = decode(sent(s.pipeline.handle(msg, 'tcp', FRIEND)));
       assert.deepEqual([r.rcode, edeOf(r)], ['REFUSED', null]);
     }
@@ -200,10 +273,22 @@ describe('Pipeline: zones, CHAOS, refusals', () => {
 describe('Pipeline: malformed queries', () => {
   const cases: [string, (m: Buffer) => Buffer, number | null][] = [
     ['shorter than a header: dropped', (m) => m.subarray(0, 11), null],
-    ['a response (QR set): dropped', (m) => Buffer.concat([m.subarray(0, 2), Buffer.from([(m[2] as number) | 0x80]), m.subarray(3)]), null],
-    ['two questions: FORMERR', (m) => Buffer.concat([m.subarray(0, 4), Buffer.from([0, 2]), m.subarray(6), m.subarray(12)]), 1],
+    [
+      'a response (QR set): dropped',
+      (m) => Buffer.concat([m.subarray(0, 2), Buffer.from([(m[2] as number) | 0x80]), m.subarray(3)]),
+      null,
+    ],
+    [
+      'two questions: FORMERR',
+      (m) => Buffer.concat([m.subarray(0, 4), Buffer.from([0, 2]), m.subarray(6), m.subarray(12)]),
+      1,
+    ],
     ['the question cut short: FORMERR', (m) => m.subarray(0, m.length - 3), 1],
-    ['opcode NOTIFY: NOTIMP', (m) => Buffer.concat([m.subarray(0, 2), Buffer.from([((m[2] as number) & 0x87) | (4 << 3)]), m.subarray(3)]), 4],
+    [
+      'opcode NOTIFY: NOTIMP',
+      (m) => Buffer.concat([m.subarray(0, 2), Buffer.from([((m[2] as number) & 0x87) | (4 << 3)]), m.subarray(3)]),
+      4,
+    ],
   ];
   for (const [name, mangle, rcode] of cases) {
     it(name, () => {
@@ -218,7 +303,10 @@ describe('Pipeline: malformed queries', () => {
       assert.ok(out);
       assert.equal(rcodeOf(out), rcode);
       assert.equal(decode(out).id, 4242);
-      assert.deepEqual(s.events.map((e) => [e.rcode, e.source, e.requestBytes, e.responseBytes]), [[rcode, 'error', msg.length, out.length]]);
+      assert.deepEqual(
+        s.events.map((e) => [e.rcode, e.source, e.requestBytes, e.responseBytes]),
+        [[rcode, 'error', msg.length, out.length]],
+      );
     });
   }
 
@@ -245,7 +333,13 @@ describe('Pipeline: cache and upstreams', () => {
     assert.deepEqual([r2.id, r2.rcode, r2.answers[0]?.data, r2.answers[0]?.ttl], [2, 'NOERROR', '192.0.2.1', 200]);
     assert.equal((out[3] as number) & 0x80, 0x80, 'RA');
     assert.equal(s.resolver.total, 1);
-    assert.deepEqual(s.events.map((e) => [e.source, e.zone, e.responseBytes > 0]), [['upstream', null, true], ['cache', null, true]]);
+    assert.deepEqual(
+      s.events.map((e) => [e.source, e.zone, e.responseBytes > 0]),
+      [
+        ['upstream', null, true],
+        ['cache', null, true],
+      ],
+    );
     assert.equal(s.events[1]?.responseBytes, out.length);
   });
 
@@ -265,23 +359,43 @@ describe('Pipeline: cache and upstreams', () => {
     const fail = s.pipeline.handle(q('new.example.org', { edns: true }), 'udp', FRIEND);
     s.resolver.settleAll(() => new ResolveError('timeout', 'no reply from 192.0.2.53:53 within 700 ms'));
     const r = decode((await stale) as Buffer);
-    assert.deepEqual([r.rcode, r.answers[0]?.data, r.answers[0]?.ttl, edeOf(r)], ['NOERROR', '192.0.2.1', 30, [EDE.STALE_ANSWER, '']]);
+    assert.deepEqual(
+      [r.rcode, r.answers[0]?.data, r.answers[0]?.ttl, edeOf(r)],
+      ['NOERROR', '192.0.2.1', 30, [EDE.STALE_ANSWER, '']],
+    );
     const f = decode((await fail) as Buffer);
-    assert.deepEqual([f.rcode, edeOf(f)], ['SERVFAIL', [EDE.NO_REACHABLE_AUTHORITY, 'no reply from 192.0.2.53:53 within 700 ms']]);
-    assert.deepEqual(s.events.slice(1).map((e) => [e.source, e.rcode]), [['stale', 0], ['error', 2]]);
+    assert.deepEqual(
+      [f.rcode, edeOf(f)],
+      ['SERVFAIL', [EDE.NO_REACHABLE_AUTHORITY, 'no reply from 192.0.2.53:53 within 700 ms']],
+    );
+    assert.deepEqual(
+      s.events.slice(1).map((e) => [e.source, e.rcode]),
+      [
+        ['stale', 0],
+        ['error', 2],
+      ],
+    );
   });
 });
 
 describe('Pipeline: rate limiting on the limiter’s clock', () => {
   /** `n` identical zone answers to one client: what each got (full, slip, drop). */
-  function flood(s: ReturnType<typeof setup>, n: number, transport: Transport = 'udp', client = STRANGER, o: QueryOptions = {}): string[] {
+  function flood(
+    s: ReturnType<typeof setup>,
+    n: number,
+    transport: Transport = 'udp',
+    client = STRANGER,
+    o: QueryOptions = {},
+  ): string[] {
     const out: string[] = [];
     for (let i = 0; i < n; i++) {
       const b = now(s.pipeline.handle(q('www.example.test', o), transport, client));
       if (b === null) out.push('drop');
       else {
         const r = decode(b);
-        out.push(r.flag_tc && r.answers.length === 0 ? 'slip' : r.answers.length === 1 ? 'full' : `rcode ${rcodeOf(b)}`);
+        out.push(
+          r.flag_tc && r.answers.length === 0 ? 'slip' : r.answers.length === 1 ? 'full' : `rcode ${rcodeOf(b)}`,
+        );
       }
     }
     return out;
@@ -290,12 +404,15 @@ describe('Pipeline: rate limiting on the limiter’s clock', () => {
   it('past the rate: every 2nd limited response slips (TC=1, empty), the rest are dropped; a second later, answers again', () => {
     const s = setup();
     assert.deepEqual(flood(s, 9), ['full', 'full', 'full', 'full', 'full', 'drop', 'slip', 'drop', 'slip']);
-    assert.deepEqual(s.limited.map((l) => [l.action, l.started, l.kind, l.logOnly]), [
-      ['drop', true, RrlKind.ANSWER, false],
-      ['slip', false, RrlKind.ANSWER, false],
-      ['drop', false, RrlKind.ANSWER, false],
-      ['slip', false, RrlKind.ANSWER, false],
-    ]);
+    assert.deepEqual(
+      s.limited.map((l) => [l.action, l.started, l.kind, l.logOnly]),
+      [
+        ['drop', true, RrlKind.ANSWER, false],
+        ['slip', false, RrlKind.ANSWER, false],
+        ['drop', false, RrlKind.ANSWER, false],
+        ['slip', false, RrlKind.ANSWER, false],
+      ],
+    );
     // A drop sends nothing: the event says 0 bytes; a slip's bytes are the truncated response's.
     const sizes = s.events.map((e) => e.responseBytes);
     assert.equal(sizes[5], 0);
@@ -319,7 +436,14 @@ describe('Pipeline: rate limiting on the limiter’s clock', () => {
   it('log-only: reported, but every response is sent in full', () => {
     const s = setup({ rrl: { logOnly: true } });
     assert.deepEqual(flood(s, 8), Array(8).fill('full'));
-    assert.deepEqual(s.limited.map((l) => [l.action, l.logOnly]), [['drop', true], ['slip', true], ['drop', true]]);
+    assert.deepEqual(
+      s.limited.map((l) => [l.action, l.logOnly]),
+      [
+        ['drop', true],
+        ['slip', true],
+        ['drop', true],
+      ],
+    );
   });
 
   it('off: no limit', () => {
@@ -365,7 +489,10 @@ describe('Pipeline: cookies (RFC 7873, RFC 9018)', () => {
     // RFC 7873 §5.2.3: a limited client that sent a cookie is told the right one (BADCOOKIE) instead of TC=1.
     assert.deepEqual(got, ['rcode 0', 'rcode 0', 'rcode 0', 'rcode 0', 'rcode 0', 'drop', 'rcode 23', 'drop']);
     assert.deepEqual(new Set(s.verdicts), new Set([CookieVerdict.INVALID]));
-    assert.deepEqual(s.limited.map((l) => l.action), ['drop', 'badcookie', 'drop']);
+    assert.deepEqual(
+      s.limited.map((l) => l.action),
+      ['drop', 'badcookie', 'drop'],
+    );
   });
 
   it('a client cookie alone: a server cookie in the reply, and BADCOOKIE instead of a slip when limited', () => {

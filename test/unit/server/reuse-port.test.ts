@@ -9,7 +9,11 @@ import type { CreateUdpSocket, ReusableSocketOptions } from '../../../src/server
 import { udpReusePort } from '../../../src/server/index.ts';
 
 /** A socket that binds as a runtime would: every bind succeeds, or fails with `error`. */
-function fakeRuntime(bindError: string | null): { create: CreateUdpSocket; options: ReusableSocketOptions[]; closed: () => number } {
+function fakeRuntime(bindError: string | null): {
+  create: CreateUdpSocket;
+  options: ReusableSocketOptions[];
+  closed: () => number;
+} {
   const options: ReusableSocketOptions[] = [];
   let closed = 0;
   let nextPort = 40000;

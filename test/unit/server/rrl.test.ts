@@ -3,14 +3,29 @@ import { describe, it } from 'node:test';
 import { RateLimiter, RrlAction, RrlKind, parseIPv4 } from '../../../src/server/rrl.js';
 
 /** A limiter on a clock the test moves. */
-function limiter(o: Partial<ConstructorParameters<typeof RateLimiter>[0]> = {}): { rl: RateLimiter; clock: { t: number } } {
+function limiter(o: Partial<ConstructorParameters<typeof RateLimiter>[0]> = {}): {
+  rl: RateLimiter;
+  clock: { t: number };
+} {
   const clock = { t: 1_000_000 };
-  const rl = new RateLimiter({ responsesPerSecond: 5, windowMs: 15_000, slip: 2, ipv4Prefix: 24, ipv6Prefix: 56, tableSize: 1024, ...o }, () => clock.t);
+  const rl = new RateLimiter(
+    { responsesPerSecond: 5, windowMs: 15_000, slip: 2, ipv4Prefix: 24, ipv6Prefix: 56, tableSize: 1024, ...o },
+    () => clock.t,
+  );
   return { rl, clock };
 }
 
 /** The actions of `n` responses of one account, `gapMs` apart. */
-function run(rl: RateLimiter, clock: { t: number }, n: number, gapMs: number, client = '192.0.2.1', kind: RrlKind = RrlKind.ANSWER, name = 'www.example.', qtype = 1): number[] {
+function run(
+  rl: RateLimiter,
+  clock: { t: number },
+  n: number,
+  gapMs: number,
+  client = '192.0.2.1',
+  kind: RrlKind = RrlKind.ANSWER,
+  name = 'www.example.',
+  qtype = 1,
+): number[] {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     out.push(rl.decide(client, kind, name, qtype).action);
@@ -121,6 +136,7 @@ describe('RateLimiter', () => {
   it('reads dotted quads', () => {
     assert.equal(parseIPv4('192.0.2.1', 0), 0xc0000201);
     assert.equal(parseIPv4('::ffff:10.1.2.3', 7), 0x0a010203);
-    for (const bad of ['192.0.2', '192.0.2.256', '1.2.3.4.5', '::1', '', '1..2.3', '1.2.3.']) assert.equal(parseIPv4(bad, 0), -1, bad);
+    for (const bad of ['192.0.2', '192.0.2.256', '1.2.3.4.5', '::1', '', '1..2.3', '1.2.3.'])
+      assert.equal(parseIPv4(bad, 0), -1, bad);
   });
 });

@@ -48,7 +48,8 @@ describe('clientPrefix', () => {
     ['2001:db8:1:2:bbbb:cccc:dddd:eeee', '20010db800010002/64'],
     ['::1', '0000000000000000/64'],
     ['not an address', ''],
-  ] as const) it(`${addr} → ${key}`, () => assert.equal(clientPrefix(addr), key));
+  ] as const)
+    it(`${addr} → ${key}`, () => assert.equal(clientPrefix(addr), key));
 });
 
 describe('Admission', () => {
@@ -73,7 +74,10 @@ describe('Admission', () => {
     assert.equal(a.admit('198.51.100.1').ok, true);
     assert.deepEqual(a.admit('198.51.100.9'), { ok: false, reason: 'total' });
     const own = [a.admit('192.0.2.53'), a.admit('192.0.2.53')];
-    assert.deepEqual(own.map((x) => x.ok && x.reserved), [true, true]);
+    assert.deepEqual(
+      own.map((x) => x.ok && x.reserved),
+      [true, true],
+    );
     // The reserve is full: the node's own address is then an ordinary client.
     assert.deepEqual(a.admit('192.0.2.53'), { ok: false, reason: 'total' });
   });
@@ -147,7 +151,7 @@ describe('WriteBudget', () => {
     b.add(150);
     assert.equal(b.over(), true);
     b.wait(() => woken++);
-    const cancel = b.wait(() => woken += 10);
+    const cancel = b.wait(() => (woken += 10));
     cancel();
     b.release(60);
     assert.equal(woken, 0);

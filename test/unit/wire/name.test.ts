@@ -27,7 +27,11 @@ describe('nameFromText / nameToText', () => {
     ['trailing\\', /dangling/],
   ];
   for (const [text, re] of bad) {
-    it(`rejects ${text.slice(0, 20)}`, () => assert.throws(() => nameFromText(text, null), (e: unknown) => e instanceof NameError && re.test(e.message)));
+    it(`rejects ${text.slice(0, 20)}`, () =>
+      assert.throws(
+        () => nameFromText(text, null),
+        (e: unknown) => e instanceof NameError && re.test(e.message),
+      ));
   }
   it('keys fold only ASCII case', () => {
     assert.equal(nameKey(nameFromText('WWW.Example.', null)), nameKey(nameFromText('www.example.', null)));

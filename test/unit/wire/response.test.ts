@@ -10,10 +10,20 @@ const a = (ip: string): Uint8Array => Uint8Array.from(ip.split('.').map(Number))
 
 function sections(qname: string, count: number) {
   const w = new SectionWriter(n(qname));
-  const recs = Array.from({ length: count }, (_, i) => ({ owner: n(qname), type: 1, class: 1, ttl: 300, rdata: a(`192.0.2.${i + 1}`) }));
+  const recs = Array.from({ length: count }, (_, i) => ({
+    owner: n(qname),
+    type: 1,
+    class: 1,
+    ttl: 300,
+    rdata: a(`192.0.2.${i + 1}`),
+  }));
   w.addRRset(Section.ANSWER, recs, true);
   w.addRRset(Section.AUTHORITY, [{ owner: n('test.'), type: 2, class: 1, ttl: 60, rdata: n('ns1.test.') }], true);
-  w.addRRset(Section.ADDITIONAL, [{ owner: n('ns1.test.'), type: 1, class: 1, ttl: 60, rdata: a('192.0.2.53') }], false);
+  w.addRRset(
+    Section.ADDITIONAL,
+    [{ owner: n('ns1.test.'), type: 1, class: 1, ttl: 60, rdata: a('192.0.2.53') }],
+    false,
+  );
   return w.finish();
 }
 
@@ -28,10 +38,22 @@ describe('SectionWriter + buildResponse', () => {
     assert.equal(d.flag_aa, true);
     assert.equal(d.flag_rd, true);
     assert.equal(d.questions?.[0]?.name, 'Www.Test');
-    assert.deepEqual(d.answers?.map((r) => [r.name, r.data]), [['Www.Test', '192.0.2.1'], ['Www.Test', '192.0.2.2']]);
+    assert.deepEqual(
+      d.answers?.map((r) => [r.name, r.data]),
+      [
+        ['Www.Test', '192.0.2.1'],
+        ['Www.Test', '192.0.2.2'],
+      ],
+    );
     // Names compressed against the question take its case; DNS compares names case-insensitively.
-    assert.deepEqual(d.authorities?.map((r) => [r.name.toLowerCase(), r.type, String(r.data).toLowerCase()]), [['test', 'NS', 'ns1.test']]);
-    assert.deepEqual(d.additionals?.map((r) => r.name.toLowerCase()), ['ns1.test']);
+    assert.deepEqual(
+      d.authorities?.map((r) => [r.name.toLowerCase(), r.type, String(r.data).toLowerCase()]),
+      [['test', 'NS', 'ns1.test']],
+    );
+    assert.deepEqual(
+      d.additionals?.map((r) => r.name.toLowerCase()),
+      ['ns1.test'],
+    );
     // Owner names point at the question: 2 bytes instead of 10.
     assert.ok(out.length < 12 + 14 + 2 * 16 + 40);
   });
@@ -55,9 +77,20 @@ describe('SectionWriter + buildResponse', () => {
   it('appends OPT last with our payload size, the DO bit and the extended rcode', () => {
     const msg = query('www.test', 'A', { edns: true });
     const q = parseQuery(msg);
-    const out = buildResponse(msg, q, { rcode: 16, flags: 0, sections: sections('www.test.', 1), opt: { udpSize: 1232, dnssecOk: true, options: new Uint8Array(0) }, limit: 1232 });
+    const out = buildResponse(msg, q, {
+      rcode: 16,
+      flags: 0,
+      sections: sections('www.test.', 1),
+      opt: { udpSize: 1232, dnssecOk: true, options: new Uint8Array(0) },
+      limit: 1232,
+    });
     const d = decode(out);
-    const opt = d.additionals?.at(-1) as unknown as { type: string; udpPayloadSize: number; extendedRcode: number; flags: number };
+    const opt = d.additionals?.at(-1) as unknown as {
+      type: string;
+      udpPayloadSize: number;
+      extendedRcode: number;
+      flags: number;
+    };
     assert.equal(opt.type, 'OPT');
     assert.equal(opt.udpPayloadSize, 1232);
     assert.equal(opt.extendedRcode, 1); // BADVERS = 16 = 1 << 4
@@ -68,7 +101,13 @@ describe('SectionWriter + buildResponse', () => {
   it('does not copy Z or AD from the query (RFC 8906 §8)', () => {
     const msg = Buffer.from(query('www.test', 'A'));
     msg[3] = msg[3]! | 0x40 | 0x20; // Z and AD
-    const out = buildResponse(msg, parseQuery(msg), { rcode: 0, flags: 0, sections: sections('www.test.', 1), opt: null, limit: 512 });
+    const out = buildResponse(msg, parseQuery(msg), {
+      rcode: 0,
+      flags: 0,
+      sections: sections('www.test.', 1),
+      opt: null,
+      limit: 512,
+    });
     assert.equal(out[3]! & 0x60, 0);
   });
 });

@@ -11,7 +11,9 @@ import { openStore, loadInThread, loadZones, readImageFile, writeImageFile } fro
 
 const dir = mkdtempSync(join(tmpdir(), 'edgedns-image-'));
 const parent = join(dir, 'example.test.zone');
-writeFileSync(parent, `$TTL 3600
+writeFileSync(
+  parent,
+  `$TTL 3600
 @ SOA ns1 host 7 2 3 4 300
 @ NS ns1
 @ MX 10 mail
@@ -26,29 +28,50 @@ sub NS ns.sub
 ns.sub A 192.0.2.53
 child NS ns1
 old DNAME new.example.org.
-`);
+`,
+);
 const child = join(dir, 'child.example.test.zone');
-writeFileSync(child, `$TTL 60
+writeFileSync(
+  child,
+  `$TTL 60
 @ SOA ns1.example.test. host 1 2 3 4 30
 @ NS ns1.example.test.
 x AAAA 2001:db8::1
-`);
+`,
+);
 const specs = [
   { file: parent, origin: 'example.test.' },
   { file: child, origin: 'child.example.test.' },
 ];
 
-const NAMES = ['example.test.', 'www.example.test.', 'a.example.test.', 'nx.example.test.', 'q.wild.example.test.', 'ent.example.test.', 'deep.sub.example.test.', 'sub.example.test.', 'child.example.test.', 'x.child.example.test.', 'y.child.example.test.', 'z.old.example.test.'];
+const NAMES = [
+  'example.test.',
+  'www.example.test.',
+  'a.example.test.',
+  'nx.example.test.',
+  'q.wild.example.test.',
+  'ent.example.test.',
+  'deep.sub.example.test.',
+  'sub.example.test.',
+  'child.example.test.',
+  'x.child.example.test.',
+  'y.child.example.test.',
+  'z.old.example.test.',
+];
 const TYPES = [1, 2, 6, 15, 16, 28, 43, 255, 65];
 
-const bytes = (a: ZoneAnswer | undefined): string => (a ? `${a.rcode}/${a.flags}/${Buffer.from(a.sections.bytes).toString('hex')}/${a.sections.an},${a.sections.ns},${a.sections.ar}/${JSON.stringify(a.sections.cuts)}/${a.sections.ttlOffsets.join(',')}` : 'none');
+const bytes = (a: ZoneAnswer | undefined): string =>
+  a
+    ? `${a.rcode}/${a.flags}/${Buffer.from(a.sections.bytes).toString('hex')}/${a.sections.an},${a.sections.ns},${a.sections.ar}/${JSON.stringify(a.sections.cuts)}/${a.sections.ttlOffsets.join(',')}`
+    : 'none';
 
 function assertSame(a: ZoneStore, b: ZoneStore): void {
   assert.deepEqual(b.zones(), a.zones());
-  for (const n of NAMES) for (const t of TYPES) {
-    const k = nameKey(nameFromText(n, null));
-    assert.equal(bytes(b.answer(k, t)), bytes(a.answer(k, t)), `${n} type ${t}`);
-  }
+  for (const n of NAMES)
+    for (const t of TYPES) {
+      const k = nameKey(nameFromText(n, null));
+      assert.equal(bytes(b.answer(k, t)), bytes(a.answer(k, t)), `${n} type ${t}`);
+    }
 }
 
 /** Opening a damaged image either works or throws; it must not hang. */
@@ -89,7 +112,12 @@ describe('zone images', () => {
     const bad = { ...image, chunks: image.chunks.map((c, i) => (i === 2 ? c.subarray(0, 12) : c)) };
     assert.throws(() => openStore(bad), /a table of 12 bytes is not a table/);
     // A full table (no empty slot): a name that is not there is still answered "not there".
-    const full = { ...image, chunks: image.chunks.map((c, i) => (i === 2 ? new Uint8Array(new Uint32Array(c.byteLength / 4).fill(1).buffer) : c)) };
+    const full = {
+      ...image,
+      chunks: image.chunks.map((c, i) =>
+        i === 2 ? new Uint8Array(new Uint32Array(c.byteLength / 4).fill(1).buffer) : c,
+      ),
+    };
     assert.equal(openStoreOrError(full), 'opened or refused');
     const path = join(dir, 'header.img');
     await writeImageFile(path, { ...image, chunks: [new Uint8Array(20), ...image.chunks.slice(1)] });

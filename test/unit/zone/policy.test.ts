@@ -27,11 +27,17 @@ describe('zone policy', () => {
   ];
   for (const [name, text, re] of bad) {
     it(`rejects ${name}`, () => {
-      assert.throws(() => buildZone(parseZoneText(text, origin, 'p.zone'), origin, 'p.zone'), (e: unknown) => e instanceof ZonePolicyError && re.test(e.message));
+      assert.throws(
+        () => buildZone(parseZoneText(text, origin, 'p.zone'), origin, 'p.zone'),
+        (e: unknown) => e instanceof ZonePolicyError && re.test(e.message),
+      );
     });
   }
   it('lists every problem at once', () => {
-    assert.throws(() => build('a CNAME b\na TXT "x"\nz.example.org. A 192.0.2.1\n'), (e: unknown) => e instanceof ZonePolicyError && e.problems.length === 2);
+    assert.throws(
+      () => build('a CNAME b\na TXT "x"\nz.example.org. A 192.0.2.1\n'),
+      (e: unknown) => e instanceof ZonePolicyError && e.problems.length === 2,
+    );
   });
   it('allows a CNAME beside DNSSEC records and a DNAME with nothing below', () => {
     assert.doesNotThrow(() => build('a CNAME b\na NSEC b A\nold DNAME new.example.\n'));

@@ -5,7 +5,14 @@ import { describe, it } from 'node:test';
 import type { ZoneInfo } from '../../../src/zone/index.ts';
 import { checkReload, serialGreater } from '../../../src/zone/index.ts';
 
-const info = (origin: string, serial: number, digest: string, file = `/z/${origin}zone`): ZoneInfo => ({ origin, file, serial, records: 3, loadedAt: 0, digest });
+const info = (origin: string, serial: number, digest: string, file = `/z/${origin}zone`): ZoneInfo => ({
+  origin,
+  file,
+  serial,
+  records: 3,
+  loadedAt: 0,
+  digest,
+});
 
 describe('serialGreater (RFC 1982 §3.2)', () => {
   const cases: [number, number, boolean][] = [
@@ -26,7 +33,11 @@ describe('checkReload', () => {
   const keep = { policy: 'increase' as const, removable: () => false };
 
   it('the same zones: unchanged, no problem', () => {
-    assert.deepEqual(checkReload(running, [info('a.test.', 10, 'aa'), info('b.test.', 7, 'bb')], keep), { problems: [], serialRefused: 0, unchanged: true });
+    assert.deepEqual(checkReload(running, [info('a.test.', 10, 'aa'), info('b.test.', 7, 'bb')], keep), {
+      problems: [],
+      serialRefused: 0,
+      unchanged: true,
+    });
   });
 
   it('changed content with a higher serial is accepted', () => {
@@ -37,21 +48,34 @@ describe('checkReload', () => {
   it('changed content with the same or a lower serial is refused, naming the file and both serials', () => {
     const v = checkReload(running, [info('a.test.', 10, 'a2'), info('b.test.', 6, 'b2')], keep);
     assert.equal(v.serialRefused, 2);
-    assert.match(v.problems[0] ?? '', /^\/z\/a\.test\.zone: zone a\.test\. changed but its SOA serial did not increase \(running 10, file 10\)/);
+    assert.match(
+      v.problems[0] ?? '',
+      /^\/z\/a\.test\.zone: zone a\.test\. changed but its SOA serial did not increase \(running 10, file 10\)/,
+    );
     assert.match(v.problems[1] ?? '', /running 7, file 6/);
   });
 
   it('policy any accepts changed content whatever the serial (BIND)', () => {
-    assert.deepEqual(checkReload(running, [info('a.test.', 10, 'a2'), info('b.test.', 1, 'b2')], { ...keep, policy: 'any' }).problems, []);
+    assert.deepEqual(
+      checkReload(running, [info('a.test.', 10, 'a2'), info('b.test.', 1, 'b2')], { ...keep, policy: 'any' }).problems,
+      [],
+    );
   });
 
   it('a zone gone from the files is refused unless removable', () => {
     const v = checkReload(running, [info('a.test.', 10, 'aa')], keep);
     assert.match(v.problems[0] ?? '', /zone b\.test\. is gone from the zone files; it is still served/);
-    assert.deepEqual(checkReload(running, [info('a.test.', 10, 'aa')], { ...keep, removable: (z) => z.origin === 'b.test.' }).problems, []);
+    assert.deepEqual(
+      checkReload(running, [info('a.test.', 10, 'aa')], { ...keep, removable: (z) => z.origin === 'b.test.' }).problems,
+      [],
+    );
   });
 
   it('a new zone is a change, not a problem', () => {
-    assert.deepEqual(checkReload(running, [...running, info('c.test.', 1, 'cc')], keep), { problems: [], serialRefused: 0, unchanged: false });
+    assert.deepEqual(checkReload(running, [...running, info('c.test.', 1, 'cc')], keep), {
+      problems: [],
+      serialRefused: 0,
+      unchanged: false,
+    });
   });
 });

@@ -14,7 +14,9 @@ const zone = (origin: string, text: string) => {
 
 const TXT_LONG = Array.from({ length: 6 }, (_, i) => `"${String(i).repeat(90)}"`).join(' ');
 const zones = () => [
-  zone('example.test.', `$TTL 3600
+  zone(
+    'example.test.',
+    `$TTL 3600
 @ SOA ns1 hostmaster 7 2 3 4 300
 ns1 A 192.0.2.1
 ns1 AAAA 2001:db8::1
@@ -57,18 +59,25 @@ sib NS other.example.org.
 deep.x.y NS ns.deep.x.y
 ns.deep.x.y A 192.0.2.54
 old DNAME www.example.org.
-`),
+`,
+  ),
   // MNAME and RNAME outside the zone; a wildcard at the apex.
-  zone('wild.test.', `$TTL 60
+  zone(
+    'wild.test.',
+    `$TTL 60
 @ SOA ns.example.org. admin.example.org. 1 2 3 4 30
 @ NS ns.example.org.
 * A 192.0.2.50
 * TXT "apex wildcard"
 exists A 192.0.2.51
-`),
+`,
+  ),
   // A child zone loaded beside its parent, and a zone whose apex is a DNAME.
   zone('child.example.test.', '$TTL 100\n@ SOA ns hostmaster 1 2 3 4 50\n@ NS ns\nns A 192.0.2.99\n'),
-  zone('moved.test.', '$TTL 100\n@ SOA ns.example.org. h.example.org. 1 2 3 4 50\n@ NS ns.example.org.\n@ DNAME example.test.\n'),
+  zone(
+    'moved.test.',
+    '$TTL 100\n@ SOA ns.example.org. h.example.org. 1 2 3 4 50\n@ NS ns.example.org.\n@ DNAME example.test.\n',
+  ),
 ];
 
 /** A small deterministic generator, so that a failing name can be found again. */
@@ -92,10 +101,33 @@ function randomLabels(r: () => number, count: number): string {
 
 const TYPES = ['A', 'AAAA', 'TXT', 'MX', 'NS', 'SOA', 'CNAME', 'DS', 'ANY', 'SRV', 'CAA', 'RRSIG', 'TYPE999'];
 const LIMITS = [65535, 1232, 512, 200, 120, 80, 60];
-const ENCLOSERS = ['example.test', 'dc1.example.test', 'lab.dc1.example.test', 'host.lab.dc1.example.test', 'www.example.test', 'wild.example.test', 'cn.example.test',
-  'cn2.example.test', 'cn3.example.test', 'kids.example.test', 'c.kids.example.test', 'weird.example.test', 'big.example.test', 'ns.example.test', 'srv.example.test',
-  'sub.example.test', 'ns1.sub.example.test', 'sib.example.test', 'deep.x.y.example.test', 'x.y.example.test', 'old.example.test', 'wild.test', 'exists.wild.test',
-  'child.example.test', 'moved.test'];
+const ENCLOSERS = [
+  'example.test',
+  'dc1.example.test',
+  'lab.dc1.example.test',
+  'host.lab.dc1.example.test',
+  'www.example.test',
+  'wild.example.test',
+  'cn.example.test',
+  'cn2.example.test',
+  'cn3.example.test',
+  'kids.example.test',
+  'c.kids.example.test',
+  'weird.example.test',
+  'big.example.test',
+  'ns.example.test',
+  'srv.example.test',
+  'sub.example.test',
+  'ns1.sub.example.test',
+  'sib.example.test',
+  'deep.x.y.example.test',
+  'x.y.example.test',
+  'old.example.test',
+  'wild.test',
+  'exists.wild.test',
+  'child.example.test',
+  'moved.test',
+];
 /**
  * Names whose label directly above the encloser is used by a name in the answer (SOA RNAME, glue,
  * a wildcard's MX or CNAME target), with the types whose answers hold that name: per name.
@@ -113,7 +145,13 @@ const COLLISIONS: [string, string[]][] = [
   ['x.hostmaster.child.example.test', ALL],
 ];
 /** Names that look like collisions but are not (the label's name is a node: it is the encloser). */
-const NEAR = ['q.mail.wild.example.test', 'x.target.cn2.example.test', 'z.sip.srv.example.test', 'y.ns.sub.example.test', 'x.ns1.example.test'];
+const NEAR = [
+  'q.mail.wild.example.test',
+  'x.target.cn2.example.test',
+  'z.sip.srv.example.test',
+  'y.ns.sub.example.test',
+  'x.ns1.example.test',
+];
 
 const OPT: ResponseOpt = { udpSize: 1232, dnssecOk: false, options: new Uint8Array(0) };
 
@@ -124,10 +162,13 @@ function both(store: ZoneStore, name: string, type: string) {
   const ans = store.answer(q.key, q.qtype);
   const ref = store.answerPerName(q.key, q.qtype);
   assert.ok(ans && ref, `${name} ${type}: an answer from both paths`);
-  const build = (a: NonNullable<typeof ans>, limit: number, opt: ResponseOpt | null) => buildResponse(msg, q, { ...a, opt, limit });
+  const build = (a: NonNullable<typeof ans>, limit: number, opt: ResponseOpt | null) =>
+    buildResponse(msg, q, { ...a, opt, limit });
   return {
     template: ans.sections.shift !== undefined,
-    pairs: LIMITS.flatMap((limit) => [null, OPT].map((opt) => [build(ans, limit, opt), build(ref, limit, opt), limit] as const)),
+    pairs: LIMITS.flatMap((limit) =>
+      [null, OPT].map((opt) => [build(ans, limit, opt), build(ref, limit, opt), limit] as const),
+    ),
   };
 }
 
@@ -203,7 +244,10 @@ describe('template answers for names that are not nodes', () => {
     // The synthesized owner is a pointer to the question, offset 12.
     assert.equal(out.readUInt16BE(q.questionEnd), 0xc00c);
     store.answer(parseQuery(query('x.old.example.test', 'A')).key, 1);
-    assert.deepEqual({ template: synthCounts.template - before.template, perName: synthCounts.perName - before.perName }, { template: 1, perName: 1 });
+    assert.deepEqual(
+      { template: synthCounts.template - before.template, perName: synthCounts.perName - before.perName },
+      { template: 1, perName: 1 },
+    );
   });
 
   it('compile at most one template per encloser and type, whatever the number of names', () => {
