@@ -60,6 +60,17 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
 /etc/edgedns/edgedns.yaml when it exists. Route commands refuse to run without one.`,
     );
 
+  serveCommand(program);
+  zoneCommands(program);
+  nodeCommands(program);
+  drillCommands(program);
+  routeCommands(program);
+  configCommands(program);
+  return program;
+}
+
+/** `serve`. */
+function serveCommand(program: Command): void {
   program
     .command('serve')
     .description('answer DNS over UDP and TCP until SIGTERM/SIGINT; SIGHUP reloads config and zones')
@@ -121,7 +132,10 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
         await node.runUntilSignalled();
       },
     );
+}
 
+/** `zone print`, `zone check`. */
+function zoneCommands(program: Command): void {
   const zone = program.command('zone').description('parse and check zone files');
   zone
     .command('print')
@@ -143,23 +157,28 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
       const { checkZone } = await import('../node/index.js');
       process.stdout.write(`${checkZone(file, origin)}\n`);
     });
+}
 
-  const adminOpts = (cmd: Command): Command =>
-    cmd
-      .option(
-        '-c, --config <file>',
-        "the node's config, for its admin socket, address and token (default: $EDGEDNS_CONFIG or /etc/edgedns/edgedns.yaml when it exists)",
-      )
-      .option(
-        '--admin-socket <path>',
-        "the node's admin socket (default: the config's, else admin.sock in the runtime folder, then /run/edgedns/admin.sock)",
-      )
-      .option(
-        '--admin <address:port>',
-        'over TCP instead: ADDR:PORT, [v6]:PORT or http://HOST:PORT (port 9153 when left out)',
-      )
-      .option('--token-file <file>', "bearer token for changes over TCP (default: the config's admin.tokenFile)");
+/** The options every command that talks to a running node takes. */
+function adminOpts(cmd: Command): Command {
+  return cmd
+    .option(
+      '-c, --config <file>',
+      "the node's config, for its admin socket, address and token (default: $EDGEDNS_CONFIG or /etc/edgedns/edgedns.yaml when it exists)",
+    )
+    .option(
+      '--admin-socket <path>',
+      "the node's admin socket (default: the config's, else admin.sock in the runtime folder, then /run/edgedns/admin.sock)",
+    )
+    .option(
+      '--admin <address:port>',
+      'over TCP instead: ADDR:PORT, [v6]:PORT or http://HOST:PORT (port 9153 when left out)',
+    )
+    .option('--token-file <file>', "bearer token for changes over TCP (default: the config's admin.tokenFile)");
+}
 
+/** The commands that talk to a running node: `status`, `reload`, `cache flush`, `drain`, `undrain`. */
+function nodeCommands(program: Command): void {
   adminOpts(program.command('status'))
     .description("a summary of a running node's /status (--json for the document)")
     .option('--json', 'print the raw JSON document')
@@ -213,7 +232,10 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
     .action(async (opts: AdminClientOptions) => {
       await postAction(opts, 'undrain', {});
     });
+}
 
+/** `drill fail` (a running node) and `drill stream` (a client). */
+function drillCommands(program: Command): void {
   const drill = program
     .command('drill')
     .description('health-flap drills: inject failures on a node, watch from a client');
@@ -247,7 +269,10 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
         ...(opts.json !== undefined && { json: opts.json }),
       });
     });
+}
 
+/** `announce` and `guard`: the route commands, which need the node's config. */
+function routeCommands(program: Command): void {
   program
     .command('announce')
     .description("run the configured route adapter once: for systemd's ExecStopPost after a crash, and for operators")
@@ -279,7 +304,10 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
       const { guard } = await import('./guard.js');
       await guard(config);
     });
+}
 
+/** `config check`. */
+function configCommands(program: Command): void {
   program
     .command('config')
     .description('configuration')
@@ -298,7 +326,6 @@ commands (announce, guard) read the node's config: --config FILE, else $EDGEDNS_
         );
       process.stdout.write(`${summary}\n`);
     });
-  return program;
 }
 
 function usage(message: string): EdgeError {
