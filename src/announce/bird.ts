@@ -87,7 +87,7 @@ export function birdAdapter(o: {
   return {
     name: 'bird',
     async apply(req) {
-      const deadline = Date.now() + o.timeoutMs;
+      const deadline = performance.now() + o.timeoutMs;
       const announce = req.action === 'announce';
       const v4 = req.prefixes.filter((p) => !isV6(p));
       const v6 = req.prefixes.filter(isV6);
@@ -108,6 +108,7 @@ export function birdAdapter(o: {
         );
 
       // What matters is the route in BIRD's table, not the text: poll until it is so or the deadline.
+      // (Deadlines on the monotonic clock: a wall-clock step must not cut or stretch them.)
       const hint = announce
         ? `: does a static protocol on the master table include ${v4.length > 0 ? o.includeFile : o.includeFile6}?`
         : '';
@@ -121,9 +122,9 @@ export function birdAdapter(o: {
         for (const p of req.prefixes) {
           let protos: string[];
           try {
-            protos = await holders(p, Math.max(200, deadline - Date.now()));
+            protos = await holders(p, Math.max(200, deadline - performance.now()));
           } catch (e) {
-            if (lastWrong !== null && Date.now() >= deadline) throw notSo(lastWrong);
+            if (lastWrong !== null && performance.now() >= deadline) throw notSo(lastWrong);
             throw e;
           }
           if (announce && protos.length === 0) wrong.push(`${p} is not in BIRD's table`);
@@ -132,7 +133,7 @@ export function birdAdapter(o: {
           else found.push(announce ? `${p} (${protos.join(', ')})` : p);
         }
         if (wrong.length === 0) return `${said}; ${announce ? 'in' : 'not in'} BIRD's table: ${found.join(', ')}`;
-        if (Date.now() + POLL_MS >= deadline) throw notSo(wrong);
+        if (performance.now() + POLL_MS >= deadline) throw notSo(wrong);
         lastWrong = wrong;
         await new Promise((r) => setTimeout(r, POLL_MS));
       }
