@@ -1,4 +1,4 @@
 // Entry of a worker process (`workers: N`): the primary forks it with node:cluster.
-import { runWorker } from './workers.js';
+import { runWorker } from './worker.js';
 
 await runWorker();

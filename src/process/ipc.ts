@@ -1,0 +1,37 @@
+// What the primary and its worker processes say to each other over node:cluster IPC.
+
+import type { SecretsText } from './plane.js';
+import type { LoadedConfig } from '../config/index.js';
+import type { ListenAddress } from '../server/index.js';
+
+/** The environment variable that carries a worker's options (and marks a process as a worker). */
+export const WORKER_ENV = 'EDGEDNS_WORKER';
+
+/** What a worker starts from: the primary's config and the zone image file of the current load. */
+export interface WorkerOptions {
+  index: number;
+  loaded: LoadedConfig;
+  image: string;
+  secrets: SecretsText;
+  /** UDP with SO_REUSEPORT, a socket of the worker's own. */
+  reusePort: boolean;
+  /** Where to listen (the bound ports of the first worker), or null for the config's addresses. */
+  listen: ListenAddress[] | null;
+}
+
+/** What the primary asks a worker. A reload is `prepare` (read and decode the new zone image
+ * beside the running zones) on every worker, then `commit` (swap) or `abort` on every worker. */
+export type Op = 'prepare' | 'commit' | 'abort' | 'upstreams' | 'cache' | 'flush' | 'metrics' | 'closeTcp' | 'closeUdp';
+export interface Request {
+  edgedns: number;
+  op: Op;
+  key?: string | undefined;
+  /** prepare: the image file, or null when the zones did not change; and the config. */
+  image?: string | null;
+  loaded?: LoadedConfig;
+  secrets?: SecretsText;
+  /** prepare, commit: the load they belong to (a late prepare of an older load is not committed). */
+  generation?: number;
+}
+export type Reply = { edgedns: number; ok: true; value: unknown } | { edgedns: number; ok: false; error: string };
+export type Event = { event: 'ready'; bound: ListenAddress[] } | { event: 'failed'; error: string };
