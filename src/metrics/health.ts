@@ -13,7 +13,7 @@ export function healthMetrics(
   sources: MetricSources,
 ): { health: HealthObserver; announce: AnnounceObserver } {
   const r = [registry];
-  const STATES = ['INIT', 'RISING', 'UP', 'FALLING', 'DOWN', 'DISABLED', 'STOPPING'];
+  const STATES = ['INIT', 'RISING', 'UP', 'FALLING', 'DOWN', 'SHEDDING', 'DISABLED', 'STOPPING'];
   const stateGauge = new Gauge({
     name: 'edgedns_health_state',
     help: 'Health state machine: 1 for the current state.',
@@ -45,7 +45,15 @@ export function healthMetrics(
       this.set(Math.max(0, holdUntil - systemClock.now()) / 1000);
     },
   });
+  const held = new Gauge({
+    name: 'edgedns_health_withdraw_held',
+    help: '1 while shared checks fail and the fleet withdraw budget keeps the address announced.',
+    registers: r,
+    aggregator: 'first',
+  });
+  held.set(0);
   const health: HealthObserver = {
+    held: (on) => held.set(on ? 1 : 0),
     state(st: HealthState) {
       for (const x of STATES) stateGauge.labels(x).set(x === st.state ? 1 : 0);
       holdUntil = st.holdUntil;

@@ -7,11 +7,13 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { AggregatorRegistry, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AnnounceObserver } from '../announce/index.js';
 import type { CacheObserver } from '../cache/index.js';
+import type { FleetRow } from '../fleet/index.js';
 import type { HealthObserver } from '../health/index.js';
 import type { ResolverObserver, UpstreamStatus } from '../resolver/index.js';
 import type { DefenceObserver, ForwardObserver, ListenerObserver, PipelineObserver } from '../server/index.js';
 import type { ZoneInfo } from '../zone/index.js';
 import { cacheMetrics } from './cache.js';
+import { fleetMetrics } from './fleet.js';
 import { healthMetrics } from './health.js';
 import { tcpMetrics } from './listeners.js';
 import { defenceMetrics, pipelineMetrics } from './query.js';
@@ -31,6 +33,8 @@ export interface MetricSources {
   workers?(): { configured: number; listening: number } | null;
   /** Zone answers for names that are not nodes, by how they were made (monotonic in a process). */
   zoneAnswers?(): { template: number; perName: number };
+  /** The fleet's table (fleet/), or null for a single node. */
+  fleet?(): FleetRow[] | null;
 }
 
 /** One registry's metrics as JSON, as sent between processes. */
@@ -86,6 +90,7 @@ export function createMetrics(
     .labels(build.version, build.site, process.version)
     .set(1);
 
+  fleetMetrics(registry, sources);
   return {
     registry,
     pipeline: pipelineMetrics(registry, sources),

@@ -2,7 +2,7 @@
 // defences (rate limiting, cookies); fast slots bound once and read at scrape time.
 
 import type { Registry } from 'prom-client';
-import type { DefenceObserver, PipelineObserver, Transport } from '../server/index.js';
+import type { DefenceObserver, PipelineObserver, ShedAction, Transport } from '../server/index.js';
 import { Rcode, TYPES } from '../wire/index.js';
 import { LATENCY_BUCKETS } from './common.js';
 import { FastCounter, FastHistogram } from './fast.js';
@@ -170,7 +170,21 @@ export function defenceMetrics(registry: Registry, _sources: MetricSources): Def
     ['verdict'],
   );
   const cookieChildren = [cookies.child('client_only'), cookies.child('valid'), cookies.child('invalid')];
+  const shed = new FastCounter(
+    registry,
+    'edgedns_shed_total',
+    'Queries refused while SHEDDING (overloaded): negative zone answers and cache misses from UDP clients without a valid cookie, dropped, sent truncated, or answered stale.',
+    ['what', 'action'],
+  );
+  const shedChildren = {
+    nxdomain: { drop: shed.child('nxdomain', 'drop'), truncate: shed.child('nxdomain', 'truncate') },
+    forward: { drop: shed.child('forward', 'drop'), stale: shed.child('forward', 'stale') },
+  };
   const defence: DefenceObserver = {
+    shed(what, action) {
+      const c = (shedChildren[what] as Partial<Record<ShedAction, { value: number }>>)[action];
+      if (c) c.value++;
+    },
     limited(action, logOnly) {
       limitedChildren[action][logOnly ? 1 : 0].value++;
     },

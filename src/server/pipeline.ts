@@ -72,14 +72,21 @@ export const NOOP_OBSERVER: PipelineObserver = {
 export type LimitAction = 'drop' | 'slip' | 'badcookie';
 
 /** What the abuse defences report; metrics/ and the log implement it. */
+/** What shedding refused: a negative zone answer, or a cache miss that would have been forwarded. */
+export type ShedWhat = 'nxdomain' | 'forward';
+/** How: dropped, sent truncated and empty (TC=1: a real resolver asks again over TCP), or answered stale. */
+export type ShedAction = 'drop' | 'truncate' | 'stale';
+
 export interface DefenceObserver {
   /** A response held back by the rate limiter (or that would have been, `logOnly`); `started`: the first of an episode. */
   limited(action: LimitAction, logOnly: boolean, started: boolean, client: string, kind: RrlKind, name: string): void;
   /** A query carried a COOKIE option. */
   cookie(verdict: CookieVerdict): void;
+  /** A query refused by shedding (the node is SHEDDING). */
+  shed(what: ShedWhat, action: ShedAction): void;
 }
 
-export const NOOP_DEFENCE: DefenceObserver = { limited: () => {}, cookie: () => {} };
+export const NOOP_DEFENCE: DefenceObserver = { limited: () => {}, cookie: () => {}, shed: () => {} };
 
 export interface PipelineOptions {
   zones: ZoneStore;
@@ -176,6 +183,11 @@ export class Pipeline {
     responseBytes: 0,
   };
 
+  /** SHEDDING: overloaded, refusing the cheapest queries first (see `shed`). */
+  #shedding = false;
+  /** Shed negative answers so far: every second one is sent truncated, the others dropped. */
+  #shed = 0;
+
   constructor(opts: PipelineOptions) {
     this.#zones = opts.zones;
     this.#identity = opts.identity;
@@ -200,6 +212,19 @@ export class Pipeline {
 
   get zones(): ZoneStore {
     return this.#zones;
+  }
+
+  /**
+   * Shed load (the node is overloaded: SHEDDING) or stop. What goes first is what costs a real
+   * client least and an attacker most: UDP queries from clients that have not proven their address
+   * (no valid server cookie) for names that do not exist (random-name floods: NXDOMAIN, half of them
+   * dropped and half sent empty with TC=1 so that a real resolver asks again over TCP) and for
+   * names not in the cache (water torture: answered stale when there is a stale answer, else
+   * dropped, never forwarded). Zone answers, cache hits, TCP, cookie holders and the node's own
+   * probes are answered as always.
+   */
+  shed(on: boolean): void {
+    this.#shedding = on;
   }
 
   get forwarder(): Forwarder | null {
@@ -249,6 +274,11 @@ export class Pipeline {
     }
     // Without RD the client asks for what we have, not for us to go and look.
     if ((x.flags & FLAG_RD) === 0) return this.#finish(x, probe, 'error', Rcode.REFUSED, FLAG_RA, EMPTY_SECTIONS);
+    if (this.#shedding && !probe && this.#unproven(x)) {
+      const stale = fwd.staleOnly(found);
+      this.#defence.shed('forward', stale ? 'stale' : 'drop');
+      return stale ? this.#finishForwarded(x, probe, stale) : this.#observe(x, probe, 'error', Rcode.SERVFAIL, null);
+    }
     // 7. forward (coalesced), serve stale on failure; answered at once when nothing is asked.
     const f = fwd.fetch(x, key, found);
     if (!(f instanceof Promise)) return this.#finishForwarded(x, probe, f);
@@ -288,6 +318,13 @@ export class Pipeline {
     if (e !== null && e.cookieLen > 0) {
       cookie = this.#cookies.verdict(msg, e.cookieAt, e.cookieLen, client);
       if (!probe) this.#defence.cookie(cookie as CookieVerdict);
+    }
+    if (this.#shedding && rcode === Rcode.NXDOMAIN && source === 'zone' && !probe && this.#unproven(x, cookie)) {
+      const truncate = ++this.#shed % 2 === 0;
+      this.#defence.shed('nxdomain', truncate ? 'truncate' : 'drop');
+      if (!truncate) return this.#observe(x, probe, source, rcode, null);
+      sections = EMPTY_SECTIONS;
+      flags |= FLAG_TC;
     }
     // Step 4's rate limit, decided here where the response's kind is known: UDP only (a TCP client
     // proved its address), never for a client that returned a valid server cookie (RFC 7873 §5.2.5).
@@ -353,6 +390,16 @@ export class Pipeline {
   /** One of the node's own health probes: its COOKIE starts with the probes' client cookie. */
   #isProbe(x: Exchange): boolean {
     return x.edns !== null && x.edns.cookieLen > 0 && this.#cookies.isProbe(x.msg, x.edns.cookieAt);
+  }
+
+  /** A UDP query without a valid server cookie: its source address is not proven. */
+  #unproven(x: Exchange, cookie = this.#cookieOf(x)): boolean {
+    return x.transport === 'udp' && cookie !== Verdict.VALID;
+  }
+
+  #cookieOf(x: Exchange): number {
+    const e = x.edns;
+    return e !== null && e.cookieLen > 0 ? this.#cookies.verdict(x.msg, e.cookieAt, e.cookieLen, x.client) : NO_COOKIE;
   }
 
   /** Count a response with the limiter: null to send it, else how it is held back (reported). */
