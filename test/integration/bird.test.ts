@@ -82,6 +82,7 @@ describe('bird adapter with BIRD 2', () => {
     siteId: 't',
     reason: 'test',
     seq: 1,
+    deprefer: null,
   });
 
   it('announce puts both routes in BIRD; withdraw removes them; both are idempotent', async () => {

@@ -57,7 +57,7 @@ function holders(path: string): number[] {
   }
   return out;
 }
-const req = (action: Action) => ({ action, prefixes: [PREFIX], siteId: 't', reason: 'test', seq: 1 });
+const req = (action: Action) => ({ action, prefixes: [PREFIX], siteId: 't', reason: 'test', seq: 1, deprefer: null });
 /** SIGTERM, then SIGKILL after 5 s: an ExaBGP blocked writing to its process ignores SIGTERM. */
 async function stop(child: ChildProcess | undefined): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;

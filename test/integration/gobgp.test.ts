@@ -26,6 +26,7 @@ const req = (action: Action) => ({
   siteId: 't',
   reason: 'test',
   seq: 1,
+  deprefer: null,
 });
 
 before(async () => {
