@@ -120,8 +120,9 @@ const describeRoute = (r: { asPath: string; med: number | null }): string =>
 /**
  * BIRD 2 or 3: rewrite the include files of the static protocols (IPv4 and IPv6 apart, as a static
  * protocol has one channel), `birdc -s SOCKET configure`, and done only when BIRD's tables hold
- * each prefix as a static blackhole route (announce) or hold none of them (withdraw), within
- * `timeoutMs` of the start.
+ * each prefix as a static blackhole route with no AS path and no MED (announce) or with those of
+ * the deprefer (deprefer), or hold none of them (withdraw), within `timeoutMs` of the start.
+ * Between announce and deprefer the route stays in the file: BIRD replaces it, never withdraws it.
  */
 export function birdAdapter(o: {
   includeFile: string;
