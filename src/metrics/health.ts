@@ -65,14 +65,14 @@ export function healthMetrics(
   };
   const desired = new Gauge({
     name: 'edgedns_announce_desired',
-    help: '1 when the prefix should be announced.',
+    help: '1 when the prefix should be announced (with the normal or a de-preferred path).',
     labelNames: ['prefix'],
     registers: r,
     aggregator: 'first',
   });
   const confirmed = new Gauge({
     name: 'edgedns_announce_confirmed',
-    help: '1 when the last successful adapter call announced the prefix, 0 withdrew it, -1 unknown.',
+    help: '1 when the last successful adapter call announced (or de-preferred) the prefix, 0 withdrew it, -1 unknown.',
     labelNames: ['prefix'],
     registers: r,
     aggregator: 'first',
@@ -102,10 +102,11 @@ export function healthMetrics(
   });
   const announce: AnnounceObserver = {
     desired: (a) => {
-      for (const p of sources.prefixes()) desired.labels(p).set(a === 'announce' ? 1 : 0);
+      // 'deprefer' keeps the prefix announced (with a worse path): 1, as announce.
+      for (const p of sources.prefixes()) desired.labels(p).set(a === 'withdraw' ? 0 : 1);
     },
     confirmed: (a) => {
-      for (const p of sources.prefixes()) confirmed.labels(p).set(a === null ? -1 : a === 'announce' ? 1 : 0);
+      for (const p of sources.prefixes()) confirmed.labels(p).set(a === null ? -1 : a === 'withdraw' ? 0 : 1);
     },
     transition: (a, reason) => transitions.labels(a, reason).inc(),
     call: (adapter, seconds, ok) => {
