@@ -109,7 +109,7 @@ export function parseState(body: string): SiteState {
     const l = o[k];
     if (!Array.isArray(l) || !l.every((x) => typeof x === 'string'))
       throw new Error(`state: ${k} is not a list of names`);
-    return l as string[];
+    return l;
   };
   const verdict = str('verdict');
   if (verdict !== 'ok' && verdict !== 'overloaded' && verdict !== 'broken') throw new Error('state: bad verdict');

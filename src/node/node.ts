@@ -112,6 +112,7 @@ export class EdgeNode {
       prefixes: c.announce.prefixes,
       siteId,
       reconcileMs: c.announce.reconcileInterval,
+      deprefer: c.announce.deprefer,
       log,
       observer: metrics.announce,
     });

@@ -2,9 +2,10 @@
 // busy moment count as overload, so the node sheds from the start: it stays announced and ready;
 // NXDOMAIN to a UDP client without a valid cookie is half dropped, half sent empty with TC=1;
 // cache misses from such clients are not forwarded; zone answers, TCP and cookie holders are
-// answered as always; `edgedns_shed_total` counts what was refused.
+// answered as always; `edgedns_shed_total` counts what was refused. With `announce.deprefer`, the
+// adapter is told to de-prefer the route instead of withdrawing it.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -22,9 +23,11 @@ describe('SHEDDING: overloaded, announced, refusing the cheapest first', () => {
   let admin: number;
   const at = (): { host: string; port: number } => ({ host: '127.0.0.1', port: srv.port });
   const state = async (): Promise<{ state: string; announce: boolean; verdict: string }> =>
-    ((await (await fetch(`http://127.0.0.1:${admin}/status`)).json()) as {
-      health: { state: string; announce: boolean; verdict: string };
-    }).health;
+    (
+      (await (await fetch(`http://127.0.0.1:${admin}/status`)).json()) as {
+        health: { state: string; announce: boolean; verdict: string };
+      }
+    ).health;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'edgedns-shed-'));
@@ -37,7 +40,12 @@ describe('SHEDDING: overloaded, announced, refusing the cheapest first', () => {
         zones: { dir: ZONES },
         upstreams: [`127.0.0.1:${upstream.port}`],
         rateLimit: null,
-        health: { interval: '200ms', fastInterval: '100ms', rise: 2, overload: { maxUtilization: 0, maxDropRate: 100 } },
+        health: {
+          interval: '200ms',
+          fastInterval: '100ms',
+          rise: 2,
+          overload: { maxUtilization: 0, maxDropRate: 100 },
+        },
       }),
     );
     srv = await startServer({ args: ['--config', file] });
@@ -87,7 +95,10 @@ describe('SHEDDING: overloaded, announced, refusing the cheapest first', () => {
     assert.equal(truncated, 5);
     assert.equal(lost, 5);
     assert.equal(await metric(admin, 'edgedns_shed_total', { what: 'nxdomain', action: 'drop' }), before.drop + 5);
-    assert.equal(await metric(admin, 'edgedns_shed_total', { what: 'nxdomain', action: 'truncate' }), before.truncate + 5);
+    assert.equal(
+      await metric(admin, 'edgedns_shed_total', { what: 'nxdomain', action: 'truncate' }),
+      before.truncate + 5,
+    );
     // What a real resolver does with the truncated half: asks over TCP, and gets the answer.
     const tcp = await dig(at(), ['+tcp', 'nx-tcp.example.test', 'A']);
     assert.equal(tcp.status, 'NXDOMAIN');
@@ -115,5 +126,64 @@ describe('SHEDDING: overloaded, announced, refusing the cheapest first', () => {
     const tcp = await dig(at(), ['+tcp', 'miss2.fwd.test', 'A']);
     assert.notEqual(tcp.status, 'NONE');
     assert.ok(upstream.udpQueries + upstream.tcpQueries > asked, 'asked upstream for the TCP client');
+  });
+});
+
+describe('SHEDDING with announce.deprefer: the route is de-preferred, never withdrawn', () => {
+  let dir: string;
+  let srv: RunningServer;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'edgedns-deprefer-'));
+    const hook = join(dir, 'hook.sh');
+    writeFileSync(hook, `#!/bin/sh\necho "$1 $EDGEDNS_ASN $EDGEDNS_PREPEND" >> ${join(dir, 'calls')}\n`);
+    chmodSync(hook, 0o755);
+    writeFileSync(join(dir, 'calls'), '');
+    const file = join(dir, 'edgedns.yaml');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        listen: ['127.0.0.1:0'],
+        zones: { dir: ZONES },
+        upstreams: [],
+        health: {
+          interval: '200ms',
+          fastInterval: '100ms',
+          rise: 2,
+          overload: { maxUtilization: 0, maxDropRate: 100 },
+        },
+        announce: {
+          prefixes: ['127.0.0.1/32'],
+          adapter: 'exec',
+          exec: { command: hook },
+          deprefer: { asn: 65001, prepend: 2 },
+          shutdownLinger: '100ms',
+        },
+      }),
+    );
+    srv = await startServer({ args: ['--config', file] });
+  });
+
+  after(async () => {
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('tells the adapter deprefer with the AS and the prepend count, and withdraws only when stopped', async () => {
+    const calls = (): string[] => readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n').filter(Boolean);
+    await until(() => calls().includes('deprefer 65001 2'), PATIENCE_MS, 'the hook told to deprefer');
+    // Startup withdraws first (a crashed predecessor's route); after that, only deprefer.
+    const after = calls().slice(calls().indexOf('deprefer 65001 2'));
+    assert.ok(
+      after.every((c) => c.startsWith('deprefer')),
+      after.join('; '),
+    );
+    const st = (await (await fetch(`http://127.0.0.1:${srv.adminPort}/status`)).json()) as {
+      announce: { desired: string; confirmed: string };
+    };
+    assert.equal(st.announce.desired, 'deprefer');
+    assert.equal(st.announce.confirmed, 'deprefer');
+    assert.equal(await srv.stop(), 0);
+    assert.match(calls().at(-1) ?? '', /^withdraw/);
   });
 });
