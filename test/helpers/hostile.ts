@@ -381,6 +381,6 @@ export async function runUnderAttack<T>(
   const samePids = alive && JSON.stringify(await node.dnsPids()) === JSON.stringify(pidsBefore);
   const health = alive
     ? await nodeHealth(node.adminPort)
-    : { ready: false, up: false, flaps: NaN, workerRestarts: NaN };
+    : { ready: false, up: false, shedding: false, flaps: NaN, workerRestarts: NaN };
   return { attack: out, ms, legit, rss: { before, peak, after }, alive, samePids, health };
 }

@@ -34,11 +34,11 @@ class Relay {
   broken = false;
   readonly #front = dgram.createSocket('udp4');
   readonly #back = new Map<string, dgram.Socket>();
-  constructor(
-    readonly host: string,
-    readonly port: number,
-    target: number,
-  ) {
+  readonly #host: string;
+  readonly #port: number;
+  constructor(host: string, port: number, target: number) {
+    this.#host = host;
+    this.#port = port;
     this.#front.on('message', (m, from) => {
       if (this.broken) return;
       const key = `${from.address}:${from.port}`;
@@ -55,7 +55,7 @@ class Relay {
     });
   }
   listen(): Promise<void> {
-    return new Promise((r) => this.#front.bind(this.port, this.host, () => r()));
+    return new Promise((r) => this.#front.bind(this.#port, this.#host, () => r()));
   }
   close(): void {
     this.#front.close();
