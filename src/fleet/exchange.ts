@@ -121,6 +121,7 @@ export function parseState(body: string): SiteState {
     verdict,
     announced: bool('announced'),
     budgeted: bool('budgeted'),
+    leaving: bool('leaving'),
     serials: record('serials', (x): x is number => typeof x === 'number'),
     configHash: str('configHash'),
     load: { utilization: load.utilization ?? 0, lagMs: load.lagMs ?? 0 },

@@ -170,7 +170,8 @@ export class Fleet {
 
   /** The withdraw budget, for the health monitor. */
   budget(announced: boolean): Decision {
-    return withdrawBudget(this.#o.self, announced, this.view(), this.#o.minAnnounced);
+    const self = { site: this.#o.self, announced, leaving: this.#o.local().leaving };
+    return withdrawBudget(self, this.view(), this.#o.minAnnounced);
   }
 
   /** The data-plane check's outcome. */

@@ -13,6 +13,8 @@ export interface SiteState {
   announced: boolean;
   /** Shared checks fail with sharedWithdraw on: it wants a budgeted withdrawal. */
   budgeted: boolean;
+  /** The budget let it go at its last round: it is on its way out (FALLING, then withdrawn). */
+  leaving: boolean;
   /** Zone origin → SOA serial. */
   serials: Record<string, number>;
   /** sha256 of its config without what is per site (site, listen, admin): the same everywhere unless a config drifted. */
@@ -50,29 +52,35 @@ const freshStates = (peers: readonly PeerView[]): SiteState[] =>
 
 /**
  * May this node withdraw (or stay withdrawn) for a shared cause? Only if at least `min` sites stay
- * announced. Several sites that want to withdraw at once go in the order of their names, so that
- * all of them, deciding from the same view, let exactly the surplus go. A node goes only once every
+ * announced. Several sites that want to withdraw at once go in order: those already leaving first,
+ * then by name, so that all of them, deciding from the same view, let exactly the surplus go. A node goes only once every
  * fresh peer has seen its wish (`acks`): two sites whose wishes crossed each other's last reads
  * would otherwise both go, each unaware of the other. Without a fresh peer the fleet view is
  * unavailable and the node decides alone, as a single node does.
  */
-export function withdrawBudget(self: string, announced: boolean, peers: readonly PeerView[], min: number): Decision {
+export function withdrawBudget(
+  self: { site: string; announced: boolean; leaving: boolean },
+  peers: readonly PeerView[],
+  min: number,
+): Decision {
   const fresh = freshStates(peers);
   if (fresh.length === 0) return { allow: true, detail: 'no fleet view (no peer state is fresh): deciding alone' };
   const others = fresh.filter((s) => s.announced);
-  if (!announced) {
+  if (!self.announced) {
     const n = others.length;
     return n >= min
       ? { allow: true, detail: `${n} other site(s) announced, ${min} needed` }
       : { allow: false, detail: `only ${n} other site(s) announced, at least ${min} must be` };
   }
-  const unaware = fresh.filter((s) => !s.acks.includes(self)).map((s) => s.site);
+  const unaware = fresh.filter((s) => !s.acks.includes(self.site)).map((s) => s.site);
   if (unaware.length > 0)
     return { allow: false, detail: `waiting until ${unaware.join(', ')} see(s) that this site wants to withdraw` };
   const total = others.length + 1;
   const surplus = total - min;
-  const queue = [self, ...others.filter((s) => s.budgeted).map((s) => s.site)].sort();
-  const rank = queue.indexOf(self);
+  const queue = [self, ...others.filter((s) => s.budgeted)]
+    .sort((a, b) => Number(b.leaving) - Number(a.leaving) || (a.site < b.site ? -1 : a.site > b.site ? 1 : 0))
+    .map((s) => s.site);
+  const rank = queue.indexOf(self.site);
   if (rank < surplus) return { allow: true, detail: `${total} sites announced, ${min} must stay` };
   const first = queue.slice(0, Math.max(0, surplus));
   return {

@@ -8,15 +8,17 @@
 //          ok×rise (and hold-down over)          broken               broken×fall
 //   INIT ──ok──▶ RISING ─────────────────▶ UP ──────────▶ FALLING ─────────────▶ DOWN (a flap)
 //    │ broken     │ broken                 ▲ ▲ ◀─────ok──────┘                    │ ok
-//    ▼            ▼                        │ │ overloaded (from UP or FALLING)     ▼
+//    ▼            ▼                        │ │ overloaded (×fall from UP; FALLING) ▼
 //   DOWN         DOWN               ok×rise│ ▼                                   RISING
 //                                       SHEDDING ──broken──▶ FALLING
 //   drain: every state → DISABLED (withdrawn, checks go on) ─undrain─▶ UP if healthy, else RISING
 //   stop:  every state → STOPPING (withdrawn, final)
 //
-// Overloaded counts as healthy while rising (the node answers), and a rise that ends overloaded
-// enters SHEDDING. Leaving SHEDDING takes `rise` ok verdicts at the normal interval: in at once,
-// out slowly, so that a load near the limit does not toggle the shedding (or a de-preferred route).
+// UP enters SHEDDING after `fall` overloaded rounds in a row (a GC pause or one busy second is not
+// an attack); FALLING (broken rounds seen) at the first. Overloaded counts as healthy while rising
+// (the node answers), and a rise that ends overloaded enters SHEDDING. Leaving SHEDDING takes `rise`
+// ok rounds at the normal interval, so that a load near the limit does not toggle the shedding (or
+// a de-preferred route).
 //
 // Hold-down: the first withdrawal for health (a flap) waits only for `rise`; the second inside the
 // decay window holds re-announcing for `initial`, each further one doubles it up to `max`. An
@@ -143,10 +145,17 @@ function check(s: HealthState, verdict: Verdict, now: number, detail: string | u
       if (!answers) return { ...s, state: State.DOWN, count: 0, okStreak, reason: why };
       return rising({ ...s, okStreak }, s.count + 1, verdict, now, p, why);
     case State.UP:
+      if (verdict === 'ok') return { ...s, count: 0, okStreak, reason: why };
+      // Overload must last `fall` rounds: a GC pause or one busy second is not worth shedding for.
+      if (verdict === 'overloaded') {
+        if (s.count + 1 >= p.fall) return { ...s, state: State.SHEDDING, count: 0, okStreak, reason: why };
+        return { ...s, count: s.count + 1, okStreak, reason: `${why} (${s.count + 1} of ${p.fall} rounds)` };
+      }
+      return falling({ ...s, okStreak }, 1, now, p, why);
     case State.FALLING:
       if (verdict === 'ok') return { ...s, state: State.UP, count: 0, okStreak, reason: why };
       if (verdict === 'overloaded') return { ...s, state: State.SHEDDING, count: 0, okStreak, reason: why };
-      return falling({ ...s, okStreak }, s.state === State.FALLING ? s.count + 1 : 1, now, p, why);
+      return falling({ ...s, okStreak }, s.count + 1, now, p, why);
     case State.SHEDDING:
       if (verdict === 'broken') return falling({ ...s, okStreak }, 1, now, p, why);
       if (verdict === 'overloaded') return { ...s, count: 0, okStreak, reason: why };

@@ -90,6 +90,8 @@ export class HealthMonitor {
   #budgeted = false;
   /** Why the budget holds the withdrawal back, or null. */
   #held: string | null = null;
+  /** The budget let this node withdraw for shared checks at the last round: it is on its way out. */
+  #leaving = false;
   #drillUntil = 0;
   #memoryDrain: DrainInfo | null = null;
   #running = false;
@@ -120,6 +122,11 @@ export class HealthMonitor {
   /** Whether shared checks fail with `sharedWithdraw` on: this node wants a budgeted withdrawal. */
   get budgeted(): boolean {
     return this.#budgeted;
+  }
+
+  /** The budget let this node go for shared checks at the last round (told to the fleet: it goes first). */
+  get leaving(): boolean {
+    return this.#leaving;
   }
 
   /** Check now rather than at the next interval (what the checks see has changed). */
@@ -295,6 +302,7 @@ export class HealthMonitor {
       this.#o.observer?.held(held !== null);
     }
     this.#held = held;
+    this.#leaving = shared.length > 0;
     const broken = [...local, ...shared];
     const names = (rs: readonly CheckResult[]): string => rs.map((r) => `${r.name}: ${r.detail}`).join('; ');
     if (broken.length > 0) return { verdict: 'broken', detail: names(broken) };

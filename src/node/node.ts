@@ -153,6 +153,7 @@ export class EdgeNode {
       verdict: h.verdict,
       announced: h.announce,
       budgeted: h.budgeted,
+      leaving: h.leaving,
       serials: Object.fromEntries(this.zones.map((z) => [z.origin, z.serial])),
       configHash: sharedConfigHash(this.config),
       load: { utilization: this.#load.utilization, lagMs: this.#load.lagMs },

@@ -111,9 +111,10 @@ describe('a fleet of three nodes on loopback', () => {
           peers,
           keyFile: join(dir, 'fleet.key'),
           interval: '300ms',
-          staleAfter: '1500ms',
-          probeTimeout: '200ms',
-          probeFall: 2,
+          // Quick, but not so tight that a busy machine's late answers look like faults.
+          staleAfter: '3s',
+          probeTimeout: '250ms',
+          probeFall: 3,
           minAnnounced: 2,
         },
       };
@@ -185,11 +186,14 @@ describe('a fleet of three nodes on loopback', () => {
     upstream.mode = 'drop';
     // Watch the announced count from now on: it must never go below minAnnounced (2).
     let fewest = 3;
+    let dip = '';
     let watching = true;
     const watch = (async () => {
       while (watching) {
         const hs = await Promise.all(SITES.map((s) => health(admin.get(s)!)));
-        fewest = Math.min(fewest, hs.filter((h) => h.announce).length);
+        const n = hs.filter((h) => h.announce).length;
+        if (n < fewest) dip = hs.map((h, i) => `${SITES[i]} ${h.state}: ${h.reason}`).join(' | ');
+        fewest = Math.min(fewest, n);
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
@@ -205,23 +209,23 @@ describe('a fleet of three nodes on loopback', () => {
       }),
     );
     const states = async () => Promise.all(SITES.map(async (s) => [s, await health(admin.get(s)!)] as const));
-    // One withdrew; the other two weighed the budget and hold (not only: have not decided yet).
+    // One withdrew; the other two weighed the budget and hold (not only: have not decided yet),
+    // for the budget's own reason (not while waiting for their peers to see their wish).
+    const held = /upstreams: .*not withdrawing: [23] site\(s\) announced and at least 2 must stay/;
+    let last = '';
     await until(
       async () => {
         const st = await states();
-        return st.filter(([, h]) => !h.announce).length === 1 && st.filter(([, h]) => h.heldByBudget).length === 2;
+        last = JSON.stringify(st.map(([s, h]) => [s, h.state, h.heldByBudget]));
+        const withdrawn = st.filter(([, h]) => !h.announce).length;
+        return withdrawn === 1 && st.filter(([, h]) => held.test(String(h.heldByBudget))).length === 2;
       },
       PATIENCE_MS,
       'one withdrawn, two held by the budget',
-    );
+    ).catch((e: unknown) => assert.fail(`${String(e)}; last seen ${last}`));
     watching = false;
     await watch;
-    assert.equal(fewest, 2, 'at least minAnnounced sites announced the whole time');
-    for (const [, h] of (await states()).filter(([, x]) => x.announce))
-      assert.match(
-        String(h.heldByBudget),
-        /upstreams: .*not withdrawing: 2 site\(s\) announced and at least 2 must stay/,
-      );
+    assert.ok(fewest >= 2, `at least minAnnounced sites announced the whole time; at the lowest (${fewest}): ${dip}`);
     upstream.mode = 'answer';
   });
 });

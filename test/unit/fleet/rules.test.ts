@@ -13,6 +13,7 @@ const state = (site: string, o: Partial<SiteState> = {}): SiteState => ({
   verdict: 'ok',
   announced: true,
   budgeted: false,
+  leaving: false,
   serials: {},
   configHash: 'h',
   load: { utilization: 0, lagMs: 0 },
@@ -29,11 +30,13 @@ const peer = (s: SiteState, o: Partial<PeerView> = {}): PeerView => ({
   ...o,
 });
 
+const me = (site: string, announced = true, leaving = false) => ({ site, announced, leaving });
+
 describe('withdraw budget', () => {
   it('without a fresh peer, decides alone (allows)', () => {
-    assert.equal(withdrawBudget('a', true, [], 2).allow, true);
+    assert.equal(withdrawBudget(me('a'), [], 2).allow, true);
     const stale = peer(state('b'), { fresh: false });
-    const d = withdrawBudget('a', true, [stale], 2);
+    const d = withdrawBudget(me('a'), [stale], 2);
     assert.equal(d.allow, true);
     assert.match(d.detail, /no fleet view/);
   });
@@ -144,18 +147,31 @@ describe('withdraw budget', () => {
   for (const [name, self, announced, peers, min, allow] of table) {
     it(name, () => {
       const view = peers.map(([site, ann, budgeted]) => peer(state(site, { announced: ann, budgeted })));
-      assert.equal(withdrawBudget(self, announced, view, min).allow, allow);
+      assert.equal(withdrawBudget(me(self, announced), view, min).allow, allow);
     });
   }
+
+  it('a site already leaving goes first: one that comes earlier by name but decides later stays', () => {
+    // b was let go and is on its way out (still announced, FALLING); a now fails too.
+    const view = [peer(state('b', { budgeted: true, leaving: true })), peer(state('c'))];
+    const d = withdrawBudget(me('a'), view, 2);
+    assert.equal(d.allow, false);
+    assert.match(d.detail, /b withdraw first/);
+    // And b, deciding again, keeps its place.
+    assert.equal(
+      withdrawBudget(me('b', true, true), [peer(state('a', { budgeted: true })), peer(state('c'))], 2).allow,
+      true,
+    );
+  });
 
   it('goes only once every fresh peer has seen its wish: crossing wishes cannot both go', () => {
     // a and b fail at once; c has seen b's wish but not yet a's.
     const view = [peer(state('b', { budgeted: true })), peer(state('c', { acks: ['b'] }))];
-    const d = withdrawBudget('a', true, view, 2);
+    const d = withdrawBudget(me('a'), view, 2);
     assert.equal(d.allow, false);
     assert.match(d.detail, /waiting until c see\(s\) that this site wants to withdraw/);
     const seen = [peer(state('b', { budgeted: true })), peer(state('c', { acks: ['a', 'b'] }))];
-    assert.equal(withdrawBudget('a', true, seen, 2).allow, true);
+    assert.equal(withdrawBudget(me('a'), seen, 2).allow, true);
   });
 
   it('from one shared view, exactly the surplus withdraws when all fail at once', () => {
@@ -164,8 +180,7 @@ describe('withdraw budget', () => {
       const going = sites.filter(
         (self) =>
           withdrawBudget(
-            self,
-            true,
+            me(self),
             sites.filter((s) => s !== self).map((s) => peer(state(s, { budgeted: true }))),
             min,
           ).allow,

@@ -44,7 +44,10 @@ describe('transitions', () => {
     ['DOWN overloaded → RISING', at(State.DOWN), busy(0), State.RISING, 1],
     ['RISING overloaded (below rise) → RISING', at(State.RISING, { count: 1 }), busy(0), State.RISING, 2],
     ['RISING overloaded (reaches rise) → SHEDDING', at(State.RISING, { count: 2 }), busy(0), State.SHEDDING, 0],
-    ['UP overloaded → SHEDDING', at(State.UP), busy(0), State.SHEDDING, 0],
+    ['UP overloaded (below fall) → UP, counting', at(State.UP), busy(0), State.UP, 1],
+    ['UP overloaded (reaches fall) → SHEDDING', at(State.UP, { count: 1 }), busy(0), State.SHEDDING, 0],
+    ['UP ok after overloaded → UP, count back to 0', at(State.UP, { count: 1 }), ok(0), State.UP, 0],
+    ['UP broken after overloaded → FALLING 1', at(State.UP, { count: 1 }), bad(0), State.FALLING, 1],
     ['FALLING overloaded → SHEDDING', at(State.FALLING, { count: 1 }), busy(0), State.SHEDDING, 0],
     ['SHEDDING overloaded → SHEDDING (count back to 0)', at(State.SHEDDING, { count: 2 }), busy(0), State.SHEDDING, 0],
     ['SHEDDING ok (below rise) → SHEDDING', at(State.SHEDDING, { count: 1 }), ok(0), State.SHEDDING, 2],
@@ -64,8 +67,9 @@ describe('transitions', () => {
     for (const st of Object.values(State))
       assert.equal(shouldAnnounce(at(st)), st === State.UP || st === State.FALLING || st === State.SHEDDING, st);
   });
-  it('sheds at once and stops shedding only after `rise` ok checks in a row', () => {
-    const shedding = run([busy(0)], at(State.UP));
+  it('sheds after `fall` overloaded checks in a row and stops only after `rise` ok ones', () => {
+    assert.equal(run([busy(0), ok(1), busy(2)], at(State.UP)).state, State.UP, 'not in a row');
+    const shedding = run([busy(0), busy(1)], at(State.UP));
     assert.equal(shedding.state, State.SHEDDING);
     assert.equal(run([ok(1), ok(2), busy(3), ok(4), ok(5)], shedding).state, State.SHEDDING);
     assert.equal(run([ok(1), ok(2), busy(3), ok(4), ok(5), ok(6)], shedding).state, State.UP);

@@ -401,6 +401,8 @@ describe('HealthMonitor: overloaded is not broken', () => {
     await s.start();
     s.desired.length = 0;
     setLoad(s, { overloaded: true, probeOk: true });
+    await s.advance(P.intervalMs * (P.fall - 1));
+    assert.equal(s.m.state.state, State.UP, 'not before `fall` overloaded rounds');
     await s.advance(P.intervalMs);
     assert.equal(s.m.state.state, State.SHEDDING);
     assert.equal(s.m.announce, true);
