@@ -83,7 +83,12 @@ describe('Resolver', () => {
     const seen: MismatchReason[] = [];
     const r = resolver([a.port], { mismatched: (x) => seen.push(x) }, 200, 450);
     const replied = a.udpReplied;
-    await assert.rejects(r.resolve(question()), (e: unknown) => e instanceof ResolveError && e.reason === 'timeout');
+    // The message names the upstream: it reaches the logs and the EDE text.
+    const timedOut = new RegExp(`^no reply from 127\\.0\\.0\\.1:${a.port} within \\d+ ms$`);
+    await assert.rejects(
+      r.resolve(question()),
+      (e: unknown) => e instanceof ResolveError && e.reason === 'timeout' && timedOut.test(e.message),
+    );
     assert.ok(a.udpReplied > replied, 'the fake did reply, from its other port');
     assert.deepEqual(seen, [], 'dropped by the kernel (connect), not by us');
     r.close();
@@ -224,7 +229,11 @@ describe('Resolver', () => {
     const r = resolver([port], {}, 50_000, 50_000);
     await assert.rejects(
       r.resolve(question()),
-      (e: unknown) => e instanceof ResolveError && e.reason === 'unreachable',
+      (e: unknown) =>
+        e instanceof ResolveError &&
+        e.reason === 'unreachable' &&
+        e.message.startsWith(`UDP 127.0.0.1:${port}: `) &&
+        /ECONNREFUSED/.test(e.message),
     );
     r.close();
   });
