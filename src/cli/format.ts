@@ -1,5 +1,7 @@
 // Human-readable summaries of admin documents for the terminal.
 
+import type { FleetRow } from '../node/index.js';
+
 export interface StatusDoc {
   site: { id: string; hostname: string };
   version: string;
@@ -73,21 +75,7 @@ export function formatStatus(s: StatusDoc): string {
 export interface FleetDoc {
   site: string;
   minAnnounced: number;
-  sites: {
-    site: string;
-    self: boolean;
-    fresh: boolean;
-    state: string | null;
-    verdict: string | null;
-    announced: boolean | null;
-    reach: boolean | null;
-    reachedBy: string;
-    serialLag: string[];
-    sameConfig: boolean | null;
-    load: string | null;
-    lastSeenMs: number | null;
-    error: string | null;
-  }[];
+  sites: FleetRow[];
 }
 
 export function isFleetDoc(v: unknown): v is FleetDoc {

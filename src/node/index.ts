@@ -4,3 +4,4 @@ export { EdgeNode } from './node.js';
 export type { ServeOptions } from './node.js';
 export { checkConfig, checkZone, printZone } from './commands.js';
 export type { ReloadResult } from './reload.js';
+export type { FleetRow } from './fleet.js';
