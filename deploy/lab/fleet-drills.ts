@@ -79,8 +79,13 @@ const lab = (k: LabKit, ...args: string[]): Promise<string> =>
 function watchRouter(k: LabKit, everyMs = 250): { polls: RouterPoll[]; stop(): Promise<void> } {
   const polls: RouterPoll[] = [];
   const sock = join(k.DIR, 'router', 'bird.ctl');
+  // birdc exits 1 on "Network not found": no route is an answer (no site announced), not a failed read.
   const birdc = (cmd: string): Promise<string | null> =>
-    run('birdc', ['-s', sock, ...cmd.split(' ')], 2000).catch(() => null);
+    new Promise((resolve) => {
+      execFile('birdc', ['-s', sock, ...cmd.split(' ')], { encoding: 'utf8', timeout: 2000 }, (err, stdout) =>
+        resolve(!err || stdout.includes('Network not found') ? stdout : null),
+      );
+    });
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {

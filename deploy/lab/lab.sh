@@ -187,7 +187,8 @@ CONF
 
 upstream_start() {
   if [ -f "$DIR/router/unbound.pid" ] && kill -0 "$(cat "$DIR/router/unbound.pid")" 2>/dev/null; then return 0; fi
-  ns "$P-router" unbound -d -c "$DIR/router/unbound.conf" </dev/null >>"$DIR/router/unbound.log" 2>&1 &
+  # Not through ns(): $! must be unbound itself (ip netns exec execs it), not a subshell.
+  ip netns exec "$P-router" unbound -d -c "$DIR/router/unbound.conf" </dev/null >>"$DIR/router/unbound.log" 2>&1 &
   echo $! > "$DIR/router/unbound.pid"
   for _ in $(seq 1 50); do
     ns "$P-router" dig +time=1 +tries=1 +short "@$UPSTREAM" a.fwd.test >/dev/null 2>&1 && return 0
@@ -206,7 +207,8 @@ start_site_processes() {
   fi
   if [ ! -f "$d/supervisor.pid" ] || ! kill -0 "$(cat "$d/supervisor.pid")" 2>/dev/null; then
     rm -f "$d/stop"
-    ns "$P-s$i" nice -n "$NODE_NICE" setsid "$HERE/supervise.sh" "$NODE" "$MAIN" "$d" </dev/null >>"$d/supervisor.log" 2>&1 &
+    # Not through ns(): $! must be the supervisor itself (ip netns exec, nice and setsid exec).
+    ip netns exec "$P-s$i" nice -n "$NODE_NICE" setsid "$HERE/supervise.sh" "$NODE" "$MAIN" "$d" </dev/null >>"$d/supervisor.log" 2>&1 &
     echo $! > "$d/supervisor.pid"
   fi
 }
