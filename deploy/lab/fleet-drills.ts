@@ -266,6 +266,10 @@ export async function runFleet(scenario: FleetScenario, serving: string, k: LabK
   let restoreAt: number | null = null;
   const extra: Record<string, unknown> = {};
   try {
+    // The watcher (a Node.js process starting in the client's namespace) sees every site first.
+    await k
+      .until(() => new Set(sites.polls.map((p) => p.site)).size >= k.nSites, 20_000, 'the first look at every site')
+      .catch((e: Error) => k.log(e.message));
     await k.sleep(3000);
     faultAt = Date.now();
     switch (scenario) {

@@ -20,7 +20,9 @@
 # LAB_FLEET=auto|1|0: the `fleet:` section (every site, its DNS and admin address, a shared key) in
 # every config; auto = when this build's `config check` accepts it. LAB_BIRD_CHRT=10 (0 = off):
 # BIRD under SCHED_FIFO at that priority; LAB_NODE_NICE=5: the node and its guard at that nice
-# value, so that load on port 53 cannot starve BGP and BFD (README "Deploying").
+# value, so that load on port 53 cannot starve BGP and BFD (README "Deploying"). LAB_GUARD: the
+# guard section (default "{ interval: 100ms, timeout: 150ms, fall: 3 }"). LAB_DEPREFER=N: shedding
+# de-prefers by N prepends of the site's AS (default 0: announce.deprefer left out).
 # Needs root, iproute2, bird2, unbound and nftables. Everything stays inside the namespaces.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -37,6 +39,8 @@ UPSTREAM=198.51.100.253   # the shared upstream, on the router's lo
 ATTACKER=198.18.0.10      # the client's second address, for load
 FLEET=${LAB_FLEET:-auto}
 BIRD_CHRT=${LAB_BIRD_CHRT:-10}
+GUARD=${LAB_GUARD:-"{ interval: 100ms, timeout: 150ms, fall: 3 }"}
+DEPREFER=${LAB_DEPREFER:-0}
 NODE_NICE=${LAB_NODE_NICE:-5}
 
 die() { echo "lab: $*" >&2; exit 1; }
@@ -112,8 +116,11 @@ fleet_section() {
 }
 
 site_config() {
-  local i=$1 variant=$2 fleet=$3 d=$DIR/s$1 shared=false
+  local i=$1 variant=$2 fleet=$3 d=$DIR/s$1 shared=false deprefer=""
   [ "$variant" = shared ] && shared=true
+  # LAB_DEPREFER=N: a shedding site prepends its own AS N times (each lab site has an AS of its own).
+  [ "$DEPREFER" -gt 0 ] 2>/dev/null && deprefer="
+  deprefer: { asn: $((65000 + i)), prepend: $DEPREFER, med: null }"
   # The same config at every site except site.id.
   cat <<CONF
 site: { id: site$i }
@@ -128,8 +135,8 @@ announce:
   prefixes: [$SERVICE4/32]
   adapter: bird
   bird: { includeFile: $d/routes4.conf, includeFile6: $d/routes6.conf, socket: $d/bird.ctl }
-  shutdownLinger: 2s
-guard: { interval: 100ms, timeout: 150ms, fall: 3 }
+  shutdownLinger: 2s$deprefer
+guard: $GUARD
 admin: { listen: "$(site_addr "$i"):9153", socket: $d/admin.sock }  # sites share /run: a socket each
 log: { level: info }
 CONF
@@ -394,5 +401,5 @@ case "${1:-}" in
   variant) variant "${2:-}" ;;
   blackhole) blackhole "${2:-}" "${3:-}" ;;
   upstream) upstream "${2:-}" ;;
-  *) sed -n '2,24p' "$0"; exit 2 ;;
+  *) sed -n '2,27p' "$0"; exit 2 ;;
 esac
