@@ -52,6 +52,28 @@ export function parseBfd(out: string): Record<string, string> {
   return r;
 }
 
+/** "04:04:19.719" → ms of the day (NaN when it is not such a time). */
+const timeOfDay = (t: string): number => {
+  const m = /^(\d\d):(\d\d):(\d\d)(?:\.(\d{1,3}))?$/.exec(t);
+  if (!m) return NaN;
+  return ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000 + Number((m[4] ?? '0').padEnd(3, '0'));
+};
+
+/**
+ * Whether a session's "state since" is the same as before: the same state and a since within
+ * 100 ms (BIRD derives the wall-clock "since" from its monotonic clock at each read, and it moves
+ * by a millisecond now and then; a session that went down and up again moves it by far more).
+ */
+function sameSession(before: string, now: string | undefined): boolean {
+  if (now === undefined) return false;
+  const a = before.split(' ');
+  const b = now.split(' ');
+  if (a.length !== b.length || a.slice(0, -1).join(' ') !== b.slice(0, -1).join(' ')) return false;
+  const ta = timeOfDay(a.at(-1) as string);
+  const tb = timeOfDay(b.at(-1) as string);
+  return Number.isNaN(ta) || Number.isNaN(tb) ? a.at(-1) === b.at(-1) : Math.abs(ta - tb) <= 100;
+}
+
 /**
  * Whether every BGP and BFD session stayed up the whole time: every read shows each session of
  * the first read, still Established / Up and with the same "since" (a reset changes it, even one
@@ -72,9 +94,10 @@ export function sessionsStable(polls: readonly RouterPoll[]): {
       continue;
     }
     for (const [k, v] of Object.entries(first.bgp ?? {}))
-      if (p.bgp[k] !== v || !v.startsWith('up Established')) resets.add(`bgp ${k}: ${v} → ${p.bgp[k] ?? 'gone'}`);
+      if (!sameSession(v, p.bgp[k]) || !v.startsWith('up Established'))
+        resets.add(`bgp ${k}: ${v} → ${p.bgp[k] ?? 'gone'}`);
     for (const [k, v] of Object.entries(first.bfd ?? {}))
-      if (p.bfd[k] !== v || !v.startsWith('Up')) resets.add(`bfd ${k}: ${v} → ${p.bfd[k] ?? 'gone'}`);
+      if (!sameSession(v, p.bfd[k]) || !v.startsWith('Up')) resets.add(`bfd ${k}: ${v} → ${p.bfd[k] ?? 'gone'}`);
   }
   return { stable: resets.size === 0, resets: [...resets], failedReads };
 }

@@ -62,6 +62,8 @@ describe('router figures', () => {
       failedReads: 1,
     });
     assert.equal(sessionsStable([poll(0, []), poll(1, [], '04:05:00.000')]).stable, false);
+    assert.equal(sessionsStable([poll(0, []), poll(1, [], '04:04:19.720')]).stable, true, 'BIRD moves since by 1 ms');
+    assert.equal(sessionsStable([poll(0, []), poll(1, [], '04:04:20.019')]).stable, false, 'a flap of 300 ms');
     assert.equal(sessionsStable([poll(0, []), poll(1, [], undefined, 'Down')]).stable, false);
     assert.equal(sessionsStable([]).stable, false, 'no read at all proves nothing');
   });
