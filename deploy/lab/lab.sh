@@ -235,10 +235,11 @@ up() {
     ns "$P-client" ip link set "${P}c" up
     ns "$P-router" ip link set "${P}rc" up
     ns "$P-client" ip route add default via 203.0.113.1
-    ns "$P-client" ip addr add "$ATTACKER/24" dev "${P}c"
-    ns "$P-router" ip addr add 198.18.0.1/24 dev "${P}rc"
-    ns "$P-router" ip addr add "$UPSTREAM/32" dev lo
   fi
+  # The load address and the shared upstream's (replace: also on a lab made before they existed).
+  ns "$P-client" ip addr replace "$ATTACKER/24" dev "${P}c"
+  ns "$P-router" ip addr replace 198.18.0.1/24 dev "${P}rc"
+  ns "$P-router" ip addr replace "$UPSTREAM/32" dev lo
   local fleet; fleet=$(fleet_on)
   for i in $(seq 1 "$N"); do
     local s="$P-s$i" d=$DIR/s$i
