@@ -52,7 +52,7 @@ _edgedns() {
     'zone check' | 'zone check '* | 'config check' | 'config check '*)
       [[ $cur == -* ]] && words_here='-h --help' || { _edgedns_files; return; } ;;
     config) words_here='check -h --help' ;;
-    status) words_here="$admin --json -h --help" ;;
+    status) words_here="$admin --json --fleet -h --help" ;;
     reload) words_here="$admin --remove -h --help" ;;
     cache) words_here='flush -h --help' ;;
     'cache flush'*) words_here="$admin -h --help" ;;

@@ -1,16 +1,17 @@
 // Level-triggered announcement: the desired state (from health) and the confirmed state (the last
 // successful adapter call) are both kept. One adapter call at a time; a newer desired state
 // replaces a pending one; the desired state is re-asserted every `reconcileMs` and retried with
-// back-off after a failure.
+// back-off after a failure. 'deprefer' is a third state beside announce and withdraw: the adapter
+// moves between it and 'announce' without withdrawing.
 //
 //   set(desired) ──▶ [pending] ──▶ adapter.apply ──ok──▶ confirmed = desired
 //                        ▲              │ fail
 //                        └── retry ◀────┘ (1 s, 2 s, … up to maxRetryMs)
 
 import type { Logger } from '../core/index.js';
-import { errorMessage } from '../core/index.js';
-import type { Action, Adapter } from './adapter.js';
-import { AdapterError } from './adapter.js';
+import { EdgeError, ErrorCode, errorMessage } from '../core/index.js';
+import type { Action, Adapter, Deprefer } from './adapter.js';
+import { AdapterError, depreferProblems, describeDeprefer } from './adapter.js';
 
 export interface AnnounceObserver {
   desired(action: Action): void;
@@ -26,6 +27,8 @@ export interface AnnouncerOptions {
   prefixes: readonly string[];
   siteId: string;
   reconcileMs: number;
+  /** The worse path of 'deprefer' (announce.deprefer); null or absent: set('deprefer') is refused. */
+  deprefer?: Deprefer | null;
   retryMs?: number;
   maxRetryMs?: number;
   log: Logger;
@@ -45,7 +48,13 @@ export interface AnnounceStatus {
   failures: number;
 }
 
-type Options = Required<Omit<AnnouncerOptions, 'observer'>> & { observer: AnnounceObserver };
+type Options = Required<Omit<AnnouncerOptions, 'observer' | 'deprefer'>> & {
+  observer: AnnounceObserver;
+  deprefer: Deprefer | null;
+};
+
+const DOING: Record<Action, string> = { announce: 'announcing', deprefer: 'depreferring', withdraw: 'withdrawing' };
+const DONE: Record<Action, string> = { announce: 'announced', deprefer: 'depreferred', withdraw: 'withdrawn' };
 
 export class Announcer {
   readonly #o: Options;
@@ -68,7 +77,9 @@ export class Announcer {
   #stopped = false;
 
   constructor(o: AnnouncerOptions) {
-    this.#o = { retryMs: 1000, maxRetryMs: 30_000, observer: NOOP, ...o };
+    this.#o = { retryMs: 1000, maxRetryMs: 30_000, observer: NOOP, ...o, deprefer: o.deprefer ?? null };
+    const problems = this.#o.deprefer ? depreferProblems(this.#o.deprefer, 'announce.deprefer') : [];
+    if (problems.length > 0) throw new EdgeError(ErrorCode.CONFIG_INVALID, problems.join('; '), problems);
     this.#retryDelay = this.#o.retryMs;
     if (o.reconcileMs > 0) {
       this.#reconcileTimer = setInterval(() => this.reassert(), o.reconcileMs);
@@ -76,8 +87,16 @@ export class Announcer {
     }
   }
 
-  /** Ask for a state. Changing it replaces whatever was pending. */
+  /**
+   * Ask for a state. Changing it replaces whatever was pending. 'deprefer' needs the `deprefer`
+   * option: without it, it throws (the caller decides what shedding does when none is configured).
+   */
   set(action: Action, reason: string): void {
+    if (action === 'deprefer' && this.#o.deprefer === null)
+      throw new EdgeError(
+        ErrorCode.CONFIG_INVALID,
+        "announcer: set('deprefer') needs the deprefer option (announce.deprefer), got null",
+      );
     if (this.#stopped) return;
     if (action === this.#desired) return;
     this.#desired = action;
@@ -85,8 +104,9 @@ export class Announcer {
     this.#seq++;
     this.#o.observer.desired(action);
     this.#o.observer.transition(action, reason);
-    this.#o.log.info(action === 'announce' ? 'announcing' : 'withdrawing', {
+    this.#o.log.info(DOING[action], {
       prefixes: this.#o.prefixes,
+      ...(action === 'deprefer' && this.#o.deprefer && { deprefer: describeDeprefer(this.#o.deprefer) }),
       reason,
       seq: this.#seq,
       adapter: this.#o.adapter.name,
@@ -171,6 +191,7 @@ export class Announcer {
             siteId: this.#o.siteId,
             reason: this.#reason,
             seq,
+            deprefer: action === 'deprefer' ? this.#o.deprefer : null,
           });
           this.#o.observer.call(this.#o.adapter.name, (performance.now() - t0) / 1000, true);
           const changed = this.#confirmed !== action;
@@ -180,7 +201,7 @@ export class Announcer {
           this.#retryDelay = this.#o.retryMs;
           this.#o.observer.confirmed(action);
           if (changed)
-            this.#o.log.info(action === 'announce' ? 'announced' : 'withdrawn', {
+            this.#o.log.info(DONE[action], {
               prefixes: this.#o.prefixes,
               seq,
               adapter: this.#o.adapter.name,

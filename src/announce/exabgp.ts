@@ -6,8 +6,8 @@ import type { Stats } from 'node:fs';
 import { constants as fsc } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open, stat } from 'node:fs/promises';
-import type { Adapter } from './adapter.js';
-import { AdapterError } from './adapter.js';
+import type { Adapter, AnnounceRequest, Deprefer } from './adapter.js';
+import { AdapterError, depreferOf } from './adapter.js';
 
 function kindOf(s: Stats): string {
   if (s.isFile()) return 'a regular file';
@@ -61,7 +61,37 @@ async function openFifo(path: string): Promise<FileHandle> {
 }
 
 /**
- * ExaBGP: `announce|withdraw route P next-hop self` lines into the FIFO (never our stdout). The
+ * The attributes of a deprefer line: ` med M as-path [ A A … ]`. ExaBGP 4 sends an `as-path` as
+ * given, without its own AS in front (it only makes `[ local-as ]` up when there is none), so the
+ * path is `asn` once for the normal path and `prepend` times more: `asn` must be the neighbor's
+ * `local-as` (eBGP).
+ */
+function exabgpAttributes(d: Deprefer | null): string {
+  if (d === null) return '';
+  const med = d.med === null ? '' : ` med ${d.med}`;
+  const path =
+    d.prepend === 0
+      ? ''
+      : ` as-path [ ${Array<number>(d.prepend + 1)
+          .fill(d.asn)
+          .join(' ')} ]`;
+  return med + path;
+}
+
+/**
+ * The API lines for a request: `announce route P next-hop self` (announce),
+ * `announce route P next-hop self med M as-path [ A A A ]` (deprefer: the same route announced
+ * again with other attributes replaces the path at the peer, no withdrawal), `withdraw route P
+ * next-hop self` (withdraw).
+ */
+export function exabgpLines(req: AnnounceRequest): string {
+  const attrs = exabgpAttributes(depreferOf(req));
+  const verb = req.action === 'withdraw' ? 'withdraw' : 'announce';
+  return req.prefixes.map((p) => `${verb} route ${p} next-hop self${attrs}\n`).join('');
+}
+
+/**
+ * ExaBGP: `announce|withdraw route P next-hop self …` lines into the FIFO (never our stdout). The
  * FIFO stays open between calls, so the reader never sees an end of file. Done when the write
  * succeeded: ExaBGP gives the writer no answer to read back.
  */
@@ -74,7 +104,7 @@ export function exabgpAdapter(o: { pipe: string; timeoutMs: number }): Adapter &
   return {
     name: 'exabgp',
     async apply(req) {
-      const lines = req.prefixes.map((p) => `${req.action} route ${p} next-hop self\n`).join('');
+      const lines = exabgpLines(req);
       fh ??= await openFifo(o.pipe);
       try {
         // A few short lines, under PIPE_BUF: the kernel writes them whole or not at all.

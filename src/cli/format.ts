@@ -68,3 +68,69 @@ export function formatStatus(s: StatusDoc): string {
   lines.push(`config: ${s.config.source} (sha256 ${s.config.sha256.slice(0, 12)})`);
   return `${lines.join('\n')}\n`;
 }
+
+/** GET /fleet: this site, the withdraw budget, and a row per site of the fleet. */
+export interface FleetDoc {
+  site: string;
+  minAnnounced: number;
+  sites: {
+    site: string;
+    self: boolean;
+    fresh: boolean;
+    state: string | null;
+    verdict: string | null;
+    announced: boolean | null;
+    reach: boolean | null;
+    reachedBy: string;
+    serialLag: string[];
+    sameConfig: boolean | null;
+    load: string | null;
+    lastSeenMs: number | null;
+    error: string | null;
+  }[];
+}
+
+export function isFleetDoc(v: unknown): v is FleetDoc {
+  return v !== null && typeof v === 'object' && Array.isArray((v as FleetDoc).sites);
+}
+
+/** The fleet table of `edgedns status --fleet`. */
+export function formatFleet(f: FleetDoc): string {
+  const yes = (b: boolean | null, y = 'yes', n = 'NO'): string => (b === null ? '-' : b ? y : n);
+  const rows = f.sites.map((r) => [
+    `${r.site}${r.self ? ' *' : ''}`,
+    r.state === null ? '?' : r.fresh ? r.state : `${r.state} (stale)`,
+    yes(r.announced),
+    r.self ? 'self' : yes(r.reach),
+    r.reachedBy,
+    r.serialLag.length === 0 ? (r.state ? 'in sync' : '-') : r.serialLag.join('; '),
+    r.self ? '' : yes(r.sameConfig, 'same', 'DIFFERS'),
+    r.load ?? '-',
+    r.lastSeenMs === null ? 'never' : r.self ? 'now' : `${(r.lastSeenMs / 1000).toFixed(1)} s ago`,
+    r.error ?? '',
+  ]);
+  const head = [
+    'SITE',
+    'STATE',
+    'ANNOUNCED',
+    'DNS FROM HERE',
+    'REACHED BY',
+    'SERIALS',
+    'CONFIG',
+    'LOAD',
+    'LAST SEEN',
+    'ERROR',
+  ];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
+  const announced = f.sites.filter((r) => r.announced).length;
+  return `${[
+    line(head),
+    ...rows.map(line),
+    `${announced} of ${f.sites.length} sites announced; at least ${f.minAnnounced} stay announced for shared causes (* this site: ${f.site})`,
+  ].join('\n')}\n`;
+}

@@ -54,6 +54,7 @@ export function runGuard(c: Config, log: Logger, probeZone: string | undefined):
         siteId,
         reason: 'guard: node not answering',
         seq: ++seq,
+        deprefer: null,
       });
       withdrawn = true;
       log.warn('guard withdrew the address: the node is not answering', {

@@ -14,7 +14,7 @@ import {
 import type { AdminClientOptions } from './admin-client.js';
 import { adminRequest } from './admin-client.js';
 import type { StatusDoc } from './format.js';
-import { formatStatus } from './format.js';
+import { formatFleet, formatStatus, isFleetDoc } from './format.js';
 
 /**
  * Exit codes: 0 ok; 1 a zone file rejected (zone print/check, config check, serve, reload) or a
@@ -182,7 +182,17 @@ function nodeCommands(program: Command): void {
   adminOpts(program.command('status'))
     .description("a summary of a running node's /status (--json for the document)")
     .option('--json', 'print the raw JSON document')
-    .action(async (opts: AdminClientOptions & { json?: boolean }) => {
+    .option('--fleet', "the fleet's sites as this node sees them (/fleet)")
+    .action(async (opts: AdminClientOptions & { json?: boolean; fleet?: boolean }) => {
+      if (opts.fleet) {
+        const f = await adminRequest(opts, 'GET', 'fleet');
+        if (f.status === 404)
+          throw new EdgeError(ErrorCode.USAGE, 'status --fleet: this node is not in a fleet (fleet.peers is empty)');
+        if (f.status !== 200 || !isFleetDoc(f.json))
+          throw new EdgeError(ErrorCode.USAGE, `status --fleet: HTTP ${f.status}: ${f.text.trim().slice(0, 200)}`);
+        process.stdout.write(opts.json ? `${JSON.stringify(f.json, null, 2)}\n` : formatFleet(f.json));
+        return;
+      }
       const r = await adminRequest(opts, 'GET', 'status');
       if (r.status !== 200) throw new EdgeError(ErrorCode.USAGE, `status: HTTP ${r.status}: ${r.text.trim()}`);
       if (!isStatusDoc(r.json))

@@ -4,6 +4,7 @@
 import * as net from 'node:net';
 import {
   Class,
+  OPT_NSID,
   Rcode,
   T,
   absoluteName,
@@ -16,6 +17,7 @@ import {
 } from '../wire/index.js';
 import type { Question } from './query.js';
 import { randomId } from './query.js';
+import { responseOpt } from './stream.js';
 import { ExchangeError, UdpTransport, tcpExchange } from './transport.js';
 
 export interface ProbeTarget {
@@ -101,9 +103,44 @@ async function probe(
         : await tcpExchange(t, q, build, timeoutMs, () => {}, from);
     return `${transport} ${t.host}:${t.port}: ${verify(reply, q)}`;
   } catch (e) {
-    const why =
-      e instanceof ExchangeError && e.kind === 'timeout' ? `no answer within ${timeoutMs} ms` : (e as Error).message;
-    throw new Error(`${transport} ${t.host}:${t.port}: ${why}`, { cause: e });
+    throw probeFailure(transport, t, timeoutMs, e);
+  }
+}
+
+/** A probe's failure, starting with the transport and address. */
+function probeFailure(transport: 'UDP' | 'TCP', t: ProbeTarget, timeoutMs: number, e: unknown): Error {
+  const why =
+    e instanceof ExchangeError && e.kind === 'timeout' ? `no answer within ${timeoutMs} ms` : (e as Error).message;
+  return new Error(`${transport} ${t.host}:${t.port}: ${why}`, { cause: e });
+}
+
+/** An empty NSID option (RFC 5001 §2.3: the query carries it with no data). */
+const ASK_NSID = Uint8Array.of(0, OPT_NSID, 0, 0);
+const ID_SERVER = question({ name: 'id.server.', type: T.TXT, class: Class.CH });
+
+/**
+ * Another site's identity over its unicast address, as a fleet peer checks its data plane:
+ * CH TXT id.server with an empty NSID option over UDP. Resolves with the NSID of a correct answer;
+ * throws when none comes in time, or the answer carries no NSID.
+ */
+export async function probeNsid(t: ProbeTarget, timeoutMs: number): Promise<string> {
+  const build = (id: number): Buffer =>
+    encodeQuery({
+      id,
+      flags: 0,
+      qname: ID_SERVER.qname,
+      qtype: ID_SERVER.qtype,
+      qclass: ID_SERVER.qclass,
+      edns: { udpSize: 1232, dnssecOk: false, options: ASK_NSID },
+    });
+  try {
+    const reply = await probes.exchange(t, ID_SERVER, build, timeoutMs);
+    verify(reply, ID_SERVER);
+    const nsid = responseOpt(reply)?.nsid;
+    if (!nsid) throw new Error('the answer has no NSID');
+    return nsid;
+  } catch (e) {
+    throw probeFailure('UDP', t, timeoutMs, e);
   }
 }
 

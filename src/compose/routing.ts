@@ -41,7 +41,11 @@ export function buildAdapter(c: Config, log: Logger): Adapter {
 }
 
 /** `edgedns announce announce|withdraw`: run the adapter of this config once. */
-export async function announceOnce(configPath: string, action: Action, log: Logger): Promise<string> {
+export async function announceOnce(
+  configPath: string,
+  action: Exclude<Action, 'deprefer'>,
+  log: Logger,
+): Promise<string> {
   const { config: c } = loadConfig(configPath);
   const adapter = buildAdapter(c, log);
   return adapter.apply({
@@ -50,5 +54,6 @@ export async function announceOnce(configPath: string, action: Action, log: Logg
     siteId: identityConfig(c).siteId,
     reason: `edgedns announce ${action}`,
     seq: 0,
+    deprefer: null,
   });
 }

@@ -15,6 +15,8 @@ import {
   parseCidr,
   prefixNetwork,
 } from '../core/index.js';
+import type { FleetConfig } from './fleet.js';
+import { FLEET_DEFAULTS, fleetProblems, fleetSchema } from './fleet.js';
 import type { HostPort } from './schema.js';
 import {
   address,
@@ -34,6 +36,7 @@ import {
   socketPath,
   str,
   strOrFalse,
+  withDefaults,
 } from './schema.js';
 
 export interface ZoneFileConfig {
@@ -99,7 +102,10 @@ export interface Config {
     /** Whether failing shared checks (upstreams) withdraw too. */
     sharedWithdraw: boolean;
     probeTimeout: number;
+    /** Above it the node is overloaded (it sheds load), not broken; a stall of seconds is broken. */
     maxEventLoopLag: number;
+    /** Overloaded also when the busiest process's event loop is busier than this, or the kernel drops more UDP queries a second. */
+    overload: { maxUtilization: number; maxDropRate: number };
     maxHeapFraction: number;
     /** An operator's check command: exit 0 passes. */
     command: { command: string; args: string[]; timeout: number } | null;
@@ -112,11 +118,15 @@ export interface Config {
     bird: { includeFile: string | null; includeFile6: string | null; socket: string; birdc: string; timeout: number };
     exabgp: { pipe: string | null; timeout: number };
     gobgp: { command: string; args: string[]; timeout: number };
+    /** While SHEDDING, announce a worse path (AS path prepended with `asn`, and/or MED) instead of the normal one; null = the normal one. */
+    deprefer: { asn: number; prepend: number; med: number | null } | null;
     reconcileInterval: number;
     shutdownLinger: number;
     withdrawTimeout: number;
   };
   guard: { interval: number; timeout: number; fall: number };
+  /** The fleet of sites this node belongs to (fleet.ts); no peers = a single node. */
+  fleet: FleetConfig;
   /**
    * The admin HTTP endpoint, on TCP (`listen`) and on a Unix socket (`socket`, an absolute path);
    * null turns either off. Mutations need the socket or, over TCP, the token of `tokenFile`.
@@ -201,6 +211,7 @@ export const DEFAULTS = {
     sharedWithdraw: false,
     probeTimeout: '500ms',
     maxEventLoopLag: '500ms',
+    overload: { maxUtilization: 0.9, maxDropRate: 100 },
     maxHeapFraction: 0.9,
     command: null,
   },
@@ -212,11 +223,13 @@ export const DEFAULTS = {
     bird: { includeFile: null, includeFile6: null, socket: '/run/bird/bird.ctl', birdc: 'birdc', timeout: '5s' },
     exabgp: { pipe: null, timeout: '5s' },
     gobgp: { command: 'gobgp', args: [] as string[], timeout: '5s' },
+    deprefer: null,
     reconcileInterval: '30s',
     shutdownLinger: '5s',
     withdrawTimeout: '5s',
   },
   guard: { interval: '200ms', timeout: '250ms', fall: 3 },
+  fleet: FLEET_DEFAULTS,
   // "auto": the service's runtime folder (see core/paths.ts), so that `make run` and systemd agree with the CLI.
   admin: { listen: '127.0.0.1:9153', socket: 'auto', tokenFile: null, hosts: [] as string[] },
   log: { level: 'info', format: 'json', queries: 'off', sampleRate: 0.01 },
@@ -284,6 +297,7 @@ const schema = obj<Config>({
     sharedWithdraw: bool(),
     probeTimeout: duration(60_000),
     maxEventLoopLag: duration(60_000),
+    overload: obj({ maxUtilization: fraction(), maxDropRate: int(0, 100_000_000) }),
     maxHeapFraction: fraction(),
     command: optional(obj({ command: str(), args: list(str()), timeout: duration(600_000) })),
   }),
@@ -301,11 +315,18 @@ const schema = obj<Config>({
     }),
     exabgp: obj({ pipe: optional(str()), timeout: duration(600_000) }),
     gobgp: obj({ command: str(), args: list(str()), timeout: duration(600_000) }),
+    deprefer: optional(
+      withDefaults(
+        { asn: 0, prepend: 0, med: null },
+        obj({ asn: int(0, 4_294_967_295), prepend: int(0, 16), med: optional(int(0, 4_294_967_295)) }),
+      ),
+    ),
     reconcileInterval: duration(),
     shutdownLinger: duration(3_600_000),
     withdrawTimeout: duration(600_000),
   }),
   guard: obj({ interval: duration(60_000), timeout: duration(60_000), fall: int(1, 100) }),
+  fleet: fleetSchema,
   admin: obj({
     listen: optional(adminListen(9153)),
     socket: optional(socketPath(() => defaultAdminSocket())),
@@ -373,6 +394,11 @@ function crossChecks(c: Config): string[] {
   if (c.health.fastInterval > c.health.interval) p.push('health.fastInterval: must not be longer than health.interval');
   if (c.health.holdDown.initial > c.health.holdDown.max)
     p.push('health.holdDown.initial: must not be longer than health.holdDown.max');
+  const d = a.deprefer;
+  if (d && d.prepend > 0 && d.asn === 0) p.push('announce.deprefer.asn: required to prepend (the AS number to repeat)');
+  if (d && d.prepend === 0 && d.med === null)
+    p.push('announce.deprefer: set prepend (with asn) or med, or write null for no de-preference');
+  p.push(...fleetProblems(c.fleet));
   return p;
 }
 

@@ -1,6 +1,8 @@
 // Public API of config/: the schema, defaults, loading and validation.
 export { DEFAULTS, loadConfig, validateConfig } from './config.js';
 export type { Config, LoadedConfig, ZoneFileConfig } from './config.js';
+export { minAnnouncedOf } from './fleet.js';
+export type { FleetConfig, FleetPeer, MinAnnounced } from './fleet.js';
 export { hostWarnings } from './host.js';
 export type { HostEnv } from './host.js';
 export { parseAdminHostPort, parseHostPort } from './schema.js';

@@ -177,6 +177,12 @@ export const strOrFalse = (): Check<string | false> => (v, path, p) => {
 };
 
 /** A number from 0 to 1. */
+/** A mapping whose missing keys take `defaults` (for a section whose default is null). */
+export const withDefaults =
+  <T extends object>(defaults: T, inner: Check<T>): Check<T> =>
+  (v, path, p) =>
+    inner(v !== null && typeof v === 'object' && !Array.isArray(v) ? { ...defaults, ...v } : v, path, p);
+
 export const fraction = (): Check<number> => (v, path, p) => {
   if (typeof v === 'number' && v >= 0 && v <= 1) return v;
   p.push(`${path}: expected a number from 0 to 1, got ${show(v)}`);

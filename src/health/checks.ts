@@ -1,11 +1,12 @@
 // Health checks. `local` ones say whether this node can serve (their failure withdraws); `shared`
-// ones watch what every site shares (upstreams), and withdraw only when configured to.
+// ones watch what every site shares (upstreams), and withdraw only when configured to and the
+// fleet's withdraw budget allows; `load` ones say whether it is overloaded (load.ts), which sheds
+// instead of withdrawing.
 
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { errorMessage, runCommand } from '../core/index.js';
 
-export type CheckKind = 'local' | 'shared';
+export type CheckKind = 'local' | 'shared' | 'load';
 
 export interface CheckOutcome {
   ok: boolean;
@@ -15,12 +16,15 @@ export interface CheckOutcome {
 export interface Check {
   readonly name: string;
   readonly kind: CheckKind;
+  /** A failure while the node is overloaded is the load's doing, not a fault (a probe lost in a flood). */
+  readonly loadSensitive?: boolean;
   run(): CheckOutcome | Promise<CheckOutcome>;
 }
 
 export interface CheckResult extends CheckOutcome {
   name: string;
   kind: CheckKind;
+  loadSensitive: boolean;
 }
 
 /** A check from a function that says ok or not. */
@@ -28,11 +32,15 @@ export function predicateCheck(name: string, kind: CheckKind, fn: () => CheckOut
   return { name, kind, run: fn };
 }
 
-/** Passes when `probe` resolves within `timeoutMs`; its rejection message is the detail. */
+/**
+ * Passes when `probe` resolves within `timeoutMs`; its rejection message is the detail. Load
+ * sensitive: a probe lost while the node is overloaded says so, not that the node is broken.
+ */
 export function probeCheck(name: string, probe: () => Promise<string>, timeoutMs: number): Check {
   return {
     name,
     kind: 'local',
+    loadSensitive: true,
     async run() {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
@@ -46,22 +54,6 @@ export function probeCheck(name: string, probe: () => Promise<string>, timeoutMs
         clearTimeout(timer);
       }
     },
-  };
-}
-
-/** The longest event-loop delay since the previous run stays under `maxMs`. */
-export function eventLoopCheck(maxMs: number): Check & { close(): void } {
-  const h = monitorEventLoopDelay({ resolution: 10 });
-  h.enable();
-  return {
-    name: 'event-loop',
-    kind: 'local',
-    run() {
-      const max = h.max / 1e6;
-      h.reset();
-      return { ok: max <= maxMs, detail: `max event-loop delay ${max.toFixed(1)} ms (limit ${maxMs} ms)` };
-    },
-    close: () => h.disable(),
   };
 }
 
@@ -100,9 +92,15 @@ export async function runChecks(checks: readonly Check[]): Promise<CheckResult[]
   return Promise.all(
     checks.map(async (c) => {
       try {
-        return { name: c.name, kind: c.kind, ...(await c.run()) };
+        return { name: c.name, kind: c.kind, loadSensitive: c.loadSensitive === true, ...(await c.run()) };
       } catch (e) {
-        return { name: c.name, kind: c.kind, ok: false, detail: errorMessage(e) };
+        return {
+          name: c.name,
+          kind: c.kind,
+          loadSensitive: c.loadSensitive === true,
+          ok: false,
+          detail: errorMessage(e),
+        };
       }
     }),
   );

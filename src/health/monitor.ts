@@ -1,5 +1,6 @@
-// Runs the checks on their interval (fast while RISING/FALLING), feeds the state machine, and
-// tells the announcer what to do. Also: the drain (file-backed, so it survives a restart), drills
+// Runs the checks on their interval (fast while RISING/FALLING), sorts their results into a verdict
+// (ok, overloaded, broken), feeds the state machine, and tells the announcer what to do. A
+// withdrawal for shared checks only asks the fleet's withdraw budget first. Also: the drain (file-backed, so it survives a restart), drills
 // (an injected local failure that reverts by itself), and noticing that the process was stalled.
 // Intervals, drill deadlines, hold-downs and stalls are monotonic time (`clock.now()`); a drain's
 // end written to the drain file is wall time, since the file outlives the process and people edit it.
@@ -9,16 +10,25 @@ import type { Clock, Logger } from '../core/index.js';
 import { errorMessage } from '../core/index.js';
 import type { Check, CheckResult } from './checks.js';
 import { runChecks } from './checks.js';
-import type { Event, FsmParams, HealthState } from './fsm.js';
+import type { Event, FsmParams, HealthState, Verdict } from './fsm.js';
 import { State, initialState, nextInterval, shouldAnnounce, step } from './fsm.js';
 
 /** Why the announcement changed, as a bounded label. */
-export type ChangeReason = 'healthy' | 'unhealthy' | 'drained' | 'undrained' | 'stalled' | 'stopping' | 'startup';
+export type ChangeReason =
+  'healthy' | 'unhealthy' | 'overloaded' | 'drained' | 'undrained' | 'stalled' | 'stopping' | 'startup';
 
 export interface HealthObserver {
   state(s: HealthState, announce: boolean): void;
   checks(results: readonly CheckResult[]): void;
   flap(): void;
+  /** Whether a withdrawal for shared checks is being held back by the fleet's withdraw budget. */
+  held(held: boolean): void;
+}
+
+/** The fleet's answer to "may this node withdraw for a shared cause?" (or stay withdrawn, when it is). */
+export interface BudgetDecision {
+  allow: boolean;
+  detail: string;
 }
 
 export interface MonitorOptions {
@@ -29,14 +39,23 @@ export interface MonitorOptions {
   drainFile: string | null;
   clock: Clock;
   log: Logger;
-  /** Called with the desired announcement whenever it may have changed, and after stalls. */
-  onDesired(announce: boolean, reason: ChangeReason, detail: string): void;
+  /**
+   * Called when the desired announcement or the shedding changes: `shedding` is true in SHEDDING
+   * (announced, de-preferred when so configured, shedding load).
+   */
+  onDesired(announce: boolean, reason: ChangeReason, detail: string, shedding: boolean): void;
   /** Called after a stall too short to count as a failure: re-assert the announcement. */
   onReassert(): void;
+  /**
+   * The withdraw budget (fleet/): asked when only shared checks fail (with `sharedWithdraw`), told
+   * whether the node is announced now. Without it, a shared failure withdraws as a local one does.
+   */
+  budget?(announced: boolean): BudgetDecision;
   observer?: HealthObserver;
 }
 
 const MIN_STALL_MS = 1000;
+const REASON_OF: Record<Verdict, ChangeReason> = { ok: 'healthy', overloaded: 'overloaded', broken: 'unhealthy' };
 
 interface DrainInfo {
   /** When the drain ends, or null for "until undrained"; see `clock`. */
@@ -66,6 +85,13 @@ export class HealthMonitor {
   #watch: NodeJS.Timeout | undefined;
   #beatAt = 0;
   #results: CheckResult[] = [];
+  #verdict: Verdict = 'ok';
+  /** Shared checks fail and would withdraw: a budgeted withdrawal is wanted (told to the fleet). */
+  #budgeted = false;
+  /** Why the budget holds the withdrawal back, or null. */
+  #held: string | null = null;
+  /** The budget let this node withdraw for shared checks at the last round: it is on its way out. */
+  #leaving = false;
   #drillUntil = 0;
   #memoryDrain: DrainInfo | null = null;
   #running = false;
@@ -88,11 +114,31 @@ export class HealthMonitor {
     return shouldAnnounce(this.#s);
   }
 
+  /** The last round's verdict. */
+  get verdict(): Verdict {
+    return this.#verdict;
+  }
+
+  /** Whether shared checks fail with `sharedWithdraw` on: this node wants a budgeted withdrawal. */
+  get budgeted(): boolean {
+    return this.#budgeted;
+  }
+
+  /** The budget let this node go for shared checks at the last round (told to the fleet: it goes first). */
+  get leaving(): boolean {
+    return this.#leaving;
+  }
+
+  /** Check now rather than at the next interval (what the checks see has changed). */
+  recheck(): void {
+    if (!this.#running) this.#schedule(0);
+  }
+
   /** Begin checking; a drain left on disk is honoured at once. */
   start(): void {
     const d = this.#readDrain();
     if (d) this.#apply({ type: 'drain', now: this.#o.clock.now(), reason: `drained (${d.reason})` }, 'drained');
-    this.#o.onDesired(false, 'startup', 'startup: withdraw until the checks pass');
+    this.#o.onDesired(false, 'startup', 'startup: withdraw until the checks pass', false);
     this.#lastTick = this.#o.clock.now();
     this.#expected = 0;
     this.#beatAt = this.#lastTick;
@@ -184,6 +230,8 @@ export class HealthMonitor {
       holdDownMs: Math.max(0, s.holdUntil - now),
       drain: this.#drainStatus(now),
       drillMs: Math.max(0, this.#drillUntil - now),
+      verdict: this.#verdict,
+      heldByBudget: this.#held,
       checks: this.#results,
       summary: `${s.state}${shouldAnnounce(s) ? ' (announced)' : ' (withdrawn)'}: ${s.reason}`,
     };
@@ -212,13 +260,9 @@ export class HealthMonitor {
       const results = await runChecks(this.#checks);
       this.#results = results;
       this.#o.observer?.checks(results);
-      const failing = results.filter((r) => !r.ok && (r.kind === 'local' || this.#o.sharedWithdraw));
-      for (const r of results)
-        if (!r.ok && r.kind === 'shared' && !this.#o.sharedWithdraw)
-          this.#o.log.debug('shared check failing (not withdrawing)', { check: r.name, detail: r.detail });
-      const ok = failing.length === 0;
-      const detail = ok ? 'checks pass' : failing.map((r) => `${r.name}: ${r.detail}`).join('; ');
-      this.#apply({ type: 'check', ok, now: this.#o.clock.now(), detail }, ok ? 'healthy' : 'unhealthy');
+      const { verdict, detail } = this.#judge(results);
+      this.#verdict = verdict;
+      this.#apply({ type: 'check', verdict, now: this.#o.clock.now(), detail }, REASON_OF[verdict]);
     } catch (e) {
       this.#o.log.error('health tick failed', { error: errorMessage(e) });
     } finally {
@@ -226,6 +270,47 @@ export class HealthMonitor {
       this.#lastTick = this.#o.clock.now();
       this.#schedule(nextInterval(this.#s, this.#o.params));
     }
+  }
+
+  /**
+   * The verdict of a round: broken when a local check fails (a load-sensitive one only while the
+   * node is not overloaded) or a shared one with `sharedWithdraw` that the budget lets withdraw;
+   * else overloaded when a load check fails; else ok.
+   */
+  #judge(results: readonly CheckResult[]): { verdict: Verdict; detail: string } {
+    const load = results.filter((r) => !r.ok && r.kind === 'load');
+    const overloaded = load.length > 0;
+    const local = results.filter((r) => !r.ok && r.kind === 'local' && !(overloaded && r.loadSensitive));
+    let shared = results.filter((r) => !r.ok && r.kind === 'shared');
+    if (!this.#o.sharedWithdraw) {
+      for (const r of shared)
+        this.#o.log.debug('shared check failing (not withdrawing)', { check: r.name, detail: r.detail });
+      shared = [];
+    }
+    this.#budgeted = shared.length > 0;
+    let held: string | null = null;
+    if (local.length === 0 && shared.length > 0 && this.#o.budget) {
+      const b = this.#o.budget(shouldAnnounce(this.#s));
+      if (!b.allow) {
+        held = `${shared.map((r) => `${r.name}: ${r.detail}`).join('; ')}; not withdrawing: ${b.detail}`;
+        shared = [];
+      }
+    }
+    if ((held === null) !== (this.#held === null)) {
+      if (held) this.#o.log.warn('withdraw budget: keeping the announcement', { detail: held });
+      else this.#o.log.info('withdraw budget: no longer holding', {});
+      this.#o.observer?.held(held !== null);
+    }
+    this.#held = held;
+    this.#leaving = shared.length > 0;
+    const broken = [...local, ...shared];
+    const names = (rs: readonly CheckResult[]): string => rs.map((r) => `${r.name}: ${r.detail}`).join('; ');
+    if (broken.length > 0) return { verdict: 'broken', detail: names(broken) };
+    if (overloaded) {
+      const lost = results.filter((r) => !r.ok && r.kind === 'local');
+      return { verdict: 'overloaded', detail: names([...load, ...lost]) };
+    }
+    return { verdict: 'ok', detail: held ?? 'checks pass' };
   }
 
   /** A late watchdog means the whole process was stopped (SIGSTOP, a frozen VM); true when it reports a stall. */
@@ -251,7 +336,8 @@ export class HealthMonitor {
     const isUp = shouldAnnounce(after);
     this.#o.observer?.state(after, isUp);
     if (after.state !== before.state) {
-      const level = after.state === State.DOWN || after.state === State.FALLING ? 'warn' : 'info';
+      const level =
+        after.state === State.DOWN || after.state === State.FALLING || after.state === State.SHEDDING ? 'warn' : 'info';
       this.#o.log[level]('health state', {
         from: before.state,
         to: after.state,
@@ -260,7 +346,9 @@ export class HealthMonitor {
         flaps: after.flaps,
       });
     }
-    if (wasUp !== isUp) this.#o.onDesired(isUp, reason, after.reason);
+    const wasShedding = before.state === State.SHEDDING;
+    const isShedding = after.state === State.SHEDDING;
+    if (wasUp !== isUp || wasShedding !== isShedding) this.#o.onDesired(isUp, reason, after.reason, isShedding);
   }
 
   /** The drain for people: its end as an ISO time, whichever clock it is kept on. */

@@ -1,8 +1,9 @@
-// The admin HTTP endpoint on TCP and on a Unix socket: /metrics, /healthz, /readyz, /status, and the mutating POST actions.
+// The admin HTTP endpoint on TCP and on a Unix socket: /metrics, /healthz, /readyz, /status, the
+// node's own GET pages (/fleet, /fleet/state), and the mutating POST actions.
 //
 //   request ─► Origin header? ─────────────► 403  (a web page: CSRF)
 //           ─► Host not ours? ─────────────► 403  (DNS rebinding)
-//           ─► GET/HEAD: /metrics /healthz /readyz /status, open on both
+//           ─► GET/HEAD: /metrics /healthz /readyz /status and `pages`, open on both
 //           ─► POST: over the socket ──────► allowed (its file mode decides who may connect)
 //                    over TCP: bearer token of admin.tokenFile, else 401 (403 without a token file)
 //                 ─► content-type: application/json, else 415; a JSON object, else 400
@@ -24,6 +25,13 @@ export interface ActionResult {
   [k: string]: unknown;
 }
 
+/** A GET page of the node's own: its status, body and extra headers (JSON unless they say otherwise). */
+export interface Page {
+  status: number;
+  body: string;
+  headers?: Record<string, string>;
+}
+
 /** A POST action: receives the JSON body and answers JSON; ok false is the caller's fault (400). */
 export type Action = (body: Record<string, unknown>) => ActionResult | Promise<ActionResult>;
 
@@ -42,6 +50,8 @@ export interface AdminOptions {
   /** Should this node receive traffic? */
   ready(): { ready: boolean; reason: string };
   actions: Readonly<Record<string, Action>>;
+  /** GET pages besides the built-in ones, by path. */
+  pages?: Readonly<Record<string, (url: URL) => Page>>;
   log: Logger;
 }
 
@@ -167,8 +177,13 @@ export async function startAdmin(o: AdminOptions): Promise<AdminServer> {
         }
         case '/status':
           return json(res, 200, await o.status());
-        default:
-          return json(res, 404, { ok: false, message: `no such endpoint: ${path}` });
+        default: {
+          const page = o.pages?.[path]?.(url);
+          if (!page) return json(res, 404, { ok: false, message: `no such endpoint: ${path}` });
+          res.writeHead(page.status, { 'content-type': 'application/json', ...page.headers });
+          res.end(page.body);
+          return;
+        }
       }
     }
     if (req.method !== 'POST') {

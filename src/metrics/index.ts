@@ -2,5 +2,5 @@
 export { createMetrics, mergeMetrics } from './metrics.js';
 export type { MetricSources, Metrics, MetricsJson } from './metrics.js';
 export { durationField, hostAllowed, startAdmin, unknownField } from './admin.js';
-export type { Action, ActionResult, AdminOptions, AdminServer } from './admin.js';
+export type { Action, ActionResult, AdminOptions, AdminServer, Page } from './admin.js';
 export type { Registry } from 'prom-client';

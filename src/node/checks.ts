@@ -1,23 +1,31 @@
 // A node's health checks: local ones withdraw the address when they fail, the shared one (the
-// upstreams, which every site shares) only reports.
+// upstreams, which every site shares) only reports unless health.sharedWithdraw, and the load
+// check tells overloaded from broken (the node sheds instead of withdrawing).
 
 import type { ProbeCookie } from '../client/index.js';
 import { probeQuestion, probeTcp, probeUdp } from '../client/index.js';
 import type { Config } from '../config/index.js';
-import { formatHostPort } from '../core/index.js';
+import { formatHostPort, systemClock } from '../core/index.js';
 import type { Check } from '../health/index.js';
-import { commandCheck, eventLoopCheck, heapCheck, predicateCheck, probeCheck } from '../health/index.js';
+import type { LoadSample } from '../health/index.js';
+import { commandCheck, heapCheck, loadCheck, predicateCheck, probeCheck } from '../health/index.js';
 import type { DnsPlane } from '../process/index.js';
 import type { ZoneInfo } from '../zone/index.js';
 
-/** The checks of a node answering on `plane`; `close` stops the event-loop sampler. */
+/** The checks of a node answering on `plane`, and `extra` ones (the fleet's data-plane check). */
 export function nodeChecks(
   c: Config,
   plane: DnsPlane,
   zones: () => readonly ZoneInfo[],
   probeCookie: ProbeCookie,
-): { checks: Check[]; close(): void } {
-  const loop = eventLoopCheck(c.health.maxEventLoopLag);
+  load: () => Promise<LoadSample>,
+  extra: readonly Check[] = [],
+): Check[] {
+  const limits = {
+    maxUtilization: c.health.overload.maxUtilization,
+    maxLagMs: c.health.maxEventLoopLag,
+    maxDropRate: c.health.overload.maxDropRate,
+  };
   const q = probeQuestion(zones()[0]?.origin);
   const checks: Check[] = [
     predicateCheck('listeners', 'local', () => plane.listening()),
@@ -35,7 +43,7 @@ export function nodeChecks(
     ]),
     // Every process that answers serves the zones of the last successful load.
     predicateCheck('zones', 'local', () => plane.serving(zones())),
-    loop,
+    loadCheck(load, limits, systemClock),
     heapCheck(c.health.maxHeapFraction),
     {
       name: 'upstreams',
@@ -50,5 +58,5 @@ export function nodeChecks(
   ];
   if (c.health.command)
     checks.push(commandCheck(c.health.command.command, c.health.command.args, c.health.command.timeout));
-  return { checks, close: () => loop.close() };
+  return [...checks, ...extra];
 }

@@ -2,9 +2,11 @@
 // announcement, metrics and the admin endpoint), and runs it — reload, stop, signals. Its checks,
 // admin actions, /status document and the file commands sit beside it in this folder.
 
+import { createHash } from 'node:crypto';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { Announcer } from '../announce/index.js';
 import { buildAdapter, configBase, identityConfig } from '../compose/index.js';
+import type { SiteState } from '../fleet/index.js';
 import type { Config } from '../config/index.js';
 import { formatHostPort, hostWarnings } from '../config/index.js';
 import type { LogLevel, Logger, Notifier, RootLogger } from '../core/index.js';
@@ -17,6 +19,7 @@ import {
   errorMessage,
   systemClock,
 } from '../core/index.js';
+import type { LoadSample } from '../health/index.js';
 import { HealthMonitor } from '../health/index.js';
 import type { AdminServer, Metrics, Registry } from '../metrics/index.js';
 import { createMetrics, mergeMetrics, startAdmin } from '../metrics/index.js';
@@ -27,11 +30,22 @@ import type { ZoneInfo } from '../zone/index.js';
 import { checkReload, synthCounts } from '../zone/index.js';
 import { adminActions } from './admin.js';
 import { nodeChecks } from './checks.js';
+import type { NodeFleet } from './fleet.js';
+import { buildFleet } from './fleet.js';
 import { statusDocument } from './status.js';
 import type { ReloadResult } from './reload.js';
 import { RESTART_KEYS, canonicalZone } from './reload.js';
 
 export type { ServeOptions } from '../process/index.js';
+
+/**
+ * What must be the same at every site, hashed: the validated config without what is per site by
+ * design (`site`, `listen`, `admin`). Peers compare it to find a site whose config drifted.
+ */
+export function sharedConfigHash(c: Readonly<Config>): string {
+  const { site: _site, listen: _listen, admin: _admin, ...shared } = c;
+  return createHash('sha256').update(JSON.stringify(shared)).digest('hex');
+}
 
 /** A running node: DNS answered (here or by workers), health, announcement, admin; reload and stop. */
 export class EdgeNode {
@@ -50,7 +64,10 @@ export class EdgeNode {
   #reloading: Promise<ReloadResult> | undefined;
   #reloadNext:
     { result: Promise<ReloadResult>; remove: Set<string>; resolve: (r: Promise<ReloadResult>) => void } | undefined;
-  #closeChecks: () => void = () => {};
+  /** The fleet this node belongs to, or null for a single node. */
+  readonly fleet: NodeFleet | null;
+  /** The last load the load check read, for the fleet's shared state. */
+  #load: LoadSample = { utilization: 0, lagMs: 0, drops: 0 };
   /** What the files said at the last successful (re)load. */
   #state: ServingState;
   /** The logger this node made (none when one was given): its level follows reloads. */
@@ -79,18 +96,23 @@ export class EdgeNode {
       onError: (message, e) => log.warn('could not notify the service manager', { message, error: errorMessage(e) }),
     });
     const c = state.loaded.config;
+    const siteId = identityConfig(c).siteId;
+    this.fleet = buildFleet(c, configBase(state.loaded), siteId, systemClock, log, () => this.#fleetState(siteId));
     const checks = nodeChecks(
       c,
       plane,
       () => this.zones,
       (from) => cookiesOf(this.#state.secrets).probeOption(from),
+      async () => (this.#load = await plane.load()),
+      this.fleet ? [this.fleet.check] : [],
     );
-    this.#closeChecks = () => checks.close();
+    const fleet = this.fleet?.fleet;
     this.announcer = new Announcer({
       adapter: buildAdapter(c, log),
       prefixes: c.announce.prefixes,
-      siteId: identityConfig(c).siteId,
+      siteId,
       reconcileMs: c.announce.reconcileInterval,
+      deprefer: c.announce.deprefer,
       log,
       observer: metrics.announce,
     });
@@ -106,15 +128,36 @@ export class EdgeNode {
           decayMs: c.health.holdDown.decay,
         },
       },
-      checks: checks.checks,
+      checks,
       sharedWithdraw: c.health.sharedWithdraw,
       drainFile: c.health.drainFile,
       clock: systemClock,
       log,
-      onDesired: (up, reason) => this.announcer.set(up ? 'announce' : 'withdraw', reason),
+      onDesired: (up, reason, _detail, shedding) => {
+        plane.shed(shedding);
+        this.announcer.set(!up ? 'withdraw' : shedding && c.announce.deprefer ? 'deprefer' : 'announce', reason);
+      },
       onReassert: () => this.announcer.reassert(),
       observer: metrics.health,
+      ...(fleet && { budget: (announced: boolean) => fleet.budget(announced) }),
     });
+  }
+
+  /** What this node tells its fleet peers (without what it sees of them). */
+  #fleetState(site: string): Omit<SiteState, 'sees' | 'acks'> {
+    const h = this.health;
+    return {
+      site,
+      version: VERSION,
+      state: h.state.state,
+      verdict: h.verdict,
+      announced: h.announce,
+      budgeted: h.budgeted,
+      leaving: h.leaving,
+      serials: Object.fromEntries(this.zones.map((z) => [z.origin, z.serial])),
+      configHash: sharedConfigHash(this.config),
+      load: { utilization: this.#load.utilization, lagMs: this.#load.lagMs },
+    };
   }
 
   /** The zones served now, as last loaded. */
@@ -147,6 +190,7 @@ export class EdgeNode {
         upstreams: () => local?.upstreamStatus() ?? [],
         upstreamInFlight: () => local?.upstreamInFlight() ?? 0,
         workers: () => node?.plane.workers() ?? null,
+        fleet: () => node?.fleet?.fleet.table() ?? null,
         zoneAnswers: () => synthCounts,
       },
     );
@@ -162,6 +206,7 @@ export class EdgeNode {
       if (c.admin.listen || c.admin.socket) node.#admin = await node.#startAdmin(c.admin);
       // Withdraw first (clears what a crashed predecessor left), then announce after `rise`.
       node.health.start();
+      node.fleet?.fleet.start();
       return node;
     } catch (e) {
       await plane.closeTcp();
@@ -307,6 +352,7 @@ export class EdgeNode {
       announcer: this.announcer,
       startedAt: this.#startedAt,
       loaded: this.#state.loaded,
+      fleet: this.fleet,
     });
   }
 
@@ -321,6 +367,7 @@ export class EdgeNode {
       ready: () => this.ready(),
       log: this.log,
       actions: adminActions(this),
+      pages: this.fleet?.pages ?? {},
     });
   }
 
@@ -334,6 +381,7 @@ export class EdgeNode {
       this.log.info('stopping', { lingerMs: c.announce.shutdownLinger });
       if (this.#toldReady) this.#notify.stopping('stopping: withdrawing, then closing the listeners');
       this.health.stop();
+      this.fleet?.fleet.stop();
       const withdrawn = await this.announcer.settled(c.announce.withdrawTimeout);
       if (!withdrawn)
         this.log.error('withdraw not confirmed before stopping', {
@@ -350,7 +398,6 @@ export class EdgeNode {
         });
       }
       this.announcer.stop();
-      this.#closeChecks();
       await this.plane.closeTcp();
       await this.plane.closeUdp();
       await this.#admin?.close();

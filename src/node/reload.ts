@@ -36,4 +36,5 @@ export const RESTART_KEYS = [
   'health',
   'announce',
   'guard',
+  'fleet',
 ] as const;

@@ -10,6 +10,7 @@ import type { HealthMonitor } from '../health/index.js';
 import type { Registry } from '../metrics/index.js';
 import type { DnsPlane } from '../process/index.js';
 import type { ZoneInfo } from '../zone/index.js';
+import type { NodeFleet } from './fleet.js';
 
 /** What the document is read from. */
 export interface StatusSource {
@@ -23,6 +24,7 @@ export interface StatusSource {
   /** Monotonic (systemClock.now()) start time. */
   startedAt: number;
   loaded: Pick<LoadedConfig, 'source' | 'hash'>;
+  fleet: NodeFleet | null;
 }
 
 export async function statusDocument(n: StatusSource): Promise<Record<string, unknown>> {
@@ -56,7 +58,27 @@ export async function statusDocument(n: StatusSource): Promise<Record<string, un
           staleServed: await counter('edgedns_cache_stale_served_total'),
         }
       : null,
+    ...(n.fleet ? { fleet: fleetStatus(n.fleet) } : {}),
     config: { source: n.loaded.source, sha256: n.loaded.hash },
+  };
+}
+
+/** The fleet in /status: counts and verdicts; the table is /fleet. */
+function fleetStatus(f: NodeFleet): Record<string, unknown> {
+  const rows = f.fleet.table();
+  const announced = rows.filter((r) => r.announced).length;
+  const stale = f.fleet
+    .view()
+    .filter((p) => !p.fresh)
+    .map((p) => p.site);
+  const dataPlane = f.fleet.dataPlane();
+  return {
+    sites: rows.length,
+    announced,
+    minAnnounced: f.minAnnounced,
+    dataPlane,
+    stale,
+    summary: `${announced} of ${rows.length} sites announced (at least ${f.minAnnounced} stay for shared causes); data plane ${dataPlane.ok ? 'ok' : 'FAULT'}: ${dataPlane.detail}${stale.length > 0 ? `; no fresh state from ${stale.join(', ')}` : ''}`,
   };
 }
 

@@ -17,11 +17,24 @@ export interface WorkerOptions {
   reusePort: boolean;
   /** Where to listen (the bound ports of the first worker), or null for the config's addresses. */
   listen: ListenAddress[] | null;
+  /** Whether the node sheds load now (SHEDDING): a worker restarted meanwhile starts so. */
+  shedding: boolean;
 }
 
 /** What the primary asks a worker. A reload is `prepare` (read and decode the new zone image
  * beside the running zones) on every worker, then `commit` (swap) or `abort` on every worker. */
-export type Op = 'prepare' | 'commit' | 'abort' | 'upstreams' | 'cache' | 'flush' | 'metrics' | 'closeTcp' | 'closeUdp';
+export type Op =
+  | 'prepare'
+  | 'commit'
+  | 'abort'
+  | 'upstreams'
+  | 'load'
+  | 'shed'
+  | 'cache'
+  | 'flush'
+  | 'metrics'
+  | 'closeTcp'
+  | 'closeUdp';
 export interface Request {
   edgedns: number;
   op: Op;
@@ -32,6 +45,8 @@ export interface Request {
   secrets?: SecretsText;
   /** prepare, commit: the load they belong to (a late prepare of an older load is not committed). */
   generation?: number;
+  /** shed: on or off. */
+  on?: boolean;
 }
 export type Reply = { edgedns: number; ok: true; value: unknown } | { edgedns: number; ok: false; error: string };
 export type Event = { event: 'ready'; bound: ListenAddress[] } | { event: 'failed'; error: string };

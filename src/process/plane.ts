@@ -9,7 +9,8 @@ import type { Config, LoadedConfig } from '../config/index.js';
 import { loadConfig } from '../config/index.js';
 import type { Logger } from '../core/index.js';
 import { CidrSet, systemClock } from '../core/index.js';
-import type { CheckOutcome } from '../health/index.js';
+import type { CheckOutcome, LoadSample } from '../health/index.js';
+import { processLoadSampler, udpDrops } from '../health/index.js';
 import type { Identity } from '../identity/index.js';
 import { buildIdentity } from '../identity/index.js';
 import type { Metrics, MetricsJson } from '../metrics/index.js';
@@ -157,6 +158,7 @@ function defenceObserver(metrics: DefenceObserver, log: Logger): DefenceObserver
   let lines = 0;
   return {
     cookie: (verdict) => metrics.cookie(verdict),
+    shed: (what, action) => metrics.shed(what, action),
     limited(action, logOnly, started, client, kind, name) {
       metrics.limited(action, logOnly, started, client, kind, name);
       if (!started) return;
@@ -198,6 +200,10 @@ export interface DnsPlane {
   /** Answer from newly loaded files (a worker plane has every worker load them). Throws with the problems. */
   apply(state: ServingState): Promise<void>;
   upstreams(): Promise<UpstreamStatus[]>;
+  /** The load since the previous call: the busiest answering process, and UDP drops on the listeners. */
+  load(): Promise<LoadSample>;
+  /** Shed load (SHEDDING) or stop shedding: what the pipeline refuses first is in server/pipeline.ts. */
+  shed(on: boolean): void;
   cache(): Promise<CacheStats | null>;
   /** Remove every entry, or those of one name key; null when there is no cache. */
   flush(key: string | undefined): Promise<number | null>;
@@ -249,6 +255,7 @@ export class LocalPlane implements DnsPlane {
   readonly pipeline: Pipeline;
   readonly #listeners: ListenerSet;
   readonly #resolver: Resolver | null;
+  readonly #load = processLoadSampler();
 
   private constructor(pipeline: Pipeline, listeners: ListenerSet, resolver: Resolver | null) {
     this.pipeline = pipeline;
@@ -357,6 +364,14 @@ export class LocalPlane implements DnsPlane {
     return this.upstreamStatus();
   }
 
+  async load(): Promise<LoadSample> {
+    return { ...this.#load.sample(), drops: udpDrops(boundPorts(this.bound)) };
+  }
+
+  shed(on: boolean): void {
+    this.pipeline.shed(on);
+  }
+
   async cache(): Promise<CacheStats | null> {
     return this.cacheStats();
   }
@@ -380,5 +395,9 @@ export class LocalPlane implements DnsPlane {
   async closeUdp(): Promise<void> {
     await this.#listeners.closeUdp();
     this.#resolver?.close();
+    this.#load.close();
   }
 }
+
+/** The ports of the listening addresses, whose UDP sockets' drops tell of overload. */
+export const boundPorts = (bound: readonly ListenAddress[]): Set<number> => new Set(bound.map((b) => b.port));

@@ -58,6 +58,7 @@ export async function runWorker(): Promise<void> {
       ...(opts.listen && { listen: opts.listen }),
       reusePort: opts.reusePort === true,
     });
+    plane.shed(opts.shedding === true);
     /** A reload decoded and waiting for `commit`. */
     let prepared: {
       generation: number;
@@ -91,6 +92,14 @@ export async function runWorker(): Promise<void> {
         return true;
       },
       upstreams: () => plane.upstreams(),
+      shed: (m) => {
+        plane.shed(m.on === true);
+        return true;
+      },
+      load: async () => {
+        const { utilization, lagMs } = await plane.load();
+        return { utilization, lagMs };
+      },
       cache: () => plane.cache(),
       flush: (m) => plane.flush(m.key),
       metrics: () => metrics.registry.getMetricsAsJSON(),

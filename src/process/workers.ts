@@ -15,10 +15,11 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../core/index.js';
 import { EdgeError, ErrorCode, errorMessage, systemClock } from '../core/index.js';
-import type { CheckOutcome } from '../health/index.js';
+import type { CheckOutcome, LoadSample, ProcessLoad } from '../health/index.js';
+import { udpDrops } from '../health/index.js';
 import type { MetricsJson } from '../metrics/index.js';
 import type { CacheStats, DnsPlane, SecretsText, ServingState } from './plane.js';
-import { secretsToText } from './plane.js';
+import { boundPorts, secretsToText } from './plane.js';
 import type { LoadedConfig } from '../config/index.js';
 import type { ZoneInfo } from '../zone/index.js';
 import { writeImageFile } from '../zone/index.js';
@@ -70,6 +71,7 @@ export class WorkerPlane implements DnsPlane {
   readonly #images = new Set<string>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #reusePort: boolean;
+  #shedding = false;
 
   private constructor(
     dir: string,
@@ -157,6 +159,7 @@ export class WorkerPlane implements DnsPlane {
         secrets,
         reusePort: this.#reusePort,
         listen,
+        shedding: this.#shedding,
       } satisfies WorkerOptions),
     });
     slot.worker = w;
@@ -380,6 +383,25 @@ export class WorkerPlane implements DnsPlane {
       }
     }
     return [...by.values()].map(({ n, ...u }) => ({ ...u, srttMs: Math.round(u.srttMs / n) }));
+  }
+
+  shed(on: boolean): void {
+    if (on === this.#shedding) return;
+    this.#shedding = on;
+    void this.#askAll('shed', { on }).then(({ errors }) => {
+      if (errors.length > 0) this.#log.warn('could not tell every worker to shed', { on, errors });
+    });
+  }
+
+  /** The busiest worker's load; drops of every worker's socket (they share the ports). */
+  async load(): Promise<LoadSample> {
+    const { values } = await this.#askAll('load');
+    const loads = values as ProcessLoad[];
+    return {
+      utilization: Math.max(0, ...loads.map((l) => l.utilization)),
+      lagMs: Math.max(0, ...loads.map((l) => l.lagMs)),
+      drops: udpDrops(boundPorts(this.bound)),
+    };
   }
 
   async cache(): Promise<CacheStats | null> {

@@ -205,6 +205,11 @@ export class Forwarder {
     return this.#down.answer;
   }
 
+  /** The stale answer a lookup found, served as such; null when there is none (shedding: nothing is asked). */
+  staleOnly(found: CacheLookup): Forwarded | null {
+    return found.kind === 'stale' ? this.#stale(found.entry) : null;
+  }
+
   #stale(entry: CacheEntry): Forwarded {
     this.#cache.servedStale();
     return { entry, source: 'stale', rcode: entry.rcode, age: -1, ede: [EDE.STALE_ANSWER, ''] };

@@ -5,6 +5,8 @@ export type {
   AnswerSource,
   DefenceObserver,
   LimitAction,
+  ShedAction,
+  ShedWhat,
   PipelineObserver,
   PipelineOptions,
   ResponseEvent,

@@ -202,8 +202,10 @@ export function rssMb(pid: number): number {
 /** What a hostile test asserts of the node after the attack: announced, and no worker restarted. */
 export interface NodeHealth {
   ready: boolean;
-  /** The health state machine is UP. */
+  /** In service: UP, or SHEDDING (overloaded: announced, shedding load, as a node under attack should be). */
   up: boolean;
+  /** SHEDDING now. */
+  shedding: boolean;
   /** Health withdrawals so far (edgedns_health_flaps_total). */
   flaps: number;
   workerRestarts: number;
@@ -215,7 +217,10 @@ export async function nodeHealth(adminPort: number): Promise<NodeHealth> {
   const samples = parseProm(await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text());
   return {
     ready,
-    up: value(samples, 'edgedns_health_state', { state: 'UP' }) === 1,
+    up:
+      value(samples, 'edgedns_health_state', { state: 'UP' }) === 1 ||
+      value(samples, 'edgedns_health_state', { state: 'SHEDDING' }) === 1,
+    shedding: value(samples, 'edgedns_health_state', { state: 'SHEDDING' }) === 1,
     flaps: value(samples, 'edgedns_health_flaps_total'),
     workerRestarts: value(samples, 'edgedns_worker_restarts_total'),
   };
@@ -376,6 +381,6 @@ export async function runUnderAttack<T>(
   const samePids = alive && JSON.stringify(await node.dnsPids()) === JSON.stringify(pidsBefore);
   const health = alive
     ? await nodeHealth(node.adminPort)
-    : { ready: false, up: false, flaps: NaN, workerRestarts: NaN };
+    : { ready: false, up: false, shedding: false, flaps: NaN, workerRestarts: NaN };
   return { attack: out, ms, legit, rss: { before, peak, after }, alive, samePids, health };
 }

@@ -25,3 +25,10 @@ export function delNetns(name: string): void {
     // already gone
   }
 }
+
+/**
+ * This test process's name for a namespace: PREFIX-ROLE-PID, PREFIX from $EDGEDNS_TEST_NETNS
+ * (default "edgedns"), so that runs sharing a machine can tell their namespaces apart.
+ */
+export const netnsName = (role: string): string =>
+  `${process.env.EDGEDNS_TEST_NETNS ?? 'edgedns'}-${role}-${process.pid}`;

@@ -52,9 +52,10 @@ health:
   drainFile: ${JSON.stringify(drainFile)}
   holdDown: { initial: 1500ms, max: 6s, decay: 30s }
   # Tolerant of a busy machine: a probe or the event loop slowed by other load is not a fault
-  # these tests inject (drills, drains and signals are).
+  # these tests inject (drills, drains and signals are), nor an overload (shedding.test.ts).
   probeTimeout: 2s
   maxEventLoopLag: 5s
+  overload: { maxUtilization: 1, maxDropRate: 100000000 }
 announce:
   # The listen address: a prefix no listener is in is a config error.
   prefixes: [127.0.0.1/32]

@@ -31,7 +31,8 @@ async function assertUntouched(): Promise<void> {
   assert.equal(h.ready, true, 'still ready');
   assert.equal(h.up, true, 'still UP');
   assert.equal(h.flaps, 0, 'never withdrawn');
-  assert.equal(await healthState(), 'UP', 'not DISABLED (drained)');
+  // SHEDDING is in service too: an admin flood may well load the node.
+  assert.match(await healthState(), /^(UP|SHEDDING)$/, 'not DISABLED (drained)');
   assert.doesNotMatch(srv.logs(), /"msg":"(drain|drill: injected local failure|reload ok)"/);
 }
 
@@ -158,6 +159,6 @@ describe('admin endpoint under attack', () => {
     assert.equal(u.code, 0, u.stderr);
     assert.match(u.stdout, /^undrained: now /);
     await waitFor(async () => (await nodeHealth(port)).ready, 15_000, 'ready after undrain');
-    assert.equal(await healthState(), 'UP');
+    assert.match(await healthState(), /^(UP|SHEDDING)$/);
   });
 });

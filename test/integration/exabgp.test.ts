@@ -1,7 +1,8 @@
 // The exabgp adapter against Debian's real ExaBGP 4, run with the shipped deploy/exabgp files (paths
 // changed only) in one network namespace and peering with a BIRD 2 router in another: the route
-// appears at the router after announce and goes after withdraw. And the shipped FIFO process
-// refuses a regular file, which the adapter refuses too.
+// appears at the router after announce and goes after withdraw; deprefer replaces it with a longer
+// AS path and a MED, announce with the plain path again, with no withdrawal between. And the
+// shipped FIFO process refuses a regular file, which the adapter refuses too.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -20,13 +21,13 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Action } from '../../src/announce/index.ts';
+import type { Action, Deprefer } from '../../src/announce/index.ts';
 import { AdapterError, exabgpAdapter } from '../../src/announce/index.ts';
-import { addNetns, delNetns, netnsUnavailable } from '../helpers/netns.ts';
+import { addNetns, delNetns, netnsName, netnsUnavailable } from '../helpers/netns.ts';
 import { ROOT } from '../helpers/server.ts';
 
-const NS_EXA = `edgedns-exa-${process.pid}`;
-const NS_RTR = `edgedns-exr-${process.pid}`;
+const NS_EXA = netnsName('exa');
+const NS_RTR = netnsName('exr');
 const VETH = `ee${process.pid}`;
 const dir = mkdtempSync(join(tmpdir(), 'edgedns-exabgp-'));
 const fifo = join(dir, 'edgedns.fifo');
@@ -57,7 +58,21 @@ function holders(path: string): number[] {
   }
   return out;
 }
-const req = (action: Action) => ({ action, prefixes: [PREFIX], siteId: 't', reason: 'test', seq: 1 });
+const DEPREFER: Deprefer = { asn: 65011, prepend: 2, med: 100 };
+const req = (action: Action) => ({
+  action,
+  prefixes: [PREFIX],
+  siteId: 't',
+  reason: 'test',
+  seq: 1,
+  deprefer: action === 'deprefer' ? DEPREFER : null,
+});
+/** The router's count of withdrawals received from the site (`Import withdraws: received …`). */
+const withdrawsAtRouter = (): number => {
+  const m = /Import withdraws:\s+(\d+)/.exec(birdc('show', 'protocols', 'all', 'site'));
+  assert.ok(m, 'the router shows its import statistics');
+  return Number(m[1]);
+};
 /** SIGTERM, then SIGKILL after 5 s: an ExaBGP blocked writing to its process ignores SIGTERM. */
 async function stop(child: ChildProcess | undefined): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -190,6 +205,38 @@ describe('exabgp adapter with ExaBGP 4 and a BIRD peer', () => {
     assert.ok(await until(() => !birdc('show', 'route', PREFIX).includes('192.0.2.53'), 10_000), 'withdrawn again');
     await a.close();
     await b.close();
+  });
+
+  it('deprefer replaces the path at the peer (AS path and MED); announce brings the plain path back; no withdrawal between', async () => {
+    const a = exabgpAdapter({ pipe: fifo, timeoutMs: 1000 });
+    const route = () => birdc('show', 'route', PREFIX, 'all');
+    /** The router holds the route from the site with exactly this AS path and MED. */
+    const holds = (path: string, med: string | null) => (): boolean => {
+      const r = route();
+      return (
+        /192\.0\.2\.53\/32\s+unicast \[site /.test(r) &&
+        new RegExp(`BGP\\.as_path: ${path}\\s*$`, 'm').test(r) &&
+        (med === null ? !/BGP\.med:/.test(r) : new RegExp(`BGP\\.med: ${med}\\s*$`, 'm').test(r))
+      );
+    };
+    await a.apply(req('announce'));
+    assert.ok(await until(holds('65011', null), 10_000), `the plain path at the peer: ${route()}`);
+    const withdrawn = withdrawsAtRouter();
+
+    assert.equal(
+      await a.apply(req('deprefer')),
+      `announce route ${PREFIX} next-hop self med 100 as-path [ 65011 65011 65011 ]`,
+    );
+    assert.ok(await until(holds('65011 65011 65011', '100'), 10_000), `the depreferred path at the peer: ${route()}`);
+
+    await a.apply(req('announce'));
+    assert.ok(await until(holds('65011', null), 10_000), `the plain path again at the peer: ${route()}`);
+    assert.equal(withdrawsAtRouter(), withdrawn, 'the router received no withdrawal between');
+
+    await a.apply(req('withdraw'));
+    assert.ok(await until(() => !route().includes('192.0.2.53'), 10_000), `withdrawn at the peer: ${route()}`);
+    assert.equal(withdrawsAtRouter(), withdrawn + 1, 'the withdrawal is counted: the count above could fail');
+    await a.close();
   });
 
   it(

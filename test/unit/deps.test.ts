@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 /** Folders whose types (only) another folder may import: metrics/ implements their observers, config/ holds their settings. */
 const TYPES_FROM: Record<string, string[]> = {
-  metrics: ['server', 'cache', 'resolver', 'client', 'zone', 'health', 'announce', 'identity'],
+  metrics: ['server', 'cache', 'resolver', 'client', 'zone', 'health', 'announce', 'identity', 'fleet'],
   config: ['cache'],
 };
 
@@ -26,6 +26,7 @@ const ALLOWED: Record<string, string[]> = {
   server: ['zone', 'cache', 'resolver', 'identity', 'wire', 'core'],
   health: ['core'],
   announce: ['core'],
+  fleet: ['core'],
   metrics: ['wire', 'core'],
   config: ['core'],
   drill: ['client', 'core'],
@@ -45,6 +46,7 @@ const ALLOWED: Record<string, string[]> = {
   ],
   node: [
     'process',
+    'fleet',
     'compose',
     'config',
     'client',

@@ -6,14 +6,18 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { AnnounceRequest } from '../../../src/announce/index.ts';
+import type { Action, AnnounceRequest, Deprefer } from '../../../src/announce/index.ts';
 import {
   AdapterError,
+  depreferProblems,
   dryRun,
   exabgpAdapter,
+  exabgpLines,
   execAdapter,
   gobgpAdapter,
+  gobgpLocalAttributes,
   gobgpLocalPaths,
+  noneAdapter,
 } from '../../../src/announce/index.ts';
 import { silentLogger } from '../../../src/core/index.ts';
 import { within } from '../../helpers/deadline.ts';
@@ -28,12 +32,18 @@ const script = (name: string, body: string): string => {
   chmodSync(p, 0o755);
   return p;
 };
-const req = (action: 'announce' | 'withdraw', prefixes = ['192.0.2.53/32', '2001:db8::53/128']): AnnounceRequest => ({
+const DEPREFER: Deprefer = { asn: 65011, prepend: 3, med: 100 };
+const req = (
+  action: Action,
+  prefixes = ['192.0.2.53/32', '2001:db8::53/128'],
+  deprefer: Deprefer = DEPREFER,
+): AnnounceRequest => ({
   action,
   prefixes,
   siteId: 'fra1',
   reason: 'healthy',
   seq: 7,
+  deprefer: action === 'deprefer' ? deprefer : null,
 });
 const rejectsWith = async (p: Promise<unknown>, re: RegExp, retryLater: boolean) =>
   assert.rejects(p, (e: unknown) => e instanceof AdapterError && re.test(e.message) && e.retryLater === retryLater);
@@ -54,7 +64,46 @@ describe('exec adapter', () => {
       site: 'fra1',
       reason: 'healthy',
       seq: 7,
+      deprefer: null,
     });
+  });
+  it('deprefer: the action, the state "depreferred" and the values in the environment and the JSON; unset otherwise', async () => {
+    const out = join(dir, 'exec-deprefer.out');
+    const hook = script(
+      'hook-deprefer.sh',
+      `echo "$1 $2|$EDGEDNS_ACTION|$EDGEDNS_STATE|\${EDGEDNS_ASN-unset}|\${EDGEDNS_PREPEND-unset}|\${EDGEDNS_MED-unset}" >> ${out}; cat >> ${out}; echo >> ${out}`,
+    );
+    // Stale values in our own environment never reach the command.
+    process.env.EDGEDNS_ASN = '1';
+    try {
+      const a = execAdapter({ command: hook, args: ['--site'], timeoutMs: PATIENT });
+      await a.apply(req('announce'));
+      await a.apply(req('deprefer'));
+      await a.apply(req('deprefer', undefined, { asn: 65011, prepend: 1, med: null }));
+      await a.apply(req('announce'));
+    } finally {
+      delete process.env.EDGEDNS_ASN;
+    }
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    assert.deepEqual(
+      lines.filter((_, i) => i % 2 === 0),
+      [
+        '--site announce|announce|announced|unset|unset|unset',
+        '--site deprefer|deprefer|depreferred|65011|3|100',
+        '--site deprefer|deprefer|depreferred|65011|1|',
+        '--site announce|announce|announced|unset|unset|unset',
+      ],
+    );
+    const json = lines.filter((_, i) => i % 2 === 1).map((l) => JSON.parse(l) as { action: string; deprefer: unknown });
+    assert.deepEqual(
+      json.map((j) => [j.action, j.deprefer]),
+      [
+        ['announce', null],
+        ['deprefer', { asn: 65011, prepend: 3, med: 100 }],
+        ['deprefer', { asn: 65011, prepend: 1, med: null }],
+        ['announce', null],
+      ],
+    );
   });
   it('exit 75 means retry later; other exits fail with the output', async () => {
     await rejectsWith(
@@ -207,9 +256,69 @@ describe('exabgp adapter', () => {
   });
 });
 
+describe('exabgp adapter, deprefer', () => {
+  it('exabgpLines: the same route announced again with a MED and the path (the AS once more per prepend)', () => {
+    assert.equal(
+      exabgpLines(req('deprefer')),
+      'announce route 192.0.2.53/32 next-hop self med 100 as-path [ 65011 65011 65011 65011 ]\n' +
+        'announce route 2001:db8::53/128 next-hop self med 100 as-path [ 65011 65011 65011 65011 ]\n',
+    );
+    assert.equal(
+      exabgpLines(req('deprefer', ['192.0.2.53/32'], { asn: 65011, prepend: 0, med: 7 })),
+      'announce route 192.0.2.53/32 next-hop self med 7\n',
+    );
+    assert.equal(
+      exabgpLines(req('deprefer', ['192.0.2.53/32'], { asn: 65011, prepend: 1, med: null })),
+      'announce route 192.0.2.53/32 next-hop self as-path [ 65011 65011 ]\n',
+    );
+    assert.equal(exabgpLines(req('announce', ['192.0.2.53/32'])), 'announce route 192.0.2.53/32 next-hop self\n');
+    assert.throws(() => exabgpLines({ ...req('deprefer'), deprefer: null }), /expected deprefer values/);
+    assert.throws(
+      () => exabgpLines(req('deprefer', undefined, { asn: 65011, prepend: 2, med: -1 })),
+      /deprefer\.med: expected null or an integer/,
+    );
+  });
+  it('announce → deprefer → announce: announce lines only, never a withdraw, read by the FIFO reader', async () => {
+    const fifo = join(dir, 'deprefer.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo]);
+    let got = '';
+    reader.stdout.on('data', (d: Buffer) => (got += d.toString()));
+    const a = exabgpAdapter({ pipe: fifo, timeoutMs: 1000 });
+    for (let i = 0; ; i++) {
+      try {
+        await a.apply(req('announce', ['192.0.2.53/32']));
+        break;
+      } catch (e) {
+        assert.ok(e instanceof AdapterError && e.retryLater && i < 600, String(e));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    assert.equal(
+      await a.apply(req('deprefer', ['192.0.2.53/32'])),
+      'announce route 192.0.2.53/32 next-hop self med 100 as-path [ 65011 65011 65011 65011 ]',
+    );
+    await a.apply(req('announce', ['192.0.2.53/32']));
+    const want =
+      'announce route 192.0.2.53/32 next-hop self\n' +
+      'announce route 192.0.2.53/32 next-hop self med 100 as-path [ 65011 65011 65011 65011 ]\n' +
+      'announce route 192.0.2.53/32 next-hop self\n';
+    await until(() => got.length >= want.length, PATIENT, 'the reader got the three lines');
+    await a.close();
+    const gone = new Promise((r) => reader.once('exit', r));
+    reader.kill();
+    await gone;
+    assert.equal(got, want);
+  });
+});
+
 describe('gobgp adapter (fake gobgp)', () => {
-  /** A gobgp keeping its global RIB in a file; `ignore` makes add/del change nothing. */
-  const fakeGobgp = (name: string, o: { ignore?: boolean; learned?: string } = {}) => {
+  /**
+   * A gobgp keeping its global RIB in a file, one line per local path (`P [aspath A,A] [med M]`,
+   * a new add replacing the path, as GoBGP does); `ignore` makes add/del change nothing; `plain`
+   * drops the attributes of an add.
+   */
+  const fakeGobgp = (name: string, o: { ignore?: boolean; learned?: string; plain?: boolean } = {}) => {
     const rib = join(dir, `${name}.rib`);
     const calls = join(dir, `${name}.calls`);
     writeFileSync(rib, '');
@@ -219,10 +328,16 @@ describe('gobgp adapter (fake gobgp)', () => {
 while [ "$1" = -p ]; do shift 2; done
 shift 4   # global rib -a AF
 case "$1" in
-add) ${o.ignore ? ':' : `echo "$2" >> ${rib}`} ;;
-del) ${o.ignore ? ':' : `grep -vxF "$2" ${rib} > ${rib}.new; mv ${rib}.new ${rib}`} ;;
+add) ${o.ignore ? ':' : `p=$2; shift 2; awk -v p="$p" '$1 != p' ${rib} > ${rib}.new; echo "$p ${o.plain ? '' : '$*'}" >> ${rib}.new; mv ${rib}.new ${rib}`} ;;
+del) ${o.ignore ? ':' : `awk -v p="$2" '$1 != p' ${rib} > ${rib}.new; mv ${rib}.new ${rib}`} ;;
 *)
-  mine=$(grep -qxF "$1" ${rib} && printf '{"nlri":{"prefix":"%s"},"age":1,"best":true,"attrs":[],"stale":false}' "$1")
+  line=$(awk -v p="$1" '$1 == p' ${rib})
+  attrs='{"type":1,"value":2}'
+  path=$(echo "$line" | sed -n 's/.* aspath \\([0-9,]*\\).*/\\1/p')
+  med=$(echo "$line" | sed -n 's/.* med \\([0-9]*\\).*/\\1/p')
+  if [ -n "$path" ]; then attrs="$attrs,{\\"type\\":2,\\"as_paths\\":[{\\"segment_type\\":2,\\"asns\\":[$path]}]}"; fi
+  if [ -n "$med" ]; then attrs="$attrs,{\\"type\\":4,\\"metric\\":$med}"; fi
+  mine=$([ -n "$line" ] && printf '{"nlri":{"prefix":"%s"},"age":1,"best":true,"attrs":[%s],"stale":false}' "$1" "$attrs")
   peer=$([ "$1" = "${o.learned ?? ''}" ] && printf '{"nlri":{"prefix":"%s"},"age":1,"best":false,"attrs":[],"stale":false,"source-id":"198.51.100.1","neighbor-ip":"198.51.100.1"}' "$1")
   paths=$(printf '%s\\n%s\\n' "$mine" "$peer" | grep . | paste -sd, -)
   if [ -n "$paths" ]; then printf '{"%s":[%s]}\\n' "$1" "$paths"; else echo '{}'; fi ;;
@@ -253,6 +368,45 @@ esac`,
         timeoutMs: PATIENT,
       }).apply(req('announce')),
       /rpc error/,
+      false,
+    );
+  });
+  it('announce → deprefer → announce: add with aspath and med, then without, never del; each read back', async () => {
+    const g = fakeGobgp('gobgp-deprefer');
+    const a = gobgpAdapter({ command: g.bin, args: ['-p', '50051'], timeoutMs: PATIENT });
+    const one = ['192.0.2.53/32'];
+    assert.equal(await a.apply(req('announce', one)), "announce 192.0.2.53/32; in GoBGP's global RIB");
+    assert.equal(
+      await a.apply(req('deprefer', one)),
+      "deprefer 192.0.2.53/32; in GoBGP's global RIB with AS path 65011 65011 65011, MED 100",
+    );
+    assert.equal(readFileSync(g.rib, 'utf8'), '192.0.2.53/32 aspath 65011,65011,65011 med 100\n');
+    assert.match(await a.apply(req('deprefer', one, { asn: 65011, prepend: 0, med: 5 })), /with no AS path, MED 5$/);
+    assert.equal(await a.apply(req('announce', one)), "announce 192.0.2.53/32; in GoBGP's global RIB");
+    assert.equal(readFileSync(g.rib, 'utf8'), '192.0.2.53/32 \n');
+    assert.deepEqual(
+      g.calls().filter((c) => !c.endsWith(' -j')),
+      [
+        '-p 50051 global rib -a ipv4 add 192.0.2.53/32',
+        '-p 50051 global rib -a ipv4 add 192.0.2.53/32 aspath 65011,65011,65011 med 100',
+        '-p 50051 global rib -a ipv4 add 192.0.2.53/32 med 5',
+        '-p 50051 global rib -a ipv4 add 192.0.2.53/32',
+      ],
+    );
+  });
+  it('a path without the attributes asked for fails the call, saying what GoBGP holds', async () => {
+    const g = fakeGobgp('gobgp-plain', { plain: true });
+    await rejectsWith(
+      gobgpAdapter({ command: g.bin, args: [], timeoutMs: PATIENT }).apply(req('deprefer', ['2001:db8::53/128'])),
+      /^gobgp global rib add succeeded, but 2001:db8::53\/128 is in GoBGP's global RIB with no AS path, no MED, not AS path 65011 65011 65011, MED 100$/,
+      false,
+    );
+    // And the other way: still depreferred when an announce is confirmed.
+    const deaf = fakeGobgp('gobgp-deaf-deprefer', { ignore: true });
+    writeFileSync(deaf.rib, '192.0.2.53/32 aspath 65011 med 9\n');
+    await rejectsWith(
+      gobgpAdapter({ command: deaf.bin, args: [], timeoutMs: PATIENT }).apply(req('announce', ['192.0.2.53/32'])),
+      /192\.0\.2\.53\/32 is in GoBGP's global RIB with AS path 65011, MED 9, not no AS path, no MED$/,
       false,
     );
   });
@@ -296,6 +450,47 @@ esac`,
       1,
     );
     assert.throws(() => gobgpLocalPaths('[]', '192.0.2.53/32'));
+  });
+  it('gobgpLocalAttributes reads the AS path and MED that GoBGP 3.10 prints', () => {
+    // Printed by gobgp 3.10.0 after `global rib -a ipv4 add 192.0.2.53/32 aspath 65011,65011 med 100`.
+    const real =
+      '{"192.0.2.53/32":[{"nlri":{"prefix":"192.0.2.53/32"},"age":1796097803,"best":true,"attrs":[{"type":1,"value":2},{"type":2,"as_paths":[{"segment_type":2,"num":2,"asns":[65011,65011]}]},{"type":4,"metric":100},{"type":3,"nexthop":"0.0.0.0"}],"stale":false}]}';
+    assert.deepEqual(gobgpLocalAttributes(real, '192.0.2.53/32'), [{ asPath: '65011 65011', med: 100 }]);
+    const plain =
+      '{"192.0.2.53/32":[{"nlri":{"prefix":"192.0.2.53/32"},"age":1796097807,"best":true,"attrs":[{"type":1,"value":2},{"type":3,"nexthop":"0.0.0.0"}],"stale":false}]}';
+    assert.deepEqual(gobgpLocalAttributes(plain, '192.0.2.53/32'), [{ asPath: '', med: null }]);
+  });
+});
+
+describe('depreferProblems', () => {
+  const cases: [string, Deprefer, string[]][] = [
+    ['a prepend and a MED', { asn: 65011, prepend: 3, med: 100 }, []],
+    ['a MED only: the ASN is unused', { asn: 0, prepend: 0, med: 0 }, []],
+    ['a 4-byte ASN', { asn: 4200000000, prepend: 32, med: null }, []],
+    ['AS 0 in the path', { asn: 0, prepend: 1, med: null }, ['x.asn: expected an integer 1..4294967295, got 0']],
+    ['too many prepends', { asn: 65011, prepend: 33, med: null }, ['x.prepend: expected an integer 0..32, got 33']],
+    [
+      'a negative MED',
+      { asn: 65011, prepend: 1, med: -1 },
+      ['x.med: expected null or an integer 0..4294967295, got -1'],
+    ],
+  ];
+  for (const [name, d, want] of cases) it(name, () => assert.deepEqual(depreferProblems(d, 'x'), want));
+});
+
+describe('none adapter', () => {
+  it('logs the action and the deprefer values, and succeeds', async () => {
+    const lines: string[] = [];
+    const log = {
+      ...silentLogger,
+      info: (m: string, f?: Record<string, unknown>) => void lines.push(`${m} ${JSON.stringify(f)}`),
+    };
+    const a = noneAdapter(log);
+    assert.equal(await a.apply(req('deprefer', ['192.0.2.53/32'])), 'logged');
+    assert.equal(await a.apply(req('announce', ['192.0.2.53/32'])), 'logged');
+    assert.match(lines[0] ?? '', /"action":"deprefer".*"deprefer":"AS 65011 prepended 3 times, MED 100"/);
+    assert.doesNotMatch(lines[1] ?? '', /deprefer/);
+    await rejectsWith(a.apply({ ...req('deprefer'), deprefer: null }), /expected deprefer values/, false);
   });
 });
 

@@ -2,7 +2,7 @@
 // replaces a pending one, retries after failures, re-assertion, and settling.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Adapter, AnnounceRequest } from '../../../src/announce/index.ts';
+import type { Action, Adapter, AnnounceObserver, AnnounceRequest, Deprefer } from '../../../src/announce/index.ts';
 import { AdapterError, Announcer } from '../../../src/announce/index.ts';
 import { silentLogger } from '../../../src/core/index.ts';
 import { until } from '../../helpers/node.ts';
@@ -39,7 +39,8 @@ class RecordingAdapter implements Adapter {
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
 /** How long settled() may wait: it returns as soon as the state is confirmed, so only a failure waits this long. */
 const SETTLE_MS = 30_000;
-const make = (a: RecordingAdapter, reconcileMs = 0) =>
+const DEPREFER: Deprefer = { asn: 65011, prepend: 3, med: null };
+const make = (a: RecordingAdapter, reconcileMs = 0, deprefer: Deprefer | null = null, observer?: AnnounceObserver) =>
   new Announcer({
     adapter: a,
     prefixes: ['192.0.2.53/32'],
@@ -48,6 +49,8 @@ const make = (a: RecordingAdapter, reconcileMs = 0) =>
     retryMs: 20,
     maxRetryMs: 80,
     log: silentLogger,
+    deprefer,
+    ...(observer && { observer }),
   });
 
 describe('Announcer', () => {
@@ -125,5 +128,67 @@ describe('Announcer', () => {
     n.set('withdraw', 'stopping');
     assert.equal(await n.settled(100), false);
     n.stop();
+  });
+
+  it('deprefer: the configured values go to the adapter with that action only; announce ↔ deprefer directly', async () => {
+    const a = new RecordingAdapter();
+    const seen: string[] = [];
+    const observer: AnnounceObserver = {
+      desired: (x: Action) => seen.push(`desired ${x}`),
+      confirmed: (x: Action | null) => seen.push(`confirmed ${x}`),
+      transition: (x: Action, reason: string) => seen.push(`transition ${x} ${reason}`),
+      call: () => {},
+    };
+    const n = make(a, 0, DEPREFER, observer);
+    n.set('announce', 'healthy');
+    assert.equal(await n.settled(SETTLE_MS), true);
+    n.set('deprefer', 'overloaded');
+    assert.equal(await n.settled(SETTLE_MS), true);
+    assert.equal(n.confirmed, 'deprefer');
+    assert.equal(n.status().desired, 'deprefer');
+    n.set('deprefer', 'overloaded');
+    n.set('announce', 'healthy');
+    assert.equal(await n.settled(SETTLE_MS), true);
+    assert.deepEqual(
+      a.calls.map((c) => [c.action, c.deprefer]),
+      [
+        ['announce', null],
+        ['deprefer', DEPREFER],
+        ['announce', null],
+      ],
+      'no withdraw between, and deprefer values only with deprefer',
+    );
+    assert.deepEqual(seen, [
+      'desired announce',
+      'transition announce healthy',
+      'confirmed announce',
+      'desired deprefer',
+      'transition deprefer overloaded',
+      'confirmed deprefer',
+      'desired announce',
+      'transition announce healthy',
+      'confirmed announce',
+    ]);
+    n.stop();
+  });
+
+  it("set('deprefer') without the deprefer option throws; bad values fail at construction", () => {
+    const a = new RecordingAdapter();
+    const n = make(a);
+    assert.throws(
+      () => n.set('deprefer', 'overloaded'),
+      (e: unknown) =>
+        e instanceof Error &&
+        'code' in e &&
+        e.code === 'ERR_CONFIG_INVALID' &&
+        /needs the deprefer option/.test(e.message),
+    );
+    assert.equal(n.desired, null, 'nothing was asked');
+    assert.equal(a.calls.length, 0);
+    n.stop();
+    assert.throws(
+      () => make(a, 0, { asn: 65011, prepend: 1.5, med: null }),
+      /announce\.deprefer\.prepend: expected an integer 0\.\.32, got 1\.5/,
+    );
   });
 });

@@ -317,3 +317,66 @@ describe('hostWarnings: what the config needs from this host', () => {
     assert.deepEqual(hostWarnings(validateConfig({}), env), []);
   });
 });
+
+describe('config: the fleet and overload keys', () => {
+  const peers = [
+    { site: 'a', dns: ['198.51.100.2:53'], admin: '198.51.100.2:9153' },
+    { site: 'b', dns: ['198.51.100.6'], admin: '198.51.100.6' },
+  ];
+  it('defaults: no peers (a single node), minAnnounced 1; no deprefer; overload limits', () => {
+    const c = validateConfig({});
+    assert.deepEqual(c.fleet.peers, []);
+    assert.deepEqual(c.fleet.minAnnounced, { sites: 1 });
+    assert.equal(c.announce.deprefer, null);
+    assert.deepEqual(c.health.overload, { maxUtilization: 0.9, maxDropRate: 100 });
+  });
+  it('parses peers with default ports, and minAnnounced as a count or a percentage', () => {
+    const c = validateConfig({ fleet: { peers, keyFile: '/k', minAnnounced: '50%' } });
+    assert.deepEqual(c.fleet.peers[1], {
+      site: 'b',
+      dns: [{ host: '198.51.100.6', port: 53 }],
+      admin: { host: '198.51.100.6', port: 9153 },
+    });
+    assert.deepEqual(c.fleet.minAnnounced, { percent: 50 });
+    assert.equal(c.fleet.interval, 1000);
+  });
+  it('peers need a key, unique sites and a DNS address; the timers must fit', () => {
+    const p = problemsOf({
+      fleet: {
+        peers: [...peers, { site: 'a', dns: [], admin: '198.51.100.10:9153' }],
+        minAnnounced: 5,
+        probeTimeout: '2s',
+        staleAfter: '500ms',
+      },
+    });
+    assert.deepEqual(p, [
+      'c.yaml: fleet.keyFile: required when fleet.peers is set (the state exchange is authenticated)',
+      'c.yaml: fleet.peers[2].site: a is listed twice',
+      'c.yaml: fleet.peers[2].dns: at least one address, for the data-plane probes',
+      'c.yaml: fleet.staleAfter: must not be shorter than fleet.interval',
+      'c.yaml: fleet.probeTimeout: must be shorter than fleet.interval',
+      'c.yaml: fleet.minAnnounced: 5 is more than the 3 sites of fleet.peers',
+    ]);
+    assert.match(
+      problemsOf({ fleet: { minAnnounced: '150%' } }).join('\n'),
+      /fleet.minAnnounced: expected a number of sites or a percentage/,
+    );
+  });
+  it('deprefer: missing keys take their defaults; a prepend needs the AS; something must change', () => {
+    assert.deepEqual(validateConfig({ announce: { deprefer: { med: 200 } } }).announce.deprefer, {
+      asn: 0,
+      prepend: 0,
+      med: 200,
+    });
+    assert.deepEqual(problemsOf({ announce: { deprefer: { prepend: 3 } } }), [
+      'c.yaml: announce.deprefer.asn: required to prepend (the AS number to repeat)',
+    ]);
+    assert.deepEqual(problemsOf({ announce: { deprefer: {} } }), [
+      'c.yaml: announce.deprefer: set prepend (with asn) or med, or write null for no de-preference',
+    ]);
+    assert.match(
+      problemsOf({ announce: { deprefer: { asn: 65001, prepend: 40 } } }).join(),
+      /announce.deprefer.prepend: expected an integer 0..16/,
+    );
+  });
+});

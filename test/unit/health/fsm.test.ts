@@ -12,8 +12,9 @@ const P: FsmParams = {
   fastIntervalMs: 250,
   holdDown: { initialMs: 10_000, maxMs: 40_000, decayMs: 60_000 },
 };
-const ok = (now: number): Event => ({ type: 'check', ok: true, now });
-const bad = (now: number): Event => ({ type: 'check', ok: false, now });
+const ok = (now: number): Event => ({ type: 'check', verdict: 'ok', now });
+const bad = (now: number): Event => ({ type: 'check', verdict: 'broken', now });
+const busy = (now: number): Event => ({ type: 'check', verdict: 'overloaded', now });
 const run = (events: Event[], from: HealthState = initialState): HealthState =>
   events.reduce((s, e) => step(s, e, P), from);
 const at = (state: HealthState['state'], over: Partial<HealthState> = {}): HealthState => ({
@@ -38,6 +39,21 @@ describe('transitions', () => {
     ['DISABLED ok → DISABLED', at(State.DISABLED), ok(0), State.DISABLED],
     ['DISABLED fail → DISABLED', at(State.DISABLED), bad(0), State.DISABLED],
     ['STOPPING is final', at(State.STOPPING), ok(0), State.STOPPING],
+    // Overloaded is not broken: it sheds and keeps the route.
+    ['INIT overloaded → RISING', at(State.INIT), busy(0), State.RISING, 1],
+    ['DOWN overloaded → RISING', at(State.DOWN), busy(0), State.RISING, 1],
+    ['RISING overloaded (below rise) → RISING', at(State.RISING, { count: 1 }), busy(0), State.RISING, 2],
+    ['RISING overloaded (reaches rise) → SHEDDING', at(State.RISING, { count: 2 }), busy(0), State.SHEDDING, 0],
+    ['UP overloaded (below fall) → UP, counting', at(State.UP), busy(0), State.UP, 1],
+    ['UP overloaded (reaches fall) → SHEDDING', at(State.UP, { count: 1 }), busy(0), State.SHEDDING, 0],
+    ['UP ok after overloaded → UP, count back to 0', at(State.UP, { count: 1 }), ok(0), State.UP, 0],
+    ['UP broken after overloaded → FALLING 1', at(State.UP, { count: 1 }), bad(0), State.FALLING, 1],
+    ['FALLING overloaded → SHEDDING', at(State.FALLING, { count: 1 }), busy(0), State.SHEDDING, 0],
+    ['SHEDDING overloaded → SHEDDING (count back to 0)', at(State.SHEDDING, { count: 2 }), busy(0), State.SHEDDING, 0],
+    ['SHEDDING ok (below rise) → SHEDDING', at(State.SHEDDING, { count: 1 }), ok(0), State.SHEDDING, 2],
+    ['SHEDDING ok (reaches rise) → UP', at(State.SHEDDING, { count: 2 }), ok(0), State.UP, 0],
+    ['SHEDDING broken → FALLING', at(State.SHEDDING, { count: 2 }), bad(0), State.FALLING, 1],
+    ['DISABLED overloaded → DISABLED', at(State.DISABLED), busy(0), State.DISABLED],
   ];
   for (const [name, from, e, to, count] of table) {
     it(name, () => {
@@ -47,9 +63,27 @@ describe('transitions', () => {
     });
   }
 
-  it('announces only in UP and FALLING', () => {
+  it('announces only in UP, FALLING and SHEDDING', () => {
     for (const st of Object.values(State))
-      assert.equal(shouldAnnounce(at(st)), st === State.UP || st === State.FALLING, st);
+      assert.equal(shouldAnnounce(at(st)), st === State.UP || st === State.FALLING || st === State.SHEDDING, st);
+  });
+  it('sheds after `fall` overloaded checks in a row and stops only after `rise` ok ones', () => {
+    assert.equal(run([busy(0), ok(1), busy(2)], at(State.UP)).state, State.UP, 'not in a row');
+    const shedding = run([busy(0), busy(1)], at(State.UP));
+    assert.equal(shedding.state, State.SHEDDING);
+    assert.equal(run([ok(1), ok(2), busy(3), ok(4), ok(5)], shedding).state, State.SHEDDING);
+    assert.equal(run([ok(1), ok(2), busy(3), ok(4), ok(5), ok(6)], shedding).state, State.UP);
+  });
+  it('withdraws from SHEDDING only after `fall` broken checks, and counts the flap', () => {
+    const s = run([bad(1), bad(2)], at(State.SHEDDING));
+    assert.equal(s.state, State.DOWN);
+    assert.equal(s.flaps, 1);
+    assert.equal(run([bad(1), busy(2)], at(State.SHEDDING)).state, State.SHEDDING);
+  });
+  it('a node that stays overloaded while it rises does not withdraw and keeps its okStreak', () => {
+    const s = run([busy(0), busy(1), busy(2), busy(3)]);
+    assert.equal(s.state, State.SHEDDING);
+    assert.equal(s.okStreak, 4);
   });
   it('checks fast while RISING or FALLING', () => {
     for (const st of Object.values(State))

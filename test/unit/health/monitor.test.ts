@@ -29,6 +29,7 @@ interface Desired {
   reason: ChangeReason;
   /** Monotonic time of the call. */
   at: number;
+  shedding: boolean;
 }
 
 let dir: string;
@@ -43,7 +44,15 @@ afterEach(() => {
 
 /** A monitor with one local check the test turns on and off, and everything it reports recorded. */
 function setup(
-  o: { drainFile?: boolean; params?: Partial<FsmParams>; shared?: { ok: boolean; withdraw: boolean } } = {},
+  o: {
+    drainFile?: boolean;
+    params?: Partial<FsmParams>;
+    shared?: { ok: boolean; withdraw: boolean };
+    /** A load check and a load-sensitive probe the test turns on and off. */
+    load?: { overloaded: boolean; probeOk: boolean };
+    /** The withdraw budget's answer. */
+    budget?: { allow: boolean };
+  } = {},
 ) {
   const clock = new ManualClock();
   /** `hold`: the next run waits for the test to call `release()` (a probe that has not come back yet). */
@@ -69,6 +78,18 @@ function setup(
       run: () => ({ ok: shared.ok, detail: shared.ok ? 'reachable' : 'unreachable' }),
     });
   }
+  if (o.load) {
+    const load = o.load;
+    checks.push(
+      { name: 'load', kind: 'load', run: () => ({ ok: !load.overloaded, detail: load.overloaded ? 'busy' : 'idle' }) },
+      {
+        name: 'probe',
+        kind: 'local',
+        loadSensitive: true,
+        run: () => ({ ok: load.probeOk, detail: load.probeOk ? 'answered' : 'no answer' }),
+      },
+    );
+  }
   const desired: Desired[] = [];
   let reasserts = 0;
   const logs: { msg: string; fields: LogFields | undefined }[] = [];
@@ -82,8 +103,10 @@ function setup(
     drainFile,
     clock,
     log,
-    onDesired: (announce, reason) => void desired.push({ announce, reason, at: clock.now() }),
+    onDesired: (announce, reason, _detail, shedding) =>
+      void desired.push({ announce, reason, at: clock.now(), shedding }),
     onReassert: () => void reasserts++,
+    ...(o.budget && { budget: () => ({ allow: o.budget?.allow === true, detail: 'fake budget' }) }),
   });
   /** Time passes: the clock and the timers, `STEP` ms at a time, each tick's promises settled. */
   const advance = async (ms: number): Promise<void> => {
@@ -118,8 +141,15 @@ function setup(
     start,
     reasserts: () => reasserts,
     t0: clock.now(),
+    load: o.load,
+    shared: o.shared,
   };
 }
+
+type Setup = ReturnType<typeof setup>;
+/** Change what the load check and the load-sensitive probe say from now on. */
+const setLoad = (s: Setup, v: { overloaded: boolean; probeOk: boolean }): void => void Object.assign(s.load ?? {}, v);
+const setShared = (s: Setup, ok: boolean): void => void Object.assign(s.shared ?? {}, { ok });
 
 const calls = (d: Desired[]): string[] => d.map((x) => `${x.announce ? 'announce' : 'withdraw'} ${x.reason}`);
 
@@ -362,5 +392,85 @@ describe('HealthMonitor: shared checks and stop', () => {
     s.m.drain(null);
     s.m.undrain();
     assert.equal(s.m.state.state, State.STOPPING);
+  });
+});
+
+describe('HealthMonitor: overloaded is not broken', () => {
+  it('a failing load check sheds (SHEDDING, still announced) and stops after `rise` normal checks', async () => {
+    const s = setup({ load: { overloaded: false, probeOk: true } });
+    await s.start();
+    s.desired.length = 0;
+    setLoad(s, { overloaded: true, probeOk: true });
+    await s.advance(P.intervalMs * (P.fall - 1));
+    assert.equal(s.m.state.state, State.UP, 'not before `fall` overloaded rounds');
+    await s.advance(P.intervalMs);
+    assert.equal(s.m.state.state, State.SHEDDING);
+    assert.equal(s.m.announce, true);
+    assert.equal(s.m.verdict, 'overloaded');
+    assert.deepEqual(
+      s.desired.map((d) => [d.announce, d.reason, d.shedding]),
+      [[true, 'overloaded', true]],
+    );
+    setLoad(s, { overloaded: false, probeOk: true });
+    await s.advance(P.intervalMs * (P.rise - 1));
+    assert.equal(s.m.state.state, State.SHEDDING, 'not yet: rise-1 normal checks');
+    await s.advance(P.intervalMs);
+    assert.equal(s.m.state.state, State.UP);
+    assert.deepEqual(s.desired.at(-1), { announce: true, reason: 'healthy', at: s.clock.now(), shedding: false });
+  });
+
+  it('a probe lost while overloaded sheds; the same probe lost while idle withdraws', async () => {
+    const busy = setup({ load: { overloaded: false, probeOk: true } });
+    await busy.start();
+    setLoad(busy, { overloaded: true, probeOk: false });
+    await busy.advance(P.intervalMs * 5);
+    assert.equal(busy.m.state.state, State.SHEDDING);
+    assert.equal(
+      busy.desired.some((d) => !d.announce && d.reason === 'unhealthy'),
+      false,
+    );
+
+    const idle = setup({ load: { overloaded: false, probeOk: true } });
+    await idle.start();
+    setLoad(idle, { overloaded: false, probeOk: false });
+    await idle.advance(P.intervalMs + P.fastIntervalMs * P.fall);
+    assert.equal(idle.m.state.state, State.DOWN);
+    assert.equal(idle.m.verdict, 'broken');
+  });
+
+  it('a local check that is not load-sensitive withdraws even while overloaded', async () => {
+    const s = setup({ load: { overloaded: false, probeOk: true } });
+    await s.start();
+    setLoad(s, { overloaded: true, probeOk: true });
+    s.check.ok = false;
+    await s.advance(P.intervalMs + P.fastIntervalMs * P.fall);
+    assert.equal(s.m.state.state, State.DOWN);
+  });
+});
+
+describe('HealthMonitor: withdraw budget', () => {
+  it('a shared failure that the budget holds keeps the announcement, and says why', async () => {
+    const s = setup({ shared: { ok: true, withdraw: true }, budget: { allow: false } });
+    await s.start();
+    setShared(s, false);
+    await s.advance(P.intervalMs * 5);
+    assert.equal(s.m.state.state, State.UP);
+    assert.equal(s.m.budgeted, true);
+    assert.match(String(s.m.status().heldByBudget), /upstreams: unreachable; not withdrawing: fake budget/);
+    assert.ok(s.logs.some((l) => l.msg === 'withdraw budget: keeping the announcement'));
+  });
+
+  it('a shared failure the budget allows withdraws; a local failure never asks it', async () => {
+    const s = setup({ shared: { ok: true, withdraw: true }, budget: { allow: true } });
+    await s.start();
+    setShared(s, false);
+    await s.advance(P.intervalMs + P.fastIntervalMs * P.fall);
+    assert.equal(s.m.state.state, State.DOWN);
+
+    const l = setup({ shared: { ok: true, withdraw: true }, budget: { allow: false } });
+    await l.start();
+    l.check.ok = false;
+    await l.advance(P.intervalMs + P.fastIntervalMs * P.fall);
+    assert.equal(l.m.state.state, State.DOWN, 'local reasons are not budgeted');
   });
 });

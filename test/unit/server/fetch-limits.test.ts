@@ -3,57 +3,17 @@
 // No test sleeps.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import dnsPacket from 'dns-packet';
 import { AnswerCache } from '../../../src/cache/index.ts';
 import { ManualClock, silentLogger } from '../../../src/core/index.ts';
 import { ResolveError } from '../../../src/resolver/index.ts';
 import { EDE, FailureCache, FetchLimits, Forwarder, ZoneCuts } from '../../../src/server/index.ts';
 import type { FetchLimit, Forwarded } from '../../../src/server/index.ts';
-import type { Message } from '../../../src/wire/index.ts';
-import { keyToText, nameFromText, nameKey, parseMessage, parseQuery } from '../../../src/wire/index.ts';
-import { FakeResolver } from '../../helpers/fake-resolver.ts';
+import { keyToText, nameFromText, nameKey, parseQuery } from '../../../src/wire/index.ts';
+import { FakeResolver, upstreamReply } from '../../helpers/fake-resolver.ts';
 import { query } from '../../helpers/wire.ts';
 
 const key = (name: string): string => nameKey(nameFromText(name, null));
 const text = (k: string): string => keyToText(k);
-
-/** An upstream reply: A records, or NXDOMAIN with the SOA of `zone`. */
-function reply(name: string, opts: { a?: string; nxZone?: string; servfail?: boolean; ns?: string } = {}): Message {
-  const soa = opts.nxZone
-    ? [
-        {
-          name: opts.nxZone,
-          type: 'SOA',
-          ttl: 3600,
-          class: 'IN',
-          data: {
-            mname: `ns.${opts.nxZone}`,
-            rname: `h.${opts.nxZone}`,
-            serial: 1,
-            refresh: 2,
-            retry: 3,
-            expire: 4,
-            minimum: 60,
-          },
-        },
-      ]
-    : [];
-  const ns = opts.ns ? [{ name: opts.ns, type: 'NS', ttl: 3600, class: 'IN', data: `ns1.${opts.ns}` }] : [];
-  const flags = opts.servfail ? 2 : opts.nxZone ? 3 : 0;
-  const answers = opts.a ? [{ name, type: 'A', ttl: 300, class: 'IN', data: opts.a }] : [];
-  const m = parseMessage(
-    dnsPacket.encode({
-      type: 'response',
-      id: 1,
-      flags,
-      questions: [{ name, type: 'A', class: 'IN' }],
-      answers: answers as dnsPacket.Answer[],
-      authorities: [...soa, ...ns] as dnsPacket.Answer[],
-    }),
-  );
-  assert.ok(m);
-  return m;
-}
 
 describe('ZoneCuts', () => {
   it('without a cut seen: the last two labels', () => {
@@ -66,13 +26,13 @@ describe('ZoneCuts', () => {
 
   it('learns cuts from SOA and NS owners of the name asked: the longest one counts', () => {
     const z = new ZoneCuts(100);
-    z.learn(key('x.victim.example.org.'), reply('x.victim.example.org', { nxZone: 'victim.example.org' }));
+    z.learn(key('x.victim.example.org.'), upstreamReply('x.victim.example.org', { nxZone: 'victim.example.org' }));
     assert.equal(text(z.zoneOf(key('r1.victim.example.org.'))), 'victim.example.org.');
     assert.equal(text(z.zoneOf(key('a.b.victim.example.org.'))), 'victim.example.org.');
     assert.equal(text(z.zoneOf(key('other.example.org.'))), 'example.org.');
     z.learn(
       key('www.deep.victim.example.org.'),
-      reply('www.deep.victim.example.org', { a: '192.0.2.1', ns: 'deep.victim.example.org' }),
+      upstreamReply('www.deep.victim.example.org', { a: '192.0.2.1', ns: 'deep.victim.example.org' }),
     );
     assert.equal(text(z.zoneOf(key('q.deep.victim.example.org.'))), 'deep.victim.example.org.');
     assert.equal(text(z.zoneOf(key('q.victim.example.org.'))), 'victim.example.org.');
@@ -80,10 +40,10 @@ describe('ZoneCuts', () => {
 
   it('ignores cuts that are not above the name asked, and those of two labels or fewer', () => {
     const z = new ZoneCuts(100);
-    z.learn(key('x.example.org.'), reply('x.example.org', { nxZone: 'evil.example.net' }));
-    z.learn(key('x.sub.example.org.'), reply('x.sub.example.org', { nxZone: 'org' }));
+    z.learn(key('x.example.org.'), upstreamReply('x.example.org', { nxZone: 'evil.example.net' }));
+    z.learn(key('x.sub.example.org.'), upstreamReply('x.sub.example.org', { nxZone: 'org' }));
     // "ub.example.org" ends the name's text but is not one of its ancestors.
-    z.learn(key('x.sub.example.org.'), reply('x.sub.example.org', { nxZone: 'ub.example.org' }));
+    z.learn(key('x.sub.example.org.'), upstreamReply('x.sub.example.org', { nxZone: 'ub.example.org' }));
     assert.equal(z.size, 0);
     assert.equal(text(z.zoneOf(key('a.evil.example.net.'))), 'example.net.');
   });
@@ -91,7 +51,7 @@ describe('ZoneCuts', () => {
   it('is bounded: the least recently used cut is forgotten first', () => {
     const z = new ZoneCuts(2);
     for (const n of ['a', 'b', 'c'])
-      z.learn(key(`x.${n}.example.org.`), reply(`x.${n}.example.org`, { nxZone: `${n}.example.org` }));
+      z.learn(key(`x.${n}.example.org.`), upstreamReply(`x.${n}.example.org`, { nxZone: `${n}.example.org` }));
     assert.equal(z.size, 2);
     assert.equal(text(z.zoneOf(key('y.a.example.org.'))), 'example.org.');
     assert.equal(text(z.zoneOf(key('y.c.example.org.'))), 'c.example.org.');
@@ -209,7 +169,7 @@ describe('Forwarder: fetch limits', () => {
     assert.deepEqual(over.ede, [EDE.OTHER, 'fetch limit: 3 upstream resolutions in flight for this zone']);
     assert.deepEqual(seen.limited, ['per_zone']);
     assert.ok(ask('www.other.example.') instanceof Promise, 'another zone is not limited');
-    resolver.settleAll((n) => reply(n, { a: '192.0.2.1' }));
+    resolver.settleAll((n) => upstreamReply(n, { a: '192.0.2.1' }));
     await Promise.all(pending);
     await flush();
     assert.equal(fwd.inFlight, 0, 'slots given back');
@@ -228,7 +188,7 @@ describe('Forwarder: fetch limits', () => {
   it('over a cap with a stale answer in the cache: the stale answer (EDE 3), at once', async () => {
     const { resolver, clock, ask } = forwarder({ inFlight: 10, perZone: 1 });
     const first = ask('www.example.org.');
-    resolver.settleAll((n) => reply(n, { a: '192.0.2.1' }));
+    resolver.settleAll((n) => upstreamReply(n, { a: '192.0.2.1' }));
     await first;
     clock.advance(301_000); // expired: stale from now on
     const refresh = ask('other.example.org.'); // holds the zone's one slot
@@ -241,7 +201,7 @@ describe('Forwarder: fetch limits', () => {
   it('the zone cut taught by an NXDOMAIN answer narrows the zone counted', async () => {
     const { fwd, resolver, ask } = forwarder({ inFlight: 10, perZone: 1 });
     const p = ask('r0.victim.example.org.');
-    resolver.settleAll((n) => reply(n, { nxZone: 'victim.example.org' }));
+    resolver.settleAll((n) => upstreamReply(n, { nxZone: 'victim.example.org' }));
     await p;
     assert.equal(text(fwd.zoneOf(key('r1.victim.example.org.'))), 'victim.example.org.');
     assert.ok(ask('r1.victim.example.org.') instanceof Promise);
@@ -273,7 +233,7 @@ describe('Forwarder: remembered failures', () => {
     clock.advance(1);
     const p = ask('down.example.org.');
     assert.ok(p instanceof Promise);
-    resolver.settleAll((n) => reply(n, { a: '192.0.2.1' }));
+    resolver.settleAll((n) => upstreamReply(n, { a: '192.0.2.1' }));
     assert.equal((await p).source, 'upstream');
     fwd.cache.flush();
     assert.equal((await fail()).rcode, 2);
@@ -285,21 +245,21 @@ describe('Forwarder: remembered failures', () => {
     const { resolver, clock, ask } = forwarder({ inFlight: 10, perZone: 10 });
     const p = ask('sf.example.org.');
     assert.ok(p instanceof Promise);
-    resolver.settleAll((n) => reply(n, { servfail: true }));
+    resolver.settleAll((n) => upstreamReply(n, { servfail: true }));
     assert.equal((await p).rcode, 2);
     clock.advance(5000); // past the cache's own SERVFAIL entry (servfailTtl)
     const again = ask('sf.example.org.');
-    resolver.settleAll((n) => reply(n, { servfail: true }));
+    resolver.settleAll((n) => upstreamReply(n, { servfail: true }));
     await again;
     clock.advance(5000);
     // Failed again within a minute: held 2 s, then 4 s: shorter than the cache's 5 s entry, asked.
     const third = ask('sf.example.org.');
     assert.ok(third instanceof Promise);
-    resolver.settleAll((n) => reply(n, { servfail: true }));
+    resolver.settleAll((n) => upstreamReply(n, { servfail: true }));
     await third;
     clock.advance(5000);
     const fourth = ask('sf.example.org.');
-    resolver.settleAll((n) => reply(n, { servfail: true }));
+    resolver.settleAll((n) => upstreamReply(n, { servfail: true }));
     await fourth;
     clock.advance(5000); // the fourth failure holds 8 s: still held after the cache entry's 5 s
     assert.equal(settleNow(ask('sf.example.org.')).ede?.[0], EDE.CACHED_ERROR);
@@ -314,7 +274,7 @@ describe('Forwarder: remembered failures', () => {
   it('every upstream down (none due for a probe): SERVFAIL with EDE 22 at once, or stale; nothing remembered', async () => {
     const { resolver, clock, ask } = forwarder({ inFlight: 10, perZone: 10 });
     const p = ask('cached.example.org.');
-    resolver.settleAll((n) => reply(n, { a: '192.0.2.1' }));
+    resolver.settleAll((n) => upstreamReply(n, { a: '192.0.2.1' }));
     await p;
     clock.advance(301_000);
     resolver.down = new ResolveError('unreachable', 'every upstream is down (192.0.2.53:53)', false);

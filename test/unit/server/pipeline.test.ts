@@ -128,9 +128,11 @@ function setup(o: { forward?: boolean; rrl?: { logOnly: boolean } | null } = {})
   };
   const limited: Limited[] = [];
   const verdicts: CookieVerdict[] = [];
+  const shed: string[] = [];
   const defence: DefenceObserver = {
     limited: (action, logOnly, started, client, kind) => void limited.push({ action, logOnly, started, client, kind }),
     cookie: (v) => void verdicts.push(v),
+    shed: (what, action) => void shed.push(`${what} ${action}`),
   };
   const rrl = o.rrl === undefined ? { logOnly: false } : o.rrl;
   const pipeline = new Pipeline({
@@ -154,7 +156,7 @@ function setup(o: { forward?: boolean; rrl?: { logOnly: boolean } | null } = {})
     observer,
     defence,
   });
-  return { clock, resolver, cookies, pipeline, events, counts, limited, verdicts };
+  return { clock, resolver, cookies, pipeline, events, counts, limited, verdicts, shed };
 }
 
 /** An answer given at once (not after asking the upstreams). */
@@ -516,5 +518,42 @@ describe('Pipeline: cookies (RFC 7873, RFC 9018)', () => {
     const b = sent(s.pipeline.handle(q('www.example.test', { cookie: probe }), 'udp', '127.0.0.1'));
     assert.equal(decode(b).answers.length, 1);
     assert.deepEqual([s.counts.probe, s.counts.query, s.events.length, s.verdicts.length], [1, 0, 0, 0]);
+  });
+});
+
+describe('Pipeline: shedding (SHEDDING, overloaded)', () => {
+  const CLIENT = Buffer.from('0102030405060708', 'hex');
+  const what = (a: Answer): string => {
+    const b = now(a);
+    if (b === null) return 'drop';
+    const r = decode(b);
+    return `${r.rcode}${r.flag_tc ? ' TC' : ''} ${r.answers.length + r.authorities.length}`;
+  };
+
+  it('NXDOMAIN to an unproven UDP client: dropped and truncated in turn; zone answers, TCP and cookies as always', () => {
+    const s = setup({ rrl: null });
+    s.pipeline.shed(true);
+    const nx = [0, 1, 2, 3].map((i) => what(s.pipeline.handle(q(`nx${i}.example.test`), 'udp', STRANGER)));
+    assert.deepEqual(nx, ['drop', 'NXDOMAIN TC 0', 'drop', 'NXDOMAIN TC 0']);
+    assert.deepEqual(s.shed, ['nxdomain drop', 'nxdomain truncate', 'nxdomain drop', 'nxdomain truncate']);
+    assert.equal(what(s.pipeline.handle(q('www.example.test'), 'udp', STRANGER)), 'NOERROR 1');
+    assert.equal(what(s.pipeline.handle(q('nx.example.test'), 'tcp', STRANGER)), 'NXDOMAIN 1');
+    const r = decode(sent(s.pipeline.handle(q('nx.example.test', { cookie: CLIENT }), 'tcp', STRANGER)));
+    const cookie = optOf(r)?.options.find((o) => o.code === 10)?.data;
+    assert.ok(cookie);
+    assert.equal(what(s.pipeline.handle(q('nx.example.test', { cookie }), 'udp', STRANGER)), 'NXDOMAIN 1');
+    assert.equal(s.shed.length, 4, 'nothing else shed');
+    s.pipeline.shed(false);
+    assert.equal(what(s.pipeline.handle(q('nx9.example.test'), 'udp', STRANGER)), 'NXDOMAIN 1');
+  });
+
+  it('cache misses of an unproven UDP client are dropped and not forwarded; over TCP they are', () => {
+    const s = setup({ rrl: null });
+    s.pipeline.shed(true);
+    assert.equal(what(s.pipeline.handle(q('www.example.org'), 'udp', FRIEND)), 'drop');
+    assert.equal(s.resolver.total, 0, 'the upstreams not asked');
+    assert.deepEqual(s.shed, ['forward drop']);
+    assert.ok(s.pipeline.handle(q('www.example.org'), 'tcp', FRIEND) instanceof Promise, 'forwarded over TCP');
+    assert.equal(s.resolver.total, 1);
   });
 });
