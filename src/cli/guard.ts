@@ -8,7 +8,11 @@
 //     (a hung or stopped process, a wedged socket);
 //   - sentinels: a TCP connection held open to every address; when it closes (a crashed process:
 //     the kernel closes it at once) one quick probe confirms, and the guard withdraws at once.
+// Before withdrawing it asks the node's admin endpoint: a node that answers there is alive and
+// decides for itself (an overloaded node loses probes in the flood and sheds, it must not be
+// withdrawn for it); a crashed, hung or stopped one answers nothing.
 
+import * as http from 'node:http';
 import { buildAdapter, configuredZoneSpecs, identityConfig } from '../compose/index.js';
 import type { Config } from '../config/index.js';
 import { formatHostPort, loadConfig } from '../config/index.js';
@@ -24,6 +28,27 @@ export interface GuardHandle {
 
 /** Keep-alive queries on the sentinel connections, well under any sane TCP idle timeout. */
 const SENTINEL_KEEPALIVE_MS = 2000;
+
+/**
+ * Whether the node's admin endpoint (its socket, else its TCP address) answers /healthz within
+ * `timeoutMs`; false when it has none.
+ */
+export function adminAlive(a: Config['admin'], timeoutMs: number): Promise<boolean> {
+  const where = a.socket
+    ? { socketPath: a.socket, headers: { host: 'localhost' } }
+    : a.listen
+      ? { host: a.listen.host, port: a.listen.port, headers: { host: formatHostPort(a.listen) } }
+      : null;
+  if (!where) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const req = http.get({ ...where, path: '/healthz', timeout: timeoutMs, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
 
 export function runGuard(c: Config, log: Logger, probeZone: string | undefined): GuardHandle {
   const adapter = buildAdapter(c, log);
@@ -45,8 +70,16 @@ export function runGuard(c: Config, log: Logger, probeZone: string | undefined):
     question: q,
   });
 
+  let aliveLogged = false;
   const withdraw = async (why: string): Promise<void> => {
     if (withdrawn) return;
+    if (await adminAlive(c.admin, Math.max(4 * c.guard.timeout, 500))) {
+      if (!aliveLogged)
+        log.warn('node misses probes but its admin endpoint answers: alive (overloaded?), not withdrawing', { why });
+      aliveLogged = true;
+      return;
+    }
+    aliveLogged = false;
     try {
       const out = await adapter.apply({
         action: 'withdraw',

@@ -107,7 +107,10 @@ async function probe(
   }
 }
 
-/** A probe's failure, starting with the transport and address. */
+/**
+ * A probe's failure, starting with the transport and address (the transport's message leaves
+ * them out); a timeout reads "no answer within N ms", the guard's withdrawal reason.
+ */
 function probeFailure(transport: 'UDP' | 'TCP', t: ProbeTarget, timeoutMs: number, e: unknown): Error {
   const why =
     e instanceof ExchangeError && e.kind === 'timeout' ? `no answer within ${timeoutMs} ms` : (e as Error).message;

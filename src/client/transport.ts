@@ -20,12 +20,25 @@ export interface Endpoint {
   port: number;
 }
 
+/**
+ * A query that got no usable reply. The message leaves out the server's address: the caller names
+ * the server once, in its own words ("UDP 192.0.2.53:53: …", "no reply from 192.0.2.53:53 …").
+ */
 export class ExchangeError extends EdgeError {
   readonly kind: 'timeout' | 'network';
-  constructor(kind: 'timeout' | 'network', message: string) {
+  readonly transport: 'UDP' | 'TCP';
+  /** How long it waited for the reply (ms, rounded). */
+  readonly timeoutMs: number;
+  constructor(kind: 'timeout' | 'network', transport: 'UDP' | 'TCP', timeoutMs: number, message: string) {
     super(ErrorCode.EXCHANGE, message);
     this.kind = kind;
+    this.transport = transport;
+    this.timeoutMs = timeoutMs;
   }
+}
+
+function udpError(u: UdpQuery, kind: 'timeout' | 'network', message: string): ExchangeError {
+  return new ExchangeError(kind, 'UDP', Math.round(u.timeoutMs), message);
 }
 
 /**
@@ -42,7 +55,6 @@ type QuerySocket = dgram.Socket & { [QUERY]?: UdpQuery | undefined };
 class UdpQuery {
   readonly transport: UdpTransport;
   readonly sock: QuerySocket;
-  readonly to: Endpoint;
   readonly q: Question;
   readonly id: number;
   readonly msg: Uint8Array;
@@ -52,18 +64,9 @@ class UdpQuery {
   reject!: (e: Error) => void;
   settled = false;
 
-  constructor(
-    transport: UdpTransport,
-    sock: QuerySocket,
-    to: Endpoint,
-    q: Question,
-    id: number,
-    msg: Uint8Array,
-    timeoutMs: number,
-  ) {
+  constructor(transport: UdpTransport, sock: QuerySocket, q: Question, id: number, msg: Uint8Array, timeoutMs: number) {
     this.transport = transport;
     this.sock = sock;
-    this.to = to;
     this.q = q;
     this.id = id;
     this.msg = msg;
@@ -88,18 +91,16 @@ class UdpQuery {
 }
 
 function onTimeout(u: UdpQuery): void {
-  u.settle(
-    new ExchangeError('timeout', `no reply from ${u.to.host}:${u.to.port} within ${Math.round(u.timeoutMs)} ms`),
-  );
+  u.settle(udpError(u, 'timeout', `no reply within ${Math.round(u.timeoutMs)} ms`));
 }
 
 function onConnect(this: QuerySocket, err?: Error | null): void {
   const u = this[QUERY];
   if (!u) return;
-  if (err) return u.settle(new ExchangeError('network', `connect to ${u.to.host}:${u.to.port}: ${err.message}`));
+  if (err) return u.settle(udpError(u, 'network', `connect: ${err.message}`));
   // The only closure per query: a send refused at once (EPERM, ENOBUFS) is reported only here.
   this.send(u.msg, (e: Error | null) => {
-    if (e) u.settle(new ExchangeError('network', `send to ${u.to.host}:${u.to.port}: ${e.message}`));
+    if (e) u.settle(udpError(u, 'network', `send: ${e.message}`));
   });
 }
 
@@ -115,7 +116,8 @@ function onMessage(this: QuerySocket, msg: Buffer): void {
 function onError(this: QuerySocket, err: Error): void {
   // A bind that failed (EADDRNOTAVAIL, EMFILE), or an ICMP error on the connected socket
   // (ECONNREFUSED: nothing listens on the upstream's port): fail now rather than at the timeout.
-  this[QUERY]?.settle(new ExchangeError('network', `${err.message}`));
+  const u = this[QUERY];
+  if (u) u.settle(udpError(u, 'network', err.message));
 }
 
 /** UDP queries, each on a fresh socket, from `querySource`/`querySourceV6` when set. */
@@ -141,11 +143,12 @@ export class UdpTransport {
     timeoutMs: number,
     from?: string,
   ): Promise<Buffer> {
-    if (this.#closed) return Promise.reject(new ExchangeError('network', 'resolver is closed'));
+    if (this.#closed)
+      return Promise.reject(new ExchangeError('network', 'UDP', Math.round(timeoutMs), 'resolver is closed'));
     const v6 = to.host.includes(':');
     const sock: QuerySocket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', lookup: literalLookup });
     const id = randomId();
-    const u = new UdpQuery(this, sock, to, q, id, build(id), timeoutMs);
+    const u = new UdpQuery(this, sock, q, id, build(id), timeoutMs);
     const p = new Promise<Buffer>((resolve, reject) => {
       u.resolve = resolve;
       u.reject = reject;
@@ -165,9 +168,7 @@ export class UdpTransport {
         sock.unref();
       }
     } catch (e) {
-      u.settle(
-        new ExchangeError('network', `udp to ${to.host}:${to.port}: ${e instanceof Error ? e.message : String(e)}`),
-      );
+      u.settle(udpError(u, 'network', e instanceof Error ? e.message : String(e)));
     }
     return p;
   }
@@ -175,7 +176,7 @@ export class UdpTransport {
   /** Fail every query still waiting; later ones are refused. */
   close(): void {
     this.#closed = true;
-    for (const u of [...this.outstanding]) u.settle(new ExchangeError('network', 'resolver closed'));
+    for (const u of [...this.outstanding]) u.settle(udpError(u, 'network', 'resolver closed'));
   }
 }
 
@@ -211,7 +212,7 @@ export async function tcpExchange(
   const check = checkReply(reply, id, q);
   if (check === 'ok') return reply;
   onMismatch(check);
-  throw new ExchangeError('network', `TCP reply from ${to.host}:${to.port} does not match the query (${check})`);
+  throw new ExchangeError('network', 'TCP', Math.round(timeoutMs), `the reply does not match the query (${check})`);
 }
 
 /**
@@ -229,22 +230,16 @@ export function tcpRoundTrip(to: Endpoint, msg: Uint8Array, timeoutMs: number, f
       if (err) reject(err);
       else resolve(reply as Buffer);
     };
-    const timer = setTimeout(
-      () =>
-        finish(
-          new ExchangeError('timeout', `no TCP reply from ${to.host}:${to.port} within ${Math.round(timeoutMs)} ms`),
-        ),
-      timeoutMs,
-    );
+    const fail = (kind: 'timeout' | 'network', message: string): void =>
+      finish(new ExchangeError(kind, 'TCP', Math.round(timeoutMs), message));
+    const timer = setTimeout(() => fail('timeout', `no reply within ${Math.round(timeoutMs)} ms`), timeoutMs);
     sock.on('connect', () => sock.write(frame(msg)));
     sock.on('data', (d: Buffer) => {
       reader.push(d);
       const reply = reader.next();
       if (reply) finish(null, reply);
     });
-    sock.on('error', (e) => finish(new ExchangeError('network', `TCP to ${to.host}:${to.port}: ${e.message}`)));
-    sock.on('close', () =>
-      finish(new ExchangeError('network', `TCP connection to ${to.host}:${to.port} closed before a reply`)),
-    );
+    sock.on('error', (e) => fail('network', e.message));
+    sock.on('close', () => fail('network', 'the connection closed before a reply'));
   });
 }

@@ -240,7 +240,7 @@ export class Resolver {
         if (e.kind === 'timeout') this.#obs.timeout(up.label);
         else this.#obs.error(up.label, 'network');
         this.#fail(up, isProbe);
-        last = new ResolveError(e.kind === 'timeout' ? 'timeout' : 'unreachable', e.message);
+        last = new ResolveError(e.kind === 'timeout' ? 'timeout' : 'unreachable', exchangeFailure(e, up.label));
       } finally {
         if (isProbe) up.probing = false;
       }
@@ -323,6 +323,17 @@ export class Resolver {
       this.#obs.health(up.label, false);
     }
   }
+}
+
+/**
+ * What went wrong with one upstream, naming it (the transport's message leaves the address out).
+ * A timeout keeps the words operators see in EDE texts and logs: "no reply from 192.0.2.53:53 within 700 ms".
+ */
+function exchangeFailure(e: ExchangeError, upstream: string): string {
+  if (e.kind === 'timeout') {
+    return `no ${e.transport === 'TCP' ? 'TCP ' : ''}reply from ${upstream} within ${e.timeoutMs} ms`;
+  }
+  return `${e.transport} ${upstream}: ${e.message}`;
 }
 
 /** The `nameserver` lines of resolv.conf as endpoints on port 53. */

@@ -49,21 +49,39 @@ function withdrawals(glog: string): string[] {
     .map((l) => (JSON.parse(l) as { why: string }).why);
 }
 
+type Guarded = Awaited<ReturnType<typeof nodeWithGuard>>;
+
+/**
+ * A node and its guard: send the node `signal`, wait for the guard to withdraw (an adapter call
+ * with a guard reason), then run `then`; both are stopped after (a stopped node continued first).
+ */
+async function withdrawOn(signal: NodeJS.Signals, then: (g: Guarded) => Promise<void>): Promise<void> {
+  const g = await nodeWithGuard();
+  const { n, srv, guard } = g;
+  try {
+    const before = n.calls().length;
+    srv.proc.kill(signal);
+    await until(
+      () =>
+        n
+          .calls()
+          .slice(before)
+          .some((c) => c.reason.startsWith('guard')),
+      PATIENCE_MS,
+      'guard withdraw',
+    );
+    await then(g);
+  } finally {
+    srv.proc.kill('SIGCONT');
+    guard.kill('SIGTERM');
+    await once(guard, 'exit');
+    await srv.stop();
+  }
+}
+
 describe('edgedns guard', () => {
   it('withdraws when the SIGSTOPped node misses `fall` probes (its connection stays open); the node announces again after SIGCONT', async () => {
-    const { n, srv, guard, glog } = await nodeWithGuard();
-    try {
-      const before = n.calls().length;
-      srv.proc.kill('SIGSTOP');
-      await until(
-        () =>
-          n
-            .calls()
-            .slice(before)
-            .some((c) => c.reason.startsWith('guard')),
-        PATIENCE_MS,
-        'guard withdraw',
-      );
+    await withdrawOn('SIGSTOP', async ({ n, srv, glog }) => {
       await until(() => withdrawals(glog()).length > 0, PATIENCE_MS, 'guard log');
       // Probes went unanswered; the sentinel connection of a stopped process does not close.
       assert.match(withdrawals(glog()).at(-1) as string, /^UDP 127\.0\.0\.1:\d+: no answer within 2000 ms$/);
@@ -81,28 +99,11 @@ describe('edgedns guard', () => {
         throw new Error(`${e.message}\n${srv.logs().slice(-3000)}`);
       });
       assert.match(srv.logs(), /"msg":"stalled/);
-    } finally {
-      srv.proc.kill('SIGCONT');
-      guard.kill('SIGTERM');
-      await once(guard, 'exit');
-      await srv.stop();
-    }
+    });
   });
 
   it('withdraws at once when the node is killed: its connection closes, without waiting for `fall` probes', async () => {
-    const { n, srv, guard, glog } = await nodeWithGuard();
-    try {
-      const before = n.calls().length;
-      srv.proc.kill('SIGKILL');
-      await until(
-        () =>
-          n
-            .calls()
-            .slice(before)
-            .some((c) => c.reason.startsWith('guard')),
-        PATIENCE_MS,
-        'guard withdraw',
-      );
+    await withdrawOn('SIGKILL', async ({ glog }) => {
       // The sentinel's close and one quick probe decided (`fall` probe rounds would name only UDP).
       const closed = /^TCP 127\.0\.0\.1:\d+: connection closed; UDP 127\.0\.0\.1:\d+: /;
       await until(
@@ -112,10 +113,6 @@ describe('edgedns guard', () => {
       ).catch((e: Error) => {
         throw new Error(`${e.message}\n${glog()}`);
       });
-    } finally {
-      guard.kill('SIGTERM');
-      await once(guard, 'exit');
-      await srv.stop();
-    }
+    });
   });
 });

@@ -12,7 +12,7 @@ import { ZonePolicyError, ZoneSyntaxError, parseZoneText } from '../../../src/zo
 describe('error codes', () => {
   const cases: [Error, string][] = [
     [new AdapterError('birdc: no socket'), ErrorCode.ANNOUNCE_FAILED],
-    [new ExchangeError('timeout', 'no reply'), ErrorCode.EXCHANGE],
+    [new ExchangeError('timeout', 'UDP', 700, 'no reply within 700 ms'), ErrorCode.EXCHANGE],
     [new ResolveError('servfail', 'every upstream failed'), ErrorCode.RESOLVE],
     [new NameError('label too long'), ErrorCode.NAME_INVALID],
   ];

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { ManualClock, systemClock } from '../../../src/core/index.ts';
 import { ResolveError, Resolver } from '../../../src/resolver/index.ts';
 import type { MismatchReason } from '../../../src/client/index.ts';
-import type { ResolverObserver } from '../../../src/resolver/index.ts';
+import type { ResolverObserver, ResolverOptions } from '../../../src/resolver/index.ts';
 import { nameFromText, nameToText } from '../../../src/wire/index.ts';
 import { FakeUpstream } from '../../helpers/upstream.ts';
 
@@ -22,22 +22,31 @@ after(async () => {
   await b.close();
 });
 
-function resolver(ports: number[], observer?: Partial<ResolverObserver>, timeoutMs = 300, deadlineMs = 1000): Resolver {
-  const noop: ResolverObserver = {
-    sent: () => {},
-    timeout: () => {},
-    error: () => {},
-    mismatched: () => {},
-    rtt: () => {},
-    health: () => {},
-  };
+const NOOP: ResolverObserver = {
+  sent: () => {},
+  timeout: () => {},
+  error: () => {},
+  mismatched: () => {},
+  rtt: () => {},
+  health: () => {},
+};
+
+type Options = Partial<Omit<ResolverOptions, 'upstreams' | 'observer'>> & { observer?: Partial<ResolverObserver> };
+
+/**
+ * A resolver of the fake upstreams on loopback `ports`: 300 ms a try, 1 s a resolution, the
+ * system clock and observers that do nothing, unless `o` says otherwise.
+ */
+function resolver(ports: number[], o: Options = {}): Resolver {
+  const { observer, ...rest } = o;
   return new Resolver({
     upstreams: ports.map((port) => ({ host: '127.0.0.1', port })),
-    timeoutMs,
-    deadlineMs,
+    timeoutMs: 300,
+    deadlineMs: 1000,
     udpPayload: 1232,
     clock: systemClock,
-    observer: { ...noop, ...observer },
+    ...rest,
+    observer: { ...NOOP, ...observer },
   });
 }
 const question = (name = 'www.example.org.', dnssecOk = false, checkingDisabled = false) => ({
@@ -69,7 +78,7 @@ describe('Resolver', () => {
       reset();
       a.mode = mode;
       const seen: MismatchReason[] = [];
-      const r = resolver([a.port], { mismatched: (x) => seen.push(x) }, 200, 450);
+      const r = resolver([a.port], { observer: { mismatched: (x) => seen.push(x) }, timeoutMs: 200, deadlineMs: 450 });
       await assert.rejects(r.resolve(question()), (e: unknown) => e instanceof ResolveError && e.reason === 'timeout');
       assert.ok(seen.length >= 1, 'mismatch counted');
       assert.equal(seen[0], mode === 'wrong-id' ? 'id' : 'question');
@@ -81,9 +90,14 @@ describe('Resolver', () => {
     reset();
     a.mode = 'wrong-port';
     const seen: MismatchReason[] = [];
-    const r = resolver([a.port], { mismatched: (x) => seen.push(x) }, 200, 450);
+    const r = resolver([a.port], { observer: { mismatched: (x) => seen.push(x) }, timeoutMs: 200, deadlineMs: 450 });
     const replied = a.udpReplied;
-    await assert.rejects(r.resolve(question()), (e: unknown) => e instanceof ResolveError && e.reason === 'timeout');
+    // The message names the upstream: it reaches the logs and the EDE text.
+    const timedOut = new RegExp(`^no reply from 127\\.0\\.0\\.1:${a.port} within \\d+ ms$`);
+    await assert.rejects(
+      r.resolve(question()),
+      (e: unknown) => e instanceof ResolveError && e.reason === 'timeout' && timedOut.test(e.message),
+    );
     assert.ok(a.udpReplied > replied, 'the fake did reply, from its other port');
     assert.deepEqual(seen, [], 'dropped by the kernel (connect), not by us');
     r.close();
@@ -117,7 +131,7 @@ describe('Resolver', () => {
   it('prefers the upstream with the lower smoothed RTT', async () => {
     reset();
     a.delayMs = 80;
-    const r = resolver([a.port, b.port], {}, 500, 2000);
+    const r = resolver([a.port, b.port], { timeoutMs: 500, deadlineMs: 2000 });
     for (let i = 0; i < 4; i++) await r.resolve(question());
     const bBefore = b.queries;
     const aBefore = a.queries;
@@ -134,21 +148,10 @@ describe('Resolver', () => {
     // a at 0, b at 300, a again at 600 (for the 100 ms left of 700), and nothing at 900.
     const clock = new ManualClock();
     const sent: string[] = [];
-    const noop: ResolverObserver = {
-      sent: () => {},
-      timeout: () => {},
-      error: () => {},
-      mismatched: () => {},
-      rtt: () => {},
-      health: () => {},
-    };
-    const r = new Resolver({
-      upstreams: [a, b].map((u) => ({ host: '127.0.0.1', port: u.port })),
-      timeoutMs: 300,
+    const r = resolver([a.port, b.port], {
       deadlineMs: 700,
-      udpPayload: 1232,
       clock,
-      observer: { ...noop, sent: (up) => void (sent.push(up), clock.advance(300)) },
+      observer: { sent: (up) => void (sent.push(up), clock.advance(300)) },
     });
     await assert.rejects(r.resolve(question()), (e: unknown) => e instanceof ResolveError && e.reason === 'timeout');
     assert.deepEqual(sent, [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`, `127.0.0.1:${a.port}`]);
@@ -181,14 +184,7 @@ describe('Resolver', () => {
 
   it('sends from querySource when set', async () => {
     reset();
-    const r = new Resolver({
-      upstreams: [{ host: '127.0.0.1', port: a.port }],
-      timeoutMs: 300,
-      deadlineMs: 1000,
-      udpPayload: 1232,
-      querySource: '127.0.0.2',
-      clock: systemClock,
-    });
+    const r = resolver([a.port], { querySource: '127.0.0.2' });
     await r.checkSources();
     const from = a.sourceAddresses.length;
     await r.resolve(question());
@@ -197,14 +193,7 @@ describe('Resolver', () => {
   });
 
   it('a querySource this host does not have is a config error at startup', async () => {
-    const r = new Resolver({
-      upstreams: [{ host: '127.0.0.1', port: a.port }],
-      timeoutMs: 300,
-      deadlineMs: 1000,
-      udpPayload: 1232,
-      querySource: '192.0.2.1',
-      clock: systemClock,
-    });
+    const r = resolver([a.port], { querySource: '192.0.2.1' });
     await assert.rejects(
       r.checkSources(),
       (e: unknown) =>
@@ -221,34 +210,27 @@ describe('Resolver', () => {
     const port = closed.port;
     await closed.close();
     // A timeout would say 'timeout' (after 50 s: the test would time out first).
-    const r = resolver([port], {}, 50_000, 50_000);
+    const r = resolver([port], { timeoutMs: 50_000, deadlineMs: 50_000 });
     await assert.rejects(
       r.resolve(question()),
-      (e: unknown) => e instanceof ResolveError && e.reason === 'unreachable',
+      (e: unknown) =>
+        e instanceof ResolveError &&
+        e.reason === 'unreachable' &&
+        e.message.startsWith(`UDP 127.0.0.1:${port}: `) &&
+        /ECONNREFUSED/.test(e.message),
     );
     r.close();
   });
 
   describe('an upstream marked down', () => {
-    const noop: ResolverObserver = {
-      sent: () => {},
-      timeout: () => {},
-      error: () => {},
-      mismatched: () => {},
-      rtt: () => {},
-      health: () => {},
-    };
     /** A resolver on a clock that moves only when told; tries time out after 50 ms (real timers). */
     function downResolver(health: boolean[]): { r: Resolver; clock: ManualClock } {
       const clock = new ManualClock();
-      const r = new Resolver({
-        upstreams: [{ host: '127.0.0.1', port: a.port }],
+      const r = resolver([a.port], {
         timeoutMs: 50,
-        deadlineMs: 1000,
-        udpPayload: 1232,
         probeBackoff: { initialMs: 1000, maxMs: 4000 },
         clock,
-        observer: { ...noop, health: (_u, h) => health.push(h) },
+        observer: { health: (_u, h) => health.push(h) },
       });
       return { r, clock };
     }
