@@ -123,6 +123,8 @@ install: build
 	for u in $(UNITS); do \
 	  sed -e 's#/usr/bin/edgedns#$(PREFIX)/bin/edgedns#g' -e 's#/etc/edgedns/edgedns.yaml#$(SYSCONFDIR)/edgedns/edgedns.yaml#g' \
 	    deploy/systemd/$$u > "$(DESTDIR)$(UNITDIR)/$$u"; chmod 644 "$(DESTDIR)$(UNITDIR)/$$u"; done
+	install -d "$(DESTDIR)$(UNITDIR)/bird.service.d"
+	install -m 644 deploy/systemd/bird.service.d/edgedns-priority.conf "$(DESTDIR)$(UNITDIR)/bird.service.d/edgedns-priority.conf"
 	install -m 644 deploy/systemd/edgedns.sysusers "$(DESTDIR)$(SYSUSERSDIR)/edgedns.conf"
 	install -m 644 deploy/edgedns.example.yaml "$(DESTDIR)$(SYSCONFDIR)/edgedns/edgedns.example.yaml"
 	@echo "installed under $(DESTDIR)$(PREFIX); next (as root): systemd-sysusers; systemctl daemon-reload;" \
@@ -133,9 +135,10 @@ uninstall:
 	rm -rf "$(DESTDIR)$(LIBDIR)"
 	rm -f "$(DESTDIR)$(PREFIX)/bin/edgedns" "$(DESTDIR)$(MANDIR)/man1/edgedns.1" "$(DESTDIR)$(COMPLETIONDIR)/edgedns" \
 	  $(foreach u,$(UNITS),"$(DESTDIR)$(UNITDIR)/$(u)") "$(DESTDIR)$(SYSUSERSDIR)/edgedns.conf" \
+	  "$(DESTDIR)$(UNITDIR)/bird.service.d/edgedns-priority.conf" \
 	  "$(DESTDIR)$(SYSCONFDIR)/edgedns/edgedns.example.yaml"
 
-# --- the multi-site lab (root, iproute2, bird2) -------------------------------------------------
+# --- the multi-site lab (root, iproute2, bird2, unbound, nftables, dnsperf) ----------------------
 .PHONY: lab-up lab-down lab-status drill
 
 

@@ -8,7 +8,8 @@
 #                                   page), setcap and capsh (the Kubernetes container run as its
 #                                   runtime runs it), python3-jsonschema and python3-yaml (the
 #                                   manifests checked against the Kubernetes schemas): the whole suite
-#   scripts/install-deps.sh lab     bird2, iproute2, dig, for `make lab-up`
+#   scripts/install-deps.sh lab     bird2, iproute2, dig, unbound (the shared upstream), nftables
+#                                   (the blackhole drills) and dnsperf (the attack), for `make lab-up`
 #   scripts/install-deps.sh bench   dnsperf, unbound and python3 (port-0 datagrams), for `make bench`
 # Daemons are kept from auto-starting while they are installed (policy-rc.d exits 101).
 set -euo pipefail
@@ -42,6 +43,9 @@ case "${1:-test}" in
     need bird bird2
     need ip iproute2
     need stdbuf coreutils
+    need unbound unbound
+    need nft nftables
+    need dnsperf dnsperf
     ;;
   bench)
     need dig bind9-dnsutils

@@ -3,8 +3,23 @@
 // until answers come from another site, queries lost, answers from the old site after withdrawal,
 // fail-back time and losses, and route moves. Prints a table and writes drill-report.json.
 //
-//   node --import tsx deploy/lab/drill.ts [--runs 5] [--rate 200] [--hold 4000] [scenario…]
-//   scenarios: drain fail crash hang freeze flap (default: all)
+// The fleet drills (issue 15) watch more: each site's /status (watch-sites.ts in the client's
+// namespace), the router's RIB and its BGP and BFD sessions (birdc), and hold each run to targets,
+// printed PASS/FAIL and written with the report:
+//   attack           the serving site loaded above its capacity for --attack-for ms (dnsperf, random
+//                    names under example.test and fwd.test, from 198.18.0.10) under the legitimate
+//                    stream: ≥ 95% of it answered, the serving site never withdrawn, the others
+//                    unchanged, no BGP or BFD session reset
+//   blackhole        DNS dropped on the serving site's uplink (nftables; BGP, BFD, admin pass):
+//                    withdrawn within 5 s, answers from another site, fail-back after the rule goes
+//   blackhole-other  the same on a site that is not serving: only that one withdraws
+//   shared           the shared upstream gone for every site (lab.sh variant shared: sharedWithdraw,
+//                    minAnnounced 2): at least 2 sites announced throughout, answers keep coming
+//
+//   node --import tsx deploy/lab/drill.ts [--runs 5] [--rate 200] [--hold 4000] [--attack-for 20000]
+//        [--attack-qps 20000] [scenario…]
+//   scenarios: drain fail crash hang freeze flap attack blackhole blackhole-other shared
+//   (default: the first six)
 
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -12,8 +27,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Sample } from '../../src/client/index.ts';
-import type { RouteChange, RunFigures, ScenarioReport } from '../../src/drill/index.ts';
-import { figures, formatTable, summarize } from '../../src/drill/index.ts';
+import type { RouteChange, RunFigures, ScenarioReport, Target } from '../../src/drill/index.ts';
+import { figures, formatTable, formatTargets, mergeTargets, summarize } from '../../src/drill/index.ts';
+import type { FleetRun, LabKit } from './fleet-drills.ts';
+import { FLEET_SCENARIOS, runFleet } from './fleet-drills.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const P = process.env.LAB_PREFIX ?? 'edl';
@@ -21,8 +38,10 @@ const DIR = process.env.LAB_DIR ?? join(ROOT, '.tmp', 'lab');
 const MAIN = join(ROOT, 'dist', 'main.js');
 const NODE = process.execPath;
 const SERVICE = '192.0.2.53';
-const ALL = ['drain', 'fail', 'crash', 'hang', 'freeze', 'flap'] as const;
+const CLASSIC = ['drain', 'fail', 'crash', 'hang', 'freeze', 'flap'] as const;
+const ALL = [...CLASSIC, ...FLEET_SCENARIOS] as const;
 type Scenario = (typeof ALL)[number];
+type Classic = (typeof CLASSIC)[number];
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number): number => {
@@ -36,8 +55,10 @@ const opt = (name: string, def: number): number => {
 const RUNS = opt('runs', 5);
 const RATE = Math.min(opt('rate', 200), 2000);
 const HOLD = opt('hold', 4000);
+const ATTACK_FOR = Math.min(opt('attack-for', 20_000), 60_000);
+const ATTACK_QPS = Math.min(opt('attack-qps', 20_000), 100_000);
 const OUT = process.env.DRILL_REPORT ?? join(ROOT, 'drill-report.json');
-const scenarios = (args.length > 0 ? args : [...ALL]) as Scenario[];
+const scenarios = (args.length > 0 ? args : [...CLASSIC]) as Scenario[];
 for (const s of scenarios) if (!ALL.includes(s)) throw new Error(`unknown scenario "${s}" (one of ${ALL.join(', ')})`);
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -157,6 +178,9 @@ async function until(cond: () => boolean | Promise<boolean>, ms: number, what: s
   }
 }
 
+/** A site's unicast uplink address: its admin endpoint (:9153) and a DNS listener (:53) are there. */
+const siteAddr = (site: string): string => `198.51.100.${4 * Number(site.replace('site', '')) - 2}`;
+
 async function nodeState(site: string): Promise<string> {
   try {
     const s = JSON.parse(
@@ -166,7 +190,7 @@ async function nodeState(site: string): Promise<string> {
         'status',
         '--json',
         '--admin',
-        'http://127.0.0.1:9153',
+        `http://${siteAddr(site)}:9153`,
       ]),
     ) as { health: { state: string } };
     return s.health.state;
@@ -188,7 +212,7 @@ async function prepare(serving: string): Promise<void> {
   await sleep(1000);
 }
 
-async function run(scenario: Scenario, serving: string): Promise<RunFigures> {
+async function run(scenario: Classic, serving: string): Promise<RunFigures> {
   await prepare(serving);
   const d = siteDir(serving);
   const nsName = `${P}-s${serving.replace('site', '')}`;
@@ -267,18 +291,62 @@ async function run(scenario: Scenario, serving: string): Promise<RunFigures> {
   return figures({ samples, routes: routes.changes, oldSite: serving, faultAt, restoreAt, endAt: Date.now() });
 }
 
+/** What the fleet drills (fleet-drills.ts) use of this file. */
+const kit: LabKit = {
+  P,
+  DIR,
+  ROOT,
+  NODE,
+  MAIN,
+  SERVICE,
+  nSites,
+  attackForMs: ATTACK_FOR,
+  attackQps: ATTACK_QPS,
+  holdMs: HOLD,
+  sleep,
+  ns,
+  log,
+  siteAddr,
+  siteDir,
+  currentRoute,
+  watchRoutes,
+  startStream,
+  until,
+  prepare,
+  nodeState,
+};
+
 const reports: ScenarioReport[] = [];
 const serving = currentRoute();
 if (!serving) throw new Error('no route to the service address: is the lab up?');
 log(`lab: ${nSites} sites, serving site ${serving}; ${RUNS} run(s) per scenario at ${RATE} q/s`);
+const isFleet = (s: Scenario): s is (typeof FLEET_SCENARIOS)[number] =>
+  (FLEET_SCENARIOS as readonly string[]).includes(s);
 for (const s of scenarios) {
   const runs: RunFigures[] = [];
+  const fleetRuns: FleetRun[] = [];
   for (let k = 0; k < RUNS; k++) {
-    const f = await run(s, serving);
-    log(`${s} run ${k + 1}: ${JSON.stringify(f)}`);
-    runs.push(f);
+    if (isFleet(s)) {
+      const f = await runFleet(s, serving, kit);
+      log(`${s} run ${k + 1}: ${JSON.stringify(f.figures)} ${JSON.stringify(f.extra)}`);
+      log(formatTargets(s, f.targets));
+      runs.push(f.figures);
+      fleetRuns.push(f);
+    } else {
+      const f = await run(s, serving);
+      log(`${s} run ${k + 1}: ${JSON.stringify(f)}`);
+      runs.push(f);
+    }
   }
-  reports.push(summarize(s, runs));
+  const report = summarize(s, runs);
+  if (fleetRuns.length > 0) {
+    report.extra = fleetRuns.map((f) => f.extra);
+    report.targets = mergeTargets(fleetRuns.map((f) => f.targets));
+  }
+  reports.push(report);
 }
 writeFileSync(OUT, `${JSON.stringify(reports, null, 2)}\n`);
-process.stdout.write(`${formatTable(reports)}\n\nwritten to ${OUT}\n`);
+const targets = reports.flatMap((r) => (r.targets ?? []).map((t): [string, Target] => [r.scenario, t]));
+process.stdout.write(`${formatTable(reports)}\n`);
+if (targets.length > 0) process.stdout.write(`\n${targets.map(([s, t]) => formatTargets(s, [t])).join('\n')}\n`);
+process.stdout.write(`\nwritten to ${OUT}\n`);

@@ -1,6 +1,7 @@
 // Turning a drill's samples and route changes into the figures of a drill report.
 
 import type { Sample } from '../client/index.js';
+import type { Target } from './targets.js';
 
 export interface RouteChange {
   /** ms since the epoch */
@@ -87,6 +88,10 @@ export interface ScenarioReport {
   failbackMs: number | null;
   failbackLost: number | null;
   routeMoves: number | null;
+  /** The fleet drills' own figures, per run (attack, blackhole, blackhole-other, shared). */
+  extra?: Record<string, unknown>[];
+  /** The targets the scenario is held to; each passes only when every run met it. */
+  targets?: Target[];
 }
 
 export function summarize(scenario: string, runs: readonly RunFigures[]): ScenarioReport {
@@ -116,7 +121,8 @@ export function formatTable(rows: readonly ScenarioReport[]): string {
     'failbackLost',
     'routeMoves',
   ];
-  const cell = (v: ScenarioReport[keyof ScenarioReport]): string => (v === null || v === undefined ? '-' : String(v));
+  const cell = (v: ScenarioReport[keyof ScenarioReport]): string =>
+    v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v);
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (vals: string[]): string => vals.map((v, i) => v.padEnd(widths[i] as number)).join('  ');
   return [
