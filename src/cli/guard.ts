@@ -18,7 +18,7 @@ import type { Config } from '../config/index.js';
 import { formatHostPort, loadConfig } from '../config/index.js';
 import type { Logger } from '../core/index.js';
 import { createLogger, errorMessage, systemClock } from '../core/index.js';
-import type { ProbeTarget } from '../client/index.js';
+import type { ProbeCookie, ProbeTarget } from '../client/index.js';
 import { probeQuestion, probeUdp, sentinel } from '../client/index.js';
 
 export interface GuardHandle {
@@ -50,11 +50,17 @@ export function adminAlive(a: Config['admin'], timeoutMs: number): Promise<boole
   });
 }
 
-export function runGuard(c: Config, log: Logger, probeZone: string | undefined): GuardHandle {
+export function runGuard(
+  c: Config,
+  log: Logger,
+  probeZone: string | undefined,
+  cookie: ProbeCookie | null = null,
+): GuardHandle {
   const adapter = buildAdapter(c, log);
   const siteId = identityConfig(c).siteId;
   const targets: ProbeTarget[] = c.listen;
   const q = probeQuestion(probeZone);
+  const probe = (t: ProbeTarget): Promise<string> => probeUdp(t, q, c.guard.timeout, cookie ?? undefined);
   let stopped = false;
   let wake: () => void = () => {};
   let failures = 0;
@@ -110,7 +116,7 @@ export function runGuard(c: Config, log: Logger, probeZone: string | undefined):
         sentinels.delete(key);
         if (stopped) return;
         // Closed: a crash, or the node closing connections as it stops. One quick look decides.
-        probeUdp(t, q, c.guard.timeout).then(
+        probe(t).then(
           () => watch(t),
           (e: unknown) => void withdraw(`${why}; ${errorMessage(e)}`),
         );
@@ -131,7 +137,7 @@ export function runGuard(c: Config, log: Logger, probeZone: string | undefined):
     while (!stopped) {
       const t0 = systemClock.now();
       // The node is alive when every address answers.
-      const results = await Promise.allSettled(targets.map((t) => probeUdp(t, q, c.guard.timeout)));
+      const results = await Promise.allSettled(targets.map(probe));
       const failed = results.flatMap((r) => (r.status === 'rejected' ? [errorMessage(r.reason)] : []));
       if (failed.length === 0) {
         if (failures >= c.guard.fall || withdrawn)
@@ -173,7 +179,10 @@ export async function guard(configPath: string, logLevel?: 'debug' | 'info'): Pr
   } catch (e) {
     log.warn('cannot read the zones; probing CH TXT id.server instead', { error: errorMessage(e) });
   }
-  const g = runGuard(c, log, zone);
+  // The node's probe cookie (with cookies.secretFile): the guard's probes are then exempt from the
+  // rate limiter and shedding, as the node's own are, and a flood cannot make it miss them.
+  const { probeCookieOf } = await import('../node/index.js');
+  const g = runGuard(c, log, zone, probeCookieOf(loaded));
   const stop = (): void => g.stop();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -257,7 +257,10 @@ export class HealthMonitor {
       const gap = now - this.#lastTick - this.#expected;
       if (!stalled && gap > 2 * Math.max(this.#expected, p.fastIntervalMs)) this.#o.onReassert();
       this.#syncDrain(now);
-      const results = await runChecks(this.#checks);
+      // The load is read after the probes are back, so that its window holds the time they took:
+      // a probe lost in a flood is then judged with the load that lost it.
+      const results = await runChecks(this.#checks.filter((c) => c.kind !== 'load'));
+      results.push(...(await runChecks(this.#checks.filter((c) => c.kind === 'load'))));
       this.#results = results;
       this.#o.observer?.checks(results);
       const { verdict, detail } = this.#judge(results);

@@ -5,3 +5,4 @@ export type { ServeOptions } from './node.js';
 export { checkConfig, checkZone, printZone } from './commands.js';
 export type { ReloadResult } from './reload.js';
 export type { FleetRow } from './fleet.js';
+export { probeCookieOf } from '../process/index.js';

@@ -146,6 +146,17 @@ export function cookiesOf(secrets: CookieSecrets): Cookies {
   return new Cookies(secrets, () => Math.floor(systemClock.wall() / 1000));
 }
 
+/**
+ * The probe cookie of the node a config describes, for another process (`edgedns guard`): minted
+ * with the node's secret, so its probes are exempt from the rate limiter and from shedding as the
+ * node's own are. Null without `cookies.secretFile` (the node's secret is then its own).
+ */
+export function probeCookieOf(loaded: LoadedConfig): ((from: string) => Uint8Array) | null {
+  if (!loaded.config.cookies.secretFile) return null;
+  const cookies = cookiesOf(cookieSecrets(loaded));
+  return (from) => cookies.probeOption(from);
+}
+
 const KIND_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(RrlKind).map(([k, v]) => [v, k.toLowerCase()]),
 );
