@@ -21,6 +21,8 @@ export interface ProcessLoad {
 export interface LoadSample extends ProcessLoad {
   /** UDP datagrams dropped on the listening sockets since they were opened (a counter). */
   drops: number;
+  /** Queries the node refused while shedding, since it started (a counter). */
+  shed: number;
 }
 
 export interface OverloadLimits {
@@ -77,27 +79,48 @@ function readProc(path: string): string {
 }
 
 /**
- * Fails (as "overloaded", never "broken") while utilisation, delay or the drop rate is over its
- * limit. Its detail names the figures either way, for /status.
+ * Once overloaded, the figures must fall this far under their limits before the load counts as
+ * normal again: shedding relieves the node, and the relief must not read as the end of the flood.
+ */
+export const RELEASE = 0.75;
+
+/**
+ * Fails (as "overloaded", never "broken") while utilisation, delay, the drop rate or the rate of
+ * queries shed is over its limit (maxDropRate for both rates), and then until all are under
+ * RELEASE × their limits. Its detail names the figures either way, for /status.
  */
 export function loadCheck(sample: () => Promise<LoadSample>, limits: OverloadLimits, clock: Clock): Check {
-  let prev: { drops: number; at: number } | null = null;
+  let prev: { drops: number; shed: number; at: number } | null = null;
+  let overloaded = false;
+  /** Per second since the previous run; a counter that went back (sockets reopened) starts anew. */
+  const perSecond = (now: number, before: number | undefined, at: number): number =>
+    prev && before !== undefined && now >= before && at > prev.at ? ((now - before) * 1000) / (at - prev.at) : 0;
   return {
     name: 'load',
     kind: 'load',
     async run() {
       const s = await sample();
       const at = clock.now();
-      // A counter that went back (sockets reopened) starts a new baseline.
-      const rate = prev && s.drops >= prev.drops && at > prev.at ? ((s.drops - prev.drops) * 1000) / (at - prev.at) : 0;
-      prev = { drops: s.drops, at };
+      const rate = perSecond(s.drops, prev?.drops, at);
+      // Refusing this much a second, the node is still being hit: the relief of shedding is not
+      // the end of the flood.
+      const shedRate = perSecond(s.shed, prev?.shed, at);
+      prev = { drops: s.drops, shed: s.shed, at };
+      const k = overloaded ? RELEASE : 1;
       const over = [
-        s.utilization > limits.maxUtilization && `utilization ${pct(s.utilization)} > ${pct(limits.maxUtilization)}`,
-        s.lagMs > limits.maxLagMs && `event-loop delay ${s.lagMs.toFixed(0)} ms > ${limits.maxLagMs} ms`,
-        rate > limits.maxDropRate && `UDP drops ${rate.toFixed(0)}/s > ${limits.maxDropRate}/s`,
+        s.utilization > k * limits.maxUtilization &&
+          `utilization ${pct(s.utilization)} > ${pct(k * limits.maxUtilization)}`,
+        s.lagMs > k * limits.maxLagMs && `event-loop delay ${s.lagMs.toFixed(0)} ms > ${k * limits.maxLagMs} ms`,
+        rate > k * limits.maxDropRate && `UDP drops ${rate.toFixed(0)}/s > ${k * limits.maxDropRate}/s`,
+        shedRate > k * limits.maxDropRate && `shedding ${shedRate.toFixed(0)} queries/s > ${k * limits.maxDropRate}/s`,
       ].filter((x): x is string => typeof x === 'string');
+      overloaded = over.length > 0;
       const figures = `utilization ${pct(s.utilization)}, event-loop delay ${s.lagMs.toFixed(1)} ms, UDP drops ${rate.toFixed(0)}/s`;
-      return over.length > 0 ? { ok: false, detail: `overloaded: ${over.join(', ')}` } : { ok: true, detail: figures };
+      if (!overloaded) return { ok: true, detail: figures };
+      return {
+        ok: false,
+        detail: `overloaded: ${over.join(', ')}${k < 1 ? ` (still: ${RELEASE} × the limits to end it)` : ''}`,
+      };
     },
   };
 }

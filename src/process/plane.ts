@@ -376,7 +376,7 @@ export class LocalPlane implements DnsPlane {
   }
 
   async load(): Promise<LoadSample> {
-    return { ...this.#load.sample(), drops: udpDrops(boundPorts(this.bound)) };
+    return { ...this.#load.sample(), drops: udpDrops(boundPorts(this.bound)), shed: this.pipeline.shedCount };
   }
 
   shed(on: boolean): void {

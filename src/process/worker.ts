@@ -97,8 +97,8 @@ export async function runWorker(): Promise<void> {
         return true;
       },
       load: async () => {
-        const { utilization, lagMs } = await plane.load();
-        return { utilization, lagMs };
+        const { utilization, lagMs, shed } = await plane.load();
+        return { utilization, lagMs, shed };
       },
       cache: () => plane.cache(),
       flush: (m) => plane.flush(m.key),

@@ -393,14 +393,16 @@ export class WorkerPlane implements DnsPlane {
     });
   }
 
-  /** The busiest worker's load; drops of every worker's socket (they share the ports). */
+  /** The busiest worker's load; drops of every worker's socket (they share the ports); sheds of all. */
   async load(): Promise<LoadSample> {
     const { values } = await this.#askAll('load');
-    const loads = values as ProcessLoad[];
+    const loads = values as (ProcessLoad & { shed: number })[];
     return {
       utilization: Math.max(0, ...loads.map((l) => l.utilization)),
       lagMs: Math.max(0, ...loads.map((l) => l.lagMs)),
       drops: udpDrops(boundPorts(this.bound)),
+      // A worker restarted since counts from 0 again: the sum may go back, which starts a new baseline.
+      shed: loads.reduce((a, l) => a + l.shed, 0),
     };
   }
 

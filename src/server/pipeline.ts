@@ -185,7 +185,7 @@ export class Pipeline {
 
   /** SHEDDING: overloaded, refusing the cheapest queries first (see `shed`). */
   #shedding = false;
-  /** Shed negative answers so far: every second one is sent truncated, the others dropped. */
+  /** Queries refused by shedding so far (negative answers: every second one sent truncated). */
   #shed = 0;
 
   constructor(opts: PipelineOptions) {
@@ -225,6 +225,11 @@ export class Pipeline {
    */
   shed(on: boolean): void {
     this.#shedding = on;
+  }
+
+  /** Queries refused by shedding since the pipeline was built. */
+  get shedCount(): number {
+    return this.#shed;
   }
 
   get forwarder(): Forwarder | null {
@@ -275,6 +280,7 @@ export class Pipeline {
     // Without RD the client asks for what we have, not for us to go and look.
     if ((x.flags & FLAG_RD) === 0) return this.#finish(x, probe, 'error', Rcode.REFUSED, FLAG_RA, EMPTY_SECTIONS);
     if (this.#shedding && !probe && this.#unproven(x)) {
+      this.#shed++;
       const stale = fwd.staleOnly(found);
       this.#defence.shed('forward', stale ? 'stale' : 'drop');
       return stale ? this.#finishForwarded(x, probe, stale) : this.#observe(x, probe, 'error', Rcode.SERVFAIL, null);
