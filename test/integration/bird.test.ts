@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Action, Deprefer } from '../../src/announce/index.ts';
 import { AdapterError, birdAdapter } from '../../src/announce/index.ts';
-import { addNetns, delNetns, netnsName, netnsUnavailable } from '../helpers/netns.ts';
+import { delNetns, netnsName, netnsUnavailable, siteAndRouter } from '../helpers/netns.ts';
 import { until } from '../helpers/node.ts';
 
 const NS = netnsName('bird');
@@ -92,59 +92,10 @@ protocol bgp upstream4 {
 }
 `,
   );
-  addNetns(NS);
-  addNetns(NS_RTR);
-  execFileSync('ip', [
-    'link',
-    'add',
-    `${VETH}s`,
-    'netns',
-    NS,
-    'type',
-    'veth',
-    'peer',
-    'name',
-    `${VETH}r`,
-    'netns',
-    NS_RTR,
-  ]);
-  execFileSync('ip', ['-n', NS, 'addr', 'add', '198.51.100.11/24', 'dev', `${VETH}s`]);
-  execFileSync('ip', ['-n', NS_RTR, 'addr', 'add', '198.51.100.1/24', 'dev', `${VETH}r`]);
-  execFileSync('ip', ['-n', NS, 'link', 'set', `${VETH}s`, 'up']);
-  execFileSync('ip', ['-n', NS_RTR, 'link', 'set', `${VETH}r`, 'up']);
-  // The router: takes what the site announces.
-  writeFileSync(
-    join(dir, 'router.conf'),
-    `router id 198.51.100.1;
-protocol device {}
-protocol bgp site {
-  local 198.51.100.1 as 65000;
-  neighbor 198.51.100.11 as 65011;
-  hold time 3; keepalive time 1; connect retry time 1;
-  ipv4 { import all; export none; };
-}
-`,
-  );
+  router = siteAndRouter({ site: NS, router: NS_RTR, veth: VETH, dir, ctl: rtrSock });
   bird = spawn('ip', ['netns', 'exec', NS, 'bird', '-f', '-c', conf, '-s', sock, '-P', join(dir, 'bird.pid')], {
     stdio: 'ignore',
   });
-  router = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      NS_RTR,
-      'bird',
-      '-f',
-      '-c',
-      join(dir, 'router.conf'),
-      '-s',
-      rtrSock,
-      '-P',
-      join(dir, 'router.pid'),
-    ],
-    { stdio: 'ignore' },
-  );
   // Ready when birdc can talk to it.
   assert.ok(await ready(sock), 'BIRD started');
   assert.ok(await ready(rtrSock), 'the router started');

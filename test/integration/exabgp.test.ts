@@ -4,7 +4,7 @@
 // AS path and a MED, announce with the plain path again, with no withdrawal between. And the
 // shipped FIFO process refuses a regular file, which the adapter refuses too.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import {
@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Action, Deprefer } from '../../src/announce/index.ts';
 import { AdapterError, exabgpAdapter } from '../../src/announce/index.ts';
-import { addNetns, delNetns, netnsName, netnsUnavailable } from '../helpers/netns.ts';
+import { delNetns, netnsName, netnsUnavailable, siteAndRouter } from '../helpers/netns.ts';
 import { ROOT } from '../helpers/server.ts';
 
 const NS_EXA = netnsName('exa');
@@ -90,45 +90,7 @@ before(async () => {
     spawnSync('exabgp', ['--version']).status === 0,
     'needs exabgp (Debian: apt-get install exabgp; scripts/install-deps.sh test)',
   );
-  addNetns(NS_EXA);
-  addNetns(NS_RTR);
-  execFileSync('ip', [
-    'link',
-    'add',
-    `${VETH}a`,
-    'netns',
-    NS_EXA,
-    'type',
-    'veth',
-    'peer',
-    'name',
-    `${VETH}r`,
-    'netns',
-    NS_RTR,
-  ]);
-  execFileSync('ip', ['-n', NS_EXA, 'addr', 'add', '198.51.100.11/24', 'dev', `${VETH}a`]);
-  execFileSync('ip', ['-n', NS_RTR, 'addr', 'add', '198.51.100.1/24', 'dev', `${VETH}r`]);
-  execFileSync('ip', ['-n', NS_EXA, 'link', 'set', `${VETH}a`, 'up']);
-  execFileSync('ip', ['-n', NS_RTR, 'link', 'set', `${VETH}r`, 'up']);
-
-  // The router: takes what the site announces (the shipped exabgp.conf's peer, AS 65000).
-  writeFileSync(
-    join(dir, 'bird.conf'),
-    `router id 198.51.100.1;
-protocol device {}
-protocol bgp site {
-  local 198.51.100.1 as 65000;
-  neighbor 198.51.100.11 as 65011;
-  hold time 3; keepalive time 1; connect retry time 1;
-  ipv4 { import all; export none; };
-}
-`,
-  );
-  bird = spawn(
-    'ip',
-    ['netns', 'exec', NS_RTR, 'bird', '-f', '-c', join(dir, 'bird.conf'), '-s', ctl, '-P', join(dir, 'bird.pid')],
-    { stdio: 'ignore' },
-  );
+  bird = siteAndRouter({ site: NS_EXA, router: NS_RTR, veth: VETH, dir, ctl });
 
   // The shipped ExaBGP config, with the script and the FIFO where the test keeps them.
   const conf = readFileSync(join(ROOT, 'deploy', 'exabgp', 'exabgp.conf'), 'utf8')

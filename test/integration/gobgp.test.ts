@@ -4,16 +4,16 @@
 // neighbor): deprefer reaches it as a longer AS path and a MED, announce as the plain path again,
 // with no withdrawal between.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Action, Deprefer } from '../../src/announce/index.ts';
 import { gobgpAdapter } from '../../src/announce/index.ts';
-import { addNetns, delNetns, netnsName, netnsUnavailable } from '../helpers/netns.ts';
+import { delNetns, netnsName, netnsUnavailable, siteAndRouter } from '../helpers/netns.ts';
 import { until } from '../helpers/node.ts';
 import { ROOT } from '../helpers/server.ts';
 
@@ -56,44 +56,7 @@ before(async () => {
     0,
     'needs gobgpd (Debian: apt-get install gobgpd; scripts/install-deps.sh test)',
   );
-  addNetns(NS);
-  addNetns(NS_RTR);
-  execFileSync('ip', [
-    'link',
-    'add',
-    `${VETH}s`,
-    'netns',
-    NS,
-    'type',
-    'veth',
-    'peer',
-    'name',
-    `${VETH}r`,
-    'netns',
-    NS_RTR,
-  ]);
-  execFileSync('ip', ['-n', NS, 'addr', 'add', '198.51.100.11/24', 'dev', `${VETH}s`]);
-  execFileSync('ip', ['-n', NS_RTR, 'addr', 'add', '198.51.100.1/24', 'dev', `${VETH}r`]);
-  execFileSync('ip', ['-n', NS, 'link', 'set', `${VETH}s`, 'up']);
-  execFileSync('ip', ['-n', NS_RTR, 'link', 'set', `${VETH}r`, 'up']);
-  // The router: the shipped config's neighbor (AS 65000), taking what the site announces.
-  writeFileSync(
-    join(dir, 'router.conf'),
-    `router id 198.51.100.1;
-protocol device {}
-protocol bgp site {
-  local 198.51.100.1 as 65000;
-  neighbor 198.51.100.11 as 65011;
-  hold time 3; keepalive time 1; connect retry time 1;
-  ipv4 { import all; export none; };
-}
-`,
-  );
-  router = spawn(
-    'ip',
-    ['netns', 'exec', NS_RTR, 'bird', '-f', '-c', join(dir, 'router.conf'), '-s', ctl, '-P', join(dir, 'router.pid')],
-    { stdio: 'ignore' },
-  );
+  router = siteAndRouter({ site: NS, router: NS_RTR, veth: VETH, dir, ctl });
   const log = openSync(join(dir, 'gobgpd.log'), 'a');
   gobgpd = spawn(
     'ip',
