@@ -11,6 +11,7 @@ import type { Logger } from '../core/index.js';
 import { CidrSet, systemClock } from '../core/index.js';
 import type { CheckOutcome, LoadSample } from '../health/index.js';
 import { processLoadSampler, udpDrops } from '../health/index.js';
+import { watchBursts } from './burst.js';
 import type { Identity } from '../identity/index.js';
 import { buildIdentity } from '../identity/index.js';
 import type { Metrics, MetricsJson } from '../metrics/index.js';
@@ -110,6 +111,10 @@ export async function loadState(loaded: LoadedConfig): Promise<ServingState> {
     secrets: cookieSecrets(loaded),
   };
 }
+
+/** How often the drops are read for bursts, and how long a burst sheds at least (process/burst.ts). */
+const BURST_EVERY_MS = 100;
+const BURST_HOLD_MS = 5000;
 
 /** Without a secret file: one random secret for the node's life, the same across reloads and workers. */
 let nodeSecret: Uint8Array | null = null;
@@ -267,11 +272,21 @@ export class LocalPlane implements DnsPlane {
   readonly #listeners: ListenerSet;
   readonly #resolver: Resolver | null;
   readonly #load = processLoadSampler();
+  readonly #bursts: { close(): void };
 
-  private constructor(pipeline: Pipeline, listeners: ListenerSet, resolver: Resolver | null) {
+  private constructor(pipeline: Pipeline, listeners: ListenerSet, resolver: Resolver | null, c: Config, log: Logger) {
     this.pipeline = pipeline;
     this.#listeners = listeners;
     this.#resolver = resolver;
+    this.#bursts = watchBursts({
+      drops: () => udpDrops(boundPorts(this.bound)),
+      maxRate: c.health.overload.maxDropRate,
+      everyMs: BURST_EVERY_MS,
+      holdMs: BURST_HOLD_MS,
+      now: () => systemClock.now(),
+      shed: (on) => pipeline.shed(on, 'burst'),
+      log,
+    });
   }
 
   /**
@@ -328,7 +343,7 @@ export class LocalPlane implements DnsPlane {
         undefined,
         { reusePort: udp.reusePort === true },
       );
-      return new LocalPlane(pipeline, listeners, resolver);
+      return new LocalPlane(pipeline, listeners, resolver, c, log);
     } catch (e) {
       resolver?.close();
       throw e;
@@ -407,6 +422,7 @@ export class LocalPlane implements DnsPlane {
     await this.#listeners.closeUdp();
     this.#resolver?.close();
     this.#load.close();
+    this.#bursts.close();
   }
 }
 

@@ -183,8 +183,8 @@ export class Pipeline {
     responseBytes: 0,
   };
 
-  /** SHEDDING: overloaded, refusing the cheapest queries first (see `shed`). */
-  #shedding = false;
+  /** Shedding: refusing the cheapest queries first (see `shed`); one bit per reason. */
+  #shedding = 0;
   /** Queries refused by shedding so far (negative answers: every second one sent truncated). */
   #shed = 0;
 
@@ -215,7 +215,8 @@ export class Pipeline {
   }
 
   /**
-   * Shed load (the node is overloaded: SHEDDING) or stop. What goes first is what costs a real
+   * Shed load or stop, for the health state (SHEDDING) or for a burst of kernel drops
+   * (process/burst.ts): it sheds while either asks. What goes first is what costs a real
    * client least and an attacker most: UDP queries from clients that have not proven their address
    * (no valid server cookie) for names that do not exist (random-name floods: NXDOMAIN, half of them
    * dropped and half sent empty with TC=1 so that a real resolver asks again over TCP) and for
@@ -223,8 +224,9 @@ export class Pipeline {
    * dropped, never forwarded). Zone answers, cache hits, TCP, cookie holders and the node's own
    * probes are answered as always.
    */
-  shed(on: boolean): void {
-    this.#shedding = on;
+  shed(on: boolean, why: 'health' | 'burst' = 'health'): void {
+    const bit = why === 'health' ? 1 : 2;
+    this.#shedding = on ? this.#shedding | bit : this.#shedding & ~bit;
   }
 
   /** Queries refused by shedding since the pipeline was built. */
@@ -279,7 +281,7 @@ export class Pipeline {
     }
     // Without RD the client asks for what we have, not for us to go and look.
     if ((x.flags & FLAG_RD) === 0) return this.#finish(x, probe, 'error', Rcode.REFUSED, FLAG_RA, EMPTY_SECTIONS);
-    if (this.#shedding && !probe && this.#unproven(x)) {
+    if (this.#shedding !== 0 && !probe && this.#unproven(x)) {
       this.#shed++;
       const stale = fwd.staleOnly(found);
       this.#defence.shed('forward', stale ? 'stale' : 'drop');
@@ -325,7 +327,7 @@ export class Pipeline {
       cookie = this.#cookies.verdict(msg, e.cookieAt, e.cookieLen, client);
       if (!probe) this.#defence.cookie(cookie as CookieVerdict);
     }
-    if (this.#shedding && rcode === Rcode.NXDOMAIN && source === 'zone' && !probe && this.#unproven(x, cookie)) {
+    if (this.#shedding !== 0 && rcode === Rcode.NXDOMAIN && source === 'zone' && !probe && this.#unproven(x, cookie)) {
       const truncate = ++this.#shed % 2 === 0;
       this.#defence.shed('nxdomain', truncate ? 'truncate' : 'drop');
       if (!truncate) return this.#observe(x, probe, source, rcode, null);
