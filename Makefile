@@ -3,7 +3,9 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 SRC := $(shell find src -name '*.ts')
 UNIT_TESTS := $(shell find test/unit -name '*.test.ts' | sort)
-INTEGRATION_TESTS := $(shell find test/integration -name '*.test.ts' | sort)
+# The lab (network namespaces, BIRD, the fleet drills with their flood) runs alone, after the rest.
+LAB_TESTS := test/integration/lab.test.ts
+INTEGRATION_TESTS := $(filter-out $(LAB_TESTS),$(shell find test/integration -name '*.test.ts' | sort))
 # One case per attack: the real node under hostile traffic on loopback (root for raw sockets).
 HOSTILE_TESTS := $(shell find test/hostile -name '*.test.ts' 2>/dev/null | sort)
 CONFORMANCE := ../shared/conformance/zone-compare.sh
@@ -47,10 +49,12 @@ format: $(NODE_MODULES)
 	npx prettier --write $(FORMATTED)
 
 # The hostile tests run after the rest, one at a time: each loads the machine with its own attack
-# and measures the node's answers to a legitimate client, not a neighbouring test's attack.
+# and measures the node's answers to a legitimate client, not a neighbouring test's attack. The
+# lab's drills last minutes (a 20 s flood among them): alone too, with a budget of their own.
 test: build typecheck
 	@scripts/install-deps.sh test
 	node --import tsx --test --test-concurrency=2 --test-timeout=180000 $(UNIT_TESTS) $(INTEGRATION_TESTS)
+	node --import tsx --test --test-timeout=900000 $(LAB_TESTS)
 	node --import tsx --test --test-concurrency=1 --test-timeout=180000 $(HOSTILE_TESTS)
 
 unit: build
@@ -59,6 +63,7 @@ unit: build
 integration: build
 	@scripts/install-deps.sh test
 	node --import tsx --test --test-concurrency=2 --test-timeout=180000 $(INTEGRATION_TESTS)
+	node --import tsx --test --test-timeout=900000 $(LAB_TESTS)
 
 hostile: build
 	@scripts/install-deps.sh test
