@@ -5,7 +5,7 @@
 // build with the fleet (issue 15), the fleet drills once each, held to their targets.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -52,6 +52,8 @@ after(async () => {
   await lab('down');
   const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   assert.doesNotMatch(left, new RegExp(`^${PREFIX}-`, 'm'), 'every namespace removed');
+  // A folder the caller named is theirs; the one made here goes with the lab.
+  if (process.env.LAB_TEST_DIR === undefined) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('the lab', () => {
