@@ -289,7 +289,7 @@ export class EdgeNode {
       );
       if (restartOnly.length > 0)
         this.log.warn('config changes that need a restart were not applied', { keys: restartOnly });
-      const state = await loadState(loaded);
+      const state = await loadState(loaded, { background: true });
       // A zone file gone from the zone folder is an accident unless asked for (or the folder changed).
       const dir = loaded.config.zones.dir === null ? null : resolvePath(configBase(loaded), loaded.config.zones.dir);
       const verdict = checkReload(this.zones, state.zones, {

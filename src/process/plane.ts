@@ -100,9 +100,12 @@ export function loadServeConfig(opts: ServeOptions): LoadedConfig {
   return loadConfig(opts.configPath, flagOverrides(opts));
 }
 
-/** Load and compile the zones of a config in a loader thread; throws EdgeError naming file, line and problem. */
-export async function loadState(loaded: LoadedConfig): Promise<ServingState> {
-  const image = await loadInThread(configuredZoneSpecs(loaded));
+/**
+ * Load and compile the zones of a config in a loader thread; throws EdgeError naming file, line and
+ * problem. `background`: a reload beside a serving node, at a lower priority than answering.
+ */
+export async function loadState(loaded: LoadedConfig, { background = false } = {}): Promise<ServingState> {
+  const image = await loadInThread(configuredZoneSpecs(loaded), { background });
   return {
     loaded,
     zones: image.header.zones,

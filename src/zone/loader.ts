@@ -15,6 +15,8 @@ import { ZoneStore } from './store.js';
 export interface LoadRequest {
   specs: ZoneSpec[];
   now: number;
+  /** A reload beside a serving node: the thread lowers its priority so that answering goes first. */
+  background: boolean;
 }
 
 export type LoadReply = { ok: true; image: ZoneImage } | { ok: false; problems: string[] };
@@ -22,12 +24,21 @@ export type LoadReply = { ok: true; image: ZoneImage } | { ok: false; problems: 
 /** Longest a load may take (a zone of millions of records takes minutes on a slow machine). */
 const LOAD_TIMEOUT_MS = 10 * 60_000;
 
+export interface LoadOptions {
+  /** A reload while the node serves: the thread yields the CPU to answering. */
+  background?: boolean;
+  now?: number;
+}
+
 /** Parse, check and compile zone files in a worker thread; rejects with every problem (file, line). */
-export function loadInThread(specs: readonly ZoneSpec[], now = Date.now()): Promise<ZoneImage> {
+export function loadInThread(
+  specs: readonly ZoneSpec[],
+  { background = false, now = Date.now() }: LoadOptions = {},
+): Promise<ZoneImage> {
   const here = fileURLToPath(import.meta.url);
   const script = here.replace(/loader(\.[jt]s)$/, `load-thread${extname(here)}`);
   return new Promise((resolve, reject) => {
-    const workerData = { specs: [...specs], now } satisfies LoadRequest;
+    const workerData = { specs: [...specs], now, background } satisfies LoadRequest;
     // From sources (tests run them through tsx) the thread needs tsx's hook, which Node 20 applies
     // to modules the thread imports but not to the thread's entry file itself.
     const w =

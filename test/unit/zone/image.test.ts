@@ -88,7 +88,7 @@ function openStoreOrError(image: Parameters<typeof openStore>[0]): string {
 describe('zone images', () => {
   it('a store decoded from the loader thread answers as the store compiled in place', async () => {
     const direct = loadZones(specs, 1000);
-    const decoded = openStore(await loadInThread(specs, 1000));
+    const decoded = openStore(await loadInThread(specs, { now: 1000 }));
     assertSame(direct, decoded);
   });
 
