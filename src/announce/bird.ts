@@ -63,8 +63,12 @@ export interface BirdRoute {
   med: number | null;
 }
 
+let writes = 0;
+/** Write `path` whole or not at all: a temporary name of its own per write, then rename. */
 async function writeAtomic(path: string, content: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  // Of its own per write, not per process: two requests at once must not rename each other's file
+  // (the guard saw "ENOENT … rename" when four probes failed together).
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${++writes}.tmp`);
   await writeFile(tmp, content, { mode: 0o644 });
   await rename(tmp, path);
 }

@@ -77,7 +77,13 @@ export function runGuard(
   });
 
   let aliveLogged = false;
-  const withdraw = async (why: string): Promise<void> => {
+  /** The withdrawal under way: sentinels that close together (one per address) join it. */
+  let withdrawing: Promise<void> | null = null;
+  const withdraw = (why: string): Promise<void> =>
+    (withdrawing ??= tryWithdraw(why).finally(() => {
+      withdrawing = null;
+    }));
+  const tryWithdraw = async (why: string): Promise<void> => {
     if (withdrawn) return;
     if (await adminAlive(c.admin, Math.max(4 * c.guard.timeout, 500))) {
       if (!aliveLogged)

@@ -7,6 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PATIENCE_MS, nodeSetup, until } from '../helpers/node.ts';
 import { MAIN, startServer } from '../helpers/server.ts';
 
@@ -16,14 +17,23 @@ function connected(pid: number, port: number): boolean {
   return out.includes(`pid=${pid},`);
 }
 
-/** An announced node and `edgedns guard` watching it (the guard reads the port the node got). */
-async function nodeWithGuard() {
+/**
+ * An announced node and `edgedns guard` watching it (the guard reads the ports the node got);
+ * `hosts`: the node's listen addresses.
+ */
+async function nodeWithGuard(hosts = ['127.0.0.1']) {
   const n = nodeSetup();
+  const listen = (ports: readonly number[]): string =>
+    `listen: [${hosts.map((h, i) => `"${h}:${ports[i] ?? 0}"`).join(', ')}]`;
+  writeFileSync(n.config, readFileSync(n.config, 'utf8').replace('listen: ["127.0.0.1:0"]', listen([])));
   const srv = await startServer({ config: n.config, args: [] });
-  // The node's port for the guard; its probes wait up to 2 s, so a busy machine is not a dead node.
+  const ports = hosts.map((h) =>
+    Number(new RegExp(`"msg":"listening".*?"address":"${h}","port":(\\d+)`).exec(srv.logs())?.[1]),
+  );
+  // The node's ports for the guard; its probes wait up to 2 s, so a busy machine is not a dead node.
   writeFileSync(
     n.config,
-    `${readFileSync(n.config, 'utf8').replace('listen: ["127.0.0.1:0"]', `listen: ["127.0.0.1:${srv.port}"]`)}guard: { interval: 200ms, timeout: 2s, fall: 3 }\n`,
+    `${readFileSync(n.config, 'utf8').replace(listen([]), listen(ports))}guard: { interval: 200ms, timeout: 2s, fall: 3 }\n`,
   );
   const guard = spawn(process.execPath, [MAIN, 'guard', '--config', n.config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
@@ -55,8 +65,12 @@ type Guarded = Awaited<ReturnType<typeof nodeWithGuard>>;
  * A node and its guard: send the node `signal`, wait for the guard to withdraw (an adapter call
  * with a guard reason), then run `then`; both are stopped after (a stopped node continued first).
  */
-async function withdrawOn(signal: NodeJS.Signals, then: (g: Guarded) => Promise<void>): Promise<void> {
-  const g = await nodeWithGuard();
+async function withdrawOn(
+  signal: NodeJS.Signals,
+  then: (g: Guarded) => Promise<void>,
+  hosts?: string[],
+): Promise<void> {
+  const g = await nodeWithGuard(hosts);
   const { n, srv, guard } = g;
   try {
     const before = n.calls().length;
@@ -114,5 +128,20 @@ describe('edgedns guard', () => {
         throw new Error(`${e.message}\n${glog()}`);
       });
     });
+  });
+
+  it('withdraws once when the connections to every address close together', async () => {
+    await withdrawOn(
+      'SIGKILL',
+      async ({ n, glog }) => {
+        await until(() => withdrawals(glog()).length > 0, PATIENCE_MS, 'guard log');
+        // Every later look finds the address withdrawn already (the guard's rounds run every 200 ms).
+        await sleep(1000);
+        const calls = n.calls().filter((c) => c.reason.startsWith('guard'));
+        assert.equal(calls.length, 1, `one withdrawal, not one per closed connection: ${JSON.stringify(calls)}`);
+        assert.doesNotMatch(glog(), /could not withdraw/);
+      },
+      ['127.0.0.1', '127.0.0.2'],
+    );
   });
 });

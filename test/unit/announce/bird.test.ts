@@ -244,6 +244,13 @@ describe('bird adapter, BIRD 2 and failures (fake birdc)', () => {
       /^Reconfiguration already in progress, queueing new config; in BIRD's table/,
     );
   });
+  it('requests at once each write their include file whole: all succeed, the file holds one of them', async () => {
+    const f = fakeBird({ said: 'Reconfigured', lag: 0 });
+    const a = adapter(f);
+    const out = await Promise.all([1, 2, 3, 4].map(() => a.apply(req('withdraw'))));
+    for (const o of out) assert.match(o, /^Reconfigured; not in BIRD's table/);
+    assert.match(readFileSync(f.v4, 'utf8'), /^# Written by edgedns \(seq 7\): .*\n$/);
+  });
   it('fails when configure fails or says something else, and when the read-back fails', async () => {
     await rejectsWith(
       adapter(fakeBird({ said: 'bird.conf:3:1 syntax error', code: 1 })).apply(req('announce')),
