@@ -13,6 +13,7 @@ import type { Sample } from '../../src/client/index.ts';
 import type { RouteChange, RouterPoll, RunFigures, SitePoll, Target } from '../../src/drill/index.ts';
 import {
   answeredPct,
+  lostBySecond,
   figures,
   leftRibAt,
   leftState,
@@ -325,6 +326,7 @@ export async function runFleet(scenario: FleetScenario, serving: string, k: LabK
   const sessions = sessionsStable(router.polls.filter((p) => p.t >= faultAt - 1000));
   Object.assign(extra, {
     answeredPct: answeredPct(samples, faultAt, until),
+    lostBySecond: lostBySecond(samples, faultAt, until),
     states: timelines(k, sites.polls, faultAt, endAt),
     minAnnounced: minAnnounced(router.polls, faultAt, until),
     sessionsStable: sessions.stable,

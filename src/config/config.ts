@@ -105,7 +105,7 @@ export interface Config {
     /** Above it the node is overloaded (it sheds load), not broken; a stall of seconds is broken. */
     maxEventLoopLag: number;
     /** Overloaded also when the busiest process's event loop is busier than this, or the kernel drops more UDP queries a second. */
-    overload: { maxUtilization: number; maxDropRate: number };
+    overload: { maxUtilization: number; maxDropRate: number; maxUdpQueue: number };
     maxHeapFraction: number;
     /** An operator's check command: exit 0 passes. */
     command: { command: string; args: string[]; timeout: number } | null;
@@ -211,7 +211,7 @@ export const DEFAULTS = {
     sharedWithdraw: false,
     probeTimeout: '500ms',
     maxEventLoopLag: '500ms',
-    overload: { maxUtilization: 0.9, maxDropRate: 100 },
+    overload: { maxUtilization: 0.9, maxDropRate: 100, maxUdpQueue: '512KiB' },
     maxHeapFraction: 0.9,
     command: null,
   },
@@ -297,7 +297,7 @@ const schema = obj<Config>({
     sharedWithdraw: bool(),
     probeTimeout: duration(60_000),
     maxEventLoopLag: duration(60_000),
-    overload: obj({ maxUtilization: fraction(), maxDropRate: int(0, 100_000_000) }),
+    overload: obj({ maxUtilization: fraction(), maxDropRate: int(0, 100_000_000), maxUdpQueue: size() }),
     maxHeapFraction: fraction(),
     command: optional(obj({ command: str(), args: list(str()), timeout: duration(600_000) })),
   }),

@@ -3,6 +3,7 @@ export { figures, formatTable, median, summarize } from './report.js';
 export type { RouteChange, RunFigures, RunInput, ScenarioReport } from './report.js';
 export {
   answeredPct,
+  lostBySecond,
   formatTargets,
   leftRibAt,
   leftState,

@@ -109,6 +109,16 @@ export function answeredPct(samples: readonly Sample[], from: number, to: number
   return Math.round((1000 * during.filter((s) => s.rtt !== null).length) / during.length) / 10;
 }
 
+/** The stream's queries lost in each second of [from, to): where in a fault the losses fall. */
+export function lostBySecond(samples: readonly Sample[], from: number, to: number): number[] {
+  const out = new Array<number>(Math.max(0, Math.ceil((to - from) / 1000))).fill(0);
+  for (const s of samples) {
+    const i = Math.floor((s.t - from) / 1000);
+    if (s.rtt === null && s.t >= from && s.t < to) out[i] = (out[i] ?? 0) + 1;
+  }
+  return out;
+}
+
 /** The fewest sites announced at once in [from, to), by the RIB reads (null: no read). */
 export function minAnnounced(polls: readonly RouterPoll[], from: number, to: number): number | null {
   const n = polls.filter((p) => p.t >= from && p.t < to && p.rib !== null).map((p) => (p.rib as string[]).length);

@@ -1,6 +1,6 @@
 // How loaded the node is, and the check that turns it into "overloaded": event-loop utilisation and
-// delay of every process that answers, and the UDP datagrams the kernel dropped on our sockets
-// because we did not read them fast enough. Overloaded is not broken (fsm.ts): the node sheds load
+// delay of every process that answers, the UDP datagrams waiting in our sockets' receive queues, and
+// those the kernel dropped because we did not read them fast enough. Overloaded is not broken (fsm.ts): the node sheds load
 // and keeps its route.
 
 import { readFileSync } from 'node:fs';
@@ -17,10 +17,16 @@ export interface ProcessLoad {
   lagMs: number;
 }
 
-/** The node's load: the busiest answering process, and the kernel's drops on its UDP sockets. */
-export interface LoadSample extends ProcessLoad {
-  /** UDP datagrams dropped on the listening sockets since they were opened (a counter). */
+/** What the kernel holds for the node's UDP listening sockets (udpBacklog). */
+export interface UdpBacklog {
+  /** Datagrams dropped since the sockets were opened (a counter). */
   drops: number;
+  /** Bytes of datagrams waiting to be read now (the kernel's accounting: ~800 per small query). */
+  queued: number;
+}
+
+/** The node's load: the busiest answering process, and the kernel's queues of its UDP sockets. */
+export interface LoadSample extends ProcessLoad, UdpBacklog {
   /** Queries the node refused while shedding, since it started (a counter). */
   shed: number;
 }
@@ -30,6 +36,8 @@ export interface OverloadLimits {
   maxLagMs: number;
   /** Dropped datagrams per second. */
   maxDropRate: number;
+  /** Bytes waiting in the UDP receive queues. */
+  maxQueued: number;
 }
 
 /** This process's load, each call measuring since the previous one; `close` stops the sampler. */
@@ -51,12 +59,13 @@ export function processLoadSampler(): { sample(): ProcessLoad; close(): void } {
 }
 
 /**
- * Datagrams the kernel dropped on the UDP sockets bound to `ports`, from /proc/net/udp and udp6
- * (the last column, `drops`, per socket; the local address is ADDRESS:PORT in hex). 0 when /proc
- * cannot be read. Every socket of the port counts: the workers' sockets of `workers: N` too.
+ * The drops and receive queues of the UDP sockets bound to `ports`, from /proc/net/udp and udp6:
+ * per socket, the local address is ADDRESS:PORT in hex, `tx_queue:rx_queue` bytes in hex, and
+ * `drops` is the last column. Zeros when /proc cannot be read. Every socket of the port counts: the
+ * workers' sockets of `workers: N` too.
  */
-export function udpDrops(ports: ReadonlySet<number>, read: (path: string) => string = readProc): number {
-  let drops = 0;
+export function udpBacklog(ports: ReadonlySet<number>, read: (path: string) => string = readProc): UdpBacklog {
+  const b: UdpBacklog = { drops: 0, queued: 0 };
   for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
     const lines = read(file).split('\n');
     for (let i = 1; i < lines.length; i++) {
@@ -64,10 +73,12 @@ export function udpDrops(ports: ReadonlySet<number>, read: (path: string) => str
       const local = f[1];
       if (!local || f.length < 13) continue;
       const port = parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
-      if (ports.has(port)) drops += Number(f[f.length - 1]) || 0;
+      if (!ports.has(port)) continue;
+      b.drops += Number(f[f.length - 1]) || 0;
+      b.queued += parseInt((f[4] as string).slice((f[4] as string).indexOf(':') + 1), 16) || 0;
     }
   }
-  return drops;
+  return b;
 }
 
 function readProc(path: string): string {
@@ -85,8 +96,8 @@ function readProc(path: string): string {
 export const RELEASE = 0.75;
 
 /**
- * Fails (as "overloaded", never "broken") while utilisation, delay, the drop rate or the rate of
- * queries shed is over its limit (maxDropRate for both rates), and then until all are under
+ * Fails (as "overloaded", never "broken") while utilisation, delay, the UDP queue, the drop rate or
+ * the rate of queries shed is over its limit (maxDropRate for both rates), and then until all are under
  * RELEASE × their limits. Its detail names the figures either way, for /status.
  */
 export function loadCheck(sample: () => Promise<LoadSample>, limits: OverloadLimits, clock: Clock): Check {
@@ -111,11 +122,12 @@ export function loadCheck(sample: () => Promise<LoadSample>, limits: OverloadLim
         s.utilization > k * limits.maxUtilization &&
           `utilization ${pct(s.utilization)} > ${pct(k * limits.maxUtilization)}`,
         s.lagMs > k * limits.maxLagMs && `event-loop delay ${s.lagMs.toFixed(0)} ms > ${k * limits.maxLagMs} ms`,
+        s.queued > k * limits.maxQueued && `UDP queue ${kib(s.queued)} > ${kib(k * limits.maxQueued)}`,
         rate > k * limits.maxDropRate && `UDP drops ${rate.toFixed(0)}/s > ${k * limits.maxDropRate}/s`,
         shedRate > k * limits.maxDropRate && `shedding ${shedRate.toFixed(0)} queries/s > ${k * limits.maxDropRate}/s`,
       ].filter((x): x is string => typeof x === 'string');
       overloaded = over.length > 0;
-      const figures = `utilization ${pct(s.utilization)}, event-loop delay ${s.lagMs.toFixed(1)} ms, UDP drops ${rate.toFixed(0)}/s`;
+      const figures = `utilization ${pct(s.utilization)}, event-loop delay ${s.lagMs.toFixed(1)} ms, UDP queue ${kib(s.queued)}, UDP drops ${rate.toFixed(0)}/s`;
       if (!overloaded) return { ok: true, detail: figures };
       return {
         ok: false,
@@ -126,3 +138,4 @@ export function loadCheck(sample: () => Promise<LoadSample>, limits: OverloadLim
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(0)}%`;
+const kib = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KiB`;

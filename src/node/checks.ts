@@ -25,6 +25,7 @@ export function nodeChecks(
     maxUtilization: c.health.overload.maxUtilization,
     maxLagMs: c.health.maxEventLoopLag,
     maxDropRate: c.health.overload.maxDropRate,
+    maxQueued: c.health.overload.maxUdpQueue,
   };
   const q = probeQuestion(zones()[0]?.origin);
   const checks: Check[] = [

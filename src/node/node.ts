@@ -67,7 +67,7 @@ export class EdgeNode {
   /** The fleet this node belongs to, or null for a single node. */
   readonly fleet: NodeFleet | null;
   /** The last load the load check read, for the fleet's shared state. */
-  #load: LoadSample = { utilization: 0, lagMs: 0, drops: 0, shed: 0 };
+  #load: LoadSample = { utilization: 0, lagMs: 0, drops: 0, queued: 0, shed: 0 };
   /** What the files said at the last successful (re)load. */
   #state: ServingState;
   /** The logger this node made (none when one was given): its level follows reloads. */

@@ -10,7 +10,7 @@ import { loadConfig } from '../config/index.js';
 import type { Logger } from '../core/index.js';
 import { CidrSet, systemClock } from '../core/index.js';
 import type { CheckOutcome, LoadSample } from '../health/index.js';
-import { processLoadSampler, udpDrops } from '../health/index.js';
+import { processLoadSampler, udpBacklog } from '../health/index.js';
 import { watchBursts } from './burst.js';
 import type { Identity } from '../identity/index.js';
 import { buildIdentity } from '../identity/index.js';
@@ -282,8 +282,9 @@ export class LocalPlane implements DnsPlane {
     this.#listeners = listeners;
     this.#resolver = resolver;
     this.#bursts = watchBursts({
-      drops: () => udpDrops(boundPorts(this.bound)),
+      backlog: () => udpBacklog(boundPorts(this.bound)),
       maxRate: c.health.overload.maxDropRate,
+      maxQueued: c.health.overload.maxUdpQueue,
       everyMs: BURST_EVERY_MS,
       holdMs: BURST_HOLD_MS,
       now: () => systemClock.now(),
@@ -394,7 +395,7 @@ export class LocalPlane implements DnsPlane {
   }
 
   async load(): Promise<LoadSample> {
-    return { ...this.#load.sample(), drops: udpDrops(boundPorts(this.bound)), shed: this.pipeline.shedCount };
+    return { ...this.#load.sample(), ...udpBacklog(boundPorts(this.bound)), shed: this.pipeline.shedCount };
   }
 
   shed(on: boolean): void {

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '../core/index.js';
 import { EdgeError, ErrorCode, errorMessage, systemClock } from '../core/index.js';
 import type { CheckOutcome, LoadSample, ProcessLoad } from '../health/index.js';
-import { udpDrops } from '../health/index.js';
+import { udpBacklog } from '../health/index.js';
 import type { MetricsJson } from '../metrics/index.js';
 import type { CacheStats, DnsPlane, SecretsText, ServingState } from './plane.js';
 import { boundPorts, secretsToText } from './plane.js';
@@ -393,14 +393,14 @@ export class WorkerPlane implements DnsPlane {
     });
   }
 
-  /** The busiest worker's load; drops of every worker's socket (they share the ports); sheds of all. */
+  /** The busiest worker's load; the backlog of every worker's socket (they share the ports); sheds of all. */
   async load(): Promise<LoadSample> {
     const { values } = await this.#askAll('load');
     const loads = values as (ProcessLoad & { shed: number })[];
     return {
       utilization: Math.max(0, ...loads.map((l) => l.utilization)),
       lagMs: Math.max(0, ...loads.map((l) => l.lagMs)),
-      drops: udpDrops(boundPorts(this.bound)),
+      ...udpBacklog(boundPorts(this.bound)),
       // A worker restarted since counts from 0 again: the sum may go back, which starts a new baseline.
       shed: loads.reduce((a, l) => a + l.shed, 0),
     };

@@ -328,7 +328,11 @@ describe('config: the fleet and overload keys', () => {
     assert.deepEqual(c.fleet.peers, []);
     assert.deepEqual(c.fleet.minAnnounced, { sites: 1 });
     assert.equal(c.announce.deprefer, null);
-    assert.deepEqual(c.health.overload, { maxUtilization: 0.9, maxDropRate: 100 });
+    assert.deepEqual(c.health.overload, { maxUtilization: 0.9, maxDropRate: 100, maxUdpQueue: 512 * 1024 });
+    assert.equal(
+      validateConfig({ health: { overload: { maxUdpQueue: '2MiB' } } }).health.overload.maxUdpQueue,
+      2 << 20,
+    );
   });
   it('parses peers with default ports, and minAnnounced as a count or a percentage', () => {
     const c = validateConfig({ fleet: { peers, keyFile: '/k', minAnnounced: '50%' } });

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import type { RouterPoll, SitePoll } from '../../../src/drill/index.ts';
 import {
   answeredPct,
+  lostBySecond,
   leftRibAt,
   leftState,
   mergeTargets,
@@ -96,6 +97,17 @@ describe('site and stream figures', () => {
     ];
     assert.equal(answeredPct(s, 0, 30), 66.7);
     assert.equal(answeredPct(s, 100, 200), null);
+  });
+  it('the losses second by second, in the window only', () => {
+    const s = [
+      { t: 900, rtt: null, site: null },
+      { t: 1000, rtt: null, site: null },
+      { t: 1500, rtt: 3, site: 'site1' },
+      { t: 2999, rtt: null, site: null },
+      { t: 3000, rtt: null, site: null },
+      { t: 3600, rtt: null, site: null },
+    ];
+    assert.deepEqual(lostBySecond(s, 1000, 3500), [1, 1, 1]);
   });
   it('targets over runs pass only when every run passed', () => {
     const a = [target('x', '≥ 2', 3, true), target('y', 'none', ['a'], false)];

@@ -1,6 +1,6 @@
-// Shedding at once on a burst of kernel drops, on mocked timers and a manual clock: over the rate
-// it sheds within one reading, holds for `holdMs` after the last burst, then stops; close() stops
-// the shedding it started.
+// Shedding at once on a flood, on mocked timers and a manual clock: over the drop rate it sheds
+// within one reading, over the queue at the second reading in a row, holds for `holdMs` after the
+// last burst, then stops; close() stops the shedding it started.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import type { Logger } from '../../../src/core/index.ts';
@@ -15,19 +15,22 @@ afterEach(() => mock.timers.reset());
 function setup() {
   const clock = new ManualClock();
   let drops = 0;
+  let queued = 0;
   const calls: boolean[] = [];
   const w = watchBursts({
-    drops: () => drops,
+    backlog: () => ({ drops, queued }),
     maxRate: 100,
+    maxQueued: 1000,
     everyMs: 100,
     holdMs: 1000,
     now: () => clock.now(),
     shed: (on) => void calls.push(on),
     log: quiet,
   });
-  /** `n` drops happen during the next reading interval. */
-  const step = (n: number): void => {
+  /** `n` drops happen during the next reading interval, and `q` bytes wait at its end. */
+  const step = (n: number, q = 0): void => {
     drops += n;
+    queued = q;
     clock.advance(100);
     mock.timers.tick(100);
   };
@@ -46,6 +49,18 @@ describe('watchBursts', () => {
     for (let i = 0; i < 9; i++) s.step(0);
     assert.deepEqual(s.calls, [true], 'held for holdMs after the last burst');
     s.step(0);
+    assert.deepEqual(s.calls, [true, false]);
+  });
+
+  it('sheds when the receive queue is over its limit at two readings in a row, not at one', () => {
+    const s = setup();
+    s.step(0, 5000); // a garbage collection's queue
+    s.step(0, 200);
+    s.step(0, 5000);
+    assert.deepEqual(s.calls, [], 'one deep reading at a time');
+    s.step(0, 1500);
+    assert.deepEqual(s.calls, [true], 'behind for a reading interval: shedding, without a drop');
+    for (let i = 0; i < 10; i++) s.step(0, 0);
     assert.deepEqual(s.calls, [true, false]);
   });
 
