@@ -20,6 +20,7 @@ import {
   toBase32Hex,
   toBase64,
   toHex,
+  unescapeBytes,
 } from './text.js';
 
 /** Reads RDATA tokens in order; every read names what it expected when it fails. */
@@ -208,7 +209,7 @@ export const F = {
   }),
   /** The rest as one string without a length byte (CAA value, URI target). */
   raw: (what: string): Field => ({
-    parse: (r, out) => out.bytes(charStringUnbounded(r.text(what))),
+    parse: (r, out) => out.bytes(unescapeBytes(r.text(what))),
     print: (w) => quoteBytes(w.rest()),
   }),
   b64: (what = 'base64 data', optional = false): Field => ({
@@ -286,25 +287,6 @@ export const F = {
     print: (w) => String(bits === 8 ? w.u8() : w.u16()),
   }),
 };
-
-/** A string of any length (escapes applied), for values that carry no length byte. */
-export function charStringUnbounded(text: string): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c !== 0x5c) {
-      out.push(c & 0xff);
-      continue;
-    }
-    const d = text.slice(i + 1, i + 4);
-    if (/^\d{3}$/.test(d)) {
-      out.push(Number(d) & 0xff);
-      i += 3;
-    } else if (i + 1 < text.length) out.push(text.charCodeAt(++i) & 0xff);
-    else throw new RdataError('dangling backslash');
-  }
-  return out;
-}
 
 export function encodeBitmap(types: readonly number[]): number[] {
   const windows = new Map<number, number[]>();

@@ -3,7 +3,6 @@
 
 import { u16 } from '../wire/index.js';
 import type { Field } from './fields.js';
-import { charStringUnbounded } from './fields.js';
 import type { Bytes } from './text.js';
 import {
   RdataError,
@@ -15,6 +14,7 @@ import {
   parseIPv6,
   parseUint,
   toBase64,
+  unescapeBytes,
 } from './text.js';
 
 const KEYS: Readonly<Record<string, number>> = {
@@ -86,7 +86,7 @@ function valueList(bytes: number[], what: string): number[][] {
 function encodeValue(key: number, value: string | undefined, name: string): number[] {
   const need = (): number[] => {
     if (value === undefined || value === '') throw new RdataError(`SvcParam "${name}" needs a value`);
-    return charStringUnbounded(value);
+    return unescapeBytes(value);
   };
   const text = (): string => String.fromCharCode(...need());
   switch (key) {
@@ -145,7 +145,7 @@ function encodeValue(key: number, value: string | undefined, name: string): numb
       // RFC 9953: path segments, each with a length byte; no value means the root path.
       if (value === undefined || value === '') return [];
       const out: number[] = [];
-      for (const seg of valueList(charStringUnbounded(value), 'docpath')) {
+      for (const seg of valueList(unescapeBytes(value), 'docpath')) {
         if (seg.length > 255) throw new RdataError('docpath: segment longer than 255 bytes');
         out.push(seg.length, ...seg);
       }
@@ -167,7 +167,7 @@ function encodeValue(key: number, value: string | undefined, name: string): numb
       return out;
     }
     default:
-      return value === undefined ? [] : charStringUnbounded(value);
+      return value === undefined ? [] : unescapeBytes(value);
   }
 }
 

@@ -149,6 +149,11 @@ describe('errors name the line', () => {
     { zone: '$TTL 1\ns SVCB 1 . no-default-alpn', line: 2, reason: /requires "alpn"/ },
     { zone: '$TTL 1\ns SVCB 1 . key65535=x', line: 2, reason: /out of range/ },
     { zone: `$TTL 1\n${'a'.repeat(64)} A 192.0.2.1`, line: 2, reason: /longer than 63/ },
+    // \DDD is an octet (RFC 1035 §5.1): above 255 it is an error, in every kind of string.
+    { zone: '$TTL 1\na TXT "x\\300"', line: 2, reason: /escape \\300 out of range/ },
+    { zone: '$TTL 1\na CAA 0 issue "ca\\256.example"', line: 2, reason: /escape \\256 out of range/ },
+    { zone: '$TTL 1\ns SVCB 1 . alpn=h\\999', line: 2, reason: /escape \\999 out of range/ },
+    { zone: '$TTL 1\na CAA 0 issue "ca\\25"', line: 2, reason: /bad escape \\25"? \(expected/ },
   ];
   for (const c of bad) {
     it(`line ${c.line}: ${c.reason.source}`, () => {
