@@ -185,8 +185,10 @@ export class Pipeline {
 
   /** Shedding: refusing the cheapest queries first (see `shed`); one bit per reason. */
   #shedding = 0;
-  /** Queries refused by shedding so far (negative answers: every second one sent truncated). */
+  /** Queries refused by shedding so far. */
   #shed = 0;
+  /** Shed negative answers alternate: one dropped, the next sent truncated. */
+  #truncateNext = false;
 
   constructor(opts: PipelineOptions) {
     this.#zones = opts.zones;
@@ -328,7 +330,9 @@ export class Pipeline {
       if (!probe) this.#defence.cookie(cookie as CookieVerdict);
     }
     if (this.#shedding !== 0 && rcode === Rcode.NXDOMAIN && source === 'zone' && !probe && this.#unproven(x, cookie)) {
-      const truncate = ++this.#shed % 2 === 0;
+      this.#shed++;
+      const truncate = this.#truncateNext;
+      this.#truncateNext = !truncate;
       this.#defence.shed('nxdomain', truncate ? 'truncate' : 'drop');
       if (!truncate) return this.#observe(x, probe, source, rcode, null);
       sections = EMPTY_SECTIONS;
