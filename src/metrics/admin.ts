@@ -8,6 +8,12 @@
 //                    over TCP: bearer token of admin.tokenFile, else 401 (403 without a token file)
 //                 ─► content-type: application/json, else 415; a JSON object, else 400
 //                 ─► the action: bad fields are a 400 naming the field
+//
+// The TCP listener faces the network once sites share state (fleet peers read /fleet/state): a
+// client may hold at most ADMIN_LIMITS.perClient connections and all of them ADMIN_LIMITS.total,
+// and a request's headers must arrive within ADMIN_LIMITS.headersMs (a silent connection's too),
+// so that no one client can hold the peers and the Prometheus scrapes out, nor the process's file
+// descriptors.
 
 import { timingSafeEqual } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
@@ -18,6 +24,19 @@ import { dirname } from 'node:path';
 import type { Registry } from 'prom-client';
 import { EdgeError, ErrorCode, errorMessage, parseDuration } from '../core/index.js';
 import type { Logger } from '../core/index.js';
+
+/** Bounds of the TCP listener (none of them touch the Unix socket, whose file mode decides who connects). */
+export const ADMIN_LIMITS = {
+  /** Connections from one address: peers, a Prometheus and an operator's CLI need one or two each. */
+  perClient: 8,
+  total: 256,
+  /**
+   * A request's headers must be in by then, counted from the connection for its first request
+   * (a silent connection and a slow trickle are both closed); the whole request by requestMs.
+   */
+  headersMs: 5000,
+  requestMs: 10_000,
+} as const;
 
 export interface ActionResult {
   ok: boolean;
@@ -215,12 +234,20 @@ export async function startAdmin(o: AdminOptions): Promise<AdminServer> {
   }
 
   const serve = (via: Via): http.Server =>
-    http.createServer((req, res) => {
-      void handle(req, res, via).catch((e: unknown) => {
-        o.log.error('admin request failed', { path: req.url, error: errorMessage(e) });
-        if (!res.headersSent) json(res, 500, { ok: false, message: 'internal error' });
-      });
-    });
+    http.createServer(
+      {
+        headersTimeout: ADMIN_LIMITS.headersMs,
+        requestTimeout: ADMIN_LIMITS.requestMs,
+        // How often Node looks for requests past those deadlines (30 s by default).
+        connectionsCheckingInterval: 1000,
+      },
+      (req, res) => {
+        void handle(req, res, via).catch((e: unknown) => {
+          o.log.error('admin request failed', { path: req.url, error: errorMessage(e) });
+          if (!res.headersSent) json(res, 500, { ok: false, message: 'internal error' });
+        });
+      },
+    );
 
   let tcp: http.Server | null = null;
   let port: number | null = null;
@@ -229,6 +256,7 @@ export async function startAdmin(o: AdminOptions): Promise<AdminServer> {
     // The bound port is known only after listening; the handler reads it from here.
     const via: { kind: 'tcp'; port: number } = { kind: 'tcp', port: wanted };
     tcp = serve(via);
+    capConnections(tcp, o.log);
     await listen(tcp, (s) => s.listen(wanted, host), `${host}:${wanted}`);
     port = (tcp.address() as AddressInfo).port;
     via.port = port;
@@ -312,6 +340,37 @@ async function prepareSocketPath(path: string): Promise<void> {
   if (!st.isSocket()) throw fail('the path exists and is not a socket');
   if (await socketAnswers(path)) throw fail('another process is listening on it (is edgedns already running?)');
   unlinkSync(path);
+}
+
+/** ADMIN_LIMITS' connection caps on a TCP server; refusals are logged at most every 10 s. */
+function capConnections(server: http.Server, log: Logger): void {
+  server.maxConnections = ADMIN_LIMITS.total;
+  const open = new Map<string, number>();
+  let refused = 0;
+  let loggedAt = -Infinity;
+  server.on('connection', (s: net.Socket) => {
+    const client = s.remoteAddress ?? '';
+    const n = (open.get(client) ?? 0) + 1;
+    if (n > ADMIN_LIMITS.perClient) {
+      s.destroy();
+      refused++;
+      if (performance.now() - loggedAt >= 10_000) {
+        loggedAt = performance.now();
+        log.warn('admin: connections refused, over the per-client cap', {
+          client,
+          perClient: ADMIN_LIMITS.perClient,
+          refused,
+        });
+      }
+      return;
+    }
+    open.set(client, n);
+    s.once('close', () => {
+      const left = (open.get(client) ?? 1) - 1;
+      if (left > 0) open.set(client, left);
+      else open.delete(client);
+    });
+  });
 }
 
 function socketAnswers(path: string): Promise<boolean> {

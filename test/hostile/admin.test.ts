@@ -1,12 +1,33 @@
 // The admin endpoint attacked as a web page in a browser on the host and a neighbouring process would: each attempt refused, the node still UP, ready and not drained; the operator's CLI still drives it over the socket.
+// And as a client on the network would, now that fleet peers read it: connections held open or
+// trickled, and requests as fast as it can send them; the node keeps answering DNS and other clients.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import * as http from 'node:http';
+import * as net from 'node:net';
 import { dirname } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nodeHealth } from '../helpers/hostile.ts';
+import { ADMIN_LIMITS } from '../../src/metrics/index.ts';
+import { describe as describeResult, legitClientProcess, nodeHealth } from '../helpers/hostile.ts';
 import { rawRequest } from '../helpers/http.ts';
 import { runCli, startServer } from '../helpers/server.ts';
 import type { RunningServer } from '../helpers/server.ts';
+
+/** GET /status over `agent` (a keep-alive connection of the flooding client), the body read whole. */
+function fetchStatus(agent: http.Agent, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      { host: '127.0.0.1', port, path: '/status', headers: { host }, agent, timeout: 10_000 },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
 
 let srv: RunningServer;
 let port: number;
@@ -145,6 +166,81 @@ describe('admin endpoint under attack', () => {
       ).status,
       403,
     );
+    await assertUntouched();
+  });
+
+  it('one client holding connections: at most the per-client cap stay open, silent ones are closed, others are served', async () => {
+    const closed = new Set<net.Socket>();
+    const socks: net.Socket[] = [];
+    const open = (from: string): net.Socket => {
+      const s = net.connect({ host: '127.0.0.1', port, localAddress: from });
+      s.on('error', () => {});
+      s.resume(); // reading, or the node's FIN goes unseen
+      s.once('close', () => closed.add(s));
+      socks.push(s);
+      return s;
+    };
+    try {
+      // The cap's worth first, all connected; then more from the same address.
+      const held = Array.from({ length: ADMIN_LIMITS.perClient }, () => open('127.0.0.3'));
+      await Promise.all(held.map((s) => once(s, 'connect')));
+      const over = Array.from({ length: 100 }, () => open('127.0.0.3'));
+      await waitFor(async () => over.every((s) => closed.has(s)), 30_000, 'the connections over the cap closed');
+      // Closed on arrival: the held ones, silent, last until the headers deadline.
+      assert.deepEqual(
+        held.filter((s) => closed.has(s)),
+        [],
+        'the connections within the cap are still open',
+      );
+      const host = `127.0.0.1:${port}`;
+      assert.equal((await rawRequest({ port }, 'GET', '/healthz', { host })).status, 200, 'another client is served');
+      // One that trickles its headers, a byte a second, is cut off at the headers deadline too.
+      const slow = open('127.0.0.4');
+      const trickle = setInterval(() => slow.writable && slow.write('G'), 1000);
+      try {
+        await waitFor(
+          async () => held.every((s) => closed.has(s)),
+          ADMIN_LIMITS.headersMs + 15_000,
+          'the silent connections closed',
+        );
+        await waitFor(async () => closed.has(slow), ADMIN_LIMITS.headersMs + 15_000, 'the trickling connection closed');
+      } finally {
+        clearInterval(trickle);
+      }
+      assert.match(
+        srv.logs(),
+        /"msg":"admin: connections refused, over the per-client cap","site":"[^"]*","client":"127\.0\.0\.3"/,
+      );
+      await assertUntouched();
+    } finally {
+      for (const s of socks) s.destroy();
+    }
+  });
+
+  it('requests as fast as one client can send them: DNS and the other clients are still answered', async () => {
+    const host = `127.0.0.1:${port}`;
+    const legit = await legitClientProcess({ port: srv.port, from: '127.0.0.2', rate: 100, maxMs: 40_000 });
+    const end = performance.now() + 8000;
+    let sent = 0;
+    // As many keep-alive connections as the cap lets one client have, each asking back to back.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: ADMIN_LIMITS.perClient, localAddress: '127.0.0.3' });
+    const flood = Array.from({ length: ADMIN_LIMITS.perClient }, async () => {
+      while (performance.now() < end && sent < 200_000) {
+        sent++;
+        await fetchStatus(agent, port, host).catch(() => undefined);
+      }
+    });
+    const other: number[] = [];
+    while (performance.now() < end) {
+      other.push((await rawRequest({ port }, 'GET', '/healthz', { host })).status);
+      await sleep(500);
+    }
+    await Promise.all(flood);
+    agent.destroy();
+    const r = await legit.stop();
+    assert.ok(sent >= 100, `the flood sent ${sent} requests`);
+    assert.ok(other.length > 0 && other.every((s) => s === 200), `another client's /healthz: ${other.join(' ')}`);
+    assert.ok(r.rate >= 0.99, `DNS during the flood: ${describeResult(r)}`);
     await assertUntouched();
   });
 
