@@ -32,24 +32,28 @@ export function parseRib(out: string): string[] {
   return [...sites].sort();
 }
 
-/** Parse `birdc show protocols`: each BGP protocol's state, info and since. */
-export function parseBgp(out: string): Record<string, string> {
+/**
+ * Parse `birdc show protocols`: each BGP protocol's state, info and since. Null when it lists
+ * none: BIRD lists every configured protocol whatever its state, so that is a read that failed
+ * (seen under load: birdc exiting 0 with no protocol at all, every session "gone" for one read).
+ */
+export function parseBgp(out: string): Record<string, string> | null {
   const r: Record<string, string> = {};
   for (const line of out.split('\n')) {
     const m = /^(\S+)\s+BGP\s+\S+\s+(\S+)\s+(\S+)\s*(\S*)/.exec(line);
     if (m) r[m[1] as string] = `${m[2] as string} ${m[4] as string} ${m[3] as string}`;
   }
-  return r;
+  return Object.keys(r).length > 0 ? r : null;
 }
 
-/** Parse `birdc show bfd sessions`: each peer's state and since. */
-export function parseBfd(out: string): Record<string, string> {
+/** Parse `birdc show bfd sessions`: each peer's state and since; null when it lists none (a session down is listed Down). */
+export function parseBfd(out: string): Record<string, string> | null {
   const r: Record<string, string> = {};
   for (const line of out.split('\n')) {
     const m = /^(\d+\.\d+\.\d+\.\d+|[0-9a-f:]+:[0-9a-f:]*)\s+\S+\s+(\S+)\s+(\S+)/i.exec(line);
     if (m) r[m[1] as string] = `${m[2] as string} ${m[3] as string}`;
   }
-  return r;
+  return Object.keys(r).length > 0 ? r : null;
 }
 
 /** "04:04:19.719" → ms of the day (NaN when it is not such a time). */

@@ -45,6 +45,9 @@ describe('birdc output', () => {
   it('BGP protocols and BFD sessions with their state and since', () => {
     assert.deepEqual(parseBgp(PROTOCOLS), { s1: 'up Established 04:04:19.719', s2: 'start Connect 04:09:20.210' });
     assert.deepEqual(parseBfd(BFD), { '198.51.100.6': 'Up 04:04:16.339', '198.51.100.2': 'Down 04:09:16.339' });
+    // A read that lists nothing is a failed read, not every session gone.
+    assert.equal(parseBgp('BIRD 2.0.12 ready.\nName       Proto      Table      State  Since         Info\n'), null);
+    assert.equal(parseBfd('BIRD 2.0.12 ready.\n'), null);
   });
 });
 
