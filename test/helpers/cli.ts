@@ -2,10 +2,10 @@
 // at the default path unless the test names one.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from './server.ts';
+import { tempDir } from './tmp.ts';
 
 export interface CliKit {
   dir: string;
@@ -16,7 +16,7 @@ export interface CliKit {
 }
 
 export function cliKit(prefix: string): CliKit {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dir = tempDir(prefix);
   /** No config at the default path: whatever /etc/edgedns holds on this machine. */
   const noDefault = { EDGEDNS_CONFIG: join(dir, 'absent.yaml') };
   return {

@@ -1,10 +1,10 @@
 // The real server forwarding to a fake upstream on loopback, from a config file of the given keys.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunningServer } from './server.ts';
 import { ZONES, startServer } from './server.ts';
 import { FakeUpstream } from './upstream.ts';
+import { tempDir } from './tmp.ts';
 
 export interface Forwarder {
   up: FakeUpstream;
@@ -16,7 +16,7 @@ export interface Forwarder {
 /** `extra` are YAML lines added to listen, zones, upstreams and the resolver's timeouts. */
 export async function startForwarder(extra: readonly string[]): Promise<Forwarder> {
   const up = await FakeUpstream.start();
-  const dir = mkdtempSync(join(tmpdir(), 'edgedns-fwd-'));
+  const dir = tempDir('edgedns-fwd-');
   const cfg = join(dir, 'edgedns.yaml');
   writeFileSync(
     cfg,

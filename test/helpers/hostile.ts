@@ -7,8 +7,7 @@ import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +15,7 @@ import dnsPacket from 'dns-packet';
 import { parseProm, value } from './prom.js';
 import type { RunningServer } from './server.ts';
 import { ZONES, startServer } from './server.ts';
+import { tempDir } from './tmp.ts';
 
 export interface LegitResult {
   sent: number;
@@ -284,7 +284,7 @@ export async function startNode(opts: {
   zonesDir?: string;
   startMs?: number;
 }): Promise<HostileNode> {
-  const dir = mkdtempSync(join(tmpdir(), 'edgedns-hostile-'));
+  const dir = tempDir('edgedns-hostile-');
   const cfg = join(dir, 'edgedns.yaml');
   writeFileSync(
     cfg,

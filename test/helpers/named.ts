@@ -4,11 +4,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../bench/procs.ts';
 import { dig } from './dig.ts';
+import { tempDir } from './tmp.ts';
 
 export interface NamedOptions {
   /** `cookie-secret`: 32 hex digits (SipHash-2-4 cookies, RFC 9018). */
@@ -40,7 +40,7 @@ export function namedPath(): string | undefined {
 export async function startNamed(opts: NamedOptions = {}): Promise<RunningNamed> {
   const bin = namedPath();
   if (!bin) throw new Error('named (BIND 9) is not installed: scripts/install-deps.sh test installs bind9');
-  const dir = mkdtempSync(join(tmpdir(), 'edgedns-named-'));
+  const dir = tempDir('edgedns-named-');
   const port = await freePort();
   writeFileSync(
     join(dir, 'zone.db'),

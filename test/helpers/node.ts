@@ -1,10 +1,10 @@
 // A node with health and announcement turned to test speed, and an exec hook that records every
 // adapter call with its time, so tests can see exactly when the address was announced or withdrawn.
 
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZONES } from './server.ts';
+import { tempDir } from './tmp.ts';
 
 export interface HookCall {
   at: number;
@@ -26,7 +26,7 @@ export interface NodeSetup {
 
 /** Write a config: its own copy of the zones, an exec hook, fast health timers. */
 export function nodeSetup(opts: { lingerMs?: number } = {}): NodeSetup {
-  const dir = mkdtempSync(join(tmpdir(), 'edgedns-node-'));
+  const dir = tempDir('edgedns-node-');
   const zonesDir = join(dir, 'zones');
   const log = join(dir, 'hook.log');
   const hook = join(dir, 'hook.sh');

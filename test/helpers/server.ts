@@ -4,10 +4,10 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from './tmp.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MAIN = `${ROOT}dist/main.js`;
@@ -45,7 +45,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const given = opts.args ?? ['--listen', '127.0.0.1:0', '--zones', ZONES, '--authoritative-only'];
   // Tests run in parallel: never the fixed default admin port, nor the default admin socket.
   const admin = given.includes('--admin') ? [] : ['--admin', '127.0.0.1:0'];
-  const socketDir = given.includes('--admin-socket') ? null : mkdtempSync(join(tmpdir(), 'edgedns-admin-'));
+  const socketDir = given.includes('--admin-socket') ? null : tempDir('edgedns-admin-');
   if (socketDir) admin.push('--admin-socket', join(socketDir, 'admin.sock'));
   const args = ['serve', ...(opts.config ? ['--config', opts.config] : []), ...given, ...admin];
   const proc = spawn(process.execPath, [MAIN, ...args], {

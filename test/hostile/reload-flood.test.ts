@@ -3,8 +3,7 @@
 // the answering side opens the result in place: the client stays answered, the node stays UP, the
 // reloads are coalesced, and the last change is what ends up served.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +11,7 @@ import { reloadFlood, writeBigZone } from '../helpers/attacks.ts';
 import { describe as describeResult, hostileNode, nodeHealth, rssMb, runUnderAttack } from '../helpers/hostile.ts';
 import { parseProm, value } from '../helpers/prom.ts';
 import { ZONES, startServer } from '../helpers/server.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 // Big enough that loading it on the answering thread would stall it for seconds (the bound below is
 // 1 s); small enough that its reloads, at the loader's lower priority, end on a 2-core machine kept
@@ -25,7 +25,7 @@ for (const workers of [1, 2]) {
     `reloading a ${RECORDS}-record zone ${SIGHUPS} times (workers: ${workers}): answered, UP, coalesced`,
     { timeout: 600_000 },
     async (t) => {
-      const dir = mkdtempSync(join(tmpdir(), 'edgedns-bigzone-'));
+      const dir = tempDir('edgedns-bigzone-');
       copyFileSync(join(ZONES, 'example.test.zone'), join(dir, 'example.test.zone'));
       const soa = writeBigZone(dir, RECORDS);
       const srv = await startServer({

@@ -1,11 +1,11 @@
 // The CLI as users run it: zone print/check, config check, help and version, exit codes. (The
 // zone-file conformance suite: conformance.test.ts.)
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ZONES, runCli, startFailure, startServer } from '../helpers/server.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const EXAMPLE = join(ZONES, 'example.test.zone');
 
@@ -24,7 +24,7 @@ describe('edgedns CLI', () => {
     assert.match(r.stdout, /^www\.example\.test\.\t3600\tIN\tA\t\\# 4 C0000250$/m);
   });
   it('zone print: a rejected file exits 1 with file, line and reason', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'edgedns-cli-'));
+    const dir = tempDir('edgedns-cli-');
     const f = join(dir, 'bad.zone');
     writeFileSync(f, '$TTL 1\nok A 192.0.2.1\nbad AAAA 192.0.2.1\n');
     const r = await runCli(['zone', 'print', f, 'bad.test.']);
@@ -35,7 +35,7 @@ describe('edgedns CLI', () => {
     const ok = await runCli(['zone', 'check', EXAMPLE, 'example.test.']);
     assert.equal(ok.code, 0);
     assert.match(ok.stdout, /OK: serial 2026112101/);
-    const dir = mkdtempSync(join(tmpdir(), 'edgedns-cli-'));
+    const dir = tempDir('edgedns-cli-');
     const f = join(dir, 'nons.zone');
     writeFileSync(f, '$TTL 1\n@ SOA ns h 1 1 1 1 1\nwww CNAME x\nwww A 192.0.2.1\n');
     const bad = await runCli(['zone', 'check', f, 'nons.test.']);
@@ -44,7 +44,7 @@ describe('edgedns CLI', () => {
     assert.match(bad.stderr, /has a CNAME and other data/);
   });
   it('config check: exit 0 for a good file, 2 for a bad one', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'edgedns-cli-'));
+    const dir = tempDir('edgedns-cli-');
     const good = join(dir, 'good.yaml');
     writeFileSync(good, `zones: { dir: ${JSON.stringify(ZONES)} }\n`);
     assert.equal((await runCli(['config', 'check', good])).code, 0);
@@ -66,7 +66,7 @@ describe('edgedns CLI', () => {
 });
 
 describe('config check: announced prefixes, and what the host must have', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'edgedns-cli-check-'));
+  const dir = tempDir('edgedns-cli-check-');
   const config = (name: string, announce: string, listen = '["192.0.2.53:53"]'): string => {
     const f = join(dir, name);
     writeFileSync(

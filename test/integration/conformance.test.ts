@@ -4,11 +4,11 @@
 // each test file has a time budget of its own.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { MAIN, ROOT } from '../helpers/server.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const SUITE = join(ROOT, '..', 'shared', 'conformance');
 const SHARDS = 4;
@@ -38,7 +38,7 @@ describe('zone-file conformance (../shared/conformance)', () => {
     const cases = readFileSync(join(SUITE, 'zones', 'manifest.tsv'), 'utf8')
       .split('\n')
       .filter((l) => l !== '' && !l.startsWith('#'));
-    const tmp = mkdtempSync(join(tmpdir(), 'edgedns-conformance-'));
+    const tmp = tempDir('edgedns-conformance-');
     try {
       const outs = await Promise.all(
         Array.from({ length: SHARDS }, (_, s) =>

@@ -4,8 +4,7 @@
 // servers: edgedns and named with one secret accept each other's cookies.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { CookieVerdict, Cookies } from '../../src/server/index.ts';
@@ -14,6 +13,7 @@ import type { RunningNamed } from '../helpers/named.ts';
 import { startNamed } from '../helpers/named.ts';
 import { parseProm, value } from '../helpers/prom.ts';
 import { ZONES, startServer } from '../helpers/server.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const SECRET = 'a2f1c0de5b7e4f0a9c3d8e6b1f2a4c57';
 const OTHER = '0123456789abcdef0123456789abcdef';
@@ -91,7 +91,7 @@ it('a cookie Cookies mints for 127.0.0.1 gets an answer from named; a corrupted 
 });
 
 it('between the running servers: a cookie from named is valid at edgedns, one from edgedns is accepted by named', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'edgedns-interop-'));
+  const dir = tempDir('edgedns-interop-');
   writeFileSync(join(dir, 'cookie.secret'), `${SECRET}\n`);
   writeFileSync(
     join(dir, 'edgedns.yaml'),

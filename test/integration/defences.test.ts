@@ -5,8 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import dnsPacket from 'dns-packet';
@@ -15,8 +14,9 @@ import { parseProm, value } from '../helpers/prom.ts';
 import type { RunningServer } from '../helpers/server.ts';
 import { ZONES, runCli, startServer } from '../helpers/server.ts';
 import { frame, tcpConnect } from '../helpers/wire.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'edgedns-defences-'));
+const dir = tempDir('edgedns-defences-');
 const SECRET_A = 'e5e973e5a6b2a43f48e7dc849e37bfcf';
 const SECRET_B = '445536bcd2513298075a5d379663c962';
 writeFileSync(join(dir, 'a.secret'), `${SECRET_A}\n`);

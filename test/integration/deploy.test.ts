@@ -3,17 +3,17 @@
 // YAML of the compose example. The Kubernetes manifests: k8s.test.ts.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { load } from 'js-yaml';
 import { loadConfig } from '../../src/config/index.ts';
 import { ROOT } from '../helpers/server.ts';
 import { verifyUnits } from '../helpers/systemd.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const D = join(ROOT, 'deploy');
-const tmp = mkdtempSync(join(tmpdir(), 'edgedns-deploy-'));
+const tmp = tempDir('edgedns-deploy-');
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('systemd units', () => {

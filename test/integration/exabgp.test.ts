@@ -10,7 +10,6 @@ import { once } from 'node:events';
 import {
   existsSync,
   lstatSync,
-  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -18,18 +17,18 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Action, Deprefer } from '../../src/announce/index.ts';
 import { AdapterError, exabgpAdapter } from '../../src/announce/index.ts';
 import { delNetns, netnsName, netnsUnavailable, siteAndRouter } from '../helpers/netns.ts';
 import { ROOT } from '../helpers/server.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const NS_EXA = netnsName('exa');
 const NS_RTR = netnsName('exr');
 const VETH = `ee${process.pid}`;
-const dir = mkdtempSync(join(tmpdir(), 'edgedns-exabgp-'));
+const dir = tempDir('edgedns-exabgp-');
 const fifo = join(dir, 'edgedns.fifo');
 const ctl = join(dir, 'bird.ctl');
 const SCRIPT = join(ROOT, 'deploy', 'exabgp', 'edgedns-fifo.sh');

@@ -5,9 +5,8 @@
 // budget keeps `minAnnounced` sites announced when the shared upstream fails for all of them.
 import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { dig } from '../helpers/dig.ts';
@@ -15,6 +14,7 @@ import { PATIENCE_MS, until } from '../helpers/node.ts';
 import type { RunningServer } from '../helpers/server.ts';
 import { ZONES, runCli, startServer } from '../helpers/server.ts';
 import { FakeUpstream } from '../helpers/upstream.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const SITES = ['fa', 'fb', 'fc'] as const;
 type Site = (typeof SITES)[number];
@@ -83,7 +83,7 @@ describe('a fleet of three nodes on loopback', () => {
   let upstream: FakeUpstream;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'edgedns-fleet-'));
+    dir = tempDir('edgedns-fleet-');
     writeFileSync(join(dir, 'fleet.key'), 'a fleet key of more than sixteen bytes\n');
     upstream = await FakeUpstream.start();
     const dns = await Promise.all(SITES.map((_, i) => freePort(hostOf(i))));

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, openSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { openSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Action, Deprefer } from '../../src/announce/index.ts';
@@ -16,11 +15,12 @@ import { gobgpAdapter } from '../../src/announce/index.ts';
 import { delNetns, netnsName, netnsUnavailable, siteAndRouter } from '../helpers/netns.ts';
 import { until } from '../helpers/node.ts';
 import { ROOT } from '../helpers/server.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const NS = netnsName('gobgp');
 const NS_RTR = netnsName('gobgpr');
 const VETH = `eg${process.pid}`;
-const dir = mkdtempSync(join(tmpdir(), 'edgedns-gobgp-'));
+const dir = tempDir('edgedns-gobgp-');
 const ctl = join(dir, 'router.ctl');
 // gobgpd's API, on the loopback of the test's own namespace.
 const API = ['-p', '47151'];

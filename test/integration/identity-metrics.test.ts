@@ -2,8 +2,7 @@
 // status command, and the query log, on the real server queried with dig.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import dnsPacket from 'dns-packet';
@@ -14,6 +13,7 @@ import type { RunningServer } from '../helpers/server.ts';
 import { ZONES, runCli, startServer } from '../helpers/server.ts';
 import { FakeUpstream } from '../helpers/upstream.ts';
 import { decode, query, udpExchange } from '../helpers/wire.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const SITE = 'test-site-fra1';
 let up: FakeUpstream;
@@ -22,7 +22,7 @@ before(async () => {
   up = await FakeUpstream.start();
   up.set('www.example.org', 'A', 300, '192.0.2.1');
   up.set('cached.example.org', 'A', 300, '192.0.2.2');
-  const dir = mkdtempSync(join(tmpdir(), 'edgedns-id-'));
+  const dir = tempDir('edgedns-id-');
   const cfg = join(dir, 'edgedns.yaml');
   writeFileSync(
     cfg,
@@ -133,7 +133,7 @@ describe('CHAOS identity (RFC 4892)', () => {
     } finally {
       await other.stop();
     }
-    const dir = mkdtempSync(join(tmpdir(), 'edgedns-hidden-'));
+    const dir = tempDir('edgedns-hidden-');
     const cfg = join(dir, 'c.yaml');
     writeFileSync(
       cfg,

@@ -12,7 +12,6 @@ import {
   chownSync,
   copyFileSync,
   mkdirSync,
-  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -20,7 +19,6 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadAll } from 'js-yaml';
@@ -30,9 +28,10 @@ import { addNetns, delNetns, netnsUnavailable } from '../helpers/netns.ts';
 import type { Container, Privileges, SecurityContext } from '../helpers/pod.ts';
 import { capshArgv, envOf, expandVars, privilegesOf, underRoot, writeConfigMapVolume } from '../helpers/pod.ts';
 import { MAIN, ROOT } from '../helpers/server.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const D = join(ROOT, 'deploy');
-const tmp = mkdtempSync(join(tmpdir(), 'edgedns-k8s-'));
+const tmp = tempDir('edgedns-k8s-');
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 interface Doc {
@@ -256,7 +255,7 @@ describe('the DaemonSet run as the container runtime runs it (root: network name
   const NS = `edgedns-k8s-${process.pid}`;
   const NODE_IP = '198.51.100.11'; // the node's address: status.podIP on the host network
   const fields = { 'spec.nodeName': 'k8s-node-1', 'status.podIP': NODE_IP };
-  const root = mkdtempSync(join(tmpdir(), 'edgedns-k8s-pod-'));
+  const root = tempDir('edgedns-k8s-pod-');
   const capNode = join(root, 'image', 'node'); // the image's node, with the Dockerfile's setcap
   const plainNode = join(root, 'image', 'node-without-setcap'); // the image the issue reproduced
   const mounts = pod.containers.flatMap((c) => (c.volumeMounts ?? []).map((m) => m.mountPath));

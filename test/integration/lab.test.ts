@@ -5,18 +5,18 @@
 // build with the fleet (issue 15), the fleet drills once each, held to their targets.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RouterPoll, ScenarioReport } from '../../src/drill/index.ts';
 import { parseBfd, parseBgp, sessionsStable } from '../../src/drill/index.ts';
 import { netnsUnavailable } from '../helpers/netns.ts';
 import { ROOT } from '../helpers/server.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 // LAB_TEST_PREFIX / LAB_TEST_DIR: another run's namespaces and folder, when several run side by side.
 const PREFIX = process.env.LAB_TEST_PREFIX ?? `et${process.pid % 1000}`;
-const dir = process.env.LAB_TEST_DIR ?? mkdtempSync(join(tmpdir(), 'edgedns-lab-'));
+const dir = process.env.LAB_TEST_DIR ?? tempDir('edgedns-lab-');
 const env = {
   ...process.env,
   LAB_PREFIX: PREFIX,

@@ -1,11 +1,11 @@
 // Startup, reload on SIGHUP (a bad file keeps the running data), stop on SIGTERM/SIGINT, IPv6.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { dig } from '../helpers/dig.ts';
 import { ZONES, runCli, startFailure, startServer } from '../helpers/server.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const waitFor = async (cond: () => boolean, ms = 30_000): Promise<void> => {
   const end = Date.now() + ms;
@@ -15,7 +15,7 @@ const waitFor = async (cond: () => boolean, ms = 30_000): Promise<void> => {
 
 describe('lifecycle', () => {
   it('SIGHUP reloads zones; a broken zone keeps the running data and logs why', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'edgedns-reload-'));
+    const dir = tempDir('edgedns-reload-');
     const zone = join(dir, 'reload.test.zone');
     writeFileSync(zone, '$TTL 60\n@ SOA ns h 1 1 1 1 1\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.10\n');
     const srv = await startServer({ args: ['--listen', '127.0.0.1:0', '--zones', dir, '--authoritative-only'] });
@@ -42,7 +42,7 @@ describe('lifecycle', () => {
   });
 
   it('a bad config is fatal at startup: exit 2, every problem named', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'edgedns-badcfg-'));
+    const dir = tempDir('edgedns-badcfg-');
     const cfg = join(dir, 'edgedns.yaml');
     writeFileSync(cfg, 'listen: ["127.0.0.1:0"]\nupstreams: []\nedns: { udpPayload: 99999 }\nnope: 1\n');
     const r = await runCli(['serve', '--config', cfg]);
@@ -52,7 +52,7 @@ describe('lifecycle', () => {
   });
 
   it('a bad zone is fatal at startup: exit 1 with file and line', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'edgedns-badzone-'));
+    const dir = tempDir('edgedns-badzone-');
     copyFileSync(join(ZONES, 'example.test.zone'), join(dir, 'example.test.zone'));
     writeFileSync(join(dir, 'broken.test.zone'), '$TTL 60\n@ SOA ns h 1 1 1 1 1\n@ NS ns\nns MX x\n');
     const r = await runCli(['serve', '--listen', '127.0.0.1:0', '--zones', dir, '--authoritative-only']);

@@ -9,7 +9,6 @@ import { once } from 'node:events';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { load } from 'js-yaml';
@@ -17,11 +16,12 @@ import { dig } from '../helpers/dig.ts';
 import type { RunningServer } from '../helpers/server.ts';
 import { ROOT, ZONES, startServer } from '../helpers/server.ts';
 import { FakeUpstream } from '../helpers/upstream.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const M = join(ROOT, 'deploy', 'monitoring');
 const RULES = join(M, 'edgedns.rules.yml');
 const RULE_TESTS = join(M, 'edgedns.rules.test.yml');
-const tmp = mkdtempSync(join(tmpdir(), 'edgedns-monitoring-'));
+const tmp = tempDir('edgedns-monitoring-');
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 interface Rule {

@@ -7,14 +7,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { freePort } from '../../bench/procs.ts';
 import { dig } from '../helpers/dig.ts';
 import { rawRequest } from '../helpers/http.ts';
 import { MAIN, ZONES } from '../helpers/server.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 // Prints every datagram as a JSON line; passed file descriptors (systemd-notify's BARRIER=1 pipe)
 // are closed, which is what tells systemd-notify the message was read.
@@ -34,18 +34,10 @@ while True:
     print(json.dumps(data.decode()), flush=True)
 `;
 
-const dirs: string[] = [];
 const procs: ChildProcess[] = [];
 after(async () => {
   for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'edgedns-notify-'));
-  dirs.push(d);
-  return d;
-}
 
 /** The messages a receiver got, in order, BARRIER=1 left out; `next()` waits for the next one. */
 interface Receiver {
@@ -124,7 +116,7 @@ function vars(m: string): Record<string, string> {
 
 describe('systemd readiness (NOTIFY_SOCKET)', () => {
   it('READY=1 once the node answers; RELOADING=1 then READY=1 around a reload; STOPPING=1 at the stop', async () => {
-    const dir = tempDir();
+    const dir = tempDir('edgedns-notify-');
     const r = await startReceiver(dir);
     const port = await freePort();
     const node = startNode(
@@ -169,7 +161,7 @@ describe('systemd readiness (NOTIFY_SOCKET)', () => {
   });
 
   it('workers: 2 — READY=1 once both workers listen', async () => {
-    const dir = tempDir();
+    const dir = tempDir('edgedns-notify-');
     const r = await startReceiver(dir);
     const port = await freePort();
     const socket = join(dir, 'admin.sock');
@@ -200,7 +192,7 @@ describe('systemd readiness (NOTIFY_SOCKET)', () => {
   });
 
   it('a notify socket that is not there: a warning, and the node serves; its children never see NOTIFY_SOCKET', async () => {
-    const dir = tempDir();
+    const dir = tempDir('edgedns-notify-');
     const port = await freePort();
     // The health command writes down what it was given for NOTIFY_SOCKET ("unset" when nothing).
     const seen = join(dir, 'seen');

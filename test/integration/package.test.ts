@@ -12,14 +12,12 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   readdirSync,
   realpathSync,
   rmSync,
   symlinkSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Command } from 'commander';
@@ -27,9 +25,10 @@ import { buildProgram } from '../../src/cli/index.ts';
 import { dig } from '../helpers/dig.ts';
 import { ROOT } from '../helpers/server.ts';
 import { verifyUnits } from '../helpers/systemd.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-const tmp = mkdtempSync(join(tmpdir(), 'edgedns-package-'));
+const tmp = tempDir('edgedns-package-');
 const SRC = join(tmp, 'src');
 const PREFIX = join(tmp, 'prefix');
 const NPM_PREFIX = join(tmp, 'npm-prefix');

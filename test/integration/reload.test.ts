@@ -1,8 +1,7 @@
 // The reload policy a fleet needs: changed content needs a higher SOA serial, reloads are
 // coalesced (one running, one pending), and `workers: N` loads the files once per reload.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { dig } from '../helpers/dig.ts';
@@ -10,12 +9,13 @@ import { PATIENCE_MS, until } from '../helpers/node.ts';
 import { rawRequest } from '../helpers/http.ts';
 import { parseProm, value } from '../helpers/prom.ts';
 import { runCli, startServer } from '../helpers/server.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const zoneText = (serial: number, www: string): string =>
   `$TTL 60\n@ SOA ns h ${serial} 1 1 1 1\n@ NS ns\nns A 192.0.2.1\nwww A ${www}\n`;
 
 async function setup(extra: string[] = []) {
-  const dir = mkdtempSync(join(tmpdir(), 'edgedns-serial-'));
+  const dir = tempDir('edgedns-serial-');
   const zone = join(dir, 'serial.test.zone');
   writeFileSync(zone, zoneText(10, '192.0.2.10'));
   // No linger: these tests reload a node, they do not stop an announced one (5 s a stop otherwise).

@@ -5,8 +5,7 @@
 // answered as always; `edgedns_shed_total` counts what was refused. With `announce.deprefer`, the
 // adapter is told to de-prefer the route instead of withdrawing it.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { dig } from '../helpers/dig.ts';
@@ -15,6 +14,7 @@ import { PATIENCE_MS, until } from '../helpers/node.ts';
 import type { RunningServer } from '../helpers/server.ts';
 import { ZONES, startServer } from '../helpers/server.ts';
 import { FakeUpstream } from '../helpers/upstream.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 describe('SHEDDING: overloaded, announced, refusing the cheapest first', () => {
   let dir: string;
@@ -30,7 +30,7 @@ describe('SHEDDING: overloaded, announced, refusing the cheapest first', () => {
     ).health;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'edgedns-shed-'));
+    dir = tempDir('edgedns-shed-');
     upstream = await FakeUpstream.start();
     const file = join(dir, 'edgedns.yaml');
     writeFileSync(
@@ -134,7 +134,7 @@ describe('SHEDDING with announce.deprefer: the route is de-preferred, never with
   let srv: RunningServer;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'edgedns-deprefer-'));
+    dir = tempDir('edgedns-deprefer-');
     const hook = join(dir, 'hook.sh');
     writeFileSync(hook, `#!/bin/sh\necho "$1 $EDGEDNS_ASN $EDGEDNS_PREPEND" >> ${join(dir, 'calls')}\n`);
     chmodSync(hook, 0o755);

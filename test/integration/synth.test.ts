@@ -1,8 +1,7 @@
 // Random names under zones/example.test.zone asked of the real server: what dig shows, and the
 // exact bytes, equal to the per-name answer compiled in this process from the same zone files.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildResponse, parseQuery } from '../../src/wire/index.ts';
@@ -12,12 +11,13 @@ import { dig } from '../helpers/dig.ts';
 import type { RunningServer } from '../helpers/server.ts';
 import { ZONES, startServer } from '../helpers/server.ts';
 import { frame, query, tcpConnect, udpExchange } from '../helpers/wire.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 let srv: RunningServer;
 before(async () => {
   // Hundreds of random names from one client compared byte for byte: the rate limiter (which
   // would rightly slip or drop most of them) is off; test/integration/defences.test.ts covers it.
-  const cfg = join(mkdtempSync(join(tmpdir(), 'edgedns-synth-')), 'edgedns.yaml');
+  const cfg = join(tempDir('edgedns-synth-'), 'edgedns.yaml');
   writeFileSync(cfg, 'rateLimit: null\n');
   srv = await startServer({ config: cfg });
 });

@@ -2,8 +2,7 @@
 // Which deadline closed a connection is read from the node's metrics; when the deadlines fire is
 // tested on a fake clock (unit/server/tcp-limits.test.ts), not on this machine's.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PATIENCE_MS, until } from '../helpers/node.ts';
@@ -11,10 +10,11 @@ import { parseProm, value } from '../helpers/prom.ts';
 import type { RunningServer } from '../helpers/server.ts';
 import { ZONES, startServer } from '../helpers/server.ts';
 import { decode, frame, query, tcpConnect } from '../helpers/wire.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 let srv: RunningServer;
 before(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'edgedns-tcp-'));
+  const dir = tempDir('edgedns-tcp-');
   const cfg = join(dir, 'edgedns.yaml');
   writeFileSync(
     cfg,
@@ -130,7 +130,7 @@ describe('TCP', () => {
 describe('stopping with connections open', () => {
   it('SIGTERM closes open TCP connections and exits', async () => {
     // Deadlines of an hour: only stopping can close the connection while the test waits.
-    const dir = mkdtempSync(join(tmpdir(), 'edgedns-tcp-stop-'));
+    const dir = tempDir('edgedns-tcp-stop-');
     const cfg = join(dir, 'edgedns.yaml');
     writeFileSync(
       cfg,

@@ -4,8 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { dig } from '../helpers/dig.ts';
@@ -13,13 +12,14 @@ import type { RunningServer } from '../helpers/server.ts';
 import { ZONES, startServer } from '../helpers/server.ts';
 import { freePort } from '../../bench/procs.ts';
 import { unboundServer } from '../../bench/unbound.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 let unbound: ChildProcess;
 let srv: RunningServer;
 let port: number;
 before(async () => {
   port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'edgedns-unbound-'));
+  const dir = tempDir('edgedns-unbound-');
   const conf = join(dir, 'unbound.conf');
   writeFileSync(
     conf,

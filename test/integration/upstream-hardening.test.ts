@@ -4,8 +4,7 @@
 // remembered (EDE 13) without asking again.
 import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +13,7 @@ import type { RunningServer } from '../helpers/server.ts';
 import { ZONES, startServer } from '../helpers/server.ts';
 import { FakeUpstream } from '../helpers/upstream.ts';
 import { decode, query } from '../helpers/wire.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 /** The upstream holds every reply this long: queries pile up in flight at the node. */
 const IN_FLIGHT = 1000;
@@ -33,7 +33,7 @@ const dirs: string[] = [];
 
 /** A node forwarding to `up`, with the fetch limits above and `resolver` (a YAML line). */
 async function node(resolver: string): Promise<RunningServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'edgedns-hardening-'));
+  const dir = tempDir('edgedns-hardening-');
   dirs.push(dir);
   const cfg = join(dir, 'edgedns.yaml');
   writeFileSync(

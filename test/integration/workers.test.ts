@@ -2,8 +2,7 @@
 // merges the metrics, reloads and flushes every worker, restarts a dead one, and takes them all
 // down with it. The real server, queried with dig.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, readdirSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { dig } from '../helpers/dig.ts';
@@ -14,6 +13,7 @@ import { ZONES, runCli, startServer } from '../helpers/server.ts';
 import { FakeUpstream } from '../helpers/upstream.ts';
 import { udpReusePort } from '../../src/server/index.ts';
 import { decode, query, udpExchange } from '../helpers/wire.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const SITE = 'workers-site';
 let up: FakeUpstream;
@@ -23,7 +23,7 @@ let zoneFile: string;
 before(async () => {
   up = await FakeUpstream.start();
   up.set('www.example.org', 'A', 300, '192.0.2.1');
-  const dir = mkdtempSync(join(tmpdir(), 'edgedns-workers-'));
+  const dir = tempDir('edgedns-workers-');
   zoneFile = join(dir, 'example.test.zone');
   copyFileSync(join(ZONES, 'example.test.zone'), zoneFile);
   const cfg = join(dir, 'edgedns.yaml');

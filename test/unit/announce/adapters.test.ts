@@ -2,8 +2,7 @@
 // fake gobgp that keeps a RIB in a file; and the dry run. The bird adapter has bird.test.ts.
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Action, AnnounceRequest, Deprefer } from '../../../src/announce/index.ts';
@@ -22,8 +21,9 @@ import {
 import { silentLogger } from '../../../src/core/index.ts';
 import { within } from '../../helpers/deadline.ts';
 import { until } from '../../helpers/node.ts';
+import { tempDir } from '../../helpers/tmp.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'edgedns-adapters-'));
+const dir = tempDir('edgedns-adapters-');
 /** A helper's time limit where the test is not about it: a busy machine is slow to start a shell. */
 const PATIENT = 30_000;
 const script = (name: string, body: string): string => {

@@ -2,15 +2,15 @@
 // applies the include files' routes (and their deprefer attributes) to its table some reads later;
 // `show route P all where …` reads that table back. And the parser of `show route` output.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Action, AnnounceRequest, Deprefer } from '../../../src/announce/index.ts';
 import { AdapterError, birdAdapter, birdInclude, birdRouteProtocols, birdRoutes } from '../../../src/announce/index.ts';
 import { within } from '../../helpers/deadline.ts';
+import { tempDir } from '../../helpers/tmp.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'edgedns-bird-unit-'));
+const dir = tempDir('edgedns-bird-unit-');
 const DEPREFER: Deprefer = { asn: 65011, prepend: 2, med: 100 };
 const req = (
   action: Action,

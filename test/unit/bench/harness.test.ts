@@ -2,8 +2,7 @@
 // the Unbound config it writes (checked by unbound-checkconf).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
@@ -18,6 +17,7 @@ import {
 import { Processes, treeOf } from '../../../bench/procs.ts';
 import { unboundConfig } from '../../../bench/unbound.ts';
 import { ROOT } from '../../helpers/server.ts';
+import { tempDir } from '../../helpers/tmp.ts';
 
 const SUMMARY = `Statistics:
 
@@ -105,7 +105,7 @@ describe('bench harness', () => {
   });
 
   it('writes an Unbound config that unbound-checkconf accepts', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'edgedns-bench-'));
+    const dir = tempDir('edgedns-bench-');
     const f = join(dir, 'unbound.conf');
     writeFileSync(
       f,

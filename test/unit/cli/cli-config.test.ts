@@ -1,15 +1,15 @@
 // What the one-shot commands take from the node's config: the admin address forms, the default
 // config path, and which admin endpoint flags and config choose.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { adminEndpoint, parseAdminAddress, requireConfig } from '../../../src/cli/config.ts';
 import { EdgeError } from '../../../src/core/index.ts';
+import { tempDir } from '../../helpers/tmp.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'edgedns-cli-config-'));
+const dir = tempDir('edgedns-cli-config-');
 const file = (name: string, text: string): string => {
   const p = join(dir, name);
   writeFileSync(p, text);

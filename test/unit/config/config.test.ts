@@ -1,8 +1,7 @@
 // Config validation: defaults, unknown keys, error paths, freezing, YAML errors with positions.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EdgeError } from '../../../src/core/index.ts';
@@ -13,8 +12,9 @@ import {
   parseHostPort,
   validateConfig,
 } from '../../../src/config/index.ts';
+import { tempDir } from '../../helpers/tmp.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'edgedns-cfg-'));
+const dir = tempDir('edgedns-cfg-');
 const file = (name: string, text: string): string => {
   const p = join(dir, name);
   writeFileSync(p, text);
@@ -221,7 +221,7 @@ describe('config: the admin address', () => {
 });
 
 describe('hostWarnings: what the config needs from this host', () => {
-  const h = mkdtempSync(join(tmpdir(), 'edgedns-host-'));
+  const h = tempDir('edgedns-host-');
   const bin = join(h, 'bin');
   mkdirSync(bin);
   const exe = (name: string, mode = 0o755): string => {

@@ -3,14 +3,14 @@
 // hold-downs, stalls and late ticks. No real sleeps: only setImmediate to let a tick's promises
 // settle. (The pure state machine's tables: fsm.test.ts.)
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import type { LogFields, Logger } from '../../../src/core/index.ts';
 import { ManualClock } from '../../../src/core/index.ts';
 import type { ChangeReason, Check, FsmParams } from '../../../src/health/index.ts';
 import { HealthMonitor, State } from '../../../src/health/index.ts';
+import { tempDir } from '../../helpers/tmp.ts';
 
 const P: FsmParams = {
   rise: 3,
@@ -34,7 +34,7 @@ interface Desired {
 
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'edgedns-monitor-'));
+  dir = tempDir('edgedns-monitor-');
   mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
 });
 afterEach(() => {

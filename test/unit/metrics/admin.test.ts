@@ -1,20 +1,20 @@
 // The admin endpoint's rules: no Origin, our Host only, changes over the socket or with the token over TCP, JSON bodies, bounded numbers.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../../src/core/index.ts';
 import { durationField, hostAllowed, startAdmin, unknownField } from '../../../src/metrics/index.ts';
 import { rawRequest } from '../../helpers/http.ts';
+import { tempDir } from '../../helpers/tmp.ts';
 
 const TOKEN = 's3cret-token-0123456789';
 const MAX = { ms: 3_600_000, text: '1h' };
 
 async function admin(opts: { tokenFile?: string } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'edgedns-admin-'));
+  const dir = tempDir('edgedns-admin-');
   const socket = join(dir, 'admin.sock');
   const calls: Record<string, unknown>[] = [];
   const registry = new Registry();
@@ -133,7 +133,7 @@ describe('admin endpoint rules', () => {
   });
 
   it('over TCP a change needs the token: none, a wrong one and no token file are refused; the right one is accepted', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'edgedns-admin-'));
+    const dir = tempDir('edgedns-admin-');
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, `${TOKEN}\n`);
     await withAdmin({ tokenFile }, async (s) => {
@@ -325,7 +325,7 @@ describe('admin endpoint rules', () => {
   });
 
   it('rejects a short token file at startup', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'edgedns-admin-'));
+    const dir = tempDir('edgedns-admin-');
     writeFileSync(join(dir, 't'), 'short');
     await assert.rejects(admin({ tokenFile: join(dir, 't') }), /shorter than 16/);
   });

@@ -2,17 +2,17 @@
 // cookies.secretFile it is the node's own probe cookie — a probe the node recognises and whose
 // server cookie it accepts — and without one there is none (the node's secret is its own).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../../src/config/index.ts';
 import { cookiesOf, probeCookieOf } from '../../../src/process/index.ts';
 import { CookieVerdict, readCookieSecrets } from '../../../src/server/index.ts';
+import { tempDir } from '../../helpers/tmp.ts';
 
 describe('probeCookieOf', () => {
   it("with the node's secret file: the node takes it for its own probe, with a valid server cookie", () => {
-    const dir = mkdtempSync(join(tmpdir(), 'edgedns-probe-cookie-'));
+    const dir = tempDir('edgedns-probe-cookie-');
     try {
       writeFileSync(join(dir, 'secret'), '0123456789abcdef0123456789abcdef\n');
       writeFileSync(join(dir, 'edgedns.yaml'), 'cookies: { secretFile: secret }\n');

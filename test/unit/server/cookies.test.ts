@@ -1,12 +1,12 @@
 // DNS cookies: RFC 9018 Appendix A, rollover, the time window, and everything that makes a server
 // cookie invalid; the secret files.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { siphash24 } from '../../../src/core/index.ts';
 import { CookieVerdict, Cookies, readCookieSecrets } from '../../../src/server/index.ts';
+import { tempDir } from '../../helpers/tmp.ts';
 
 const unhex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -222,7 +222,7 @@ describe('Cookies', () => {
 });
 
 describe('readCookieSecrets', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'edgedns-cookie-'));
+  const dir = tempDir('edgedns-cookie-');
   const file = (name: string, text: string): string => {
     const p = join(dir, name);
     writeFileSync(p, text);

@@ -1,15 +1,15 @@
 // Zone images: what a loader thread hands over decodes to a store that answers byte for byte as
 // the store that was compiled in place; the thread reports bad files as the parser does.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { nameFromText, nameKey } from '../../../src/wire/index.ts';
 import type { ZoneAnswer, ZoneStore } from '../../../src/zone/index.ts';
 import { openStore, loadInThread, loadZones, readImageFile, writeImageFile } from '../../../src/zone/index.ts';
+import { tempDir } from '../../helpers/tmp.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'edgedns-image-'));
+const dir = tempDir('edgedns-image-');
 const parent = join(dir, 'example.test.zone');
 writeFileSync(
   parent,

@@ -1,11 +1,11 @@
 // The master-file parser: real syntax in tables, and errors with their line numbers.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { nameFromText } from '../../../src/wire/index.ts';
 import { ZoneSyntaxError, formatRecord, parseZoneFile, parseZoneText } from '../../../src/zone/index.ts';
+import { tempDir } from '../../helpers/tmp.ts';
 
 const origin = nameFromText('example.test.', null);
 const lines = (text: string, generic = false): string[] =>
@@ -172,7 +172,7 @@ describe('errors name the line', () => {
 });
 
 describe('$INCLUDE', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'edgedns-inc-'));
+  const dir = tempDir('edgedns-inc-');
   writeFileSync(join(dir, 'sub.db'), 'a A 10.0.1.1\n');
   writeFileSync(
     join(dir, 'main.zone'),
