@@ -1,7 +1,7 @@
 // How loaded the node is, and the check that turns it into "overloaded": event-loop utilisation and
 // delay of every process that answers, the UDP datagrams waiting in our sockets' receive queues, and
-// those the kernel dropped because we did not read them fast enough. Overloaded is not broken (fsm.ts): the node sheds load
-// and keeps its route.
+// those the kernel dropped because we did not read them fast enough. Overloaded is not broken
+// (fsm.ts): the node sheds load and keeps its route.
 
 import { readFileSync } from 'node:fs';
 import type { EventLoopUtilization } from 'node:perf_hooks';
@@ -97,8 +97,8 @@ export const RELEASE = 0.75;
 
 /**
  * Fails (as "overloaded", never "broken") while utilisation, delay, the UDP queue, the drop rate or
- * the rate of queries shed is over its limit (maxDropRate for both rates), and then until all are under
- * RELEASE × their limits. Its detail names the figures either way, for /status.
+ * the rate of queries shed is over its limit (maxDropRate for both rates), and then until all are
+ * under RELEASE × their limits. Its detail names the figures either way, for /status.
  */
 export function loadCheck(sample: () => Promise<LoadSample>, limits: OverloadLimits, clock: Clock): Check {
   let prev: { drops: number; shed: number; at: number } | null = null;
@@ -127,7 +127,9 @@ export function loadCheck(sample: () => Promise<LoadSample>, limits: OverloadLim
         shedRate > k * limits.maxDropRate && `shedding ${shedRate.toFixed(0)} queries/s > ${k * limits.maxDropRate}/s`,
       ].filter((x): x is string => typeof x === 'string');
       overloaded = over.length > 0;
-      const figures = `utilization ${pct(s.utilization)}, event-loop delay ${s.lagMs.toFixed(1)} ms, UDP queue ${kib(s.queued)}, UDP drops ${rate.toFixed(0)}/s`;
+      const figures =
+        `utilization ${pct(s.utilization)}, event-loop delay ${s.lagMs.toFixed(1)} ms, ` +
+        `UDP queue ${kib(s.queued)}, UDP drops ${rate.toFixed(0)}/s`;
       if (!overloaded) return { ok: true, detail: figures };
       return {
         ok: false,
