@@ -46,7 +46,7 @@ export function parseBgp(out: string): Record<string, string> | null {
   return Object.keys(r).length > 0 ? r : null;
 }
 
-/** Parse `birdc show bfd sessions`: each peer's state and since; null when it lists none (a down session is listed Down). */
+/** Parse `birdc show bfd sessions`: each peer's state and since; null when it lists none (a down one is listed). */
 export function parseBfd(out: string): Record<string, string> | null {
   const r: Record<string, string> = {};
   for (const line of out.split('\n')) {
