@@ -97,12 +97,13 @@ for (const kind of ['slow', 'black hole'] as const) {
       const health = await nodeHealth(node.adminPort);
       const limited = await metric(node.adminPort, 'edgedns_fetch_limited_total');
       const cached = await metric(node.adminPort, 'edgedns_resolution_failures_cached_total');
+      const shed = await metric(node.adminPort, 'edgedns_shed_total');
       const { hot, local } = flood.legit;
       t.diagnostic(
         `flood: ${flood.out.sent} unique names sent, ${flood.out.answered} answered; the upstream received ${sent}, at most ${up.peakOutstanding} in flight (cap ${PER_ZONE})`,
       );
       t.diagnostic(
-        `node: ${limited} turned away by a fetch limit, ${cached} answered from remembered failures, longest event-loop stall ${stallMs.toFixed(0)} ms`,
+        `node: ${limited} turned away by a fetch limit, ${shed} shed, ${cached} answered from remembered failures, longest event-loop stall ${stallMs.toFixed(0)} ms`,
       );
       t.diagnostic(`during the flood: hot ${describeResult(hot)}; local ${describeResult(local)}`);
       t.diagnostic(
@@ -111,10 +112,13 @@ for (const kind of ['slow', 'black hole'] as const) {
 
       assert.ok(flood.out.sent >= (RATE * ATTACK_MS) / 1000 / 2, `the attacker sent ${flood.out.sent}`);
       if (kind === 'slow') {
-        assert.ok(sent >= PER_ZONE * 4, `the flood reached the upstream (${sent} queries)`);
-        assert.ok(
-          up.peakOutstanding <= PER_ZONE,
-          `${up.peakOutstanding} upstream queries in flight at once (cap ${PER_ZONE})`,
+        // Filled to the cap, never over. (Not a count of queries: on a busy machine the node falls
+        // behind the flood and sheds it, a cookie-less client's misses, before many reach the upstream.)
+        assert.ok(sent >= PER_ZONE, `the flood reached the upstream (${sent} queries)`);
+        assert.equal(
+          up.peakOutstanding,
+          PER_ZONE,
+          `${up.peakOutstanding} upstream queries in flight at once: the flood fills the cap (${PER_ZONE}), never more`,
         );
       } else {
         assert.ok(sent >= PER_ZONE, `the flood reached the upstream (${sent} queries)`);
