@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the system tools a target needs when they are missing (Debian/Ubuntu, as root).
-#   scripts/install-deps.sh test    dig, unbound, bird2, exabgp, gobgpd, iproute2, systemd-analyze
+#   scripts/install-deps.sh test    dig, kdig, unbound, bird2, exabgp, gobgpd, iproute2, systemd-analyze
 #                                   (and systemd-notify, systemd-sysusers), python3 (port-0 datagrams
 #                                   from a raw socket; the notify socket), named (bind9: the other DNS
 #                                   cookie implementation), promtool and prometheus (the alert rules
@@ -18,6 +18,7 @@ need() { command -v "$1" >/dev/null 2>&1 || want+=("$2"); }
 case "${1:-test}" in
   test)
     need dig bind9-dnsutils
+    need kdig knot-dnsutils
     need unbound unbound
     need named bind9
     need bird bird2

@@ -44,3 +44,5 @@ export type { ResponseOpt } from './opt.js';
 export { parseMessage } from './message.js';
 export type { Message } from './message.js';
 export { FrameReader, MAX_FRAME, frame } from './tcp.js';
+export { TSIG_ALGORITHMS, TYPE_TSIG, TsigError, tsigSign, tsigVerify } from './tsig.js';
+export type { SignOptions, TsigAlgorithm, TsigKey, TsigStatus, TsigVerdict, VerifyOptions } from './tsig.js';
