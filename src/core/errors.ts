@@ -19,6 +19,8 @@ export const ErrorCode = {
   RESOLVE: 'ERR_UPSTREAM_RESOLVE',
   /** One query to one server failed (its `kind`: timeout or network). */
   EXCHANGE: 'ERR_UPSTREAM_EXCHANGE',
+  /** A zone transfer in failed (refused, TSIG, malformed, too big or too slow). */
+  TRANSFER: 'ERR_CLIENT_TRANSFER',
   /** A routing adapter call failed (its `retryLater` says whether that was expected). */
   ANNOUNCE_FAILED: 'ERR_ANNOUNCE_FAILED',
 } as const;

@@ -26,6 +26,10 @@ export const Rcode = {
   NOTIMP: 4,
   REFUSED: 5,
   YXDOMAIN: 6,
+  /** RFC 8945 §5.3.2: the TSIG of a request failed; RFC 2136 §2.2 for updates. */
+  NOTAUTH: 9,
+  /** RFC 2136 §2.2: a name outside the zone (NOTIFY, RFC 1996 §3.7, for a zone not served). */
+  NOTZONE: 10,
   /** RFC 6891 §9: extended rcode 16, carried half in the OPT TTL. */
   BADVERS: 16,
   /** RFC 7873 §8: a bad or missing server cookie. */

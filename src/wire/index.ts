@@ -31,6 +31,7 @@ export {
   recordAt,
   skipQuestions,
   soaMinimum,
+  soaSerial,
   u16,
   u32,
 } from './reader.js';

@@ -3,7 +3,7 @@
 // hot path, upstream replies, probe and drill answers. Nothing here allocates per record.
 
 import { EDNS_DO, HEADER_LEN, OPT_COOKIE, OPT_NSID } from './constants.js';
-import { skipName } from './name.js';
+import { nameLength, skipName } from './name.js';
 
 export function u16(b: Uint8Array, i: number): number {
   return ((b[i] as number) << 8) | (b[i + 1] as number);
@@ -11,6 +11,12 @@ export function u16(b: Uint8Array, i: number): number {
 
 export function u32(b: Uint8Array, i: number): number {
   return u16(b, i) * 0x10000 + u16(b, i + 2);
+}
+
+/** RFC 1035 §3.3.13: SERIAL, after MNAME and RNAME in an (uncompressed) SOA RDATA. */
+export function soaSerial(rdata: Uint8Array): number {
+  const mname = nameLength(rdata);
+  return u32(rdata, mname + nameLength(rdata, mname));
 }
 
 /** RFC 1035 §3.3.13: MINIMUM, the last field of an (uncompressed) SOA RDATA; RFC 2308 §4 makes it the negative TTL. */

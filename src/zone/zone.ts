@@ -3,7 +3,17 @@
 
 import { createHash } from 'node:crypto';
 import { EdgeError, ErrorCode } from '../core/index.js';
-import { T, isSubdomain, keyToText, keyToWire, nameKey, nameLength, parentKey, typeName } from '../wire/index.js';
+import {
+  T,
+  isSubdomain,
+  keyToText,
+  keyToWire,
+  nameKey,
+  nameLength,
+  parentKey,
+  soaSerial,
+  typeName,
+} from '../wire/index.js';
 import type { ZoneRecord } from './parse.js';
 
 export interface RRset {
@@ -140,9 +150,7 @@ export function buildZone(records: readonly ZoneRecord[], origin: Uint8Array, fi
   }
   if (problems.length > 0) throw new ZonePolicyError(problems);
   const soaSet = soa as RRset;
-  const sd = soaSet.rdatas[0] as Uint8Array;
-  const serialAt = nameLength(sd, 0) + nameLength(sd, nameLength(sd, 0));
-  const serial = new DataView(sd.buffer, sd.byteOffset, sd.byteLength).getUint32(serialAt);
+  const serial = soaSerial(soaSet.rdatas[0] as Uint8Array);
   const types = new Set<number>();
   for (const n of nodes.values()) for (const t of n.rrsets.keys()) types.add(t);
   return { origin, key, file, nodes, soa: soaSet, serial, cuts, recordCount: count, digest: zoneDigest(nodes), types };

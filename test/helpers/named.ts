@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../bench/procs.ts';
+import type { TsigKey } from '../../src/wire/index.ts';
 import { dig } from './dig.ts';
 import { tempDir } from './tmp.ts';
 
@@ -15,6 +16,10 @@ export interface NamedOptions {
   cookieSecret?: string;
   /** `require-server-cookie`: answer a UDP query that lacks a valid server cookie with BADCOOKIE. */
   requireServerCookie?: boolean;
+  /** Records for the zone besides its SOA, NS and the two A records (zone file lines). */
+  moreRecords?: string;
+  /** Zone transfers only to requests signed with this key (else none at all). */
+  transferKey?: TsigKey;
 }
 
 export interface RunningNamed {
@@ -30,6 +35,16 @@ export interface RunningNamed {
 
 export const NAMED_ZONE = 'cookie.example.test';
 
+/** The zone file named serves, as written. */
+export function namedZoneText(opts: NamedOptions = {}): string {
+  return `$TTL 300
+@    IN SOA ns.${NAMED_ZONE}. hostmaster.${NAMED_ZONE}. 1 3600 600 86400 300
+     IN NS  ns.${NAMED_ZONE}.
+ns   IN A   192.0.2.53
+www  IN A   192.0.2.80
+${opts.moreRecords ?? ''}`;
+}
+
 /** The path of named, or undefined when BIND is not installed (`scripts/install-deps.sh test` installs it). */
 export function namedPath(): string | undefined {
   for (const p of ['/usr/sbin/named', '/usr/local/sbin/named']) if (spawnSync(p, ['-v']).status === 0) return p;
@@ -42,15 +57,11 @@ export async function startNamed(opts: NamedOptions = {}): Promise<RunningNamed>
   if (!bin) throw new Error('named (BIND 9) is not installed: scripts/install-deps.sh test installs bind9');
   const dir = tempDir('edgedns-named-');
   const port = await freePort();
-  writeFileSync(
-    join(dir, 'zone.db'),
-    `$TTL 300
-@    IN SOA ns.${NAMED_ZONE}. hostmaster.${NAMED_ZONE}. 1 3600 600 86400 300
-     IN NS  ns.${NAMED_ZONE}.
-ns   IN A   192.0.2.53
-www  IN A   192.0.2.80
-`,
-  );
+  writeFileSync(join(dir, 'zone.db'), namedZoneText(opts));
+  const k = opts.transferKey;
+  const keyClause = k
+    ? `key "${k.name}" { algorithm ${k.algorithm}; secret "${Buffer.from(k.secret).toString('base64')}"; };\n`
+    : '';
   const conf = join(dir, 'named.conf');
   writeFileSync(
     conf,
@@ -67,7 +78,10 @@ www  IN A   192.0.2.80
 ${opts.cookieSecret ? `  cookie-secret "${opts.cookieSecret}";\n` : ''}  require-server-cookie ${opts.requireServerCookie ? 'yes' : 'no'};
 };
 controls { };
-zone "${NAMED_ZONE}" { type primary; file "${join(dir, 'zone.db')}"; };
+${keyClause}zone "${NAMED_ZONE}" {
+  type primary; file "${join(dir, 'zone.db')}";
+  allow-transfer { ${k ? `key "${k.name}";` : 'none;'} };
+};
 `,
   );
   // As root, named keeps running as root (no -u): it only binds an unprivileged port here.
