@@ -5,6 +5,7 @@
 import { CidrSet, formatHostPort, prefixNetwork } from '../core/index.js';
 import type { Config } from './config.js';
 import { fleetProblems } from './fleet.js';
+import { secondaryProblems } from './secondary.js';
 import type { HostPort } from './schema.js';
 
 /**
@@ -38,6 +39,14 @@ export function crossChecks(c: Config): string[] {
   if (d && d.prepend === 0 && d.med === null)
     p.push('announce.deprefer: set prepend (with asn) or med, or write null for no de-preference');
   p.push(...fleetProblems(c.fleet));
+  const z = c.zones;
+  p.push(
+    ...secondaryProblems(
+      z.secondary,
+      z.transferTo,
+      z.files.map((f) => f.origin),
+    ),
+  );
   return p;
 }
 

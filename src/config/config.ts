@@ -9,6 +9,8 @@ import type { CacheLimits } from '../cache/index.js';
 import { EdgeError, ErrorCode, defaultAdminSocket, parseCidr } from '../core/index.js';
 import { crossChecks } from './checks.js';
 import type { FleetConfig } from './fleet.js';
+import type { SecondaryZoneConfig, TransferToConfig } from './secondary.js';
+import { secondarySchema, transferToSchema } from './secondary.js';
 import { FLEET_DEFAULTS, fleetSchema } from './fleet.js';
 import type { HostPort } from './schema.js';
 import {
@@ -52,7 +54,15 @@ export interface Config {
   /** `dir`: every `*.zone` in it (origin = file name without `.zone`); null for none. */
   /** Zone files: every `*.zone` of `dir`, and `files`. `serialPolicy`: on reload, a zone whose
    * content changed must have a higher SOA serial (`increase`), or any serial goes (`any`, as BIND). */
-  zones: { dir: string | null; files: ZoneFileConfig[]; serialPolicy: 'increase' | 'any' };
+  zones: {
+    dir: string | null;
+    files: ZoneFileConfig[];
+    serialPolicy: 'increase' | 'any';
+    /** Zones transferred from primaries (AXFR/IXFR with NOTIFY; not served yet: issue 16). */
+    secondary: SecondaryZoneConfig[];
+    /** Who may transfer the zones out. */
+    transferTo: TransferToConfig[];
+  };
   edns: { udpPayload: number };
   tcp: {
     maxConnections: number;
@@ -145,6 +155,8 @@ export const DEFAULTS = {
     dir: './zones' as string | null,
     files: [] as ZoneFileConfig[],
     serialPolicy: 'increase' as 'increase' | 'any',
+    secondary: [] as SecondaryZoneConfig[],
+    transferTo: [] as TransferToConfig[],
   },
   // RFC 9715 / DNS Flag Day 2020: 1232 avoids IP fragmentation on common paths.
   edns: { udpPayload: 1232 },
@@ -236,6 +248,8 @@ const schema = obj<Config>({
     dir: optional(str()),
     files: list(obj({ file: str(), origin: str() })),
     serialPolicy: oneOf(['increase', 'any'] as const),
+    secondary: secondarySchema,
+    transferTo: transferToSchema,
   }),
   edns: obj({ udpPayload: int(512, 4096) }),
   tcp: obj({

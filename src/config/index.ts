@@ -3,6 +3,7 @@ export { DEFAULTS, loadConfig, validateConfig } from './config.js';
 export type { Config, LoadedConfig, ZoneFileConfig } from './config.js';
 export { minAnnouncedOf } from './fleet.js';
 export type { FleetConfig, FleetPeer, MinAnnounced } from './fleet.js';
+export type { SecondaryZoneConfig, TransferToConfig, TsigConfig } from './secondary.js';
 export { hostWarnings } from './host.js';
 export type { HostEnv } from './host.js';
 export { parseAdminHostPort, parseHostPort } from './schema.js';

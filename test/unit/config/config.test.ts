@@ -384,3 +384,56 @@ describe('config: the fleet and overload keys', () => {
     );
   });
 });
+
+describe('config: secondary zones and outgoing transfers', () => {
+  const zone = {
+    origin: 'example.net.',
+    primaries: ['192.0.2.1'],
+    tsig: { name: 'xfr-key.', algorithm: 'hmac-sha256', secretFile: '/k' },
+  };
+  it('defaults: none; the store folder defaults, primaries take port 53', () => {
+    const c = validateConfig({});
+    assert.deepEqual(c.zones.secondary, []);
+    assert.deepEqual(c.zones.transferTo, []);
+  });
+  it('each problem named; a well-formed zone is refused while this version transfers nothing', () => {
+    assert.deepEqual(problemsOf({ zones: { secondary: [zone] } }), [
+      'c.yaml: zones.secondary: this version does not transfer zones yet (its TSIG and AXFR pieces are not wired in)',
+    ]);
+    assert.deepEqual(problemsOf({ zones: { transferTo: [{ address: '192.0.2.0/24' }] } }), [
+      'c.yaml: zones.transferTo: this version does not transfer zones out yet',
+    ]);
+    const bad = problemsOf({
+      zones: {
+        files: [{ file: 'a.zone', origin: 'example.net' }],
+        secondary: [
+          { ...zone, origin: 'Example.NET.' },
+          { origin: 'relative.example', primaries: [] },
+          { ...zone, origin: 'c.example.', tsig: { name: 'k', algorithm: 'hmac-md5', secretFile: '/k' }, store: '/x' },
+        ],
+      },
+    });
+    assert.deepEqual(bad, [
+      'c.yaml: zones.secondary[2].store: unknown key (expected one of origin, primaries, tsig, storeDir)',
+      'c.yaml: zones.secondary[2].tsig.algorithm: expected one of hmac-sha256, hmac-sha384, hmac-sha512, hmac-sha224, hmac-sha1, got "hmac-md5"',
+    ]);
+    assert.deepEqual(
+      problemsOf({
+        zones: {
+          files: [{ file: 'a.zone', origin: 'example.net' }],
+          secondary: [
+            { ...zone, origin: 'Example.NET.' },
+            { origin: 'relative.example', primaries: [] },
+            { ...zone, origin: 'c.example.', tsig: { ...zone.tsig, name: 'k' } },
+          ],
+        },
+      }),
+      [
+        'c.yaml: zones.secondary[0].origin: Example.NET. is configured twice (a zone is a file or a secondary, once)',
+        'c.yaml: zones.secondary[1].origin: write the zone as an absolute name ("relative.example.")',
+        'c.yaml: zones.secondary[1].primaries: at least one primary',
+        'c.yaml: zones.secondary[2].tsig.name: write the key\'s name as an absolute name ("k.")',
+      ],
+    );
+  });
+});
