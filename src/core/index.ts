@@ -22,3 +22,5 @@ export { NO_NOTIFIER, createNotifier, systemdNotify, takeNotifySocket } from './
 export type { Notifier, NotifierOptions, NotifySender } from './notify.js';
 export { SIPHASH_KEY_LEN, SIPHASH_OUT_LEN, siphash24 } from './siphash.js';
 export { VERSION } from './version.js';
+export { Admission } from './admission.js';
+export type { Admitted, RefuseReason } from './admission.js';

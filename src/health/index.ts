@@ -3,7 +3,7 @@ export { State, holdDownFor, initialState, nextInterval, shouldAnnounce, step } 
 export type { Event, FsmParams, HealthState, Verdict } from './fsm.js';
 export { commandCheck, heapCheck, predicateCheck, probeCheck, runChecks } from './checks.js';
 export type { Check, CheckKind, CheckOutcome, CheckResult } from './checks.js';
-export { loadCheck, processLoadSampler, udpBacklog } from './load.js';
+export { loadCheck, processLoadSampler, ratePerSecond, udpBacklog } from './load.js';
 export type { LoadSample, OverloadLimits, ProcessLoad, UdpBacklog } from './load.js';
 export { HealthMonitor } from './monitor.js';
 export type { BudgetDecision, ChangeReason, HealthObserver, MonitorOptions } from './monitor.js';

@@ -100,12 +100,19 @@ export const RELEASE = 0.75;
  * the rate of queries shed is over its limit (maxDropRate for both rates), and then until all are
  * under RELEASE × their limits. Its detail names the figures either way, for /status.
  */
+/**
+ * A counter's rate a second between two readings (ms clock); 0 without an earlier reading or when
+ * the counter went back (sockets reopened, a worker restarted: a new baseline).
+ */
+export function ratePerSecond(count: number, before: number | undefined, at: number, beforeAt: number): number {
+  return before !== undefined && count >= before && at > beforeAt ? ((count - before) * 1000) / (at - beforeAt) : 0;
+}
+
 export function loadCheck(sample: () => Promise<LoadSample>, limits: OverloadLimits, clock: Clock): Check {
   let prev: { drops: number; shed: number; at: number } | null = null;
   let overloaded = false;
-  /** Per second since the previous run; a counter that went back (sockets reopened) starts anew. */
   const perSecond = (now: number, before: number | undefined, at: number): number =>
-    prev && before !== undefined && now >= before && at > prev.at ? ((now - before) * 1000) / (at - prev.at) : 0;
+    ratePerSecond(now, before, at, prev?.at ?? at);
   return {
     name: 'load',
     kind: 'load',

@@ -10,6 +10,7 @@
 
 import type { Logger } from '../core/index.js';
 import type { UdpBacklog } from '../health/index.js';
+import { ratePerSecond } from '../health/index.js';
 
 export interface BurstOptions {
   /** The listening sockets' drops and queues (health's udpBacklog). */
@@ -35,7 +36,7 @@ export function watchBursts(o: BurstOptions): { close(): void } {
   const timer = setInterval(() => {
     const { drops, queued } = o.backlog();
     const at = o.now();
-    const rate = drops >= last && at > lastAt ? ((drops - last) * 1000) / (at - lastAt) : 0;
+    const rate = ratePerSecond(drops, last, at, lastAt);
     last = drops;
     lastAt = at;
     const deep = queued > o.maxQueued;

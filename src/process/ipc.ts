@@ -50,3 +50,48 @@ export interface Request {
 }
 export type Reply = { edgedns: number; ok: true; value: unknown } | { edgedns: number; ok: false; error: string };
 export type Event = { event: 'ready'; bound: ListenAddress[] } | { event: 'failed'; error: string };
+
+/** The arguments of a request besides its id and op. */
+export type RequestArgs = Omit<Request, 'edgedns' | 'op'>;
+
+/** Requests sent to workers and not answered yet, matched to replies by id, each with a deadline. */
+export class PendingRequests {
+  #nextId = 1;
+  readonly #pending = new Map<
+    number,
+    { worker: number; resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >();
+
+  /** Send `op` to `worker` through `send`; rejects after `timeoutMs` without a reply. */
+  ask(worker: number, send: (r: Request) => void, op: Op, args: RequestArgs, timeoutMs: number): Promise<unknown> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`worker ${worker}: no reply to ${op} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#pending.set(id, { worker, resolve, reject, timer });
+      send({ edgedns: id, op, ...args });
+    });
+  }
+
+  /** A worker's reply: its request resolves or rejects. */
+  settle(m: Reply): void {
+    const p = this.#pending.get(m.edgedns);
+    if (!p) return;
+    this.#pending.delete(m.edgedns);
+    clearTimeout(p.timer);
+    if (m.ok) p.resolve(m.value);
+    else p.reject(new Error(m.error));
+  }
+
+  /** The worker exited: whatever it was asked is not going to be answered. */
+  abandon(worker: number): void {
+    for (const [id, p] of this.#pending) {
+      if (p.worker !== worker) continue;
+      this.#pending.delete(id);
+      clearTimeout(p.timer);
+      p.reject(new Error(`worker ${worker} exited`));
+    }
+  }
+}

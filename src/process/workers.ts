@@ -25,8 +25,8 @@ import type { ZoneInfo } from '../zone/index.js';
 import { writeImageFile } from '../zone/index.js';
 import type { UpstreamStatus } from '../resolver/index.js';
 import type { ListenAddress } from '../server/index.js';
-import type { Event, Op, Reply, Request, WorkerOptions } from './ipc.js';
-import { WORKER_ENV } from './ipc.js';
+import type { Event, Op, Reply, RequestArgs, WorkerOptions } from './ipc.js';
+import { PendingRequests, WORKER_ENV } from './ipc.js';
 
 const START_TIMEOUT_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -62,11 +62,7 @@ export class WorkerPlane implements DnsPlane {
   readonly #slots: Slot[];
   #bound: ListenAddress[] = [];
   #stopping = false;
-  #nextId = 1;
-  readonly #pending = new Map<
-    number,
-    { slot: number; resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
-  >();
+  readonly #requests = new PendingRequests();
   /** Image files written and not removed yet. */
   readonly #images = new Set<string>();
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -174,7 +170,7 @@ export class WorkerPlane implements DnsPlane {
         );
       }, START_TIMEOUT_MS);
       w.on('message', (m: Event | Reply) => {
-        if ('edgedns' in m) return this.#settle(m);
+        if ('edgedns' in m) return this.#requests.settle(m);
         clearTimeout(timer);
         if (m.event === 'failed') return reject(new EdgeError(ErrorCode.LISTEN, m.error));
         slot.listening = true;
@@ -193,13 +189,7 @@ export class WorkerPlane implements DnsPlane {
         slot.listening = false;
         slot.startingFrom = null;
         if (slot.worker === w) slot.worker = null;
-        // Whatever it was asked is not going to be answered.
-        for (const [id, p] of this.#pending) {
-          if (p.slot !== slot.index) continue;
-          this.#pending.delete(id);
-          clearTimeout(p.timer);
-          p.reject(new Error(`worker ${slot.index} exited`));
-        }
+        this.#requests.abandon(slot.index);
         reject(
           new EdgeError(ErrorCode.LISTEN, `worker ${slot.index} exited (${signal ?? `code ${code}`}) while starting`),
         );
@@ -227,35 +217,18 @@ export class WorkerPlane implements DnsPlane {
     this.#timers.add(t);
   }
 
-  #settle(m: Reply): void {
-    const p = this.#pending.get(m.edgedns);
-    if (!p) return;
-    this.#pending.delete(m.edgedns);
-    clearTimeout(p.timer);
-    if (m.ok) p.resolve(m.value);
-    else p.reject(new Error(m.error));
-  }
-
-  #ask(slot: Slot, op: Op, args: Omit<Request, 'edgedns' | 'op'> = {}): Promise<unknown> {
+  #ask(slot: Slot, op: Op, args: RequestArgs = {}): Promise<unknown> {
     const w = slot.worker;
     if (!w || !slot.listening || !w.isConnected())
       return Promise.reject(new Error(`worker ${slot.index} is not running`));
-    const id = this.#nextId++;
     const timeout = op === 'prepare' ? PREPARE_TIMEOUT_MS : REQUEST_TIMEOUT_MS;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new Error(`worker ${slot.index}: no reply to ${op} within ${timeout} ms`));
-      }, timeout);
-      this.#pending.set(id, { slot: slot.index, resolve, reject, timer });
-      w.send({ edgedns: id, op, ...args } satisfies Request);
-    });
+    return this.#requests.ask(slot.index, (r) => w.send(r), op, args, timeout);
   }
 
   /** Ask every running worker; the answers of those that replied, and the errors of the others. */
   async #askAll(
     op: Op,
-    args: Omit<Request, 'edgedns' | 'op'> = {},
+    args: RequestArgs = {},
     running = this.#slots.filter((s) => s.listening),
   ): Promise<{ values: unknown[]; errors: string[] }> {
     const settled = await Promise.allSettled(running.map((s) => this.#ask(s, op, args)));

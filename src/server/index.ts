@@ -1,17 +1,17 @@
 // Public API of server/: the query pipeline and the UDP/TCP listeners.
-export { NOOP_DEFENCE, NOOP_OBSERVER, Pipeline } from './pipeline.js';
+export { Pipeline } from './pipeline.js';
+export type { Answer, PipelineOptions } from './pipeline.js';
+export { NOOP_DEFENCE, NOOP_OBSERVER } from './observers.js';
 export type {
-  Answer,
   AnswerSource,
   DefenceObserver,
   LimitAction,
   ShedAction,
   ShedWhat,
   PipelineObserver,
-  PipelineOptions,
   ResponseEvent,
   Transport,
-} from './pipeline.js';
+} from './observers.js';
 export { RateLimiter, RrlKind } from './rrl.js';
 export { CookieVerdict, Cookies, readCookieSecrets } from './cookies.js';
 export type { CookieSecrets } from './cookies.js';

@@ -6,11 +6,12 @@ import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { EdgeError, ErrorCode, errorMessage, formatHostPort, literalLookup } from '../core/index.js';
 import type { Logger } from '../core/index.js';
-import type { Answer, Pipeline, Transport } from './pipeline.js';
+import type { Transport } from './observers.js';
+import type { Answer, Pipeline } from './pipeline.js';
 import type { ReusableSocketOptions } from './reuse-port.js';
 import { serveConnection } from './tcp.js';
 import type { Deadline, RefuseReason, TcpLimits, Timers } from './tcp-limits.js';
-import { Admission, WriteBudget, realTimers } from './tcp-limits.js';
+import { Admission, SELF_RESERVE, WriteBudget, realTimers } from './tcp-limits.js';
 
 export interface ListenAddress {
   host: string;
@@ -92,7 +93,7 @@ export async function startListeners(
   const conns = new Set<net.Socket>();
   const shared: TcpShared = {
     limits,
-    admission: new Admission(limits, ownAddresses(addresses)),
+    admission: new Admission(limits, ownAddresses(addresses), SELF_RESERVE),
     budget: new WriteBudget(limits.maxUnwrittenTotal, (n) => obs.unwrittenBytes(n)),
     timers,
     conns,

@@ -3,8 +3,8 @@
 
 import type { Logger } from '../core/index.js';
 import { keyToText, rcodeName, typeName } from '../wire/index.js';
-import type { PipelineObserver, ResponseEvent } from './pipeline.js';
-import { NOOP_OBSERVER } from './pipeline.js';
+import type { PipelineObserver, ResponseEvent } from './observers.js';
+import { NOOP_OBSERVER } from './observers.js';
 
 /** An observer that logs every query ('all') or a random sample of them; NOOP for 'off'. */
 export function queryLog(log: Logger, mode: 'off' | 'sample' | 'all', sampleRate: number): PipelineObserver {

@@ -2,8 +2,6 @@
 // a connection must be closed, and how many answer bytes may wait unwritten. Pure logic over an
 // injected clock and timers, so tests move time without sleeping.
 
-import { clientPrefix } from '../core/index.js';
-
 export interface TcpLimits {
   /** Connections of this process (RFC 7766 §6.2.2), beyond the reserve for the node's own probes. */
   maxConnections: number;
@@ -27,10 +25,12 @@ export interface TcpLimits {
 
 /** Connections from the node's own listen addresses admitted beyond the caps (its health probes). */
 export const SELF_RESERVE = 8;
+export { Admission } from '../core/index.js';
+export type { Admitted } from '../core/index.js';
 
 type DeadlineLimits = Pick<TcpLimits, 'firstQueryTimeoutMs' | 'messageTimeoutMs' | 'idleTimeoutMs' | 'drainTimeoutMs'>;
 
-export type RefuseReason = 'total' | 'per_client';
+export type { RefuseReason } from '../core/index.js';
 
 /** The deadline that closed a connection. */
 export type Deadline = 'first_query' | 'message' | 'idle' | 'drain';
@@ -48,70 +48,6 @@ export const realTimers: Timers = {
     return { cancel: () => clearTimeout(t) };
   },
 };
-
-export type Admitted = { ok: true; reserved: boolean; release(): void } | { ok: false; reason: RefuseReason };
-
-/**
- * Counts connections in total and per client prefix, and decides at accept. Connections from one
- * of `own` (the listen addresses: only this host can open a connection from them) take one of
- * `reserve` slots first, so an attacker who fills the caps cannot starve the node's own probes.
- */
-export class Admission {
-  readonly #limits: Pick<TcpLimits, 'maxConnections' | 'maxPerClient'>;
-  readonly #own: ReadonlySet<string>;
-  readonly #reserve: number;
-  readonly #perClient = new Map<string, number>();
-  #total = 0;
-  #reserved = 0;
-
-  constructor(
-    limits: Pick<TcpLimits, 'maxConnections' | 'maxPerClient'>,
-    own: Iterable<string>,
-    reserve = SELF_RESERVE,
-  ) {
-    this.#limits = limits;
-    this.#own = new Set(own);
-    this.#reserve = reserve;
-  }
-
-  admit(address: string): Admitted {
-    if (this.#own.has(address) && this.#reserved < this.#reserve) {
-      this.#reserved++;
-      return { ok: true, reserved: true, release: once(() => this.#reserved--) };
-    }
-    const key = clientPrefix(address);
-    const n = this.#perClient.get(key) ?? 0;
-    // The client's own cap first: the reason then says who is asking too much.
-    if (n >= this.#limits.maxPerClient) return { ok: false, reason: 'per_client' };
-    if (this.#total >= this.#limits.maxConnections) return { ok: false, reason: 'total' };
-    this.#total++;
-    this.#perClient.set(key, n + 1);
-    return {
-      ok: true,
-      reserved: false,
-      release: once(() => {
-        this.#total--;
-        const left = (this.#perClient.get(key) ?? 1) - 1;
-        if (left === 0) this.#perClient.delete(key);
-        else this.#perClient.set(key, left);
-      }),
-    };
-  }
-
-  /** Connections counted against the caps, and clients holding at least one. */
-  get counts(): { total: number; reserved: number; clients: number } {
-    return { total: this.#total, reserved: this.#reserved, clients: this.#perClient.size };
-  }
-}
-
-function once(fn: () => void): () => void {
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    fn();
-  };
-}
 
 /**
  * The deadlines of one connection, kept with one timer. The timer is armed for the earliest

@@ -12,18 +12,18 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { RecordAt } from './reader.js';
 import { ANCOUNT, ARCOUNT, NSCOUNT, firstRecord, readRecord, recordAt, u16 } from './reader.js';
-import { absoluteName, lowerByte, nameToText, readName } from './name.js';
+import { absoluteName, keyToWire, nameKey, nameToText, readName } from './name.js';
 
 export const TYPE_TSIG = 250;
 const CLASS_ANY = 255;
 
-/** The algorithms of RFC 8945 §6 that Node's crypto has; the record names them as absolute names. */
+/** The algorithms of RFC 8945 §6 that Node's crypto has (hash, MAC bytes); the record names them as absolute names. */
 export const TSIG_ALGORITHMS = {
-  'hmac-sha1': 'sha1',
-  'hmac-sha224': 'sha224',
-  'hmac-sha256': 'sha256',
-  'hmac-sha384': 'sha384',
-  'hmac-sha512': 'sha512',
+  'hmac-sha1': ['sha1', 20],
+  'hmac-sha224': ['sha224', 28],
+  'hmac-sha256': ['sha256', 32],
+  'hmac-sha384': ['sha384', 48],
+  'hmac-sha512': ['sha512', 64],
 } as const;
 export type TsigAlgorithm = keyof typeof TSIG_ALGORITHMS;
 
@@ -157,7 +157,7 @@ export function tsigVerify(
   const key = keyOf(keyName);
   const algName = nameToText(canonical(alg.wire));
   if (!key || `${key.algorithm}.` !== algName) return { ...base, status: 'badkey' };
-  const full = createHmac(TSIG_ALGORITHMS[key.algorithm], key.secret).digest().length;
+  const full = TSIG_ALGORITHMS[key.algorithm][1];
   if (macLen > full || macLen < Math.max(10, full / 2)) return { ...base, status: 'formerr' };
   if (macLen < full) return { ...base, status: 'badtrunc' };
   const want = digest(key, o.priorMac ?? null, o.unsignedBefore ?? [], message, {
@@ -191,7 +191,7 @@ function digest(
   msg: Uint8Array,
   v: Variables,
 ): Buffer {
-  const h = createHmac(TSIG_ALGORITHMS[key.algorithm], key.secret);
+  const h = createHmac(TSIG_ALGORITHMS[key.algorithm][0], key.secret);
   if (prior) h.update(be16(prior.length)).update(prior);
   for (const m of before) h.update(m);
   h.update(msg);
@@ -219,13 +219,8 @@ function lastRecord(msg: Uint8Array): { r: RecordAt; tsigs: number } | undefined
   return { r, tsigs };
 }
 
-/** A name in canonical form (RFC 4034 §6.2): uncompressed, A-Z folded to lower case. */
-function canonical(name: Uint8Array): Buffer {
-  const out = Buffer.from(name);
-  for (let i = 0; i < out.length && out[i] !== 0; i += (out[i] as number) + 1)
-    for (let j = i + 1; j <= i + (out[i] as number); j++) out[j] = lowerByte(out[j] as number);
-  return out;
-}
+/** A name in canonical form (RFC 4034 §6.2): uncompressed, A-Z folded to lower case (a name key's bytes). */
+const canonical = (name: Uint8Array): Uint8Array => keyToWire(nameKey(name));
 
 function be16(n: number): Buffer {
   const b = Buffer.alloc(2);
