@@ -26,6 +26,13 @@ const PER_ZONE = 5;
 const PATIENT_RESOLVER = 'resolver: { timeout: 50s, deadline: 50s, querySource: 127.0.0.2 }';
 /** How long a client waits for an answer: longer than the node waits for the upstream. */
 const ASK_PATIENCE_MS = 60_000;
+/**
+ * Never overloaded: the 1000 upstream queries at once can keep a busy machine's node above its
+ * load limits for seconds, and an overloaded node sheds exactly what these tests send (cookie-less
+ * misses: dropped). Shedding has tests of its own (shedding.test.ts); these are about fetch limits.
+ */
+const NEVER_OVERLOADED =
+  'health: { maxEventLoopLag: 60s, overload: { maxUtilization: 1, maxDropRate: 100000000, maxUdpQueue: 1GiB } }';
 
 let up: FakeUpstream;
 let srv: RunningServer;
@@ -43,6 +50,7 @@ async function node(resolver: string): Promise<RunningServer> {
       `zones: { dir: ${JSON.stringify(ZONES)} }`,
       `upstreams: ["127.0.0.1:${up.port}"]`,
       resolver,
+      NEVER_OVERLOADED,
       `fetchLimits: { inFlight: ${IN_FLIGHT}, perZone: ${PER_ZONE} }`,
       'site: { id: test-site }',
     ].join('\n'),
