@@ -8,5 +8,5 @@ export { probeNsid, probeQuestion, probeTcp, probeUdp, sentinel } from './probe.
 export type { ProbeCookie, ProbeQuestion, ProbeTarget } from './probe.js';
 export { STREAM_LIMITS, responseOpt, runStream } from './stream.js';
 export type { ResponseOpt, Sample, StreamOptions } from './stream.js';
-export { TransferError, axfr } from './transfer.js';
-export type { TransferOptions, ZoneTransfer } from './transfer.js';
+export { TransferError, axfr, ixfr, soaSerialOf } from './transfer.js';
+export type { IncrementalTransfer, TransferOptions, ZoneDiff, ZoneTransfer } from './transfer.js';

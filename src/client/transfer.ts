@@ -1,8 +1,9 @@
-// A zone transfer in (AXFR, RFC 5936): ask a primary for a whole zone over TCP, signed with TSIG
-// when a key is given, and take its records. The answer is a stream of messages that opens and
-// closes with the zone's SOA; with a key, the first and the last message must be signed and no
-// more than 99 in a row unsigned, each checked over the MAC before it (RFC 8945 §5.3.1). A primary
-// is trusted for its data, not for its size or its pace: the transfer has a byte cap and a deadline.
+// Zone transfers in, over TCP, signed with TSIG when a key is given: the SOA check (what serial the
+// primary has), AXFR (RFC 5936: the whole zone) and IXFR (RFC 1995: the differences since a
+// serial, or the whole zone when the primary cannot tell them). An answer is a stream of messages;
+// with a key, the first and the last must be signed and no more than 99 in a row unsigned, each
+// checked over the MAC before it (RFC 8945 §5.3.1). A primary is trusted for its data, not for its
+// size or its pace: every exchange has a byte cap and a deadline.
 
 import * as net from 'node:net';
 import { EdgeError, ErrorCode } from '../core/index.js';
@@ -28,13 +29,14 @@ import { randomId } from './query.js';
 import type { Endpoint } from './transport.js';
 
 const AXFR = 252;
+const IXFR = 251;
 /** RFC 8945 §5.3.1: a message signed at least every 100. */
 const MAX_UNSIGNED_RUN = 99;
 
 export interface TransferOptions {
   /** Sign the request and check every answer with it; null: unsigned. */
   key: TsigKey | null;
-  /** The whole transfer's deadline (ms). */
+  /** The whole exchange's deadline (ms). */
   timeoutMs: number;
   /** The most bytes the primary may send. */
   maxBytes: number;
@@ -44,13 +46,32 @@ export interface TransferOptions {
   now?: () => number;
 }
 
-export interface ZoneTransfer {
-  serial: number;
-  /** Every record, the SOA first (once), names and RDATA uncompressed. */
-  records: WireRecord[];
+interface Counts {
   messages: number;
   bytes: number;
 }
+
+/** The whole zone: every record, the SOA first (once), names and RDATA uncompressed. */
+export interface ZoneTransfer extends Counts {
+  serial: number;
+  records: WireRecord[];
+}
+
+/** One step of an incremental transfer: from serial `from` to `to`, these records out, these in. */
+export interface ZoneDiff {
+  from: number;
+  to: number;
+  /** The old SOA first, then the records removed. */
+  deleted: WireRecord[];
+  /** The new SOA first, then the records added. */
+  added: WireRecord[];
+}
+
+/** What an IXFR brought: nothing new, the steps from the serial asked for, or the whole zone. */
+export type IncrementalTransfer =
+  | ({ kind: 'current'; serial: number } & Counts)
+  | ({ kind: 'incremental'; serial: number; diffs: ZoneDiff[] } & Counts)
+  | ({ kind: 'full' } & ZoneTransfer);
 
 /** A transfer that failed; the message says why, without the primary's address. */
 export class TransferError extends EdgeError {
@@ -59,18 +80,156 @@ export class TransferError extends EdgeError {
   }
 }
 
-/** AXFR `zone` (absolute, e.g. "example.net.") from `to`. Rejects with TransferError. */
-export function axfr(to: Endpoint, zone: string, o: TransferOptions): Promise<ZoneTransfer> {
-  const now = o.now ?? ((): number => Math.floor(Date.now() / 1000));
+/**
+ * Takes the answer's records as they come. `record` returns true at the closing record (nothing
+ * may follow it); `messageEnd` true when the message just read ends the answer.
+ */
+interface Consumer {
+  record(rr: WireRecord, last: boolean): boolean;
+  messageEnd(): boolean;
+}
+
+/** The serial of the zone's SOA on the primary (RFC 1035 §4.3.5's refresh check). */
+export async function soaSerialOf(to: Endpoint, zone: string, o: TransferOptions): Promise<number> {
   const zoneKey = nameKey(absoluteName(zone));
+  let serial = -1;
+  await exchange(to, zone, T.SOA, null, o, {
+    record(rr) {
+      if (serial < 0 && rr.type === T.SOA && nameKey(rr.owner) === zoneKey) serial = soaSerial(rr.rdata);
+      return false;
+    },
+    messageEnd() {
+      if (serial < 0) throw new TransferError('the answer has no SOA for the zone');
+      return true;
+    },
+  });
+  return serial;
+}
+
+/** AXFR `zone` (absolute, e.g. "example.net.") from `to`. Rejects with TransferError. */
+export async function axfr(to: Endpoint, zone: string, o: TransferOptions): Promise<ZoneTransfer> {
+  const full = fullZone(zone);
+  const counts = await exchange(to, zone, AXFR, null, o, full);
+  return { serial: full.serial, records: full.records, ...counts };
+}
+
+/**
+ * IXFR `zone` from `to`, telling it we hold `have` (our SOA record): the primary answers with its
+ * SOA alone (nothing newer), the steps from our serial, or the whole zone as AXFR would.
+ */
+export async function ixfr(
+  to: Endpoint,
+  zone: string,
+  have: WireRecord,
+  o: TransferOptions,
+): Promise<IncrementalTransfer> {
+  const zoneKey = nameKey(absoluteName(zone));
+  const ours = soaSerial(have.rdata);
+  const isSoa = (rr: WireRecord): boolean => rr.type === T.SOA && nameKey(rr.owner) === zoneKey;
+  // Held in an object: what the consumer sets is read after the exchange.
+  const got: { first: WireRecord | null; full: ReturnType<typeof fullZone> | null } = { first: null, full: null };
+  let seen = 0;
+  const diffs: ZoneDiff[] = [];
+  let diff: ZoneDiff | null = null;
+  let adding = false;
+  const consumer: Consumer = {
+    record(rr, last) {
+      seen++;
+      const first = got.first;
+      if (first === null) {
+        if (!isSoa(rr)) throw new TransferError('the answer does not open with the zone’s SOA');
+        got.first = rr;
+        return false;
+      }
+      // RFC 1995 §4: a second record that is not our version's SOA means the whole zone follows.
+      if (seen === 2 && (!isSoa(rr) || soaSerial(rr.rdata) !== ours)) {
+        got.full = fullZone(zone);
+        got.full.record(first, false);
+      }
+      if (got.full) return got.full.record(rr, last);
+      const serial = soaSerial(first.rdata);
+      if (isSoa(rr)) {
+        const s = soaSerial(rr.rdata);
+        if (diff && !adding) {
+          diff.to = s;
+          diff.added.push(rr);
+          adding = true;
+          return false;
+        }
+        if (diff && s === serial) {
+          // The closing SOA: the primary's serial again, after the last step's additions.
+          if (!last) throw new TransferError('records after the closing SOA');
+          if (diff.to !== serial) throw new TransferError('the last step does not end at the primary’s serial');
+          return true;
+        }
+        if (diff && s !== diff.to)
+          throw new TransferError(`a step from serial ${s} after one that ended at ${diff.to}`);
+        diff = { from: s, to: s, deleted: [rr], added: [] };
+        diffs.push(diff);
+        adding = false;
+        return false;
+      }
+      if (!diff) throw new TransferError('a record before the first step’s SOA');
+      (adding ? diff.added : diff.deleted).push(rr);
+      return false;
+    },
+    messageEnd() {
+      // Our serial or newer: the primary's SOA alone, in one message.
+      return seen === 1;
+    },
+  };
+  const counts = await exchange(to, zone, IXFR, have, o, consumer);
+  const { first, full } = got;
+  if (full) return { kind: 'full', serial: full.serial, records: full.records, ...counts };
+  if (!first) throw new TransferError('the answer has no SOA');
+  const serial = soaSerial(first.rdata);
+  if (diffs.length === 0) return { kind: 'current', serial, ...counts };
+  return { kind: 'incremental', serial, diffs, ...counts };
+}
+
+/** The records of a whole zone as AXFR sends them: the SOA, the rest, the SOA again. */
+function fullZone(zone: string): Consumer & { serial: number; records: WireRecord[] } {
+  const zoneKey = nameKey(absoluteName(zone));
+  return {
+    serial: -1,
+    records: [],
+    record(rr, last) {
+      const isSoa = rr.type === T.SOA && nameKey(rr.owner) === zoneKey;
+      if (this.records.length === 0) {
+        if (!isSoa) throw new TransferError('the answer does not open with the zone’s SOA');
+        this.serial = soaSerial(rr.rdata);
+      } else if (isSoa) {
+        // The closing SOA: the last record of the last message, the serial of the first.
+        if (!last) throw new TransferError('records after the closing SOA');
+        if (soaSerial(rr.rdata) !== this.serial) throw new TransferError('the closing SOA has another serial');
+        return true;
+      }
+      this.records.push(rr);
+      return false;
+    },
+    messageEnd: () => false,
+  };
+}
+
+/** Send one request for `zone` over TCP and feed the answer's records to `c` until it ends. */
+function exchange(
+  to: Endpoint,
+  zone: string,
+  qtype: number,
+  authority: WireRecord | null,
+  o: TransferOptions,
+  c: Consumer,
+): Promise<Counts> {
+  const now = o.now ?? ((): number => Math.floor(Date.now() / 1000));
   const id = randomId();
   let request: Uint8Array = encodeQuery({
     id,
     flags: 0,
     qname: absoluteName(zone),
-    qtype: AXFR,
+    qtype,
     qclass: Class.IN,
     edns: null,
+    ...(authority && { authority }),
   });
   let priorMac: Uint8Array | null = null;
   if (o.key) ({ message: request, mac: priorMac } = tsigSign(request, o.key, { now: now() }));
@@ -84,11 +243,9 @@ export function axfr(to: Endpoint, zone: string, o: TransferOptions): Promise<Zo
       ...(o.from === undefined ? {} : { localAddress: o.from }),
     });
     const reader = new FrameReader();
-    const records: WireRecord[] = [];
     let unsigned: Uint8Array[] = [];
     let messages = 0;
     let bytes = 0;
-    let serial = -1;
     let done = false;
     const finish = (err: Error | null): void => {
       if (done) return;
@@ -96,7 +253,7 @@ export function axfr(to: Endpoint, zone: string, o: TransferOptions): Promise<Zo
       clearTimeout(timer);
       sock.destroy();
       if (err) reject(err);
-      else resolve({ serial, records, messages, bytes });
+      else resolve({ messages, bytes });
     };
     const fail = (why: string): void => finish(new TransferError(why));
     const timer = setTimeout(() => fail(`not complete within ${o.timeoutMs} ms (${messages} messages)`), o.timeoutMs);
@@ -128,21 +285,13 @@ export function axfr(to: Endpoint, zone: string, o: TransferOptions): Promise<Zo
       if (m.id !== id || (m.flags & FLAG_QR) === 0)
         throw new TransferError(`message ${messages} does not answer the request`);
       if (m.rcode !== Rcode.NOERROR) throw new TransferError(`refused: rcode ${rcodeName(m.rcode)}`);
-      for (const rr of m.answer) {
-        const isSoa = rr.type === T.SOA && nameKey(rr.owner) === zoneKey;
-        if (records.length === 0) {
-          if (!isSoa) throw new TransferError('the answer does not open with the zone’s SOA');
-          serial = soaSerial(rr.rdata);
-        } else if (isSoa) {
-          // The closing SOA: the last record of the last message, the serial of the first.
-          if (rr !== m.answer.at(-1)) throw new TransferError('records after the closing SOA');
-          if (soaSerial(rr.rdata) !== serial) throw new TransferError('the closing SOA has another serial');
-          if (key && unsigned.length > 0) throw new TransferError('the last message is not signed');
-          return true;
-        }
-        records.push(rr);
-      }
-      return false;
+      const end = (): boolean => {
+        if (key && unsigned.length > 0) throw new TransferError('the last message is not signed');
+        return true;
+      };
+      for (let i = 0; i < m.answer.length; i++)
+        if (c.record(m.answer[i] as WireRecord, i === m.answer.length - 1)) return end();
+      return c.messageEnd() && end();
     };
 
     sock.on('connect', () => sock.write(frame(request)));
@@ -157,7 +306,7 @@ export function axfr(to: Endpoint, zone: string, o: TransferOptions): Promise<Zo
       }
     });
     sock.on('error', (e) => fail(e.message));
-    sock.on('close', () => fail(`the connection closed after ${messages} messages, before the closing SOA`));
+    sock.on('close', () => fail(`the connection closed after ${messages} messages, before the answer ended`));
   });
 }
 

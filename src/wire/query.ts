@@ -16,6 +16,7 @@ import { nameKey } from './name.js';
 import type { ResponseOpt } from './opt.js';
 import { OPT_FIXED_LEN, writeOpt } from './opt.js';
 import type { Edns } from './reader.js';
+import type { WireRecord } from './writer.js';
 import { ANCOUNT, ARCOUNT, NSCOUNT, QDCOUNT, readOpt, readRecord, recordAt, skipQuestions, u16 } from './reader.js';
 
 /** What the pipeline should do with a packet. */
@@ -150,19 +151,34 @@ export interface OutgoingQuery {
   qtype: number;
   qclass: number;
   edns: ResponseOpt | null;
+  /** One record in the authority section, uncompressed: the SOA of an IXFR request (RFC 1995 §3). */
+  authority?: WireRecord;
 }
 
-/** Encode a query (RFC 1035 §4.1): upstream queries, health probes, drill streams. */
+/** Encode a query (RFC 1035 §4.1): upstream queries, health probes, drill streams, transfers. */
 export function encodeQuery(q: OutgoingQuery): Buffer {
   const qend = HEADER_LEN + q.qname.length + 4;
-  const out = Buffer.alloc(qend + (q.edns ? OPT_FIXED_LEN + q.edns.options.length : 0));
+  const a = q.authority;
+  const aLen = a ? a.owner.length + 10 + a.rdata.length : 0;
+  const out = Buffer.alloc(qend + aLen + (q.edns ? OPT_FIXED_LEN + q.edns.options.length : 0));
   out.writeUInt16BE(q.id, 0);
   out.writeUInt16BE(q.flags, 2);
   out.writeUInt16BE(1, 4);
+  out.writeUInt16BE(a ? 1 : 0, 8);
   out.writeUInt16BE(q.edns ? 1 : 0, 10);
   out.set(q.qname, HEADER_LEN);
   out.writeUInt16BE(q.qtype, qend - 4);
   out.writeUInt16BE(q.qclass, qend - 2);
-  if (q.edns) writeOpt(out, qend, q.edns, 0);
+  if (a) {
+    let i = qend;
+    out.set(a.owner, i);
+    i += a.owner.length;
+    out.writeUInt16BE(a.type, i);
+    out.writeUInt16BE(a.class, i + 2);
+    out.writeUInt32BE(a.ttl >>> 0, i + 4);
+    out.writeUInt16BE(a.rdata.length, i + 8);
+    out.set(a.rdata, i + 10);
+  }
+  if (q.edns) writeOpt(out, qend + aLen, q.edns, 0);
   return out;
 }

@@ -1,14 +1,24 @@
-// AXFR in against a fake primary on loopback that sends what the test scripts, message by
-// message: a transfer over several messages, and each way a primary can get it wrong or be
+// Transfers in (SOA check, AXFR, IXFR) against a fake primary on loopback that sends what the test
+// scripts, message by message: a transfer over several messages, IXFR's three kinds of answer, and each way a primary can get it wrong or be
 // hostile (no SOA first, a closing SOA with another serial, records after it, a connection closed
 // early, silence, TSIG missing at the start, the end or for 100 messages in a row).
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { after, describe, it } from 'node:test';
 import dnsPacket from 'dns-packet';
-import { TransferError, axfr } from '../../../src/client/index.ts';
+import { TransferError, axfr, ixfr, soaSerialOf } from '../../../src/client/index.ts';
 import type { TsigKey } from '../../../src/wire/index.ts';
-import { FrameReader, frame, tsigSign, tsigVerify, u16 } from '../../../src/wire/index.ts';
+import type { WireRecord } from '../../../src/wire/index.ts';
+import {
+  FrameReader,
+  NSCOUNT,
+  frame,
+  parseMessage,
+  soaSerial,
+  tsigSign,
+  tsigVerify,
+  u16,
+} from '../../../src/wire/index.ts';
 
 const ZONE = 'example.net.';
 const KEY: TsigKey = {
@@ -79,7 +89,7 @@ describe('axfr against a scripted primary', () => {
       [[[A(1), SOA(7)]], /does not open with the zone’s SOA/],
       [[[SOA(7), A(1)], [SOA(8)]], /closing SOA has another serial/],
       [[[SOA(7), A(1), SOA(7), A(2)]], /records after the closing SOA/],
-      [[[SOA(7), A(1)]], /connection closed after 1 messages, before the closing SOA/],
+      [[[SOA(7), A(1)]], /connection closed after 1 messages, before the answer ended/],
     ];
     for (const [messages, re] of cases) {
       const p = await primary((req, send, sock) => {
@@ -162,5 +172,78 @@ describe('axfr with TSIG against a scripted primary', () => {
       send(m);
     });
     await rejectsWith(axfr(p, ZONE, opts), /TSIG (badsig|formerr) in message 1/);
+  });
+});
+
+/** Our version's SOA, as an IXFR request carries it. */
+const have = (serial: number): WireRecord => {
+  const m = parseMessage(answer(1, [SOA(serial)]));
+  return m?.answer[0] as WireRecord;
+};
+
+describe('ixfr and the SOA check against a scripted primary', () => {
+  it('the SOA check: the primary’s serial', async () => {
+    const p = await primary((req, send) => send(answer(u16(req, 0), [SOA(12)])));
+    assert.equal(await soaSerialOf(p, ZONE, OPTS), 12);
+    const none = await primary((req, send) => send(answer(u16(req, 0), [A(1)])));
+    await rejectsWith(soaSerialOf(none, ZONE, OPTS), /no SOA for the zone/);
+  });
+
+  it('the request: IXFR with our SOA in the authority section (RFC 1995 §3)', async () => {
+    let seen: { qtype: number; ns: number; serial: number } | undefined;
+    const p = await primary((req, send) => {
+      const m = parseMessage(req);
+      const soa = m?.authority[0];
+      seen = { qtype: m?.qtype ?? 0, ns: u16(req, NSCOUNT), serial: soa ? soaSerial(soa.rdata) : -1 };
+      send(answer(u16(req, 0), [SOA(7)]));
+    });
+    const t = await ixfr(p, ZONE, have(7), OPTS);
+    assert.deepEqual(seen, { qtype: 251, ns: 1, serial: 7 });
+    assert.equal(t.kind, 'current');
+    assert.equal(t.serial, 7);
+  });
+
+  it('the steps from our serial, over several messages', async () => {
+    const p = await primary((req, send) => {
+      const id = u16(req, 0);
+      send(answer(id, [SOA(9), SOA(7), A(1), SOA(8), A(2)]));
+      send(answer(id, [SOA(8), A(2), SOA(9), A(3), A(4)]));
+      send(answer(id, [SOA(9)]));
+    });
+    const t = await ixfr(p, ZONE, have(7), OPTS);
+    assert.equal(t.kind, 'incremental');
+    if (t.kind !== 'incremental') return;
+    assert.equal(t.serial, 9);
+    const name = (rr: WireRecord): string => `${rr.type}:${Buffer.from(rr.rdata).toString('hex').slice(-8)}`;
+    assert.deepEqual(
+      t.diffs.map((d) => ({ from: d.from, to: d.to, deleted: d.deleted.length, added: d.added.map(name).slice(1) })),
+      [
+        { from: 7, to: 8, deleted: 2, added: ['1:c0000202'] },
+        { from: 8, to: 9, deleted: 2, added: ['1:c0000203', '1:c0000204'] },
+      ],
+    );
+  });
+
+  it('the whole zone when the primary has no steps to give', async () => {
+    const p = await primary((req, send) => send(answer(u16(req, 0), [SOA(9), A(1), A(2), SOA(9)])));
+    const t = await ixfr(p, ZONE, have(7), OPTS);
+    assert.equal(t.kind, 'full');
+    if (t.kind === 'full') assert.equal(t.records.length, 3);
+  });
+
+  it('a primary that gets the steps wrong: each case named', async () => {
+    const cases: [dnsPacket.Answer[], RegExp][] = [
+      [[SOA(9), SOA(7), A(1), SOA(8), A(2), SOA(6), SOA(9), SOA(9)], /a step from serial 6 after one that ended at 8/],
+      [[SOA(9), SOA(7), SOA(9), SOA(9), A(5)], /records after the closing SOA/],
+      [[SOA(9), SOA(7), A(1), SOA(8), SOA(9)], /the last step does not end at the primary’s serial/],
+      [[A(1)], /does not open with the zone’s SOA/],
+    ];
+    for (const [records, re] of cases) {
+      const p = await primary((req, send, sock) => {
+        send(answer(u16(req, 0), records));
+        sock.end();
+      });
+      await rejectsWith(ixfr(p, ZONE, have(7), OPTS), re);
+    }
   });
 });
