@@ -46,7 +46,9 @@ _edgedns() {
   case "${path[*]}" in
     '') words_here='serve zone config status reload cache drain undrain drill announce guard help -V --version -h --help' ;;
     serve) words_here='-c --config --listen --zones --upstream --allow-recursion --authoritative-only --site-id --admin --admin-socket --workers -h --help' ;;
-    zone) words_here='print check -h --help' ;;
+    zone) words_here='print check status refresh -h --help' ;;
+    'zone status') words_here="$admin --json -h --help" ;;
+    'zone refresh' | 'zone refresh '*) words_here="$admin -h --help" ;;
     'zone print' | 'zone print '*)
       [[ $cur == -* ]] && words_here='--generic -h --help' || { _edgedns_files; return; } ;;
     'zone check' | 'zone check '* | 'config check' | 'config check '*)

@@ -8,11 +8,45 @@ export interface StatusDoc {
   uptimeSeconds: number;
   ready: { ready: boolean; reason: string };
   listeners: { address: string }[];
-  zones: { origin: string; serial: number; records: number; loadedAt: string }[];
+  zones: ZoneRow[];
   upstreams: { address: string; healthy: boolean; srttMs: number; queries: number; failures: number }[];
   cache: { entries: number; bytes: number; hits: number; misses: number; staleServed: number } | null;
   config: { source: string; sha256: string };
   [k: string]: unknown;
+}
+
+/** A zone of /status: served from a file, or a secondary zone (served or not) with its refresh state. */
+export interface ZoneRow {
+  origin: string;
+  serial: number | null;
+  records?: number;
+  loadedAt?: string;
+  source?: 'file' | 'primary';
+  primaries?: string[];
+  served?: boolean;
+  expired?: boolean;
+  lastRefresh?: string | null;
+  lastError?: string | null;
+  expiresIn?: number | null;
+  nextCheckIn?: number;
+  transfers?: { axfr: number; ixfr: number; failed: number };
+}
+
+/** One line a zone: its serial and size, and for a secondary where from, how fresh, what failed. */
+export function formatZones(zones: readonly ZoneRow[]): string[] {
+  return zones.map((z) => {
+    const head = `  ${z.origin.padEnd(30)} serial ${String(z.serial ?? '-').padEnd(12)}`;
+    const size = z.records === undefined ? '' : ` ${z.records} records, loaded ${z.loadedAt}`;
+    if (z.source !== 'primary') return `${head}${size}`;
+    const state = z.served ? '' : z.expired ? ' NOT SERVED (expired)' : ' NOT SERVED (not transferred yet)';
+    const t = z.transfers;
+    return (
+      `${head}${state}${size}; from ${(z.primaries ?? []).join(' ')}, refreshed ${z.lastRefresh ?? 'never'}` +
+      `${z.expiresIn == null ? '' : `, expires in ${duration(z.expiresIn)}`}, next check in ${duration(z.nextCheckIn ?? 0)}` +
+      `${t ? `; transfers ${t.axfr} axfr, ${t.ixfr} ixfr, ${t.failed} failed checks` : ''}` +
+      `${z.lastError ? `; last error: ${z.lastError}` : ''}`
+    );
+  });
 }
 
 function duration(s: number): string {
@@ -28,10 +62,7 @@ export function formatStatus(s: StatusDoc): string {
   lines.push(`ready: ${s.ready.ready ? 'yes' : 'NO'} — ${s.ready.reason}`);
   lines.push(`listening: ${s.listeners.map((l) => l.address).join(', ')} (UDP and TCP)`);
   lines.push(`zones (${s.zones.length}):`);
-  for (const z of s.zones)
-    lines.push(
-      `  ${z.origin.padEnd(30)} serial ${String(z.serial).padEnd(12)} ${z.records} records, loaded ${z.loadedAt}`,
-    );
+  lines.push(...formatZones(s.zones));
   if (s.upstreams.length > 0) {
     lines.push(`upstreams (${s.upstreams.length}):`);
     for (const u of s.upstreams)

@@ -14,7 +14,7 @@ import {
 import type { AdminClientOptions } from './admin-client.js';
 import { adminRequest } from './admin-client.js';
 import type { StatusDoc } from './format.js';
-import { formatFleet, formatStatus, isFleetDoc } from './format.js';
+import { formatFleet, formatStatus, formatZones, isFleetDoc } from './format.js';
 
 /**
  * Exit codes: 0 ok; 1 a zone file rejected (zone print/check, config check, serve, reload) or a
@@ -134,9 +134,9 @@ function serveCommand(program: Command): void {
     );
 }
 
-/** `zone print`, `zone check`. */
+/** `zone print`, `zone check` (files); `zone status`, `zone refresh` (a running node). */
 function zoneCommands(program: Command): void {
-  const zone = program.command('zone').description('parse and check zone files');
+  const zone = program.command('zone').description("zone files, and a running node's zones");
   zone
     .command('print')
     .description('parse a zone file (no zone policy) and print every record, one per line; exit 1 if rejected')
@@ -157,6 +157,33 @@ function zoneCommands(program: Command): void {
       const { checkZone } = await import('../node/index.js');
       process.stdout.write(`${checkZone(file, origin)}\n`);
     });
+  adminOpts(zone.command('status'))
+    .description("a running node's zones: serial, source, and for secondary zones refresh, expiry and errors")
+    .option('--json', 'print the zones of the /status document as JSON')
+    .action(async (opts: AdminClientOptions & { json?: boolean }) => {
+      const s = await statusDoc(opts);
+      process.stdout.write(
+        opts.json ? `${JSON.stringify(s.zones, null, 2)}\n` : `${formatZones(s.zones).join('\n')}\n`,
+      );
+    });
+  adminOpts(zone.command('refresh'))
+    .description('check a secondary zone with its primaries now, and transfer it when it changed')
+    .argument('<zone>', 'the zone, e.g. example.net.')
+    .action(async (name: string, opts: AdminClientOptions) => {
+      await postAction(opts, 'zone/refresh', { zone: name });
+    });
+}
+
+/** GET /status of a running node, checked to be edgedns's. */
+async function statusDoc(opts: AdminClientOptions): Promise<StatusDoc> {
+  const r = await adminRequest(opts, 'GET', 'status');
+  if (r.status !== 200) throw new EdgeError(ErrorCode.USAGE, `status: HTTP ${r.status}: ${r.text.trim()}`);
+  if (!isStatusDoc(r.json))
+    throw new EdgeError(
+      ErrorCode.USAGE,
+      'status: the answer is not the /status document of edgedns: is that its admin address?',
+    );
+  return r.json;
 }
 
 /** The options every command that talks to a running node takes. */
@@ -193,14 +220,8 @@ function nodeCommands(program: Command): void {
         process.stdout.write(opts.json ? `${JSON.stringify(f.json, null, 2)}\n` : formatFleet(f.json));
         return;
       }
-      const r = await adminRequest(opts, 'GET', 'status');
-      if (r.status !== 200) throw new EdgeError(ErrorCode.USAGE, `status: HTTP ${r.status}: ${r.text.trim()}`);
-      if (!isStatusDoc(r.json))
-        throw new EdgeError(
-          ErrorCode.USAGE,
-          'status: the answer is not the /status document of edgedns: is that its admin address?',
-        );
-      process.stdout.write(opts.json ? `${JSON.stringify(r.json, null, 2)}\n` : formatStatus(r.json));
+      const s = await statusDoc(opts);
+      process.stdout.write(opts.json ? `${JSON.stringify(s, null, 2)}\n` : formatStatus(s));
     });
 
   adminOpts(program.command('reload'))

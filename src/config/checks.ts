@@ -45,6 +45,7 @@ export function crossChecks(c: Config): string[] {
       z.secondary,
       z.transferTo,
       z.files.map((f) => f.origin),
+      z.dir,
     ),
   );
   return p;

@@ -3,6 +3,7 @@
 // secret in a file of its own, base64 as `tsig-keygen` and `keymgr` print it), and the folder where
 // transferred zones are kept so that a restart serves them before any primary answers.
 
+import { normalize } from 'node:path';
 import { parseCidr } from '../core/index.js';
 import type { Check, HostPort } from './schema.js';
 import { cidr, hostPort, list, obj, oneOf, optional, str, withDefaults } from './schema.js';
@@ -64,13 +65,15 @@ const absolute = (origin: string): string => origin.toLowerCase().replace(/\.?$/
 
 /**
  * Rules between keys: origins absolute and each zone once (a file zone or a secondary, not both),
- * at least one primary, key names absolute. And, until the node transfers zones, that none is
- * configured: a zone that is silently not served would be worse than a config refused.
+ * at least one primary, key names absolute, the store folder not the zone folder (whose every
+ * file is a zone of its own). And, until the node transfers zones out, no `transferTo`: a transfer
+ * silently refused would be worse than a config refused.
  */
 export function secondaryProblems(
   secondary: readonly SecondaryZoneConfig[],
   transferTo: readonly TransferToConfig[],
   fileOrigins: readonly string[],
+  zoneDir: string | null,
 ): string[] {
   const p: string[] = [];
   const seen = new Set(fileOrigins.map(absolute));
@@ -83,9 +86,11 @@ export function secondaryProblems(
     if (z.primaries.length === 0) p.push(`${at}.primaries: at least one primary`);
     if (z.tsig && !z.tsig.name.endsWith('.'))
       p.push(`${at}.tsig.name: write the key's name as an absolute name ("${z.tsig.name}.")`);
+    if (zoneDir !== null && normalize(`${z.storeDir}/`) === normalize(`${zoneDir}/`))
+      p.push(
+        `${at}.storeDir: not zones.dir (every file there is loaded as a zone of its own); use a folder of its own`,
+      );
   });
-  if (p.length === 0 && secondary.length > 0)
-    p.push('zones.secondary: this version does not transfer zones yet (its TSIG and AXFR pieces are not wired in)');
   if (transferTo.length > 0) p.push('zones.transferTo: this version does not transfer zones out yet');
   return p;
 }

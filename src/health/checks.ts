@@ -18,6 +18,8 @@ export interface Check {
   readonly kind: CheckKind;
   /** A failure while the node is overloaded is the load's doing, not a fault (a probe lost in a flood). */
   readonly loadSensitive?: boolean;
+  /** A shared check that withdraws whatever `sharedWithdraw` says (still within the withdraw budget). */
+  readonly withdraws?: boolean;
   run(): CheckOutcome | Promise<CheckOutcome>;
 }
 
@@ -25,6 +27,7 @@ export interface CheckResult extends CheckOutcome {
   name: string;
   kind: CheckKind;
   loadSensitive: boolean;
+  withdraws: boolean;
 }
 
 /** A check from a function that says ok or not. */
@@ -91,16 +94,16 @@ export function commandCheck(command: string, args: readonly string[], timeoutMs
 export async function runChecks(checks: readonly Check[]): Promise<CheckResult[]> {
   return Promise.all(
     checks.map(async (c) => {
+      const about = {
+        name: c.name,
+        kind: c.kind,
+        loadSensitive: c.loadSensitive === true,
+        withdraws: c.withdraws === true,
+      };
       try {
-        return { name: c.name, kind: c.kind, loadSensitive: c.loadSensitive === true, ...(await c.run()) };
+        return { ...about, ...(await c.run()) };
       } catch (e) {
-        return {
-          name: c.name,
-          kind: c.kind,
-          loadSensitive: c.loadSensitive === true,
-          ok: false,
-          detail: errorMessage(e),
-        };
+        return { ...about, ok: false, detail: errorMessage(e) };
       }
     }),
   );

@@ -277,7 +277,7 @@ export class HealthMonitor {
 
   /**
    * The verdict of a round: broken when a local check fails (a load-sensitive one only while the
-   * node is not overloaded) or a shared one with `sharedWithdraw` that the budget lets withdraw;
+   * node is not overloaded) or a shared one with `sharedWithdraw` (or that `withdraws` alone) that the budget lets withdraw;
    * else overloaded when a load check fails; else ok.
    */
   #judge(results: readonly CheckResult[]): { verdict: Verdict; detail: string } {
@@ -287,8 +287,9 @@ export class HealthMonitor {
     let shared = results.filter((r) => !r.ok && r.kind === 'shared');
     if (!this.#o.sharedWithdraw) {
       for (const r of shared)
-        this.#o.log.debug('shared check failing (not withdrawing)', { check: r.name, detail: r.detail });
-      shared = [];
+        if (!r.withdraws)
+          this.#o.log.debug('shared check failing (not withdrawing)', { check: r.name, detail: r.detail });
+      shared = shared.filter((r) => r.withdraws);
     }
     this.#budgeted = shared.length > 0;
     let held: string | null = null;

@@ -11,12 +11,14 @@ import type { FleetRow } from '../fleet/index.js';
 import type { HealthObserver } from '../health/index.js';
 import type { ResolverObserver, UpstreamStatus } from '../resolver/index.js';
 import type { DefenceObserver, ForwardObserver, ListenerObserver, PipelineObserver } from '../server/index.js';
+import type { SecondaryObserver, SecondaryZoneStatus } from '../secondary/index.js';
 import type { ZoneInfo } from '../zone/index.js';
 import { cacheMetrics } from './cache.js';
 import { fleetMetrics } from './fleet.js';
 import { healthMetrics } from './health.js';
 import { tcpMetrics } from './listeners.js';
 import { defenceMetrics, pipelineMetrics } from './query.js';
+import { secondaryMetrics } from './secondary.js';
 import { stateMetrics } from './state.js';
 import { fetchMetrics, upstreamMetrics } from './upstream.js';
 
@@ -35,6 +37,8 @@ export interface MetricSources {
   zoneAnswers?(): { template: number; perName: number };
   /** The fleet's table (fleet/), or null for a single node. */
   fleet?(): FleetRow[] | null;
+  /** The secondary zones (secondary/), when there are some. */
+  secondary?(): SecondaryZoneStatus[];
 }
 
 /** One registry's metrics as JSON, as sent between processes. */
@@ -59,6 +63,7 @@ export interface Metrics {
   readonly listeners: ListenerObserver;
   readonly health: HealthObserver;
   readonly announce: AnnounceObserver;
+  readonly secondary: SecondaryObserver;
   reload(ok: boolean): void;
   /** Zones a reload refused because their content changed and their SOA serial did not increase. */
   zoneSerialRefused(n: number): void;
@@ -99,6 +104,7 @@ export function createMetrics(
     resolver: upstreamMetrics(registry, sources),
     forward: fetchMetrics(registry, sources),
     listeners: tcpMetrics(registry, sources),
+    secondary: secondaryMetrics(registry, sources),
     ...healthMetrics(registry, sources),
     ...stateMetrics(registry, sources),
   };

@@ -1,5 +1,5 @@
 // The changes the admin endpoint accepts (POST /reload, /drain, /undrain, /drill/fail,
-// /cache/flush): each body's fields checked, then handed to the node.
+// /zone/refresh, /cache/flush): each body's fields checked, then handed to the node.
 
 import { errorMessage } from '../core/index.js';
 import type { HealthMonitor } from '../health/index.js';
@@ -8,6 +8,8 @@ import { durationField, unknownField } from '../metrics/index.js';
 import type { DnsPlane } from '../process/index.js';
 import { absoluteName, keyToText, nameKey } from '../wire/index.js';
 import type { ReloadResult } from './reload.js';
+import { canonicalZone } from './reload.js';
+import type { SecondaryZones } from '../secondary/index.js';
 
 /** Bounds of the durations an admin request may ask for. */
 const DRILL_MAX = { ms: 3_600_000, text: '1h' };
@@ -21,6 +23,7 @@ export interface AdminTarget {
   reload(remove: readonly string[]): Promise<ReloadResult>;
   readonly health: HealthMonitor;
   readonly plane: Pick<DnsPlane, 'flush'>;
+  readonly secondary: Pick<SecondaryZones, 'has' | 'refresh' | 'status'> | null;
 }
 
 export function adminActions(node: AdminTarget): Record<string, Action> {
@@ -58,6 +61,19 @@ export function adminActions(node: AdminTarget): Record<string, Action> {
       if (ms === null) return refuse('for: a drill needs a duration, e.g. {"for": "10s"}');
       if (typeof ms === 'string') return refuse(ms);
       return { ok: true, message: node.health.drillFail(ms) };
+    },
+    '/zone/refresh': async (body) => {
+      const bad = unknownField(body, ['zone']);
+      if (bad) return refuse(bad);
+      if (typeof body.zone !== 'string' || body.zone.length === 0 || body.zone.length > 255)
+        return refuse('zone: expected the name of a secondary zone');
+      const zone = canonicalZone(body.zone);
+      const s = node.secondary;
+      if (!s?.has(zone)) return refuse(`${zone} is not a secondary zone here (zones.secondary)`);
+      await s.refresh(zone);
+      const z = s.status().find((x) => x.zone === zone);
+      if (!z || z.lastError) return refuse(`${zone}: ${z?.lastError ?? 'no status'}`);
+      return { ok: true, message: `${zone}: serial ${z.serial}, current as of ${z.lastRefresh}`, zone: z };
     },
     '/cache/flush': async (body) => {
       const bad = unknownField(body, ['name']);

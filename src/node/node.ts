@@ -22,6 +22,7 @@ import {
 import type { LoadSample } from '../health/index.js';
 import { HealthMonitor } from '../health/index.js';
 import type { AdminServer, Metrics, Registry } from '../metrics/index.js';
+import type { SecondaryZones } from '../secondary/index.js';
 import { createMetrics, mergeMetrics, startAdmin } from '../metrics/index.js';
 import type { DnsPlane, ServeOptions, ServingState } from '../process/index.js';
 import { LocalPlane, cookiesOf, loadServeConfig, loadState } from '../process/index.js';
@@ -32,6 +33,7 @@ import { adminActions } from './admin.js';
 import { nodeChecks } from './checks.js';
 import type { NodeFleet } from './fleet.js';
 import { buildFleet } from './fleet.js';
+import { buildSecondaries, secondaryCheck } from './secondary.js';
 import { statusDocument } from './status.js';
 import type { ReloadResult } from './reload.js';
 import { RESTART_KEYS, canonicalZone } from './reload.js';
@@ -63,7 +65,13 @@ export class EdgeNode {
   /** The reload running now, and the one asked for while it runs (more requests join that one). */
   #reloading: Promise<ReloadResult> | undefined;
   #reloadNext:
-    { result: Promise<ReloadResult>; remove: Set<string>; resolve: (r: Promise<ReloadResult>) => void } | undefined;
+    | {
+        result: Promise<ReloadResult>;
+        remove: Set<string>;
+        reread: boolean;
+        resolve: (r: Promise<ReloadResult>) => void;
+      }
+    | undefined;
   /** The fleet this node belongs to, or null for a single node. */
   readonly fleet: NodeFleet | null;
   /** The last load the load check read, for the fleet's shared state. */
@@ -83,7 +91,17 @@ export class EdgeNode {
   /** READY=1 was sent: reloads and the stop are told from then on. */
   #toldReady = false;
 
-  private constructor(state: ServingState, opts: ServeOptions, log: Logger, plane: DnsPlane, metrics: Metrics) {
+  /** The secondary zones' runtime, or null without any. */
+  readonly secondary: SecondaryZones | null;
+
+  private constructor(
+    state: ServingState,
+    opts: ServeOptions,
+    log: Logger,
+    plane: DnsPlane,
+    metrics: Metrics,
+    secondary: SecondaryZones | null,
+  ) {
     // The image was handed to the plane; keeping it here would hold the whole zone set twice.
     this.#state = { ...state, image: null };
     this.#levelAt = state.loaded.config.log.level;
@@ -91,6 +109,7 @@ export class EdgeNode {
     this.log = log;
     this.plane = plane;
     this.metrics = metrics;
+    this.secondary = secondary;
     this.#notify = createNotifier({
       socket: opts.notifySocket,
       onError: (message, e) => log.warn('could not notify the service manager', { message, error: errorMessage(e) }),
@@ -104,7 +123,7 @@ export class EdgeNode {
       () => this.zones,
       (from) => cookiesOf(this.#state.secrets).probeOption(from),
       async () => (this.#load = await plane.load()),
-      this.fleet ? [this.fleet.check] : [],
+      [...(this.fleet ? [this.fleet.check] : []), ...(secondary ? [secondaryCheck(secondary)] : [])],
     );
     const fleet = this.fleet?.fleet;
     this.announcer = new Announcer({
@@ -167,21 +186,36 @@ export class EdgeNode {
 
   /** Startup: config and zones (fatal when bad) → listeners (here or in workers) → admin endpoint. */
   static async start(opts: ServeOptions): Promise<EdgeNode> {
-    const state = await loadState(loadServeConfig(opts));
-    const c = state.loaded.config;
+    const loaded = loadServeConfig(opts);
     const root = opts.logger
       ? null
-      : createLogger({ level: c.log.level, format: c.log.format, base: { site: state.identity.siteId } });
+      : createLogger({
+          level: loaded.config.log.level,
+          format: loaded.config.log.format,
+          base: { site: identityConfig(loaded.config).siteId },
+        });
     const log = opts.logger ?? (root as RootLogger);
+    // Metrics read the live objects through these late-bound sources.
+    let node: EdgeNode | undefined;
+    let local: LocalPlane | undefined;
+    const late: { metrics?: Metrics } = {};
+    const secondary = buildSecondaries(loaded, {
+      clock: systemClock,
+      log,
+      observer: {
+        transferred: (zone, kind) => late.metrics?.secondary.transferred(zone, kind),
+        failed: (zone) => late.metrics?.secondary.failed(zone),
+      },
+      apply: () => (node ? node.reloadZones() : Promise.resolve({ ok: false, message: 'the node is starting' })),
+    });
+    const state = await loadState(loaded, { secondary: secondary?.serving() ?? null });
+    const c = state.loaded.config;
     for (const z of state.zones)
       log.info('zone loaded', { zone: z.origin, serial: z.serial, records: z.records, file: z.file });
     // What `config check` warns about: missing here, needed later (an adapter call, a drain).
     for (const w of hostWarnings(c, { base: configBase(state.loaded), path: process.env.PATH }))
       log.warn('config: missing on this host', { problem: w });
-    // Metrics read the live objects through these late-bound sources.
-    let node: EdgeNode | undefined;
-    let local: LocalPlane | undefined;
-    const metrics = createMetrics(
+    const m = (late.metrics = createMetrics(
       { version: VERSION, site: state.identity.siteId },
       {
         prefixes: () => c.announce.prefixes,
@@ -192,21 +226,26 @@ export class EdgeNode {
         workers: () => node?.plane.workers() ?? null,
         fleet: () => node?.fleet?.fleet.table() ?? null,
         zoneAnswers: () => synthCounts,
+        secondary: () => secondary?.status() ?? [],
       },
-    );
+    ));
     const plane: DnsPlane =
       c.workers > 1
         ? await (
             await import('../process/index.js')
-          ).WorkerPlane.start(state, c.workers, log, () => metrics.workerRestarted(), await udpReusePort())
-        : (local = await LocalPlane.start(state, log, metrics));
+          ).WorkerPlane.start(state, c.workers, log, () => m.workerRestarted(), await udpReusePort())
+        : (local = await LocalPlane.start(state, log, m));
     try {
-      node = new EdgeNode(state, opts, log, plane, metrics);
+      node = new EdgeNode(state, opts, log, plane, m, secondary);
       node.#root = root;
       if (c.admin.listen || c.admin.socket) node.#admin = await node.#startAdmin(c.admin);
       // Withdraw first (clears what a crashed predecessor left), then announce after `rise`.
       node.health.start();
       node.fleet?.fleet.start();
+      if (secondary) {
+        plane.onNotify((origin, from) => secondary.notified(origin, from));
+        secondary.start();
+      }
       return node;
     } catch (e) {
       await plane.closeTcp();
@@ -235,35 +274,48 @@ export class EdgeNode {
    * `remove`: zones whose files are gone that may stop being served.
    */
   reload(removeZones: readonly string[] = []): Promise<ReloadResult> {
-    const remove = removeZones.map(canonicalZone);
-    if (!this.#reloading) return this.#runReload(new Set(remove));
+    return this.#queueReload(removeZones.map(canonicalZone), true);
+  }
+
+  /**
+   * Reload the zones with the running config: what the secondary zones' runtime asks after a
+   * transfer or an expiry (the config file, perhaps half edited, is not read).
+   */
+  reloadZones(): Promise<ReloadResult> {
+    return this.#queueReload([], false);
+  }
+
+  #queueReload(remove: readonly string[], reread: boolean): Promise<ReloadResult> {
+    if (!this.#reloading) return this.#runReload(new Set(remove), reread);
     if (!this.#reloadNext) {
       let resolve: (r: Promise<ReloadResult>) => void = () => {};
       const result = new Promise<ReloadResult>((r) => (resolve = r));
-      this.#reloadNext = { result, remove: new Set(), resolve };
+      this.#reloadNext = { result, remove: new Set(), reread: false, resolve };
     }
     for (const z of remove) this.#reloadNext.remove.add(z);
+    this.#reloadNext.reread ||= reread;
     return this.#reloadNext.result;
   }
 
   /** Run one reload; when it ends, the one asked for meanwhile (if any) starts. */
-  #runReload(remove: ReadonlySet<string>): Promise<ReloadResult> {
-    const running = this.#reloadOnce(remove); // never rejects: failures are results
+  #runReload(remove: ReadonlySet<string>, reread: boolean): Promise<ReloadResult> {
+    const running = this.#reloadOnce(remove, reread); // never rejects: failures are results
     this.#reloading = running;
     void running.then(() => {
       const next = this.#reloadNext;
       this.#reloadNext = undefined;
       this.#reloading = undefined;
-      if (next) next.resolve(this.#runReload(next.remove));
+      if (next) next.resolve(this.#runReload(next.remove, next.reread));
     });
     return running;
   }
 
-  async #reloadOnce(remove: ReadonlySet<string>): Promise<ReloadResult> {
-    if (this.#toldReady && !this.#stopping) this.#notify.reloading('reloading the config and zones');
-    const result = await this.#reloadFiles(remove);
+  async #reloadOnce(remove: ReadonlySet<string>, reread: boolean): Promise<ReloadResult> {
+    const tell = reread && this.#toldReady && !this.#stopping;
+    if (tell) this.#notify.reloading('reloading the config and zones');
+    const result = await this.#reloadFiles(remove, reread);
     // Answering all along; READY=1 ends the RELOADING=1 whatever the outcome.
-    if (this.#toldReady && !this.#stopping)
+    if (tell)
       this.#notify.ready(
         result.ok
           ? `${this.#serving()}; ${result.message}`
@@ -277,19 +329,21 @@ export class EdgeNode {
     return `answering on ${this.plane.bound.map(formatHostPort).join(' ')} (UDP, TCP), ${this.zones.length} zone(s)`;
   }
 
-  async #reloadFiles(remove: ReadonlySet<string>): Promise<ReloadResult> {
+  async #reloadFiles(remove: ReadonlySet<string>, reread: boolean): Promise<ReloadResult> {
     try {
-      const loaded = loadServeConfig(this.#opts);
+      const loaded = reread ? loadServeConfig(this.#opts) : this.#state.loaded;
       // log.level applies at once; the rest of log (format, query log) with a restart.
       const logRest = (c: Config): string => JSON.stringify({ ...c.log, level: undefined });
-      const restartOnly = RESTART_KEYS.filter((k) =>
+      const restartOnly: string[] = RESTART_KEYS.filter((k) =>
         k === 'log'
           ? logRest(loaded.config) !== logRest(this.config)
           : JSON.stringify(loaded.config[k]) !== JSON.stringify(this.config[k]),
       );
+      const secondaryOf = (c: Config): string => JSON.stringify(c.zones.secondary);
+      if (secondaryOf(loaded.config) !== secondaryOf(this.config)) restartOnly.push('zones.secondary');
       if (restartOnly.length > 0)
         this.log.warn('config changes that need a restart were not applied', { keys: restartOnly });
-      const state = await loadState(loaded, { background: true });
+      const state = await loadState(loaded, { background: true, secondary: this.secondary?.serving() ?? null });
       // A zone file gone from the zone folder is an accident unless asked for (or the folder changed).
       const dir = loaded.config.zones.dir === null ? null : resolvePath(configBase(loaded), loaded.config.zones.dir);
       const verdict = checkReload(this.zones, state.zones, {
@@ -353,6 +407,7 @@ export class EdgeNode {
       startedAt: this.#startedAt,
       loaded: this.#state.loaded,
       fleet: this.fleet,
+      secondary: this.secondary,
     });
   }
 
@@ -382,6 +437,7 @@ export class EdgeNode {
       if (this.#toldReady) this.#notify.stopping('stopping: withdrawing, then closing the listeners');
       this.health.stop();
       this.fleet?.fleet.stop();
+      this.secondary?.stop();
       const withdrawn = await this.announcer.settled(c.announce.withdrawTimeout);
       if (!withdrawn)
         this.log.error('withdraw not confirmed before stopping', {

@@ -11,6 +11,7 @@ import type { Registry } from '../metrics/index.js';
 import type { DnsPlane } from '../process/index.js';
 import type { ZoneInfo } from '../zone/index.js';
 import type { NodeFleet } from './fleet.js';
+import type { SecondaryZoneStatus, SecondaryZones } from '../secondary/index.js';
 
 /** What the document is read from. */
 export interface StatusSource {
@@ -25,6 +26,7 @@ export interface StatusSource {
   startedAt: number;
   loaded: Pick<LoadedConfig, 'source' | 'hash'>;
   fleet: NodeFleet | null;
+  secondary: SecondaryZones | null;
 }
 
 export async function statusDocument(n: StatusSource): Promise<Record<string, unknown>> {
@@ -46,7 +48,7 @@ export async function statusDocument(n: StatusSource): Promise<Record<string, un
     ready: n.ready,
     listeners: n.plane.bound.map((b) => ({ address: formatHostPort(b), transports: ['udp', 'tcp'] })),
     ...(workers ? { workers: { ...workers, summary: n.plane.listening().detail } } : {}),
-    zones: n.zones.map((z) => ({ ...z, loadedAt: new Date(z.loadedAt).toISOString() })),
+    zones: zoneRows(n.zones, n.secondary),
     upstreams: await n.plane.upstreams(),
     health: n.health.status(),
     announce: { ...n.announcer.status(), summary: announceSummary(n.announcer) },
@@ -61,6 +63,26 @@ export async function statusDocument(n: StatusSource): Promise<Record<string, un
     ...(n.fleet ? { fleet: fleetStatus(n.fleet) } : {}),
     config: { source: n.loaded.source, sha256: n.loaded.hash },
   };
+}
+
+/**
+ * Every zone: those served (from a file, or from a primary with its refresh state) and the
+ * secondary zones not served now (expired, or not transferred yet).
+ */
+function zoneRows(served: readonly ZoneInfo[], secondary: SecondaryZones | null): Record<string, unknown>[] {
+  const refresh = new Map((secondary?.status() ?? []).map((s) => [s.zone, s]));
+  const rows: Record<string, unknown>[] = served.map((z) => {
+    const s = refresh.get(z.origin);
+    refresh.delete(z.origin);
+    return { ...z, loadedAt: new Date(z.loadedAt).toISOString(), ...(s ? secondaryFields(s) : { source: 'file' }) };
+  });
+  for (const s of refresh.values()) rows.push({ origin: s.zone, ...secondaryFields(s) });
+  return rows;
+}
+
+function secondaryFields(s: SecondaryZoneStatus): Record<string, unknown> {
+  const { zone: _zone, ...rest } = s;
+  return rest;
 }
 
 /** The fleet in /status: counts and verdicts; the table is /fleet. */

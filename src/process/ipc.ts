@@ -3,6 +3,7 @@
 import type { SecretsText } from './plane.js';
 import type { LoadedConfig } from '../config/index.js';
 import type { ListenAddress } from '../server/index.js';
+import type { SecondaryServing } from '../secondary/index.js';
 
 /** The environment variable that carries a worker's options (and marks a process as a worker). */
 export const WORKER_ENV = 'EDGEDNS_WORKER';
@@ -13,6 +14,7 @@ export interface WorkerOptions {
   loaded: LoadedConfig;
   image: string;
   secrets: SecretsText;
+  secondary: SecondaryServing;
   /** UDP with SO_REUSEPORT, a socket of the worker's own. */
   reusePort: boolean;
   /** Where to listen (the bound ports of the first worker), or null for the config's addresses. */
@@ -43,13 +45,18 @@ export interface Request {
   image?: string | null;
   loaded?: LoadedConfig;
   secrets?: SecretsText;
+  secondary?: SecondaryServing;
   /** prepare, commit: the load they belong to (a late prepare of an older load is not committed). */
   generation?: number;
   /** shed: on or off. */
   on?: boolean;
 }
 export type Reply = { edgedns: number; ok: true; value: unknown } | { edgedns: number; ok: false; error: string };
-export type Event = { event: 'ready'; bound: ListenAddress[] } | { event: 'failed'; error: string };
+export type Event =
+  | { event: 'ready'; bound: ListenAddress[] }
+  | { event: 'failed'; error: string }
+  /** A NOTIFY the worker took (the gate checked its sender): for the primary's secondary runtime. */
+  | { event: 'notify'; origin: string; from: string };
 
 /** The arguments of a request besides its id and op. */
 export type RequestArgs = Omit<Request, 'edgedns' | 'op'>;

@@ -35,7 +35,9 @@ import {
   startListeners,
   teeObservers,
 } from '../server/index.js';
-import type { ZoneImage, ZoneInfo, ZoneStore } from '../zone/index.js';
+import type { NotifyHandler, SecondaryServing } from '../secondary/index.js';
+import { NO_SECONDARIES, SecondaryGate } from '../secondary/index.js';
+import type { ZoneImage, ZoneInfo, ZoneSpec, ZoneStore } from '../zone/index.js';
 import { openStore, loadInThread } from '../zone/index.js';
 import { keyToText } from '../wire/index.js';
 
@@ -93,6 +95,14 @@ export interface ServingState {
   identity: Identity;
   /** The DNS cookie secrets (RFC 9018): the files' or, without a file, the node's own random one. */
   secrets: CookieSecrets;
+  /** The secondary zones as the query path needs them (NOTIFY, zones not served). */
+  secondary: SecondaryServing;
+}
+
+/** What a node's secondary zones add to a load: the kept files served, and the gate's data. */
+export interface SecondaryLoad {
+  specs: ZoneSpec[];
+  serving: SecondaryServing;
 }
 
 /** The config as `serve` was asked to run: the file with the flags over it. Throws EdgeError. */
@@ -104,15 +114,24 @@ export function loadServeConfig(opts: ServeOptions): LoadedConfig {
  * Load and compile the zones of a config in a loader thread; throws EdgeError naming file, line and
  * problem. `background`: a reload beside a serving node, at a lower priority than answering.
  */
-export async function loadState(loaded: LoadedConfig, { background = false } = {}): Promise<ServingState> {
-  const image = await loadInThread(configuredZoneSpecs(loaded), { background });
+export async function loadState(
+  loaded: LoadedConfig,
+  { background = false, secondary = null as SecondaryLoad | null } = {},
+): Promise<ServingState> {
+  const image = await loadInThread([...configuredZoneSpecs(loaded), ...(secondary?.specs ?? [])], { background });
   return {
     loaded,
     zones: image.header.zones,
     image,
     identity: buildIdentity(identityConfig(loaded.config)),
     secrets: cookieSecrets(loaded),
+    secondary: secondary?.serving ?? NO_SECONDARIES,
   };
+}
+
+/** The query path's gate for secondary zones, or null without any. */
+export function gateOf(s: SecondaryServing, onNotify: NotifyHandler): SecondaryGate | null {
+  return s.zones.length === 0 ? null : new SecondaryGate(s, onNotify);
 }
 
 /** How often the drops are read for bursts, and how long a burst sheds at least (process/burst.ts). */
@@ -233,6 +252,8 @@ export interface DnsPlane {
   closeTcp(): Promise<void>;
   /** Close the UDP sockets and everything left (upstream sockets, worker processes). */
   closeUdp(): Promise<void>;
+  /** Where the NOTIFY messages the answering processes took go (the secondary zones' runtime). */
+  onNotify(handler: NotifyHandler): void;
 }
 
 /**
@@ -276,6 +297,8 @@ export class LocalPlane implements DnsPlane {
   readonly #resolver: Resolver | null;
   readonly #load = processLoadSampler();
   readonly #bursts: { close(): void };
+  /** Where a NOTIFY taken goes: the node's secondary runtime, or a worker's message to the primary. */
+  #onNotify: NotifyHandler = () => {};
 
   private constructor(pipeline: Pipeline, listeners: ListenerSet, resolver: Resolver | null, c: Config, log: Logger) {
     this.pipeline = pipeline;
@@ -337,6 +360,7 @@ export class LocalPlane implements DnsPlane {
       observer: teeObservers(metrics.pipeline, queryLog(log, c.log.queries, c.log.sampleRate)),
       defence: defenceObserver(metrics.defence, log),
     });
+
     try {
       const listeners = await startListeners(
         udp.listen ?? c.listen,
@@ -347,7 +371,9 @@ export class LocalPlane implements DnsPlane {
         undefined,
         { reusePort: udp.reusePort === true },
       );
-      return new LocalPlane(pipeline, listeners, resolver, c, log);
+      const plane = new LocalPlane(pipeline, listeners, resolver, c, log);
+      pipeline.update(zones, state.identity, cookiesOf(state.secrets), plane.gate(state.secondary));
+      return plane;
     } catch (e) {
       resolver?.close();
       throw e;
@@ -372,7 +398,21 @@ export class LocalPlane implements DnsPlane {
 
   /** Open the new zones' image (nothing decoded until queries ask) and swap them in whole. */
   async apply(state: ServingState): Promise<void> {
-    this.pipeline.update(storeOf(state.image, this.pipeline.zones), state.identity, cookiesOf(state.secrets));
+    this.pipeline.update(
+      storeOf(state.image, this.pipeline.zones),
+      state.identity,
+      cookiesOf(state.secrets),
+      this.gate(state.secondary),
+    );
+  }
+
+  /** The gate for `s`, its NOTIFYs sent where `onNotify` says. */
+  gate(s: SecondaryServing): SecondaryGate | null {
+    return gateOf(s, (origin, from) => this.#onNotify(origin, from));
+  }
+
+  onNotify(handler: NotifyHandler): void {
+    this.#onNotify = handler;
   }
 
   /** For metrics, read at scrape time. */

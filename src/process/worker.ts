@@ -7,7 +7,8 @@ import type { LogLevel } from '../core/index.js';
 import { createMetrics } from '../metrics/index.js';
 import type { ServingState } from './plane.js';
 import { LocalPlane, cookiesOf, secretsFromText } from './plane.js';
-import type { Cookies } from '../server/index.js';
+import type { Cookies, ZoneGate } from '../server/index.js';
+import { NO_SECONDARIES } from '../secondary/index.js';
 import type { Identity } from '../identity/index.js';
 import { buildIdentity } from '../identity/index.js';
 import { identityConfig } from '../compose/index.js';
@@ -35,6 +36,7 @@ export async function runWorker(): Promise<void> {
       image,
       identity: buildIdentity(identityConfig(loaded.config)),
       secrets: secretsFromText(opts.secrets),
+      secondary: opts.secondary,
     };
     const root = createLogger({
       level: loaded.config.log.level,
@@ -59,12 +61,14 @@ export async function runWorker(): Promise<void> {
       reusePort: opts.reusePort === true,
     });
     plane.shed(opts.shedding === true);
+    plane.onNotify((origin, from) => send({ event: 'notify', origin, from }));
     /** A reload decoded and waiting for `commit`. */
     let prepared: {
       generation: number;
       zones: ZoneStore;
       identity: Identity;
       cookies: Cookies;
+      gate: ZoneGate | null;
       level: LogLevel;
     } | null = null;
     const handlers: Record<Op, (m: Request) => unknown> = {
@@ -76,13 +80,14 @@ export async function runWorker(): Promise<void> {
           zones,
           identity: buildIdentity(identityConfig(m.loaded.config)),
           cookies: cookiesOf(secretsFromText(m.secrets)),
+          gate: plane.gate(m.secondary ?? NO_SECONDARIES),
           level: m.loaded.config.log.level,
         };
         return true;
       },
       commit: (m) => {
         if (!prepared || prepared.generation !== m.generation) throw new Error(`load ${m.generation} was not prepared`);
-        plane.pipeline.update(prepared.zones, prepared.identity, prepared.cookies);
+        plane.pipeline.update(prepared.zones, prepared.identity, prepared.cookies, prepared.gate);
         root.setLevel(prepared.level);
         prepared = null;
         return true;

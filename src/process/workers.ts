@@ -20,6 +20,7 @@ import { udpBacklog } from '../health/index.js';
 import type { MetricsJson } from '../metrics/index.js';
 import type { CacheStats, DnsPlane, SecretsText, ServingState } from './plane.js';
 import { boundPorts, secretsToText } from './plane.js';
+import type { NotifyHandler, SecondaryServing } from '../secondary/index.js';
 import type { LoadedConfig } from '../config/index.js';
 import type { ZoneInfo } from '../zone/index.js';
 import { writeImageFile } from '../zone/index.js';
@@ -56,7 +57,15 @@ interface Slot {
 export class WorkerPlane implements DnsPlane {
   /** Where zone images are written for the workers; removed when the plane closes. */
   readonly #dir: string;
-  #current: { loaded: LoadedConfig; image: string; generation: number; secrets: SecretsText };
+  #current: {
+    loaded: LoadedConfig;
+    image: string;
+    generation: number;
+    secrets: SecretsText;
+    secondary: SecondaryServing;
+  };
+  /** Where the NOTIFYs the workers took go. */
+  #onNotify: NotifyHandler = () => {};
   readonly #log: Logger;
   readonly #onRestart: () => void;
   readonly #slots: Slot[];
@@ -84,6 +93,7 @@ export class WorkerPlane implements DnsPlane {
       image: join(dir, 'zones-1.img'),
       generation: 1,
       secrets: secretsToText(state.secrets),
+      secondary: state.secondary,
     };
     this.#log = log;
     this.#onRestart = onRestart;
@@ -145,7 +155,7 @@ export class WorkerPlane implements DnsPlane {
 
   /** Start the worker of `slot`; resolves with its bound addresses, rejects when it fails to start. */
   #fork(slot: Slot): Promise<ListenAddress[]> {
-    const { loaded, image, generation, secrets } = this.#current;
+    const { loaded, image, generation, secrets, secondary } = this.#current;
     const listen = this.#reusePort && this.#bound.length > 0 ? [...this.#bound] : null;
     const w = cluster.fork({
       [WORKER_ENV]: JSON.stringify({
@@ -153,6 +163,7 @@ export class WorkerPlane implements DnsPlane {
         loaded,
         image,
         secrets,
+        secondary,
         reusePort: this.#reusePort,
         listen,
         shedding: this.#shedding,
@@ -171,6 +182,7 @@ export class WorkerPlane implements DnsPlane {
       }, START_TIMEOUT_MS);
       w.on('message', (m: Event | Reply) => {
         if ('edgedns' in m) return this.#requests.settle(m);
+        if (m.event === 'notify') return this.#onNotify(m.origin, m.from);
         clearTimeout(timer);
         if (m.event === 'failed') return reject(new EdgeError(ErrorCode.LISTEN, m.error));
         slot.listening = true;
@@ -265,6 +277,10 @@ export class WorkerPlane implements DnsPlane {
   }
 
   /** Every worker opens the new image beside its running zones; only when all have, all swap. */
+  onNotify(handler: NotifyHandler): void {
+    this.#onNotify = handler;
+  }
+
   async apply(state: ServingState): Promise<void> {
     const generation = this.#current.generation + 1;
     const image = state.image ? join(this.#dir, `zones-${generation}.img`) : null;
@@ -274,8 +290,9 @@ export class WorkerPlane implements DnsPlane {
     }
     const running = this.#slots.filter((s) => s.listening);
     const secrets = secretsToText(state.secrets);
+    const { secondary } = state;
     const prepared = await Promise.allSettled(
-      running.map((s) => this.#ask(s, 'prepare', { image, loaded: state.loaded, secrets, generation })),
+      running.map((s) => this.#ask(s, 'prepare', { image, loaded: state.loaded, secrets, secondary, generation })),
     );
     // A worker that died meanwhile is not a failure of the load: it restarts from the current load
     // and is brought up to date when it listens.
@@ -291,7 +308,7 @@ export class WorkerPlane implements DnsPlane {
       throw new EdgeError(ErrorCode.ZONE_READ, errors.join('\n'), errors);
     }
     // Set first: a worker that restarts from here on starts from the new load.
-    this.#current = { loaded: state.loaded, image: image ?? this.#current.image, generation, secrets };
+    this.#current = { loaded: state.loaded, image: image ?? this.#current.image, generation, secrets, secondary };
     const committed = await Promise.allSettled(
       running.filter((s) => s.listening).map((s) => this.#commit(s, generation)),
     );
@@ -307,9 +324,9 @@ export class WorkerPlane implements DnsPlane {
 
   /** A worker that listens with an older load than the current one: prepare and commit it, or restart it. */
   async #catchUp(slot: Slot): Promise<void> {
-    const { image, loaded, generation, secrets } = this.#current;
+    const { image, loaded, generation, secrets, secondary } = this.#current;
     try {
-      await this.#ask(slot, 'prepare', { image, loaded, secrets, generation });
+      await this.#ask(slot, 'prepare', { image, loaded, secrets, secondary, generation });
       await this.#commit(slot, generation);
       this.#log.info('worker switched to the current zones', { worker: slot.index, load: generation });
     } catch (e) {

@@ -1,6 +1,6 @@
 // Public API of server/: the query pipeline and the UDP/TCP listeners.
 export { Pipeline } from './pipeline.js';
-export type { Answer, PipelineOptions } from './pipeline.js';
+export type { Answer, PipelineOptions, ZoneGate } from './pipeline.js';
 export { NOOP_DEFENCE, NOOP_OBSERVER } from './observers.js';
 export type {
   AnswerSource,

@@ -14,6 +14,7 @@ import {
   FLAG_TC,
   OPT_EDE,
   QueryStatus,
+  Opcode,
   Rcode,
   buildResponse,
   encodeOption,
@@ -52,6 +53,18 @@ export interface PipelineOptions {
   cookies: Cookies;
   observer?: PipelineObserver;
   defence?: DefenceObserver;
+  /** Secondary zones: NOTIFY, and names of zones not served now; null without secondaries. */
+  gate?: ZoneGate | null;
+}
+
+/** Secondary zones as the query path sees them (secondary/ builds it). */
+export interface ZoneGate {
+  /** Whether some zone is not served now: only then is `unavailable` asked. */
+  readonly blocking: boolean;
+  /** Why the names under `key` get SERVFAIL (their zone is not transferred yet or expired), or null. */
+  unavailable(key: string): string | null;
+  /** The answer to a NOTIFY from `client` (RFC 1996); null: send nothing. */
+  notify(msg: Uint8Array, client: string): Uint8Array | null;
 }
 
 export type Answer = Buffer | null | Promise<Buffer | null>;
@@ -112,6 +125,7 @@ export class Pipeline {
   readonly #rrl: RateLimiter | null;
   readonly #rrlLogOnly: boolean;
   #cookies: Cookies;
+  #gate: ZoneGate | null;
   readonly #defence: DefenceObserver;
   /** The OPT of most responses (no options), built once. */
   readonly #optPlain: ResponseOpt;
@@ -149,16 +163,18 @@ export class Pipeline {
     this.#rrl = opts.rateLimit?.limiter ?? null;
     this.#rrlLogOnly = opts.rateLimit?.logOnly ?? false;
     this.#cookies = opts.cookies;
+    this.#gate = opts.gate ?? null;
     this.#defence = opts.defence ?? NOOP_DEFENCE;
     this.#optPlain = { udpSize: opts.udpPayload, dnssecOk: false, options: NO_OPTIONS };
     this.#optDo = { udpSize: opts.udpPayload, dnssecOk: true, options: NO_OPTIONS };
   }
 
   /** Swap in newly loaded zones, identity and cookie secrets (reload). */
-  update(zones: ZoneStore, identity: Identity, cookies: Cookies): void {
+  update(zones: ZoneStore, identity: Identity, cookies: Cookies, gate: ZoneGate | null = this.#gate): void {
     this.#zones = zones;
     this.#identity = identity;
     this.#cookies = cookies;
+    this.#gate = gate;
   }
 
   get zones(): ZoneStore {
@@ -202,7 +218,13 @@ export class Pipeline {
     const probe = this.#isProbe(x);
     if (probe) this.#obs.probe(transport);
     else this.#obs.query(transport, x.qtype);
-    if (x.status === QueryStatus.ERROR) return this.#finish(x, probe, 'error', x.rcode, 0, EMPTY_SECTIONS);
+    if (x.status === QueryStatus.ERROR) {
+      if (x.opcode === Opcode.NOTIFY && this.#gate) {
+        const r = this.#gate.notify(msg, client);
+        return r && Buffer.from(r.buffer, r.byteOffset, r.byteLength);
+      }
+      return this.#finish(x, probe, 'error', x.rcode, 0, EMPTY_SECTIONS);
+    }
     // 3. CHAOS identity (RFC 4892).
     if (x.qclass === Class.CH) {
       const c = this.#identity.chaos(x.key, x.qtype);
@@ -213,6 +235,10 @@ export class Pipeline {
       // Zone transfers are not served; other classes have no data here.
       return this.#finish(x, probe, 'error', Rcode.REFUSED, 0, EMPTY_SECTIONS);
     }
+    // A secondary zone not transferred yet or expired: SERVFAIL, not a parent's or an upstream's answer.
+    const why = this.#gate?.blocking ? this.#gate.unavailable(x.key) : null;
+    if (why !== null)
+      return this.#finish(x, probe, 'error', Rcode.SERVFAIL, 0, EMPTY_SECTIONS, null, [EDE.NOT_READY, why]);
     // 5. local zones answer everyone.
     const ans = this.#zones.answer(x.key, x.qtype);
     if (ans) {

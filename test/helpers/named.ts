@@ -20,6 +20,14 @@ export interface NamedOptions {
   moreRecords?: string;
   /** Zone transfers only to requests signed with this key (else none at all). */
   transferKey?: TsigKey;
+  /** As a primary: dynamic updates signed with `transferKey` (nsupdate), a journal, so IXFR. */
+  updates?: boolean;
+  /** As a primary: NOTIFY (signed with `transferKey`) to 127.0.0.1 on this port, and to no one else. */
+  notifyPort?: number;
+  /** The SOA's serial and timers, "SERIAL REFRESH RETRY EXPIRE MINIMUM" (default "1 3600 600 86400 300"). */
+  soa?: string;
+  /** Listen on this port (default: a free one). */
+  port?: number;
 }
 
 export interface RunningNamed {
@@ -31,6 +39,8 @@ export interface RunningNamed {
   /** What named wrote to stderr so far (it logs there with -g). */
   log(): string;
   stop(): Promise<void>;
+  /** Change the zone with nsupdate (signed with the transfer key): `commands` like "update add …". */
+  update(commands: string[]): Promise<void>;
 }
 
 export const NAMED_ZONE = 'cookie.example.test';
@@ -38,7 +48,7 @@ export const NAMED_ZONE = 'cookie.example.test';
 /** The zone file named serves, as written. */
 export function namedZoneText(opts: NamedOptions = {}): string {
   return `$TTL 300
-@    IN SOA ns.${NAMED_ZONE}. hostmaster.${NAMED_ZONE}. 1 3600 600 86400 300
+@    IN SOA ns.${NAMED_ZONE}. hostmaster.${NAMED_ZONE}. ${opts.soa ?? '1 3600 600 86400 300'}
      IN NS  ns.${NAMED_ZONE}.
 ns   IN A   192.0.2.53
 www  IN A   192.0.2.80
@@ -56,7 +66,7 @@ export async function startNamed(opts: NamedOptions = {}): Promise<RunningNamed>
   const bin = namedPath();
   if (!bin) throw new Error('named (BIND 9) is not installed: scripts/install-deps.sh test installs bind9');
   const dir = tempDir('edgedns-named-');
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   writeFileSync(join(dir, 'zone.db'), namedZoneText(opts));
   const k = opts.transferKey;
   const keyClause = k
@@ -74,14 +84,15 @@ export async function startNamed(opts: NamedOptions = {}): Promise<RunningNamed>
   listen-on-v6 { none; };
   recursion no;
   dnssec-validation no;
-  notify no;
+  notify ${opts.notifyPort ? 'explicit' : 'no'};
+  notify-delay 0;
 ${opts.cookieSecret ? `  cookie-secret "${opts.cookieSecret}";\n` : ''}  require-server-cookie ${opts.requireServerCookie ? 'yes' : 'no'};
 };
 controls { };
 ${keyClause}zone "${NAMED_ZONE}" {
   type primary; file "${join(dir, 'zone.db')}";
   allow-transfer { ${k ? `key "${k.name}";` : 'none;'} };
-};
+${opts.updates && k ? `  allow-update { key "${k.name}"; };\n` : ''}${opts.notifyPort && k ? `  also-notify { 127.0.0.1 port ${opts.notifyPort} key "${k.name}"; };\n` : ''}};
 `,
   );
   // As root, named keeps running as root (no -u): it only binds an unprivileged port here.
@@ -122,5 +133,15 @@ ${keyClause}zone "${NAMED_ZONE}" {
     await new Promise((res) => setTimeout(res, 100));
   }
   // pid is set: the process answered queries.
-  return { host: '127.0.0.1', port, pid: child.pid as number, zone: NAMED_ZONE, log: () => stderr, stop };
+  const update = async (commands: string[]): Promise<void> => {
+    if (!k) throw new Error('updates need a transferKey');
+    const script = [`server 127.0.0.1 ${port}`, `zone ${NAMED_ZONE}`, ...commands, 'send', ''].join('\n');
+    const r = spawnSync('nsupdate', ['-y', `${k.algorithm}:${k.name}:${Buffer.from(k.secret).toString('base64')}`], {
+      input: script,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    if (r.status !== 0) throw new Error(`nsupdate failed (${r.status}): ${r.stderr}`);
+  };
+  return { host: '127.0.0.1', port, pid: child.pid as number, zone: NAMED_ZONE, log: () => stderr, stop, update };
 }

@@ -236,7 +236,14 @@ describe('make install PREFIX=… (a private prefix)', () => {
   it('bash completion offers every command, subcommand and long option of the program', () => {
     const script = join(PREFIX, 'share', 'bash-completion', 'completions', 'edgedns');
     assert.deepEqual(complete(script, ['edgedns', 'zo']), ['zone']);
-    assert.deepEqual(complete(script, ['edgedns', 'zone', '']), ['print', 'check', '-h', '--help']);
+    assert.deepEqual(complete(script, ['edgedns', 'zone', '']), [
+      'print',
+      'check',
+      'status',
+      'refresh',
+      '-h',
+      '--help',
+    ]);
     assert.deepEqual(complete(script, ['edgedns', 'announce', '']).slice(0, 2), ['announce', 'withdraw']);
     for (const { path, words } of commandTree(buildProgram())) {
       const offered = complete(script, ['edgedns', ...path, words.some((w) => !w.startsWith('-')) ? '' : '--']);

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 /** Folders whose types (only) another folder may import: metrics/ implements their observers, config/ holds their settings. */
 const TYPES_FROM: Record<string, string[]> = {
-  metrics: ['server', 'cache', 'resolver', 'client', 'zone', 'health', 'announce', 'identity', 'fleet'],
+  metrics: ['server', 'cache', 'resolver', 'client', 'zone', 'health', 'announce', 'identity', 'fleet', 'secondary'],
   config: ['cache'],
 };
 
@@ -24,6 +24,7 @@ const ALLOWED: Record<string, string[]> = {
   resolver: ['client', 'wire', 'core'],
   identity: ['wire', 'core'],
   server: ['zone', 'cache', 'resolver', 'identity', 'wire', 'core'],
+  secondary: ['server', 'client', 'zone', 'wire', 'core'],
   health: ['core'],
   announce: ['core'],
   fleet: ['core'],
@@ -32,6 +33,7 @@ const ALLOWED: Record<string, string[]> = {
   drill: ['client', 'core'],
   compose: ['config', 'zone', 'cache', 'resolver', 'identity', 'announce', 'wire', 'core'],
   process: [
+    'secondary',
     'compose',
     'config',
     'server',
@@ -45,6 +47,7 @@ const ALLOWED: Record<string, string[]> = {
     'core',
   ],
   node: [
+    'secondary',
     'process',
     'fleet',
     'compose',

@@ -396,9 +396,10 @@ describe('config: secondary zones and outgoing transfers', () => {
     assert.deepEqual(c.zones.secondary, []);
     assert.deepEqual(c.zones.transferTo, []);
   });
-  it('each problem named; a well-formed zone is refused while this version transfers nothing', () => {
-    assert.deepEqual(problemsOf({ zones: { secondary: [zone] } }), [
-      'c.yaml: zones.secondary: this version does not transfer zones yet (its TSIG and AXFR pieces are not wired in)',
+  it('each problem named; a well-formed zone is taken; transfers out are refused while this version has none', () => {
+    assert.deepEqual(problemsOf({ zones: { secondary: [zone] } }), []);
+    assert.deepEqual(problemsOf({ zones: { dir: 'zones', secondary: [{ ...zone, storeDir: './zones/' }] } }), [
+      'c.yaml: zones.secondary[0].storeDir: not zones.dir (every file there is loaded as a zone of its own); use a folder of its own',
     ]);
     assert.deepEqual(problemsOf({ zones: { transferTo: [{ address: '192.0.2.0/24' }] } }), [
       'c.yaml: zones.transferTo: this version does not transfer zones out yet',
