@@ -3,8 +3,10 @@
 #   scripts/install-deps.sh test    dig, kdig, unbound, bird2, exabgp, gobgpd, iproute2, systemd-analyze
 #                                   (and systemd-notify, systemd-sysusers), python3 (port-0 datagrams
 #                                   from a raw socket; the notify socket), named (bind9: the other DNS
-#                                   cookie implementation), promtool and prometheus (the alert rules
-#                                   and dashboard of deploy/monitoring/), man and groff (the man
+#                                   cookie implementation), dnssec-signzone (bind9-utils: the signed
+#                                   test zones), knotd (knot: the reference for signed answers),
+#                                   promtool and prometheus (the alert rules and dashboard of
+#                                   deploy/monitoring/), man and groff (the man
 #                                   page), setcap and capsh (the Kubernetes container run as its
 #                                   runtime runs it), python3-jsonschema and python3-yaml (the
 #                                   manifests checked against the Kubernetes schemas): the whole suite
@@ -21,6 +23,8 @@ case "${1:-test}" in
     need kdig knot-dnsutils
     need unbound unbound
     need named bind9
+    need dnssec-signzone bind9-utils
+    need knotd knot
     need bird bird2
     need exabgp exabgp
     need gobgpd gobgpd

@@ -240,7 +240,7 @@ export class Pipeline {
     if (why !== null)
       return this.#finish(x, probe, 'error', Rcode.SERVFAIL, 0, EMPTY_SECTIONS, null, [EDE.NOT_READY, why]);
     // 5. local zones answer everyone.
-    const ans = this.#zones.answer(x.key, x.qtype);
+    const ans = this.#zones.answer(x.key, x.qtype, x.edns !== null && x.edns.dnssecOk);
     if (ans) {
       x.zone = this.#zones.zoneOf(ans, x.key);
       return this.#finish(x, probe, 'zone', ans.rcode, ans.flags, ans.sections);

@@ -4,9 +4,9 @@
 // answers are kept decoded). So a reload costs the answering thread almost nothing, and a zone of
 // a million names is a few buffers to the garbage collector, not millions of objects.
 //
-//   image  = header · per zone: (data, table) · compiled table      (each its own bytes; in a
-//            file: u32 length + bytes)
-//   header = magic "EDZ2" · loadedAt f64 · zones u16 · per zone: origin · file · serial u32 ·
+//   image  = header · per zone: (data, table, chain) · compiled table      (each its own bytes;
+//            in a file: u32 length + bytes)
+//   header = magic "EDZ3" · loadedAt f64 · zones u16 · per zone: origin · file · serial u32 ·
 //            records u32 · digest (32 bytes) · types u16 × u16
 //   data   = node records and answers, big-endian:
 //            record = keyLen u8 · key · compiled u32 (offset, or NONE) · name u8+… · flags u8 ·
@@ -15,6 +15,8 @@
 //            answer = rcode u16 · flags u16 · bytes u32+… · an/ns/ar u16 · cuts u16 × (end u32,
 //                     an, ns, ar u16, required u8) · ttlOffsets u16 × u32
 //   table  = Uint32 slots, open addressing on hashKey(key): record offset + 1, 0 = empty
+//   chain  = Uint32 record offsets of a signed zone's NSEC or NSEC3 nodes in canonical order
+//            (dnssec.ts); empty for a zone that is not signed
 //   compiled table = Uint32 pairs (zone + 1, record offset): every node answered from its own zone
 //
 // Views handed out are into the image's own buffers, shared with nothing else.
@@ -25,8 +27,10 @@ import { T, nameFromText, nameKey } from '../wire/index.js';
 import type { CompiledAnswers, NodeAnswers, ZoneAnswer, ZoneInfo } from './store.js';
 import type { BuiltZone, RRset, Zone, ZoneNode, ZoneNodes } from './zone.js';
 import { ChunkReader, ChunkWriter } from './chunks.js';
+import type { Denial } from './dnssec.js';
+import { nsec3Params, pickAnswer } from './dnssec.js';
 
-const MAGIC = 0x45445a32; // "EDZ2"
+const MAGIC = 0x45445a33; // "EDZ3"
 const NONE = 0xffffffff;
 const FLAG_CUT = 1;
 /** Decoded nodes kept (per zone, and for answers) before the cache starts over. */
@@ -95,15 +99,20 @@ export function encodeImage(
   zones.forEach((zone, zi) => {
     const w = new ChunkWriter();
     const table = new Uint32Array(tableSize(zone.nodes.size));
+    const offsets = new Map<string, number>();
     for (const node of zone.nodes.values()) {
       const at = w.length;
       table[freeSlot(table, 1, node.key)] = at + 1;
+      offsets.set(node.key, at);
       const answers = answersOf(zone, node.key);
       if (answers) owned.push([zi, node.key, at]);
       writeNode(w, zone, node, answers);
     }
     w.cut();
-    chunks.push(w.chunks[0] as Uint8Array, new Uint8Array(table.buffer));
+    const chain = zone.denial?.chain;
+    const order = new Uint32Array(chain?.length ?? 0);
+    for (let i = 0; i < order.length; i++) order[i] = offsets.get((chain as Denial['chain']).key(i)) as number;
+    chunks.push(w.chunks[0] as Uint8Array, new Uint8Array(table.buffer), new Uint8Array(order.buffer));
   });
   const compiled = new Uint32Array(tableSize(owned.length) * 2);
   for (const [zi, key, at] of owned) {
@@ -240,13 +249,14 @@ export class ImageZone implements Zone {
   readonly soa: RRset;
   readonly nodes: ZoneNodes;
   readonly cuts: { has(key: string): boolean };
+  readonly denial: Denial | null;
   readonly #data: Uint8Array;
   readonly #reader: ChunkReader;
   readonly #table: Uint32Array;
   /** Decoded nodes (the same object for the same key while cached: lookups compare RRsets). */
   readonly #nodes = new Map<string, ZoneNode>();
 
-  constructor(info: ZoneInfo, types: readonly number[], data: Uint8Array, table: Uint8Array) {
+  constructor(info: ZoneInfo, types: readonly number[], data: Uint8Array, table: Uint8Array, chain: Uint8Array) {
     this.file = info.file;
     this.serial = info.serial;
     this.recordCount = info.records;
@@ -268,6 +278,16 @@ export class ImageZone implements Zone {
     this.key = apex.key;
     this.origin = apex.name;
     this.soa = soa;
+    const order = words(chain);
+    this.denial =
+      order.length === 0
+        ? null
+        : { chain: { length: order.length, key: (i) => this.#keyAt(order[i] as number) }, nsec3: nsec3Params(apex) };
+  }
+
+  #keyAt(at: number): string {
+    const d = this.#data;
+    return Buffer.from(d.buffer, d.byteOffset + at + 1, d[at] as number).toString('latin1');
   }
 
   /** Offset of the record of `key` in the data, or -1. */
@@ -354,7 +374,7 @@ class ImageAnswers implements CompiledAnswers {
     this.#table = words(table);
   }
 
-  find(key: string, qtype: number): ZoneAnswer | null | undefined {
+  find(key: string, qtype: number, dnssec: boolean): ZoneAnswer | null | undefined {
     let node = this.#hot.get(key);
     if (node === undefined) {
       node = this.#lookup(key);
@@ -362,7 +382,7 @@ class ImageAnswers implements CompiledAnswers {
       if (this.#hot.size >= DECODED_MAX) this.#hot.clear();
       this.#hot.set(key, node);
     }
-    return node && (node.byType.get(qtype) ?? node.fallback ?? null);
+    return node && pickAnswer(node, qtype, dnssec);
   }
 
   #lookup(key: string): NodeAnswers | null | undefined {
@@ -384,14 +404,15 @@ export function openImage(image: ZoneImage): { zones: ImageZone[]; compiled: Com
   const [head, ...rest] = image.chunks;
   if (!head) throw new EdgeError(ErrorCode.ZONE_READ, 'empty zone image');
   const { header, types } = readHeader(head);
-  if (rest.length !== header.zones.length * 2 + 1)
+  if (rest.length !== header.zones.length * 3 + 1)
     throw new EdgeError(ErrorCode.ZONE_READ, `zone image: ${rest.length} chunks for ${header.zones.length} zones`);
   for (const [i, t] of rest.entries()) {
-    if (i % 2 === 1 || i === rest.length - 1) checkTable(t, i === rest.length - 1 ? 2 : 1);
+    if (i % 3 === 1 || i === rest.length - 1) checkTable(t, i === rest.length - 1 ? 2 : 1);
   }
-  const zones = header.zones.map(
-    (info, i) => new ImageZone(info, types[i] ?? [], rest[i * 2] as Uint8Array, rest[i * 2 + 1] as Uint8Array),
-  );
+  const zones = header.zones.map((info, i) => {
+    const [data, table, chain] = rest.slice(i * 3, i * 3 + 3) as [Uint8Array, Uint8Array, Uint8Array];
+    return new ImageZone(info, types[i] ?? [], data, table, chain);
+  });
   return { zones, compiled: new ImageAnswers(zones, rest.at(-1) as Uint8Array), loadedAt: header.loadedAt };
 }
 

@@ -3,8 +3,10 @@
 //
 //   ZoneStore
 //   ├─ zones:    origin key → Zone (nodes → RRsets)
-//   ├─ compiled: owner key  → { byType: qtype → Answer, fallback: Answer }   (every node, at load)
-//   ├─ templates: encloser/cut node → qtype → template   (NXDOMAIN, wildcard, below a cut: synth.ts)
+//   ├─ compiled: owner key  → { byType: qtype → Answer, fallback: Answer }   (every node, at load;
+//   │                         a signed zone's nodes also their DO=1 answers: dnssec.ts)
+//   ├─ templates: encloser/cut node → qtype → template   (NXDOMAIN, wildcard, below a cut: synth.ts;
+//   │                         DO=1 in a signed zone: also per covering NSEC/NSEC3, in an LRU)
 //   └─ synth:    LRU "qtype|key" → Answer   (DNAME, a template's label collision, rare CNAME types)
 
 import { readdirSync } from 'node:fs';
@@ -19,6 +21,7 @@ import { parseZoneFile } from './parse.js';
 import { SynthTemplates, synthCounts, writeResolution } from './synth.js';
 import type { BuiltZone, Zone } from './zone.js';
 import { buildZone } from './zone.js';
+import { DO_FALLBACK, DO_KEY, HASHED, pickAnswer } from './dnssec.js';
 import type { ZoneImage } from './image.js';
 import { encodeImage } from './image.js';
 
@@ -32,20 +35,21 @@ export interface ZoneAnswer {
 /** Where the answers compiled at load are found: a node's answer for a type; null when the node
  * has none for it (a CNAME asked an uncommon type: resolved per name); undefined: no such node. */
 export interface CompiledAnswers {
-  find(key: string, qtype: number): ZoneAnswer | null | undefined;
+  find(key: string, qtype: number, dnssec: boolean): ZoneAnswer | null | undefined;
 }
 
 /** Compiled answers held in a Map, as a store compiled in place has them. */
 class MapAnswers implements CompiledAnswers {
   readonly byKey = new Map<string, NodeAnswers>();
 
-  find(key: string, qtype: number): ZoneAnswer | null | undefined {
+  find(key: string, qtype: number, dnssec: boolean): ZoneAnswer | null | undefined {
     const node = this.byKey.get(key);
-    return node && (node.byType.get(qtype) ?? node.fallback ?? null);
+    return node && pickAnswer(node, qtype, dnssec);
   }
 }
 
 export interface NodeAnswers {
+  /** By type; in a signed zone also the DO=1 answers, by type + DO_KEY and DO_FALLBACK (dnssec.ts). */
   byType: Map<number, ZoneAnswer>;
   /** The answer for every other type; absent at a CNAME, whose chain depends on the type. */
   fallback: ZoneAnswer | undefined;
@@ -88,6 +92,8 @@ export class ZoneStore implements ZoneIndex {
   /** Each zone's origin in presentation form, by key (the per-zone metrics' label). */
   readonly #names = new Map<string, string>();
   readonly #zoneOfAnswer = new WeakMap<ZoneAnswer, string | null>();
+  /** Some zone is signed: a DO=1 answer made per name is not the plain one (kept apart in the LRU). */
+  readonly #signed: boolean;
   readonly loadedAt: number;
 
   /** Zones just built: every node's answers are compiled here. */
@@ -100,6 +106,7 @@ export class ZoneStore implements ZoneIndex {
       this.#names.set(z.key, keyToText(z.key));
       for (let k: string | undefined = z.key; k !== undefined; k = parentKey(k)) this.#ancestors.add(k);
     }
+    this.#signed = zones.some((z) => z.denial !== null);
     this.loadedAt = loadedAt;
     if (compiled) this.#compiled = compiled;
     else {
@@ -146,33 +153,37 @@ export class ZoneStore implements ZoneIndex {
     return name;
   }
 
-  /** The answer for a question, or undefined when the name is under no local zone. */
-  answer(key: string, qtype: number): ZoneAnswer | undefined {
-    const pre = this.#compiled.find(key, qtype);
+  /**
+   * The answer for a question, or undefined when the name is under no local zone. `dnssec`: the
+   * query's DO bit (a signed zone's answers then carry their RRSIGs and proofs).
+   */
+  answer(key: string, qtype: number, dnssec = false): ZoneAnswer | undefined {
+    const pre = this.#compiled.find(key, qtype, dnssec);
     if (pre) return pre;
     if (pre === undefined) {
       const zone = this.findZone(key);
       if (!zone) return undefined; // not ours: forwarded
-      const t = (this.#templates ??= new SynthTemplates(this, this.#zones.values())).answer(zone, key, qtype);
+      const templates = (this.#templates ??= new SynthTemplates(this, this.#zones.values()));
+      const t = templates.answer(zone, key, qtype, dnssec);
       if (t) {
         synthCounts.template++;
         return t;
       }
     }
-    return this.answerPerName(key, qtype);
+    return this.answerPerName(key, qtype, dnssec && this.#signed);
   }
 
   /**
    * The answer resolved and compiled for this very name (kept in an LRU): what every name that is
    * not a node got before templates, their fallback, and the reference the tests compare them to.
    */
-  answerPerName(key: string, qtype: number): ZoneAnswer | undefined {
+  answerPerName(key: string, qtype: number, dnssec = false): ZoneAnswer | undefined {
     synthCounts.perName++;
-    const ck = `${qtype}|${key}`;
+    const ck = `${dnssec ? 'do|' : ''}${qtype}|${key}`;
     const hit = this.#synth.get(ck);
     if (hit) return hit;
     const qname = keyToWire(key);
-    const res = resolve(this, qname, qtype);
+    const res = resolve(this, qname, qtype, dnssec);
     if (!res) return undefined;
     const answer = compile(res, qname);
     this.#synth.set(ck, answer);
@@ -203,9 +214,11 @@ export class ZoneStore implements ZoneIndex {
   }
 
   #compileZone(zone: BuiltZone, into: Map<string, NodeAnswers>): void {
+    const signed = zone.denial !== null;
     for (const node of zone.nodes.values()) {
-      // A node under a child zone that is also loaded is answered from the child.
-      if (this.findZone(node.key) !== zone) continue;
+      // A node under a child zone that is also loaded is answered from the child; NSEC3 nodes are
+      // no names (dnssec.ts).
+      if (node.key.startsWith(HASHED) || this.findZone(node.key) !== zone) continue;
       const qname = node.name;
       const isAlias = node.rrsets.has(T.CNAME);
       const types = new Set<number>([...node.rrsets.keys(), T.ANY]);
@@ -213,8 +226,14 @@ export class ZoneStore implements ZoneIndex {
       // A CNAME's answer depends on the type asked: compile the common ones now, others on use.
       if (isAlias) for (const t of [T.A, T.AAAA]) types.add(t);
       const byType = new Map<number, ZoneAnswer>();
-      for (const t of types) byType.set(t, compile(resolve(this, qname, t) as Resolution, qname));
-      const fallback = isAlias ? undefined : compile(resolve(this, qname, ABSENT_TYPE) as Resolution, qname);
+      const compileFor = (t: number, dnssec: boolean): ZoneAnswer =>
+        compile(resolve(this, qname, t, dnssec) as Resolution, qname);
+      for (const t of types) {
+        byType.set(t, compileFor(t, false));
+        if (signed) byType.set(t + DO_KEY, compileFor(t, true));
+      }
+      const fallback = isAlias ? undefined : compileFor(ABSENT_TYPE, false);
+      if (signed && !isAlias) byType.set(DO_FALLBACK, compileFor(ABSENT_TYPE, true));
       into.set(node.key, { byType, fallback });
     }
   }

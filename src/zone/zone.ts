@@ -15,6 +15,8 @@ import {
   typeName,
 } from '../wire/index.js';
 import type { ZoneRecord } from './parse.js';
+import type { Denial } from './dnssec.js';
+import { HASHED, buildDenial, isHashedNode } from './dnssec.js';
 
 export interface RRset {
   owner: Uint8Array;
@@ -58,6 +60,8 @@ export interface Zone {
   digest: string;
   /** Every RR type the zone holds. */
   types: ReadonlySet<number>;
+  /** The NSEC or NSEC3 chain of a signed zone (dnssec.ts); null when the zone is not signed. */
+  denial: Denial | null;
 }
 
 /** A zone just built from records: its nodes can be walked (to compile, digest, encode). */
@@ -95,8 +99,16 @@ export function buildZone(records: readonly ZoneRecord[], origin: Uint8Array, fi
     set.rdatas.push(r.rdata);
     count++;
   }
+  // NSEC3 records are no names of the zone's tree: kept apart, under keys no name has.
+  for (const [k, node] of [...nodes]) {
+    if (!isHashedNode(node)) continue;
+    nodes.delete(k);
+    node.key = HASHED + k;
+    nodes.set(node.key, node);
+  }
   // Empty non-terminals exist as nodes without data (RFC 4592 §2.2.2).
   for (const k of [...nodes.keys()]) {
+    if (k.startsWith(HASHED)) continue;
     for (let p = parentKey(k); p !== undefined && p.length > key.length && !nodes.has(p); p = parentKey(p)) {
       nodes.set(p, { key: p, name: keyToWire(p), rrsets: new Map() });
     }
@@ -127,6 +139,7 @@ export function buildZone(records: readonly ZoneRecord[], origin: Uint8Array, fi
       problems.push(`${file}: ${keyToText(node.key)} has more than one DNAME`);
   }
   for (const node of nodes.values()) {
+    if (node.key.startsWith(HASHED)) continue;
     // RFC 6672 §2.4: no data below a DNAME.
     for (let p = parentKey(node.key); p !== undefined && p.length >= key.length; p = parentKey(p)) {
       if (nodes.get(p)?.rrsets.has(T.DNAME) && node.rrsets.size > 0) {
@@ -153,7 +166,9 @@ export function buildZone(records: readonly ZoneRecord[], origin: Uint8Array, fi
   const serial = soaSerial(soaSet.rdatas[0] as Uint8Array);
   const types = new Set<number>();
   for (const n of nodes.values()) for (const t of n.rrsets.keys()) types.add(t);
-  return { origin, key, file, nodes, soa: soaSet, serial, cuts, recordCount: count, digest: zoneDigest(nodes), types };
+  const denial = buildDenial(apex as ZoneNode, nodes.values());
+  const digest = zoneDigest(nodes);
+  return { origin, key, file, nodes, soa: soaSet, serial, cuts, recordCount: count, digest, types, denial };
 }
 
 /** The content of a zone, independent of the order of its file: names, types and RDATA sorted. */

@@ -203,6 +203,8 @@ async function udpFlood(o: {
   ms: number;
   perTick: number;
   nameOf: (i: number) => readonly [string, string];
+  /** DO=1 on every query (EDNS). */
+  dnssec?: boolean;
 }): Promise<{ sent: number; answered: number }> {
   const { sock, answered } = await udpAttacker(o.from);
   let sent = 0;
@@ -216,7 +218,7 @@ async function udpFlood(o: {
       );
       for (; sent < due; sent++) {
         const [name, type] = o.nameOf(sent);
-        sock.send(query(name, type, { id: sent & 0xffff }), o.port, '127.0.0.1');
+        sock.send(query(name, type, { id: sent & 0xffff, dnssec: o.dnssec === true }), o.port, '127.0.0.1');
       }
       await sleep(10);
     }
@@ -230,17 +232,23 @@ async function udpFlood(o: {
 /** The names `randomNames` asks under: NXDOMAIN, wildcard, below a cut, below a cut deeper down. */
 export const RANDOM_NAME_SUFFIXES = ['example.test', 'wild.example.test', 'sub.example.test', 'a.b.dc1.example.test'];
 
-/** Random names under a hosted zone, every name new, `perTick` queries every 10 ms for `ms`; a third TXT. */
+/**
+ * Random names under a hosted zone, every name new, `perTick` queries every 10 ms for `ms`; a third
+ * TXT. `suffixes`: where (RANDOM_NAME_SUFFIXES by default); `dnssec`: DO=1 on every query.
+ */
 export function randomNames(o: {
   port: number;
   from: string;
   ms: number;
   perTick: number;
+  suffixes?: readonly string[];
+  dnssec?: boolean;
 }): Promise<{ sent: number; answered: number }> {
+  const suffixes = o.suffixes ?? RANDOM_NAME_SUFFIXES;
   return udpFlood({
     ...o,
     nameOf: (i) => [
-      `${Math.random().toString(36).slice(2, 12)}${i.toString(36)}.${RANDOM_NAME_SUFFIXES[i % RANDOM_NAME_SUFFIXES.length]}`,
+      `${Math.random().toString(36).slice(2, 12)}${i.toString(36)}.${suffixes[i % suffixes.length]}`,
       i % 3 === 0 ? 'TXT' : 'A',
     ],
   });

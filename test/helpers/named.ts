@@ -1,14 +1,13 @@
 // BIND's named as the other implementation: started in the foreground (`named -g`) in its own
 // temporary folder, on 127.0.0.1 and a free port, authoritative for one tiny zone, no rndc; stopped
 // by its pid.
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../bench/procs.ts';
 import type { TsigKey } from '../../src/wire/index.ts';
 import { dig } from './dig.ts';
+import { startDaemon } from './daemon.ts';
 import { tempDir } from './tmp.ts';
 
 export interface NamedOptions {
@@ -62,6 +61,22 @@ export function namedPath(): string | undefined {
   return found.status === 0 ? found.stdout.trim() || undefined : undefined;
 }
 
+/** named.conf's options (an authority on 127.0.0.1:`port`, everything in `dir`), `extra` lines
+ * inside them, and no control channel. */
+export function namedOptions(dir: string, port: number, extra: string): string {
+  return `options {
+  directory "${dir}";
+  pid-file "${join(dir, 'named.pid')}";
+  session-keyfile "${join(dir, 'session.key')}";
+  managed-keys-directory "${dir}";
+  listen-on port ${port} { 127.0.0.1; };
+  listen-on-v6 { none; };
+  recursion no;
+  dnssec-validation no;
+${extra}};
+controls { };`;
+}
+
 export async function startNamed(opts: NamedOptions = {}): Promise<RunningNamed> {
   const bin = namedPath();
   if (!bin) throw new Error('named (BIND 9) is not installed: scripts/install-deps.sh test installs bind9');
@@ -75,20 +90,14 @@ export async function startNamed(opts: NamedOptions = {}): Promise<RunningNamed>
   const conf = join(dir, 'named.conf');
   writeFileSync(
     conf,
-    `options {
-  directory "${dir}";
-  pid-file "${join(dir, 'named.pid')}";
-  session-keyfile "${join(dir, 'session.key')}";
-  managed-keys-directory "${dir}";
-  listen-on port ${port} { 127.0.0.1; };
-  listen-on-v6 { none; };
-  recursion no;
-  dnssec-validation no;
-  notify ${opts.notifyPort ? 'explicit' : 'no'};
+    `${namedOptions(
+      dir,
+      port,
+      `  notify ${opts.notifyPort ? 'explicit' : 'no'};
   notify-delay 0;
 ${opts.cookieSecret ? `  cookie-secret "${opts.cookieSecret}";\n` : ''}  require-server-cookie ${opts.requireServerCookie ? 'yes' : 'no'};
-};
-controls { };
+`,
+    )}
 ${keyClause}zone "${NAMED_ZONE}" {
   type primary; file "${join(dir, 'zone.db')}";
   allow-transfer { ${k ? `key "${k.name}";` : 'none;'} };
@@ -96,42 +105,17 @@ ${opts.updates && k ? `  allow-update { key "${k.name}"; };\n` : ''}${opts.notif
 `,
   );
   // As root, named keeps running as root (no -u): it only binds an unprivileged port here.
-  const child: ChildProcess = spawn(bin, ['-g', '-4', '-n', '1', '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (s: string) => {
-    if (stderr.length < 200_000) stderr += s;
-  });
-  const exited = once(child, 'exit');
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      process.kill(child.pid, 'SIGTERM');
-      const timer = setTimeout(
-        () => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'),
-        5000,
-      );
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
   // Ready when it answers the zone's SOA (without a cookie: require-server-cookie spares cookie-less clients).
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      await stop();
-      throw new Error(`named exited (${child.exitCode ?? child.signalCode}) before answering:\n${stderr.slice(-3000)}`);
-    }
-    const r = await dig({ host: '127.0.0.1', port }, ['+time=1', '+nocookie', NAMED_ZONE, 'SOA']).catch(
-      () => undefined,
-    );
-    if (r?.status === 'NOERROR') break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`named did not answer on 127.0.0.1:${port} within 15 s:\n${stderr.slice(-3000)}`);
-    }
-    await new Promise((res) => setTimeout(res, 100));
-  }
+  const d = await startDaemon({
+    name: 'named',
+    bin,
+    args: ['-g', '-4', '-n', '1', '-c', conf],
+    dir,
+    ready: async () =>
+      (await dig({ host: '127.0.0.1', port }, ['+time=1', '+nocookie', NAMED_ZONE, 'SOA']).catch(() => undefined))
+        ?.status === 'NOERROR',
+    what: `named answering on 127.0.0.1:${port}`,
+  });
   // pid is set: the process answered queries.
   const update = async (commands: string[]): Promise<void> => {
     if (!k) throw new Error('updates need a transferKey');
@@ -143,5 +127,5 @@ ${opts.updates && k ? `  allow-update { key "${k.name}"; };\n` : ''}${opts.notif
     });
     if (r.status !== 0) throw new Error(`nsupdate failed (${r.status}): ${r.stderr}`);
   };
-  return { host: '127.0.0.1', port, pid: child.pid as number, zone: NAMED_ZONE, log: () => stderr, stop, update };
+  return { host: '127.0.0.1', port, zone: NAMED_ZONE, ...d, update };
 }

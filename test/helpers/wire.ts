@@ -7,15 +7,24 @@ import dnsPacket from 'dns-packet';
 export function query(
   name: string,
   type: string,
-  opts: { id?: number; rd?: boolean; edns?: boolean; nsid?: boolean; udpSize?: number; class?: string } = {},
+  opts: {
+    id?: number;
+    rd?: boolean;
+    edns?: boolean;
+    nsid?: boolean;
+    udpSize?: number;
+    class?: string;
+    /** EDNS with the DO bit (RFC 3225). */
+    dnssec?: boolean;
+  } = {},
 ): Buffer {
   const additionals: dnsPacket.Answer[] = [];
-  if (opts.edns || opts.nsid) {
+  if (opts.edns || opts.nsid || opts.dnssec) {
     additionals.push({
       type: 'OPT',
       name: '.',
       udpPayloadSize: opts.udpSize ?? 1232,
-      flags: 0,
+      flags: opts.dnssec ? dnsPacket.DNSSEC_OK : 0,
       options: opts.nsid ? [{ code: 3, data: Buffer.alloc(0) }] : [],
     } as unknown as dnsPacket.Answer);
   }
