@@ -2,10 +2,13 @@
 // and a minimal Node.js responder (the platform's ceiling), on loopback, measured alternately over
 // several rounds with dnsperf. Prints a table with the ratios and writes bench-report.json.
 //
-//   node --import tsx bench/run.ts [--rounds 3] [--seconds 5] [--workloads zone,zone-nx,zone-wild,hit,miss,tcp,mix,hostile] [--cpu-qps 30000] [--attacks tcp-slots,...]
+//   node --import tsx bench/run.ts [--rounds 3] [--seconds 5] [--workloads zone,zone-signed,zone-nx,zone-wild,hit,miss,tcp,mix,hostile] [--cpu-qps 30000] [--attacks tcp-slots,...]
 //
 // hostile is the table of attacks (bench/hostile.ts): each attack of the hostile tests against a
 // fresh edgedns while a legitimate client asks; --attacks picks some of them (all by default).
+//
+// zone-signed asks the zone answers' kind of questions with DO=1 of a zone signed with NSEC3 (made
+// here by dnssec-signzone, RFC 9276 parameters): every answer carries its RRSIGs and proofs.
 //
 // zone-nx and zone-wild are random-label floods under the hosted zone (1M distinct names each, a
 // fresh name per query): NXDOMAIN and wildcard synthesis, the cheapest attack on an authority.
@@ -25,6 +28,7 @@ import type { HostileRow } from './hostile.ts';
 import { HOSTILE_ATTACKS, formatHostile, runHostile } from './hostile.ts';
 import { Processes, freePort, treeOf } from './procs.ts';
 import { unboundConfig, unboundServer } from './unbound.ts';
+import { signZone } from '../test/helpers/signed.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -34,7 +38,7 @@ const arg = (name: string, def: string): string => {
 };
 const ROUNDS = Math.min(Number(arg('rounds', '3')), 10);
 const SECONDS = Math.min(Number(arg('seconds', '5')), 30);
-const KNOWN = ['zone', 'zone-nx', 'zone-wild', 'hit', 'miss', 'tcp', 'mix', 'hostile'] as const;
+const KNOWN = ['zone', 'zone-signed', 'zone-nx', 'zone-wild', 'hit', 'miss', 'tcp', 'mix', 'hostile'] as const;
 const WORKLOADS = arg('workloads', KNOWN.join(',')).split(',');
 const ATTACKS = arg('attacks', HOSTILE_ATTACKS.join(',')).split(',');
 for (const [what, given, known] of [
@@ -122,6 +126,20 @@ const zoneNames = [
   'x.wild.example.test A',
 ];
 writeFileSync(join(dir, 'zone.txt'), `${zoneNames.join('\n')}\n`);
+/** The signed zone (zone-signed): positive answers, NXDOMAIN, NODATA, a wildcard, a referral. */
+const signed = WORKLOADS.includes('zone-signed') ? signZone(dir, 'signed3.test.', 'nsec3') : null;
+const signedNames = [
+  'www.signed3.test A',
+  'signed3.test DNSKEY',
+  'signed3.test SOA',
+  'mail.signed3.test AAAA',
+  'alias.signed3.test A',
+  'x.wild.signed3.test A',
+  'nothere.signed3.test A',
+  'www.signed3.test MX',
+  'host.secure.signed3.test A',
+];
+writeFileSync(join(dir, 'zone-signed.txt'), `${signedNames.join('\n')}\n`);
 const hits = Array.from({ length: 1000 }, (_, i) => `h${i}.bench.test A`);
 writeFileSync(join(dir, 'hit.txt'), `${hits.join('\n')}\n`);
 /** 1M distinct random labels under `suffix`, written once: dnsperf reads the file in order. */
@@ -189,6 +207,7 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
       zoneFile: join(ROOT, 'zones', 'example.test.zone'),
       zone: 'example.test.',
       upstreamPort,
+      signed: signed && { zone: signed.origin, zoneFile: signed.file },
     }),
   );
   for (const [file, port, workers] of [
@@ -202,7 +221,7 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
     const yaml = [
       `listen: ["127.0.0.1:${port}"]`,
       `workers: ${workers}`,
-      `zones: { dir: ${JSON.stringify(join(ROOT, 'zones'))} }`,
+      `zones: { dir: ${JSON.stringify(join(ROOT, 'zones'))}, files: ${JSON.stringify(signed ? [{ file: signed.file, origin: signed.origin }] : [])} }`,
       `upstreams: ["127.0.0.1:${upstreamPort}"]`,
       'rateLimit: null',
       'admin: { listen: null, socket: null }',
@@ -263,6 +282,7 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
     w === 'zone' || w === 'hit' ? [...serversFor(w), 'edgedns-w2'] : serversFor(w);
   const dataFor = (w: Workload, n: number): string => {
     if (w === 'zone') return join(dir, 'zone.txt');
+    if (w === 'zone-signed') return join(dir, 'zone-signed.txt');
     if (w === 'zone-nx') return randomNamesFile('example.test');
     if (w === 'zone-wild') return randomNamesFile('wild.example.test');
     return w === 'hit' || w === 'tcp' ? join(dir, 'hit.txt') : w === 'miss' ? missFile(n) : mixFile(n);
@@ -305,7 +325,8 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
   async function measure(w: Workload, s: Measured): Promise<Round> {
     const { port, proc } = servers[s];
     const pid = proc.pid as number;
-    const mode = w === 'tcp' ? ['-m', 'tcp', '-O', 'num-queries-per-conn=1000'] : [];
+    // zone-signed: EDNS with DO=1 on every query (dnsperf -D).
+    const mode = w === 'tcp' ? ['-m', 'tcp', '-O', 'num-queries-per-conn=1000'] : w === 'zone-signed' ? ['-D'] : [];
     // Max QPS: 8 clients, 200 outstanding.
     const max = parseDnsperf(
       await run(
@@ -419,12 +440,12 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
   const get = (w: Workload, s: Server) => report.find((x) => x.workload === w && x.server === s);
   const ratio = (a?: number | null, b?: number | null): string => (a && b ? (a / b).toFixed(2) : '-');
   const lines = [
-    'workload  server   qps (median [min-max])   avg ms@10k  p99 ms@10k  CPU ms/1k  RSS MB  ×unbound  ×minimal',
+    'workload    server   qps (median [min-max])   avg ms@10k  p99 ms@10k  CPU ms/1k  RSS MB  ×unbound  ×minimal',
   ];
   for (const x of report) {
     const qps = `${x.qps} [${x.qpsMin}-${x.qpsMax}]`;
     lines.push(
-      `${x.workload.padEnd(9)} ${x.server.padEnd(8)} ${qps.padEnd(24)} ${String(x.avgMs).padEnd(11)} ${String(x.p99Ms).padEnd(11)} ${String(x.cpuPer1k).padEnd(10)} ${String(x.rssMb).padEnd(7)} ${x.server === 'edgedns' ? ratio(x.qps, get(x.workload, 'unbound')?.qps) : ''}${x.server === 'edgedns' ? `  ${ratio(x.qps, get(x.workload, 'minimal')?.qps)}` : ''}`,
+      `${x.workload.padEnd(11)} ${x.server.padEnd(8)} ${qps.padEnd(24)} ${String(x.avgMs).padEnd(11)} ${String(x.p99Ms).padEnd(11)} ${String(x.cpuPer1k).padEnd(10)} ${String(x.rssMb).padEnd(7)} ${x.server === 'edgedns' ? ratio(x.qps, get(x.workload, 'unbound')?.qps) : ''}${x.server === 'edgedns' ? `  ${ratio(x.qps, get(x.workload, 'minimal')?.qps)}` : ''}`,
     );
   }
   if (upstreamDirectQps.length)
@@ -452,6 +473,11 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
       `workers, ${w}: 1 worker ${Math.round(one)} q/s, 2 workers ${Math.round(two)} q/s (×${ratio(two, one)}); CPU at ${FIXED_QPS} q/s ${medOf(w, 'edgedns', (r) => r.cpuPer1k)?.toFixed(1)} → ${medOf(w, 'edgedns-w2', (r) => r.cpuPer1k)?.toFixed(1)} ms/1k`,
     );
   }
+  const signedQps = get('zone-signed', 'edgedns')?.qps;
+  if (signedQps !== undefined)
+    lines.push(
+      `signed zone, DO=1: edgedns ${signedQps} q/s, ×${ratio(signedQps, get('zone', 'edgedns')?.qps)} of zone (unsigned, no DO); CPU at ${FIXED_QPS} q/s ${get('zone-signed', 'edgedns')?.cpuPer1k} against ${get('zone', 'edgedns')?.cpuPer1k} ms/1k`,
+    );
   for (const w of ['zone-nx', 'zone-wild'] as const) {
     const x = get(w, 'edgedns')?.qps;
     if (x !== undefined)

@@ -7,6 +7,8 @@ export interface UnboundConfigOptions {
   zoneFile: string;
   zone: string;
   upstreamPort: number;
+  /** Another auth-zone (the signed zone of zone-signed), answered with its DNSSEC records. */
+  signed?: { zone: string; zoneFile: string } | null;
 }
 
 /**
@@ -46,12 +48,16 @@ export function unboundConfig(o: UnboundConfigOptions): string {
   incoming-num-tcp: 100
   # Unbound answers the special-use name test. (RFC 6761) itself unless told not to.
   local-zone: "test." nodefault
-auth-zone:
-  name: "${o.zone}"
-  zonefile: "${o.zoneFile}"
+${[{ zone: o.zone, zoneFile: o.zoneFile }, ...(o.signed ? [o.signed] : [])]
+  .map(
+    (z) => `auth-zone:
+  name: "${z.zone}"
+  zonefile: "${z.zoneFile}"
   for-downstream: yes
   for-upstream: no
-forward-zone:
+`,
+  )
+  .join('')}forward-zone:
   name: "."
   forward-addr: 127.0.0.1@${o.upstreamPort}
 `;

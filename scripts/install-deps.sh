@@ -12,7 +12,8 @@
 #                                   manifests checked against the Kubernetes schemas): the whole suite
 #   scripts/install-deps.sh lab     bird2, iproute2, dig, unbound (the shared upstream), nftables
 #                                   (the blackhole drills) and dnsperf (the attack), for `make lab-up`
-#   scripts/install-deps.sh bench   dnsperf, unbound and python3 (port-0 datagrams), for `make bench`
+#   scripts/install-deps.sh bench   dnsperf, unbound, python3 (port-0 datagrams) and dnssec-signzone
+#                                   (the signed zone of zone-signed), for `make bench`
 # Daemons are kept from auto-starting while they are installed (policy-rc.d exits 101).
 set -euo pipefail
 want=()
@@ -54,6 +55,7 @@ case "${1:-test}" in
     ;;
   bench)
     need dig bind9-dnsutils
+    need dnssec-signzone bind9-utils
     need dnsperf dnsperf
     need unbound unbound
     need python3 python3
