@@ -55,6 +55,7 @@ format: $(NODE_MODULES)
 # times): 600 s each.
 test: build typecheck
 	@scripts/install-deps.sh test
+	@scripts/install-deps.sh lab
 	node --import tsx --test --test-concurrency=2 --test-timeout=180000 $(UNIT_TESTS) $(INTEGRATION_TESTS)
 	node --import tsx --test --test-timeout=900000 $(LAB_TESTS)
 	node --import tsx --test --test-concurrency=1 --test-timeout=600000 $(HOSTILE_TESTS)
@@ -64,6 +65,7 @@ unit: build
 
 integration: build
 	@scripts/install-deps.sh test
+	@scripts/install-deps.sh lab
 	node --import tsx --test --test-concurrency=2 --test-timeout=180000 $(INTEGRATION_TESTS)
 	node --import tsx --test --test-timeout=900000 $(LAB_TESTS)
 
