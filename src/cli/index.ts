@@ -96,6 +96,14 @@ function serveCommand(program: Command): void {
     .option('--workers <n>', 'processes answering DNS on the same sockets (default 1: this one)', (v) =>
       /^\d+$/.test(v) ? Number(v) : v,
     )
+    .option('--dot <address:port>', 'DNS over TLS listen address, repeatable; replaces dot.listen (port 853)', collect)
+    .option(
+      '--doh <address:port>',
+      'DNS over HTTPS listen address, repeatable; replaces doh.listen (port 443)',
+      collect,
+    )
+    .option('--tls-cert <file>', 'PEM certificate chain of the DoT and DoH listeners (tls.certFile)')
+    .option('--tls-key <file>', 'PEM private key of the DoT and DoH listeners (tls.keyFile)')
     .action(
       async (opts: {
         config?: string;
@@ -108,9 +116,15 @@ function serveCommand(program: Command): void {
         admin?: string;
         adminSocket?: string;
         workers?: number;
+        dot?: string[];
+        doh?: string[];
+        tlsCert?: string;
+        tlsKey?: string;
       }) => {
         if (opts.authoritativeOnly && opts.upstream)
           throw usage('--authoritative-only and --upstream exclude each other');
+        if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined))
+          throw usage('--tls-cert and --tls-key go together');
         const { EdgeNode } = await import('../node/index.js');
         // Out of the environment before anything runs: the node's children must not speak for it.
         const notifySocket = takeNotifySocket();
@@ -126,6 +140,10 @@ function serveCommand(program: Command): void {
             ...(opts.admin !== undefined && { admin: opts.admin }),
             ...(opts.adminSocket !== undefined && { adminSocket: opts.adminSocket }),
             ...(opts.workers !== undefined && { workers: opts.workers }),
+            ...(opts.dot !== undefined && { dot: opts.dot }),
+            ...(opts.doh !== undefined && { doh: opts.doh }),
+            ...(opts.tlsCert !== undefined && { tlsCert: opts.tlsCert }),
+            ...(opts.tlsKey !== undefined && { tlsKey: opts.tlsKey }),
             ...(notifySocket !== undefined && { notifySocket }),
           }),
         );

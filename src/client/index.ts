@@ -3,8 +3,9 @@
 export { checkReply, randomId } from './query.js';
 export type { Question, ReplyCheck } from './query.js';
 export { ExchangeError, UdpTransport, checkSource, tcpExchange, tcpRoundTrip } from './transport.js';
-export type { Endpoint, MismatchReason } from './transport.js';
-export { probeNsid, probeQuestion, probeTcp, probeUdp, sentinel } from './probe.js';
+export type { Endpoint, ExchangeTransport, MismatchReason, SecureConnect } from './transport.js';
+export { certificateProblem, dohRoundTrip } from './secure.js';
+export { probeDoh, probeDot, probeNsid, probeQuestion, probeTcp, probeUdp, sentinel } from './probe.js';
 export type { ProbeCookie, ProbeQuestion, ProbeTarget } from './probe.js';
 export { STREAM_LIMITS, responseOpt, runStream } from './stream.js';
 export type { ResponseOpt, Sample, StreamOptions } from './stream.js';

@@ -18,7 +18,9 @@ import {
 import type { Question } from './query.js';
 import { randomId } from './query.js';
 import { responseOpt } from './stream.js';
-import { ExchangeError, UdpTransport, tcpExchange } from './transport.js';
+import { ExchangeError, UdpTransport, checkReplyOrThrow, tcpExchange } from './transport.js';
+import type { ExchangeTransport } from './transport.js';
+import { dohRoundTrip, selfDot } from './secure.js';
 
 export interface ProbeTarget {
   host: string;
@@ -85,11 +87,12 @@ const probes = new UdpTransport({ v4: null, v6: null }, () => {});
 
 /** Run one probe; every failure is an Error whose message starts with the transport and address. */
 async function probe(
-  transport: 'UDP' | 'TCP',
+  transport: ExchangeTransport,
   t: ProbeTarget,
   pq: ProbeQuestion,
   timeoutMs: number,
   cookie?: ProbeCookie,
+  dohPath = '',
 ): Promise<string> {
   const from = probeSource(t.host);
   try {
@@ -97,10 +100,14 @@ async function probe(
     const build = (id: number): Buffer => buildProbe(q, id, cookie?.(from));
     // From the address it probes (the cookie is minted for it); connected, so a closed port is
     // reported at once (ICMP port unreachable → ECONNREFUSED).
-    const reply =
-      transport === 'UDP'
-        ? await probes.exchange(t, q, build, timeoutMs, from)
-        : await tcpExchange(t, q, build, timeoutMs, () => {}, from);
+    let reply: Buffer;
+    if (transport === 'UDP') reply = await probes.exchange(t, q, build, timeoutMs, from);
+    else if (transport === 'TCP') reply = await tcpExchange(t, q, build, timeoutMs, () => {}, from);
+    else if (transport === 'DoT') reply = await tcpExchange(t, q, build, timeoutMs, () => {}, from, selfDot);
+    else {
+      const id = randomId();
+      reply = checkReplyOrThrow(await dohRoundTrip(t, dohPath, build(id), timeoutMs), id, q, 'DoH', timeoutMs);
+    }
     return `${transport} ${t.host}:${t.port}: ${verify(reply, q)}`;
   } catch (e) {
     throw probeFailure(transport, t, timeoutMs, e);
@@ -111,7 +118,7 @@ async function probe(
  * A probe's failure, starting with the transport and address (the transport's message leaves
  * them out); a timeout reads "no answer within N ms", the guard's withdrawal reason.
  */
-function probeFailure(transport: 'UDP' | 'TCP', t: ProbeTarget, timeoutMs: number, e: unknown): Error {
+function probeFailure(transport: ExchangeTransport, t: ProbeTarget, timeoutMs: number, e: unknown): Error {
   const why =
     e instanceof ExchangeError && e.kind === 'timeout' ? `no answer within ${timeoutMs} ms` : (e as Error).message;
   return new Error(`${transport} ${t.host}:${t.port}: ${why}`, { cause: e });
@@ -153,6 +160,22 @@ export function probeUdp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number, co
 
 export function probeTcp(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number, cookie?: ProbeCookie): Promise<string> {
   return probe('TCP', t, q, timeoutMs, cookie);
+}
+
+/** A TLS handshake with the node's DoT listener (a certificate in date) and a real query. */
+export function probeDot(t: ProbeTarget, q: ProbeQuestion, timeoutMs: number, cookie?: ProbeCookie): Promise<string> {
+  return probe('DoT', t, q, timeoutMs, cookie);
+}
+
+/** An HTTP/2 POST to the node's DoH endpoint at `path` (TLS, a certificate in date) with a real query. */
+export function probeDoh(
+  t: ProbeTarget,
+  path: string,
+  q: ProbeQuestion,
+  timeoutMs: number,
+  cookie?: ProbeCookie,
+): Promise<string> {
+  return probe('DoH', t, q, timeoutMs, cookie, path);
 }
 
 /**

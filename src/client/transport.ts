@@ -10,6 +10,7 @@
 
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
+import type * as tls from 'node:tls';
 import type { Question, ReplyCheck } from './query.js';
 import { EdgeError, ErrorCode, literalLookup } from '../core/index.js';
 import { FrameReader, frame } from '../wire/index.js';
@@ -24,12 +25,15 @@ export interface Endpoint {
  * A query that got no usable reply. The message leaves out the server's address: the caller names
  * the server once, in its own words ("UDP 192.0.2.53:53: …", "no reply from 192.0.2.53:53 …").
  */
+/** How a query went: plain UDP or TCP, DNS over TLS, DNS over HTTPS. */
+export type ExchangeTransport = 'UDP' | 'TCP' | 'DoT' | 'DoH';
+
 export class ExchangeError extends EdgeError {
   readonly kind: 'timeout' | 'network';
-  readonly transport: 'UDP' | 'TCP';
+  readonly transport: ExchangeTransport;
   /** How long it waited for the reply (ms, rounded). */
   readonly timeoutMs: number;
-  constructor(kind: 'timeout' | 'network', transport: 'UDP' | 'TCP', timeoutMs: number, message: string) {
+  constructor(kind: 'timeout' | 'network', transport: ExchangeTransport, timeoutMs: number, message: string) {
     super(ErrorCode.EXCHANGE, message);
     this.kind = kind;
     this.transport = transport;
@@ -206,23 +210,51 @@ export async function tcpExchange(
   timeoutMs: number,
   onMismatch: (r: MismatchReason) => void,
   from?: string,
+  secure?: SecureConnect,
 ): Promise<Buffer> {
   const id = randomId();
-  const reply = await tcpRoundTrip(to, build(id), timeoutMs, from);
+  const reply = await tcpRoundTrip(to, build(id), timeoutMs, from, secure);
+  return checkReplyOrThrow(reply, id, q, secure ? 'DoT' : 'TCP', timeoutMs, onMismatch);
+}
+
+/** `reply` when it answers the query `id` for `q`; else ExchangeError (and `onMismatch` told why). */
+export function checkReplyOrThrow(
+  reply: Buffer,
+  id: number,
+  q: Question,
+  transport: ExchangeTransport,
+  timeoutMs: number,
+  onMismatch: (r: MismatchReason) => void = () => {},
+): Buffer {
   const check = checkReply(reply, id, q);
   if (check === 'ok') return reply;
   onMismatch(check);
-  throw new ExchangeError('network', 'TCP', Math.round(timeoutMs), `the reply does not match the query (${check})`);
+  throw new ExchangeError('network', transport, Math.round(timeoutMs), `the reply does not match the query (${check})`);
+}
+
+/** DNS over TLS (RFC 7858): how to open the connection, and what to check once it is up. */
+export interface SecureConnect {
+  connect(where: net.TcpNetConnectOpts): tls.TLSSocket;
+  /** What is wrong with the connection made (its certificate), or null. */
+  check(sock: tls.TLSSocket): string | null;
 }
 
 /**
- * Connect (from `from` when given), send one framed message, and resolve with the first framed
+ * Connect (from `from` when given; over TLS with `secure`), send one framed message, and resolve with the first framed
  * message that comes back; the connection is closed either way. Rejects with ExchangeError
  * ('timeout' or 'network').
  */
-export function tcpRoundTrip(to: Endpoint, msg: Uint8Array, timeoutMs: number, from?: string): Promise<Buffer> {
+export function tcpRoundTrip(
+  to: Endpoint,
+  msg: Uint8Array,
+  timeoutMs: number,
+  from?: string,
+  secure?: SecureConnect,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: to.host, port: to.port, ...(from === undefined ? {} : { localAddress: from }) });
+    const where = { host: to.host, port: to.port, ...(from === undefined ? {} : { localAddress: from }) };
+    const sock = secure ? secure.connect(where) : net.connect(where);
+    const transport = secure ? 'DoT' : 'TCP';
     const reader = new FrameReader();
     const finish = (err: Error | null, reply?: Buffer): void => {
       clearTimeout(timer);
@@ -231,15 +263,19 @@ export function tcpRoundTrip(to: Endpoint, msg: Uint8Array, timeoutMs: number, f
       else resolve(reply as Buffer);
     };
     const fail = (kind: 'timeout' | 'network', message: string): void =>
-      finish(new ExchangeError(kind, 'TCP', Math.round(timeoutMs), message));
+      finish(new ExchangeError(kind, transport, Math.round(timeoutMs), message));
     const timer = setTimeout(() => fail('timeout', `no reply within ${Math.round(timeoutMs)} ms`), timeoutMs);
-    sock.on('connect', () => sock.write(frame(msg)));
+    sock.on(secure ? 'secureConnect' : 'connect', () => {
+      const problem = secure?.check(sock as tls.TLSSocket);
+      if (problem) fail('network', problem);
+      else sock.write(frame(msg));
+    });
     sock.on('data', (d: Buffer) => {
       reader.push(d);
       const reply = reader.next();
       if (reply) finish(null, reply);
     });
-    sock.on('error', (e) => fail('network', e.message));
+    sock.on('error', (e: Error) => fail('network', e.message));
     sock.on('close', () => fail('network', 'the connection closed before a reply'));
   });
 }

@@ -6,6 +6,7 @@ import { CidrSet, formatHostPort, prefixNetwork } from '../core/index.js';
 import type { Config } from './config.js';
 import { fleetProblems } from './fleet.js';
 import { secondaryProblems } from './secondary.js';
+import { encryptedProblems } from './encrypted.js';
 import type { HostPort } from './schema.js';
 
 /**
@@ -39,6 +40,7 @@ export function crossChecks(c: Config): string[] {
   if (d && d.prepend === 0 && d.med === null)
     p.push('announce.deprefer: set prepend (with asn) or med, or write null for no de-preference');
   p.push(...fleetProblems(c.fleet));
+  p.push(...encryptedProblems(c));
   const z = c.zones;
   p.push(
     ...secondaryProblems(

@@ -11,6 +11,8 @@ import { crossChecks } from './checks.js';
 import type { FleetConfig } from './fleet.js';
 import type { SecondaryZoneConfig, TransferToConfig } from './secondary.js';
 import { secondarySchema, transferToSchema } from './secondary.js';
+import type { EncryptedConfig } from './encrypted.js';
+import { ENCRYPTED_DEFAULTS, encryptedSchema } from './encrypted.js';
 import { FLEET_DEFAULTS, fleetSchema } from './fleet.js';
 import type { HostPort } from './schema.js';
 import {
@@ -39,7 +41,7 @@ export interface ZoneFileConfig {
   origin: string;
 }
 
-export interface Config {
+export interface Config extends EncryptedConfig {
   site: {
     /** NSID and id.server; null = the host name. */
     id: string | null;
@@ -150,6 +152,7 @@ export interface Config {
 export const DEFAULTS = {
   site: { id: null, hostname: null, version: null },
   listen: ['127.0.0.1:5353'],
+  ...ENCRYPTED_DEFAULTS,
   workers: 1,
   zones: {
     dir: './zones' as string | null,
@@ -243,6 +246,7 @@ export const DEFAULTS = {
 const schema = obj<Config>({
   site: obj({ id: optional(str()), hostname: optional(str()), version: optional(strOrFalse()) }),
   listen: list(hostPort(53, true)),
+  ...encryptedSchema,
   workers: int(1, 64),
   zones: obj({
     dir: optional(str()),

@@ -4,6 +4,8 @@ export type { Config, LoadedConfig, ZoneFileConfig } from './config.js';
 export { minAnnouncedOf } from './fleet.js';
 export type { FleetConfig, FleetPeer, MinAnnounced } from './fleet.js';
 export type { SecondaryZoneConfig, TransferToConfig, TsigConfig } from './secondary.js';
+export type { EncryptedConfig, TlsConfig } from './encrypted.js';
+export { DOH_PORT, DOT_PORT } from './encrypted.js';
 export { hostWarnings } from './host.js';
 export type { HostEnv } from './host.js';
 export { parseAdminHostPort, parseHostPort } from './schema.js';

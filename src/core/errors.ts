@@ -8,6 +8,8 @@ export const ErrorCode = {
   ZONE_READ: 'ERR_ZONE_READ',
   LISTEN: 'ERR_SERVER_LISTEN',
   COOKIE_SECRET: 'ERR_COOKIE_SECRET',
+  /** The TLS certificate or key of the DoT and DoH listeners cannot be read or used. */
+  TLS_FILE: 'ERR_TLS_FILE',
   USAGE: 'ERR_CLI_USAGE',
   /** A domain name that cannot be (a label over 63 octets, a name over 255, bad escapes). */
   NAME_INVALID: 'ERR_WIRE_NAME',

@@ -3,7 +3,7 @@
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { Deadline, ListenerObserver, RefuseReason, SendFailure, Transport } from '../server/index.js';
-import { zeroes } from './common.js';
+import { TRANSPORTS, zeroes } from './common.js';
 import type { MetricSources } from './metrics.js';
 
 /** TCP. */
@@ -35,10 +35,7 @@ export function tcpMetrics(registry: Registry, _sources: MetricSources): Listene
   });
   zeroes(refused, ['total'], ['per_client']);
   zeroes(timeouts, ['first_query'], ['message'], ['idle'], ['drain']);
-  zeroes(
-    sendErrors,
-    ...['udp', 'tcp'].flatMap((t) => ['bad_port', 'rejected', 'failed', 'reset'].map((why) => [t, why])),
-  );
+  zeroes(sendErrors, ...TRANSPORTS.flatMap((t) => ['bad_port', 'rejected', 'failed', 'reset'].map((why) => [t, why])));
   const unwritten = new Gauge({
     name: 'edgedns_tcp_unwritten_bytes',
     help: 'TCP answer bytes not yet handed to the kernel, all connections.',
@@ -46,13 +43,15 @@ export function tcpMetrics(registry: Registry, _sources: MetricSources): Listene
   });
   const refusedBy = new Map((['total', 'per_client'] as const).map((x) => [x, refused.labels(x)]));
   const sendErrorBy = new Map(
-    (['udp', 'tcp'] as const).flatMap((t) =>
+    TRANSPORTS.flatMap((t) =>
       (['bad_port', 'rejected', 'failed', 'reset'] as const).map(
         (x) => [`${t} ${x}`, sendErrors.labels(t, x)] as const,
       ),
     ),
   );
-  const timeoutBy = new Map((['first_query', 'message', 'idle', 'drain'] as const).map((x) => [x, timeouts.labels(x)]));
+  const timeoutBy = new Map(
+    (['first_query', 'message', 'idle', 'drain', 'handshake'] as const).map((x) => [x, timeouts.labels(x)]),
+  );
   const listeners: ListenerObserver = {
     connectionOpened: () => {
       open.inc();

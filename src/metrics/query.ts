@@ -4,7 +4,7 @@
 import type { Registry } from 'prom-client';
 import type { DefenceObserver, PipelineObserver, ShedAction, Transport } from '../server/index.js';
 import { Rcode, TYPES } from '../wire/index.js';
-import { LATENCY_BUCKETS } from './common.js';
+import { LATENCY_BUCKETS, TRANSPORTS, perTransport } from './common.js';
 import { FastCounter, FastHistogram } from './fast.js';
 import type { HistogramChild } from './fast.js';
 import type { MetricSources } from './metrics.js';
@@ -48,9 +48,9 @@ export function pipelineMetrics(registry: Registry, sources: MetricSources): Pip
     'transport',
     'qtype',
   ]);
-  const byTransport = { udp: new Map<number, { value: number }>(), tcp: new Map<number, { value: number }>() };
-  const other = { udp: queries.child('udp', 'other'), tcp: queries.child('tcp', 'other') };
-  for (const t of ['udp', 'tcp'] as const)
+  const byTransport = perTransport(() => new Map<number, { value: number }>());
+  const other = perTransport((t) => queries.child(t, 'other'));
+  for (const t of TRANSPORTS)
     for (const name of QTYPES) byTransport[t].set(TYPES[name] as number, queries.child(t, name));
   const responses = new FastCounter(
     registry,
@@ -73,7 +73,7 @@ export function pipelineMetrics(registry: Registry, sources: MetricSources): Pip
     'Packets dropped without an answer (shorter than a header, or QR set).',
     ['transport'],
   );
-  const malformedChildren = { udp: malformed.child('udp'), tcp: malformed.child('tcp') };
+  const malformedChildren = perTransport((t) => malformed.child(t));
   const sourceIndex = new Map(SOURCES.map((s, i) => [s, i]));
 
   const probes = new FastCounter(
@@ -82,7 +82,7 @@ export function pipelineMetrics(registry: Registry, sources: MetricSources): Pip
     "Queries of the node's own health probes, by transport (not in edgedns_queries_total nor edgedns_responses_total).",
     ['transport'],
   );
-  const probeChildren = { udp: probes.child('udp'), tcp: probes.child('tcp') };
+  const probeChildren = perTransport((t) => probes.child(t));
   const requestSize = new FastHistogram(
     registry,
     'edgedns_request_size_bytes',
@@ -97,10 +97,10 @@ export function pipelineMetrics(registry: Registry, sources: MetricSources): Pip
     ['transport'],
     SIZE_BUCKETS,
   );
-  const sizes: Record<Transport, [HistogramChild, HistogramChild]> = {
-    udp: [requestSize.child('udp'), responseSize.child('udp')],
-    tcp: [requestSize.child('tcp'), responseSize.child('tcp')],
-  };
+  const sizes: Record<Transport, [HistogramChild, HistogramChild]> = perTransport((t) => [
+    requestSize.child(t),
+    responseSize.child(t),
+  ]);
   // Per zone: a zone's series exist from its first scrape after loading (at 0) or its first query.
   const zoneQueries = new FastCounter(
     registry,

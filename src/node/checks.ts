@@ -3,7 +3,7 @@
 // check tells overloaded from broken (the node sheds instead of withdrawing).
 
 import type { ProbeCookie } from '../client/index.js';
-import { probeQuestion, probeTcp, probeUdp } from '../client/index.js';
+import { probeDoh, probeDot, probeQuestion, probeTcp, probeUdp } from '../client/index.js';
 import type { Config } from '../config/index.js';
 import { formatHostPort, systemClock } from '../core/index.js';
 import type { Check } from '../health/index.js';
@@ -42,6 +42,21 @@ export function nodeChecks(
         c.health.probeTimeout + 100,
       ),
     ]),
+    // DoT and DoH: a TLS handshake (a certificate in date) and a real query, as a client makes them.
+    ...plane.boundEncrypted.dot.map((b) =>
+      probeCheck(
+        `dot ${formatHostPort(b)}`,
+        () => probeDot(b, q, c.health.probeTimeout, probeCookie),
+        c.health.probeTimeout + 100,
+      ),
+    ),
+    ...plane.boundEncrypted.doh.map((b) =>
+      probeCheck(
+        `doh ${formatHostPort(b)}`,
+        () => probeDoh(b, c.doh.path, q, c.health.probeTimeout, probeCookie),
+        c.health.probeTimeout + 100,
+      ),
+    ),
     // Every process that answers serves the zones of the last successful load.
     predicateCheck('zones', 'local', () => plane.serving(zones())),
     loadCheck(load, limits, systemClock),

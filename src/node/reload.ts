@@ -22,6 +22,8 @@ export interface ReloadResult {
 /** Keys a reload cannot apply to a running node. */
 export const RESTART_KEYS = [
   'listen',
+  'dot',
+  'doh',
   'workers',
   'tcp',
   'edns',

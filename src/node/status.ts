@@ -46,7 +46,11 @@ export async function statusDocument(n: StatusSource): Promise<Record<string, un
     uptimeSeconds: Math.round((systemClock.now() - n.startedAt) / 1000),
     startedAt: new Date(n.startedAt).toISOString(),
     ready: n.ready,
-    listeners: n.plane.bound.map((b) => ({ address: formatHostPort(b), transports: ['udp', 'tcp'] })),
+    listeners: [
+      ...n.plane.bound.map((b) => ({ address: formatHostPort(b), transports: ['udp', 'tcp'] })),
+      ...n.plane.boundEncrypted.dot.map((b) => ({ address: formatHostPort(b), transports: ['dot'] })),
+      ...n.plane.boundEncrypted.doh.map((b) => ({ address: formatHostPort(b), transports: ['doh'] })),
+    ],
     ...(workers ? { workers: { ...workers, summary: n.plane.listening().detail } } : {}),
     zones: zoneRows(n.zones, n.secondary),
     upstreams: await n.plane.upstreams(),

@@ -53,7 +53,7 @@ export interface Request {
 }
 export type Reply = { edgedns: number; ok: true; value: unknown } | { edgedns: number; ok: false; error: string };
 export type Event =
-  | { event: 'ready'; bound: ListenAddress[] }
+  | { event: 'ready'; bound: ListenAddress[]; encrypted: { dot: ListenAddress[]; doh: ListenAddress[] } }
   | { event: 'failed'; error: string }
   /** A NOTIFY the worker took (the gate checked its sender): for the primary's secondary runtime. */
   | { event: 'notify'; origin: string; from: string };

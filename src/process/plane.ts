@@ -23,6 +23,7 @@ import type {
   ListenAddress,
   ListenerSet,
   TcpLimits,
+  TlsMaterial,
 } from '../server/index.js';
 import {
   Cookies,
@@ -32,6 +33,7 @@ import {
   RrlKind,
   queryLog,
   readCookieSecrets,
+  readTlsMaterial,
   startListeners,
   teeObservers,
 } from '../server/index.js';
@@ -60,6 +62,12 @@ export interface ServeOptions {
   adminSocket?: string;
   /** `--workers N`. */
   workers?: number;
+  /** `--dot`, `--doh` (repeatable), replacing dot.listen and doh.listen. */
+  dot?: string[];
+  doh?: string[];
+  /** `--tls-cert FILE`, `--tls-key FILE` (both, or the config's). */
+  tlsCert?: string;
+  tlsKey?: string;
   logger?: Logger;
   /** The service manager's notify socket (systemd's NOTIFY_SOCKET), taken out of the environment. */
   notifySocket?: string;
@@ -83,6 +91,10 @@ function flagOverrides(opts: ServeOptions): Record<string, unknown> {
     };
   }
   if (opts.workers !== undefined) o.workers = opts.workers;
+  if (opts.dot && opts.dot.length > 0) o.dot = { listen: opts.dot };
+  if (opts.doh && opts.doh.length > 0) o.doh = { listen: opts.doh };
+  if (opts.tlsCert !== undefined || opts.tlsKey !== undefined)
+    o.tls = { certFile: resolvePath(opts.tlsCert ?? ''), keyFile: resolvePath(opts.tlsKey ?? '') };
   return o;
 }
 
@@ -97,6 +109,8 @@ export interface ServingState {
   secrets: CookieSecrets;
   /** The secondary zones as the query path needs them (NOTIFY, zones not served). */
   secondary: SecondaryServing;
+  /** The DoT and DoH listeners' certificate and key, or null without `tls`. */
+  tls: TlsMaterial | null;
 }
 
 /** What a node's secondary zones add to a load: the kept files served, and the gate's data. */
@@ -126,7 +140,15 @@ export async function loadState(
     identity: buildIdentity(identityConfig(loaded.config)),
     secrets: cookieSecrets(loaded),
     secondary: secondary?.serving ?? NO_SECONDARIES,
+    tls: tlsMaterial(loaded),
   };
+}
+
+/** The certificate and key a config names (read now: a bad file fails the load, the running one stays). */
+export function tlsMaterial(loaded: LoadedConfig): TlsMaterial | null {
+  const t = loaded.config.tls;
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolvePath(configBase(loaded), p));
+  return t ? readTlsMaterial(abs(t.certFile), abs(t.keyFile)) : null;
 }
 
 /** The query path's gate for secondary zones, or null without any. */
@@ -228,10 +250,17 @@ export interface CacheStats {
   bytes: number;
 }
 
+export interface EncryptedBound {
+  dot: readonly ListenAddress[];
+  doh: readonly ListenAddress[];
+}
+
 /** The DNS-answering part of a node, as the node's health, admin and reload see it. */
 export interface DnsPlane {
   /** The bound addresses (with real ports when 0 was asked). */
   readonly bound: readonly ListenAddress[];
+  /** The DoT and DoH addresses bound (real ports). */
+  readonly boundEncrypted: EncryptedBound;
   listening(): CheckOutcome;
   /** Whether every process that answers serves the zones of the last load (`expected`). */
   serving(expected: readonly ZoneInfo[]): CheckOutcome;
@@ -369,7 +398,10 @@ export class LocalPlane implements DnsPlane {
         log,
         metrics.listeners,
         undefined,
-        { reusePort: udp.reusePort === true },
+        {
+          reusePort: udp.reusePort === true,
+          encrypted: { dot: c.dot.listen, doh: c.doh.listen, dohPath: c.doh.path, tls: state.tls },
+        },
       );
       const plane = new LocalPlane(pipeline, listeners, resolver, c, log);
       pipeline.update(zones, state.identity, cookiesOf(state.secrets), plane.gate(state.secondary));
@@ -382,6 +414,16 @@ export class LocalPlane implements DnsPlane {
 
   get bound(): readonly ListenAddress[] {
     return this.#listeners.bound;
+  }
+
+  /** The DoT and DoH addresses bound (real ports). */
+  get boundEncrypted(): EncryptedBound {
+    return { dot: this.#listeners.boundDot, doh: this.#listeners.boundDoh };
+  }
+
+  /** The certificate for the DoT and DoH connections to come. */
+  setTls(tls: TlsMaterial | null): void {
+    if (tls) this.#listeners.setTls(tls);
   }
 
   listening(): CheckOutcome {
@@ -398,6 +440,7 @@ export class LocalPlane implements DnsPlane {
 
   /** Open the new zones' image (nothing decoded until queries ask) and swap them in whole. */
   async apply(state: ServingState): Promise<void> {
+    this.setTls(state.tls);
     this.pipeline.update(
       storeOf(state.image, this.pipeline.zones),
       state.identity,

@@ -6,8 +6,8 @@ import { EdgeError, VERSION, createLogger, errorMessage } from '../core/index.js
 import type { LogLevel } from '../core/index.js';
 import { createMetrics } from '../metrics/index.js';
 import type { ServingState } from './plane.js';
-import { LocalPlane, cookiesOf, secretsFromText } from './plane.js';
-import type { Cookies, ZoneGate } from '../server/index.js';
+import { LocalPlane, cookiesOf, secretsFromText, tlsMaterial } from './plane.js';
+import type { Cookies, TlsMaterial, ZoneGate } from '../server/index.js';
 import { NO_SECONDARIES } from '../secondary/index.js';
 import type { Identity } from '../identity/index.js';
 import { buildIdentity } from '../identity/index.js';
@@ -37,6 +37,8 @@ export async function runWorker(): Promise<void> {
       identity: buildIdentity(identityConfig(loaded.config)),
       secrets: secretsFromText(opts.secrets),
       secondary: opts.secondary,
+      // The primary read and checked the files of this load; each worker reads them for itself.
+      tls: tlsMaterial(loaded),
     };
     const root = createLogger({
       level: loaded.config.log.level,
@@ -69,6 +71,7 @@ export async function runWorker(): Promise<void> {
       identity: Identity;
       cookies: Cookies;
       gate: ZoneGate | null;
+      tls: TlsMaterial | null;
       level: LogLevel;
     } | null = null;
     const handlers: Record<Op, (m: Request) => unknown> = {
@@ -81,6 +84,7 @@ export async function runWorker(): Promise<void> {
           identity: buildIdentity(identityConfig(m.loaded.config)),
           cookies: cookiesOf(secretsFromText(m.secrets)),
           gate: plane.gate(m.secondary ?? NO_SECONDARIES),
+          tls: tlsMaterial(m.loaded),
           level: m.loaded.config.log.level,
         };
         return true;
@@ -88,6 +92,7 @@ export async function runWorker(): Promise<void> {
       commit: (m) => {
         if (!prepared || prepared.generation !== m.generation) throw new Error(`load ${m.generation} was not prepared`);
         plane.pipeline.update(prepared.zones, prepared.identity, prepared.cookies, prepared.gate);
+        plane.setTls(prepared.tls);
         root.setLevel(prepared.level);
         prepared = null;
         return true;
@@ -133,6 +138,7 @@ export async function runWorker(): Promise<void> {
     process.send?.({ event: 'failed', error: errorMessage(e) } satisfies Event, () => process.exit(1));
     return;
   }
-  send({ event: 'ready', bound: [...plane.bound] });
+  const { dot, doh } = plane.boundEncrypted;
+  send({ event: 'ready', bound: [...plane.bound], encrypted: { dot: [...dot], doh: [...doh] } });
   log.info('worker listening', { addresses: plane.bound.map(formatHostPort), pid: process.pid });
 }

@@ -20,6 +20,7 @@ import { udpBacklog } from '../health/index.js';
 import type { MetricsJson } from '../metrics/index.js';
 import type { CacheStats, DnsPlane, SecretsText, ServingState } from './plane.js';
 import { boundPorts, secretsToText } from './plane.js';
+import type { EncryptedBound } from './plane.js';
 import type { NotifyHandler, SecondaryServing } from '../secondary/index.js';
 import type { LoadedConfig } from '../config/index.js';
 import type { ZoneInfo } from '../zone/index.js';
@@ -70,6 +71,7 @@ export class WorkerPlane implements DnsPlane {
   readonly #onRestart: () => void;
   readonly #slots: Slot[];
   #bound: ListenAddress[] = [];
+  #encrypted: EncryptedBound = { dot: [], doh: [] };
   #stopping = false;
   readonly #requests = new PendingRequests();
   /** Image files written and not removed yet. */
@@ -187,6 +189,8 @@ export class WorkerPlane implements DnsPlane {
         if (m.event === 'failed') return reject(new EdgeError(ErrorCode.LISTEN, m.error));
         slot.listening = true;
         slot.restarting = false;
+        // Every worker shares the same DoT and DoH sockets (through the primary).
+        this.#encrypted = m.encrypted;
         slot.generation = generation;
         slot.startingFrom = null;
         // Started from a load that a reload has replaced since: bring it up to the current one.
@@ -255,6 +259,10 @@ export class WorkerPlane implements DnsPlane {
 
   get bound(): readonly ListenAddress[] {
     return this.#bound;
+  }
+
+  get boundEncrypted(): EncryptedBound {
+    return this.#encrypted;
   }
 
   listening(): CheckOutcome {

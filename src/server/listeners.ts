@@ -4,12 +4,15 @@
 
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
+import type * as tls from 'node:tls';
 import { EdgeError, ErrorCode, errorMessage, formatHostPort, literalLookup } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import type { Transport } from './observers.js';
 import type { Answer, Pipeline } from './pipeline.js';
 import type { ReusableSocketOptions } from './reuse-port.js';
 import { serveConnection } from './tcp.js';
+import type { TlsMaterial } from './encrypted.js';
+import { bindDoh, bindDot, secureContext } from './encrypted.js';
 import type { Deadline, RefuseReason, TcpLimits, Timers } from './tcp-limits.js';
 import { Admission, SELF_RESERVE, WriteBudget, realTimers } from './tcp-limits.js';
 
@@ -36,9 +39,22 @@ export interface ListenerObserver {
   unwrittenBytes(total: number): void;
 }
 
+/** DNS over TLS and over HTTPS: where, at which path, with which certificate. */
+export interface EncryptedListen {
+  dot: readonly ListenAddress[];
+  doh: readonly ListenAddress[];
+  dohPath: string;
+  tls: TlsMaterial | null;
+}
+
 export interface ListenerSet {
   /** The bound addresses (with real ports when 0 was asked). */
   readonly bound: ListenAddress[];
+  /** The bound DoT and DoH addresses. */
+  readonly boundDot: ListenAddress[];
+  readonly boundDoh: ListenAddress[];
+  /** A new certificate for the connections to come (reload); open ones keep theirs. */
+  setTls(tls: TlsMaterial): void;
   /** Every socket is still open and listening; otherwise which ones are not. */
   listening(): { ok: boolean; detail: string };
   closeTcp(): Promise<void>;
@@ -57,8 +73,8 @@ const NOOP: ListenerObserver = {
   unwrittenBytes: () => {},
 };
 
-/** What every TCP listener of a process shares: the caps, the write budget, the clock. */
-interface TcpShared {
+/** What every TCP listener of a process shares (DoT and DoH too): the caps, the write budget, the clock. */
+export interface TcpShared {
   limits: TcpLimits;
   admission: Admission;
   budget: WriteBudget;
@@ -85,15 +101,22 @@ export async function startListeners(
   log: Logger,
   obs: ListenerObserver = NOOP,
   timers: Timers = realTimers,
-  bindOptions: { reusePort?: boolean } = {},
+  bindOptions: { reusePort?: boolean; encrypted?: EncryptedListen } = {},
 ): Promise<ListenerSet> {
   const reusePort = bindOptions.reusePort === true;
+  const enc = bindOptions.encrypted;
   const udp: dgram.Socket[] = [];
   const tcp: net.Server[] = [];
+  /** DoT and DoH servers (TLS servers, closed with the TCP ones). */
+  const secure: { server: tls.Server; what: 'dot' | 'doh'; at: ListenAddress }[] = [];
   const conns = new Set<net.Socket>();
   const shared: TcpShared = {
     limits,
-    admission: new Admission(limits, ownAddresses(addresses), SELF_RESERVE),
+    admission: new Admission(
+      limits,
+      ownAddresses([...addresses, ...(enc?.dot ?? []), ...(enc?.doh ?? [])]),
+      SELF_RESERVE,
+    ),
     budget: new WriteBudget(limits.maxUnwrittenTotal, (n) => obs.unwrittenBytes(n)),
     timers,
     conns,
@@ -101,7 +124,8 @@ export async function startListeners(
   const bound: ListenAddress[] = [];
   const closeTcp = async (): Promise<void> => {
     // Stop accepting, then close the open connections: server.close() waits for them to end.
-    const closed = Promise.all(tcp.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    const servers: net.Server[] = [...tcp, ...secure.map((s) => s.server)];
+    const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     for (const c of conns) c.destroy();
     await closed;
   };
@@ -132,6 +156,19 @@ export async function startListeners(
       bound.push({ host: a.host, port });
       log.info('listening', { address: a.host, port, transports: ['udp', 'tcp'] });
     }
+    if (enc && (enc.dot.length > 0 || enc.doh.length > 0)) {
+      const material = enc.tls;
+      if (!material) throw new EdgeError(ErrorCode.LISTEN, 'DoT and DoH listeners need tls.certFile and tls.keyFile');
+      for (const a of enc.dot) {
+        const server = await bindDot(a, material, pipeline, shared, log, obs);
+        secure.push({ server, what: 'dot', at: { host: a.host, port: (server.address() as net.AddressInfo).port } });
+      }
+      for (const a of enc.doh) {
+        const server = await bindDoh(a, enc.dohPath, material, pipeline, shared, log, obs);
+        secure.push({ server, what: 'doh', at: { host: a.host, port: (server.address() as net.AddressInfo).port } });
+      }
+      for (const s of secure) log.info('listening', { address: s.at.host, port: s.at.port, transports: [s.what] });
+    }
   } catch (e) {
     await closeTcp();
     await closeUdp();
@@ -140,15 +177,23 @@ export async function startListeners(
   const closed = new Set<string>();
   udp.forEach((u, i) => u.once('close', () => closed.add(`udp ${formatHostPort(bound[i] as ListenAddress)}`)));
   tcp.forEach((t, i) => t.once('close', () => closed.add(`tcp ${formatHostPort(bound[i] as ListenAddress)}`)));
+  for (const s of secure) s.server.once('close', () => closed.add(`${s.what} ${formatHostPort(s.at)}`));
   return {
     bound,
+    boundDot: secure.filter((s) => s.what === 'dot').map((s) => s.at),
+    boundDoh: secure.filter((s) => s.what === 'doh').map((s) => s.at),
+    setTls: (material) => {
+      for (const s of secure) s.server.setSecureContext(secureContext(material));
+    },
     listening: () => {
       const down = [
         ...closed,
         ...tcp.flatMap((t, i) => (t.listening ? [] : [`tcp ${formatHostPort(bound[i] as ListenAddress)}`])),
+        ...secure.flatMap((s) => (s.server.listening ? [] : [`${s.what} ${formatHostPort(s.at)}`])),
       ];
+      const extra = secure.length > 0 ? `, ${secure.length} DoT/DoH` : '';
       return down.length === 0
-        ? { ok: true, detail: `${bound.length} address(es), UDP and TCP` }
+        ? { ok: true, detail: `${bound.length} address(es), UDP and TCP${extra}` }
         : { ok: false, detail: `not listening: ${[...new Set(down)].join(', ')}` };
     },
     closeTcp,
@@ -258,6 +303,7 @@ function bindTcp(
     });
     serveConnection(sock, {
       pipeline,
+      transport: 'tcp',
       limits: shared.limits,
       budget: shared.budget,
       timers: shared.timers,

@@ -5,7 +5,9 @@
 import type { CookieVerdict } from './cookies.js';
 import type { RrlKind } from './rrl.js';
 
-export type Transport = 'udp' | 'tcp';
+/** How a query came: plain UDP and TCP, DNS over TLS (RFC 7858), DNS over HTTPS (RFC 8484). */
+export const TRANSPORTS = ['udp', 'tcp', 'dot', 'doh'] as const;
+export type Transport = (typeof TRANSPORTS)[number];
 
 /** Where an answer came from, for metrics and the query log. */
 export type AnswerSource = 'zone' | 'cache' | 'upstream' | 'stale' | 'chaos' | 'error';

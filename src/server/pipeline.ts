@@ -17,6 +17,7 @@ import {
   Opcode,
   Rcode,
   buildResponse,
+  padResponse,
   encodeOption,
   newQuery,
   parseQuery,
@@ -347,8 +348,12 @@ export class Pipeline {
       }
     }
     // RFC 6891 §7: the smaller of the requestor's size and ours; 512 without EDNS (RFC 1035 §4.2.1).
-    r.limit = x.transport === 'tcp' ? TCP_LIMIT : e ? Math.min(e.udpSize, this.#udpPayload) : CLASSIC_UDP_SIZE;
-    return this.#observe(x, probe, source, rcode, buildResponse(msg, x, r));
+    // Over a stream (TCP, DoT, DoH) only the 2-byte length limits an answer.
+    r.limit = x.transport !== 'udp' ? TCP_LIMIT : e ? Math.min(e.udpSize, this.#udpPayload) : CLASSIC_UDP_SIZE;
+    let out = buildResponse(msg, x, r);
+    // RFC 8467 §4.1: over an encrypted transport, a padded query gets a padded response.
+    if (e?.padded === true && (x.transport === 'dot' || x.transport === 'doh')) out = padResponse(out);
+    return this.#observe(x, probe, source, rcode, out);
   }
 
   /** Report a response (null: dropped) to the observers, unless it answers the node's own probe. */

@@ -33,7 +33,8 @@ type DeadlineLimits = Pick<TcpLimits, 'firstQueryTimeoutMs' | 'messageTimeoutMs'
 export type { RefuseReason } from '../core/index.js';
 
 /** The deadline that closed a connection. */
-export type Deadline = 'first_query' | 'message' | 'idle' | 'drain';
+/** `handshake`: a TLS handshake (DoT, DoH) that did not end within the first query's deadline. */
+export type Deadline = 'first_query' | 'message' | 'idle' | 'drain' | 'handshake';
 
 /** A monotonic clock and one-shot timers. */
 export interface Timers {

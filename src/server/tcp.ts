@@ -18,6 +18,8 @@ const MAX_PER_TURN = 32;
 
 export interface ConnectionContext {
   pipeline: Pipeline;
+  /** `tcp`, or `dot` for a connection that is TLS underneath. */
+  transport: 'tcp' | 'dot';
   limits: TcpLimits;
   budget: WriteBudget;
   timers: Timers;
@@ -47,7 +49,8 @@ export function serveConnection(sock: net.Socket, ctx: ConnectionContext): void 
     obs.timedOut(why);
     sock.destroy();
   });
-  const fail = (e: unknown): void => ctx.log.error('query failed', { error: errorMessage(e), transport: 'tcp' });
+  const { transport } = ctx;
+  const fail = (e: unknown): void => ctx.log.error('query failed', { error: errorMessage(e), transport });
 
   const end = (): void => {
     if (gone) return;
@@ -61,7 +64,7 @@ export function serveConnection(sock: net.Socket, ctx: ConnectionContext): void 
     if (!out) return;
     if (gone || !sock.writable) {
       // The client reset or closed before its answer was ready.
-      obs.sendError('tcp', 'reset');
+      obs.sendError(transport, 'reset');
       return;
     }
     const f = frame(out);
@@ -71,7 +74,7 @@ export function serveConnection(sock: net.Socket, ctx: ConnectionContext): void 
       if (gone) return;
       unwritten -= f.length;
       budget.release(f.length);
-      if (err) obs.sendError('tcp', 'reset');
+      if (err) obs.sendError(transport, 'reset');
       else deadlines.activity();
       pump();
     });
@@ -98,7 +101,7 @@ export function serveConnection(sock: net.Socket, ctx: ConnectionContext): void 
       taken++;
       deadlines.query();
       try {
-        const out = pipeline.handle(msg, 'tcp', client);
+        const out = pipeline.handle(msg, transport, client);
         if (out instanceof Promise) {
           // RFC 7766 §6.2.1.1: answers go out as they are ready, not in query order.
           inFlight++;

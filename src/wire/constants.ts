@@ -51,6 +51,8 @@ export const OPT_NSID = 3;
 /** RFC 7873 §4: the COOKIE option. */
 export const OPT_COOKIE = 10;
 export const OPT_EDE = 15;
+/** RFC 7830: the EDNS(0) Padding option. */
+export const OPT_PADDING = 12;
 /** RFC 3225 §3: the DO bit in the OPT TTL. */
 export const EDNS_DO = 0x8000;
 

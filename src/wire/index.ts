@@ -25,7 +25,9 @@ export {
   ARCOUNT,
   NSCOUNT,
   QDCOUNT,
+  answerTtlMin,
   firstRecord,
+  lastRecordRdlen,
   readOpt,
   readRecord,
   recordAt,
@@ -38,7 +40,7 @@ export {
 export type { Edns, RecordAt } from './reader.js';
 export { EMPTY_SECTIONS, Section, SectionWriter } from './writer.js';
 export type { Cut, PointerShift, Sections, WireRecord } from './writer.js';
-export { buildResponse, shiftPointers } from './response.js';
+export { buildResponse, padResponse, shiftPointers } from './response.js';
 export type { ResponseParts, TtlPatch } from './response.js';
 export { encodeOption } from './opt.js';
 export type { ResponseOpt } from './opt.js';

@@ -2,7 +2,7 @@
 // the OPT record's options. Every parser of received messages walks with these: queries on the
 // hot path, upstream replies, probe and drill answers. Nothing here allocates per record.
 
-import { EDNS_DO, HEADER_LEN, OPT_COOKIE, OPT_NSID } from './constants.js';
+import { EDNS_DO, HEADER_LEN, OPT_COOKIE, OPT_NSID, OPT_PADDING } from './constants.js';
 import { nameLength, skipName } from './name.js';
 
 export function u16(b: Uint8Array, i: number): number {
@@ -87,6 +87,8 @@ export interface Edns {
   /** RFC 7873 §4: where the COOKIE option's data starts in the message (0: no cookie) and its length (8, or 16 to 40). */
   cookieAt: number;
   cookieLen: number;
+  /** RFC 7830: the query carries a Padding option (an encrypted transport pads the response). */
+  padded: boolean;
 }
 
 /** Read the OPT record `r`; undefined when its options overrun it or a COOKIE has a bad length. */
@@ -99,6 +101,7 @@ export function readOpt(msg: Uint8Array, r: RecordAt): Edns | undefined {
     nsidAt: 0,
     cookieAt: 0,
     cookieLen: 0,
+    padded: false,
   };
   for (let o = r.rdata; o < r.end;) {
     if (o + 4 > r.end) return undefined;
@@ -106,6 +109,7 @@ export function readOpt(msg: Uint8Array, r: RecordAt): Edns | undefined {
     const len = u16(msg, o + 2);
     if (o + 4 + len > r.end) return undefined;
     if (code === OPT_NSID && e.nsidAt === 0) e.nsidAt = o + 4;
+    else if (code === OPT_PADDING) e.padded = true;
     else if (code === OPT_COOKIE && e.cookieAt === 0) {
       // RFC 7873 §5.2.2: a client cookie of 8 bytes, and a server cookie of 8 to 32 if any.
       if (len !== 8 && (len < 16 || len > 40)) return undefined;
@@ -115,4 +119,33 @@ export function readOpt(msg: Uint8Array, r: RecordAt): Edns | undefined {
     o += 4 + len;
   }
   return e;
+}
+
+/** RFC 8484 §5.1: the smallest TTL among a response's answer and authority records; null for none. */
+export function answerTtlMin(msg: Uint8Array): number | null {
+  let i = firstRecord(msg);
+  if (i < 0) return null;
+  const r = recordAt();
+  let min: number | null = null;
+  for (let n = u16(msg, ANCOUNT) + u16(msg, NSCOUNT); n > 0 && readRecord(msg, i, r); n--) {
+    min = min === null ? r.ttl : Math.min(min, r.ttl);
+    i = r.end;
+  }
+  return min;
+}
+
+/** Where the RDLENGTH of a message's last record (the OPT of our responses) is; -1 without records. */
+export function lastRecordRdlen(msg: Uint8Array): number {
+  let i = firstRecord(msg);
+  const r = recordAt();
+  let at = -1;
+  for (
+    let n = u16(msg, ANCOUNT) + u16(msg, NSCOUNT) + u16(msg, ARCOUNT);
+    i >= 0 && n > 0 && readRecord(msg, i, r);
+    n--
+  ) {
+    at = r.rdata - 2;
+    i = r.end;
+  }
+  return at;
 }

@@ -1,11 +1,11 @@
 // Assembling a response from the query's bytes and pre-encoded sections: header, copied question,
 // the sections (cut at an RRset boundary when they do not fit), and the OPT record last.
 
-import { FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC, HEADER_LEN, OPCODE_MASK } from './constants.js';
+import { FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC, HEADER_LEN, OPCODE_MASK, OPT_PADDING, OPT_TYPE } from './constants.js';
 import type { ResponseOpt } from './opt.js';
 import { OPT_FIXED_LEN, writeOpt } from './opt.js';
 import type { Query } from './query.js';
-import { u16 } from './reader.js';
+import { lastRecordRdlen, u16 } from './reader.js';
 import type { PointerShift, Sections } from './writer.js';
 
 /** Sections up to this many bytes are copied byte by byte (no view allocated). */
@@ -118,4 +118,24 @@ function patchTtls(out: Buffer, base: number, body: number, offsets: readonly nu
     const v = ttl.fixed >= 0 ? ttl.fixed : Math.max(0, out.readUInt32BE(at) - ttl.age);
     out.writeUInt32BE(v, at);
   }
+}
+
+/** RFC 8467 §4.1: responses over an encrypted transport are padded to a multiple of 468 octets. */
+export const PADDING_BLOCK = 468;
+
+/**
+ * `out` (a response whose last record is its OPT) with a Padding option (RFC 7830) that brings
+ * its length to a multiple of `block`; `out` itself when it has no OPT.
+ */
+export function padResponse(out: Buffer, block = PADDING_BLOCK): Buffer {
+  const rdlenAt = lastRecordRdlen(out);
+  if (rdlenAt < 0 || u16(out, rdlenAt - 8) !== OPT_TYPE) return out;
+  const pad = (block - ((out.length + 4) % block)) % block;
+  if (out.length + 4 + pad > 65535) return out;
+  const padded = Buffer.alloc(out.length + 4 + pad);
+  out.copy(padded);
+  padded.writeUInt16BE(OPT_PADDING, out.length);
+  padded.writeUInt16BE(pad, out.length + 2);
+  padded.writeUInt16BE(u16(out, rdlenAt) + 4 + pad, rdlenAt);
+  return padded;
 }

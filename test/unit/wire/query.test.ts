@@ -45,6 +45,7 @@ describe('parseQuery', () => {
       nsidAt: msg.length - 6,
       cookieAt: 0,
       cookieLen: 0,
+      padded: false,
     });
   });
 

@@ -1,0 +1,231 @@
+// Encrypted DNS: DNS over TLS (RFC 7858) and DNS over HTTPS (RFC 8484), each a listener of its own
+// in front of the same pipeline as UDP and TCP, under the same connection caps (tcp-limits.ts).
+//
+//   DoT  tls.Server (TLS 1.2/1.3, ALPN "dot") → serveConnection: 2-byte framing, pipelining,
+//        answers out of order, the TCP deadlines; the handshake must end within firstQueryTimeout
+//   DoH  http2 secure server (HTTP/1.1 too) → one query per request: GET ?dns=base64url or POST
+//        application/dns-message; 200 with cache-control max-age = the answer's smallest TTL
+//
+// The certificate is swapped for new connections (`setTls`, on reload); open ones keep theirs.
+
+import { readFileSync } from 'node:fs';
+import * as http2 from 'node:http2';
+import type * as net from 'node:net';
+import * as tls from 'node:tls';
+import { EdgeError, ErrorCode, errorMessage, formatHostPort } from '../core/index.js';
+import type { Logger } from '../core/index.js';
+import { MAX_FRAME, answerTtlMin } from '../wire/index.js';
+import type { ListenAddress, ListenerObserver, TcpShared } from './listeners.js';
+import type { Pipeline } from './pipeline.js';
+import { serveConnection } from './tcp.js';
+
+/** A certificate chain and its key, PEM, as read from `tls.certFile` and `tls.keyFile`. */
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+}
+
+/** RFC 8484 §6: the media type of a DNS message. */
+const DNS_MESSAGE = 'application/dns-message';
+/** Streams one HTTP/2 connection may have open (RFC 9113 §5.1.2's SETTINGS_MAX_CONCURRENT_STREAMS). */
+const DOH_STREAMS = 100;
+
+export function secureContext(m: TlsMaterial): tls.SecureContextOptions {
+  return { cert: m.cert, key: m.key, minVersion: 'TLSv1.2' };
+}
+
+/**
+ * Read and check the certificate and key (at start and on every reload: a bad file fails the load
+ * and keeps the running certificate). Errors name the file and what is wrong with it.
+ */
+export function readTlsMaterial(certFile: string, keyFile: string): TlsMaterial {
+  const read = (key: string, file: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new EdgeError(ErrorCode.TLS_FILE, `${key} ${file}: cannot read it (${errorMessage(e)})`);
+    }
+  };
+  const m = { cert: read('tls.certFile', certFile), key: read('tls.keyFile', keyFile) };
+  try {
+    tls.createSecureContext(secureContext(m));
+  } catch (e) {
+    throw new EdgeError(
+      ErrorCode.TLS_FILE,
+      `tls.certFile ${certFile}, tls.keyFile ${keyFile}: not a certificate and its key in PEM (${errorMessage(e)})`,
+    );
+  }
+  return m;
+}
+
+/**
+ * Admit a connection under the shared caps before its handshake (a handshake costs more than a
+ * TCP accept): refused ones are closed at once.
+ */
+function admit(sock: net.Socket, shared: TcpShared, obs: ListenerObserver): void {
+  const slot = shared.admission.admit(sock.remoteAddress ?? '');
+  if (!slot.ok) {
+    obs.connectionRefused(slot.reason);
+    sock.destroy();
+    return;
+  }
+  shared.conns.add(sock);
+  obs.connectionOpened();
+  sock.once('close', () => {
+    slot.release();
+    shared.conns.delete(sock);
+    obs.connectionClosed();
+  });
+}
+
+function listen(server: net.Server, a: ListenAddress, what: string, log: Logger): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (e) =>
+      reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on ${what} ${formatHostPort(a)}: ${e.message}`)),
+    );
+    server.listen({ host: a.host, port: a.port, ipv6Only: a.host.includes(':') }, () => {
+      server.removeAllListeners('error');
+      server.on('error', (e) => log.warn(`${what} server error`, { address: a.host, error: e.message }));
+      resolve(server);
+    });
+  });
+}
+
+/** A DoT listener: TLS, then the TCP connection handling with its limits. */
+export function bindDot(
+  a: ListenAddress,
+  material: TlsMaterial,
+  pipeline: Pipeline,
+  shared: TcpShared,
+  log: Logger,
+  obs: ListenerObserver,
+): Promise<tls.Server> {
+  const server = tls.createServer({
+    ...secureContext(material),
+    ALPNProtocols: ['dot'],
+    allowHalfOpen: true,
+    // A client that connects and never finishes its handshake holds a slot this long at most.
+    handshakeTimeout: shared.limits.firstQueryTimeoutMs,
+  });
+  server.on('connection', (raw: net.Socket) => {
+    raw.setNoDelay(true);
+    admit(raw, shared, obs);
+  });
+  server.on('tlsClientError', (e: Error & { code?: string }) => {
+    if (e.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') obs.timedOut('handshake');
+  });
+  server.on('secureConnection', (sock: tls.TLSSocket) => {
+    serveConnection(sock, {
+      pipeline,
+      transport: 'dot',
+      limits: shared.limits,
+      budget: shared.budget,
+      timers: shared.timers,
+      log,
+      obs,
+      reserved: false,
+    });
+  });
+  return listen(server, a, 'dot', log) as Promise<tls.Server>;
+}
+
+/** A DoH listener: HTTP/2 over TLS (and HTTP/1.1), one DNS query per request at `path`. */
+export function bindDoh(
+  a: ListenAddress,
+  path: string,
+  material: TlsMaterial,
+  pipeline: Pipeline,
+  shared: TcpShared,
+  log: Logger,
+  obs: ListenerObserver,
+): Promise<http2.Http2SecureServer> {
+  const server = http2.createSecureServer({
+    ...secureContext(material),
+    allowHTTP1: true,
+    handshakeTimeout: shared.limits.firstQueryTimeoutMs,
+    settings: { maxConcurrentStreams: DOH_STREAMS },
+  });
+  server.on('connection', (raw: net.Socket) => {
+    raw.setNoDelay(true);
+    // A connection with nothing going on this long is closed (as TCP's idleTimeout).
+    raw.setTimeout(shared.limits.idleTimeoutMs, () => {
+      obs.timedOut('idle');
+      raw.destroy();
+    });
+    admit(raw, shared, obs);
+  });
+  server.on('tlsClientError', (e: Error & { code?: string }) => {
+    if (e.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') obs.timedOut('handshake');
+  });
+  server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+    dohRequest(req, res, path, pipeline).catch((e: unknown) => {
+      log.error('query failed', { error: errorMessage(e), transport: 'doh' });
+      reply(res, 500);
+    });
+  });
+  return listen(server, a, 'doh', log) as Promise<http2.Http2SecureServer>;
+}
+
+function reply(
+  res: http2.Http2ServerResponse,
+  status: number,
+  body?: Buffer,
+  headers: http2.OutgoingHttpHeaders = {},
+): void {
+  if (res.headersSent || res.writableEnded || res.stream?.destroyed) return;
+  res.writeHead(status, { 'content-length': body?.length ?? 0, ...headers });
+  if (body) res.end(body);
+  else res.end();
+}
+
+/** RFC 8484 §4.1: GET with ?dns=BASE64URL, or POST with the message as the body. */
+async function dohRequest(
+  req: http2.Http2ServerRequest,
+  res: http2.Http2ServerResponse,
+  path: string,
+  pipeline: Pipeline,
+): Promise<void> {
+  const url = new URL(req.url, 'https://doh.invalid');
+  if (url.pathname !== path) return reply(res, 404);
+  let msg: Buffer | null;
+  if (req.method === 'GET') {
+    const dns = url.searchParams.get('dns');
+    if (dns === null || !/^[A-Za-z0-9_-]+$/.test(dns)) return reply(res, 400);
+    msg = Buffer.from(dns, 'base64url');
+    if (msg.length > MAX_FRAME) return reply(res, 413);
+  } else if (req.method === 'POST') {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (type !== DNS_MESSAGE) return reply(res, 415);
+    msg = await body(req, MAX_FRAME);
+    if (msg === null) return reply(res, 413);
+  } else return reply(res, 405, undefined, { allow: 'GET, POST' });
+  if (msg.length < 12) return reply(res, 400);
+  const client = req.socket?.remoteAddress ?? '';
+  const out = await pipeline.handle(msg, 'doh', client);
+  // Dropped (nothing to answer): an HTTP client still needs a status.
+  if (!out) return reply(res, 400);
+  const ttl = answerTtlMin(out);
+  reply(res, 200, out, {
+    'content-type': DNS_MESSAGE,
+    ...(ttl !== null && { 'cache-control': `max-age=${ttl}` }),
+  });
+}
+
+/** A request's body, or null when it is longer than `max` (the rest is not read). */
+function body(req: http2.Http2ServerRequest, max: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    req.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n > max) {
+        resolve(null);
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
