@@ -7,7 +7,7 @@ import type { LogLevel } from '../core/index.js';
 import { createMetrics } from '../metrics/index.js';
 import type { ServingState } from './plane.js';
 import { LocalPlane, cookiesOf, secretsFromText } from './plane.js';
-import type { Cookies, ZoneGate } from '../server/index.js';
+import type { Cookies, TransferRule, ZoneGate } from '../server/index.js';
 import { NO_SECONDARIES } from '../secondary/index.js';
 import type { Identity } from '../identity/index.js';
 import { buildIdentity } from '../identity/index.js';
@@ -37,6 +37,7 @@ export async function runWorker(): Promise<void> {
       identity: buildIdentity(identityConfig(loaded.config)),
       secrets: secretsFromText(opts.secrets),
       secondary: opts.secondary,
+      transferTo: opts.transferTo,
     };
     const root = createLogger({
       level: loaded.config.log.level,
@@ -69,6 +70,7 @@ export async function runWorker(): Promise<void> {
       identity: Identity;
       cookies: Cookies;
       gate: ZoneGate | null;
+      transferTo: TransferRule[];
       level: LogLevel;
     } | null = null;
     const handlers: Record<Op, (m: Request) => unknown> = {
@@ -81,6 +83,7 @@ export async function runWorker(): Promise<void> {
           identity: buildIdentity(identityConfig(m.loaded.config)),
           cookies: cookiesOf(secretsFromText(m.secrets)),
           gate: plane.gate(m.secondary ?? NO_SECONDARIES),
+          transferTo: m.transferTo ?? [],
           level: m.loaded.config.log.level,
         };
         return true;
@@ -88,6 +91,7 @@ export async function runWorker(): Promise<void> {
       commit: (m) => {
         if (!prepared || prepared.generation !== m.generation) throw new Error(`load ${m.generation} was not prepared`);
         plane.pipeline.update(prepared.zones, prepared.identity, prepared.cookies, prepared.gate);
+        plane.transfers.configure(prepared.transferTo);
         root.setLevel(prepared.level);
         prepared = null;
         return true;
