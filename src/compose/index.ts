@@ -3,3 +3,4 @@
 export { buildCache, buildResolver, configBase, configuredZoneSpecs, zoneSpecs } from './assemble.js';
 export { announceOnce, buildAdapter } from './routing.js';
 export { identityConfig } from './site.js';
+export { readTsigKey, transferRules } from './tsig.js';

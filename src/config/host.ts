@@ -53,7 +53,7 @@ function missingCommand(cmd: string, env: HostEnv): string | undefined {
 
 /**
  * Every file, socket and command the config names that is missing here, as "key: problem". The
- * paths are those the node opens: cookie secrets relative to the config's folder, the others as
+ * paths are those the node opens: cookie and TSIG secrets relative to the config's folder, the others as
  * written (relative to the working directory, as the adapters and the admin endpoint use them).
  */
 export function hostWarnings(c: Config, env: HostEnv): string[] {
@@ -94,5 +94,9 @@ export function hostWarnings(c: Config, env: HostEnv): string[] {
   if (c.cookies.previousSecretFile)
     check('cookies.previousSecretFile', missing(fromBase(c.cookies.previousSecretFile), 'file', constants.R_OK));
   if (c.admin.tokenFile) check('admin.tokenFile', missing(c.admin.tokenFile, 'file', constants.R_OK));
+  c.zones.transferTo.forEach((t, i) => {
+    if (t.tsig)
+      check(`zones.transferTo[${i}].tsig.secretFile`, missing(fromBase(t.tsig.secretFile), 'file', constants.R_OK));
+  });
   return w;
 }

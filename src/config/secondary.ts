@@ -66,8 +66,8 @@ const absolute = (origin: string): string => origin.toLowerCase().replace(/\.?$/
 /**
  * Rules between keys: origins absolute and each zone once (a file zone or a secondary, not both),
  * at least one primary, key names absolute, the store folder not the zone folder (whose every
- * file is a zone of its own). And, until the node transfers zones out, no `transferTo`: a transfer
- * silently refused would be worse than a config refused.
+ * file is a zone of its own). A `transferTo` key name stands for one key: the same algorithm and
+ * secret file wherever it is named (a request names its key, not the entry it was meant for).
  */
 export function secondaryProblems(
   secondary: readonly SecondaryZoneConfig[],
@@ -91,6 +91,18 @@ export function secondaryProblems(
         `${at}.storeDir: not zones.dir (every file there is loaded as a zone of its own); use a folder of its own`,
       );
   });
-  if (transferTo.length > 0) p.push('zones.transferTo: this version does not transfer zones out yet');
+  const keys = new Map<string, { at: string; tsig: TsigConfig }>();
+  transferTo.forEach((t, i) => {
+    const at = `zones.transferTo[${i}].tsig`;
+    if (!t.tsig) return;
+    if (!t.tsig.name.endsWith('.')) p.push(`${at}.name: write the key's name as an absolute name ("${t.tsig.name}.")`);
+    const name = absolute(t.tsig.name);
+    const first = keys.get(name);
+    if (!first) keys.set(name, { at, tsig: t.tsig });
+    else if (first.tsig.algorithm !== t.tsig.algorithm || first.tsig.secretFile !== t.tsig.secretFile)
+      p.push(
+        `${at}: the key ${t.tsig.name} is also named in ${first.at} with another algorithm or secret file; one name, one key`,
+      );
+  });
   return p;
 }

@@ -10,7 +10,13 @@ import type { CacheObserver } from '../cache/index.js';
 import type { FleetRow } from '../fleet/index.js';
 import type { HealthObserver } from '../health/index.js';
 import type { ResolverObserver, UpstreamStatus } from '../resolver/index.js';
-import type { DefenceObserver, ForwardObserver, ListenerObserver, PipelineObserver } from '../server/index.js';
+import type {
+  DefenceObserver,
+  ForwardObserver,
+  ListenerObserver,
+  PipelineObserver,
+  TransferObserver,
+} from '../server/index.js';
 import type { SecondaryObserver, SecondaryZoneStatus } from '../secondary/index.js';
 import type { ZoneInfo } from '../zone/index.js';
 import { cacheMetrics } from './cache.js';
@@ -20,6 +26,7 @@ import { tcpMetrics } from './listeners.js';
 import { defenceMetrics, pipelineMetrics } from './query.js';
 import { secondaryMetrics } from './secondary.js';
 import { stateMetrics } from './state.js';
+import { transferMetrics } from './transfer.js';
 import { fetchMetrics, upstreamMetrics } from './upstream.js';
 
 /** Where collect() reads point-in-time values from. */
@@ -64,6 +71,8 @@ export interface Metrics {
   readonly health: HealthObserver;
   readonly announce: AnnounceObserver;
   readonly secondary: SecondaryObserver;
+  /** Outgoing zone transfers. */
+  readonly transfers: TransferObserver;
   reload(ok: boolean): void;
   /** Zones a reload refused because their content changed and their SOA serial did not increase. */
   zoneSerialRefused(n: number): void;
@@ -105,6 +114,7 @@ export function createMetrics(
     forward: fetchMetrics(registry, sources),
     listeners: tcpMetrics(registry, sources),
     secondary: secondaryMetrics(registry, sources),
+    transfers: transferMetrics(registry),
     ...healthMetrics(registry, sources),
     ...stateMetrics(registry, sources),
   };

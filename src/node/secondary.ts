@@ -1,39 +1,15 @@
 // The node's secondary zones: the runtime built from `zones.secondary` (TSIG secrets read from
 // their files now, so that a bad one stops the start with its name), and its health check.
 
-import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import type { LoadedConfig, TsigConfig } from '../config/index.js';
+import type { LoadedConfig } from '../config/index.js';
 import type { Clock, Logger } from '../core/index.js';
-import { EdgeError, ErrorCode } from '../core/index.js';
 import type { Check } from '../health/index.js';
 import type { SecondaryObserver } from '../secondary/index.js';
 import { SecondaryZones, storedFile } from '../secondary/index.js';
-import type { TsigKey } from '../wire/index.js';
 import { loadInThread } from '../zone/index.js';
 import { canonicalZone } from './reload.js';
-import { configBase } from '../compose/index.js';
-
-/** A TSIG key from the config: the secret is the file's base64 text (what tsig-keygen prints). */
-export function readTsigKey(t: TsigConfig, base: string): TsigKey {
-  const file = isAbsolute(t.secretFile) ? t.secretFile : resolvePath(base, t.secretFile);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8').trim();
-  } catch (e) {
-    throw new EdgeError(
-      ErrorCode.CONFIG_READ,
-      `${file}: cannot read the TSIG secret of ${t.name}: ${(e as Error).message}`,
-    );
-  }
-  const secret = Buffer.from(text, 'base64');
-  if (!/^[A-Za-z0-9+/]+=*$/.test(text) || secret.length < 16)
-    throw new EdgeError(
-      ErrorCode.CONFIG_INVALID,
-      `${file}: the TSIG secret of ${t.name} must be base64 alone, at least 16 bytes (tsig-keygen -a ${t.algorithm} prints one)`,
-    );
-  return { name: t.name.toLowerCase(), algorithm: t.algorithm, secret };
-}
+import { configBase, readTsigKey } from '../compose/index.js';
 
 /** The runtime of the config's secondary zones, or null when there are none. */
 export function buildSecondaries(

@@ -2,7 +2,7 @@
 
 import type { SecretsText } from './plane.js';
 import type { LoadedConfig } from '../config/index.js';
-import type { ListenAddress } from '../server/index.js';
+import type { ListenAddress, TransferRule } from '../server/index.js';
 import type { SecondaryServing } from '../secondary/index.js';
 
 /** The environment variable that carries a worker's options (and marks a process as a worker). */
@@ -15,6 +15,8 @@ export interface WorkerOptions {
   image: string;
   secrets: SecretsText;
   secondary: SecondaryServing;
+  /** Who may transfer the zones out, keys read by the primary. */
+  transferTo: TransferRule[];
   /** UDP with SO_REUSEPORT, a socket of the worker's own. */
   reusePort: boolean;
   /** Where to listen (the bound ports of the first worker), or null for the config's addresses. */
@@ -46,6 +48,7 @@ export interface Request {
   loaded?: LoadedConfig;
   secrets?: SecretsText;
   secondary?: SecondaryServing;
+  transferTo?: TransferRule[];
   /** prepare, commit: the load they belong to (a late prepare of an older load is not committed). */
   generation?: number;
   /** shed: on or off. */

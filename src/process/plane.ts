@@ -4,7 +4,14 @@
 
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import { buildCache, buildResolver, configBase, configuredZoneSpecs, identityConfig } from '../compose/index.js';
+import {
+  buildCache,
+  buildResolver,
+  configBase,
+  configuredZoneSpecs,
+  identityConfig,
+  transferRules,
+} from '../compose/index.js';
 import type { Config, LoadedConfig } from '../config/index.js';
 import { loadConfig } from '../config/index.js';
 import type { Logger } from '../core/index.js';
@@ -24,11 +31,15 @@ import type {
   ListenerSet,
   TcpLimits,
   TlsMaterial,
+  TransferLimits,
+  TransferRule,
 } from '../server/index.js';
 import {
   Cookies,
   Forwarder,
+  OutgoingTransfers,
   Pipeline,
+  TRANSFER_LIMITS,
   RateLimiter,
   RrlKind,
   queryLog,
@@ -111,6 +122,8 @@ export interface ServingState {
   secondary: SecondaryServing;
   /** The DoT and DoH listeners' certificate and key, or null without `tls`. */
   tls: TlsMaterial | null;
+  /** Who may transfer the zones out (`zones.transferTo`, keys read). */
+  transferTo: TransferRule[];
 }
 
 /** What a node's secondary zones add to a load: the kept files served, and the gate's data. */
@@ -141,6 +154,7 @@ export async function loadState(
     secrets: cookieSecrets(loaded),
     secondary: secondary?.serving ?? NO_SECONDARIES,
     tls: tlsMaterial(loaded),
+    transferTo: transferRules(loaded),
   };
 }
 
@@ -305,6 +319,11 @@ export function tcpLimits(c: Config): TcpLimits {
   };
 }
 
+/** The transfer caps of one answering process: the node's total shared out between `workers`. */
+export function transferLimits(c: Config): TransferLimits {
+  return { perClient: TRANSFER_LIMITS.perClient, total: Math.max(1, Math.ceil(TRANSFER_LIMITS.total / c.workers)) };
+}
+
 /**
  * The fetch limits of one answering process: the node's caps shared out between the `workers`
  * processes (each resolves the questions it was asked), like the TCP caps.
@@ -322,6 +341,8 @@ export function fetchLimits(c: Config, metrics: Pick<Metrics, 'forward'>): Forwa
 /** DNS answered in this process. */
 export class LocalPlane implements DnsPlane {
   readonly pipeline: Pipeline;
+  /** Outgoing zone transfers (AXFR/IXFR to `zones.transferTo`). */
+  readonly transfers: OutgoingTransfers;
   readonly #listeners: ListenerSet;
   readonly #resolver: Resolver | null;
   readonly #load = processLoadSampler();
@@ -329,8 +350,16 @@ export class LocalPlane implements DnsPlane {
   /** Where a NOTIFY taken goes: the node's secondary runtime, or a worker's message to the primary. */
   #onNotify: NotifyHandler = () => {};
 
-  private constructor(pipeline: Pipeline, listeners: ListenerSet, resolver: Resolver | null, c: Config, log: Logger) {
+  private constructor(
+    pipeline: Pipeline,
+    transfers: OutgoingTransfers,
+    listeners: ListenerSet,
+    resolver: Resolver | null,
+    c: Config,
+    log: Logger,
+  ) {
     this.pipeline = pipeline;
+    this.transfers = transfers;
     this.#listeners = listeners;
     this.#resolver = resolver;
     this.#bursts = watchBursts({
@@ -364,7 +393,15 @@ export class LocalPlane implements DnsPlane {
     const forwarder = resolver
       ? new Forwarder(buildCache(c, metrics.cache), resolver, log, fetchLimits(c, metrics))
       : null;
-    const pipeline = new Pipeline({
+    const transfers: OutgoingTransfers = new OutgoingTransfers(state.transferTo, {
+      // The pipeline's store, which a reload replaces: read when a transfer starts (after this).
+      zones: (): ZoneStore => pipeline.zones,
+      log,
+      udpPayload: c.edns.udpPayload,
+      limits: transferLimits(c),
+      observer: metrics.transfers,
+    });
+    const pipeline: Pipeline = new Pipeline({
       zones,
       identity: state.identity,
       udpPayload: c.edns.udpPayload,
@@ -388,6 +425,7 @@ export class LocalPlane implements DnsPlane {
       cookies: cookiesOf(state.secrets),
       observer: teeObservers(metrics.pipeline, queryLog(log, c.log.queries, c.log.sampleRate)),
       defence: defenceObserver(metrics.defence, log),
+      transfers,
     });
 
     try {
@@ -403,7 +441,7 @@ export class LocalPlane implements DnsPlane {
           encrypted: { dot: c.dot.listen, doh: c.doh.listen, dohPath: c.doh.path, tls: state.tls },
         },
       );
-      const plane = new LocalPlane(pipeline, listeners, resolver, c, log);
+      const plane = new LocalPlane(pipeline, transfers, listeners, resolver, c, log);
       pipeline.update(zones, state.identity, cookiesOf(state.secrets), plane.gate(state.secondary));
       return plane;
     } catch (e) {
@@ -447,6 +485,7 @@ export class LocalPlane implements DnsPlane {
       cookiesOf(state.secrets),
       this.gate(state.secondary),
     );
+    this.transfers.configure(state.transferTo);
   }
 
   /** The gate for `s`, its NOTIFYs sent where `onNotify` says. */

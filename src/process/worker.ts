@@ -7,7 +7,7 @@ import type { LogLevel } from '../core/index.js';
 import { createMetrics } from '../metrics/index.js';
 import type { ServingState } from './plane.js';
 import { LocalPlane, cookiesOf, secretsFromText, tlsMaterial } from './plane.js';
-import type { Cookies, TlsMaterial, ZoneGate } from '../server/index.js';
+import type { Cookies, TlsMaterial, TransferRule, ZoneGate } from '../server/index.js';
 import { NO_SECONDARIES } from '../secondary/index.js';
 import type { Identity } from '../identity/index.js';
 import { buildIdentity } from '../identity/index.js';
@@ -39,6 +39,7 @@ export async function runWorker(): Promise<void> {
       secondary: opts.secondary,
       // The primary read and checked the files of this load; each worker reads them for itself.
       tls: tlsMaterial(loaded),
+      transferTo: opts.transferTo,
     };
     const root = createLogger({
       level: loaded.config.log.level,
@@ -72,6 +73,7 @@ export async function runWorker(): Promise<void> {
       cookies: Cookies;
       gate: ZoneGate | null;
       tls: TlsMaterial | null;
+      transferTo: TransferRule[];
       level: LogLevel;
     } | null = null;
     const handlers: Record<Op, (m: Request) => unknown> = {
@@ -85,6 +87,7 @@ export async function runWorker(): Promise<void> {
           cookies: cookiesOf(secretsFromText(m.secrets)),
           gate: plane.gate(m.secondary ?? NO_SECONDARIES),
           tls: tlsMaterial(m.loaded),
+          transferTo: m.transferTo ?? [],
           level: m.loaded.config.log.level,
         };
         return true;
@@ -93,6 +96,7 @@ export async function runWorker(): Promise<void> {
         if (!prepared || prepared.generation !== m.generation) throw new Error(`load ${m.generation} was not prepared`);
         plane.pipeline.update(prepared.zones, prepared.identity, prepared.cookies, prepared.gate);
         plane.setTls(prepared.tls);
+        plane.transfers.configure(prepared.transferTo);
         root.setLevel(prepared.level);
         prepared = null;
         return true;

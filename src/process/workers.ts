@@ -26,7 +26,7 @@ import type { LoadedConfig } from '../config/index.js';
 import type { ZoneInfo } from '../zone/index.js';
 import { writeImageFile } from '../zone/index.js';
 import type { UpstreamStatus } from '../resolver/index.js';
-import type { ListenAddress } from '../server/index.js';
+import type { ListenAddress, TransferRule } from '../server/index.js';
 import type { Event, Op, Reply, RequestArgs, WorkerOptions } from './ipc.js';
 import { PendingRequests, WORKER_ENV } from './ipc.js';
 
@@ -64,6 +64,7 @@ export class WorkerPlane implements DnsPlane {
     generation: number;
     secrets: SecretsText;
     secondary: SecondaryServing;
+    transferTo: TransferRule[];
   };
   /** Where the NOTIFYs the workers took go. */
   #onNotify: NotifyHandler = () => {};
@@ -96,6 +97,7 @@ export class WorkerPlane implements DnsPlane {
       generation: 1,
       secrets: secretsToText(state.secrets),
       secondary: state.secondary,
+      transferTo: state.transferTo,
     };
     this.#log = log;
     this.#onRestart = onRestart;
@@ -157,7 +159,7 @@ export class WorkerPlane implements DnsPlane {
 
   /** Start the worker of `slot`; resolves with its bound addresses, rejects when it fails to start. */
   #fork(slot: Slot): Promise<ListenAddress[]> {
-    const { loaded, image, generation, secrets, secondary } = this.#current;
+    const { loaded, image, generation, secrets, secondary, transferTo } = this.#current;
     const listen = this.#reusePort && this.#bound.length > 0 ? [...this.#bound] : null;
     const w = cluster.fork({
       [WORKER_ENV]: JSON.stringify({
@@ -166,6 +168,7 @@ export class WorkerPlane implements DnsPlane {
         image,
         secrets,
         secondary,
+        transferTo,
         reusePort: this.#reusePort,
         listen,
         shedding: this.#shedding,
@@ -298,9 +301,11 @@ export class WorkerPlane implements DnsPlane {
     }
     const running = this.#slots.filter((s) => s.listening);
     const secrets = secretsToText(state.secrets);
-    const { secondary } = state;
+    const { secondary, transferTo } = state;
     const prepared = await Promise.allSettled(
-      running.map((s) => this.#ask(s, 'prepare', { image, loaded: state.loaded, secrets, secondary, generation })),
+      running.map((s) =>
+        this.#ask(s, 'prepare', { image, loaded: state.loaded, secrets, secondary, transferTo, generation }),
+      ),
     );
     // A worker that died meanwhile is not a failure of the load: it restarts from the current load
     // and is brought up to date when it listens.
@@ -316,7 +321,14 @@ export class WorkerPlane implements DnsPlane {
       throw new EdgeError(ErrorCode.ZONE_READ, errors.join('\n'), errors);
     }
     // Set first: a worker that restarts from here on starts from the new load.
-    this.#current = { loaded: state.loaded, image: image ?? this.#current.image, generation, secrets, secondary };
+    this.#current = {
+      loaded: state.loaded,
+      image: image ?? this.#current.image,
+      generation,
+      secrets,
+      secondary,
+      transferTo,
+    };
     const committed = await Promise.allSettled(
       running.filter((s) => s.listening).map((s) => this.#commit(s, generation)),
     );
@@ -332,9 +344,9 @@ export class WorkerPlane implements DnsPlane {
 
   /** A worker that listens with an older load than the current one: prepare and commit it, or restart it. */
   async #catchUp(slot: Slot): Promise<void> {
-    const { image, loaded, generation, secrets, secondary } = this.#current;
+    const { image, loaded, generation, secrets, secondary, transferTo } = this.#current;
     try {
-      await this.#ask(slot, 'prepare', { image, loaded, secrets, secondary, generation });
+      await this.#ask(slot, 'prepare', { image, loaded, secrets, secondary, transferTo, generation });
       await this.#commit(slot, generation);
       this.#log.info('worker switched to the current zones', { worker: slot.index, load: generation });
     } catch (e) {

@@ -6,7 +6,7 @@
 
 import { isIP } from 'node:net';
 import type { ZoneGate } from '../server/index.js';
-import type { TsigAlgorithm, TsigKey } from '../wire/index.js';
+import type { TsigKey, TsigKeyText } from '../wire/index.js';
 import {
   FLAG_AA,
   FLAG_QR,
@@ -17,16 +17,10 @@ import {
   absoluteName,
   nameKey,
   parseMessage,
+  tsigKeyFromText,
   tsigSign,
   tsigVerify,
 } from '../wire/index.js';
-
-/** A TSIG key as text (it crosses to worker processes): the secret in base64. */
-export interface TsigKeyText {
-  name: string;
-  algorithm: TsigAlgorithm;
-  secret: string;
-}
 
 /** What the answering processes need to know of the secondary zones. */
 export interface SecondaryServing {
@@ -36,12 +30,6 @@ export interface SecondaryServing {
 }
 
 export const NO_SECONDARIES: SecondaryServing = { zones: [], unavailable: [] };
-
-export const keyFromText = (k: TsigKeyText): TsigKey => ({
-  name: k.name,
-  algorithm: k.algorithm,
-  secret: Buffer.from(k.secret, 'base64'),
-});
 
 /** A NOTIFY taken: the zone (as configured) and the primary it came from. */
 export type NotifyHandler = (origin: string, from: string) => void;
@@ -62,7 +50,7 @@ export class SecondaryGate implements ZoneGate {
     this.#zones = new Map(
       s.zones.map((z) => [
         nameKey(absoluteName(z.origin)),
-        { origin: z.origin, primaries: new Set(z.primaries.map(plainAddress)), key: z.key && keyFromText(z.key) },
+        { origin: z.origin, primaries: new Set(z.primaries.map(plainAddress)), key: z.key && tsigKeyFromText(z.key) },
       ]),
     );
     this.#onNotify = onNotify;

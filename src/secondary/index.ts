@@ -1,7 +1,7 @@
 // Public API of secondary/: zones transferred from primaries (SOA checks, NOTIFY, IXFR/AXFR, the
 // kept files, expiry) and the gate the query path asks about them.
-export { NO_SECONDARIES, SecondaryGate, keyFromText } from './gate.js';
-export type { NotifyHandler, SecondaryServing, TsigKeyText } from './gate.js';
+export { NO_SECONDARIES, SecondaryGate } from './gate.js';
+export type { NotifyHandler, SecondaryServing } from './gate.js';
 export { SecondaryZones } from './secondary.js';
 export type {
   SecondaryObserver,

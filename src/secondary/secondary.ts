@@ -14,6 +14,7 @@ import { axfr, ixfr, soaSerialOf } from '../client/index.js';
 import type { Clock, Logger } from '../core/index.js';
 import { errorMessage, formatHostPort } from '../core/index.js';
 import type { TsigKey, WireRecord } from '../wire/index.js';
+import { tsigKeyToText } from '../wire/index.js';
 import type { ZoneSpec } from '../zone/index.js';
 import { serialGreater } from '../zone/index.js';
 import type { StoredZone } from './files.js';
@@ -157,11 +158,7 @@ export class SecondaryZones {
     const zones = [...this.#zones.values()].map(({ spec }) => ({
       origin: spec.origin,
       primaries: spec.primaries.map((p) => p.host),
-      key: spec.key && {
-        name: spec.key.name,
-        algorithm: spec.key.algorithm,
-        secret: Buffer.from(spec.key.secret).toString('base64'),
-      },
+      key: spec.key && tsigKeyToText(spec.key),
     }));
     return { specs, serving: { zones, unavailable } };
   }

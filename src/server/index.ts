@@ -1,6 +1,6 @@
 // Public API of server/: the query pipeline and the UDP/TCP listeners.
 export { Pipeline } from './pipeline.js';
-export type { Answer, PipelineOptions, ZoneGate } from './pipeline.js';
+export type { Answer, PipelineOptions, ZoneGate, ZoneTransfers } from './pipeline.js';
 export { NOOP_DEFENCE, NOOP_OBSERVER } from './observers.js';
 export type {
   AnswerSource,
@@ -29,3 +29,13 @@ export type { CreateUdpSocket, ReusableSocketOptions } from './reuse-port.js';
 export { Admission, Deadlines, SELF_RESERVE, WriteBudget } from './tcp-limits.js';
 export type { Deadline, RefuseReason, TcpLimits, Timers } from './tcp-limits.js';
 export { queryLog, teeObservers } from './querylog.js';
+export { OTHER_ZONE, OutgoingTransfers, TRANSFER_LIMITS } from './transfer-out.js';
+export type {
+  TransferKind,
+  TransferLimits,
+  TransferObserver,
+  TransferOptions,
+  TransferResult,
+  TransferSink,
+} from './transfer-out.js';
+export type { TransferRule } from './transfer-acl.js';

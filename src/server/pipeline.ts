@@ -28,6 +28,7 @@ import { CookieVerdict as Verdict } from './cookies.js';
 import type { Forwarded, Forwarder } from './forward.js';
 import { EDE } from './forward.js';
 import type { RateLimiter } from './rrl.js';
+import type { TransferSink } from './transfer-out.js';
 import { RrlAction, RrlKind } from './rrl.js';
 import type {
   AnswerSource,
@@ -56,6 +57,22 @@ export interface PipelineOptions {
   defence?: DefenceObserver;
   /** Secondary zones: NOTIFY, and names of zones not served now; null without secondaries. */
   gate?: ZoneGate | null;
+  /** Outgoing zone transfers (`zones.transferTo`); null: AXFR and IXFR are REFUSED to everyone. */
+  transfers?: ZoneTransfers | null;
+}
+
+/** Outgoing zone transfers as the query path sees them (transfer-out.ts), asked about AXFR and IXFR only. */
+export interface ZoneTransfers {
+  /**
+   * The answer to an AXFR or IXFR: undefined for a client that may not transfer (REFUSED as any
+   * other query); one message; or null when the whole zone goes to `stream`.
+   */
+  answer(msg: Uint8Array, q: Query, client: string, stream: TransferSink | null): Buffer | null | undefined;
+  /**
+   * A signed SOA query (a secondary's refresh check): how to sign the zone's answer, or the error
+   * answer (a TSIG that does not verify); null: answered as any query, unsigned.
+   */
+  signed(msg: Uint8Array, q: Query, client: string): ((answer: Buffer) => Buffer) | Buffer | null;
 }
 
 /** Secondary zones as the query path sees them (secondary/ builds it). */
@@ -110,6 +127,7 @@ const NO_OPTIONS = new Uint8Array(0);
 const TCP_LIMIT = 65535;
 const AXFR = 252;
 const IXFR = 251;
+const SOA = 6;
 /** RFC 8767 §4: stale answers carry a TTL of 30 seconds. */
 const STALE: TtlPatch = { age: 0, fixed: 30 };
 const PROHIBITED = [EDE.PROHIBITED, ''] as const;
@@ -127,6 +145,7 @@ export class Pipeline {
   readonly #rrlLogOnly: boolean;
   #cookies: Cookies;
   #gate: ZoneGate | null;
+  readonly #transfers: ZoneTransfers | null;
   readonly #defence: DefenceObserver;
   /** The OPT of most responses (no options), built once. */
   readonly #optPlain: ResponseOpt;
@@ -165,6 +184,7 @@ export class Pipeline {
     this.#rrlLogOnly = opts.rateLimit?.logOnly ?? false;
     this.#cookies = opts.cookies;
     this.#gate = opts.gate ?? null;
+    this.#transfers = opts.transfers ?? null;
     this.#defence = opts.defence ?? NOOP_DEFENCE;
     this.#optPlain = { udpSize: opts.udpPayload, dnssecOk: false, options: NO_OPTIONS };
     this.#optDo = { udpSize: opts.udpPayload, dnssecOk: true, options: NO_OPTIONS };
@@ -206,8 +226,11 @@ export class Pipeline {
     return this.#fwd;
   }
 
-  /** Answer one message from `client`; null means send nothing. Never throws on bad input. */
-  handle(msg: Uint8Array, transport: Transport, client: string): Answer {
+  /**
+   * Answer one message from `client`; null means send nothing. Never throws on bad input. `stream`:
+   * where a TCP connection takes a zone transfer's messages.
+   */
+  handle(msg: Uint8Array, transport: Transport, client: string, stream?: TransferSink): Answer {
     // 1–2. check and parse: header bytes, the question, OPT.
     const x = parseQuery(msg, exchange(msg, transport, client));
     if (x.status === QueryStatus.DROP) {
@@ -233,7 +256,13 @@ export class Pipeline {
       return this.#finish(x, probe, 'chaos', Rcode.NOERROR, FLAG_AA, c.kind === 'answer' ? c.sections : EMPTY_SECTIONS);
     }
     if (x.qclass !== Class.IN || x.qtype === AXFR || x.qtype === IXFR) {
-      // Zone transfers are not served; other classes have no data here.
+      // Zone transfers to the clients of zones.transferTo; to everyone else, and for other classes
+      // (no data here): REFUSED.
+      const out =
+        x.qclass === Class.IN && this.#transfers !== null
+          ? this.#transfers.answer(msg, x, client, transport === 'tcp' || transport === 'dot' ? (stream ?? null) : null)
+          : undefined;
+      if (out !== undefined) return this.#observeTransfer(x, probe, out);
       return this.#finish(x, probe, 'error', Rcode.REFUSED, 0, EMPTY_SECTIONS);
     }
     // A secondary zone not transferred yet or expired: SERVFAIL, not a parent's or an upstream's answer.
@@ -244,6 +273,16 @@ export class Pipeline {
     const ans = this.#zones.answer(x.key, x.qtype, x.edns !== null && x.edns.dnssecOk);
     if (ans) {
       x.zone = this.#zones.zoneOf(ans, x.key);
+      // RFC 8945 §5.3: a secondary's signed SOA check is answered signed (zone answers of other
+      // types pay this one comparison).
+      if (x.qtype === SOA && this.#transfers !== null) {
+        const sign = this.#transfers.signed(msg, x, client);
+        if (sign instanceof Uint8Array) return this.#observeTransfer(x, probe, sign);
+        if (sign !== null) {
+          const out = this.#finish(x, probe, 'zone', ans.rcode, ans.flags, ans.sections);
+          return out && sign(out);
+        }
+      }
       return this.#finish(x, probe, 'zone', ans.rcode, ans.flags, ans.sections);
     }
     // 4. recursion ACL: only for names outside the zones, so zone answers never pay for it.
@@ -354,6 +393,12 @@ export class Pipeline {
     // RFC 8467 §4.1: over an encrypted transport, a padded query gets a padded response.
     if (e?.padded === true && (x.transport === 'dot' || x.transport === 'doh')) out = padResponse(out);
     return this.#observe(x, probe, source, rcode, out);
+  }
+
+  /** A transfer's answer: one message (its rcode read back), or null when a stream sends the zone. */
+  #observeTransfer(x: Exchange, probe: boolean, out: Buffer | null): Buffer | null {
+    const rcode = out === null ? Rcode.NOERROR : (out[3] as number) & 0x0f;
+    return this.#observe(x, probe, rcode === Rcode.NOERROR ? 'zone' : 'error', rcode, out);
   }
 
   /** Report a response (null: dropped) to the observers, unless it answers the node's own probe. */

@@ -60,28 +60,56 @@ export function serveConnection(sock: net.Socket, ctx: ConnectionContext): void 
     budget.release(unwritten);
     unwritten = 0;
   };
-  const send = (out: Buffer | null): void => {
+  /** Write one answer; `written` (a transfer's next message waits for it) says whether it went. */
+  const send = (out: Buffer | null, written?: (ok: boolean) => void): void => {
     if (!out) return;
     if (gone || !sock.writable) {
       // The client reset or closed before its answer was ready.
       obs.sendError(transport, 'reset');
+      written?.(false);
       return;
     }
     const f = frame(out);
     unwritten += f.length;
     budget.add(f.length);
     sock.write(f, (err) => {
-      if (gone) return;
+      if (gone) return written?.(false);
       unwritten -= f.length;
       budget.release(f.length);
       if (err) obs.sendError(transport, 'reset');
       else deadlines.activity();
+      written?.(!err);
       pump();
     });
   };
   const settle = (): void => {
     inFlight--;
     pump();
+  };
+  /**
+   * A zone transfer's messages (transfer-out.ts), written one at a time: the next is built only
+   * when the kernel has taken the one before, so a transfer holds one message of memory however
+   * slowly the client reads. A client that takes none for `drainTimeout` is closed. The transfer
+   * counts as a query in flight (no idle deadline meanwhile; a half-close waits for its end).
+   */
+  const transfer = (messages: AsyncIterable<Buffer>): void => {
+    inFlight++;
+    const one = (m: Buffer): Promise<boolean> =>
+      new Promise((resolve) => {
+        const stalled = ctx.timers.set(() => {
+          obs.timedOut('drain');
+          sock.destroy();
+        }, limits.drainTimeoutMs);
+        send(m, (ok) => {
+          stalled.cancel();
+          resolve(ok);
+        });
+      });
+    const run = async (): Promise<void> => {
+      // Leaving the loop early ends the generator (its slot released, the transfer logged).
+      for await (const m of messages) if (!(await one(m))) break;
+    };
+    run().catch(fail).then(settle).catch(fail);
   };
   const blocked = (): boolean =>
     unwritten > limits.maxUnwrittenBytes || inFlight >= limits.maxInFlight || (!ctx.reserved && budget.over());
@@ -101,7 +129,7 @@ export function serveConnection(sock: net.Socket, ctx: ConnectionContext): void 
       taken++;
       deadlines.query();
       try {
-        const out = pipeline.handle(msg, transport, client);
+        const out = pipeline.handle(msg, transport, client, transfer);
         if (out instanceof Promise) {
           // RFC 7766 §6.2.1.1: answers go out as they are ready, not in query order.
           inFlight++;

@@ -42,10 +42,28 @@ export { EMPTY_SECTIONS, Section, SectionWriter } from './writer.js';
 export type { Cut, PointerShift, Sections, WireRecord } from './writer.js';
 export { buildResponse, padResponse, shiftPointers } from './response.js';
 export type { ResponseParts, TtlPatch } from './response.js';
-export { encodeOption } from './opt.js';
+export { OPT_FIXED_LEN, encodeOption } from './opt.js';
 export type { ResponseOpt } from './opt.js';
 export { parseMessage } from './message.js';
 export type { Message } from './message.js';
 export { FrameReader, MAX_FRAME, frame } from './tcp.js';
-export { TSIG_ALGORITHMS, TYPE_TSIG, TsigError, tsigSign, tsigVerify } from './tsig.js';
-export type { SignOptions, TsigAlgorithm, TsigKey, TsigStatus, TsigVerdict, VerifyOptions } from './tsig.js';
+export {
+  TSIG_ALGORITHMS,
+  TYPE_TSIG,
+  TsigError,
+  tsigKeyFromText,
+  tsigKeyToText,
+  tsigLength,
+  tsigSign,
+  tsigUnsigned,
+  tsigVerify,
+} from './tsig.js';
+export type {
+  SignOptions,
+  TsigAlgorithm,
+  TsigKey,
+  TsigKeyText,
+  TsigStatus,
+  TsigVerdict,
+  VerifyOptions,
+} from './tsig.js';

@@ -34,6 +34,25 @@ export interface TsigKey {
   secret: Uint8Array;
 }
 
+/** A TSIG key as text, the secret in base64: what crosses to worker processes. */
+export interface TsigKeyText {
+  name: string;
+  algorithm: TsigAlgorithm;
+  secret: string;
+}
+
+export const tsigKeyFromText = (k: TsigKeyText): TsigKey => ({
+  name: k.name,
+  algorithm: k.algorithm,
+  secret: Buffer.from(k.secret, 'base64'),
+});
+
+export const tsigKeyToText = (k: TsigKey): TsigKeyText => ({
+  name: k.name,
+  algorithm: k.algorithm,
+  secret: Buffer.from(k.secret).toString('base64'),
+});
+
 /** The TSIG error field (RFC 8945 §3; BADSIG … BADTRUNC are also rcodes of the extended range). */
 export const TsigError = { NOERROR: 0, BADSIG: 16, BADKEY: 17, BADTIME: 18, BADTRUNC: 22 } as const;
 
@@ -69,9 +88,40 @@ export function tsigSign(msg: Uint8Array, key: TsigKey, o: SignOptions): { messa
     other,
     timersOnly: o.timersOnly ?? false,
   });
+  return { message: appendTsig(msg, keyName, alg, o.now, fudge, mac, error, other), mac };
+}
+
+/**
+ * An error answer's unsigned TSIG (RFC 8945 §5.3.2: MAC size 0): what a request with an unknown key
+ * (BADKEY), a MAC that does not verify (BADSIG) or a truncated MAC (BADTRUNC) gets, with the key and
+ * algorithm names it came with.
+ */
+export function tsigUnsigned(
+  msg: Uint8Array,
+  key: { keyName: string; algorithm: string },
+  error: number,
+  now: number,
+  fudge = 300,
+): Buffer {
+  const keyName = canonical(absoluteName(key.keyName));
+  const alg = canonical(absoluteName(key.algorithm));
+  return appendTsig(msg, keyName, alg, now, fudge, new Uint8Array(0), error, new Uint8Array(0));
+}
+
+/** `msg` with a TSIG record appended (ARCOUNT one more). */
+function appendTsig(
+  msg: Uint8Array,
+  keyName: Uint8Array,
+  alg: Uint8Array,
+  time: number,
+  fudge: number,
+  mac: Uint8Array,
+  error: number,
+  other: Uint8Array,
+): Buffer {
   const rdata = Buffer.concat([
     alg,
-    u48(o.now),
+    u48(time),
     be16(fudge),
     be16(mac.length),
     mac,
@@ -83,7 +133,15 @@ export function tsigSign(msg: Uint8Array, key: TsigKey, o: SignOptions): { messa
   const rr = Buffer.concat([keyName, be16(TYPE_TSIG), be16(CLASS_ANY), Buffer.alloc(4), be16(rdata.length), rdata]);
   const out = Buffer.concat([msg, rr]);
   out.writeUInt16BE(u16(out, ARCOUNT) + 1, ARCOUNT);
-  return { message: out, mac };
+  return out;
+}
+
+/** The bytes a TSIG record signed with `key` adds to a message (no other data). */
+export function tsigLength(key: TsigKey): number {
+  const name = absoluteName(key.name).length;
+  const alg = absoluteName(`${key.algorithm}.`).length;
+  // owner, type class TTL rdlength, algorithm, time fudge MAC-size, MAC, original ID error other-length
+  return name + 10 + alg + 10 + TSIG_ALGORITHMS[key.algorithm][1] + 6;
 }
 
 export type TsigStatus = 'unsigned' | 'ok' | 'formerr' | 'badkey' | 'badsig' | 'badtime' | 'badtrunc';
@@ -92,6 +150,8 @@ export interface TsigVerdict {
   status: TsigStatus;
   /** The key named in the record ('' when unsigned or malformed). */
   keyName: string;
+  /** The algorithm it names, absolute ("hmac-sha256."; '' when unsigned or malformed). */
+  algorithm: string;
   /** The record's MAC (for signing the response, or checking the next message of a transfer). */
   mac: Uint8Array;
   /** The TSIG error field the sender set. */
@@ -122,6 +182,7 @@ export function tsigVerify(
   const v: TsigVerdict = {
     status: 'unsigned',
     keyName: '',
+    algorithm: '',
     mac: new Uint8Array(0),
     error: 0,
     timeSigned: 0,
@@ -149,13 +210,13 @@ export function tsigVerify(
   if (i + 6 + otherLen !== r.end) return { ...v, status: 'formerr' };
   const other = msg.subarray(i + 6, r.end);
   const keyName = nameToText(canonical(owner.wire));
+  const algName = nameToText(canonical(alg.wire));
   // What the sender signed: the message before the record, its ARCOUNT and ID as they were.
   const message = Buffer.from(msg.subarray(0, r.owner));
   message.writeUInt16BE(u16(message, ARCOUNT) - 1, ARCOUNT);
   message.writeUInt16BE(originalId, 0);
-  const base = { keyName, mac, error, timeSigned, message };
+  const base = { keyName, algorithm: algName, mac, error, timeSigned, message };
   const key = keyOf(keyName);
-  const algName = nameToText(canonical(alg.wire));
   if (!key || `${key.algorithm}.` !== algName) return { ...base, status: 'badkey' };
   const full = TSIG_ALGORITHMS[key.algorithm][1];
   if (macLen > full || macLen < Math.max(10, full / 2)) return { ...base, status: 'formerr' };

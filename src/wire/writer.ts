@@ -107,6 +107,11 @@ export class SectionWriter {
     return { bytes, an, ns, ar, cuts: this.#cuts, ttlOffsets: this.#ttls };
   }
 
+  /** Bytes written so far (the sections, without header and question). */
+  get length(): number {
+    return this.#len;
+  }
+
   /** Where the compression pointers went, for sections compiled as a template (see PointerShift). */
   pointers(): readonly number[] {
     return this.#pointers;

@@ -14,3 +14,5 @@ export type { ImageHeader, ZoneImage } from './image.js';
 export { checkReload, serialGreater } from './reload.js';
 export type { ReloadCheck, ReloadVerdict, SerialPolicy } from './reload.js';
 export { synthCounts } from './synth.js';
+export { dumpRecords, dumpZone } from './dump.js';
+export type { DumpRequest, ZoneDump } from './dump.js';

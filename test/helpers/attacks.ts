@@ -155,6 +155,58 @@ export async function tcpUnread(o: {
   }
 }
 
+/**
+ * Zone transfers nobody reads: `clients` addresses × `perClient` connections, all opened first,
+ * then each sending an AXFR of `zone` at once; each reads only the first message (the node's
+ * verdict: the zone's first message, or REFUSED over a cap) and then nothing, and is closed after
+ * `holdMs`. Returns the verdicts: transfers started per client address, and refusals.
+ */
+export async function transferFlood(o: {
+  port: number;
+  zone: string;
+  clients: number;
+  perClient: number;
+  holdMs: number;
+}): Promise<{ started: Record<string, number>; refused: number; unanswered: number }> {
+  const conns: { from: string; c: AttackConn }[] = [];
+  const started: Record<string, number> = {};
+  let refused = 0;
+  try {
+    for (const from of addresses(3, o.clients))
+      for (const c of await openConnections(o.port, from, o.perClient)) conns.push({ from, c });
+    const t0 = performance.now();
+    const firsts = conns.map(
+      ({ c }) =>
+        new Promise<number | null>((resolve) => {
+          let buf = Buffer.alloc(0);
+          const take = (d: Buffer): void => {
+            buf = Buffer.concat([buf, d]);
+            // The length, then the header: its rcode is in the message's fourth byte.
+            if (buf.length < 6) return;
+            c.sock.off('data', take);
+            c.sock.pause(); // and never read again
+            resolve((buf[5] as number) & 0x0f);
+          };
+          c.sock.on('data', take);
+          void c.closed.then(() => resolve(null));
+          setTimeout(() => resolve(null), o.holdMs).unref();
+        }),
+    );
+    for (const { c } of conns) c.sock.write(frame(query(o.zone, 'AXFR', { id: 1 })));
+    const rcodes = await Promise.all(firsts);
+    rcodes.forEach((rcode, i) => {
+      const from = (conns[i] as { from: string }).from;
+      if (rcode === 0) started[from] = (started[from] ?? 0) + 1;
+      else if (rcode === 5) refused++;
+    });
+    await sleep(Math.max(0, o.holdMs - (performance.now() - t0)));
+    const unanswered = rcodes.filter((r) => r === null).length;
+    return { started, refused, unanswered };
+  } finally {
+    closeAll(conns.map(({ c }) => c));
+  }
+}
+
 /** A 64 KB message in 1-byte segments (Nagle off, one write per byte) on `connections` connections, at most `maxMs`. */
 export async function tcpSegments(o: {
   port: number;

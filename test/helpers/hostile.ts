@@ -282,6 +282,8 @@ export async function startNode(opts: {
   workers: number;
   extra?: string[];
   zonesDir?: string;
+  /** More keys of `zones` (flow YAML), e.g. `transferTo: [{ address: 127.0.0.0/8 }]`. */
+  zoneKeys?: string;
   startMs?: number;
 }): Promise<HostileNode> {
   const dir = tempDir('edgedns-hostile-');
@@ -291,7 +293,7 @@ export async function startNode(opts: {
     [
       'listen: ["127.0.0.1:0"]',
       `workers: ${opts.workers}`,
-      `zones: { dir: ${JSON.stringify(opts.zonesDir ?? ZONES)} }`,
+      `zones: { dir: ${JSON.stringify(opts.zonesDir ?? ZONES)}${opts.zoneKeys ? `, ${opts.zoneKeys}` : ''} }`,
       'site: { id: hostile }',
       'announce: { prefixes: [127.0.0.1/32], adapter: exec, exec: { command: /bin/true } }',
       ...(opts.extra ?? []),

@@ -396,13 +396,10 @@ describe('config: secondary zones and outgoing transfers', () => {
     assert.deepEqual(c.zones.secondary, []);
     assert.deepEqual(c.zones.transferTo, []);
   });
-  it('each problem named; a well-formed zone is taken; transfers out are refused while this version has none', () => {
+  it('each problem named; a well-formed zone is taken', () => {
     assert.deepEqual(problemsOf({ zones: { secondary: [zone] } }), []);
     assert.deepEqual(problemsOf({ zones: { dir: 'zones', secondary: [{ ...zone, storeDir: './zones/' }] } }), [
       'c.yaml: zones.secondary[0].storeDir: not zones.dir (every file there is loaded as a zone of its own); use a folder of its own',
-    ]);
-    assert.deepEqual(problemsOf({ zones: { transferTo: [{ address: '192.0.2.0/24' }] } }), [
-      'c.yaml: zones.transferTo: this version does not transfer zones out yet',
     ]);
     const bad = problemsOf({
       zones: {
@@ -434,6 +431,52 @@ describe('config: secondary zones and outgoing transfers', () => {
         'c.yaml: zones.secondary[1].origin: write the zone as an absolute name ("relative.example.")',
         'c.yaml: zones.secondary[1].primaries: at least one primary',
         'c.yaml: zones.secondary[2].tsig.name: write the key\'s name as an absolute name ("k.")',
+      ],
+    );
+  });
+  it('transferTo: a CIDR each, an optional key; one key name stands for one key', () => {
+    const key = zone.tsig;
+    const c = validateConfig({
+      zones: { transferTo: [{ address: '192.0.2.0/24' }, { address: '2001:db8::1', tsig: key }] },
+    });
+    assert.deepEqual(c.zones.transferTo, [
+      { address: '192.0.2.0/24', tsig: null },
+      { address: '2001:db8::1', tsig: key },
+    ]);
+    assert.deepEqual(
+      problemsOf({
+        zones: {
+          transferTo: [
+            { address: '192.0.2.0/33' },
+            { address: '192.0.2.1', tsig: { ...key, name: 'k' } },
+            { address: '192.0.2.2', tsig: key },
+            { address: '192.0.2.3', tsig: { ...key, secretFile: '/other' } },
+            { address: '192.0.2.4', tsig: { ...key, algorithm: 'hmac-sha512' } },
+            { address: '192.0.2.5', tsig: key, port: 53 },
+          ],
+        },
+      }),
+      [
+        'c.yaml: zones.transferTo[0].address: expected an address prefix like "192.0.2.0/24" or "2001:db8::/32", got "192.0.2.0/33"',
+        'c.yaml: zones.transferTo[5].port: unknown key (expected one of address, tsig)',
+      ],
+    );
+    assert.deepEqual(
+      problemsOf({
+        zones: {
+          transferTo: [
+            { address: '192.0.2.1', tsig: { ...key, name: 'k' } },
+            { address: '192.0.2.2', tsig: key },
+            { address: '192.0.2.3', tsig: { ...key, secretFile: '/other' } },
+            { address: '192.0.2.4', tsig: { ...key, name: 'XFR-key.', algorithm: 'hmac-sha512' } },
+            { address: '192.0.2.5', tsig: key },
+          ],
+        },
+      }),
+      [
+        'c.yaml: zones.transferTo[0].tsig.name: write the key\'s name as an absolute name ("k.")',
+        'c.yaml: zones.transferTo[2].tsig: the key xfr-key. is also named in zones.transferTo[1].tsig with another algorithm or secret file; one name, one key',
+        'c.yaml: zones.transferTo[3].tsig: the key XFR-key. is also named in zones.transferTo[1].tsig with another algorithm or secret file; one name, one key',
       ],
     );
   });
