@@ -5,6 +5,7 @@
 #                                   from a raw socket; the notify socket), named (bind9: the other DNS
 #                                   cookie implementation), dnssec-signzone (bind9-utils: the signed
 #                                   test zones), knotd (knot: the reference for signed answers),
+#                                   openssl and curl (DoT/DoH certificates and requests),
 #                                   promtool and prometheus (the alert rules and dashboard of
 #                                   deploy/monitoring/), man and groff (the man
 #                                   page), setcap and capsh (the Kubernetes container run as its
@@ -26,6 +27,8 @@ case "${1:-test}" in
     need named bind9
     need dnssec-signzone bind9-utils
     need knotd knot
+    need openssl openssl
+    need curl curl
     need bird bird2
     need exabgp exabgp
     need gobgpd gobgpd
