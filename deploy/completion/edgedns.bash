@@ -18,7 +18,7 @@ _edgedns() {
 
   # The command path: the words before the cursor that are not options or option values.
   local admin='-c --config --admin-socket --admin --token-file'
-  local takes_value=' -c --config --listen --zones --upstream --allow-recursion --site-id --admin --admin-socket --workers --token-file --remove --for --reason --target --rate --duration --name --json '
+  local takes_value=' -c --config --listen --dot --doh --tls-cert --tls-key --zones --upstream --allow-recursion --site-id --admin --admin-socket --workers --token-file --remove --for --reason --target --rate --duration --name --json '
   local path=() i w
   for ((i = 1; i < cword; i++)); do
     w=${words[i]}
@@ -30,7 +30,7 @@ _edgedns() {
 
   # Values of options.
   case $prev in
-    -c | --config | --token-file | --json)
+    -c | --config | --token-file | --json | --tls-cert | --tls-key)
       _edgedns_files; return ;;
     --admin-socket)
       _edgedns_files; [[ off == "$cur"* ]] && COMPREPLY+=(off); return ;;
@@ -38,14 +38,14 @@ _edgedns() {
       _edgedns_files -d; return ;;
     --admin)
       COMPREPLY=($(compgen -W '127.0.0.1:9153 off' -- "$cur")); return ;;
-    --listen | --upstream | --allow-recursion | --site-id | --workers | --remove | --for | --reason | --target | --rate | --duration | --name)
+    --listen | --dot | --doh | --upstream | --allow-recursion | --site-id | --workers | --remove | --for | --reason | --target | --rate | --duration | --name)
       return ;;
   esac
 
   local words_here
   case "${path[*]}" in
     '') words_here='serve zone config status reload cache drain undrain drill announce guard help -V --version -h --help' ;;
-    serve) words_here='-c --config --listen --zones --upstream --allow-recursion --authoritative-only --site-id --admin --admin-socket --workers -h --help' ;;
+    serve) words_here='-c --config --listen --dot --doh --tls-cert --tls-key --zones --upstream --allow-recursion --authoritative-only --site-id --admin --admin-socket --workers -h --help' ;;
     zone) words_here='print check status refresh -h --help' ;;
     'zone status') words_here="$admin --json -h --help" ;;
     'zone refresh' | 'zone refresh '*) words_here="$admin -h --help" ;;

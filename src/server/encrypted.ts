@@ -172,8 +172,18 @@ function reply(
   body?: Buffer,
   headers: http2.OutgoingHttpHeaders = {},
 ): void {
-  if (res.headersSent || res.writableEnded || res.stream?.destroyed) return;
-  res.writeHead(status, { 'content-length': body?.length ?? 0, ...headers });
+  if (res.headersSent || res.writableEnded || res.stream?.destroyed || res.stream?.headersSent) return;
+  const all = { 'content-length': body?.length ?? 0, ...headers };
+  // HTTP/2: the stream itself, so that the body and END_STREAM leave in one DATA frame (the
+  // compatibility API sends an empty DATA frame after it, which some clients, dnsperf among them,
+  // take for a second answer). HTTP/1.1 (allowHTTP1) has no stream.
+  const stream = res.stream as http2.ServerHttp2Stream | undefined;
+  if (stream) {
+    stream.respond({ ':status': status, ...all });
+    stream.end(body);
+    return;
+  }
+  res.writeHead(status, all);
   if (body) res.end(body);
   else res.end();
 }
