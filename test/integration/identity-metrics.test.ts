@@ -30,7 +30,9 @@ before(async () => {
       'listen: ["127.0.0.1:0"]',
       `zones: { dir: ${JSON.stringify(ZONES)} }`,
       `upstreams: ["127.0.0.1:${up.port}"]`,
-      'resolver: { timeout: 200ms, deadline: 500ms }',
+      // Short enough for the dropped question's SERVFAIL to come before dig gives up (10 s), long
+      // enough for a busy machine's loopback upstream.
+      'resolver: { timeout: 2s, deadline: 4s }',
       `site: { id: ${SITE}, hostname: edge1.example.test, version: "edgedns test" }`,
       'log: { queries: all }',
     ].join('\n'),
