@@ -12,12 +12,13 @@ import { readFileSync } from 'node:fs';
 import * as http2 from 'node:http2';
 import type * as net from 'node:net';
 import * as tls from 'node:tls';
-import { EdgeError, ErrorCode, errorMessage, formatHostPort } from '../core/index.js';
+import { EdgeError, ErrorCode, errorMessage } from '../core/index.js';
 import type { Logger } from '../core/index.js';
 import { MAX_FRAME, answerTtlMin } from '../wire/index.js';
 import type { ListenAddress, ListenerObserver, TcpShared } from './listeners.js';
 import type { Pipeline } from './pipeline.js';
 import { serveConnection } from './tcp.js';
+import { admit, listenOn } from './accept.js';
 
 /** A certificate chain and its key, PEM, as read from `tls.certFile` and `tls.keyFile`. */
 export interface TlsMaterial {
@@ -58,36 +59,20 @@ export function readTlsMaterial(certFile: string, keyFile: string): TlsMaterial 
   return m;
 }
 
-/**
- * Admit a connection under the shared caps before its handshake (a handshake costs more than a
- * TCP accept): refused ones are closed at once.
- */
-function admit(sock: net.Socket, shared: TcpShared, obs: ListenerObserver): void {
-  const slot = shared.admission.admit(sock.remoteAddress ?? '');
-  if (!slot.ok) {
-    obs.connectionRefused(slot.reason);
-    sock.destroy();
-    return;
-  }
-  shared.conns.add(sock);
-  obs.connectionOpened();
-  sock.once('close', () => {
-    slot.release();
-    shared.conns.delete(sock);
-    obs.connectionClosed();
+/** What both TLS listeners do with a raw connection and a failed handshake. */
+function acceptTls(
+  server: tls.Server,
+  shared: TcpShared,
+  obs: ListenerObserver,
+  each?: (raw: net.Socket) => void,
+): void {
+  server.on('connection', (raw: net.Socket) => {
+    raw.setNoDelay(true);
+    each?.(raw);
+    admit(raw, shared, obs);
   });
-}
-
-function listen(server: net.Server, a: ListenAddress, what: string, log: Logger): Promise<net.Server> {
-  return new Promise((resolve, reject) => {
-    server.once('error', (e) =>
-      reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on ${what} ${formatHostPort(a)}: ${e.message}`)),
-    );
-    server.listen({ host: a.host, port: a.port, ipv6Only: a.host.includes(':') }, () => {
-      server.removeAllListeners('error');
-      server.on('error', (e) => log.warn(`${what} server error`, { address: a.host, error: e.message }));
-      resolve(server);
-    });
+  server.on('tlsClientError', (e: Error & { code?: string }) => {
+    if (e.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') obs.timedOut('handshake');
   });
 }
 
@@ -107,13 +92,7 @@ export function bindDot(
     // A client that connects and never finishes its handshake holds a slot this long at most.
     handshakeTimeout: shared.limits.firstQueryTimeoutMs,
   });
-  server.on('connection', (raw: net.Socket) => {
-    raw.setNoDelay(true);
-    admit(raw, shared, obs);
-  });
-  server.on('tlsClientError', (e: Error & { code?: string }) => {
-    if (e.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') obs.timedOut('handshake');
-  });
+  acceptTls(server, shared, obs);
   server.on('secureConnection', (sock: tls.TLSSocket) => {
     serveConnection(sock, {
       pipeline,
@@ -126,7 +105,7 @@ export function bindDot(
       reserved: false,
     });
   });
-  return listen(server, a, 'dot', log) as Promise<tls.Server>;
+  return listenOn(server, a, 'dot', log);
 }
 
 /** A DoH listener: HTTP/2 over TLS (and HTTP/1.1), one DNS query per request at `path`. */
@@ -145,25 +124,20 @@ export function bindDoh(
     handshakeTimeout: shared.limits.firstQueryTimeoutMs,
     settings: { maxConcurrentStreams: DOH_STREAMS },
   });
-  server.on('connection', (raw: net.Socket) => {
-    raw.setNoDelay(true);
-    // A connection with nothing going on this long is closed (as TCP's idleTimeout).
+  // A connection with nothing going on this long is closed (as TCP's idleTimeout).
+  acceptTls(server, shared, obs, (raw) =>
     raw.setTimeout(shared.limits.idleTimeoutMs, () => {
       obs.timedOut('idle');
       raw.destroy();
-    });
-    admit(raw, shared, obs);
-  });
-  server.on('tlsClientError', (e: Error & { code?: string }) => {
-    if (e.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') obs.timedOut('handshake');
-  });
+    }),
+  );
   server.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
     dohRequest(req, res, path, pipeline).catch((e: unknown) => {
       log.error('query failed', { error: errorMessage(e), transport: 'doh' });
       reply(res, 500);
     });
   });
-  return listen(server, a, 'doh', log) as Promise<http2.Http2SecureServer>;
+  return listenOn(server, a, 'doh', log);
 }
 
 function reply(

@@ -13,6 +13,7 @@ import type { ReusableSocketOptions } from './reuse-port.js';
 import { serveConnection } from './tcp.js';
 import type { TlsMaterial } from './encrypted.js';
 import { bindDoh, bindDot, secureContext } from './encrypted.js';
+import { admit, listenOn } from './accept.js';
 import type { Deadline, RefuseReason, TcpLimits, Timers } from './tcp-limits.js';
 import { Admission, SELF_RESERVE, WriteBudget, realTimers } from './tcp-limits.js';
 
@@ -286,21 +287,8 @@ function bindTcp(
   obs: ListenerObserver,
 ): Promise<net.Server> {
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (sock) => {
-    // RFC 7766 §6.2.2: a server may cap its connections, in total and per client. Decided here,
-    // not with server.maxConnections, which knows neither clients nor the probes' reserve.
-    const slot = shared.admission.admit(sock.remoteAddress ?? '');
-    if (!slot.ok) {
-      obs.connectionRefused(slot.reason);
-      sock.destroy();
-      return;
-    }
-    shared.conns.add(sock);
-    obs.connectionOpened();
-    sock.once('close', () => {
-      slot.release();
-      shared.conns.delete(sock);
-      obs.connectionClosed();
-    });
+    const slot = admit(sock, shared, obs);
+    if (!slot) return;
     serveConnection(sock, {
       pipeline,
       transport: 'tcp',
@@ -312,14 +300,5 @@ function bindTcp(
       reserved: slot.reserved,
     });
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', (e) =>
-      reject(new EdgeError(ErrorCode.LISTEN, `cannot listen on tcp ${formatHostPort(a)}: ${e.message}`)),
-    );
-    server.listen({ host: a.host, port: a.port, ipv6Only: a.host.includes(':') }, () => {
-      server.removeAllListeners('error');
-      server.on('error', (e) => log.warn('tcp server error', { address: a.host, error: e.message }));
-      resolve(server);
-    });
-  });
+  return listenOn(server, a, 'tcp', log);
 }

@@ -64,13 +64,13 @@ export interface PipelineOptions {
 /** Outgoing zone transfers as the query path sees them (transfer-out.ts), asked about AXFR and IXFR only. */
 export interface ZoneTransfers {
   /**
-   * The answer to an AXFR or IXFR: undefined for a client that may not transfer (REFUSED as any
+   * The answer to an AXFR or IXFR: undefined for a client that may not transfer (REFUSED like every
    * other query); one message; or null when the whole zone goes to `stream`.
    */
   answer(msg: Uint8Array, q: Query, client: string, stream: TransferSink | null): Buffer | null | undefined;
   /**
    * A signed SOA query (a secondary's refresh check): how to sign the zone's answer, or the error
-   * answer (a TSIG that does not verify); null: answered as any query, unsigned.
+   * answer (a TSIG that does not verify); null: answered like every query, unsigned.
    */
   signed(msg: Uint8Array, q: Query, client: string): ((answer: Buffer) => Buffer) | Buffer | null;
 }

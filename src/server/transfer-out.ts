@@ -118,7 +118,7 @@ export class OutgoingTransfers {
 
   /**
    * Answer an AXFR or IXFR (class IN) from `client`, parsed as `q`. Undefined: the client is in no
-   * `transferTo` entry, and is answered REFUSED as any other query. Otherwise the one message to
+   * `transferTo` entry, and is answered REFUSED like every other query. Otherwise the one message to
    * send, or null when the whole zone goes to `stream` (TCP; null over UDP).
    */
   answer(msg: Uint8Array, q: Query, client: string, stream: TransferSink | null): Buffer | null | undefined {
@@ -198,7 +198,7 @@ export class OutgoingTransfers {
    * A signed query other than a transfer (the SOA check of a secondary's refresh, RFC 1035 §4.3.5)
    * from a `transferTo` client: how to sign the answer the query path builds (RFC 8945 §5.3), or
    * the error answer when the signature fails (§5.2). Null (no TSIG, or a client of no entry): the
-   * query is answered as any other, unsigned.
+   * query is answered like every other, unsigned.
    */
   signed(msg: Uint8Array, q: Query, client: string): ((answer: Buffer) => Buffer) | Buffer | null {
     // Nothing in the additional section but the OPT: not signed.
