@@ -32,6 +32,26 @@ export function latenciesFromVerbose(out: string): number[] {
   return xs;
 }
 
+/**
+ * Read h2load's summary (the doh workload: dnsperf 2.10's DoH client completes 1% of its queries
+ * against Node's HTTP/2): "finished in 3.01s, 24100.00 req/s, …" and "requests: N total, … S succeeded, …".
+ * `completed` counts the 2xx answers only.
+ */
+export function parseH2load(out: string): { qps: number; completed: number; requests: number } {
+  const finished = /finished in \S+, ([\d.]+) req\/s/.exec(out);
+  const requests = /requests: (\d+) total,.* (\d+) succeeded/.exec(out);
+  const ok = /status codes: (\d+) 2xx/.exec(out);
+  if (!finished || !requests || !ok) throw new Error(`h2load output has no summary: ${out.slice(0, 200)}`);
+  return { qps: Number(finished[1]), completed: Number(ok[1]), requests: Number(requests[1]) };
+}
+
+/** Per-request latencies (ms) from h2load's --log-file: "start µs<TAB>status<TAB>duration µs" lines. */
+export function latenciesFromH2loadLog(text: string): number[] {
+  const xs: number[] = [];
+  for (const m of text.matchAll(/^\d+\t(\d+)\t(\d+)$/gm)) if (m[1]?.startsWith('2')) xs.push(Number(m[2]) / 1000);
+  return xs;
+}
+
 export function percentile(xs: readonly number[], p: number): number | null {
   if (xs.length === 0) return null;
   const v = [...xs].sort((a, b) => a - b);

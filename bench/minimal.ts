@@ -1,10 +1,14 @@
-// The platform's ceiling: a Node.js UDP responder that only patches the ID of a prebuilt answer.
-// Run: node --import tsx bench/minimal.ts PORT  (answers every query with www.example.test A)
+// The platform's ceiling: a Node.js UDP responder that only patches the ID of a prebuilt answer,
+// and, given a port and a certificate, the same answer over DNS over HTTPS on Node's HTTP/2 (the
+// stream API, no parsing): the ceiling of the doh workload.
+// Run: node --import tsx bench/minimal.ts PORT [DOH_PORT CERT KEY]  (answers www.example.test A)
 
 import * as dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import * as http2 from 'node:http2';
 import { literalLookup } from '../src/core/index.ts';
 
-const port = Number(process.argv[2] ?? 15400);
+const [port = 15400, dohPort, certFile, keyFile] = process.argv.slice(2);
 // www.example.test. A 192.0.2.80, answer compressed against the question.
 const answer = Buffer.from(
   '0000' +
@@ -25,5 +29,24 @@ sock.on('message', (msg, rinfo) => {
   out[1] = msg[1] as number;
   sock.send(out, rinfo.port, rinfo.address);
 });
-sock.bind(port, '127.0.0.1', () => process.stderr.write(`minimal responder on 127.0.0.1:${port}\n`));
-process.on('SIGTERM', () => sock.close(() => process.exit(0)));
+sock.bind(Number(port), '127.0.0.1', () => process.stderr.write(`minimal responder on 127.0.0.1:${port}\n`));
+
+// RFC 8484 asks for ID 0: the prebuilt answer is sent as it is, whatever the request.
+const doh =
+  dohPort && certFile && keyFile
+    ? http2
+        .createSecureServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) })
+        .on('stream', (stream: http2.ServerHttp2Stream) => {
+          stream.respond({
+            ':status': 200,
+            'content-type': 'application/dns-message',
+            'content-length': answer.length,
+          });
+          stream.end(answer);
+        })
+        .listen(Number(dohPort), '127.0.0.1')
+    : null;
+process.on('SIGTERM', () => {
+  doh?.close();
+  sock.close(() => process.exit(0));
+});

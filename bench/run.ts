@@ -10,8 +10,10 @@
 // zone-signed asks the zone answers' kind of questions with DO=1 of a zone signed with NSEC3 (made
 // here by dnssec-signzone, RFC 9276 parameters): every answer carries its RRSIGs and proofs.
 //
-// dot and doh ask the zone answers over DNS over TLS and over HTTPS (dnsperf -m dot, -m doh) of
-// edgedns and of Unbound (tls-port, https-port), with a certificate made here (doh: see below).
+// dot and doh ask the zone answers over DNS over TLS and over HTTPS of edgedns and of Unbound
+// (tls-port, https-port), with a certificate made here: dot with dnsperf -m dot, doh with h2load
+// (GET ?dns=, one URI per zone question; dnsperf 2.10's DoH client completes 1% of its queries
+// against Node's HTTP/2, the minimal responder's too), and the minimal responder's HTTP/2 beside them.
 //
 // zone-nx and zone-wild are random-label floods under the hosted zone (1M distinct names each, a
 // fresh name per query): NXDOMAIN and wildcard synthesis, the cheapest attack on an authority.
@@ -26,13 +28,22 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSecondsFromStat, latenciesFromVerbose, parseDnsperf, percentile, rssMbFromStatus } from './dnsperf.ts';
+import {
+  cpuSecondsFromStat,
+  latenciesFromH2loadLog,
+  latenciesFromVerbose,
+  parseDnsperf,
+  parseH2load,
+  percentile,
+  rssMbFromStatus,
+} from './dnsperf.ts';
 import type { HostileRow } from './hostile.ts';
 import { HOSTILE_ATTACKS, formatHostile, runHostile } from './hostile.ts';
 import { Processes, freePort, treeOf } from './procs.ts';
 import { unboundConfig, unboundServer } from './unbound.ts';
 import { signZone } from '../test/helpers/signed.ts';
 import { makeCertificate } from '../test/helpers/tls.ts';
+import { query } from '../test/helpers/wire.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -55,15 +66,7 @@ const KNOWN = [
   'mix',
   'hostile',
 ] as const;
-/**
- * doh is not in the default run: dnsperf 2.10's DoH client completes about 1% of its queries
- * against edgedns when several are outstanding on a connection. Node's HTTP/2 sends the HEADERS
- * frames of the answers ready together, then their DATA frames (valid HTTP/2, RFC 9113 §5; curl,
- * nghttp and dig read them), where dnsperf expects each answer's HEADERS and DATA together, as
- * Unbound sends them. `--workloads doh` runs it by hand.
- */
-const DEFAULT_WORKLOADS = KNOWN.filter((w) => w !== 'doh');
-const WORKLOADS = arg('workloads', DEFAULT_WORKLOADS.join(',')).split(',');
+const WORKLOADS = arg('workloads', KNOWN.join(',')).split(',');
 const ATTACKS = arg('attacks', HOSTILE_ATTACKS.join(',')).split(',');
 for (const [what, given, known] of [
   ['workload', WORKLOADS, KNOWN],
@@ -214,10 +217,11 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
   const minimalPort = await freePort();
   const encrypted = WORKLOADS.includes('dot') || WORKLOADS.includes('doh');
   const cert = encrypted ? makeCertificate(dir, 'dns.example.test') : null;
-  /** The DoT and DoH ports of edgedns and Unbound. */
+  /** The DoT and DoH ports of edgedns and Unbound, and the minimal responder's DoH. */
   const enc = {
     edgedns: { dot: await freePort(), doh: await freePort() },
     unbound: { dot: await freePort(), doh: await freePort() },
+    minimal: { dot: 0, doh: await freePort() },
   };
   // The upstream: Unbound answering every name under bench.test (a redirect zone), on loopback.
   writeFileSync(
@@ -291,7 +295,13 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
     },
     minimal: {
       port: minimalPort,
-      proc: start(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'minimal.ts'), String(minimalPort)]),
+      proc: start(process.execPath, [
+        '--import',
+        'tsx',
+        join(ROOT, 'bench', 'minimal.ts'),
+        String(minimalPort),
+        ...(cert ? [String(enc.minimal.doh), cert.cert, cert.key] : []),
+      ]),
     },
   };
   await waitAnswer(upstreamPort, 'a.bench.test');
@@ -327,15 +337,15 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
 
   /** Where `s` answers workload `w`: its DoT or DoH port for those, else its UDP/TCP port. */
   const portFor = (w: Workload, s: Measured): number =>
-    (w === 'dot' || w === 'doh') && (s === 'edgedns' || s === 'unbound') ? enc[s][w] : servers[s].port;
+    (w === 'dot' || w === 'doh') && s !== 'edgedns-w2' ? enc[s][w] : servers[s].port;
   const serversFor = (w: Workload): Server[] =>
-    w === 'zone' || w === 'hit' ? ['edgedns', 'unbound', 'minimal'] : ['edgedns', 'unbound'];
+    w === 'zone' || w === 'hit' || w === 'doh' ? ['edgedns', 'unbound', 'minimal'] : ['edgedns', 'unbound'];
   const measuredFor = (w: Workload): Measured[] =>
     w === 'zone' || w === 'hit' ? [...serversFor(w), 'edgedns-w2'] : serversFor(w);
   const dataFor = (w: Workload, n: number): string => {
     if (w === 'zone') return join(dir, 'zone.txt');
     if (w === 'zone-signed') return join(dir, 'zone-signed.txt');
-    if (w === 'dot' || w === 'doh') return join(dir, 'zone.txt');
+    if (w === 'dot') return join(dir, 'zone.txt');
     if (w === 'zone-nx') return randomNamesFile('example.test');
     if (w === 'zone-wild') return randomNamesFile('wild.example.test');
     return w === 'hit' || w === 'tcp' ? join(dir, 'hit.txt') : w === 'miss' ? missFile(n) : mixFile(n);
@@ -376,7 +386,49 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
     return { per1k: ((c1 - c0) / Math.max(1, parseDnsperf(out).completed)) * 1e6, out };
   }
 
+  /** h2load for SECONDS against `port` with the zone questions as GET URIs; latencies of 2xx answers. */
+  async function h2load(port: number, extra: string[]): Promise<{ qps: number; completed: number; ms: number[] }> {
+    const uris = join(dir, `doh-${port}.txt`);
+    writeFileSync(
+      uris,
+      zoneNames
+        .map((line) => {
+          const [name, type] = line.split(' ') as [string, string];
+          return `https://127.0.0.1:${port}/dns-query?dns=${query(name, type, { id: 0 }).toString('base64url')}\n`;
+        })
+        .join(''),
+    );
+    const logFile = join(dir, `h2load-${port}.log`);
+    const out = await run(
+      'h2load',
+      ['-D', String(SECONDS), '-i', uris, '--log-file', logFile, ...extra],
+      (SECONDS + 30) * 1000,
+    );
+    const sum = parseH2load(out);
+    return { qps: sum.qps, completed: sum.completed, ms: latenciesFromH2loadLog(readFileSync(logFile, 'utf8')) };
+  }
+
+  /** doh: the most h2load gets (8 connections, 25 streams each), then 10k q/s (4 × 2,500) for latency and CPU. */
+  async function measureDoh(s: Measured): Promise<Round> {
+    const pid = servers[s].proc.pid as number;
+    const port = portFor('doh', s);
+    const max = await h2load(port, ['-c', '8', '-m', '25']);
+    const c0 = cpu(pid);
+    const fixed = await h2load(port, ['-c', '4', '-m', '25', '--rps', String(FIXED_QPS / 4)]);
+    const c1 = cpu(pid);
+    const avg = fixed.ms.reduce((a, b) => a + b, 0) / Math.max(1, fixed.ms.length);
+    return {
+      qps: max.qps,
+      avgMs: avg,
+      p99Ms: percentile(fixed.ms, 99),
+      cpuPer1k: ((c1 - c0) / Math.max(1, fixed.completed)) * 1e6,
+      cpuHighPer1k: null,
+      rssMb: rss(pid),
+    };
+  }
+
   async function measure(w: Workload, s: Measured): Promise<Round> {
+    if (w === 'doh') return measureDoh(s);
     const { proc } = servers[s];
     const port = portFor(w, s);
     const pid = proc.pid as number;
@@ -386,7 +438,7 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
         ? ['-m', 'tcp', '-O', 'num-queries-per-conn=1000']
         : w === 'zone-signed'
           ? ['-D']
-          : w === 'dot' || w === 'doh'
+          : w === 'dot'
             ? ['-m', w]
             : [];
     // Max QPS: 8 clients, 200 outstanding.

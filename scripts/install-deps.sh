@@ -13,8 +13,9 @@
 #                                   manifests checked against the Kubernetes schemas): the whole suite
 #   scripts/install-deps.sh lab     bird2, iproute2, dig, unbound (the shared upstream), nftables
 #                                   (the blackhole drills) and dnsperf (the attack), for `make lab-up`
-#   scripts/install-deps.sh bench   dnsperf, unbound, python3 (port-0 datagrams) and dnssec-signzone
-#                                   (the signed zone of zone-signed), for `make bench`
+#   scripts/install-deps.sh bench   dnsperf, unbound, python3 (port-0 datagrams), dnssec-signzone
+#                                   (the signed zone of zone-signed), openssl (the DoT/DoH
+#                                   certificate) and h2load (nghttp2-client: the doh workload), for `make bench`
 # Daemons are kept from auto-starting while they are installed (policy-rc.d exits 101).
 set -euo pipefail
 want=()
@@ -62,6 +63,8 @@ case "${1:-test}" in
     need dnsperf dnsperf
     need unbound unbound
     need python3 python3
+    need openssl openssl
+    need h2load nghttp2-client
     ;;
   *) echo "usage: $0 test|lab|bench" >&2; exit 2 ;;
 esac

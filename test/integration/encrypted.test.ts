@@ -39,11 +39,15 @@ function run(cmd: string, args: string[]): Promise<{ code: number; out: string }
 }
 
 /** curl to the DoH endpoint: the status, the headers and the body file. */
-async function curl(args: string[], path = '/dns-query'): Promise<{ status: number; headers: string; body: string }> {
+async function curl(
+  args: string[],
+  path = '/dns-query',
+  http = '--http2',
+): Promise<{ status: number; headers: string; body: string }> {
   const body = join(dir, `body-${Math.random().toString(36).slice(2)}`);
   const r = await run('curl', [
     '-s',
-    '--http2',
+    http,
     '--cacert',
     first.ca,
     '--resolve',
@@ -131,15 +135,20 @@ describe('DNS over TLS and over HTTPS', () => {
     }
   });
 
-  it('curl --http2: GET and POST application/dns-message; max-age is the answer TTL', async () => {
+  it('curl --http2 and --http1.1: GET and POST application/dns-message; max-age is the answer TTL', async () => {
     const udp = await dig(srv, ['www.example.test', 'A']);
     const ttl = udp.answer[0]?.ttl;
     const msg = query('www.example.test', 'A', { id: 0, nsid: true });
-    const get = await curl([], `/dns-query?dns=${msg.toString('base64url')}`);
     const msgFile = join(dir, 'q.bin');
     writeFileSync(msgFile, msg);
-    const post = await curl(['-H', 'content-type: application/dns-message', '--data-binary', `@${msgFile}`]);
-    for (const r of [get, post]) {
+    const answers: { http: string; r: Awaited<ReturnType<typeof curl>> }[] = [];
+    for (const http of ['--http2', '--http1.1']) {
+      answers.push({ http, r: await curl([], `/dns-query?dns=${msg.toString('base64url')}`, http) });
+      const post = ['-H', 'content-type: application/dns-message', '--data-binary', `@${msgFile}`];
+      answers.push({ http, r: await curl(post, '/dns-query', http) });
+    }
+    for (const { http, r } of answers) {
+      assert.match(r.headers, http === '--http2' ? /^HTTP\/2 /m : /^HTTP\/1\.1 /m, r.headers);
       assert.equal(r.status, 200, r.headers);
       assert.match(r.headers, /^content-type: application\/dns-message/im);
       assert.match(r.headers, new RegExp(`^cache-control: max-age=${ttl}\\b`, 'im'));
@@ -148,7 +157,7 @@ describe('DNS over TLS and over HTTPS', () => {
     }
   });
 
-  it('bad DoH requests get 400, 404, 405, 413, 415', async () => {
+  it('bad DoH requests get 400, 404, 405, 413, 415 over HTTP/2 and HTTP/1.1', async () => {
     const msgFile = join(dir, 'q2.bin');
     writeFileSync(msgFile, query('www.example.test', 'A', { id: 0 }));
     const big = join(dir, 'big.bin');
@@ -162,10 +171,11 @@ describe('DNS over TLS and over HTTPS', () => {
       [413, ['-H', 'content-type: application/dns-message', '--data-binary', `@${big}`], '/dns-query'],
       [415, ['-H', 'content-type: text/plain', '--data-binary', `@${msgFile}`], '/dns-query'],
     ];
-    for (const [want, args, path] of cases) {
-      const r = await curl(args, path);
-      assert.equal(r.status, want, `${args.join(' ')} ${path}: ${r.headers}`);
-    }
+    for (const http of ['--http2', '--http1.1'])
+      for (const [want, args, path] of cases) {
+        const r = await curl(args, path, http);
+        assert.equal(r.status, want, `${http} ${args.join(' ')} ${path}: ${r.headers}`);
+      }
     // The node answers on.
     assert.equal((await dig({ host: '127.0.0.1', port: dohPort }, ['+https', 'www.example.test'])).status, 'NOERROR');
   });

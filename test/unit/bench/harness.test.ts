@@ -8,8 +8,10 @@ import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import {
   cpuSecondsFromStat,
+  latenciesFromH2loadLog,
   latenciesFromVerbose,
   parseDnsperf,
+  parseH2load,
   percentile,
   processTree,
   rssMbFromStatus,
@@ -49,6 +51,17 @@ describe('bench harness', () => {
     assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 99), 10);
     assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50), 5);
     assert.equal(percentile([], 99), null);
+  });
+  it('reads the h2load summary and per-request latencies of 2xx answers (the doh workload)', () => {
+    const out = [
+      'finished in 27.65ms, 144.65 req/s, 9.75KB/s',
+      'requests: 4 total, 4 started, 4 done, 2 succeeded, 2 failed, 0 errored, 0 timeout',
+      'status codes: 2 2xx, 0 3xx, 2 4xx, 0 5xx',
+    ].join('\n');
+    assert.deepEqual(parseH2load(out), { qps: 144.65, completed: 2, requests: 4 });
+    assert.throws(() => parseH2load('no protocol negotiated'), /no summary/);
+    const log = '1796190058006969\t200\t11364\n1796190058006971\t404\t11515\n1796190058018699\t200\t1591\n';
+    assert.deepEqual(latenciesFromH2loadLog(log), [11.364, 1.591]);
   });
   it('reads CPU time and RSS from /proc, also with blanks in the command name', () => {
     const stat = '1234 (node worker 1) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 11 0 100 1000 2000';
