@@ -387,7 +387,7 @@ export class LocalPlane implements DnsPlane {
   ): Promise<LocalPlane> {
     const c = state.loaded.config;
     const zones = storeOf(state.image, null);
-    const resolver = buildResolver(c, log, metrics.resolver);
+    const resolver = buildResolver(c, configBase(state.loaded), log, metrics.resolver);
     // A querySource this host does not have is a startup error, not every upstream "down".
     await resolver?.checkSources();
     const forwarder = resolver

@@ -386,6 +386,7 @@ export class WorkerPlane implements DnsPlane {
       if (!m) by.set(u.address, { ...u, n: 1 });
       else {
         m.healthy ||= u.healthy;
+        m.reason = m.healthy ? null : (m.reason ?? u.reason);
         m.queries += u.queries;
         m.failures += u.failures;
         m.srttMs += u.srttMs;
