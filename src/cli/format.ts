@@ -10,6 +10,8 @@ export interface StatusDoc {
   listeners: { address: string }[];
   zones: ZoneRow[];
   upstreams: UpstreamRow[];
+  /** The forward zones (absent from nodes before them). */
+  forward?: { zone: string; recursionAllow: string[]; upstreams: UpstreamRow[] }[];
   cache: { entries: number; bytes: number; hits: number; misses: number; staleServed: number } | null;
   config: { source: string; sha256: string };
   [k: string]: unknown;
@@ -87,6 +89,10 @@ export function formatStatus(s: StatusDoc): string {
     lines.push(`upstreams (${s.upstreams.length}):`);
     lines.push(...formatUpstreams(s.upstreams));
   } else lines.push('upstreams: none (authoritative only)');
+  for (const f of s.forward ?? []) {
+    lines.push(`forward ${f.zone} (recursion: ${f.recursionAllow.join(' ')}):`);
+    lines.push(...(f.upstreams.length > 0 ? formatUpstreams(f.upstreams, '    ') : ['    no upstreams: REFUSED']));
+  }
   if (s.cache) {
     const total = s.cache.hits + s.cache.misses;
     const ratio = total > 0 ? `${((100 * s.cache.hits) / total).toFixed(1)}%` : '-';
@@ -104,6 +110,7 @@ export function formatStatus(s: StatusDoc): string {
         'listeners',
         'zones',
         'upstreams',
+        'forward',
         'cache',
         'config',
         'node',

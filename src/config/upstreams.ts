@@ -30,7 +30,10 @@ export interface ForwardZoneConfig {
   /** Absolute name ("corp.example."): it and every name under it. */
   zone: string;
   upstreams: UpstreamConfig[];
-  /** Who may ask for names under the zone, instead of `recursion.allow`; null: `recursion.allow`. */
+  /**
+   * Who may ask for names under the zone, instead of `recursion.allow`; null: that of the forward
+   * zone it is under (`forwardAllow`), else `recursion.allow`.
+   */
   recursionAllow: string[] | null;
 }
 
@@ -148,6 +151,22 @@ export function forwardProblems(forward: readonly ForwardZoneConfig[]): string[]
     if (f.upstreams.length === 0) p.push(`forward[${i}].upstreams: at least one upstream`);
   });
   return p;
+}
+
+/**
+ * The recursion ACL of each forward zone, in `forward`'s order: its own `recursionAllow`, else that
+ * of the nearest forward zone it is under that has one, else `recursion.allow`. A zone carved out
+ * of an internal one stays internal unless it says otherwise.
+ */
+export function forwardAllow(forward: readonly ForwardZoneConfig[], global: readonly string[]): (readonly string[])[] {
+  return forward.map((f) => {
+    let best: ForwardZoneConfig | null = null;
+    for (const g of forward) {
+      if (g.recursionAllow === null || !(f.zone === g.zone || f.zone.endsWith(`.${g.zone}`))) continue;
+      if (best === null || g.zone.length > best.zone.length) best = g;
+    }
+    return best?.recursionAllow ?? global;
+  });
 }
 
 /** `ADDR:PORT`, or `tls://ADDR:PORT#NAME` for DNS over TLS (`#` left out with a pin alone): how logs show an upstream. */

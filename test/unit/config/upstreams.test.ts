@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EdgeError } from '../../../src/core/index.ts';
-import { formatUpstream, validateConfig } from '../../../src/config/index.ts';
+import { formatUpstream, forwardAllow, validateConfig } from '../../../src/config/index.ts';
 
 const PIN = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
 
@@ -135,6 +135,26 @@ describe('config: forward zones', () => {
     assert.deepEqual(c.forward[0]?.recursionAllow, ['10.0.0.0/8']);
     assert.equal(c.forward[1]?.recursionAllow, null);
     assert.equal(c.forward[1]?.upstreams[0]?.port, 853);
+  });
+
+  it("recursionAllow: a zone's own, else that of the nearest zone it is under, else recursion.allow", () => {
+    const c = validateConfig({
+      recursion: { allow: ['192.0.2.0/24'] },
+      forward: [
+        { zone: 'corp.example.', upstreams: ['10.1.1.1'], recursionAllow: ['10.0.0.0/8'] },
+        { zone: 'a.corp.example.', upstreams: ['10.1.1.2'] },
+        { zone: 'open.a.corp.example.', upstreams: ['10.1.1.3'], recursionAllow: ['0.0.0.0/0'] },
+        { zone: 'b.open.a.corp.example.', upstreams: ['10.1.1.4'] },
+        { zone: 'xcorp.example.', upstreams: ['10.1.1.5'] },
+      ],
+    });
+    assert.deepEqual(forwardAllow(c.forward, c.recursion.allow), [
+      ['10.0.0.0/8'],
+      ['10.0.0.0/8'],
+      ['0.0.0.0/0'],
+      ['0.0.0.0/0'],
+      ['192.0.2.0/24'],
+    ]);
   });
 
   it('names the key and the problem', () => {
