@@ -9,10 +9,32 @@ export interface StatusDoc {
   ready: { ready: boolean; reason: string };
   listeners: { address: string }[];
   zones: ZoneRow[];
-  upstreams: { address: string; healthy: boolean; srttMs: number; queries: number; failures: number }[];
+  upstreams: UpstreamRow[];
+  /** The forward zones (absent from nodes before them). */
+  forward?: { zone: string; recursionAllow: string[]; upstreams: UpstreamRow[] }[];
   cache: { entries: number; bytes: number; hits: number; misses: number; staleServed: number } | null;
   config: { source: string; sha256: string };
   [k: string]: unknown;
+}
+
+/** An upstream of /status. */
+export interface UpstreamRow {
+  address: string;
+  transport?: 'udp' | 'tls';
+  name?: string | null;
+  healthy: boolean;
+  reason?: string | null;
+  srttMs: number;
+  queries: number;
+  failures: number;
+}
+
+/** One line an upstream: how it is reached, its health (and why it is down), its counts. */
+export function formatUpstreams(ups: readonly UpstreamRow[], indent = '  '): string[] {
+  return ups.map((u) => {
+    const where = u.transport === 'tls' ? `tls://${u.address}${u.name ? `#${u.name}` : ''}` : u.address;
+    return `${indent}${where.padEnd(30)} ${u.healthy ? 'healthy  ' : 'UNHEALTHY'} srtt ${u.srttMs} ms, ${u.queries} queries, ${u.failures} failures${u.reason ? ` (${u.reason})` : ''}`;
+  });
 }
 
 /** A zone of /status: served from a file, or a secondary zone (served or not) with its refresh state. */
@@ -65,11 +87,12 @@ export function formatStatus(s: StatusDoc): string {
   lines.push(...formatZones(s.zones));
   if (s.upstreams.length > 0) {
     lines.push(`upstreams (${s.upstreams.length}):`);
-    for (const u of s.upstreams)
-      lines.push(
-        `  ${u.address.padEnd(30)} ${u.healthy ? 'healthy  ' : 'UNHEALTHY'} srtt ${u.srttMs} ms, ${u.queries} queries, ${u.failures} failures`,
-      );
+    lines.push(...formatUpstreams(s.upstreams));
   } else lines.push('upstreams: none (authoritative only)');
+  for (const f of s.forward ?? []) {
+    lines.push(`forward ${f.zone} (recursion: ${f.recursionAllow.join(' ')}):`);
+    lines.push(...(f.upstreams.length > 0 ? formatUpstreams(f.upstreams, '    ') : ['    no upstreams: REFUSED']));
+  }
   if (s.cache) {
     const total = s.cache.hits + s.cache.misses;
     const ratio = total > 0 ? `${((100 * s.cache.hits) / total).toFixed(1)}%` : '-';
@@ -87,6 +110,7 @@ export function formatStatus(s: StatusDoc): string {
         'listeners',
         'zones',
         'upstreams',
+        'forward',
         'cache',
         'config',
         'node',

@@ -79,7 +79,7 @@ function serveCommand(program: Command): void {
     .option('--zones <dir>', 'serve every *.zone file in DIR (origin = file name without .zone)')
     .option(
       '--upstream <address:port>',
-      'upstream resolver, repeatable; replaces the config (default: /etc/resolv.conf)',
+      'upstream resolver, repeatable; replaces the config (default: /etc/resolv.conf); tls://ADDR[:PORT]#NAME for DNS over TLS',
       collect,
     )
     .option('--allow-recursion <cidr>', 'clients allowed recursion, repeatable; replaces recursion.allow', collect)

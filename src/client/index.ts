@@ -3,8 +3,11 @@
 export { checkReply, randomId } from './query.js';
 export type { Question, ReplyCheck } from './query.js';
 export { ExchangeError, UdpTransport, checkSource, tcpExchange, tcpRoundTrip } from './transport.js';
-export type { Endpoint, ExchangeTransport, MismatchReason, SecureConnect } from './transport.js';
-export { certificateProblem, dohRoundTrip } from './secure.js';
+export type { Endpoint, ExchangeFailure, ExchangeTransport, MismatchReason, SecureConnect } from './transport.js';
+export { certificateProblem, dohRoundTrip, spkiPin, upstreamCertificateProblem, upstreamDot } from './secure.js';
+export type { UpstreamAuth } from './secure.js';
+export { DOT_MAX_IN_FLIGHT, DotClient } from './dot.js';
+export type { DotOptions } from './dot.js';
 export { probeDoh, probeDot, probeNsid, probeQuestion, probeTcp, probeUdp, sentinel } from './probe.js';
 export type { ProbeCookie, ProbeQuestion, ProbeTarget } from './probe.js';
 export { STREAM_LIMITS, responseOpt, runStream } from './stream.js';

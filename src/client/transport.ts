@@ -21,19 +21,25 @@ export interface Endpoint {
   port: number;
 }
 
+/** How a query went: plain UDP or TCP, DNS over TLS, DNS over HTTPS. */
+export type ExchangeTransport = 'UDP' | 'TCP' | 'DoT' | 'DoH';
+
+/**
+ * Why: no reply in time, a network fault (refused, reset, closed), or a DoT server whose
+ * certificate does not authenticate it (wrong name, untrusted, pin mismatch, expired).
+ */
+export type ExchangeFailure = 'timeout' | 'network' | 'certificate';
+
 /**
  * A query that got no usable reply. The message leaves out the server's address: the caller names
  * the server once, in its own words ("UDP 192.0.2.53:53: …", "no reply from 192.0.2.53:53 …").
  */
-/** How a query went: plain UDP or TCP, DNS over TLS, DNS over HTTPS. */
-export type ExchangeTransport = 'UDP' | 'TCP' | 'DoT' | 'DoH';
-
 export class ExchangeError extends EdgeError {
-  readonly kind: 'timeout' | 'network';
+  readonly kind: ExchangeFailure;
   readonly transport: ExchangeTransport;
   /** How long it waited for the reply (ms, rounded). */
   readonly timeoutMs: number;
-  constructor(kind: 'timeout' | 'network', transport: ExchangeTransport, timeoutMs: number, message: string) {
+  constructor(kind: ExchangeFailure, transport: ExchangeTransport, timeoutMs: number, message: string) {
     super(ErrorCode.EXCHANGE, message);
     this.kind = kind;
     this.transport = transport;

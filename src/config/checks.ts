@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import { fleetProblems } from './fleet.js';
 import { secondaryProblems } from './secondary.js';
 import { encryptedProblems } from './encrypted.js';
+import { forwardProblems } from './upstreams.js';
 import type { HostPort } from './schema.js';
 
 /**
@@ -41,6 +42,7 @@ export function crossChecks(c: Config): string[] {
     p.push('announce.deprefer: set prepend (with asn) or med, or write null for no de-preference');
   p.push(...fleetProblems(c.fleet));
   p.push(...encryptedProblems(c));
+  p.push(...forwardProblems(c.forward));
   const z = c.zones;
   p.push(
     ...secondaryProblems(

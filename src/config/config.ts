@@ -14,6 +14,8 @@ import { secondarySchema, transferToSchema } from './secondary.js';
 import type { EncryptedConfig } from './encrypted.js';
 import { ENCRYPTED_DEFAULTS, encryptedSchema } from './encrypted.js';
 import { FLEET_DEFAULTS, fleetSchema } from './fleet.js';
+import type { ForwardZoneConfig, UpstreamConfig } from './upstreams.js';
+import { forwardSchema, upstreamsSchema } from './upstreams.js';
 import type { HostPort } from './schema.js';
 import {
   address,
@@ -77,10 +79,23 @@ export interface Config extends EncryptedConfig {
     drainTimeout: number;
     maxUnwrittenTotal: number;
   };
-  /** Upstream resolvers; null = the nameservers of /etc/resolv.conf. */
-  upstreams: HostPort[] | null;
-  /** `querySource`/`querySourceV6`: the address upstream queries leave from (null = the kernel's choice). */
-  resolver: { timeout: number; deadline: number; querySource: string | null; querySourceV6: string | null };
+  /** Upstream resolvers (plain DNS or DNS over TLS); null = the nameservers of /etc/resolv.conf. */
+  upstreams: UpstreamConfig[] | null;
+  /** Zones whose names go to upstreams of their own (longest suffix wins), with their own recursion ACL when set. */
+  forward: ForwardZoneConfig[];
+  /**
+   * `querySource`/`querySourceV6`: the address upstream queries leave from (null = the kernel's
+   * choice). `tlsCaFile`: the CAs DNS-over-TLS upstreams are checked against (null = the system's
+   * and NODE_EXTRA_CA_CERTS); `tlsIdleTimeout`: a DoT connection with nothing in flight this long is closed.
+   */
+  resolver: {
+    timeout: number;
+    deadline: number;
+    querySource: string | null;
+    querySourceV6: string | null;
+    tlsCaFile: string | null;
+    tlsIdleTimeout: number;
+  };
   /** Caps on upstream queries in flight (RFC 9520 §3.3): in total, and per zone of the name asked. */
   fetchLimits: { inFlight: number; perZone: number };
   cache: CacheLimits;
@@ -181,8 +196,18 @@ export const DEFAULTS = {
     maxUnwrittenTotal: '16MiB',
   },
   upstreams: null,
-  // A client gets an answer or SERVFAIL within about 2 s (RFC 8767 §5 suggests 1.8 s).
-  resolver: { timeout: '700ms', deadline: '1800ms', querySource: null, querySourceV6: null },
+  forward: [] as ForwardZoneConfig[],
+  // A client gets an answer or SERVFAIL within about 2 s (RFC 8767 §5 suggests 1.8 s). A DoT
+  // connection is kept while used and closed 10 s after its last answer (RFC 7858 §3.4: reuse;
+  // RFC 7766 §6.2.3's idle timeout in seconds, as our own listeners use).
+  resolver: {
+    timeout: '700ms',
+    deadline: '1800ms',
+    querySource: null,
+    querySourceV6: null,
+    tlsCaFile: null,
+    tlsIdleTimeout: '10s',
+  },
   // BIND's recursive-clients is 1000 and fetches-per-zone 0..; Unbound's ratelimit 1000 q/s per zone.
   // 2000 in flight is 2000 upstream queries waiting at once, far above what a site's own clients
   // need (misses × RTT), and 100 per zone keeps one zone under torture from taking them all.
@@ -267,12 +292,15 @@ const schema = obj<Config>({
     drainTimeout: duration(3_600_000),
     maxUnwrittenTotal: size(),
   }),
-  upstreams: optional(list(hostPort(53))),
+  upstreams: upstreamsSchema,
+  forward: forwardSchema,
   resolver: obj({
     timeout: duration(60_000),
     deadline: duration(60_000),
     querySource: optional(address(isIPv4, 'an IPv4 address')),
     querySourceV6: optional(address(isIPv6, 'an IPv6 address')),
+    tlsCaFile: optional(str()),
+    tlsIdleTimeout: duration(3_600_000),
   }),
   fetchLimits: obj({ inFlight: int(1, 1_000_000), perZone: int(1, 1_000_000) }),
   cache: obj({

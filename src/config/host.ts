@@ -6,6 +6,7 @@ import type { Stats } from 'node:fs';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import type { Config } from './config.js';
+import type { UpstreamConfig } from './upstreams.js';
 
 export interface HostEnv {
   /** The folder relative paths of the config are resolved from (its own folder). */
@@ -94,6 +95,14 @@ export function hostWarnings(c: Config, env: HostEnv): string[] {
   if (c.cookies.previousSecretFile)
     check('cookies.previousSecretFile', missing(fromBase(c.cookies.previousSecretFile), 'file', constants.R_OK));
   if (c.admin.tokenFile) check('admin.tokenFile', missing(c.admin.tokenFile, 'file', constants.R_OK));
+  if (c.resolver.tlsCaFile)
+    check('resolver.tlsCaFile', missing(fromBase(c.resolver.tlsCaFile), 'file', constants.R_OK));
+  const caFiles = (ups: readonly UpstreamConfig[] | null, at: string): void =>
+    ups?.forEach((u, i) => {
+      if (u.tls?.caFile) check(`${at}[${i}].tls.caFile`, missing(fromBase(u.tls.caFile), 'file', constants.R_OK));
+    });
+  caFiles(c.upstreams, 'upstreams');
+  c.forward.forEach((f, i) => caFiles(f.upstreams, `forward[${i}].upstreams`));
   c.zones.transferTo.forEach((t, i) => {
     if (t.tsig)
       check(`zones.transferTo[${i}].tsig.secretFile`, missing(fromBase(t.tsig.secretFile), 'file', constants.R_OK));

@@ -7,7 +7,7 @@ import { parseDuration } from '../core/index.js';
 export type Problems = string[];
 export type Check<T> = (value: unknown, path: string, problems: Problems) => T;
 
-const show = (v: unknown): string =>
+export const show = (v: unknown): string =>
   v === null
     ? 'null'
     : Array.isArray(v)

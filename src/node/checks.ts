@@ -67,8 +67,16 @@ export function nodeChecks(
       run: async () => {
         const ups = await plane.upstreams();
         if (ups.length === 0) return { ok: true, detail: 'no upstreams' };
+        // Each set (the default, every forward zone) needs a healthy upstream: a forward zone
+        // whose upstreams are all down fails its names as surely as the default set would.
+        const up = new Map<string | null, boolean>();
+        for (const u of ups) up.set(u.zone, (up.get(u.zone) ?? false) || u.healthy);
+        const down = [...up].filter(([, ok]) => !ok).map(([zone]) => zone ?? 'the default upstreams');
         const healthy = ups.filter((u) => u.healthy).length;
-        return { ok: healthy > 0, detail: `${healthy} of ${ups.length} upstream(s) healthy` };
+        const detail = `${healthy} of ${ups.length} upstream(s) healthy`;
+        return down.length === 0
+          ? { ok: true, detail }
+          : { ok: false, detail: `${detail}; none healthy for ${down.join(', ')}` };
       },
     },
   ];

@@ -28,6 +28,7 @@ export const RESTART_KEYS = [
   'tcp',
   'edns',
   'upstreams',
+  'forward',
   'resolver',
   'fetchLimits',
   'cache',

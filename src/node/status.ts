@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import type { Announcer } from '../announce/index.js';
 import { identityConfig } from '../compose/index.js';
 import type { Config, LoadedConfig } from '../config/index.js';
+import { forwardAllow } from '../config/index.js';
 import { VERSION, formatHostPort, systemClock } from '../core/index.js';
 import type { HealthMonitor } from '../health/index.js';
 import type { Registry } from '../metrics/index.js';
@@ -53,7 +54,7 @@ export async function statusDocument(n: StatusSource): Promise<Record<string, un
     ],
     ...(workers ? { workers: { ...workers, summary: n.plane.listening().detail } } : {}),
     zones: zoneRows(n.zones, n.secondary),
-    upstreams: await n.plane.upstreams(),
+    ...(await upstreamSets(c, n.plane)),
     health: n.health.status(),
     announce: { ...n.announcer.status(), summary: announceSummary(n.announcer) },
     cache: cache
@@ -66,6 +67,21 @@ export async function statusDocument(n: StatusSource): Promise<Record<string, un
       : null,
     ...(n.fleet ? { fleet: fleetStatus(n.fleet) } : {}),
     config: { source: n.loaded.source, sha256: n.loaded.hash },
+  };
+}
+
+/**
+ * The default upstreams, and the forward zones with their recursion ACL and their upstreams (each
+ * with its health), as configured; a zone whose upstreams were all skipped (this node) has none.
+ */
+async function upstreamSets(c: Config, plane: DnsPlane): Promise<Record<string, unknown>> {
+  const all = await plane.upstreams();
+  const of = (zone: string | null): Record<string, unknown>[] =>
+    all.filter((u) => u.zone === zone).map(({ zone: _zone, ...u }) => u);
+  const allow = forwardAllow(c.forward, c.recursion.allow);
+  return {
+    upstreams: of(null),
+    forward: c.forward.map((f, i) => ({ zone: f.zone, recursionAllow: allow[i], upstreams: of(f.zone) })),
   };
 }
 

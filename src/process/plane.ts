@@ -6,12 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import {
   buildCache,
+  buildForwardResolvers,
   buildResolver,
   configBase,
   configuredZoneSpecs,
   identityConfig,
   transferRules,
 } from '../compose/index.js';
+import type { ForwardZoneResolver } from '../compose/index.js';
 import type { Config, LoadedConfig } from '../config/index.js';
 import { loadConfig } from '../config/index.js';
 import type { Logger } from '../core/index.js';
@@ -22,7 +24,7 @@ import { watchBursts } from './burst.js';
 import type { Identity } from '../identity/index.js';
 import { buildIdentity } from '../identity/index.js';
 import type { Metrics, MetricsJson } from '../metrics/index.js';
-import type { Resolver, UpstreamStatus } from '../resolver/index.js';
+import type { Resolver, ResolverObserver, UpstreamStatus } from '../resolver/index.js';
 import type {
   CookieSecrets,
   DefenceObserver,
@@ -36,6 +38,7 @@ import type {
 } from '../server/index.js';
 import {
   Cookies,
+  ForwardZones,
   Forwarder,
   OutgoingTransfers,
   Pipeline,
@@ -52,7 +55,7 @@ import type { NotifyHandler, SecondaryServing } from '../secondary/index.js';
 import { NO_SECONDARIES, SecondaryGate } from '../secondary/index.js';
 import type { ZoneImage, ZoneInfo, ZoneSpec, ZoneStore } from '../zone/index.js';
 import { openStore, loadInThread } from '../zone/index.js';
-import { keyToText } from '../wire/index.js';
+import { absoluteName, keyToText, nameKey } from '../wire/index.js';
 
 /** How `edgedns serve` was asked to run: the config file and the flags that override it. */
 export interface ServeOptions {
@@ -264,6 +267,17 @@ export interface CacheStats {
   bytes: number;
 }
 
+/** An upstream in the plane's status: of the default set (`zone` null) or of a forward zone. */
+export interface PlaneUpstreamStatus extends UpstreamStatus {
+  zone: string | null;
+}
+
+/** A resolver of the plane: the default upstreams (`zone` null) or a forward zone's. */
+interface ZoneResolver {
+  zone: string | null;
+  resolver: Resolver;
+}
+
 export interface EncryptedBound {
   dot: readonly ListenAddress[];
   doh: readonly ListenAddress[];
@@ -280,7 +294,8 @@ export interface DnsPlane {
   serving(expected: readonly ZoneInfo[]): CheckOutcome;
   /** Answer from newly loaded files (a worker plane has every worker load them). Throws with the problems. */
   apply(state: ServingState): Promise<void>;
-  upstreams(): Promise<UpstreamStatus[]>;
+  /** Every upstream: the default ones (`zone` null), then each forward zone's. */
+  upstreams(): Promise<PlaneUpstreamStatus[]>;
   /** The load since the previous call: the busiest answering process, and UDP drops on the listeners. */
   load(): Promise<LoadSample>;
   /** Shed load (SHEDDING) or stop shedding: what the pipeline refuses first is in server/pipeline.ts. */
@@ -338,13 +353,38 @@ export function fetchLimits(c: Config, metrics: Pick<Metrics, 'forward'>): Forwa
   };
 }
 
+/**
+ * The default upstreams' resolver and each forward zone's, with their source addresses checked
+ * (a querySource this host does not have is a startup error, not every upstream "down"); what was
+ * built is closed again when something fails.
+ */
+async function buildResolvers(
+  loaded: LoadedConfig,
+  log: Logger,
+  observer: ResolverObserver,
+): Promise<{ resolver: Resolver | null; zoned: ForwardZoneResolver[]; resolvers: ZoneResolver[] }> {
+  const c = loaded.config;
+  const resolvers: ZoneResolver[] = [];
+  try {
+    const resolver = buildResolver(c, configBase(loaded), log, observer);
+    if (resolver) resolvers.push({ zone: null, resolver });
+    const zoned = buildForwardResolvers(c, configBase(loaded), log, observer);
+    for (const z of zoned) if (z.resolver) resolvers.push({ zone: z.zone, resolver: z.resolver });
+    for (const r of resolvers) await r.resolver.checkSources();
+    return { resolver, zoned, resolvers };
+  } catch (e) {
+    for (const r of resolvers) r.resolver.close();
+    throw e;
+  }
+}
+
 /** DNS answered in this process. */
 export class LocalPlane implements DnsPlane {
   readonly pipeline: Pipeline;
   /** Outgoing zone transfers (AXFR/IXFR to `zones.transferTo`). */
   readonly transfers: OutgoingTransfers;
   readonly #listeners: ListenerSet;
-  readonly #resolver: Resolver | null;
+  readonly #resolvers: readonly ZoneResolver[];
   readonly #load = processLoadSampler();
   readonly #bursts: { close(): void };
   /** Where a NOTIFY taken goes: the node's secondary runtime, or a worker's message to the primary. */
@@ -354,14 +394,14 @@ export class LocalPlane implements DnsPlane {
     pipeline: Pipeline,
     transfers: OutgoingTransfers,
     listeners: ListenerSet,
-    resolver: Resolver | null,
+    resolvers: readonly ZoneResolver[],
     c: Config,
     log: Logger,
   ) {
     this.pipeline = pipeline;
     this.transfers = transfers;
     this.#listeners = listeners;
-    this.#resolver = resolver;
+    this.#resolvers = resolvers;
     this.#bursts = watchBursts({
       backlog: () => udpBacklog(boundPorts(this.bound)),
       maxRate: c.health.overload.maxDropRate,
@@ -387,12 +427,22 @@ export class LocalPlane implements DnsPlane {
   ): Promise<LocalPlane> {
     const c = state.loaded.config;
     const zones = storeOf(state.image, null);
-    const resolver = buildResolver(c, log, metrics.resolver);
-    // A querySource this host does not have is a startup error, not every upstream "down".
-    await resolver?.checkSources();
-    const forwarder = resolver
-      ? new Forwarder(buildCache(c, metrics.cache), resolver, log, fetchLimits(c, metrics))
-      : null;
+    const { resolver, zoned, resolvers } = await buildResolvers(state.loaded, log, metrics.resolver);
+    const forwarder =
+      resolver || zoned.length > 0
+        ? new Forwarder(buildCache(c, metrics.cache), resolver, log, fetchLimits(c, metrics))
+        : null;
+    const forwardZones =
+      zoned.length === 0
+        ? null
+        : new ForwardZones(
+            zoned.map((z) => ({
+              key: nameKey(absoluteName(z.zone)),
+              zone: z.zone,
+              upstreams: z.resolver,
+              allow: new CidrSet(z.recursionAllow),
+            })),
+          );
     const transfers: OutgoingTransfers = new OutgoingTransfers(state.transferTo, {
       // The pipeline's store, which a reload replaces: read when a transfer starts (after this).
       zones: (): ZoneStore => pipeline.zones,
@@ -407,6 +457,7 @@ export class LocalPlane implements DnsPlane {
       udpPayload: c.edns.udpPayload,
       forwarder,
       recursionAllow: new CidrSet(c.recursion.allow),
+      forwardZones,
       rateLimit: c.rateLimit
         ? {
             limiter: new RateLimiter(
@@ -441,11 +492,11 @@ export class LocalPlane implements DnsPlane {
           encrypted: { dot: c.dot.listen, doh: c.doh.listen, dohPath: c.doh.path, tls: state.tls },
         },
       );
-      const plane = new LocalPlane(pipeline, transfers, listeners, resolver, c, log);
+      const plane = new LocalPlane(pipeline, transfers, listeners, resolvers, c, log);
       pipeline.update(zones, state.identity, cookiesOf(state.secrets), plane.gate(state.secondary));
       return plane;
     } catch (e) {
-      resolver?.close();
+      for (const r of resolvers) r.resolver.close();
       throw e;
     }
   }
@@ -508,11 +559,11 @@ export class LocalPlane implements DnsPlane {
     return this.pipeline.forwarder?.inFlight ?? 0;
   }
 
-  upstreamStatus(): UpstreamStatus[] {
-    return this.#resolver?.status() ?? [];
+  upstreamStatus(): PlaneUpstreamStatus[] {
+    return this.#resolvers.flatMap(({ zone, resolver }) => resolver.status().map((u) => ({ ...u, zone })));
   }
 
-  async upstreams(): Promise<UpstreamStatus[]> {
+  async upstreams(): Promise<PlaneUpstreamStatus[]> {
     return this.upstreamStatus();
   }
 
@@ -546,7 +597,7 @@ export class LocalPlane implements DnsPlane {
 
   async closeUdp(): Promise<void> {
     await this.#listeners.closeUdp();
-    this.#resolver?.close();
+    for (const r of this.#resolvers) r.resolver.close();
     this.#load.close();
     this.#bursts.close();
   }

@@ -20,12 +20,11 @@ import { udpBacklog } from '../health/index.js';
 import type { MetricsJson } from '../metrics/index.js';
 import type { CacheStats, DnsPlane, SecretsText, ServingState } from './plane.js';
 import { boundPorts, secretsToText } from './plane.js';
-import type { EncryptedBound } from './plane.js';
+import type { EncryptedBound, PlaneUpstreamStatus } from './plane.js';
 import type { NotifyHandler, SecondaryServing } from '../secondary/index.js';
 import type { LoadedConfig } from '../config/index.js';
 import type { ZoneInfo } from '../zone/index.js';
 import { writeImageFile } from '../zone/index.js';
-import type { UpstreamStatus } from '../resolver/index.js';
 import type { ListenAddress, TransferRule } from '../server/index.js';
 import type { Event, Op, Reply, RequestArgs, WorkerOptions } from './ipc.js';
 import { PendingRequests, WORKER_ENV } from './ipc.js';
@@ -377,15 +376,17 @@ export class WorkerPlane implements DnsPlane {
     };
   }
 
-  async upstreams(): Promise<UpstreamStatus[]> {
-    // Per upstream: healthy when a worker finds it healthy; counts added, SRTT averaged.
+  async upstreams(): Promise<PlaneUpstreamStatus[]> {
+    // Per upstream of a set: healthy when a worker finds it healthy; counts added, SRTT averaged.
     const { values } = await this.#askAll('upstreams');
-    const by = new Map<string, UpstreamStatus & { n: number }>();
-    for (const u of (values as UpstreamStatus[][]).flat()) {
-      const m = by.get(u.address);
-      if (!m) by.set(u.address, { ...u, n: 1 });
+    const by = new Map<string, PlaneUpstreamStatus & { n: number }>();
+    for (const u of (values as PlaneUpstreamStatus[][]).flat()) {
+      const key = `${u.zone ?? ''} ${u.address}`;
+      const m = by.get(key);
+      if (!m) by.set(key, { ...u, n: 1 });
       else {
         m.healthy ||= u.healthy;
+        m.reason = m.healthy ? null : (m.reason ?? u.reason);
         m.queries += u.queries;
         m.failures += u.failures;
         m.srttMs += u.srttMs;

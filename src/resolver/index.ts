@@ -1,3 +1,4 @@
 // Public API of resolver/: forwarding to upstream resolvers.
 export { ResolveError, Resolver, readResolvConf } from './resolver.js';
-export type { ResolverObserver, ResolverOptions, UpstreamAnswer, UpstreamStatus } from './resolver.js';
+export type { ResolverObserver, ResolverOptions, UpstreamAnswer, UpstreamSpec, UpstreamStatus } from './resolver.js';
+export type { SentOver } from './transports.js';

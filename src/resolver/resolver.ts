@@ -11,16 +11,19 @@
 import { readFileSync } from 'node:fs';
 import type { Clock } from '../core/index.js';
 import { EdgeError, ErrorCode, errorMessage, formatHostPort } from '../core/index.js';
-import { FLAG_TC, Rcode, parseMessage } from '../wire/index.js';
+import { Rcode, parseMessage } from '../wire/index.js';
 import type { Message } from '../wire/index.js';
-import type { Endpoint, MismatchReason, Question } from '../client/index.js';
-import { ExchangeError, UdpTransport, checkSource, tcpExchange } from '../client/index.js';
+import type { Endpoint, MismatchReason, Question, UpstreamAuth } from '../client/index.js';
+import { ExchangeError, UdpTransport, checkSource } from '../client/index.js';
 import { buildQuery } from './query.js';
+import type { SentOver, TransportContext, UpstreamTransport } from './transports.js';
+import { DotTransport, PlainTransport } from './transports.js';
 
 export interface ResolverObserver {
-  sent(upstream: string, transport: 'udp' | 'tcp'): void;
+  sent(upstream: string, transport: SentOver): void;
   timeout(upstream: string): void;
-  error(upstream: string, kind: 'network' | 'servfail' | 'refused' | 'malformed'): void;
+  /** `certificate`: a DoT upstream's certificate did not authenticate it (it is marked down at once). */
+  error(upstream: string, kind: 'network' | 'certificate' | 'servfail' | 'refused' | 'malformed'): void;
   mismatched(reason: MismatchReason): void;
   rtt(upstream: string, seconds: number): void;
   /** An upstream became healthy or unhealthy. */
@@ -36,8 +39,16 @@ const NOOP: ResolverObserver = {
   health: () => {},
 };
 
+/** An upstream: its address, and for DNS over TLS how it is authenticated (null or absent: plain DNS). */
+export interface UpstreamSpec extends Endpoint {
+  tls?: UpstreamAuth | null;
+}
+
+/** A DoT connection with nothing in flight is closed after this long unless told otherwise. */
+const TLS_IDLE_MS = 10_000;
+
 export interface ResolverOptions {
-  upstreams: readonly Endpoint[];
+  upstreams: readonly UpstreamSpec[];
   /** Per-try timeout (ms). */
   timeoutMs: number;
   /** Overall deadline for one resolution (ms). */
@@ -46,6 +57,8 @@ export interface ResolverOptions {
   /** The address IPv4 / IPv6 queries leave from; null or absent: the kernel's choice. */
   querySource?: string | null;
   querySourceV6?: string | null;
+  /** A DoT connection with nothing in flight this long is closed (ms; default 10 s). */
+  tlsIdleTimeoutMs?: number;
   /** Probes of an upstream marked down: the first after `initialMs`, doubling to `maxMs`. */
   probeBackoff?: { initialMs: number; maxMs: number };
   clock: Clock;
@@ -71,7 +84,13 @@ export interface UpstreamAnswer {
 
 export interface UpstreamStatus {
   address: string;
+  /** `udp`: plain DNS (TCP after a truncated answer); `tls`: DNS over TLS. */
+  transport: 'udp' | 'tls';
+  /** The name a DoT upstream's certificate must carry (null: plain, or a pin alone). */
+  name: string | null;
   healthy: boolean;
+  /** Why it is down: the failure that took it down, or its last failed probe; null while healthy. */
+  reason: string | null;
   srttMs: number;
   queries: number;
   failures: number;
@@ -79,8 +98,11 @@ export interface UpstreamStatus {
 
 interface Upstream extends Endpoint {
   label: string;
+  transport: UpstreamTransport;
+  name: string | null;
   srtt: number;
   healthy: boolean;
+  reason: string | null;
   consecutiveFailures: number;
   queries: number;
   failures: number;
@@ -111,31 +133,52 @@ export class Resolver {
     this.#o = opts;
     this.#obs = opts.observer ?? NOOP;
     this.#backoff = opts.probeBackoff ?? PROBE_BACKOFF;
-    this.#ups = opts.upstreams.map((u) => ({
-      ...u,
-      label: formatHostPort(u),
-      srtt: INITIAL_SRTT_MS,
-      healthy: true,
-      consecutiveFailures: 0,
-      queries: 0,
-      failures: 0,
-      lastAnswer: 0,
-      backoffMs: this.#backoff.initialMs,
-      probeAt: 0,
-      probing: false,
-    }));
     this.#udp = new UdpTransport({ v4: opts.querySource ?? null, v6: opts.querySourceV6 ?? null }, (r) =>
       this.#obs.mismatched(r),
     );
+    this.#ups = opts.upstreams.map((u) => {
+      const label = formatHostPort(u);
+      return {
+        host: u.host,
+        port: u.port,
+        label,
+        transport: this.#transport(u, label),
+        name: u.tls?.name ?? null,
+        srtt: INITIAL_SRTT_MS,
+        healthy: true,
+        reason: null,
+        consecutiveFailures: 0,
+        queries: 0,
+        failures: 0,
+        lastAnswer: 0,
+        backoffMs: this.#backoff.initialMs,
+        probeAt: 0,
+        probing: false,
+      };
+    });
+  }
+
+  /** Plain DNS or DNS over TLS, whichever `u` asks for. */
+  #transport(u: UpstreamSpec, label: string): UpstreamTransport {
+    const x: TransportContext = {
+      udp: this.#udp,
+      from: (u.host.includes(':') ? this.#o.querySourceV6 : this.#o.querySource) ?? undefined,
+      now: () => this.#o.clock.now(),
+      sent: (over) => this.#obs.sent(label, over),
+      mismatched: (r) => this.#obs.mismatched(r),
+    };
+    return u.tls ? new DotTransport(u, u.tls, this.#o.tlsIdleTimeoutMs ?? TLS_IDLE_MS, x) : new PlainTransport(u, x);
   }
 
   get hasUpstreams(): boolean {
     return this.#ups.length > 0;
   }
 
-  /** UDP queries waiting for a reply now (one socket each). */
+  /** Queries waiting for a reply now: over UDP (one socket each) and on DoT connections. */
   get outstanding(): number {
-    return this.#udp.outstanding.size;
+    let n = this.#udp.outstanding.size;
+    for (const u of this.#ups) n += u.transport.inFlight;
+    return n;
   }
 
   /**
@@ -179,7 +222,10 @@ export class Resolver {
   status(): UpstreamStatus[] {
     return this.#ups.map((u) => ({
       address: u.label,
+      transport: u.transport.kind,
+      name: u.name,
       healthy: u.healthy,
+      reason: u.healthy ? null : u.reason,
       srttMs: Math.round(u.srtt * 10) / 10,
       queries: u.queries,
       failures: u.failures,
@@ -188,6 +234,7 @@ export class Resolver {
 
   close(): void {
     this.#udp.close();
+    for (const u of this.#ups) u.transport.close();
   }
 
   async #resolve(q: Question): Promise<UpstreamAnswer> {
@@ -215,12 +262,13 @@ export class Resolver {
       up.queries++;
       asked++;
       try {
-        const reply = await this.#exchange(up, q, Math.min(this.#o.timeoutMs, left));
+        const build = (id: number): Buffer => buildQuery(q, id, this.#o.udpPayload);
+        const reply = await up.transport.exchange(q, build, Math.min(this.#o.timeoutMs, left));
         const msg = parseMessage(reply);
         if (!msg) {
           this.#obs.error(up.label, 'malformed');
-          this.#fail(up, isProbe);
           last = new ResolveError('unreachable', `malformed reply from ${up.label}`);
+          this.#fail(up, isProbe, last.message);
           continue;
         }
         this.#ok(up, this.#o.clock.now() - now);
@@ -238,9 +286,10 @@ export class Resolver {
       } catch (e) {
         if (!(e instanceof ExchangeError)) throw e;
         if (e.kind === 'timeout') this.#obs.timeout(up.label);
-        else this.#obs.error(up.label, 'network');
-        this.#fail(up, isProbe);
+        else this.#obs.error(up.label, e.kind);
         last = new ResolveError(e.kind === 'timeout' ? 'timeout' : 'unreachable', exchangeFailure(e, up.label));
+        // RFC 8310 §5: a server that does not authenticate is not used: down now, not after 3 tries.
+        this.#fail(up, isProbe, last.message, e.kind === 'certificate');
       } finally {
         if (isProbe) up.probing = false;
       }
@@ -248,19 +297,6 @@ export class Resolver {
     if (servfail) return servfail;
     if (asked === 0) throw this.#downError(this.#o.clock.now());
     throw last ?? new ResolveError('timeout', 'no upstream answered in time');
-  }
-
-  async #exchange(up: Upstream, q: Question, timeoutMs: number): Promise<Buffer> {
-    const build = (id: number): Buffer => buildQuery(q, id, this.#o.udpPayload);
-    this.#obs.sent(up.label, 'udp');
-    const t0 = this.#o.clock.now();
-    const reply = await this.#udp.exchange(up, q, build, timeoutMs);
-    if ((reply.readUInt16BE(2) & FLAG_TC) === 0) return reply;
-    // RFC 7766 §5: a truncated UDP reply means asking again over TCP.
-    this.#obs.sent(up.label, 'tcp');
-    const left = Math.max(1, timeoutMs - (this.#o.clock.now() - t0));
-    const from = (up.host.includes(':') ? this.#o.querySourceV6 : this.#o.querySource) ?? undefined;
-    return tcpExchange(up, q, build, left, (r) => this.#obs.mismatched(r), from);
   }
 
   /** A down upstream whose back-off has passed and that has no probe out: it is this resolution's probe. */
@@ -298,12 +334,14 @@ export class Resolver {
     this.#obs.rtt(up.label, rttMs / 1000);
     if (!up.healthy) {
       up.healthy = true;
+      up.reason = null;
       up.backoffMs = this.#backoff.initialMs;
       this.#obs.health(up.label, true);
     }
   }
 
-  #fail(up: Upstream, probe: boolean): void {
+  /** A try failed (`reason`); `now`: mark it down at once (a certificate that does not authenticate it). */
+  #fail(up: Upstream, probe: boolean, reason: string, downNow = false): void {
     const now = this.#o.clock.now();
     up.failures++;
     up.consecutiveFailures++;
@@ -312,12 +350,17 @@ export class Resolver {
       // The probe failed: wait twice as long before the next one.
       up.backoffMs = Math.min(up.backoffMs * 2, this.#backoff.maxMs);
       up.probeAt = now + up.backoffMs;
+      up.reason = reason;
       return;
     }
     // Down when it stopped answering: failures in a row AND no answer to anything for a timeout.
     // Timeouts of one slow zone (a water torture) while other names are answered do not count.
-    if (up.healthy && up.consecutiveFailures >= FAILURES_TO_UNHEALTHY && now - up.lastAnswer >= this.#o.timeoutMs) {
+    if (
+      up.healthy &&
+      (downNow || (up.consecutiveFailures >= FAILURES_TO_UNHEALTHY && now - up.lastAnswer >= this.#o.timeoutMs))
+    ) {
       up.healthy = false;
+      up.reason = reason;
       up.backoffMs = this.#backoff.initialMs;
       up.probeAt = now + up.backoffMs;
       this.#obs.health(up.label, false);
@@ -331,7 +374,7 @@ export class Resolver {
  */
 function exchangeFailure(e: ExchangeError, upstream: string): string {
   if (e.kind === 'timeout') {
-    return `no ${e.transport === 'TCP' ? 'TCP ' : ''}reply from ${upstream} within ${e.timeoutMs} ms`;
+    return `no ${e.transport === 'UDP' ? '' : `${e.transport} `}reply from ${upstream} within ${e.timeoutMs} ms`;
   }
   return `${e.transport} ${upstream}: ${e.message}`;
 }

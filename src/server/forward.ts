@@ -59,6 +59,12 @@ export interface ForwarderOptions {
   observer: ForwardObserver;
 }
 
+/** Where a name with no upstreams would go (the pipeline REFUSES those first): every resolution fails. */
+const NO_UPSTREAMS: Upstreams = {
+  unavailable: () => null,
+  resolve: () => Promise.reject(new ResolveError('no-upstreams', 'no upstream resolvers configured')),
+};
+
 /** Questions whose failure is remembered; zone cuts remembered (each a few dozen bytes). */
 const FAILURES_MAX = 20_000;
 const CUTS_MAX = 10_000;
@@ -70,7 +76,8 @@ const FAILURE_AGAIN_MS = 60_000;
 
 export class Forwarder {
   readonly #cache: AnswerCache;
-  readonly #resolver: Upstreams;
+  /** The default upstreams (names under no forward zone); null: none (only forward zones). */
+  readonly #resolver: Upstreams | null;
   readonly #log: Logger;
   readonly #obs: ForwardObserver;
   readonly #filling = new Map<string, Promise<CacheEntry>>();
@@ -82,7 +89,7 @@ export class Forwarder {
   readonly #overCap: Record<FetchLimit, Forwarded>;
   #down: { err: ResolveError; answer: Forwarded } | null = null;
 
-  constructor(cache: AnswerCache, resolver: Upstreams, log: Logger, opts: Partial<ForwarderOptions> = {}) {
+  constructor(cache: AnswerCache, resolver: Upstreams | null, log: Logger, opts: Partial<ForwarderOptions> = {}) {
     this.#cache = cache;
     this.#resolver = resolver;
     this.#log = log;
@@ -114,6 +121,11 @@ export class Forwarder {
     return this.#cache;
   }
 
+  /** The default upstreams: those of names under no forward zone (null: such names are REFUSED). */
+  get upstreams(): Upstreams | null {
+    return this.#resolver;
+  }
+
   /** Upstream resolutions in flight now (coalesced questions count once). */
   get inFlight(): number {
     return this.#limits.inFlight;
@@ -124,20 +136,28 @@ export class Forwarder {
     return this.#cuts.zoneOf(qkey);
   }
 
-  /** A cache lookup; a fresh hit is answered synchronously by the caller. */
-  lookup(q: Query): { key: string; found: CacheLookup } {
+  /**
+   * A cache lookup; a fresh hit is answered synchronously by the caller. `upstreams`: those of the
+   * name (its forward zone's, else the default), asked by a prefetch.
+   */
+  lookup(q: Query, upstreams: Upstreams | null = this.#resolver): { key: string; found: CacheLookup } {
     const key = Cache.key(q.key, q.qtype, q.qclass, q.edns?.dnssecOk ?? false, (q.flags & FLAG_CD) !== 0);
     const found = this.#cache.get(key);
-    if (found.kind === 'fresh' && found.prefetch) this.#prefetch(key, q);
+    if (found.kind === 'fresh' && found.prefetch && upstreams) this.#prefetch(key, q, upstreams);
     return { key, found };
   }
 
   /**
-   * Ask the upstreams (after a miss or for a stale entry); never rejects. Answered at once (not a
-   * promise) when the upstreams are not asked: stale after a recent failure, a remembered
-   * failure, a fetch limit.
+   * Ask `upstreams` (the name's: its forward zone's, else the default) after a miss or for a stale
+   * entry; never rejects. Answered at once (not a promise) when the upstreams are not asked: stale
+   * after a recent failure, a remembered failure, a fetch limit.
    */
-  fetch(q: Query, key: string, found: CacheLookup): Forwarded | Promise<Forwarded> {
+  fetch(
+    q: Query,
+    key: string,
+    found: CacheLookup,
+    upstreams: Upstreams = this.#resolver ?? NO_UPSTREAMS,
+  ): Forwarded | Promise<Forwarded> {
     const stale = found.kind === 'stale' ? found.entry : null;
     if (stale && found.kind === 'stale' && found.recentlyFailed) return this.#stale(stale);
     const running = this.#filling.get(key);
@@ -156,7 +176,7 @@ export class Forwarder {
       };
     }
     // Every upstream down and none due for a probe: nothing would be asked.
-    const down = this.#resolver.unavailable();
+    const down = upstreams.unavailable();
     if (down) return stale ? this.#stale(stale) : this.#unreachable(down);
     // RFC 9520 §3.3: at most `inFlight` resolutions out, and `perZone` for one zone.
     const zone = this.#cuts.zoneOf(q.key);
@@ -165,7 +185,7 @@ export class Forwarder {
       this.#obs.limited(limit);
       return stale ? this.#stale(stale) : this.#overCap[limit];
     }
-    return this.#outcome(this.#fill(key, q, zone), key, stale);
+    return this.#outcome(this.#fill(key, q, zone, upstreams), key, stale);
   }
 
   async #outcome(fill: Promise<CacheEntry>, key: string, stale: CacheEntry | null): Promise<Forwarded> {
@@ -217,11 +237,11 @@ export class Forwarder {
   }
 
   /** A refresh near the end of a fresh entry's life, when no fill runs and the caps allow it. */
-  #prefetch(key: string, q: Query): void {
+  #prefetch(key: string, q: Query, upstreams: Upstreams): void {
     if (this.#filling.has(key)) return;
     const zone = this.#cuts.zoneOf(q.key);
     if (this.#limits.acquire(zone)) return; // the entry is still fresh: no refresh is no harm
-    void this.#fill(key, q, zone).catch(() => this.#cache.markFailed(key));
+    void this.#fill(key, q, zone, upstreams).catch(() => this.#cache.markFailed(key));
   }
 
   /**
@@ -229,10 +249,10 @@ export class Forwarder {
    * end); the result is stored in the cache, the zone cuts it shows are learned, and a failure
    * is remembered once per resolution (not once per coalesced client).
    */
-  #fill(key: string, q: Query, zone: string): Promise<CacheEntry> {
+  #fill(key: string, q: Query, zone: string, upstreams: Upstreams): Promise<CacheEntry> {
     const qname = keyToWire(q.key);
     const dnssecOk = q.edns?.dnssecOk ?? false;
-    const p = this.#resolver
+    const p = upstreams
       .resolve({ qname, qtype: q.qtype, qclass: q.qclass, dnssecOk, checkingDisabled: (q.flags & FLAG_CD) !== 0 })
       .then(
         (ans) => {

@@ -17,6 +17,8 @@ export { CookieVerdict, Cookies, readCookieSecrets } from './cookies.js';
 export type { CookieSecrets } from './cookies.js';
 export { EDE, Forwarder } from './forward.js';
 export type { ForwardObserver, Forwarded, ForwarderOptions, Upstreams } from './forward.js';
+export { ForwardZones } from './forward-zones.js';
+export type { ForwardZone } from './forward-zones.js';
 export { FetchLimits, ZoneCuts } from './fetch-limits.js';
 export type { FetchLimit } from './fetch-limits.js';
 export { FailureCache } from './failures.js';

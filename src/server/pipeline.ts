@@ -26,6 +26,7 @@ import type { ZoneStore } from '../zone/index.js';
 import type { CookieVerdict, Cookies } from './cookies.js';
 import { CookieVerdict as Verdict } from './cookies.js';
 import type { Forwarded, Forwarder } from './forward.js';
+import type { ForwardZones } from './forward-zones.js';
 import { EDE } from './forward.js';
 import type { RateLimiter } from './rrl.js';
 import type { TransferSink } from './transfer-out.js';
@@ -49,6 +50,8 @@ export interface PipelineOptions {
   forwarder: Forwarder | null;
   /** Clients allowed recursion. */
   recursionAllow: CidrSet;
+  /** Forward zones: their names go to their own upstreams, under their own ACL when set; null: none. */
+  forwardZones?: ForwardZones | null;
   /** Response rate limiting of UDP answers not forwarded; null = off. */
   rateLimit: { limiter: RateLimiter; logOnly: boolean } | null;
   /** DNS cookies (RFC 7873): server cookies minted and checked with the site's shared secret. */
@@ -140,6 +143,7 @@ export class Pipeline {
   readonly #udpPayload: number;
   readonly #fwd: Forwarder | null;
   readonly #allow: CidrSet;
+  readonly #forwardZones: ForwardZones | null;
   readonly #obs: PipelineObserver;
   readonly #rrl: RateLimiter | null;
   readonly #rrlLogOnly: boolean;
@@ -179,6 +183,7 @@ export class Pipeline {
     this.#udpPayload = opts.udpPayload;
     this.#fwd = opts.forwarder;
     this.#allow = opts.recursionAllow;
+    this.#forwardZones = opts.forwardZones ?? null;
     this.#obs = opts.observer ?? NOOP_OBSERVER;
     this.#rrl = opts.rateLimit?.limiter ?? null;
     this.#rrlLogOnly = opts.rateLimit?.logOnly ?? false;
@@ -285,13 +290,17 @@ export class Pipeline {
       }
       return this.#finish(x, probe, 'zone', ans.rcode, ans.flags, ans.sections);
     }
-    // 4. recursion ACL: only for names outside the zones, so zone answers never pay for it.
+    // 4. recursion ACL: only for names outside the zones, so zone answers never pay for it. A name
+    // under a forward zone goes to its upstreams, under its ACL when it has one (longest suffix).
     const fwd = this.#fwd;
     if (!fwd) return this.#finish(x, probe, 'error', Rcode.REFUSED, 0, EMPTY_SECTIONS);
-    if (!this.#allow.has(client))
+    const fz = this.#forwardZones === null ? null : this.#forwardZones.find(x.key);
+    const upstreams = fz === null ? fwd.upstreams : fz.upstreams;
+    if (upstreams === null) return this.#finish(x, probe, 'error', Rcode.REFUSED, 0, EMPTY_SECTIONS);
+    if (!(fz?.allow ?? this.#allow).has(client))
       return this.#finish(x, probe, 'error', Rcode.REFUSED, 0, EMPTY_SECTIONS, null, PROHIBITED);
     // 6. cache: a fresh hit is a copy with the ID and TTLs patched.
-    const { key, found } = fwd.lookup(x);
+    const { key, found } = fwd.lookup(x, upstreams);
     if (found.kind === 'fresh') {
       const e = found.entry;
       return this.#finish(x, probe, 'cache', e.rcode, FLAG_RA | e.flags, e, { age: found.age, fixed: -1 });
@@ -305,7 +314,7 @@ export class Pipeline {
       return stale ? this.#finishForwarded(x, probe, stale) : this.#observe(x, probe, 'error', Rcode.SERVFAIL, null);
     }
     // 7. forward (coalesced), serve stale on failure; answered at once when nothing is asked.
-    const f = fwd.fetch(x, key, found);
+    const f = fwd.fetch(x, key, found, upstreams);
     if (!(f instanceof Promise)) return this.#finishForwarded(x, probe, f);
     return f.then((r) => this.#finishForwarded(x, probe, r));
   }

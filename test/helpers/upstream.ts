@@ -32,6 +32,8 @@ export class FakeUpstream {
   readonly injected = new Map<string, Injected>();
   udpQueries = 0;
   tcpQueries = 0;
+  /** The names asked (lower case, as dns-packet prints them), UDP and TCP, in order. */
+  readonly names: string[] = [];
   /** Source addresses, ports and IDs of the UDP queries received. */
   readonly sourceAddresses: string[] = [];
   readonly sourcePorts: number[] = [];
@@ -129,6 +131,7 @@ export class FakeUpstream {
     if (this.mode === 'drop') return null;
     const question = q.questions?.[0];
     if (!question) return null;
+    this.names.push(question.name.toLowerCase());
     const opt = (q.additionals ?? []).find((a) => a.type === 'OPT') as unknown as
       { flags?: number; udpPayloadSize?: number } | undefined;
     this.last = {

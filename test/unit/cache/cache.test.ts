@@ -4,24 +4,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import dnsPacket from 'dns-packet';
 import { AnswerCache } from '../../../src/cache/index.ts';
-import type { CacheOptions } from '../../../src/cache/index.ts';
 import { ManualClock } from '../../../src/core/index.ts';
 import { buildResponse, nameFromText, nameKey, parseMessage, parseQuery } from '../../../src/wire/index.ts';
+import { testCacheOptions } from '../../helpers/cache.ts';
 import { decode, query } from '../../helpers/wire.ts';
 
-const opts = (clock: ManualClock, over: Partial<CacheOptions> = {}): CacheOptions => ({
-  maxEntries: 1000,
-  maxBytes: 1 << 20,
-  minTtl: 0,
-  maxTtl: 86400,
-  maxNegativeTtl: 3600,
-  servfailTtl: 5,
-  maxStale: 86400,
-  staleRecheck: 30,
-  prefetch: true,
-  clock,
-  ...over,
-});
+const opts = testCacheOptions;
 
 function upstreamReply(name: string, answers: { type: string; ttl: number; data: unknown }[], rcode = 0, soaMin = 60) {
   const authorities =

@@ -8,6 +8,7 @@ import dnsPacket from 'dns-packet';
 import { AnswerCache } from '../../../src/cache/index.ts';
 import { ManualClock } from '../../../src/core/index.ts';
 import { nameFromText, nameKey, parseMessage } from '../../../src/wire/index.ts';
+import { testCache } from '../../helpers/cache.ts';
 
 // The test runner gives no --expose-gc: switch it on here and take `gc` from a fresh context.
 setFlagsFromString('--expose-gc');
@@ -30,18 +31,7 @@ const MiB = 1024 * 1024;
 
 /** Fill a fresh cache with `n` distinct names (`txt` bytes of TXT each), 4 short-lived buffers per fill. */
 function fill(maxBytes: number, n: number, txt: number): { cache: AnswerCache; before: Usage; after: Usage } {
-  const cache = new AnswerCache({
-    maxEntries: 1_000_000,
-    maxBytes,
-    minTtl: 0,
-    maxTtl: 86400,
-    maxNegativeTtl: 3600,
-    servfailTtl: 5,
-    maxStale: 86400,
-    staleRecheck: 30,
-    prefetch: false,
-    clock: new ManualClock(),
-  });
+  const cache = testCache(new ManualClock(), { maxEntries: 1_000_000, maxBytes, prefetch: false });
   const before = usage();
   let junk = 0;
   for (let i = 0; i < n; i++) {

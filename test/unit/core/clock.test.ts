@@ -10,6 +10,7 @@ import { ManualClock, silentLogger, systemClock } from '../../../src/core/index.
 import { HealthMonitor } from '../../../src/health/index.ts';
 import { ResolveError, Resolver } from '../../../src/resolver/index.ts';
 import { buildResponse, nameFromText, nameKey, parseMessage, parseQuery } from '../../../src/wire/index.ts';
+import { testCache } from '../../helpers/cache.ts';
 import { FakeUpstream } from '../../helpers/upstream.ts';
 import { decode, query } from '../../helpers/wire.ts';
 
@@ -77,18 +78,7 @@ describe('a wall-clock step', () => {
   for (const step of [-HOUR, HOUR]) {
     it(`of ${step / HOUR} h changes no cached TTL`, () => {
       const stepWallClock = freeze();
-      const c = new AnswerCache({
-        maxEntries: 100,
-        maxBytes: 1 << 20,
-        minTtl: 0,
-        maxTtl: 86400,
-        maxNegativeTtl: 3600,
-        servfailTtl: 5,
-        maxStale: 86400,
-        staleRecheck: 30,
-        prefetch: true,
-        clock: systemClock,
-      });
+      const c = testCache(systemClock, { maxEntries: 100 });
       const wire = dnsPacket.encode({
         type: 'response',
         id: 1,

@@ -3,12 +3,12 @@
 // No test sleeps.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AnswerCache } from '../../../src/cache/index.ts';
 import { ManualClock, silentLogger } from '../../../src/core/index.ts';
 import { ResolveError } from '../../../src/resolver/index.ts';
 import { EDE, FailureCache, FetchLimits, Forwarder, ZoneCuts } from '../../../src/server/index.ts';
 import type { FetchLimit, Forwarded } from '../../../src/server/index.ts';
 import { keyToText, nameFromText, nameKey, parseQuery } from '../../../src/wire/index.ts';
+import { testCache } from '../../helpers/cache.ts';
 import { FakeResolver, upstreamReply } from '../../helpers/fake-resolver.ts';
 import { query } from '../../helpers/wire.ts';
 
@@ -116,18 +116,7 @@ describe('FailureCache', () => {
 
 function forwarder(limits: { inFlight: number; perZone: number }) {
   const clock = new ManualClock();
-  const cache = new AnswerCache({
-    maxEntries: 1000,
-    maxBytes: 1 << 20,
-    minTtl: 0,
-    maxTtl: 86400,
-    maxNegativeTtl: 3600,
-    servfailTtl: 5,
-    maxStale: 86400,
-    staleRecheck: 30,
-    prefetch: true,
-    clock,
-  });
+  const cache = testCache(clock);
   const resolver = new FakeResolver();
   const seen: { limited: FetchLimit[]; failureCached: number } = { limited: [], failureCached: 0 };
   const observer = {

@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import dnsPacket from 'dns-packet';
-import { AnswerCache } from '../../../src/cache/index.ts';
 import type { CacheEntry, CacheObserver } from '../../../src/cache/index.ts';
 import type { LogFields, Logger } from '../../../src/core/index.ts';
 import { ManualClock } from '../../../src/core/index.ts';
 import { ResolveError } from '../../../src/resolver/index.ts';
 import { EDE, Forwarder } from '../../../src/server/index.ts';
+import { testCache } from '../../helpers/cache.ts';
 import type { Forwarded } from '../../../src/server/index.ts';
 import { buildResponse, parseQuery } from '../../../src/wire/index.ts';
 import { FakeResolver, upstreamReply } from '../../helpers/fake-resolver.ts';
@@ -56,19 +56,7 @@ function setup(o: { prefetch?: boolean; inFlight?: number } = {}) {
     evicted: () => {},
     dropped: () => {},
   };
-  const cache = new AnswerCache({
-    maxEntries: 1000,
-    maxBytes: 1 << 20,
-    minTtl: 0,
-    maxTtl: 86400,
-    maxNegativeTtl: 3600,
-    servfailTtl: 5,
-    maxStale: 86400,
-    staleRecheck: 30,
-    prefetch: o.prefetch ?? true,
-    clock,
-    observer,
-  });
+  const cache = testCache(clock, { prefetch: o.prefetch ?? true, observer });
   const resolver = new FakeResolver();
   const errors: { msg: string; fields: LogFields | undefined }[] = [];
   const log: Logger = {

@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import dnsPacket from 'dns-packet';
-import { AnswerCache } from '../../../src/cache/index.ts';
 import { CidrSet, ManualClock, silentLogger } from '../../../src/core/index.ts';
 import { buildIdentity } from '../../../src/identity/index.ts';
 import { ResolveError } from '../../../src/resolver/index.ts';
@@ -19,6 +18,7 @@ import type {
 } from '../../../src/server/index.ts';
 import { nameFromText, nameKey } from '../../../src/wire/index.ts';
 import { ZoneStore, buildZone, parseZoneText } from '../../../src/zone/index.ts';
+import { testCache } from '../../helpers/cache.ts';
 import { FakeResolver, upstreamReply } from '../../helpers/fake-resolver.ts';
 import type { Msg } from '../../helpers/wire.ts';
 import { decode } from '../../helpers/wire.ts';
@@ -100,18 +100,7 @@ interface Limited {
 function setup(o: { forward?: boolean; rrl?: { logOnly: boolean } | null } = {}) {
   const clock = new ManualClock();
   const resolver = new FakeResolver();
-  const cache = new AnswerCache({
-    maxEntries: 1000,
-    maxBytes: 1 << 20,
-    minTtl: 0,
-    maxTtl: 86400,
-    maxNegativeTtl: 3600,
-    servfailTtl: 5,
-    maxStale: 86400,
-    staleRecheck: 30,
-    prefetch: false,
-    clock,
-  });
+  const cache = testCache(clock, { prefetch: false });
   const forwarder =
     o.forward === false ? null : new Forwarder(cache, resolver, silentLogger, { inFlight: 100, perZone: 100, clock });
   const cookies = new Cookies({ current: Uint8Array.from({ length: 16 }, (_, i) => i + 1), previous: null }, () =>
