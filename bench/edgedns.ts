@@ -12,6 +12,12 @@ export interface EdgednsConfigOptions {
   cache?: { maxEntries: number; maxBytes: number };
   /** An admin endpoint on 127.0.0.1 (its /metrics: the cache's entries), else none. */
   adminPort?: number;
+  /**
+   * false: no shedding for a busy event loop (health.overload.maxUtilization 1). Filling a cache
+   * with 1M names at full speed is what shedding refuses (cache misses are dropped while the loop
+   * is over 90% busy); the hits measured afterwards are never shed either way.
+   */
+  shedWhenBusy?: boolean;
   /** More top-level YAML lines (dot, doh, tls). */
   extra?: readonly string[];
 }
@@ -30,6 +36,7 @@ export function edgednsConfig(o: EdgednsConfigOptions): string {
     `admin: { listen: ${o.adminPort === undefined ? 'null' : `"127.0.0.1:${o.adminPort}"`}, socket: null }`,
     'log: { level: warn }',
     ...(o.cache ? [`cache: { maxEntries: ${o.cache.maxEntries}, maxBytes: ${o.cache.maxBytes} }`] : []),
+    ...(o.shedWhenBusy === false ? ['health: { overload: { maxUtilization: 1 } }'] : []),
     ...(o.extra ?? []),
   ];
   return `${yaml.join('\n')}\n`;

@@ -2,14 +2,27 @@
 // and waiting until a server answers.
 
 import { execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+
+/** The tools running now: stopped by stopTools() when the run ends early. */
+const running = new Set<ChildProcess>();
 
 /** Run `cmd` for at most `timeoutMs`; its stdout, also when it exits non-zero having printed some. */
 export function run(cmd: string, argv: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, argv, { maxBuffer: 1 << 28, timeout: timeoutMs }, (err, stdout) =>
-      err && !stdout ? reject(new Error(err.message, { cause: err })) : resolve(stdout),
-    );
+    const c = execFile(cmd, argv, { maxBuffer: 1 << 28, timeout: timeoutMs }, (err, stdout) => {
+      running.delete(c);
+      if (err && !stdout) reject(new Error(err.message, { cause: err }));
+      else resolve(stdout);
+    });
+    running.add(c);
   });
+}
+
+/** SIGKILL every tool still running (a dnsperf pass of a run that was interrupted), by its pid. */
+export function stopTools(): void {
+  for (const c of running) c.kill('SIGKILL');
+  running.clear();
 }
 
 /** Resolves once 127.0.0.1:`port` answers `name` with an address; rejects after `timeoutMs`. */

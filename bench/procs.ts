@@ -55,15 +55,30 @@ function killPids(pids: readonly number[]): void {
 
 const running = (c: ChildProcess): boolean => c.pid !== undefined && c.exitCode === null && c.signalCode === null;
 
+/** How much of a server's stderr is kept: its last lines, for when it fails to come up. */
+const STDERR_KEPT = 4096;
+
 export class Processes {
   readonly #started: ChildProcess[] = [];
+  readonly #stderr = new Map<ChildProcess, string>();
 
-  /** Start a server; its stderr is drained, its stdout ignored. */
+  /** Start a server; its stderr is drained (its end kept), its stdout ignored. */
   start(cmd: string, argv: string[]): ChildProcess {
     const c = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
-    c.stderr?.resume();
+    this.#stderr.set(c, '');
+    c.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      this.#stderr.set(c, `${this.#stderr.get(c) ?? ''}${d}`.slice(-STDERR_KEPT));
+    });
+    // A command that cannot start (not installed) is reported by stderrOf and exitCode, not thrown.
+    c.on('error', (e) => this.#stderr.set(c, `${this.#stderr.get(c) ?? ''}${e.message}\n`));
     this.#started.push(c);
     return c;
+  }
+
+  /** The end of what a started server wrote to stderr, and how it ended if it did. */
+  stderrOf(c: ChildProcess): string {
+    const ended = c.exitCode !== null ? `exit ${c.exitCode}` : c.signalCode !== null ? `signal ${c.signalCode}` : null;
+    return `${(this.#stderr.get(c) ?? '').trim()}${ended ? ` [${ended}]` : ''}`;
   }
 
   /** Count a process started elsewhere (a node a helper started) among those killAll stops. */
