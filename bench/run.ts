@@ -511,7 +511,7 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
         if (!m) continue;
         results.set(`${w}|${s}`, [...(results.get(`${w}|${s}`) ?? []), m]);
         log(
-          `round ${r + 1} ${w} ${s}: ${Math.round(m.qps)} q/s, p99 ${m.p99Ms?.toFixed(3)} ms, ${m.cpuPer1k.toFixed(1)} ms CPU per 1k${m.cpuHighPer1k === null ? '' : ` (${m.cpuHighPer1k.toFixed(1)} at ${CPU_QPS} q/s)`}`,
+          `round ${r + 1} ${w} ${s}: ${Math.round(m.qps)} q/s, p99 ${m.p99Ms?.toFixed(3)} ms, ${m.cpuPer1k.toFixed(1)} ms CPU per 1k${m.cpuHighPer1k === null ? '' : ` (${m.cpuHighPer1k.toFixed(1)} at ${CPU_QPS} q/s)`}, RSS ${Math.round(m.rssMb)} MB`,
         );
       }
       if (w === 'miss') {
