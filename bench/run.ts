@@ -4,6 +4,15 @@
 //
 //   node --import tsx bench/run.ts [--rounds 3] [--seconds 5] [--workloads zone,zone-signed,zone-nx,zone-wild,hit,miss,tcp,mix,hostile] [--cpu-qps 30000] [--attacks tcp-slots,...]
 //
+// The growth curves (bench/growth-servers.ts): hit-1k, hit-100k, hit-1m are cache hits over 1k,
+// 100k and 1M distinct cached names (edgedns and Unbound, each size a server of its own, warmed
+// until every name is cached); zone-10, zone-100k, zone-1m are zone answers from zones of 10, 100k
+// and 1M names with one A record each (edgedns and Knot DNS). The 1M ones take minutes to set up
+// (edgedns loads the 1M-record zone in about 70 s and 3.5 GB): leave them out with --workloads.
+// load is the zone load times and peak RSS of bench/zone-load.ts (load-100k, load-1m).
+//
+// dnsdist with its packet cache in front of the same upstream is a third server in hit and miss.
+//
 // hostile is the table of attacks (bench/hostile.ts): each attack of the hostile tests against a
 // fresh edgedns while a legitimate client asks; --attacks picks some of them (all by default).
 //
@@ -22,24 +31,22 @@
 // --cpu-qps (below every server's saturation here, where per-wakeup costs are shared by several
 // queries). edgedns with `workers: 2` is measured beside it on zone answers and hits.
 
-import { execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import {
-  cpuSecondsFromStat,
-  latenciesFromH2loadLog,
-  latenciesFromVerbose,
-  parseDnsperf,
-  parseH2load,
-  percentile,
-  rssMbFromStatus,
-} from './dnsperf.ts';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dnsdistArgs, dnsdistConfig, dnsdistInstalled } from './dnsdist.ts';
+import { latenciesFromH2loadLog, latenciesFromVerbose, parseDnsperf, parseH2load, percentile } from './dnsperf.ts';
+import { edgednsConfig } from './edgedns.ts';
+import { run, stopTools, waitAnswer } from './exec.ts';
+import type { GrowthWorkload } from './growth.ts';
+import { HIT_SIZES, ZONE_SIZES } from './growth.ts';
+import type { Growth, GrowthServer } from './growth-servers.ts';
+import { startGrowth } from './growth-servers.ts';
 import type { HostileRow } from './hostile.ts';
 import { HOSTILE_ATTACKS, formatHostile, runHostile } from './hostile.ts';
-import { Processes, freePort, treeOf } from './procs.ts';
+import { Processes, cpuOfTree, freePort, rssOfTree } from './procs.ts';
 import { unboundConfig, unboundServer } from './unbound.ts';
 import { signZone } from '../test/helpers/signed.ts';
 import { makeCertificate } from '../test/helpers/tls.ts';
@@ -64,28 +71,44 @@ const KNOWN = [
   'dot',
   'doh',
   'mix',
+  ...(Object.keys(HIT_SIZES) as (keyof typeof HIT_SIZES)[]),
+  ...(Object.keys(ZONE_SIZES) as (keyof typeof ZONE_SIZES)[]),
+  'load',
   'hostile',
 ] as const;
-const WORKLOADS = arg('workloads', KNOWN.join(',')).split(',');
+/** The 1M-name growth workloads take minutes to set up (and edgedns 4 GB for the zone): asked for by name. */
+const BY_NAME_ONLY: readonly string[] = ['hit-1m', 'zone-1m'];
+const DEFAULT = KNOWN.filter((w) => !BY_NAME_ONLY.includes(w));
+// `default` stands for the default workloads: `--workloads default,hit-1m,zone-1m` is all of them.
+const ASKED = arg('workloads', 'default')
+  .split(',')
+  .flatMap((w) => (w === 'default' ? DEFAULT : [w]));
+/** The workloads asked for, in the order of KNOWN (the table's order). */
+const WORKLOADS: string[] = KNOWN.filter((w) => ASKED.includes(w));
 const ATTACKS = arg('attacks', HOSTILE_ATTACKS.join(',')).split(',');
 for (const [what, given, known] of [
-  ['workload', WORKLOADS, KNOWN],
+  ['workload', ASKED, KNOWN],
   ['attack', ATTACKS, HOSTILE_ATTACKS],
 ] as const) {
   const bad = given.filter((x) => !(known as readonly string[]).includes(x));
   if (bad.length > 0) throw new Error(`unknown ${what} ${bad.join(', ')}: expected some of ${known.join(', ')}`);
 }
-/** The dnsperf workloads: all but hostile. */
-const STANDARD = WORKLOADS.filter((w): w is Workload => w !== 'hostile');
+/** The dnsperf workloads: all but hostile and load. */
+const STANDARD = WORKLOADS.filter((w): w is Workload => w !== 'hostile' && w !== 'load');
+const GROWTH = STANDARD.filter((w): w is GrowthWorkload => w in HIT_SIZES || w in ZONE_SIZES);
 const FIXED_QPS = 10_000;
 const CPU_QPS = Number(arg('cpu-qps', '30000'));
 const OUT = process.env.BENCH_REPORT ?? join(ROOT, 'bench-report.json');
-const DEADLINE = Date.now() + 40 * 60_000; // the whole run is bounded
+// The whole run is bounded: 40 minutes, 20 more with a 1M-name workload (their setup alone takes
+// 5 to 10 minutes on a busy 2-core machine).
+const DEADLINE = Date.now() + (WORKLOADS.some((w) => BY_NAME_ONLY.includes(w)) ? 60 : 40) * 60_000;
 
-type Workload = Exclude<(typeof KNOWN)[number], 'hostile'>;
-type Server = 'edgedns' | 'unbound' | 'minimal';
+type Workload = Exclude<(typeof KNOWN)[number], 'hostile' | 'load'>;
+type Server = 'edgedns' | 'unbound' | 'minimal' | 'dnsdist' | GrowthServer;
 /** edgedns with `workers: 2`: measured for the scaling lines, not part of bench-report.json. */
 type Measured = Server | 'edgedns-w2';
+/** The servers started for every run (the growth workloads have servers of their own). */
+type Standard = Exclude<Measured, 'knot'>;
 /** A row of bench-report.json for a dnsperf workload (the hostile rows are HostileRow). */
 interface Row {
   workload: Workload;
@@ -102,44 +125,19 @@ const dir = mkdtempSync(join(tmpdir(), 'edgedns-bench-'));
 const procs = new Processes();
 const log = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
 
-const cleanup = (): void => void procs.killAll();
+const cleanup = (): void => {
+  stopTools();
+  procs.killAll();
+  // The growth workloads write zone and query files of a million lines: never leave them behind.
+  rmSync(dir, { recursive: true, force: true });
+};
 process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
 process.on('SIGTERM', () => process.exit(143));
 
 const start = (cmd: string, argv: string[]): ChildProcess => procs.start(cmd, argv);
-
-function run(cmd: string, argv: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, argv, { maxBuffer: 1 << 28, timeout: timeoutMs }, (err, stdout) =>
-      err && !stdout ? reject(new Error(err.message, { cause: err })) : resolve(stdout),
-    );
-  });
-}
-
-async function waitAnswer(port: number, name = 'www.example.test'): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const out = await run('dig', ['@127.0.0.1', '-p', String(port), '+time=1', '+tries=1', '+short', name], 3000).catch(
-      () => '',
-    );
-    // dig prints its errors (";; connection timed out") on stdout too: only an address counts.
-    if (/^\d+\.\d+\.\d+\.\d+$/m.test(out)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing answers on port ${port}`);
-}
-
-const proc = (path: string): string => {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return ''; // the process is gone
-  }
-};
-/** CPU seconds and RSS of a server: its process and descendants (the workers of `workers: N`). */
-const cpu = (pid: number): number =>
-  treeOf(pid).reduce((a, p) => a + (proc(`/proc/${p}/stat`) ? cpuSecondsFromStat(proc(`/proc/${p}/stat`)) : 0), 0);
-const rss = (pid: number): number => treeOf(pid).reduce((a, p) => a + rssMbFromStatus(proc(`/proc/${p}/status`)), 0);
+const cpu = cpuOfTree;
+const rss = rssOfTree;
 
 // --- data files ------------------------------------------------------------------------------
 const zoneNames = [
@@ -215,6 +213,7 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
   const edgePort = await freePort();
   const edge2Port = await freePort();
   const minimalPort = await freePort();
+  const dnsdistPort = await freePort();
   const encrypted = WORKLOADS.includes('dot') || WORKLOADS.includes('doh');
   const cert = encrypted ? makeCertificate(dir, 'dns.example.test') : null;
   /** The DoT and DoH ports of edgedns and Unbound, and the minimal responder's DoH. */
@@ -260,30 +259,29 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
     ['edgedns.yaml', edgePort, 1],
     ['edgedns-w2.yaml', edge2Port, 2],
   ] as const) {
-    // YAML: the keys start at column 0 (an indented key is a syntax error, and the node would exit).
-    // dnsperf is one client asking the same names thousands of times a second: what the rate
-    // limiter exists to stop. These rows measure the query path, so it is off here; the hostile
-    // table measures it on.
-    const yaml = [
-      `listen: ["127.0.0.1:${port}"]`,
-      `workers: ${workers}`,
-      `zones: { dir: ${JSON.stringify(join(ROOT, 'zones'))}, files: ${JSON.stringify(signed ? [{ file: signed.file, origin: signed.origin }] : [])} }`,
-      `upstreams: ["127.0.0.1:${upstreamPort}"]`,
-      'rateLimit: null',
-      'admin: { listen: null, socket: null }',
-      'log: { level: warn }',
-      ...(cert && workers === 1
+    const extra =
+      cert && workers === 1
         ? [
             `dot: { listen: ["127.0.0.1:${enc.edgedns.dot}"] }`,
             `doh: { listen: ["127.0.0.1:${enc.edgedns.doh}"] }`,
             `tls: { certFile: ${JSON.stringify(cert.cert)}, keyFile: ${JSON.stringify(cert.key)} }`,
           ]
-        : []),
-    ];
-    writeFileSync(join(dir, file), `${yaml.join('\n')}\n`);
+        : [];
+    const zoneFiles = signed ? [{ file: signed.file, origin: signed.origin }] : [];
+    writeFileSync(
+      join(dir, file),
+      edgednsConfig({ port, workers, zonesDir: join(ROOT, 'zones'), zoneFiles, upstreamPort, extra }),
+    );
   }
+  const withDnsdist = (WORKLOADS.includes('hit') || WORKLOADS.includes('miss')) && dnsdistInstalled();
+  if (!withDnsdist && (WORKLOADS.includes('hit') || WORKLOADS.includes('miss')))
+    log('dnsdist is not installed: hit and miss without it');
+  writeFileSync(join(dir, 'dnsdist.conf'), dnsdistConfig({ port: dnsdistPort, upstreamPort }));
   start('unbound', ['-d', '-c', join(dir, 'upstream.conf')]);
-  const servers: Record<Measured, { port: number; proc: ChildProcess }> = {
+  const servers: Partial<Record<Standard, { port: number; proc: ChildProcess }>> = {
+    ...(withDnsdist && {
+      dnsdist: { port: dnsdistPort, proc: start('dnsdist', dnsdistArgs(join(dir, 'dnsdist.conf'))) },
+    }),
     unbound: { port: unboundPort, proc: start('unbound', ['-d', '-c', join(dir, 'unbound.conf')]) },
     edgedns: {
       port: edgePort,
@@ -305,19 +303,25 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
     },
   };
   await waitAnswer(upstreamPort, 'a.bench.test');
-  for (const s of Object.values(servers)) await waitAnswer(s.port);
+  // dnsdist answers only what the upstream does: a bench.test name.
+  for (const [s, t] of Object.entries(servers)) await waitAnswer(t.port, s === 'dnsdist' ? 'a.bench.test' : undefined);
   log(
-    `servers up: edgedns :${edgePort}, edgedns workers 2 :${edge2Port}, unbound :${unboundPort}, minimal :${minimalPort}, upstream :${upstreamPort}`,
+    `servers up: edgedns :${edgePort}, edgedns workers 2 :${edge2Port}, unbound :${unboundPort}, minimal :${minimalPort}, ${withDnsdist ? `dnsdist :${dnsdistPort}, ` : ''}upstream :${upstreamPort}`,
   );
+  const growth: Growth | null =
+    GROWTH.length > 0 ? await startGrowth({ workloads: GROWTH, dir, root: ROOT, upstreamPort, procs, log }) : null;
 
   // Warm the caches with the hit names (each worker has a cache of its own: several passes), then
   // every server for a few seconds so that no measurement pays for JIT compilation.
-  for (const s of ['edgedns', 'edgedns-w2', 'unbound'] as const)
-    await run(
-      'dnsperf',
-      ['-s', '127.0.0.1', '-p', String(servers[s].port), '-d', join(dir, 'hit.txt'), '-n', '4', '-c', '4'],
-      60_000,
-    );
+  for (const s of ['edgedns', 'edgedns-w2', 'unbound', 'dnsdist'] as const) {
+    const t = servers[s];
+    if (t)
+      await run(
+        'dnsperf',
+        ['-s', '127.0.0.1', '-p', String(t.port), '-d', join(dir, 'hit.txt'), '-n', '4', '-c', '4'],
+        60_000,
+      );
+  }
   for (const s of Object.values(servers))
     await run(
       'dnsperf',
@@ -335,14 +339,29 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
     rssMb: number;
   }
 
+  const isGrowth = (w: Workload): w is GrowthWorkload => w in HIT_SIZES || w in ZONE_SIZES;
+  /** The server measured as `s` in workload `w`: a growth workload's own, else the run's. */
+  const targetFor = (w: Workload, s: Measured): { port: number; proc: ChildProcess } => {
+    const t = isGrowth(w) ? growth?.targets.get(`${w}|${s}`) : s === 'knot' ? undefined : servers[s];
+    if (!t) throw new Error(`no server ${s} for ${w}`);
+    return t;
+  };
   /** Where `s` answers workload `w`: its DoT or DoH port for those, else its UDP/TCP port. */
   const portFor = (w: Workload, s: Measured): number =>
-    (w === 'dot' || w === 'doh') && s !== 'edgedns-w2' ? enc[s][w] : servers[s].port;
-  const serversFor = (w: Workload): Server[] =>
-    w === 'zone' || w === 'hit' || w === 'doh' ? ['edgedns', 'unbound', 'minimal'] : ['edgedns', 'unbound'];
+    (w === 'dot' || w === 'doh') && (s === 'edgedns' || s === 'unbound' || s === 'minimal')
+      ? enc[s][w]
+      : targetFor(w, s).port;
+  const serversFor = (w: Workload): Server[] => {
+    if (isGrowth(w)) return growth?.servers(w).filter((s) => growth.targets.has(`${w}|${s}`)) ?? [];
+    const dnsdist = withDnsdist && (w === 'hit' || w === 'miss') ? (['dnsdist'] as const) : [];
+    return w === 'zone' || w === 'hit' || w === 'doh'
+      ? ['edgedns', 'unbound', 'minimal', ...dnsdist]
+      : ['edgedns', 'unbound', ...dnsdist];
+  };
   const measuredFor = (w: Workload): Measured[] =>
     w === 'zone' || w === 'hit' ? [...serversFor(w), 'edgedns-w2'] : serversFor(w);
   const dataFor = (w: Workload, n: number): string => {
+    if (isGrowth(w)) return growth?.queries.get(w) ?? '';
     if (w === 'zone') return join(dir, 'zone.txt');
     if (w === 'zone-signed') return join(dir, 'zone-signed.txt');
     if (w === 'dot') return join(dir, 'zone.txt');
@@ -360,7 +379,7 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
     qps: number,
     extra: string[],
   ): Promise<{ per1k: number; out: string }> {
-    const { proc } = servers[s];
+    const { proc } = targetFor(w, s);
     const port = portFor(w, s);
     const c0 = cpu(proc.pid as number);
     const out = await run(
@@ -410,7 +429,7 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
 
   /** doh: the most h2load gets (8 connections, 25 streams each), then 10k q/s (4 × 2,500) for latency and CPU. */
   async function measureDoh(s: Measured): Promise<Round> {
-    const pid = servers[s].proc.pid as number;
+    const pid = targetFor('doh', s).proc.pid as number;
     const port = portFor('doh', s);
     const max = await h2load(port, ['-c', '8', '-m', '25']);
     const c0 = cpu(pid);
@@ -429,7 +448,7 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
 
   async function measure(w: Workload, s: Measured): Promise<Round> {
     if (w === 'doh') return measureDoh(s);
-    const { proc } = servers[s];
+    const { proc } = targetFor(w, s);
     const port = portFor(w, s);
     const pid = proc.pid as number;
     // zone-signed: EDNS with DO=1 on every query (dnsperf -D).
@@ -483,10 +502,16 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
       // Alternate the order each round so no server always runs on a warmer machine.
       const order = r % 2 === 0 ? measuredFor(w) : [...measuredFor(w)].reverse();
       for (const s of order) {
-        const m = await measure(w, s);
+        // A growth server that stopped answering costs its row, not the run.
+        const m = await measure(w, s).catch((e: unknown) => {
+          if (!isGrowth(w)) throw e;
+          log(`round ${r + 1} ${w} ${s}: ${(e as Error).message}`);
+          return null;
+        });
+        if (!m) continue;
         results.set(`${w}|${s}`, [...(results.get(`${w}|${s}`) ?? []), m]);
         log(
-          `round ${r + 1} ${w} ${s}: ${Math.round(m.qps)} q/s, p99 ${m.p99Ms?.toFixed(3)} ms, ${m.cpuPer1k.toFixed(1)} ms CPU per 1k${m.cpuHighPer1k === null ? '' : ` (${m.cpuHighPer1k.toFixed(1)} at ${CPU_QPS} q/s)`}`,
+          `round ${r + 1} ${w} ${s}: ${Math.round(m.qps)} q/s, p99 ${m.p99Ms?.toFixed(3)} ms, ${m.cpuPer1k.toFixed(1)} ms CPU per 1k${m.cpuHighPer1k === null ? '' : ` (${m.cpuHighPer1k.toFixed(1)} at ${CPU_QPS} q/s)`}, RSS ${Math.round(m.rssMb)} MB`,
         );
       }
       if (w === 'miss') {
@@ -574,9 +599,10 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
     const e = medOf(w, 'edgedns', (r) => r.cpuHighPer1k);
     const u = medOf(w, 'unbound', (r) => r.cpuHighPer1k);
     const m = medOf(w, 'minimal', (r) => r.cpuHighPer1k);
+    const d = medOf(w, 'dnsdist', (r) => r.cpuHighPer1k);
     if (e === null) continue;
     lines.push(
-      `CPU per query, ${w} at ${FIXED_QPS} q/s: edgedns/unbound ${ratio(get(w, 'edgedns')?.cpuPer1k, get(w, 'unbound')?.cpuPer1k)}; at ${CPU_QPS} q/s: edgedns ${e.toFixed(1)}, unbound ${u?.toFixed(1)}, minimal ${m?.toFixed(1)} ms/1k, edgedns/unbound ${ratio(e, u)}, minimal/unbound ${ratio(m, u)}`,
+      `CPU per query, ${w} at ${FIXED_QPS} q/s: edgedns/unbound ${ratio(get(w, 'edgedns')?.cpuPer1k, get(w, 'unbound')?.cpuPer1k)}; at ${CPU_QPS} q/s: edgedns ${e.toFixed(1)}, unbound ${u?.toFixed(1)}, minimal ${m?.toFixed(1)}${d === null ? '' : `, dnsdist ${d.toFixed(1)}`} ms/1k, edgedns/unbound ${ratio(e, u)}, minimal/unbound ${ratio(m, u)}`,
     );
   }
   for (const w of ['zone', 'hit'] as const) {
@@ -599,19 +625,100 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
         `random names, ${w}: edgedns ${x} q/s, ×${ratio(x, get('zone', 'edgedns')?.qps)} of zone (precompiled answers) in the same run`,
       );
   }
+  for (const w of ['hit', 'miss'] as const) {
+    const d = get(w, 'dnsdist')?.qps;
+    if (d !== undefined)
+      lines.push(
+        `dnsdist, ${w}: ${d} q/s; edgedns/dnsdist ${ratio(get(w, 'edgedns')?.qps, d)}, CPU at ${FIXED_QPS} q/s edgedns/dnsdist ${ratio(get(w, 'edgedns')?.cpuPer1k, get(w, 'dnsdist')?.cpuPer1k)}`,
+      );
+  }
+  lines.push(...growthLines(report));
   lines.push(
     `cache memory, 1M A answers, bytes per entry: counted ${mem.countedPerEntry}, heap ${mem.heapPerEntry}, arrayBuffers ${mem.arrayBuffersPerEntry}, RSS ${mem.rssPerEntry}`,
   );
   return { report, lines };
 }
 
+/**
+ * The growth curves: per server, QPS at each size as a ratio of the smallest, and the RSS each
+ * added name costs (the largest size's server against the smallest's).
+ */
+function growthLines(report: readonly Row[]): string[] {
+  const lines: string[] = [];
+  for (const [kind, sizes, what] of [
+    ['hit', HIT_SIZES, 'cached name'],
+    ['zone', ZONE_SIZES, 'zone name'],
+  ] as const) {
+    for (const s of ['edgedns', 'unbound', 'knot'] as const) {
+      const pts = Object.entries(sizes).flatMap(([w, n]) => {
+        const row = report.find((x) => x.workload === w && x.server === s);
+        return row ? [{ w, n, row }] : [];
+      });
+      const [first] = pts;
+      const last = pts[pts.length - 1];
+      if (!first || !last) continue;
+      const curve = pts.map(
+        (p) =>
+          `${p.w.slice(kind.length + 1)} ${p.row.qps}${p === first ? '' : ` (×${(p.row.qps / first.row.qps).toFixed(2)})`}`,
+      );
+      const perName =
+        last.n > first.n ? Math.round(((last.row.rssMb - first.row.rssMb) * 1048576) / (last.n - first.n)) : null;
+      lines.push(
+        `growth, ${kind}, ${s}: ${curve.join(', ')} q/s${perName === null ? '' : `; RSS ${perName} bytes per ${what} (${last.w} against ${first.w})`}`,
+      );
+    }
+  }
+  return lines;
+}
+
+/** A row of bench/zone-load.ts: how long until a server answers a zone of N records, its RSS then. */
+interface LoadRow {
+  workload: 'load-100k' | 'load-1m';
+  server: 'edgedns' | 'knot';
+  seconds: number;
+  rssMb: number;
+}
+/** What run.ts hands bench/zone-load.ts: the temporary folder, the repository, the log, the run's
+ * deadline, and `track` for every process it starts (stopped by pid at exit). */
+interface ZoneLoadOptions {
+  dir: string;
+  root: string;
+  log: (m: string) => void;
+  deadline: number;
+  track: (c: ChildProcess) => void;
+}
+
+/**
+ * load-100k, load-1m: bench/zone-load.ts (written on another branch) measures the zone loads;
+ * this is the one place that knows of it. Without the file, the workload logs that and adds nothing.
+ */
+async function zoneLoadRows(): Promise<LoadRow[]> {
+  const file = join(ROOT, 'bench', 'zone-load.ts');
+  if (!existsSync(file)) {
+    log('load: bench/zone-load.ts is missing: no load-100k, load-1m rows');
+    return [];
+  }
+  const mod = (await import(pathToFileURL(file).href)) as {
+    measureZoneLoad: (opts: ZoneLoadOptions) => Promise<LoadRow[]>;
+  };
+  return mod.measureZoneLoad({ dir, root: ROOT, log, deadline: DEADLINE, track: (c) => procs.adopt(c) });
+}
+
 const standard = STANDARD.length > 0 ? await standardRun() : { report: [], lines: [] };
-// Nothing else runs beside an attacked node: the standard servers are stopped first.
+// Nothing else runs beside a zone load or an attacked node: the standard servers are stopped first.
 procs.killAll();
+const load = WORKLOADS.includes('load') ? await zoneLoadRows() : [];
+const loadLines = load.map(
+  (x) => `${x.workload.padEnd(11)} ${x.server.padEnd(8)} answering after ${x.seconds} s, RSS ${x.rssMb} MB`,
+);
 const hostile: HostileRow[] = WORKLOADS.includes('hostile')
   ? await runHostile({ only: ATTACKS, deadline: DEADLINE, log, track: (c) => procs.adopt(c) })
   : [];
-writeFileSync(OUT, `${JSON.stringify([...standard.report, ...hostile], null, 2)}\n`);
-const lines = [...standard.lines, ...(hostile.length > 0 ? ['', ...formatHostile(hostile)] : [])];
+writeFileSync(OUT, `${JSON.stringify([...standard.report, ...load, ...hostile], null, 2)}\n`);
+const lines = [
+  ...standard.lines,
+  ...(load.length > 0 ? ['', ...loadLines] : []),
+  ...(hostile.length > 0 ? ['', ...formatHostile(hostile)] : []),
+];
 process.stdout.write(`${lines.join('\n')}\n\nwritten to ${OUT}\n`);
 cleanup();

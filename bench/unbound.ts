@@ -9,6 +9,10 @@ export interface UnboundConfigOptions {
   upstreamPort: number;
   /** Another auth-zone (the signed zone of zone-signed), answered with its DNSSEC records. */
   signed?: { zone: string; zoneFile: string } | null;
+  /** The caches' sizes in MB (the hit-N servers hold up to 1M answers); 64 and 128 otherwise. */
+  cacheMb?: { msg: number; rrset: number };
+  /** unbound-control on this Unix socket, without certificates (its stats: the cache's counts). */
+  controlSocket?: string;
 }
 
 /**
@@ -38,8 +42,8 @@ export function unboundConfig(o: UnboundConfigOptions): string {
   # Loopback upstream without DNSSEC: compare forwarding and caching, not validation.
   module-config: "iterator"
   do-not-query-localhost: no
-  msg-cache-size: 64m
-  rrset-cache-size: 128m
+  msg-cache-size: ${o.cacheMb?.msg ?? 64}m
+  rrset-cache-size: ${o.cacheMb?.rrset ?? 128}m
   prefetch: yes
   serve-expired: yes
   minimal-responses: yes
@@ -60,5 +64,13 @@ ${[{ zone: o.zone, zoneFile: o.zoneFile }, ...(o.signed ? [o.signed] : [])]
   .join('')}forward-zone:
   name: "."
   forward-addr: 127.0.0.1@${o.upstreamPort}
-`;
+${
+  o.controlSocket
+    ? `remote-control:
+  control-enable: yes
+  control-interface: "${o.controlSocket}"
+  control-use-cert: no
+`
+    : ''
+}`;
 }

@@ -10,12 +10,15 @@
 #                                   deploy/monitoring/), man and groff (the man
 #                                   page), setcap and capsh (the Kubernetes container run as its
 #                                   runtime runs it), python3-jsonschema and python3-yaml (the
-#                                   manifests checked against the Kubernetes schemas): the whole suite
+#                                   manifests checked against the Kubernetes schemas), dnsdist (the
+#                                   bench's dnsdist config checked): the whole suite
 #   scripts/install-deps.sh lab     bird2, iproute2, dig, unbound (the shared upstream), nftables
 #                                   (the blackhole drills) and dnsperf (the attack), for `make lab-up`
 #   scripts/install-deps.sh bench   dnsperf, unbound, python3 (port-0 datagrams), dnssec-signzone
 #                                   (the signed zone of zone-signed), openssl (the DoT/DoH
-#                                   certificate) and h2load (nghttp2-client: the doh workload), for `make bench`
+#                                   certificate), h2load (nghttp2-client: the doh workload), dnsdist
+#                                   (a third server in hit and miss) and knotd (beside edgedns in
+#                                   zone-10 … zone-1m), for `make bench`
 # Daemons are kept from auto-starting while they are installed (policy-rc.d exits 101).
 set -euo pipefail
 want=()
@@ -28,6 +31,7 @@ case "${1:-test}" in
     need named bind9
     need dnssec-signzone bind9-utils
     need knotd knot
+    need dnsdist dnsdist
     need openssl openssl
     need curl curl
     need bird bird2
@@ -65,6 +69,8 @@ case "${1:-test}" in
     need python3 python3
     need openssl openssl
     need h2load nghttp2-client
+    need dnsdist dnsdist
+    need knotd knot
     ;;
   *) echo "usage: $0 test|lab|bench" >&2; exit 2 ;;
 esac
