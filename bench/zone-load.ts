@@ -6,7 +6,7 @@
 // QPS, to see that answers did not get slower).
 //
 //   node --import tsx bench/zone-load.ts [--records 100000,1000000] [--rounds 3] [--qps 5] [--servers edgedns,knot]
-//                                        [--edgedns ../before/dist/main.js]
+//                                        [--edgedns ../before/dist/main.js] [--timeout 300]
 //
 // measureZoneLoad() returns rows { workload: 'load-100k' | 'load-1m', server, seconds, rssMb }
 // (medians over the rounds; edgedns and Knot alternate within a round) for bench/run.ts.
@@ -18,13 +18,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDnsperf, rssMbFromStatus } from './dnsperf.ts';
+import { cpuSecondsFromStat, parseDnsperf, rssMbFromStatus } from './dnsperf.ts';
 import { Processes, freePort, treeOf } from './procs.ts';
 import { knotConfig, knotdPath } from '../test/helpers/knot.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ORIGIN = 'load.test.';
-/** Longest a server may take to answer before the round counts it as failed (the 1M zone took 67 s). */
+/** Longest a server may take to answer by default (the 1M zone took 67 s on a quiet machine). */
 const READY_TIMEOUT_MS = 300_000;
 const POLL_MS = 100;
 
@@ -37,10 +37,12 @@ export interface ZoneLoadRow {
   seconds: number;
   /** Median peak RSS of the process tree, MB. */
   rssMb: number;
+  /** Median CPU seconds the process tree used until it answered (steadier than seconds on a busy machine). */
+  cpuSeconds: number;
   /** Zone-answer QPS with dnsperf once ready (median), when asked for. */
   qps?: number;
   /** Every round's figures, for min–max. */
-  rounds: { seconds: number; rssMb: number; qps?: number }[];
+  rounds: Measured[];
 }
 
 export interface ZoneLoadOptions {
@@ -51,6 +53,8 @@ export interface ZoneLoadOptions {
   servers?: LoadServer[];
   /** The edgedns entry to start (another build's dist/main.js, to compare); default this tree's. */
   edgednsMain?: string;
+  /** Longest a server may take to answer; it is stopped and the run fails after it. */
+  timeoutMs?: number;
   log?: (line: string) => void;
 }
 
@@ -84,6 +88,11 @@ function proc(path: string): string {
   }
 }
 
+const cpuOfTree = (pid: number): number =>
+  treeOf(pid).reduce((a, p) => {
+    const stat = proc(`/proc/${p}/stat`);
+    return a + (stat ? cpuSecondsFromStat(stat) : 0);
+  }, 0);
 const rssOfTree = (pid: number): number =>
   treeOf(pid).reduce((a, p) => a + rssMbFromStatus(proc(`/proc/${p}/status`)), 0);
 
@@ -132,6 +141,7 @@ function startKnotd(procs: Processes, dir: string, zoneFile: string, port: numbe
 interface Measured {
   seconds: number;
   rssMb: number;
+  cpuSeconds: number;
   qps?: number;
 }
 
@@ -142,6 +152,7 @@ async function measureOne(
   n: number,
   qpsSeconds: number,
   main: string,
+  timeoutMs: number,
 ): Promise<Measured> {
   const port = await freePort();
   const procs = new Processes();
@@ -160,14 +171,14 @@ async function measureOne(
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null)
         throw new Error(`${server} exited (${child.exitCode ?? child.signalCode}) before answering`);
-      if (performance.now() - t0 > READY_TIMEOUT_MS)
-        throw new Error(`${server} did not answer within ${READY_TIMEOUT_MS / 1000} s`);
+      if (performance.now() - t0 > timeoutMs) throw new Error(`${server} did not answer within ${timeoutMs / 1000} s`);
       if (await answers(port, `${nameOf(last)}.${ORIGIN}`, addressOf(last))) break;
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
     const seconds = (performance.now() - t0) / 1000;
+    const cpuSeconds = pid === undefined ? 0 : cpuOfTree(pid);
     sample();
-    const out: Measured = { seconds, rssMb: peak };
+    const out: Measured = { seconds, rssMb: peak, cpuSeconds };
     if (qpsSeconds > 0) {
       const qfile = join(dir, 'qps.txt');
       const picks = [0, 1, Math.floor(n / 3), Math.floor(n / 2), n - 2, n - 1].filter((i) => i >= 0 && i < n);
@@ -214,9 +225,9 @@ export async function measureZoneLoad(opts: ZoneLoadOptions = {}): Promise<ZoneL
         // Alternate who goes first, so that neither always meets a warm page cache or a busy neighbour.
         const order = r % 2 === 0 ? servers : [...servers].reverse();
         for (const s of order) {
-          const m = await measureOne(s, dir, zoneFile, n, qpsSeconds, main);
+          const m = await measureOne(s, dir, zoneFile, n, qpsSeconds, main, opts.timeoutMs ?? READY_TIMEOUT_MS);
           log(
-            `${workloadName(n)} round ${r + 1} ${s}: ${m.seconds.toFixed(2)} s, ${m.rssMb.toFixed(0)} MB${m.qps !== undefined ? `, ${Math.round(m.qps)} q/s` : ''}`,
+            `${workloadName(n)} round ${r + 1} ${s}: ${m.seconds.toFixed(2)} s (CPU ${m.cpuSeconds.toFixed(2)} s), ${m.rssMb.toFixed(0)} MB${m.qps !== undefined ? `, ${Math.round(m.qps)} q/s` : ''}`,
           );
           got.get(s)?.push(m);
         }
@@ -228,6 +239,7 @@ export async function measureZoneLoad(opts: ZoneLoadOptions = {}): Promise<ZoneL
           server: s,
           seconds: median(ms.map((m) => m.seconds)),
           rssMb: median(ms.map((m) => m.rssMb)),
+          cpuSeconds: median(ms.map((m) => m.cpuSeconds)),
           rounds: ms,
         };
         if (qpsSeconds > 0) row.qps = median(ms.map((m) => m.qps ?? 0));
@@ -243,7 +255,7 @@ export async function measureZoneLoad(opts: ZoneLoadOptions = {}): Promise<ZoneL
 export function formatZoneLoad(rows: readonly ZoneLoadRow[]): string {
   const range = (xs: number[], d: number): string =>
     xs.length > 1 ? ` (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})` : '';
-  const lines = ['workload    server    seconds to answer       peak RSS MB            zone q/s'];
+  const lines = ['workload    server    seconds to answer       CPU s    peak RSS MB            zone q/s'];
   for (const r of rows) {
     const secs = `${r.seconds.toFixed(2)}${range(
       r.rounds.map((m) => m.seconds),
@@ -254,7 +266,7 @@ export function formatZoneLoad(rows: readonly ZoneLoadRow[]): string {
       0,
     )}`;
     lines.push(
-      `${r.workload.padEnd(11)} ${r.server.padEnd(9)} ${secs.padEnd(23)} ${rss.padEnd(22)} ${r.qps !== undefined ? Math.round(r.qps) : '-'}`,
+      `${r.workload.padEnd(11)} ${r.server.padEnd(9)} ${secs.padEnd(23)} ${r.cpuSeconds.toFixed(2).padEnd(8)} ${rss.padEnd(22)} ${r.qps !== undefined ? Math.round(r.qps) : '-'}`,
     );
   }
   return lines.join('\n');
@@ -276,6 +288,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     rounds: Number(arg('rounds', '3')),
     qpsSeconds: Math.min(Number(arg('qps', '0')), 30),
     servers,
+    timeoutMs: Math.min(Number(arg('timeout', '300')), 3600) * 1000,
     ...(args.includes('--edgedns') ? { edgednsMain: arg('edgedns', '') } : {}),
     log: (l) => console.error(l),
   });
