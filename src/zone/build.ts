@@ -22,19 +22,37 @@ import type { BuiltZone, RRset, ZoneNode } from './zone.js';
 
 /** Names packed in buffers with an open-addressing index (see above). */
 export class NameTable {
-  #keys = Buffer.alloc(1 << 16);
-  #names = Buffer.alloc(1 << 16);
+  #keys: Buffer;
+  #names: Buffer;
   #used = 0;
-  #offsets = new Uint32Array(1024);
-  #lengths = new Uint8Array(1024);
+  #offsets: Uint32Array;
+  #lengths: Uint8Array;
   /** Ids no longer found by `find` (a node moved under another key). */
-  #hidden = new Uint8Array(1024);
+  #hidden: Uint8Array;
   #count = 0;
   /** id + 1; 0 = empty. Kept at most half full. */
-  #slots = new Uint32Array(2048);
+  #slots: Uint32Array;
+
+  /** `expected`: about how many names will come (room made for them at once). */
+  constructor(expected = 1024) {
+    const ids = Math.max(1024, expected);
+    this.#keys = Buffer.alloc(ids * 24);
+    this.#names = Buffer.alloc(ids * 24);
+    this.#offsets = new Uint32Array(ids);
+    this.#lengths = new Uint8Array(ids);
+    this.#hidden = new Uint8Array(ids);
+    let slots = 2048;
+    while (slots < ids * 2) slots *= 2;
+    this.#slots = new Uint32Array(slots);
+  }
 
   get size(): number {
     return this.#count;
+  }
+
+  /** Bytes of keys held. */
+  get bytes(): number {
+    return this.#used;
   }
 
   /** The id of the key `buf[off, off + len)`, or -1. */
@@ -70,8 +88,13 @@ export class NameTable {
       this.#keys = copyInto(Buffer.alloc(n), this.#keys);
       this.#names = copyInto(Buffer.alloc(n), this.#names);
     }
-    this.#keys.set(key.subarray(koff, koff + len), this.#used);
-    this.#names.set(name.subarray(noff, noff + len), this.#used);
+    const keys = this.#keys;
+    const names = this.#names;
+    const at = this.#used;
+    for (let i = 0; i < len; i++) {
+      keys[at + i] = key[koff + i] as number;
+      names[at + i] = name[noff + i] as number;
+    }
     this.#offsets[id] = this.#used;
     this.#lengths[id] = len;
     this.#used += len;
@@ -125,8 +148,11 @@ function copyInto<A extends Uint8Array | Uint32Array>(to: A, from: A): A {
 
 /** A growing buffer of big-endian fields: the record log. */
 class Log {
-  buf = Buffer.alloc(1 << 20);
+  buf: Buffer;
   length = 0;
+  constructor(size: number) {
+    this.buf = Buffer.alloc(Math.max(1 << 16, size));
+  }
   room(n: number): void {
     if (this.length + n <= this.buf.length) return;
     const next = Buffer.alloc(Math.max(this.buf.length * 2, this.length + n));
@@ -170,15 +196,21 @@ const SCRATCH = Buffer.alloc(256);
 export class ZoneBuilder {
   readonly #apex: Buffer;
   readonly #file: string;
-  readonly #names = new NameTable();
-  readonly #log = new Log();
-  #records = new Uint32Array(1024);
+  readonly #names: NameTable;
+  readonly #log: Log;
+  #records: Uint32Array;
   #recordCount = 0;
   readonly problems: string[] = [];
 
-  constructor(origin: Uint8Array, file: string) {
+  /** `sizeHint`: the size of the zone's text in bytes, when known (room is made for its records). */
+  constructor(origin: Uint8Array, file: string, sizeHint = 0) {
     this.#apex = Buffer.from(Array.from(origin, lowerByte));
     this.#file = file;
+    // A line of a master file is rarely under 24 bytes: room for that many records at once.
+    const records = Math.ceil(sizeHint / 24);
+    this.#names = new NameTable(records);
+    this.#log = new Log(records * 20);
+    this.#records = new Uint32Array(Math.max(1024, records));
   }
 
   add(r: ZoneRecord): void {
@@ -277,7 +309,8 @@ export class ZoneBuilder {
     const apexKey = this.#apex.toString('latin1');
     const recordNodes = n;
     const facts = new Uint8Array(n);
-    const w = new ChunkWriter();
+    // The data: about the log's records plus two copies of each name and a few bytes per node.
+    const w = new ChunkWriter(this.#log.length + names.bytes * 2 + n * 8 + 1024);
     const offsets: number[] = [];
     const keys: string[] = [];
     const types = new Set<number>();
@@ -457,6 +490,33 @@ function chainOffsets(denial: Denial | null, keys: readonly string[], at: Uint32
   return new Uint8Array(order.buffer);
 }
 
+/** Node indexes ordered by hash, then key: one numeric sort of hash · 2^21 + index when the
+ * indexes fit in 21 bits (the equal hashes then sorted by key), a comparator otherwise. */
+function byHash(hashes: Uint32Array, keys: readonly string[]): Uint32Array {
+  const n = hashes.length;
+  const byKey = (x: number, y: number): number => {
+    const kx = keys[x] as string;
+    const ky = keys[y] as string;
+    return kx < ky ? -1 : kx > ky ? 1 : 0;
+  };
+  const idx = new Uint32Array(n);
+  if (n >= 1 << 21) {
+    for (let i = 0; i < n; i++) idx[i] = i;
+    return idx.sort((x, y) => (hashes[x] as number) - (hashes[y] as number) || byKey(x, y));
+  }
+  const packed = new Float64Array(n);
+  for (let i = 0; i < n; i++) packed[i] = (hashes[i] as number) * 2 ** 21 + i;
+  packed.sort();
+  for (let i = 0; i < n; i++) idx[i] = (packed[i] as number) % 2 ** 21;
+  for (let i = 0; i < n;) {
+    let j = i + 1;
+    while (j < n && hashes[idx[j] as number] === hashes[idx[i] as number]) j++;
+    if (j - i > 1) idx.set(Array.from(idx.subarray(i, j)).sort(byKey), i);
+    i = j;
+  }
+  return idx;
+}
+
 /**
  * The content of a zone, independent of the order of its file: sha256 over every node's key, its
  * RRsets by type and each RRset's RDATA sorted, the nodes in the order of their keys' FNV-1a hash
@@ -469,16 +529,7 @@ function digestOf(data: Uint8Array, at: Uint32Array, keys: readonly string[]): s
     const off = at[i] as number;
     hashes[i] = hashBytes(data, off + 1, data[off] as number);
   }
-  const idx = new Uint32Array(n);
-  for (let i = 0; i < n; i++) idx[i] = i;
-  idx.sort((x, y) => {
-    const hx = hashes[x] as number;
-    const hy = hashes[y] as number;
-    if (hx !== hy) return hx < hy ? -1 : 1;
-    const kx = keys[x] as string;
-    const ky = keys[y] as string;
-    return kx < ky ? -1 : kx > ky ? 1 : 0;
-  });
+  const idx = byHash(hashes, keys);
   const h = createHash('sha256');
   const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const out = Buffer.alloc(1 << 16);

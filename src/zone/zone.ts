@@ -1,6 +1,7 @@
 // A loaded zone: records grouped into nodes and RRsets, with the zone policy a loading server
 // applies (RFC 1034 §4.2.1, RFC 2181 §10.1, RFC 6672 §2.4). A zone that fails is rejected whole.
 
+import { statSync } from 'node:fs';
 import { EdgeError, ErrorCode } from '../core/index.js';
 import type { ZoneRecord } from './parse.js';
 import { parseZoneFileEach } from './parse.js';
@@ -72,9 +73,18 @@ export function buildZone(records: Iterable<ZoneRecord>, origin: Uint8Array, fil
 
 /** Build a zone from its file, one record at a time (no array of every record). */
 export function buildZoneFromFile(file: string, origin: Uint8Array): BuiltZone {
-  const b = new ZoneBuilder(origin, file);
+  const b = new ZoneBuilder(origin, file, fileSize(file));
   parseZoneFileEach(file, origin, (r) => b.add(r));
   return finishZone(b);
+}
+
+/** The size of a file, or 0 when it cannot be read (the parser reports that). */
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
 }
 
 function finishZone(b: ZoneBuilder): BuiltZone {
