@@ -4,7 +4,7 @@
 import { configBase, zoneSpecs } from '../compose/index.js';
 import { hostWarnings, loadConfig } from '../config/index.js';
 import { absoluteName } from '../wire/index.js';
-import { buildZone, formatRecord, loadZones, parseZoneFile } from '../zone/index.js';
+import { buildZoneFromFile, formatRecord, loadZones, parseZoneFile } from '../zone/index.js';
 
 /** `edgedns zone print`: parse only, one record per line. */
 export function printZone(file: string, origin: string, generic: boolean): string[] {
@@ -14,8 +14,8 @@ export function printZone(file: string, origin: string, generic: boolean): strin
 /** `edgedns zone check`: parse plus zone policy; returns a one-line summary. */
 export function checkZone(file: string, origin: string): string {
   const o = absoluteName(origin);
-  const zone = buildZone(parseZoneFile(file, o), o, file);
-  return `${file}: zone ${origin} OK: serial ${zone.serial}, ${zone.recordCount} records, ${zone.nodes.size} names`;
+  const zone = buildZoneFromFile(file, o);
+  return `${file}: zone ${origin} OK: serial ${zone.serial}, ${zone.recordCount} records, ${zone.nodeCount} names`;
 }
 
 /**

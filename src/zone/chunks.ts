@@ -6,9 +6,15 @@ import { EdgeError, ErrorCode } from '../core/index.js';
 /** Appends big-endian fields to growing chunks. */
 export class ChunkWriter {
   readonly chunks: Uint8Array[] = [];
-  #buf = new Uint8Array(64 * 1024);
-  #view = new DataView(this.#buf.buffer);
+  #buf: Uint8Array;
+  #view: DataView;
   #len = 0;
+
+  /** `size`: the first chunk's expected size (it grows past it). */
+  constructor(size = 64 * 1024) {
+    this.#buf = new Uint8Array(size);
+    this.#view = new DataView(this.#buf.buffer);
+  }
 
   get length(): number {
     return this.#len;

@@ -10,7 +10,6 @@
 import * as crypto from 'node:crypto';
 import { T, keyToWire } from '../wire/index.js';
 import { toBase32Hex } from './text.js';
-import type { NodeAnswers, ZoneAnswer } from './store.js';
 import type { RRset, ZoneNode, ZoneNodes } from './zone.js';
 
 /** Prefix of NSEC3 nodes' keys: no name's key starts with 0xff (a label is at most 63 octets). */
@@ -48,12 +47,14 @@ export function nsec3Params(apex: ZoneNode): Nsec3Params | null {
   return { algorithm: rd[0] as number, iterations: ((rd[2] as number) << 8) | (rd[3] as number), salt: rd.subarray(5) };
 }
 
-/** A zone's denial: NSEC3 when its apex has an NSEC3PARAM, NSEC when its apex has an NSEC. */
-export function buildDenial(apex: ZoneNode, nodes: Iterable<ZoneNode>): Denial | null {
+/**
+ * A zone's denial: NSEC3 when its apex has an NSEC3PARAM (the chain: `hashed`, the keys of its
+ * NSEC3 nodes), NSEC when its apex has an NSEC (the chain: `nsec`, the keys of the nodes that hold one).
+ */
+export function buildDenial(apex: ZoneNode, nsec: readonly string[], hashed: readonly string[]): Denial | null {
   const nsec3 = nsec3Params(apex);
   if (!nsec3 && !apex.rrsets.has(T.NSEC)) return null;
-  const keys: string[] = [];
-  for (const n of nodes) if (nsec3 ? n.key.startsWith(HASHED) : n.rrsets.has(T.NSEC)) keys.push(n.key);
+  const keys = [...(nsec3 ? hashed : nsec)];
   // NSEC3 keys differ only in their hash label, all of one length: string order is hash order.
   if (nsec3) keys.sort();
   else keys.sort(compareCanonical);
@@ -155,20 +156,7 @@ export function signaturesByType(node: ZoneNode, owner: Uint8Array): RRset[] {
   return types.map((t) => signatures(node, t, owner, node.rrsets.get(t)?.ttl ?? all.ttl) as RRset);
 }
 
-/** The key of a node's DO=1 answer for a type among its compiled answers (types are 16 bits). */
+/** The slot of a node's DO=1 answer for a type among its compiled answers (types are 16 bits). */
 export const DO_KEY = 0x10000;
-/** The key of a node's DO=1 answer for every type it has no answer of its own for. */
+/** The slot of a node's DO=1 answer for every type it has no answer of its own for. */
 export const DO_FALLBACK = -2;
-
-/**
- * A node's compiled answer for `qtype`: with `dnssec`, its DO=1 variant when its zone is signed
- * (those nodes have one for ANY); null when the node has none (resolved per name).
- */
-export function pickAnswer(node: NodeAnswers, qtype: number, dnssec: boolean): ZoneAnswer | null {
-  if (dnssec) {
-    const signed = node.byType.get(qtype + DO_KEY);
-    if (signed) return signed;
-    if (node.byType.has(T.ANY + DO_KEY)) return node.byType.get(DO_FALLBACK) ?? null;
-  }
-  return node.byType.get(qtype) ?? node.fallback ?? null;
-}

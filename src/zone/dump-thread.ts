@@ -6,8 +6,7 @@ import { EdgeError } from '../core/index.js';
 import { T, absoluteName } from '../wire/index.js';
 import type { DumpReply, DumpRequest } from './dump.js';
 import { runInBackground } from './loader.js';
-import { parseZoneFile } from './parse.js';
-import { buildZone } from './zone.js';
+import { buildZoneFromFile } from './zone.js';
 import type { BuiltZone } from './zone.js';
 
 const { file, origin, digest } = workerData as DumpRequest;
@@ -18,7 +17,7 @@ runInBackground();
 function encode(zone: BuiltZone): { records: Uint8Array; count: number } {
   let size = 0;
   let count = 0;
-  for (const node of zone.nodes.values())
+  for (const node of zone.values())
     for (const set of node.rrsets.values()) {
       if (set.type === T.SOA && node.key === zone.key) continue;
       for (const rd of set.rdatas) {
@@ -28,7 +27,7 @@ function encode(zone: BuiltZone): { records: Uint8Array; count: number } {
     }
   const out = Buffer.alloc(size);
   let i = 0;
-  for (const node of zone.nodes.values())
+  for (const node of zone.values())
     for (const set of node.rrsets.values()) {
       if (set.type === T.SOA && node.key === zone.key) continue;
       for (const rd of set.rdatas) {
@@ -49,7 +48,7 @@ let reply: DumpReply;
 let transfer: ArrayBuffer[] = [];
 try {
   const o = absoluteName(origin);
-  const zone = buildZone(parseZoneFile(file, o), o, file);
+  const zone = buildZoneFromFile(file, o);
   if (zone.digest !== digest) {
     reply = {
       ok: false,

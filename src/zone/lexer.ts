@@ -25,10 +25,13 @@ export class LexError extends EdgeError {
   }
 }
 
-const SEPARATORS = ' \t\r;()';
+/** Whether a character code ends a token outside quotes: blank, CR, ';', '(' or ')'. */
+function separates(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x3b || c === 0x28 || c === 0x29;
+}
 
-export function lex(text: string): Entry[] {
-  const entries: Entry[] = [];
+/** Split `text` into entries, each handed to `onEntry` as soon as it ends (none are kept here). */
+export function lex(text: string, onEntry: (e: Entry) => void): void {
   let tokens: Token[] = [];
   let line = 1;
   let entryLine = 1;
@@ -40,8 +43,11 @@ export function lex(text: string): Entry[] {
   const n = text.length;
 
   const flush = (): void => {
-    if (tokens.length > 0) entries.push({ tokens, line: entryLine, blankStart });
-    tokens = [];
+    if (tokens.length > 0) {
+      const entry = { tokens, line: entryLine, blankStart };
+      tokens = [];
+      onEntry(entry);
+    }
   };
 
   while (i < n) {
@@ -80,44 +86,36 @@ export function lex(text: string): Entry[] {
       i++;
       continue;
     }
-    // A token: runs to a blank, newline, ';', '(' or ')' outside quotes.
-    let raw = '';
+    // A token: runs to a blank, newline, ';', '(' or ')' outside quotes; its text is the file's
+    // (escapes and quotes as written).
+    const start = i;
     let inQuote = false;
     let quotes = 0;
     while (i < n) {
-      const d = text[i] as string;
-      if (d === '\\') {
+      const d = text.charCodeAt(i);
+      if (d === 0x5c) {
         // A backslash before a line end stays as it is: the field parser decides.
-        const e = text[i + 1];
-        if (e === undefined || e === '\n') {
-          raw += d;
-          i++;
-        } else {
-          raw += d + e;
-          i += 2;
-        }
+        i += i + 1 < n && text.charCodeAt(i + 1) !== 0x0a ? 2 : 1;
         continue;
       }
-      if (d === '"') {
+      if (d === 0x22) {
         inQuote = !inQuote;
         quotes++;
-        raw += d;
         i++;
         continue;
       }
-      if (d === '\n') {
+      if (d === 0x0a) {
         if (inQuote) throw new LexError('line ends inside a quoted string', line);
         break;
       }
-      if (!inQuote && SEPARATORS.includes(d)) break;
-      raw += d;
+      if (!inQuote && separates(d)) break;
       i++;
     }
     if (inQuote) throw new LexError('file ends inside a quoted string', line);
+    const raw = text.slice(start, i);
     const whole = quotes === 2 && raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"');
     tokens.push(whole ? { text: raw.slice(1, -1), quoted: true } : { text: raw, quoted: false });
   }
   if (depth > 0) throw new LexError('"(" never closed', parenLine);
   flush();
-  return entries;
 }

@@ -103,8 +103,8 @@ export function runInBackground(): void {
 
 /** A store over an image's bytes: nothing is decoded until a query needs it. */
 export function openStore(image: ZoneImage): ZoneStore {
-  const { zones, compiled, loadedAt } = openImage(image);
-  return new ZoneStore(zones, loadedAt, compiled);
+  const { zones, loadedAt } = openImage(image);
+  return new ZoneStore(zones, loadedAt, false);
 }
 
 /** Write an image to `path` atomically (a temporary name, then rename). */

@@ -52,7 +52,9 @@ interface State {
   /** The last TTL written on a record (RFC 1035 §5.1 inheritance). */
   lastTtl: number | undefined;
   zoneClass: number | undefined;
-  records: ZoneRecord[];
+  /** Where each record goes (an array, or a zone being built). */
+  emit: (r: ZoneRecord) => void;
+  records: number;
   depth: number;
 }
 
@@ -64,21 +66,40 @@ export interface ParseOptions {
 
 /** Parse a zone file from disk. Throws ZoneSyntaxError naming the file and line. */
 export function parseZoneFile(path: string, origin: Uint8Array, opts: ParseOptions = {}): ZoneRecord[] {
-  const state: State = { defaultTtl: undefined, lastTtl: undefined, zoneClass: undefined, records: [], depth: 0 };
+  const records: ZoneRecord[] = [];
+  parseZoneFileEach(path, origin, (r) => records.push(r), opts);
+  return records;
+}
+
+/** Parse a zone file from disk, handing each record to `emit` as it is read (none kept here). */
+export function parseZoneFileEach(
+  path: string,
+  origin: Uint8Array,
+  emit: (r: ZoneRecord) => void,
+  opts: ParseOptions = {},
+): void {
+  const state = newState(emit);
   parseFileInto(
     state,
     { file: path, origin, owner: undefined, cwd: opts.cwd ?? process.cwd() },
     { file: path, line: 0 },
   );
-  if (state.records.length === 0) throw new ZoneSyntaxError(path, 1, 'the file holds no records');
-  return state.records;
+  if (state.records === 0) throw new ZoneSyntaxError(path, 1, 'the file holds no records');
 }
 
 /** Parse zone text (tests, stdin). */
 export function parseZoneText(text: string, origin: Uint8Array, file = '<text>'): ZoneRecord[] {
-  const state: State = { defaultTtl: undefined, lastTtl: undefined, zoneClass: undefined, records: [], depth: 0 };
-  parseTextInto(state, text, { file, origin, owner: undefined, cwd: process.cwd() });
-  return state.records;
+  const records: ZoneRecord[] = [];
+  parseTextInto(
+    newState((r) => records.push(r)),
+    text,
+    { file, origin, owner: undefined, cwd: process.cwd() },
+  );
+  return records;
+}
+
+function newState(emit: (r: ZoneRecord) => void): State {
+  return { defaultTtl: undefined, lastTtl: undefined, zoneClass: undefined, emit, records: 0, depth: 0 };
 }
 
 /** Where the parser is: the file, its current $ORIGIN and owner, and the folder $INCLUDE also tries. */
@@ -109,17 +130,21 @@ function parseFileInto(st: State, start: Place, from: Line): void {
 }
 
 function parseTextInto(st: State, text: string, start: Place): void {
-  const { file, cwd } = start;
-  let entries: Entry[];
+  const { file } = start;
+  // RFC 1035 §5.1: an include does not change the parent's origin or current owner: a copy.
+  const at: Place = { ...start };
   try {
-    entries = lex(text);
+    lex(text, (entry) => parseEntry(st, entry, at));
   } catch (e) {
     if (e instanceof LexError) throw new ZoneSyntaxError(file, e.line, e.message);
     throw e;
   }
-  // RFC 1035 §5.1: an include does not change the parent's origin or current owner: a copy.
-  const at: Place = { ...start };
-  for (const entry of entries) {
+}
+
+/** One entry of a file: a directive, or a record (the owner it names is the next one's default). */
+function parseEntry(st: State, entry: Entry, at: Place): void {
+  const { file, cwd } = at;
+  {
     const fail = (reason: string): never => {
       throw new ZoneSyntaxError(file, entry.line, reason);
     };
@@ -158,7 +183,7 @@ function parseTextInto(st: State, text: string, start: Place): void {
         default:
           fail(`unknown directive ${first.text}`);
       }
-      continue;
+      return;
     }
     at.owner = parseRecord(st, entry, at, fail);
   }
@@ -227,7 +252,8 @@ function parseRecord(st: State, entry: Entry, at: Readonly<Place>, fail: (r: str
     ttl = soaMinimum(rdata);
     st.defaultTtl = ttl;
   } else fail('no TTL given and no $TTL or earlier TTL to use');
-  st.records.push({ owner, ttl: ttl, class: zoneClass, type: rtype, rdata, file, line: entry.line });
+  st.records++;
+  st.emit({ owner, ttl: ttl, class: zoneClass, type: rtype, rdata, file, line: entry.line });
   return owner;
 }
 

@@ -1,10 +1,11 @@
-// The set of loaded zones and their answers, compiled to wire at load time. A store is immutable:
-// a reload builds a new one and swaps it in whole, so a bad file never leaves a half-loaded state.
+// The set of loaded zones and their answers, compiled to wire when first asked for. A store is
+// immutable: a reload builds a new one and swaps it in whole, so a bad file never leaves a
+// half-loaded state.
 //
 //   ZoneStore
 //   ├─ zones:    origin key → Zone (nodes → RRsets)
-//   ├─ compiled: owner key  → { byType: qtype → Answer, fallback: Answer }   (every node, at load;
-//   │                         a signed zone's nodes also their DO=1 answers: dnssec.ts)
+//   ├─ answers:  owner key  → NodeAnswers: slot → Answer   (compiled on first use, in a HotCache of
+//   │                         COMPILED_NODES nodes: answers.ts; a signed zone's DO=1 answers too)
 //   ├─ templates: encloser/cut node → qtype → template   (NXDOMAIN, wildcard, below a cut: synth.ts;
 //   │                         DO=1 in a signed zone: also per covering NSEC/NSEC3, in an LRU)
 //   └─ synth:    LRU "qtype|key" → Answer   (DNAME, a template's label collision, rare CNAME types)
@@ -13,15 +14,14 @@ import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { EdgeError, ErrorCode, errorMessage } from '../core/index.js';
-import { FLAG_AA, T, absoluteName, keyToText, keyToWire, nameKey, parentKey } from '../wire/index.js';
+import { FLAG_AA, absoluteName, keyToText, keyToWire, nameKey, parentKey } from '../wire/index.js';
 import type { Sections } from '../wire/index.js';
 import type { Resolution, ZoneIndex } from './lookup.js';
-import { ABSENT_TYPE, resolve } from './lookup.js';
-import { parseZoneFile } from './parse.js';
+import { resolve } from './lookup.js';
 import { SynthTemplates, synthCounts, writeResolution } from './synth.js';
 import type { BuiltZone, Zone } from './zone.js';
-import { buildZone } from './zone.js';
-import { DO_FALLBACK, DO_KEY, HASHED, pickAnswer } from './dnssec.js';
+import { buildZoneFromFile } from './zone.js';
+import { HotCache, NodeAnswers } from './answers.js';
 import type { ZoneImage } from './image.js';
 import { encodeImage } from './image.js';
 
@@ -30,29 +30,6 @@ export interface ZoneAnswer {
   rcode: number;
   flags: number;
   sections: Sections;
-}
-
-/** Where the answers compiled at load are found: a node's answer for a type; null when the node
- * has none for it (a CNAME asked an uncommon type: resolved per name); undefined: no such node. */
-export interface CompiledAnswers {
-  find(key: string, qtype: number, dnssec: boolean): ZoneAnswer | null | undefined;
-}
-
-/** Compiled answers held in a Map, as a store compiled in place has them. */
-class MapAnswers implements CompiledAnswers {
-  readonly byKey = new Map<string, NodeAnswers>();
-
-  find(key: string, qtype: number, dnssec: boolean): ZoneAnswer | null | undefined {
-    const node = this.byKey.get(key);
-    return node && pickAnswer(node, qtype, dnssec);
-  }
-}
-
-export interface NodeAnswers {
-  /** By type; in a signed zone also the DO=1 answers, by type + DO_KEY and DO_FALLBACK (dnssec.ts). */
-  byType: Map<number, ZoneAnswer>;
-  /** The answer for every other type; absent at a CNAME, whose chain depends on the type. */
-  fallback: ZoneAnswer | undefined;
 }
 
 export interface ZoneSpec {
@@ -67,11 +44,13 @@ export interface ZoneInfo {
   serial: number;
   records: number;
   loadedAt: number;
-  /** sha256 of the zone's content (see zoneDigest). */
+  /** sha256 of the zone's content (build.ts digestOf). */
   digest: string;
 }
 
 const SYNTH_CACHE_ENTRIES = 10_000;
+/** Nodes whose compiled answers are kept (per generation of the HotCache: at most twice this). */
+export const COMPILED_NODES = 16_384;
 /** Errors whose problems already name the zone file. */
 const FILE_ERRORS = new Set<string>([ErrorCode.ZONE_PARSE, ErrorCode.ZONE_POLICY, ErrorCode.ZONE_READ]);
 const ROOT_KEY = '\0';
@@ -80,9 +59,10 @@ const LABEL_STARTS = new Int32Array(128);
 
 export class ZoneStore implements ZoneIndex {
   readonly #zones: Map<string, Zone>;
-  readonly #compiled: CompiledAnswers;
-  /** The zones as built, when compiled here (what an image is encoded from). */
-  readonly #built: { zones: readonly BuiltZone[]; answers: MapAnswers } | null = null;
+  /** Nodes asked for lately, with the answers compiled for them so far. */
+  readonly #answers: HotCache<string, NodeAnswers>;
+  /** The zones as built here (what an image is encoded from); null when opened from an image. */
+  readonly #built: readonly BuiltZone[] | null;
   readonly #synth = new LRUCache<string, ZoneAnswer>({ max: SYNTH_CACHE_ENTRIES });
   /** Built on the first name that is not a node, so that loading costs what it did. */
   #templates: SynthTemplates | undefined;
@@ -96,11 +76,13 @@ export class ZoneStore implements ZoneIndex {
   readonly #signed: boolean;
   readonly loadedAt: number;
 
-  /** Zones just built: every node's answers are compiled here. */
+  /**
+   * `built`: the zones were built here (an image can be encoded from them), not opened from one.
+   * `compiledNodes`: how many nodes keep their compiled answers (per generation).
+   */
   constructor(zones: readonly BuiltZone[], loadedAt?: number);
-  /** Zones from an image, whose answers come compiled. */
-  constructor(zones: readonly Zone[], loadedAt: number, compiled: CompiledAnswers);
-  constructor(zones: readonly Zone[], loadedAt = Date.now(), compiled?: CompiledAnswers) {
+  constructor(zones: readonly Zone[], loadedAt: number, built: false, compiledNodes?: number);
+  constructor(zones: readonly Zone[], loadedAt = Date.now(), built = true, compiledNodes = COMPILED_NODES) {
     this.#zones = new Map(zones.map((z) => [z.key, z]));
     for (const z of zones) {
       this.#names.set(z.key, keyToText(z.key));
@@ -108,17 +90,17 @@ export class ZoneStore implements ZoneIndex {
     }
     this.#signed = zones.some((z) => z.denial !== null);
     this.loadedAt = loadedAt;
-    if (compiled) this.#compiled = compiled;
-    else {
-      const built = { zones: zones as readonly BuiltZone[], answers: new MapAnswers() };
-      this.#compiled = built.answers;
-      this.#built = built;
-      for (const zone of built.zones) this.#compileZone(zone, built.answers.byKey);
-    }
+    this.#built = built ? (zones as readonly BuiltZone[]) : null;
+    this.#answers = new HotCache(compiledNodes);
   }
 
   get size(): number {
     return this.#zones.size;
+  }
+
+  /** Nodes whose compiled answers are kept now (at most twice the bound given). */
+  get compiledNodes(): number {
+    return this.#answers.size;
   }
 
   findZone(key: string): Zone | undefined {
@@ -158,7 +140,7 @@ export class ZoneStore implements ZoneIndex {
    * query's DO bit (a signed zone's answers then carry their RRSIGs and proofs).
    */
   answer(key: string, qtype: number, dnssec = false): ZoneAnswer | undefined {
-    const pre = this.#compiled.find(key, qtype, dnssec);
+    const pre = this.#nodeAnswer(key, qtype, dnssec);
     if (pre) return pre;
     if (pre === undefined) {
       const zone = this.findZone(key);
@@ -171,6 +153,25 @@ export class ZoneStore implements ZoneIndex {
       }
     }
     return this.answerPerName(key, qtype, dnssec && this.#signed);
+  }
+
+  /**
+   * The answer of the node `key` itself: compiled on first use; null when the node has none of its
+   * own for the type (a CNAME asked an uncommon type: per name); undefined when `key` is no node
+   * of the zone that answers for it (a node under a child zone also loaded is the child's to
+   * answer; NSEC3 nodes are no names, dnssec.ts).
+   */
+  #nodeAnswer(key: string, qtype: number, dnssec: boolean): ZoneAnswer | null | undefined {
+    let node = this.#answers.get(key);
+    if (node === undefined) {
+      const zone = this.findZone(key);
+      const found = zone?.nodes.get(key);
+      if (!zone || !found) return undefined;
+      node = new NodeAnswers(zone, found);
+      this.#answers.set(key, node);
+    }
+    const qname = node.node.name;
+    return node.answer(qtype, dnssec, (t, d) => compile(resolve(this, qname, t, d) as Resolution, qname));
   }
 
   /**
@@ -201,41 +202,10 @@ export class ZoneStore implements ZoneIndex {
     }));
   }
 
-  /** The zones and their compiled answers as bytes, for another thread or process to decode. */
+  /** The zones as bytes, for another thread or process to open. */
   image(): ZoneImage {
-    const built = this.#built;
-    if (!built) throw new Error('a store opened from an image has no image of its own to give');
-    return encodeImage(
-      built.zones,
-      this.zones(),
-      (zone, key) => (this.findZone(key) === zone ? built.answers.byKey.get(key) : undefined),
-      this.loadedAt,
-    );
-  }
-
-  #compileZone(zone: BuiltZone, into: Map<string, NodeAnswers>): void {
-    const signed = zone.denial !== null;
-    for (const node of zone.nodes.values()) {
-      // A node under a child zone that is also loaded is answered from the child; NSEC3 nodes are
-      // no names (dnssec.ts).
-      if (node.key.startsWith(HASHED) || this.findZone(node.key) !== zone) continue;
-      const qname = node.name;
-      const isAlias = node.rrsets.has(T.CNAME);
-      const types = new Set<number>([...node.rrsets.keys(), T.ANY]);
-      if (zone.cuts.has(node.key)) types.add(T.DS);
-      // A CNAME's answer depends on the type asked: compile the common ones now, others on use.
-      if (isAlias) for (const t of [T.A, T.AAAA]) types.add(t);
-      const byType = new Map<number, ZoneAnswer>();
-      const compileFor = (t: number, dnssec: boolean): ZoneAnswer =>
-        compile(resolve(this, qname, t, dnssec) as Resolution, qname);
-      for (const t of types) {
-        byType.set(t, compileFor(t, false));
-        if (signed) byType.set(t + DO_KEY, compileFor(t, true));
-      }
-      const fallback = isAlias ? undefined : compileFor(ABSENT_TYPE, false);
-      if (signed && !isAlias) byType.set(DO_FALLBACK, compileFor(ABSENT_TYPE, true));
-      into.set(node.key, { byType, fallback });
-    }
+    if (!this.#built) throw new Error('a store opened from an image has no image of its own to give');
+    return encodeImage(this.#built, this.zones(), this.loadedAt);
   }
 }
 
@@ -258,7 +228,7 @@ export function loadZones(specs: readonly ZoneSpec[], now = Date.now()): ZoneSto
           `${spec.file}: zone ${spec.origin} is already loaded from another file`,
         );
       seen.add(nameKey(origin));
-      zones.push(buildZone(parseZoneFile(spec.file, origin), origin, spec.file));
+      zones.push(buildZoneFromFile(spec.file, origin));
     } catch (e) {
       // Zone errors name their file and line; anything else (a bad origin) gets the file here.
       if (e instanceof EdgeError && FILE_ERRORS.has(e.code)) problems.push(...e.problems);

@@ -1,0 +1,574 @@
+// Building a zone straight into its image bytes (image.ts), record by record, without an object per
+// name: a zone of a million names is a few growing buffers while it is built, and the zone that
+// comes out is the image zone that answers (no second encoding, no copy).
+//
+//   NameTable   keys (lower-case wire names) packed in one Buffer, their original-case names in a
+//               second one at the same offsets, and an open-addressing index (FNV-1a, linear
+//               probing) of ids: id → (offset, length)
+//   log         the records as they come: node id u32 · type u16 · class u16 · ttl u32 ·
+//               rdlength u16 · rdata                                   (one Buffer, grown)
+//   finish()    records sorted by node (counting sort, file order kept within a node); each node
+//               made one at a time (a short-lived ZoneNode), checked and written to the image's
+//               data; NSEC3 nodes after the names, empty non-terminals last, as zone.ts did
+
+import { createHash } from 'node:crypto';
+import { T, keyToText, lowerByte, nameLength, soaSerial, typeName } from '../wire/index.js';
+import { ChunkWriter } from './chunks.js';
+import type { Denial } from './dnssec.js';
+import { HASHED, buildDenial, isHashedNode } from './dnssec.js';
+import { ImageZone, hashBytes, writeNode } from './image.js';
+import type { ZoneRecord } from './parse.js';
+import type { BuiltZone, RRset, ZoneNode } from './zone.js';
+
+/** Names packed in buffers with an open-addressing index (see above). */
+export class NameTable {
+  #keys: Buffer;
+  #names: Buffer;
+  #used = 0;
+  #offsets: Uint32Array;
+  #lengths: Uint8Array;
+  /** Ids no longer found by `find` (a node moved under another key). */
+  #hidden: Uint8Array;
+  #count = 0;
+  /** id + 1; 0 = empty. Kept at most half full. */
+  #slots: Uint32Array;
+
+  /** `expected`: about how many names will come (room made for them at once). */
+  constructor(expected = 1024) {
+    const ids = Math.max(1024, expected);
+    this.#keys = Buffer.alloc(ids * 24);
+    this.#names = Buffer.alloc(ids * 24);
+    this.#offsets = new Uint32Array(ids);
+    this.#lengths = new Uint8Array(ids);
+    this.#hidden = new Uint8Array(ids);
+    let slots = 2048;
+    while (slots < ids * 2) slots *= 2;
+    this.#slots = new Uint32Array(slots);
+  }
+
+  get size(): number {
+    return this.#count;
+  }
+
+  /** Bytes of keys held. */
+  get bytes(): number {
+    return this.#used;
+  }
+
+  /** The id of the key `buf[off, off + len)`, or -1. */
+  find(buf: Uint8Array, off: number, len: number, hash = hashBytes(buf, off, len)): number {
+    const mask = this.#slots.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const v = this.#slots[slot] as number;
+      if (v === 0) return -1;
+      const id = v - 1;
+      if (this.#hidden[id] === 0 && this.#equal(id, buf, off, len)) return id;
+    }
+  }
+
+  /** Add a key that `find` does not find, with its name (same length); returns its id. */
+  insert(
+    key: Uint8Array,
+    koff: number,
+    len: number,
+    name: Uint8Array,
+    noff: number,
+    hash = hashBytes(key, koff, len),
+  ): number {
+    if (this.#count * 2 >= this.#slots.length) this.#grow();
+    const id = this.#count++;
+    if (id >= this.#offsets.length) {
+      const n = this.#offsets.length * 2;
+      this.#offsets = copyInto(new Uint32Array(n), this.#offsets);
+      this.#lengths = copyInto(new Uint8Array(n), this.#lengths);
+      this.#hidden = copyInto(new Uint8Array(n), this.#hidden);
+    }
+    if (this.#used + len > this.#keys.length) {
+      const n = Math.max(this.#keys.length * 2, this.#used + len);
+      this.#keys = copyInto(Buffer.alloc(n), this.#keys);
+      this.#names = copyInto(Buffer.alloc(n), this.#names);
+    }
+    const keys = this.#keys;
+    const names = this.#names;
+    const at = this.#used;
+    for (let i = 0; i < len; i++) {
+      keys[at + i] = key[koff + i] as number;
+      names[at + i] = name[noff + i] as number;
+    }
+    this.#offsets[id] = this.#used;
+    this.#lengths[id] = len;
+    this.#used += len;
+    this.#place(id, hash);
+    return id;
+  }
+
+  /** `find` no longer finds `id` (its key can then be inserted again, as another node). */
+  hide(id: number): void {
+    this.#hidden[id] = 1;
+  }
+
+  key(id: number): Buffer {
+    const o = this.#offsets[id] as number;
+    return this.#keys.subarray(o, o + (this.#lengths[id] as number));
+  }
+
+  name(id: number): Buffer {
+    const o = this.#offsets[id] as number;
+    return this.#names.subarray(o, o + (this.#lengths[id] as number));
+  }
+
+  #equal(id: number, buf: Uint8Array, off: number, len: number): boolean {
+    if (this.#lengths[id] !== len) return false;
+    const o = this.#offsets[id] as number;
+    const k = this.#keys;
+    for (let i = 0; i < len; i++) if (k[o + i] !== buf[off + i]) return false;
+    return true;
+  }
+
+  #place(id: number, hash: number): void {
+    const mask = this.#slots.length - 1;
+    let slot = hash & mask;
+    while (this.#slots[slot] !== 0) slot = (slot + 1) & mask;
+    this.#slots[slot] = id + 1;
+  }
+
+  #grow(): void {
+    this.#slots = new Uint32Array(this.#slots.length * 2);
+    for (let id = 0; id < this.#count; id++) {
+      const o = this.#offsets[id] as number;
+      this.#place(id, hashBytes(this.#keys, o, this.#lengths[id] as number));
+    }
+  }
+}
+
+function copyInto<A extends Uint8Array | Uint32Array>(to: A, from: A): A {
+  to.set(from);
+  return to;
+}
+
+/** A growing buffer of big-endian fields: the record log. */
+class Log {
+  buf: Buffer;
+  length = 0;
+  constructor(size: number) {
+    this.buf = Buffer.alloc(Math.max(1 << 16, size));
+  }
+  room(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const next = Buffer.alloc(Math.max(this.buf.length * 2, this.length + n));
+    this.buf.copy(next, 0, 0, this.length);
+    this.buf = next;
+  }
+}
+
+/** What the checks across nodes need to know of a node, one byte each. */
+const HAS_DATA = 1;
+const HAS_ADDRESS = 2;
+const HAS_DNAME = 4;
+
+/** A zone built into image bytes: an ImageZone whose nodes can also be walked. */
+export class BuiltImageZone extends ImageZone implements BuiltZone {
+  readonly parts: readonly [data: Uint8Array, table: Uint8Array, chain: Uint8Array];
+  readonly nodeCount: number;
+  readonly #offsets: Uint32Array;
+
+  constructor(
+    info: ConstructorParameters<typeof ImageZone>[0],
+    types: readonly number[],
+    parts: readonly [Uint8Array, Uint8Array, Uint8Array],
+    offsets: Uint32Array,
+  ) {
+    super(info, types, ...parts);
+    this.parts = parts;
+    this.nodeCount = offsets.length;
+    this.#offsets = offsets;
+  }
+
+  /** Every node, in the zone's order, each decoded anew. */
+  *values(): IterableIterator<ZoneNode> {
+    for (const at of this.#offsets) yield this.nodeAt(at);
+  }
+}
+
+const SCRATCH = Buffer.alloc(256);
+
+/** Records in, a checked zone out (zone.ts buildZone is the one entry). */
+export class ZoneBuilder {
+  readonly #apex: Buffer;
+  readonly #file: string;
+  readonly #names: NameTable;
+  readonly #log: Log;
+  #records: Uint32Array;
+  #recordCount = 0;
+  readonly problems: string[] = [];
+
+  /** `sizeHint`: the size of the zone's text in bytes, when known (room is made for its records). */
+  constructor(origin: Uint8Array, file: string, sizeHint = 0) {
+    this.#apex = Buffer.from(Array.from(origin, lowerByte));
+    this.#file = file;
+    // A line of a master file is rarely under 24 bytes: room for that many records at once.
+    const records = Math.ceil(sizeHint / 24);
+    this.#names = new NameTable(records);
+    this.#log = new Log(records * 20);
+    this.#records = new Uint32Array(Math.max(1024, records));
+  }
+
+  add(r: ZoneRecord): void {
+    const owner = r.owner;
+    const len = owner.length;
+    for (let i = 0; i < len; i++) SCRATCH[i] = lowerByte(owner[i] as number);
+    if (!this.#inZone(len)) {
+      const k = SCRATCH.toString('latin1', 0, len);
+      this.problems.push(
+        `${r.file}:${r.line}: ${keyToText(k)} is outside the zone ${keyToText(this.#apex.toString('latin1'))}`,
+      );
+      return;
+    }
+    const hash = hashBytes(SCRATCH, 0, len);
+    let id = this.#names.find(SCRATCH, 0, len, hash);
+    if (id < 0) id = this.#names.insert(SCRATCH, 0, len, owner, 0, hash);
+    const log = this.#log;
+    log.room(14 + r.rdata.length);
+    if (this.#recordCount >= this.#records.length)
+      this.#records = copyInto(new Uint32Array(this.#records.length * 2), this.#records);
+    this.#records[this.#recordCount++] = log.length;
+    const b = log.buf;
+    let o = log.length;
+    o = b.writeUInt32BE(id, o);
+    o = b.writeUInt16BE(r.type, o);
+    o = b.writeUInt16BE(r.class, o);
+    o = b.writeUInt32BE(r.ttl, o);
+    o = b.writeUInt16BE(r.rdata.length, o);
+    b.set(r.rdata, o);
+    log.length = o + r.rdata.length;
+  }
+
+  /** SCRATCH[0, len) is the apex or below it (RFC 1034 §3.1: at a label boundary). */
+  #inZone(len: number): boolean {
+    const a = this.#apex;
+    const cut = len - a.length;
+    if (cut < 0) return false;
+    for (let i = 0; i < a.length; i++) if (SCRATCH[cut + i] !== a[i]) return false;
+    let i = 0;
+    while (i < cut) i += (SCRATCH[i] as number) + 1;
+    return i === cut;
+  }
+
+  /** The node `id` as made from its records: RRsets in the order of their first record. */
+  #node(id: number, starts: Uint32Array, order: Uint32Array, key: string, counted: boolean): ZoneNode {
+    const names = this.#names;
+    const name = names.name(id);
+    const rrsets = new Map<number, RRset>();
+    const b = this.#log.buf;
+    for (let i = starts[id] as number; i < (starts[id + 1] as number); i++) {
+      const at = order[i] as number;
+      const type = b.readUInt16BE(at + 4);
+      const ttl = b.readUInt32BE(at + 8);
+      const rdlen = b.readUInt16BE(at + 12);
+      const rdata = b.subarray(at + 14, at + 14 + rdlen);
+      let set = rrsets.get(type);
+      if (!set) {
+        set = { owner: name, type, class: b.readUInt16BE(at + 6), ttl, rdatas: [] };
+        rrsets.set(type, set);
+      }
+      // RFC 2181 §5: an RRset holds no duplicates. §5.2: one TTL per RRset; keep the smallest.
+      if (set.rdatas.some((d) => d.length === rdlen && rdata.equals(d))) continue;
+      set.ttl = Math.min(set.ttl, ttl);
+      set.rdatas.push(rdata);
+      if (counted) this.count++;
+    }
+    return { key, name, rrsets };
+  }
+
+  count = 0;
+
+  finish(): BuiltImageZone {
+    const names = this.#names;
+    const n = names.size;
+    const file = this.#file;
+    const problems = this.problems;
+    // Records by node: a counting sort (file order kept within a node).
+    const starts = new Uint32Array(n + 2);
+    const b = this.#log.buf;
+    for (let i = 0; i < this.#recordCount; i++) {
+      const id = b.readUInt32BE(this.#records[i]);
+      starts[id + 1] = (starts[id + 1] as number) + 1;
+    }
+    for (let i = 1; i <= n + 1; i++) starts[i] = (starts[i] as number) + (starts[i - 1] as number);
+    const fill = starts.slice();
+    const order = new Uint32Array(this.#recordCount);
+    for (let i = 0; i < this.#recordCount; i++) {
+      const at = this.#records[i] as number;
+      const id = b.readUInt32BE(at);
+      const pos = fill[id] as number;
+      fill[id] = pos + 1;
+      order[pos] = at;
+    }
+    this.#records = new Uint32Array(0);
+
+    const apexKey = this.#apex.toString('latin1');
+    const recordNodes = n;
+    const facts = new Uint8Array(n);
+    // The data: about the log's records plus two copies of each name and a few bytes per node.
+    const w = new ChunkWriter(this.#log.length + names.bytes * 2 + n * 8 + 1024);
+    const offsets: number[] = [];
+    const keys: string[] = [];
+    const types = new Set<number>();
+    const cuts: [string, RRset][] = [];
+    const nodeProblems: string[] = [];
+    const hashed: number[] = [];
+    const nsecKeys: string[] = [];
+    let apex: ZoneNode | undefined;
+    let dnames = 0;
+    const write = (node: ZoneNode, cut: boolean): void => {
+      offsets.push(w.length);
+      writeNode(w, node, cut, file);
+    };
+    for (let id = 0; id < recordNodes; id++) {
+      const key = names.key(id).toString('latin1');
+      const node = this.#node(id, starts, order, key, true);
+      if (isHashedNode(node)) {
+        // NSEC3 records are no names of the zone's tree: kept apart, under keys no name has.
+        names.hide(id);
+        hashed.push(id);
+        continue;
+      }
+      for (const t of node.rrsets.keys()) types.add(t);
+      const isApex = key === apexKey;
+      if (isApex) apex = node;
+      else if (node.rrsets.has(T.SOA)) nodeProblems.push(`${file}: SOA at ${keyToText(key)}, which is not the apex`);
+      const ns = node.rrsets.get(T.NS);
+      const cut = !isApex && ns !== undefined;
+      if (cut) cuts.push([key, ns]);
+      const cname = node.rrsets.get(T.CNAME);
+      if (cname) {
+        if (cname.rdatas.length > 1)
+          nodeProblems.push(`${file}: ${keyToText(key)} has ${cname.rdatas.length} CNAME records; one is allowed`);
+        const others = [...node.rrsets.keys()].filter((t) => t !== T.CNAME && t !== T.RRSIG && t !== T.NSEC);
+        // RFC 2181 §10.1: a CNAME has no other data beside it (DNSSEC records aside).
+        if (others.length > 0)
+          nodeProblems.push(
+            `${file}: ${keyToText(key)} has a CNAME and other data (${others.map(typeName).join(', ')})`,
+          );
+      }
+      const dname = node.rrsets.get(T.DNAME);
+      if ((dname?.rdatas.length ?? 0) > 1) nodeProblems.push(`${file}: ${keyToText(key)} has more than one DNAME`);
+      if (dname) dnames++;
+      if (node.rrsets.has(T.NSEC)) nsecKeys.push(key);
+      facts[id] =
+        (node.rrsets.size > 0 ? HAS_DATA : 0) |
+        (node.rrsets.has(T.A) || node.rrsets.has(T.AAAA) ? HAS_ADDRESS : 0) |
+        (dname ? HAS_DNAME : 0);
+      keys.push(key);
+      write(node, cut);
+    }
+    for (const id of hashed) {
+      const node = this.#node(id, starts, order, HASHED + names.key(id).toString('latin1'), false);
+      for (const t of node.rrsets.keys()) types.add(t);
+      keys.push(node.key);
+      write(node, false);
+    }
+    // Empty non-terminals exist as nodes without data (RFC 4592 §2.2.2).
+    const isHashed = new Uint8Array(recordNodes);
+    for (const id of hashed) isHashed[id] = 1;
+    for (let id = 0; id < recordNodes; id++) {
+      if (isHashed[id]) continue;
+      const k = names.key(id);
+      for (
+        let at = (k[0] as number) + 1;
+        at < k.length && k.length - at > this.#apex.length;
+        at += (k[at] as number) + 1
+      ) {
+        const len = k.length - at;
+        if (names.find(k, at, len) >= 0) break;
+        const ent = names.insert(k, at, len, k, at);
+        const key = names.key(ent).toString('latin1');
+        keys.push(key);
+        write({ key, name: Uint8Array.from(names.key(ent)), rrsets: new Map() }, false);
+      }
+    }
+    const apexSoa = apex?.rrsets.get(T.SOA);
+    if (!apexSoa) problems.push(`${file}: no SOA record at the apex ${keyToText(apexKey)}`);
+    else if (apexSoa.rdatas.length !== 1)
+      problems.push(`${file}: ${apexSoa.rdatas.length} SOA records at the apex; exactly one is allowed`);
+    if (!apex?.rrsets.get(T.NS)) problems.push(`${file}: no NS records at the apex ${keyToText(apexKey)}`);
+    problems.push(...nodeProblems);
+    const factsOf = (key: string): number => {
+      const kb = Buffer.from(key, 'latin1');
+      const id = names.find(kb, 0, kb.length);
+      return id >= 0 && id < recordNodes ? (facts[id] as number) : 0;
+    };
+    // RFC 6672 §2.4: no data below a DNAME.
+    if (dnames > 0)
+      for (let id = 0; id < recordNodes; id++) {
+        if (((facts[id] as number) & HAS_DATA) === 0) continue;
+        const key = names.key(id).toString('latin1');
+        for (let p = parentOf(key); p !== undefined && p.length >= apexKey.length; p = parentOf(p))
+          if (factsOf(p) & HAS_DNAME) {
+            problems.push(`${file}: ${keyToText(key)} lies below the DNAME at ${keyToText(p)}`);
+            break;
+          }
+      }
+    // Glue: a name server named at or below its own cut needs an address in the zone.
+    for (const [cut, ns] of cuts)
+      for (const rd of ns.rdatas) {
+        const target = Buffer.from(Array.from(rd.subarray(0, nameLength(rd)), lowerByte)).toString('latin1');
+        if (!isBelow(target, cut)) continue;
+        if ((factsOf(target) & HAS_ADDRESS) === 0)
+          problems.push(
+            `${file}: delegation ${keyToText(cut)} names ${keyToText(target)} below the cut but has no glue A/AAAA for it`,
+          );
+      }
+    if (problems.length > 0) throw new BuildProblems(problems);
+    w.cut();
+    const data = w.chunks[0] as Uint8Array;
+    const at = Uint32Array.from(offsets);
+    const table = new Uint32Array(tableSize(at.length));
+    const mask = table.length - 1;
+    for (const off of at) {
+      let slot = hashBytes(data, off + 1, data[off] as number) & mask;
+      while (table[slot] !== 0) slot = (slot + 1) & mask;
+      table[slot] = off + 1;
+    }
+    const soa = apexSoa as RRset;
+    const denial = buildDenial(
+      apex as ZoneNode,
+      nsecKeys,
+      hashed.length > 0 ? keys.filter((k) => k.startsWith(HASHED)) : [],
+    );
+    const chain = chainOffsets(denial, keys, at);
+    const info = {
+      origin: keyToText(apexKey),
+      file,
+      serial: soaSerial(soa.rdatas[0] as Uint8Array),
+      records: this.count,
+      loadedAt: 0,
+      digest: digestOf(data, at, keys),
+    };
+    return new BuiltImageZone(info, [...types], [data, new Uint8Array(table.buffer), chain], at);
+  }
+}
+
+/** The problems of a zone that failed its checks (zone.ts turns them into a ZonePolicyError). */
+export class BuildProblems extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(problems.join('; '));
+    this.problems = problems;
+  }
+}
+
+function parentOf(key: string): string | undefined {
+  const len = key.charCodeAt(0);
+  return len === 0 ? undefined : key.slice(len + 1);
+}
+
+function isBelow(key: string, ancestor: string): boolean {
+  if (!key.endsWith(ancestor)) return false;
+  const cut = key.length - ancestor.length;
+  let i = 0;
+  while (i < cut) i += key.charCodeAt(i) + 1;
+  return i === cut;
+}
+
+function tableSize(n: number): number {
+  let size = 8;
+  while (size < n * 2) size *= 2;
+  return size;
+}
+
+/** The data offsets of the denial chain's nodes, in its order. */
+function chainOffsets(denial: Denial | null, keys: readonly string[], at: Uint32Array): Uint8Array {
+  if (!denial) return new Uint8Array(0);
+  const index = new Map<string, number>();
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    if (k.startsWith(HASHED) || denial.nsec3 === null) index.set(k, at[i] as number);
+  }
+  const order = new Uint32Array(denial.chain.length);
+  for (let i = 0; i < order.length; i++) order[i] = index.get(denial.chain.key(i)) as number;
+  return new Uint8Array(order.buffer);
+}
+
+/** Node indexes ordered by hash, then key: one numeric sort of hash · 2^21 + index when the
+ * indexes fit in 21 bits (the equal hashes then sorted by key), a comparator otherwise. */
+function byHash(hashes: Uint32Array, keys: readonly string[]): Uint32Array {
+  const n = hashes.length;
+  const byKey = (x: number, y: number): number => {
+    const kx = keys[x] as string;
+    const ky = keys[y] as string;
+    return kx < ky ? -1 : kx > ky ? 1 : 0;
+  };
+  const idx = new Uint32Array(n);
+  if (n >= 1 << 21) {
+    for (let i = 0; i < n; i++) idx[i] = i;
+    return idx.sort((x, y) => (hashes[x] as number) - (hashes[y] as number) || byKey(x, y));
+  }
+  const packed = new Float64Array(n);
+  for (let i = 0; i < n; i++) packed[i] = (hashes[i] as number) * 2 ** 21 + i;
+  packed.sort();
+  for (let i = 0; i < n; i++) idx[i] = (packed[i] as number) % 2 ** 21;
+  for (let i = 0; i < n;) {
+    let j = i + 1;
+    while (j < n && hashes[idx[j] as number] === hashes[idx[i] as number]) j++;
+    if (j - i > 1) idx.set(Array.from(idx.subarray(i, j)).sort(byKey), i);
+    i = j;
+  }
+  return idx;
+}
+
+/**
+ * The content of a zone, independent of the order of its file: sha256 over every node's key, its
+ * RRsets by type and each RRset's RDATA sorted, the nodes in the order of their keys' FNV-1a hash
+ * (then their bytes): a canonical order found without sorting a million strings.
+ */
+function digestOf(data: Uint8Array, at: Uint32Array, keys: readonly string[]): string {
+  const n = at.length;
+  const hashes = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const off = at[i] as number;
+    hashes[i] = hashBytes(data, off + 1, data[off] as number);
+  }
+  const idx = byHash(hashes, keys);
+  const h = createHash('sha256');
+  const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const out = Buffer.alloc(1 << 16);
+  let len = 0;
+  const put = (src: Uint8Array, s: number, e: number): void => {
+    if (len + (e - s) > out.length) {
+      h.update(out.subarray(0, len));
+      len = 0;
+    }
+    if (e - s > out.length) h.update(src.subarray(s, e));
+    else {
+      out.set(src.subarray(s, e), len);
+      len += e - s;
+    }
+  };
+  for (const i of idx) {
+    let p = at[i] as number;
+    const keyLen = view[p] as number;
+    put(view, p, p + 1 + keyLen);
+    p += 1 + keyLen;
+    p += 1 + (view[p] as number) + 1; // name, flags
+    const sets: [number, number, number][] = []; // type, start, end
+    for (let s = view.readUInt16BE(p), q = p + 2; s > 0; s--) {
+      const start = q;
+      const count = view.readUInt16BE(q + 8);
+      q += 10;
+      for (let r = 0; r < count; r++) q += 2 + view.readUInt16BE(q);
+      sets.push([view.readUInt16BE(start), start, q]);
+    }
+    if (sets.length > 1) sets.sort((a, b) => a[0] - b[0]);
+    for (const [, s, e] of sets) {
+      put(view, s, s + 10); // type, class, ttl, count
+      const rdatas: Buffer[] = [];
+      for (let q = s + 10; q < e; q += 2 + view.readUInt16BE(q))
+        rdatas.push(view.subarray(q, q + 2 + view.readUInt16BE(q)));
+      if (rdatas.length > 1) rdatas.sort((a, b) => Buffer.compare(a.subarray(2), b.subarray(2)));
+      for (const rd of rdatas) put(rd, 0, rd.length);
+    }
+  }
+  h.update(out.subarray(0, len));
+  return h.digest('hex');
+}
