@@ -19,6 +19,7 @@ import {
   buildResponse,
   padResponse,
   encodeOption,
+  frame,
   newEdns,
   newQuery,
   parseQuery,
@@ -98,6 +99,8 @@ interface Exchange extends Query {
   start: number;
   /** The local zone that answered (its origin), or null. */
   zone: string | null;
+  /** The answer goes back with its 2-byte TCP length in front (see `handle`). */
+  framed: boolean;
 }
 
 /**
@@ -112,6 +115,7 @@ function newExchange(
   client: string,
   start: number,
   zone: string | null,
+  framed: boolean,
 ): Exchange {
   return {
     status: q.status,
@@ -129,6 +133,7 @@ function newExchange(
     client,
     start,
     zone,
+    framed,
   };
 }
 
@@ -136,6 +141,8 @@ const EMPTY_QUERY: Readonly<Query> = newQuery();
 
 const NO_OPTIONS = new Uint8Array(0);
 const TCP_LIMIT = 65535;
+/** The 2-byte length of a message over TCP (RFC 1035 §4.2.2). */
+const FRAME_LEN = 2;
 const AXFR = 252;
 const IXFR = 251;
 const SOA = 6;
@@ -178,7 +185,7 @@ export class Pipeline {
   };
 
   /** The exchange of the query being answered, and its OPT's fields: reused, see newExchange. */
-  readonly #x: Exchange = newExchange(EMPTY_QUERY, null, NO_OPTIONS, 'udp', '', -1, null);
+  readonly #x: Exchange = newExchange(EMPTY_QUERY, null, NO_OPTIONS, 'udp', '', -1, null, false);
   readonly #edns: Edns = newEdns();
   /** TTLs of a cache hit counted down by its age: filled in place per hit. */
   readonly #aged: TtlPatch = { age: 0, fixed: -1 };
@@ -248,9 +255,10 @@ export class Pipeline {
 
   /**
    * Answer one message from `client`; null means send nothing. Never throws on bad input. `stream`:
-   * where a TCP connection takes a zone transfer's messages.
+   * where a TCP connection takes a zone transfer's messages. `framed`: the answer comes with its
+   * 2-byte TCP length in front (RFC 1035 §4.2.2), built in place (tcp.ts: no copy per answer).
    */
-  handle(msg: Uint8Array, transport: Transport, client: string, stream?: TransferSink): Answer {
+  handle(msg: Uint8Array, transport: Transport, client: string, stream?: TransferSink, framed = false): Answer {
     // 1–2. check and parse: header bytes, the question, OPT.
     const x = this.#x;
     resetQuery(x);
@@ -259,6 +267,7 @@ export class Pipeline {
     x.client = client;
     x.start = this.#timing.next() ? performance.now() : -1;
     x.zone = null;
+    x.framed = framed;
     parseQuery(msg, x, this.#edns);
     if (x.status === QueryStatus.DROP) {
       this.#obs.malformed(transport);
@@ -272,7 +281,7 @@ export class Pipeline {
     if (x.status === QueryStatus.ERROR) {
       if (x.opcode === Opcode.NOTIFY && this.#gate) {
         const r = this.#gate.notify(msg, client);
-        return r && Buffer.from(r.buffer, r.byteOffset, r.byteLength);
+        return r && framedIf(framed, Buffer.from(r.buffer, r.byteOffset, r.byteLength));
       }
       return this.#finish(x, probe, 'error', x.rcode, 0, EMPTY_SECTIONS);
     }
@@ -311,8 +320,10 @@ export class Pipeline {
         const sign = this.#transfers.signed(msg, this.#keep(x), client);
         if (sign instanceof Uint8Array) return this.#observeTransfer(x, probe, sign);
         if (sign !== null) {
+          // Signed over the message itself: framed (by a copy) once signed.
+          x.framed = false;
           const out = this.#finish(x, probe, 'zone', ans.rcode, ans.flags, ans.sections);
-          return out && sign(out);
+          return out && framedIf(framed, sign(out));
         }
       }
       return this.#finish(x, probe, 'zone', ans.rcode, ans.flags, ans.sections);
@@ -349,7 +360,7 @@ export class Pipeline {
   /** A copy of the exchange (and its Edns) for what outlives this call: the next query reuses `x`. */
   #keep(x: Exchange): Exchange {
     const e = x.edns;
-    return newExchange(x, e === null ? null : { ...e }, x.msg, x.transport, x.client, x.start, x.zone);
+    return newExchange(x, e === null ? null : { ...e }, x.msg, x.transport, x.client, x.start, x.zone, x.framed);
   }
 
   #finishForwarded(x: Exchange, probe: boolean, f: Forwarded): Buffer | null {
@@ -431,16 +442,17 @@ export class Pipeline {
     // RFC 6891 §7: the smaller of the requestor's size and ours; 512 without EDNS (RFC 1035 §4.2.1).
     // Over a stream (TCP, DoT, DoH) only the 2-byte length limits an answer.
     r.limit = x.transport !== 'udp' ? TCP_LIMIT : e ? Math.min(e.udpSize, this.#udpPayload) : CLASSIC_UDP_SIZE;
-    let out = buildResponse(msg, x, r);
-    // RFC 8467 §4.1: over an encrypted transport, a padded query gets a padded response.
-    if (e?.padded === true && (x.transport === 'dot' || x.transport === 'doh')) out = padResponse(out);
-    return this.#observe(x, probe, source, rcode, out);
+    // RFC 8467 §4.1: over an encrypted transport, a padded query gets a padded response (padded
+    // as a message, then framed by a copy).
+    if (e?.padded === true && (x.transport === 'dot' || x.transport === 'doh'))
+      return this.#observe(x, probe, source, rcode, framedIf(x.framed, padResponse(buildResponse(msg, x, r))));
+    return this.#observe(x, probe, source, rcode, buildResponse(msg, x, r, x.framed));
   }
 
   /** A transfer's answer: one message (its rcode read back), or null when a stream sends the zone. */
   #observeTransfer(x: Exchange, probe: boolean, out: Buffer | null): Buffer | null {
     const rcode = out === null ? Rcode.NOERROR : (out[3] as number) & 0x0f;
-    return this.#observe(x, probe, rcode === Rcode.NOERROR ? 'zone' : 'error', rcode, out);
+    return this.#observe(x, probe, rcode === Rcode.NOERROR ? 'zone' : 'error', rcode, out && framedIf(x.framed, out));
   }
 
   /** Report a response (null: dropped) to the observers, unless it answers the node's own probe. */
@@ -462,7 +474,7 @@ export class Pipeline {
     e.zone = x.zone;
     e.seconds = x.start < 0 ? -1 : (performance.now() - x.start) / 1000;
     e.requestBytes = x.msg.length;
-    e.responseBytes = out === null ? 0 : out.length;
+    e.responseBytes = out === null ? 0 : x.framed ? out.length - FRAME_LEN : out.length;
     this.#obs.response(e);
   }
 
@@ -546,6 +558,11 @@ export class LatencySampler {
     this.#left = this.#every === 1 ? 1 : 1 + Math.floor(this.#random() * (2 * this.#every - 1));
     return true;
   }
+}
+
+/** `out` with its 2-byte TCP length in front (a copy) when `framed`: the answers not built by #finish. */
+function framedIf(framed: boolean, out: Buffer): Buffer {
+  return framed ? frame(out) : out;
 }
 
 function encodeEde([code, text]: readonly [number, string]): Uint8Array {

@@ -392,6 +392,33 @@ describe('Pipeline: cache and upstreams', () => {
     );
   });
 
+  it('framed (TCP): every kind of answer comes with its 2-byte length, the same bytes as unframed', async () => {
+    const s = setup({ rrl: null });
+    const unframe = (b: Buffer): Buffer => {
+      assert.equal(b.readUInt16BE(0), b.length - 2, 'the length in front');
+      return b.subarray(2);
+    };
+    // A miss answered later, then the same question as a cache hit, a zone answer, an error.
+    const miss = s.pipeline.handle(q('f.example.org', { id: 5 }), 'tcp', FRIEND, undefined, true);
+    assert.ok(miss instanceof Promise);
+    s.resolver.settleAll((n) => upstreamReply(n, { a: '192.0.2.1' }));
+    const upstream = decode(unframe((await miss) as Buffer));
+    assert.deepEqual([upstream.id, upstream.answers[0]?.data], [5, '192.0.2.1']);
+    for (const [msg, client] of [
+      [q('f.example.org', { id: 6, nsid: true }), FRIEND],
+      [q('www.example.test', { id: 7, edns: true }), STRANGER],
+      [q('f.example.org', { id: 8 }), STRANGER],
+      [q('id.server', { id: 9, type: 'TXT', class: 'CH' }), FRIEND],
+    ] as const) {
+      const framed = unframe(sent(s.pipeline.handle(msg, 'tcp', client, undefined, true)));
+      const plain = sent(s.pipeline.handle(msg, 'tcp', client));
+      assert.deepEqual(framed, plain);
+    }
+    // The observers count the message, not its frame.
+    const last = s.events.slice(-2);
+    assert.equal(last[0]?.responseBytes, last[1]?.responseBytes);
+  });
+
   it('without RD a miss is REFUSED, not forwarded', () => {
     const s = setup();
     assert.equal(decode(sent(s.pipeline.handle(q('www.example.org', { rd: false }), 'udp', FRIEND))).rcode, 'REFUSED');
