@@ -136,21 +136,26 @@ export class Forwarder {
     return this.#cuts.zoneOf(qkey);
   }
 
+  /** The cache key of a question (also the key of its fill, its remembered failure). */
+  keyOf(q: Query): string {
+    return Cache.key(q.key, q.qtype, q.qclass, q.edns !== null && q.edns.dnssecOk, (q.flags & FLAG_CD) !== 0);
+  }
+
   /**
-   * A cache lookup; a fresh hit is answered synchronously by the caller. `upstreams`: those of the
-   * name (its forward zone's, else the default), asked by a prefetch.
+   * A cache lookup of `q` under `key` (keyOf); a fresh hit is answered synchronously by the caller.
+   * The result is only read until the next lookup (the cache reuses it); `q` is not kept.
+   * `upstreams`: those of the name (its forward zone's, else the default), asked by a prefetch.
    */
-  lookup(q: Query, upstreams: Upstreams | null = this.#resolver): { key: string; found: CacheLookup } {
-    const key = Cache.key(q.key, q.qtype, q.qclass, q.edns?.dnssecOk ?? false, (q.flags & FLAG_CD) !== 0);
+  lookup(key: string, q: Query, upstreams: Upstreams | null = this.#resolver): CacheLookup {
     const found = this.#cache.get(key);
     if (found.kind === 'fresh' && found.prefetch && upstreams) this.#prefetch(key, q, upstreams);
-    return { key, found };
+    return found;
   }
 
   /**
    * Ask `upstreams` (the name's: its forward zone's, else the default) after a miss or for a stale
    * entry; never rejects. Answered at once (not a promise) when the upstreams are not asked: stale
-   * after a recent failure, a remembered failure, a fetch limit.
+   * after a recent failure, a remembered failure, a fetch limit. `q` and `found` are read now, not kept.
    */
   fetch(
     q: Query,
@@ -250,13 +255,15 @@ export class Forwarder {
    * is remembered once per resolution (not once per coalesced client).
    */
   #fill(key: string, q: Query, zone: string, upstreams: Upstreams): Promise<CacheEntry> {
-    const qname = keyToWire(q.key);
-    const dnssecOk = q.edns?.dnssecOk ?? false;
+    // Only the question's parts are kept for later: the pipeline reuses its query object.
+    const qkey = q.key;
+    const qname = keyToWire(qkey);
+    const dnssecOk = q.edns !== null && q.edns.dnssecOk;
     const p = upstreams
       .resolve({ qname, qtype: q.qtype, qclass: q.qclass, dnssecOk, checkingDisabled: (q.flags & FLAG_CD) !== 0 })
       .then(
         (ans) => {
-          this.#cuts.learn(q.key, ans.message);
+          this.#cuts.learn(qkey, ans.message);
           const entry = this.#cache.store(key, qname, ans.message, dnssecOk);
           if (entry.rcode === Rcode.SERVFAIL) this.#failures.failed(key, `${ans.upstream} answered SERVFAIL`);
           else this.#failures.answered(key);

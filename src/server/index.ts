@@ -1,5 +1,5 @@
 // Public API of server/: the query pipeline and the UDP/TCP listeners.
-export { Pipeline } from './pipeline.js';
+export { LatencySampler, Pipeline } from './pipeline.js';
 export type { Answer, PipelineOptions, ZoneGate, ZoneTransfers } from './pipeline.js';
 export { NOOP_DEFENCE, NOOP_OBSERVER } from './observers.js';
 export type {

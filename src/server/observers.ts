@@ -15,6 +15,11 @@ export type AnswerSource = 'zone' | 'cache' | 'upstream' | 'stale' | 'chaos' | '
 /** What the pipeline reports per query; metrics/ implements it. A no-op by default. Nothing is
  * allocated to report: arguments are positional, and a response is one reused ResponseEvent. */
 export interface PipelineObserver {
+  /**
+   * How often this observer needs a response's `seconds`: every query (1, the default), one query
+   * in N on average (N), or never (Infinity). Queries not timed report `seconds` -1.
+   */
+  readonly timeEvery?: number;
   query(transport: Transport, qtype: number): void;
   /** A query of the node's own health probes (counted apart from clients' queries and responses). */
   probe(transport: Transport): void;
@@ -34,6 +39,7 @@ export interface ResponseEvent {
   source: AnswerSource;
   /** The local zone that answered, in presentation form (e.g. "example.test."); null for other sources. */
   zone: string | null;
+  /** Query received to response built; -1 when this query was not timed (PipelineObserver.timeEvery). */
   seconds: number;
   requestBytes: number;
   /** The response's size; 0 when the rate limiter dropped it (nothing sent). */
@@ -41,6 +47,7 @@ export interface ResponseEvent {
 }
 
 export const NOOP_OBSERVER: PipelineObserver = {
+  timeEvery: Infinity,
   query: () => {},
   probe: () => {},
   response: () => {},

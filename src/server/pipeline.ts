@@ -3,7 +3,7 @@
 
 import type { CidrSet } from '../core/index.js';
 import type { Identity } from '../identity/index.js';
-import type { Query, ResponseOpt, ResponseParts, Sections, TtlPatch } from '../wire/index.js';
+import type { Edns, Query, ResponseOpt, ResponseParts, Sections, TtlPatch } from '../wire/index.js';
 import {
   CLASSIC_UDP_SIZE,
   Class,
@@ -19,8 +19,11 @@ import {
   buildResponse,
   padResponse,
   encodeOption,
+  frame,
+  newEdns,
   newQuery,
   parseQuery,
+  resetQuery,
 } from '../wire/index.js';
 import type { ZoneStore } from '../zone/index.js';
 import type { CookieVerdict, Cookies } from './cookies.js';
@@ -95,39 +98,54 @@ interface Exchange extends Query {
   msg: Uint8Array;
   transport: Transport;
   client: string;
-  /** performance.now() when it arrived. */
+  /** performance.now() when it arrived, for a query whose latency is measured; else -1. */
   start: number;
   /** The local zone that answered (its origin), or null. */
   zone: string | null;
+  /** The answer goes back with its 2-byte TCP length in front (see `handle`). */
+  framed: boolean;
 }
 
-const EMPTY_QUERY: Readonly<Query> = newQuery();
-
-/** A fresh exchange for `parseQuery` to fill: the query's one object. */
-function exchange(msg: Uint8Array, transport: Transport, client: string): Exchange {
-  // Written out as newQuery() writes them, in the same order: a literal V8 builds in one step.
-  const { status, rcode, id, flags, opcode, questionEnd, key, qtype, qclass, edns } = EMPTY_QUERY;
+/**
+ * An exchange: the pipeline keeps one (with one Edns) for every query answered synchronously, and
+ * copies it (`#keep`) only for what outlives `handle`: a query waiting upstream, a transfer.
+ */
+function newExchange(
+  q: Readonly<Query>,
+  edns: Edns | null,
+  msg: Uint8Array,
+  transport: Transport,
+  client: string,
+  start: number,
+  zone: string | null,
+  framed: boolean,
+): Exchange {
   return {
-    status,
-    rcode,
-    id,
-    flags,
-    opcode,
-    questionEnd,
-    key,
-    qtype,
-    qclass,
+    status: q.status,
+    rcode: q.rcode,
+    id: q.id,
+    flags: q.flags,
+    opcode: q.opcode,
+    questionEnd: q.questionEnd,
+    key: q.key,
+    qtype: q.qtype,
+    qclass: q.qclass,
     edns,
     msg,
     transport,
     client,
-    start: performance.now(),
-    zone: null,
+    start,
+    zone,
+    framed,
   };
 }
 
+const EMPTY_QUERY: Readonly<Query> = newQuery();
+
 const NO_OPTIONS = new Uint8Array(0);
 const TCP_LIMIT = 65535;
+/** The 2-byte length of a message over TCP (RFC 1035 §4.2.2). */
+const FRAME_LEN = 2;
 const AXFR = 252;
 const IXFR = 251;
 const SOA = 6;
@@ -170,6 +188,14 @@ export class Pipeline {
     responseBytes: 0,
   };
 
+  /** The exchange of the query being answered, and its OPT's fields: reused, see newExchange. */
+  readonly #x: Exchange = newExchange(EMPTY_QUERY, null, NO_OPTIONS, 'udp', '', -1, null, false);
+  readonly #edns: Edns = newEdns();
+  /** TTLs of a cache hit counted down by its age: filled in place per hit. */
+  readonly #aged: TtlPatch = { age: 0, fixed: -1 };
+  /** Which queries' latency is measured: see `LatencySampler`. */
+  readonly #timing: LatencySampler;
+
   /** Shedding: refusing the cheapest queries first (see `shed`); one bit per reason. */
   #shedding = 0;
   /** Queries refused by shedding so far. */
@@ -191,6 +217,7 @@ export class Pipeline {
     this.#gate = opts.gate ?? null;
     this.#transfers = opts.transfers ?? null;
     this.#defence = opts.defence ?? NOOP_DEFENCE;
+    this.#timing = new LatencySampler(this.#obs.timeEvery ?? 1);
     this.#optPlain = { udpSize: opts.udpPayload, dnssecOk: false, options: NO_OPTIONS };
     this.#optDo = { udpSize: opts.udpPayload, dnssecOk: true, options: NO_OPTIONS };
   }
@@ -233,11 +260,20 @@ export class Pipeline {
 
   /**
    * Answer one message from `client`; null means send nothing. Never throws on bad input. `stream`:
-   * where a TCP connection takes a zone transfer's messages.
+   * where a TCP connection takes a zone transfer's messages. `framed`: the answer comes with its
+   * 2-byte TCP length in front (RFC 1035 §4.2.2), built in place (tcp.ts: no copy per answer).
    */
-  handle(msg: Uint8Array, transport: Transport, client: string, stream?: TransferSink): Answer {
+  handle(msg: Uint8Array, transport: Transport, client: string, stream?: TransferSink, framed = false): Answer {
     // 1–2. check and parse: header bytes, the question, OPT.
-    const x = parseQuery(msg, exchange(msg, transport, client));
+    const x = this.#x;
+    resetQuery(x);
+    x.msg = msg;
+    x.transport = transport;
+    x.client = client;
+    x.start = this.#timing.next() ? performance.now() : -1;
+    x.zone = null;
+    x.framed = framed;
+    parseQuery(msg, x, this.#edns);
     if (x.status === QueryStatus.DROP) {
       this.#obs.malformed(transport);
       return null;
@@ -250,7 +286,7 @@ export class Pipeline {
     if (x.status === QueryStatus.ERROR) {
       if (x.opcode === Opcode.NOTIFY && this.#gate) {
         const r = this.#gate.notify(msg, client);
-        return r && Buffer.from(r.buffer, r.byteOffset, r.byteLength);
+        return r && framedIf(framed, Buffer.from(r.buffer, r.byteOffset, r.byteLength));
       }
       return this.#finish(x, probe, 'error', x.rcode, 0, EMPTY_SECTIONS);
     }
@@ -265,7 +301,12 @@ export class Pipeline {
       // (no data here): REFUSED.
       const out =
         x.qclass === Class.IN && this.#transfers !== null
-          ? this.#transfers.answer(msg, x, client, transport === 'tcp' || transport === 'dot' ? (stream ?? null) : null)
+          ? this.#transfers.answer(
+              msg,
+              this.#keep(x),
+              client,
+              transport === 'tcp' || transport === 'dot' ? (stream ?? null) : null,
+            )
           : undefined;
       if (out !== undefined) return this.#observeTransfer(x, probe, out);
       return this.#finish(x, probe, 'error', Rcode.REFUSED, 0, EMPTY_SECTIONS);
@@ -281,11 +322,13 @@ export class Pipeline {
       // RFC 8945 §5.3: a secondary's signed SOA check is answered signed (zone answers of other
       // types pay this one comparison).
       if (x.qtype === SOA && this.#transfers !== null) {
-        const sign = this.#transfers.signed(msg, x, client);
+        const sign = this.#transfers.signed(msg, this.#keep(x), client);
         if (sign instanceof Uint8Array) return this.#observeTransfer(x, probe, sign);
         if (sign !== null) {
+          // Signed over the message itself: framed (by a copy) once signed.
+          x.framed = false;
           const out = this.#finish(x, probe, 'zone', ans.rcode, ans.flags, ans.sections);
-          return out && sign(out);
+          return out && framedIf(framed, sign(out));
         }
       }
       return this.#finish(x, probe, 'zone', ans.rcode, ans.flags, ans.sections);
@@ -300,10 +343,13 @@ export class Pipeline {
     if (!(fz?.allow ?? this.#allow).has(client))
       return this.#finish(x, probe, 'error', Rcode.REFUSED, 0, EMPTY_SECTIONS, null, PROHIBITED);
     // 6. cache: a fresh hit is a copy with the ID and TTLs patched.
-    const { key, found } = fwd.lookup(x, upstreams);
+    const key = fwd.keyOf(x);
+    const found = fwd.lookup(key, x, upstreams);
     if (found.kind === 'fresh') {
       const e = found.entry;
-      return this.#finish(x, probe, 'cache', e.rcode, FLAG_RA | e.flags, e, { age: found.age, fixed: -1 });
+      const aged = this.#aged;
+      aged.age = found.age;
+      return this.#finish(x, probe, 'cache', e.rcode, FLAG_RA | e.flags, e, aged);
     }
     // Without RD the client asks for what we have, not for us to go and look.
     if ((x.flags & FLAG_RD) === 0) return this.#finish(x, probe, 'error', Rcode.REFUSED, FLAG_RA, EMPTY_SECTIONS);
@@ -316,7 +362,14 @@ export class Pipeline {
     // 7. forward (coalesced), serve stale on failure; answered at once when nothing is asked.
     const f = fwd.fetch(x, key, found, upstreams);
     if (!(f instanceof Promise)) return this.#finishForwarded(x, probe, f);
-    return f.then((r) => this.#finishForwarded(x, probe, r));
+    const kept = this.#keep(x);
+    return f.then((r) => this.#finishForwarded(kept, probe, r));
+  }
+
+  /** A copy of the exchange (and its Edns) for what outlives this call: the next query reuses `x`. */
+  #keep(x: Exchange): Exchange {
+    const e = x.edns;
+    return newExchange(x, e === null ? null : { ...e }, x.msg, x.transport, x.client, x.start, x.zone, x.framed);
   }
 
   #finishForwarded(x: Exchange, probe: boolean, f: Forwarded): Buffer | null {
@@ -398,16 +451,17 @@ export class Pipeline {
     // RFC 6891 §7: the smaller of the requestor's size and ours; 512 without EDNS (RFC 1035 §4.2.1).
     // Over a stream (TCP, DoT, DoH) only the 2-byte length limits an answer.
     r.limit = x.transport !== 'udp' ? TCP_LIMIT : e ? Math.min(e.udpSize, this.#udpPayload) : CLASSIC_UDP_SIZE;
-    let out = buildResponse(msg, x, r);
-    // RFC 8467 §4.1: over an encrypted transport, a padded query gets a padded response.
-    if (e?.padded === true && (x.transport === 'dot' || x.transport === 'doh')) out = padResponse(out);
-    return this.#observe(x, probe, source, rcode, out);
+    // RFC 8467 §4.1: over an encrypted transport, a padded query gets a padded response (padded
+    // as a message, then framed by a copy).
+    if (e?.padded === true && (x.transport === 'dot' || x.transport === 'doh'))
+      return this.#observe(x, probe, source, rcode, framedIf(x.framed, padResponse(buildResponse(msg, x, r))));
+    return this.#observe(x, probe, source, rcode, buildResponse(msg, x, r, x.framed));
   }
 
   /** A transfer's answer: one message (its rcode read back), or null when a stream sends the zone. */
   #observeTransfer(x: Exchange, probe: boolean, out: Buffer | null): Buffer | null {
     const rcode = out === null ? Rcode.NOERROR : (out[3] as number) & 0x0f;
-    return this.#observe(x, probe, rcode === Rcode.NOERROR ? 'zone' : 'error', rcode, out);
+    return this.#observe(x, probe, rcode === Rcode.NOERROR ? 'zone' : 'error', rcode, out && framedIf(x.framed, out));
   }
 
   /** Report a response (null: dropped) to the observers, unless it answers the node's own probe. */
@@ -427,9 +481,9 @@ export class Pipeline {
     e.rcode = rcode;
     e.source = source;
     e.zone = x.zone;
-    e.seconds = (performance.now() - x.start) / 1000;
+    e.seconds = x.start < 0 ? -1 : (performance.now() - x.start) / 1000;
     e.requestBytes = x.msg.length;
-    e.responseBytes = out === null ? 0 : out.length;
+    e.responseBytes = out === null ? 0 : x.framed ? out.length - FRAME_LEN : out.length;
     this.#obs.response(e);
   }
 
@@ -488,6 +542,36 @@ export class Pipeline {
     }
     return source === 'error' && rcode !== Rcode.SERVFAIL ? RrlKind.ERROR : 0;
   }
+}
+
+/**
+ * Picks the queries whose latency is measured (two clock reads each): every `every`-th on average,
+ * at random gaps (1 … 2·every − 1) so that no periodic pattern of queries is always, or never,
+ * timed. `every` 1 times every query, Infinity none.
+ */
+export class LatencySampler {
+  readonly #every: number;
+  readonly #random: () => number;
+  #left = 1;
+
+  constructor(every: number, random: () => number = Math.random) {
+    this.#every = Math.max(1, Math.floor(every));
+    this.#random = random;
+    // Infinity: never (no observer reads the time).
+    if (!Number.isFinite(this.#every)) this.#left = Infinity;
+  }
+
+  /** Whether the query arriving now is timed. */
+  next(): boolean {
+    if (--this.#left > 0) return false;
+    this.#left = this.#every === 1 ? 1 : 1 + Math.floor(this.#random() * (2 * this.#every - 1));
+    return true;
+  }
+}
+
+/** `out` with its 2-byte TCP length in front (a copy) when `framed`: the answers not built by #finish. */
+function framedIf(framed: boolean, out: Buffer): Buffer {
+  return framed ? frame(out) : out;
 }
 
 function encodeEde([code, text]: readonly [number, string]): Uint8Array {

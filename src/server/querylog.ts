@@ -22,7 +22,8 @@ export function queryLog(log: Logger, mode: 'off' | 'sample' | 'all', sampleRate
       ms: Math.round(e.seconds * 1e6) / 1000,
     });
   const response = mode === 'all' ? line : (e: Readonly<ResponseEvent>) => void (Math.random() < sampleRate && line(e));
-  return { query: () => {}, probe: () => {}, response, malformed: () => {} };
+  // Every line says how long its query took: every query is timed while the log is on.
+  return { timeEvery: 1, query: () => {}, probe: () => {}, response, malformed: () => {} };
 }
 
 /** One observer calling several; NOOP observers are left out. */
@@ -31,6 +32,8 @@ export function teeObservers(...all: PipelineObserver[]): PipelineObserver {
   if (obs.length === 0) return NOOP_OBSERVER;
   if (obs.length === 1) return obs[0] as PipelineObserver;
   return {
+    // Timed as often as the most demanding of them asks.
+    timeEvery: Math.min(...obs.map((o) => o.timeEvery ?? 1)),
     query: (t, q) => {
       for (const o of obs) o.query(t, q);
     },

@@ -71,6 +71,9 @@ export class Deadlines {
   #timer: { cancel(): void } | null = null;
   #armedAt = Infinity;
   #stopped = false;
+  /** The earliest deadline #earliest found, and its kind. */
+  #at = Infinity;
+  #why: Deadline = 'first_query';
 
   constructor(limits: DeadlineLimits, timers: Timers, expire: (why: Deadline) => void) {
     this.#limits = limits;
@@ -124,34 +127,49 @@ export class Deadlines {
 
   /** The earliest deadline now, or null when none applies. */
   next(): { at: number; why: Deadline } | null {
+    const at = this.#earliest();
+    return at === Infinity ? null : { at, why: this.#why };
+  }
+
+  /**
+   * When the earliest deadline falls (Infinity: none), its kind left in #why; nothing allocated,
+   * as it runs several times per query.
+   */
+  #earliest(): number {
     const l = this.#limits;
-    const all: { at: number; why: Deadline }[] = [];
-    if (!this.#queried) all.push({ at: this.#openedAt + l.firstQueryTimeoutMs, why: 'first_query' });
-    if (this.#messageSince !== null) all.push({ at: this.#messageSince + l.messageTimeoutMs, why: 'message' });
-    else if (this.#queried && !this.#busy) all.push({ at: this.#activeAt + l.idleTimeoutMs, why: 'idle' });
-    if (this.#drainSince !== null) all.push({ at: this.#drainSince + l.drainTimeoutMs, why: 'drain' });
-    let best: { at: number; why: Deadline } | null = null;
-    for (const d of all) if (!best || d.at < best.at) best = d;
-    return best;
+    this.#at = Infinity;
+    if (!this.#queried) this.#consider(this.#openedAt + l.firstQueryTimeoutMs, 'first_query');
+    if (this.#messageSince !== null) this.#consider(this.#messageSince + l.messageTimeoutMs, 'message');
+    else if (this.#queried && !this.#busy) this.#consider(this.#activeAt + l.idleTimeoutMs, 'idle');
+    if (this.#drainSince !== null) this.#consider(this.#drainSince + l.drainTimeoutMs, 'drain');
+    return this.#at;
+  }
+
+  /** A deadline at `at`: the earliest so far (the first of equal ones) is kept. */
+  #consider(at: number, why: Deadline): void {
+    if (at < this.#at) {
+      this.#at = at;
+      this.#why = why;
+    }
   }
 
   #arm(): void {
     if (this.#stopped) return;
-    const d = this.next();
-    if (!d || d.at >= this.#armedAt) return;
+    const at = this.#earliest();
+    if (at >= this.#armedAt) return;
     this.#timer?.cancel();
-    this.#armedAt = d.at;
-    this.#timer = this.#timers.set(() => this.#fire(), Math.max(0, d.at - this.#timers.now()));
+    this.#armedAt = at;
+    this.#timer = this.#timers.set(() => this.#fire(), Math.max(0, at - this.#timers.now()));
   }
 
   #fire(): void {
     this.#timer = null;
     this.#armedAt = Infinity;
     if (this.#stopped) return;
-    const d = this.next();
-    if (d && d.at <= this.#timers.now()) {
+    const at = this.#earliest();
+    if (at <= this.#timers.now()) {
       this.stop();
-      this.#expire(d.why);
+      this.#expire(this.#why);
     } else this.#arm();
   }
 }

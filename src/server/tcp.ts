@@ -60,16 +60,18 @@ export function serveConnection(sock: net.Socket, ctx: ConnectionContext): void 
     budget.release(unwritten);
     unwritten = 0;
   };
-  /** Write one answer; `written` (a transfer's next message waits for it) says whether it went. */
-  const send = (out: Buffer | null, written?: (ok: boolean) => void): void => {
-    if (!out) return;
+  /**
+   * Write one answer, framed (its 2-byte length in front: the pipeline builds answers so); `written`
+   * (a transfer's next message waits for it) says whether it went.
+   */
+  const send = (f: Buffer | null, written?: (ok: boolean) => void): void => {
+    if (!f) return;
     if (gone || !sock.writable) {
       // The client reset or closed before its answer was ready.
       obs.sendError(transport, 'reset');
       written?.(false);
       return;
     }
-    const f = frame(out);
     unwritten += f.length;
     budget.add(f.length);
     sock.write(f, (err) => {
@@ -100,7 +102,8 @@ export function serveConnection(sock: net.Socket, ctx: ConnectionContext): void 
           obs.timedOut('drain');
           sock.destroy();
         }, limits.drainTimeoutMs);
-        send(m, (ok) => {
+        // A transfer's messages are built whole (and signed) before framing: one copy each.
+        send(frame(m), (ok) => {
           stalled.cancel();
           resolve(ok);
         });
@@ -129,7 +132,7 @@ export function serveConnection(sock: net.Socket, ctx: ConnectionContext): void 
       taken++;
       deadlines.query();
       try {
-        const out = pipeline.handle(msg, transport, client, transfer);
+        const out = pipeline.handle(msg, transport, client, transfer, true);
         if (out instanceof Promise) {
           // RFC 7766 §6.2.1.1: answers go out as they are ready, not in query order.
           inFlight++;

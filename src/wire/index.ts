@@ -18,7 +18,7 @@ export {
   skipName,
 } from './name.js';
 export type { ReadName } from './name.js';
-export { QueryStatus, encodeQuery, newQuery, parseQuery } from './query.js';
+export { QueryStatus, encodeQuery, newQuery, parseQuery, resetQuery } from './query.js';
 export type { OutgoingQuery, Query } from './query.js';
 export {
   ANCOUNT,
@@ -28,6 +28,7 @@ export {
   answerTtlMin,
   firstRecord,
   lastRecordRdlen,
+  newEdns,
   readOpt,
   readRecord,
   recordAt,

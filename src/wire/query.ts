@@ -64,14 +64,28 @@ export function newQuery(): Query {
   };
 }
 
+/** Put `q` back as `newQuery()` makes it, to parse another query into (the pipeline reuses one). */
+export function resetQuery(q: Query): void {
+  q.status = QueryStatus.OK;
+  q.rcode = Rcode.NOERROR;
+  q.id = 0;
+  q.flags = 0;
+  q.opcode = 0;
+  q.questionEnd = HEADER_LEN;
+  q.key = '';
+  q.qtype = 0;
+  q.qclass = 0;
+  q.edns = NO_EDNS;
+}
+
 /**
- * Parse a query into `q` (a `newQuery()`, or a larger object that starts as one: the pipeline's
- * exchange, so that a query costs one object). Never throws: every malformed input maps to DROP
- * or ERROR with the rcode the server should answer.
+ * Parse a query into `q` (a `newQuery()` or a `resetQuery()`d one, possibly a larger object that
+ * starts as one: the pipeline's exchange), and its OPT into `edns` when given (else a new Edns).
+ * Never throws: every malformed input maps to DROP or ERROR with the rcode the server should answer.
  */
-export function parseQuery<Q extends Query>(msg: Uint8Array, q: Q): Q;
+export function parseQuery<Q extends Query>(msg: Uint8Array, q: Q, edns?: Edns): Q;
 export function parseQuery(msg: Uint8Array): Query;
-export function parseQuery(msg: Uint8Array, q: Query = newQuery()): Query {
+export function parseQuery(msg: Uint8Array, q: Query = newQuery(), into?: Edns): Query {
   // RFC 1035 §4.1.1: too short for a header, or not a query → nothing to answer.
   if (msg.length < HEADER_LEN) return drop(q);
   const flags = u16(msg, 2);
@@ -119,7 +133,7 @@ export function parseQuery(msg: Uint8Array, q: Query = newQuery()): Query {
     if (r.type === OPT_TYPE) {
       // RFC 6891 §6.1.1: at most one OPT, owned by the root.
       if (q.edns || msg[i] !== 0 || r.rdata !== i + 11) return error(q, Rcode.FORMERR);
-      const edns = readOpt(msg, r);
+      const edns = readOpt(msg, r, into);
       if (!edns) return error(q, Rcode.FORMERR);
       q.edns = edns;
     }

@@ -91,18 +91,24 @@ export interface Edns {
   padded: boolean;
 }
 
-/** Read the OPT record `r`; undefined when its options overrun it or a COOKIE has a bad length. */
-export function readOpt(msg: Uint8Array, r: RecordAt): Edns | undefined {
-  // One object per OPT, as small as the hot path allows: the pipeline reads it for every query.
-  const e: Edns = {
-    udpSize: Math.max(r.class, 512),
-    version: (r.ttl >>> 16) & 0xff,
-    dnssecOk: (r.ttl & EDNS_DO) !== 0,
-    nsidAt: 0,
-    cookieAt: 0,
-    cookieLen: 0,
-    padded: false,
-  };
+/** An Edns to fill (readOpt's `into`). */
+export function newEdns(): Edns {
+  return { udpSize: 512, version: 0, dnssecOk: false, nsidAt: 0, cookieAt: 0, cookieLen: 0, padded: false };
+}
+
+/**
+ * Read the OPT record `r` into `into` (the pipeline's reused one: no object per query) or a new
+ * Edns; undefined when its options overrun it or a COOKIE has a bad length.
+ */
+export function readOpt(msg: Uint8Array, r: RecordAt, into: Edns = newEdns()): Edns | undefined {
+  const e = into;
+  e.udpSize = Math.max(r.class, 512);
+  e.version = (r.ttl >>> 16) & 0xff;
+  e.dnssecOk = (r.ttl & EDNS_DO) !== 0;
+  e.nsidAt = 0;
+  e.cookieAt = 0;
+  e.cookieLen = 0;
+  e.padded = false;
   for (let o = r.rdata; o < r.end;) {
     if (o + 4 > r.end) return undefined;
     const code = u16(msg, o);

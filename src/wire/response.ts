@@ -8,6 +8,9 @@ import type { Query } from './query.js';
 import { lastRecordRdlen, u16 } from './reader.js';
 import type { PointerShift, Sections } from './writer.js';
 
+/** The 2-byte length in front of a message over TCP (RFC 1035 §4.2.2). */
+const FRAME_LEN = 2;
+
 /** Sections up to this many bytes are copied byte by byte (no view allocated). */
 const SMALL_COPY = 256;
 
@@ -33,9 +36,13 @@ export interface ResponseParts {
 
 /**
  * Build a response to `query` (parsed as `q`). Sections compiled for a stand-in question name get
- * their compression pointers moved.
+ * their compression pointers moved. `framed`: with its 2-byte length in front, as it goes over TCP
+ * (RFC 1035 §4.2.2), built in place rather than copied behind the length afterwards.
+ *
+ *   framed:  [len hi][len lo][header (12) | question | sections | OPT]
+ *             0       1       F = 2 …                 (F = 0 unframed)
  */
-export function buildResponse(query: Uint8Array, q: Query, r: ResponseParts): Buffer {
+export function buildResponse(query: Uint8Array, q: Query, r: ResponseParts, framed = false): Buffer {
   const { rcode, flags, sections, opt, limit } = r;
   const ttl = r.ttl ?? null;
   const qlen = q.questionEnd - HEADER_LEN;
@@ -64,25 +71,31 @@ export function buildResponse(query: Uint8Array, q: Query, r: ResponseParts): Bu
     }
     for (; k < cuts.length; k++) if ((cuts[k] as (typeof cuts)[number]).required) tc = true;
   }
-  const out = Buffer.allocUnsafe(fixed + body);
+  const size = fixed + body;
+  const F = framed ? FRAME_LEN : 0;
+  const out = Buffer.allocUnsafe(F + size);
+  if (framed) {
+    out[0] = size >> 8;
+    out[1] = size & 0xff;
+  }
   // RFC 8906 §8 / RFC 1035 §4.1.1: keep ID, opcode, RD and CD; Z and AD are not copied.
   const f = FLAG_QR | (q.flags & (OPCODE_MASK | FLAG_RD | FLAG_CD)) | flags | (tc ? FLAG_TC : 0) | (rcode & 0x0f);
-  out[0] = q.id >> 8;
-  out[1] = q.id & 0xff;
-  out[2] = f >> 8;
-  out[3] = f & 0xff;
-  out[4] = 0;
-  out[5] = qlen > 0 ? 1 : 0;
-  out[6] = an >> 8;
-  out[7] = an & 0xff;
-  out[8] = ns >> 8;
-  out[9] = ns & 0xff;
+  out[F] = q.id >> 8;
+  out[F + 1] = q.id & 0xff;
+  out[F + 2] = f >> 8;
+  out[F + 3] = f & 0xff;
+  out[F + 4] = 0;
+  out[F + 5] = qlen > 0 ? 1 : 0;
+  out[F + 6] = an >> 8;
+  out[F + 7] = an & 0xff;
+  out[F + 8] = ns >> 8;
+  out[F + 9] = ns & 0xff;
   const arc = ar + (opt ? 1 : 0);
-  out[10] = arc >> 8;
-  out[11] = arc & 0xff;
+  out[F + 10] = arc >> 8;
+  out[F + 11] = arc & 0xff;
   // Byte loops rather than subarray(): a view per copy costs more than copying a question.
-  for (let i = HEADER_LEN; i < q.questionEnd; i++) out[i] = query[i] as number;
-  let o = HEADER_LEN + qlen;
+  for (let i = HEADER_LEN; i < q.questionEnd; i++) out[F + i] = query[i] as number;
+  let o = F + HEADER_LEN + qlen;
   if (body > 0) {
     const src = sections.bytes;
     if (body <= SMALL_COPY) for (let i = 0; i < body; i++) out[o + i] = src[i] as number;

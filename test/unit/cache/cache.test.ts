@@ -234,6 +234,14 @@ describe('AnswerCache', () => {
   });
 
   it('keeps DO and CD answers apart in the key', () => {
+    // The key's format: made from cached suffixes for types under 256 in class IN, else in full.
+    assert.equal(AnswerCache.key('k', 1, 1, false), 'k|1|1|0');
+    assert.equal(AnswerCache.key('k', 28, 1, true), 'k|28|1|1');
+    assert.equal(AnswerCache.key('k', 28, 1, true, true), 'k|28|1|1|cd');
+    assert.equal(AnswerCache.key('k', 28, 1, false, true), 'k|28|1|0|cd');
+    assert.equal(AnswerCache.key('k', 65280, 1, false), 'k|65280|1|0');
+    assert.equal(AnswerCache.key('k', 16, 3, true), 'k|16|3|1');
+    assert.equal(AnswerCache.key('j', 1, 1, false), 'j|1|1|0', 'a cached suffix serves another name');
     assert.notEqual(AnswerCache.key('k', 1, 1, false), AnswerCache.key('k', 1, 1, true));
     assert.notEqual(AnswerCache.key('k', 1, 1, false), AnswerCache.key('k', 1, 1, false, true));
   });

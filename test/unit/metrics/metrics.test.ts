@@ -74,3 +74,23 @@ describe('metrics: per-zone queries and message sizes', () => {
     assert.equal(value(s, 'edgedns_responses_total', { source: 'cache' }), 1);
   });
 });
+
+describe('metrics: sampled latency', () => {
+  it('asks for one query in 16 to be timed; an untimed response (-1) is counted but not in the histogram', async () => {
+    const { m, scrape } = setup([]);
+    assert.equal(m.pipeline.timeEvery, 16);
+    m.pipeline.response(event({ seconds: 0.002 }));
+    m.pipeline.response(event({ seconds: -1 }));
+    m.pipeline.response(event({ seconds: -1, source: 'cache' }));
+    const s = await scrape();
+    assert.equal(value(s, 'edgedns_responses_total', { rcode: 'NOERROR', source: 'zone' }), 2);
+    assert.equal(value(s, 'edgedns_responses_total', { rcode: 'NOERROR', source: 'cache' }), 1);
+    assert.equal(value(s, 'edgedns_response_duration_seconds_count', { source: 'zone' }), 1);
+    assert.equal(value(s, 'edgedns_response_duration_seconds_sum', { source: 'zone' }), 0.002);
+    assert.equal(value(s, 'edgedns_response_duration_seconds_count', { source: 'cache' }), 0);
+    const help = (await m.registry.metrics())
+      .split('\n')
+      .find((l) => l.startsWith('# HELP edgedns_response_duration_seconds '));
+    assert.match(help ?? '', /one query in 16 on average is timed/);
+  });
+});

@@ -127,7 +127,8 @@ function forwarder(limits: { inFlight: number; perZone: number }) {
   /** Ask as the pipeline does: a fresh hit, or fetch (at once, or a promise). */
   const ask = (name: string): { hit: true } | Forwarded | Promise<Forwarded> => {
     const q = parseQuery(query(name, 'A'));
-    const { key: k, found } = fwd.lookup(q);
+    const k = fwd.keyOf(q);
+    const found = fwd.lookup(k, q);
     if (found.kind === 'fresh') return { hit: true };
     return fwd.fetch(q, k, found);
   };

@@ -74,7 +74,8 @@ function setup(o: { prefetch?: boolean; inFlight?: number } = {}) {
   ): { hit: { a: unknown; ttl: number | undefined } } | Forwarded | Promise<Forwarded> => {
     const msg = queryBytes(name, q);
     const parsed = parseQuery(msg);
-    const { key, found } = fwd.lookup(parsed);
+    const key = fwd.keyOf(parsed);
+    const found = fwd.lookup(key, parsed);
     if (found.kind === 'fresh') {
       const r = decode(
         buildResponse(msg, parsed, {

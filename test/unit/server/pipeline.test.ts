@@ -7,7 +7,16 @@ import dnsPacket from 'dns-packet';
 import { CidrSet, ManualClock, silentLogger } from '../../../src/core/index.ts';
 import { buildIdentity } from '../../../src/identity/index.ts';
 import { ResolveError } from '../../../src/resolver/index.ts';
-import { CookieVerdict, Cookies, EDE, Forwarder, Pipeline, RateLimiter, RrlKind } from '../../../src/server/index.ts';
+import {
+  CookieVerdict,
+  Cookies,
+  EDE,
+  Forwarder,
+  LatencySampler,
+  Pipeline,
+  RateLimiter,
+  RrlKind,
+} from '../../../src/server/index.ts';
 import type {
   Answer,
   DefenceObserver,
@@ -334,6 +343,71 @@ describe('Pipeline: cache and upstreams', () => {
     assert.equal(s.events[1]?.responseBytes, out.length);
   });
 
+  it('queries waiting upstream keep their own ID, question and EDNS while others are answered meanwhile', async () => {
+    // The pipeline parses every query into one reused exchange; one that waits upstream gets a copy.
+    const s = setup({ rrl: null });
+    const a = s.pipeline.handle(q('A.example.org', { id: 11, nsid: true }), 'udp', FRIEND);
+    const b = s.pipeline.handle(q('b.example.org', { id: 12, type: 'AAAA' }), 'tcp', FRIEND);
+    assert.ok(a instanceof Promise && b instanceof Promise);
+    // Answered at once in between: a zone answer with EDNS, a malformed query, a CHAOS question.
+    const z = decode(sent(s.pipeline.handle(q('www.example.test', { id: 13, edns: true }), 'udp', STRANGER)));
+    assert.deepEqual([z.id, z.questions[0]?.name, optOf(z) !== undefined], [13, 'www.example.test', true]);
+    assert.equal(now(s.pipeline.handle(Buffer.alloc(5), 'udp', FRIEND)), null);
+    sent(s.pipeline.handle(q('id.server', { id: 14, type: 'TXT', class: 'CH' }), 'udp', FRIEND));
+    s.resolver.settleAll((n) =>
+      n.startsWith('a.')
+        ? upstreamReply(n, { a: '192.0.2.1' })
+        : upstreamReply(n, { qtype: 'AAAA', nxZone: 'example.org' }),
+    );
+    const [ra, rb] = [decode((await a) as Buffer), decode((await b) as Buffer)];
+    assert.deepEqual(
+      [ra.id, ra.questions[0]?.name, ra.questions[0]?.type, ra.answers[0]?.data],
+      [11, 'A.example.org', 'A', '192.0.2.1'],
+    );
+    const nsid = optOf(ra)?.options.find((o) => o.code === 3);
+    assert.equal(nsid?.data.toString(), SITE, 'NSID: the first query asked for it');
+    assert.deepEqual(
+      [rb.id, rb.questions[0]?.name, rb.questions[0]?.type, rb.rcode],
+      [12, 'b.example.org', 'AAAA', 'NXDOMAIN'],
+    );
+    assert.equal(optOf(rb), undefined, 'no OPT: the second query had none');
+    const late = s.events.filter((e) => e.source === 'upstream');
+    assert.deepEqual(
+      late.map((e) => [e.transport, e.qtype]),
+      [
+        ['udp', 1],
+        ['tcp', 28],
+      ],
+    );
+  });
+
+  it('framed (TCP): every kind of answer comes with its 2-byte length, the same bytes as unframed', async () => {
+    const s = setup({ rrl: null });
+    const unframe = (b: Buffer): Buffer => {
+      assert.equal(b.readUInt16BE(0), b.length - 2, 'the length in front');
+      return b.subarray(2);
+    };
+    // A miss answered later, then the same question as a cache hit, a zone answer, an error.
+    const miss = s.pipeline.handle(q('f.example.org', { id: 5 }), 'tcp', FRIEND, undefined, true);
+    assert.ok(miss instanceof Promise);
+    s.resolver.settleAll((n) => upstreamReply(n, { a: '192.0.2.1' }));
+    const upstream = decode(unframe((await miss) as Buffer));
+    assert.deepEqual([upstream.id, upstream.answers[0]?.data], [5, '192.0.2.1']);
+    for (const [msg, client] of [
+      [q('f.example.org', { id: 6, nsid: true }), FRIEND],
+      [q('www.example.test', { id: 7, edns: true }), STRANGER],
+      [q('f.example.org', { id: 8 }), STRANGER],
+      [q('id.server', { id: 9, type: 'TXT', class: 'CH' }), FRIEND],
+    ] as const) {
+      const framed = unframe(sent(s.pipeline.handle(msg, 'tcp', client, undefined, true)));
+      const plain = sent(s.pipeline.handle(msg, 'tcp', client));
+      assert.deepEqual(framed, plain);
+    }
+    // The observers count the message, not its frame.
+    const last = s.events.slice(-2);
+    assert.equal(last[0]?.responseBytes, last[1]?.responseBytes);
+  });
+
   it('without RD a miss is REFUSED, not forwarded', () => {
     const s = setup();
     assert.equal(decode(sent(s.pipeline.handle(q('www.example.org', { rd: false }), 'udp', FRIEND))).rcode, 'REFUSED');
@@ -544,5 +618,58 @@ describe('Pipeline: shedding (SHEDDING, overloaded)', () => {
     assert.deepEqual(s.shed, ['forward drop']);
     assert.ok(s.pipeline.handle(q('www.example.org'), 'tcp', FRIEND) instanceof Promise, 'forwarded over TCP');
     assert.equal(s.resolver.total, 1);
+  });
+});
+
+describe('LatencySampler: which queries are timed', () => {
+  it('every 1: every query; Infinity: none', () => {
+    const all = new LatencySampler(1);
+    const none = new LatencySampler(Infinity);
+    for (let i = 0; i < 100; i++) {
+      assert.equal(all.next(), true);
+      assert.equal(none.next(), false);
+    }
+  });
+
+  it('every N: the first query, then gaps of 1 … 2N−1 drawn at random (N on average)', () => {
+    // random() → 0 gives the shortest gap (1), → just under 1 the longest (2N−1).
+    const draws = [0, 0.999999, 0.5];
+    const sampler = new LatencySampler(16, () => draws.shift() ?? 0.5);
+    const timed: number[] = [];
+    for (let i = 0; i < 80; i++) if (sampler.next()) timed.push(i);
+    assert.deepEqual(timed.slice(0, 4), [0, 1, 32, 48]);
+  });
+
+  it('every N over many queries: close to one in N', () => {
+    let seed = 1;
+    const random = (): number => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const sampler = new LatencySampler(16, random);
+    let n = 0;
+    for (let i = 0; i < 160_000; i++) if (sampler.next()) n++;
+    assert.ok(n > 9000 && n < 11_000, `${n} timed of 160000`);
+  });
+
+  it('the pipeline times as often as its observer asks; the others report -1', () => {
+    const seen: number[] = [];
+    const pipeline = new Pipeline({
+      zones: zones(),
+      identity: buildIdentity({ siteId: SITE, hostname: 'h', version: 'v' }),
+      udpPayload: 1232,
+      forwarder: null,
+      recursionAllow: new CidrSet([]),
+      rateLimit: null,
+      cookies: new Cookies({ current: new Uint8Array(16), previous: null }, () => 0),
+      observer: {
+        timeEvery: 4,
+        query: () => {},
+        probe: () => {},
+        malformed: () => {},
+        response: (e) => void seen.push(e.seconds),
+      },
+    });
+    for (let i = 0; i < 400; i++) sent(pipeline.handle(q('www.example.test'), 'udp', STRANGER));
+    const timed = seen.filter((x) => x >= 0).length;
+    assert.equal(seen.filter((x) => x !== -1 && x < 0).length, 0);
+    assert.ok(timed > 40 && timed < 200, `${timed} of 400 timed`);
   });
 });

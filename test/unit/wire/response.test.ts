@@ -58,6 +58,32 @@ describe('SectionWriter + buildResponse', () => {
     assert.ok(out.length < 12 + 14 + 2 * 16 + 40);
   });
 
+  it('framed: the same bytes behind their 2-byte length, built in place (TTLs aged, OPT, a cut alike)', () => {
+    const msg = query('www.test', 'A', { edns: true, udpSize: 512, id: 7 });
+    const q = parseQuery(msg);
+    const s = sections('www.test.', 3);
+    const opt = { udpSize: 1232, dnssecOk: true, options: new Uint8Array(0) };
+    for (const limit of [65535, 60]) {
+      const parts = { rcode: 3, flags: FLAG_AA, sections: s, opt, limit, ttl: { age: 20, fixed: -1 } };
+      const plain = buildResponse(msg, q, parts);
+      const framed = buildResponse(msg, q, parts, true);
+      assert.equal(framed.length, plain.length + 2);
+      assert.equal(framed.readUInt16BE(0), plain.length, 'RFC 1035 §4.2.2: the length of the message');
+      assert.deepEqual(framed.subarray(2), plain);
+    }
+    assert.equal(
+      decode(
+        buildResponse(
+          msg,
+          q,
+          { rcode: 0, flags: 0, sections: s, opt, limit: 65535, ttl: { age: 20, fixed: -1 } },
+          true,
+        ).subarray(2),
+      ).answers?.[0]?.ttl,
+      280,
+    );
+  });
+
   it('drops optional additional data without TC, and cuts required RRsets with TC', () => {
     const msg = query('www.test', 'A', { edns: true, udpSize: 512 });
     const q = parseQuery(msg);
