@@ -6,16 +6,9 @@ import { describe, it } from 'node:test';
 import { buildForwardResolvers, buildResolver } from '../../../src/compose/index.ts';
 import { validateConfig } from '../../../src/config/index.ts';
 import { createLogger } from '../../../src/core/index.ts';
-import type { ResolverObserver } from '../../../src/resolver/index.ts';
+import { NOOP_RESOLVER_OBSERVER } from '../../../src/resolver/index.ts';
 
-const observer: ResolverObserver = {
-  sent: () => {},
-  timeout: () => {},
-  error: () => {},
-  mismatched: () => {},
-  rtt: () => {},
-  health: () => {},
-};
+const observer = NOOP_RESOLVER_OBSERVER;
 
 function logged(): { log: ReturnType<typeof createLogger>; lines: () => { msg: string; upstream?: string }[] } {
   const out: string[] = [];
