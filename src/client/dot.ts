@@ -89,7 +89,13 @@ export class DotClient {
   /** Send `build(id)` on the connection (opened when there is none) and wait for the reply that answers it. */
   exchange(q: Question, build: (id: number) => Uint8Array, timeoutMs: number): Promise<Buffer> {
     if (this.#closed) return Promise.reject(failure('network', timeoutMs, 'resolver is closed'));
-    const c = this.#conn ?? this.#open();
+    let c: Connection;
+    try {
+      c = this.#conn ?? this.#open();
+    } catch (e) {
+      // tls.connect refused its options (a bad local address): a network failure like any other.
+      return Promise.reject(failure('network', timeoutMs, e instanceof Error ? e.message : String(e)));
+    }
     if (c.pending.size >= this.#max)
       return Promise.reject(failure('network', timeoutMs, `${this.#max} queries in flight on the connection`));
     let id = randomId();

@@ -1,6 +1,7 @@
 // Building the modules from a validated config: zones, cache, resolver. Used by the
 // composition root (app.ts) at startup and on reload.
 
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import type { CacheObserver } from '../cache/index.js';
@@ -136,13 +137,21 @@ function upstreamSpecs(c: Config, ups: readonly UpstreamConfig[], at: string, ba
   return out;
 }
 
+/** A CA file's PEM; one that cannot be read or holds no certificate is a config error naming `key`. */
 function readCa(file: string, key: string, base: string): Buffer {
   const path = isAbsolute(file) ? file : resolvePath(base, file);
+  let pem: Buffer;
   try {
-    return readFileSync(path);
+    pem = readFileSync(path);
   } catch (e) {
     throw new EdgeError(ErrorCode.CONFIG_INVALID, `${key}: cannot read ${path}: ${errorMessage(e)}`);
   }
+  try {
+    new X509Certificate(pem);
+  } catch (e) {
+    throw new EdgeError(ErrorCode.CONFIG_INVALID, `${key}: no PEM certificate in ${path}: ${errorMessage(e)}`);
+  }
+  return pem;
 }
 
 function newResolver(

@@ -30,7 +30,8 @@ export interface ResolverObserver {
   health(upstream: string, healthy: boolean): void;
 }
 
-const NOOP: ResolverObserver = {
+/** An observer that records nothing (the default, and for tests). */
+export const NOOP_RESOLVER_OBSERVER: ResolverObserver = {
   sent: () => {},
   timeout: () => {},
   error: () => {},
@@ -131,7 +132,7 @@ export class Resolver {
 
   constructor(opts: ResolverOptions) {
     this.#o = opts;
-    this.#obs = opts.observer ?? NOOP;
+    this.#obs = opts.observer ?? NOOP_RESOLVER_OBSERVER;
     this.#backoff = opts.probeBackoff ?? PROBE_BACKOFF;
     this.#udp = new UdpTransport({ v4: opts.querySource ?? null, v6: opts.querySourceV6 ?? null }, (r) =>
       this.#obs.mismatched(r),

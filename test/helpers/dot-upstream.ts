@@ -31,6 +31,8 @@ export class FakeDotUpstream {
   readonly #server: tls.Server;
   readonly #conns = new Set<tls.TLSSocket>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  /** Bytes each connection still has to trickle. */
+  readonly #trickling = new Map<tls.TLSSocket, Buffer>();
 
   private constructor(cert: TestCertificate) {
     this.#server = tls.createServer(
@@ -102,6 +104,25 @@ export class FakeDotUpstream {
     });
   }
 
+  /** Queue `bytes` on `s`, sent one byte every 200 ms (one timer per connection). */
+  #trickle(s: tls.TLSSocket, bytes: Buffer): void {
+    const queued = this.#trickling.get(s);
+    this.#trickling.set(s, queued ? Buffer.concat([queued, bytes]) : bytes);
+    if (queued) return;
+    const next = (): void => {
+      const left = this.#trickling.get(s);
+      if (!left || left.length === 0 || s.destroyed) return void this.#trickling.delete(s);
+      s.write(left.subarray(0, 1));
+      this.#trickling.set(s, left.subarray(1));
+      const t = setTimeout(() => {
+        this.#timers.delete(t);
+        next();
+      }, 200);
+      this.#timers.add(t);
+    };
+    next();
+  }
+
   #answer(s: tls.TLSSocket, m: Buffer): void {
     switch (this.mode) {
       case 'answer':
@@ -124,21 +145,9 @@ export class FakeDotUpstream {
         // A frame that is no message, then a frame as long as a message and as random.
         s.write(framed(Buffer.from([1, 2, 3])));
         return void s.write(framed(Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 37 + m[1]!) & 0xff))));
-      case 'trickle': {
-        // The right answer, one byte every 200 ms: never whole within a query's timeout.
-        const bytes = framed(this.reply(m));
-        let i = 0;
-        const next = (): void => {
-          if (s.destroyed || i >= bytes.length) return;
-          s.write(bytes.subarray(i, ++i));
-          const t = setTimeout(() => {
-            this.#timers.delete(t);
-            next();
-          }, 200);
-          this.#timers.add(t);
-        };
-        return next();
-      }
+      case 'trickle':
+        // The right answers, in order, one byte every 200 ms: none whole within a query's timeout.
+        return this.#trickle(s, framed(this.reply(m)));
     }
   }
 }

@@ -2,7 +2,8 @@
 // of a test CA; edgedns forwarding to it as tls://127.0.0.1:PORT#NAME with resolver.tlsCaFile.
 // dig through edgedns gets the answer and the metrics count transport dot. A wrong name or a wrong
 // SPKI pin marks the upstream down at once, /status says why, and dig gets SERVFAIL with EDE 22;
-// the right pin without any CA works.
+// the right pin without any CA works, and so does `serve --upstream tls://…` trusting the test CA
+// through NODE_EXTRA_CA_CERTS (the system store plus it, as Node does).
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { dig } from '../helpers/dig.ts';
 import { metric } from '../helpers/hostile.ts';
 import { PATIENCE_MS, until } from '../helpers/node.ts';
 import type { RunningServer } from '../helpers/server.ts';
-import { ZONES, startServer } from '../helpers/server.ts';
+import { ZONES, runCli, startFailure, startServer } from '../helpers/server.ts';
 import type { TestCertificate } from '../helpers/tls.ts';
 import { makeCertificate } from '../helpers/tls.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -166,6 +167,48 @@ describe('a DoT upstream (Unbound with tls-service-pem)', () => {
       assert.equal(later?.healthy, false);
       assert.match(later?.reason ?? '', reason);
     });
+
+  it('serve --upstream tls://…#name, the test CA from NODE_EXTRA_CA_CERTS (no CA file): answered', async () => {
+    const cfg = join(tempDir('edgedns-dot-up-'), 'edgedns.yaml');
+    writeFileSync(cfg, 'resolver: { timeout: 3s, deadline: 6s }\n');
+    const srv = await startServer({
+      config: cfg,
+      args: ['--listen', '127.0.0.1:0', '--zones', ZONES, '--upstream', `tls://127.0.0.1:${tlsPort}#${NAME}`],
+      env: { NODE_EXTRA_CA_CERTS: cert.ca },
+    });
+    nodes.push(srv);
+    const r = await dig(srv, ['www.dotup.test']);
+    assert.equal(r.status, 'NOERROR', r.raw);
+    assert.equal(r.answer[0]?.data, '192.0.2.153');
+    const [s] = await upstreamsOf(srv);
+    assert.equal(s?.transport, 'tls');
+    assert.equal(s?.healthy, true);
+  });
+
+  it('a CA file that cannot be read, or holds no certificate: serve refuses to start (exit 2), naming the key', async () => {
+    const dir = tempDir('edgedns-dot-up-');
+    const notPem = join(dir, 'not.pem');
+    writeFileSync(notPem, 'not a certificate\n');
+    for (const [lines, message] of [
+      [
+        [
+          `upstreams: ["tls://127.0.0.1:${tlsPort}#${NAME}"]`,
+          `resolver: { tlsCaFile: ${JSON.stringify(join(dir, 'none.pem'))} }`,
+        ],
+        /resolver\.tlsCaFile: cannot read \S+none\.pem: ENOENT/,
+      ],
+      [
+        [`upstreams: [{ address: "127.0.0.1:${tlsPort}", tls: { name: ${NAME}, caFile: ${JSON.stringify(notPem)} } }]`],
+        /upstreams\[0\]\.tls\.caFile: no PEM certificate in \S+not\.pem/,
+      ],
+    ] as const) {
+      const cfg = join(dir, 'edgedns.yaml');
+      writeFileSync(cfg, ['listen: ["127.0.0.1:0"]', `zones: { dir: ${JSON.stringify(ZONES)} }`, ...lines].join('\n'));
+      const r = await runCli(['serve', '--config', cfg, '--admin', 'off', '--admin-socket', 'off']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(startFailure(r.stderr), message);
+    }
+  });
 
   it('the right SPKI pin and no CA at all: answered', async () => {
     const der = Buffer.from(readFileSync(cert.cert, 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');

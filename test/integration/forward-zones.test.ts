@@ -3,7 +3,8 @@
 // by which upstream saw them), the longest suffix wins, local zones under and over a forward zone
 // answer first, a zone's recursionAllow refuses a client outside it for names under the zone while
 // its other names resolve, /status lists the zones with their upstreams' health, and a reload
-// leaves a changed `forward` for a restart, as it does `upstreams`.
+// leaves a changed `forward` for a restart, as it does `upstreams`. With `workers: 2` every worker
+// routes alike and /status merges each zone's upstreams.
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -156,5 +157,30 @@ describe('forward zones', () => {
     assert.equal(again.status, 'NXDOMAIN');
     assert.deepEqual(sawIt('new.corp.example'), ['corp'], 'still the running zone');
     writeFileSync(cfg, config(corp.port));
+  });
+});
+
+describe('forward zones with workers: 2', () => {
+  it("every worker routes by suffix; /status merges each zone's upstreams across the workers", async () => {
+    const cfg2 = join(dir, 'edgedns-workers.yaml');
+    writeFileSync(cfg2, `${config(corp.port)}\nworkers: 2\n`);
+    const w = await startServer({ config: cfg2, args: [] });
+    try {
+      for (let i = 0; i < 4; i++) {
+        const name = `w${i}.corp.example`;
+        assert.equal((await dig(w, ['-b', '127.0.0.1', name])).status, 'NXDOMAIN');
+        assert.deepEqual(sawIt(name), ['corp'], name);
+      }
+      const s = (await (await fetch(`http://127.0.0.1:${w.adminPort}/status`)).json()) as {
+        forward: { zone: string; upstreams: { address: string; healthy: boolean; queries: number }[] }[];
+      };
+      const corpZone = s.forward.find((f) => f.zone === 'corp.example.');
+      assert.equal(corpZone?.upstreams.length, 1, 'one row for the upstream, not one per worker');
+      assert.equal(corpZone?.upstreams[0]?.address, `127.0.0.1:${corp.port}`);
+      assert.equal(corpZone?.upstreams[0]?.healthy, true);
+      assert.ok((corpZone?.upstreams[0]?.queries ?? 0) >= 4, "the workers' queries added up");
+    } finally {
+      assert.equal(await w.stop(), 0);
+    }
   });
 });

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EdgeError } from '../../../src/core/index.ts';
-import { formatUpstream, forwardAllow, validateConfig } from '../../../src/config/index.ts';
+import { formatUpstream, forwardAllow, hostWarnings, validateConfig } from '../../../src/config/index.ts';
+import { loadServeConfig } from '../../../src/process/index.ts';
 
 const PIN = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
 
@@ -119,6 +120,37 @@ describe('config: upstream forms', () => {
     assert.equal(c.resolver.tlsIdleTimeout, 30_000);
     assert.deepEqual(problemsOf({ resolver: { tlsIdleTimeout: 'soon' } }), [
       'c.yaml: resolver.tlsIdleTimeout: expected a duration like "250ms", "5s" or "1h", got "soon"',
+    ]);
+  });
+});
+
+describe('config: DoT upstreams on this host', () => {
+  it('serve --upstream takes the tls:// form (the flags are validated with the file)', () => {
+    const c = loadServeConfig({ upstreams: ['tls://198.51.100.10#resolver.example', '198.51.100.11'] }).config;
+    assert.deepEqual(c.upstreams?.map(formatUpstream), [
+      'tls://198.51.100.10:853#resolver.example',
+      '198.51.100.11:53',
+    ]);
+    assert.throws(
+      () => loadServeConfig({ upstreams: ['tls://198.51.100.10'] }),
+      /upstreams\[0\]: tls:\/\/ needs a name after #/,
+    );
+  });
+  it("config check warns of a CA file this host does not have (resolver.tlsCaFile, an upstream's caFile)", () => {
+    const c = validateConfig({
+      resolver: { tlsCaFile: 'missing-ca.pem' },
+      upstreams: [{ address: '198.51.100.10', tls: { name: 'resolver.example', caFile: '/nonexistent/ca.pem' } }],
+      forward: [
+        {
+          zone: 'corp.example.',
+          upstreams: [{ address: '10.1.1.2', tls: { name: 'ns.corp.example', caFile: 'c.pem' } }],
+        },
+      ],
+    });
+    assert.deepEqual(hostWarnings(c, { base: '/nonexistent-base', path: undefined }), [
+      'resolver.tlsCaFile: file /nonexistent-base/missing-ca.pem does not exist',
+      'upstreams[0].tls.caFile: file /nonexistent/ca.pem does not exist',
+      'forward[0].upstreams[0].tls.caFile: file /nonexistent-base/c.pem does not exist',
     ]);
   });
 });

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock, systemClock } from '../../../src/core/index.ts';
-import { ResolveError, Resolver } from '../../../src/resolver/index.ts';
+import { NOOP_RESOLVER_OBSERVER, ResolveError, Resolver } from '../../../src/resolver/index.ts';
 import type { MismatchReason } from '../../../src/client/index.ts';
 import type { ResolverObserver, ResolverOptions } from '../../../src/resolver/index.ts';
 import { nameFromText, nameToText } from '../../../src/wire/index.ts';
@@ -22,14 +22,7 @@ after(async () => {
   await b.close();
 });
 
-const NOOP: ResolverObserver = {
-  sent: () => {},
-  timeout: () => {},
-  error: () => {},
-  mismatched: () => {},
-  rtt: () => {},
-  health: () => {},
-};
+const NOOP = NOOP_RESOLVER_OBSERVER;
 
 type Options = Partial<Omit<ResolverOptions, 'upstreams' | 'observer'>> & { observer?: Partial<ResolverObserver> };
 
