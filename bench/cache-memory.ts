@@ -7,23 +7,14 @@ import dnsPacket from 'dns-packet';
 import { AnswerCache } from '../src/cache/index.ts';
 import { systemClock } from '../src/core/index.ts';
 import { nameFromText, nameKey, parseMessage } from '../src/wire/index.ts';
+import { testCache } from '../test/helpers/cache.ts';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const TXT = Number(process.argv[3] ?? 0);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
-const cache = new AnswerCache({
-  maxEntries: N + 1,
-  maxBytes: 64 * 1024 ** 3,
-  minTtl: 0,
-  maxTtl: 86400,
-  maxNegativeTtl: 3600,
-  servfailTtl: 5,
-  maxStale: 86400,
-  staleRecheck: 30,
-  prefetch: true,
-  clock: systemClock,
-});
+// The tests' cache settings, sized to hold all N.
+const cache = testCache(systemClock, { maxEntries: N + 1, maxBytes: 64 * 1024 ** 3 });
 gc();
 const before = process.memoryUsage();
 let junk = 0;
