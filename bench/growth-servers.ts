@@ -97,7 +97,6 @@ export async function startGrowth(o: GrowthOptions): Promise<Growth> {
           upstreamPort: o.upstreamPort,
           cache: { maxEntries: sizes.maxEntries, maxBytes: sizes.maxBytes },
           adminPort: admin,
-          shedWhenBusy: false,
         }),
       );
       const uconf = join(o.dir, `unbound-${w}.conf`);

@@ -1,14 +1,21 @@
 // The platform's ceiling: a Node.js UDP responder that only patches the ID of a prebuilt answer,
 // and, given a port and a certificate, the same answer over DNS over HTTPS on Node's HTTP/2 (the
-// stream API, no parsing): the ceiling of the doh workload.
-// Run: node --import tsx bench/minimal.ts PORT [DOH_PORT CERT KEY]  (answers www.example.test A)
+// stream API, no parsing): the ceiling of the doh workload. With --forward, also the floor of a
+// forwarder on Node: each query sent on to the upstream as it came, from a socket of its own
+// (bound to a fresh port and connected, as edgedns's upstream queries are: RFC 5452), the reply
+// relayed as it came; no parsing, no cache, no check but the socket's.
+// Run: node --import tsx bench/minimal.ts PORT [DOH_PORT CERT KEY] [--forward PORT UPSTREAM_PORT]
+// (answers www.example.test A)
 
 import * as dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import * as http2 from 'node:http2';
 import { literalLookup } from '../src/core/index.ts';
 
-const [port = 15400, dohPort, certFile, keyFile] = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const fwdAt = argv.indexOf('--forward');
+const [fwdPort, upstreamPort] = fwdAt >= 0 ? argv.splice(fwdAt, 3).slice(1).map(Number) : [];
+const [port = 15400, dohPort, certFile, keyFile] = argv;
 // www.example.test. A 192.0.2.80, answer compressed against the question.
 const answer = Buffer.from(
   '0000' +
@@ -31,6 +38,21 @@ sock.on('message', (msg, rinfo) => {
 });
 sock.bind(Number(port), '127.0.0.1', () => process.stderr.write(`minimal responder on 127.0.0.1:${port}\n`));
 
+const forwarder = fwdPort && upstreamPort ? dgram.createSocket({ type: 'udp4', lookup: literalLookup }) : null;
+forwarder?.on('message', (msg, rinfo) => {
+  const up = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
+  const timer = setTimeout(() => up.close(), 2000);
+  up.on('error', () => {});
+  up.on('message', (reply) => {
+    clearTimeout(timer);
+    up.close();
+    forwarder.send(reply, rinfo.port, rinfo.address);
+  });
+  up.bind({ port: 0, address: '127.0.0.1', exclusive: true });
+  up.connect(upstreamPort as number, '127.0.0.1', () => up.send(msg));
+});
+forwarder?.bind(fwdPort, '127.0.0.1');
+
 // RFC 8484 asks for ID 0: the prebuilt answer is sent as it is, whatever the request.
 const doh =
   dohPort && certFile && keyFile
@@ -48,5 +70,6 @@ const doh =
     : null;
 process.on('SIGTERM', () => {
   doh?.close();
+  forwarder?.close();
   sock.close(() => process.exit(0));
 });

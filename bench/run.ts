@@ -1,5 +1,6 @@
 // `make bench`: edgedns side by side with Unbound (one thread, same zone, same upstream, a cache)
-// and a minimal Node.js responder (the platform's ceiling), on loopback, measured alternately over
+// and a minimal Node.js responder (the platform's ceiling; in miss, a minimal Node.js forwarder with
+// a socket per query, the platform's floor for forwarding), on loopback, measured alternately over
 // several rounds with dnsperf. Prints a table with the ratios and writes bench-report.json.
 //
 //   node --import tsx bench/run.ts [--rounds 3] [--seconds 5] [--workloads zone,zone-signed,zone-nx,zone-wild,hit,miss,tcp,mix,hostile] [--cpu-qps 30000] [--attacks tcp-slots,...]
@@ -8,8 +9,9 @@
 // 100k and 1M distinct cached names (edgedns and Unbound, each size a server of its own, warmed
 // until every name is cached); zone-10, zone-100k, zone-1m are zone answers from zones of 10, 100k
 // and 1M names with one A record each (edgedns and Knot DNS). The 1M ones take minutes to set up
-// (edgedns loads the 1M-record zone in about 70 s and 3.5 GB): leave them out with --workloads.
-// load is the zone load times and peak RSS of bench/zone-load.ts (load-100k, load-1m).
+// (a million distinct names asked until every one is cached): asked for by name in --workloads.
+// load is the zone load times, CPU and peak RSS of bench/zone-load.ts (load-100k, load-1m), edgedns
+// and Knot DNS loading the same file, alternating, after the other servers are stopped.
 //
 // dnsdist with its packet cache in front of the same upstream is a third server in hit and miss.
 //
@@ -32,10 +34,10 @@
 // queries). edgedns with `workers: 2` is measured beside it on zone answers and hits.
 
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { dnsdistArgs, dnsdistConfig, dnsdistInstalled } from './dnsdist.ts';
 import { latenciesFromH2loadLog, latenciesFromVerbose, parseDnsperf, parseH2load, percentile } from './dnsperf.ts';
 import { edgednsConfig } from './edgedns.ts';
@@ -48,6 +50,8 @@ import type { HostileRow } from './hostile.ts';
 import { HOSTILE_ATTACKS, formatHostile, runHostile } from './hostile.ts';
 import { Processes, cpuOfTree, freePort, rssOfTree } from './procs.ts';
 import { unboundConfig, unboundServer } from './unbound.ts';
+import type { LoadServer } from './zone-load.ts';
+import { formatZoneLoad, measureZoneLoad } from './zone-load.ts';
 import { signZone } from '../test/helpers/signed.ts';
 import { makeCertificate } from '../test/helpers/tls.ts';
 import { query } from '../test/helpers/wire.ts';
@@ -76,7 +80,7 @@ const KNOWN = [
   'load',
   'hostile',
 ] as const;
-/** The 1M-name growth workloads take minutes to set up (and edgedns 4 GB for the zone): asked for by name. */
+/** The 1M-name growth workloads take minutes to set up: asked for by name. */
 const BY_NAME_ONLY: readonly string[] = ['hit-1m', 'zone-1m'];
 const DEFAULT = KNOWN.filter((w) => !BY_NAME_ONLY.includes(w));
 // `default` stands for the default workloads: `--workloads default,hit-1m,zone-1m` is all of them.
@@ -213,6 +217,8 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
   const edgePort = await freePort();
   const edge2Port = await freePort();
   const minimalPort = await freePort();
+  /** The minimal responder's forwarder: the miss workload's floor on Node. */
+  const minimalFwdPort = await freePort();
   const dnsdistPort = await freePort();
   const encrypted = WORKLOADS.includes('dot') || WORKLOADS.includes('doh');
   const cert = encrypted ? makeCertificate(dir, 'dns.example.test') : null;
@@ -299,6 +305,9 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
         join(ROOT, 'bench', 'minimal.ts'),
         String(minimalPort),
         ...(cert ? [String(enc.minimal.doh), cert.cert, cert.key] : []),
+        '--forward',
+        String(minimalFwdPort),
+        String(upstreamPort),
       ]),
     },
   };
@@ -346,15 +355,17 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
     if (!t) throw new Error(`no server ${s} for ${w}`);
     return t;
   };
-  /** Where `s` answers workload `w`: its DoT or DoH port for those, else its UDP/TCP port. */
+  /** Where `s` answers workload `w`: its DoT or DoH port for those, the minimal forwarder's for miss, else its UDP/TCP port. */
   const portFor = (w: Workload, s: Measured): number =>
     (w === 'dot' || w === 'doh') && (s === 'edgedns' || s === 'unbound' || s === 'minimal')
       ? enc[s][w]
-      : targetFor(w, s).port;
+      : w === 'miss' && s === 'minimal'
+        ? minimalFwdPort
+        : targetFor(w, s).port;
   const serversFor = (w: Workload): Server[] => {
     if (isGrowth(w)) return growth?.servers(w).filter((s) => growth.targets.has(`${w}|${s}`)) ?? [];
     const dnsdist = withDnsdist && (w === 'hit' || w === 'miss') ? (['dnsdist'] as const) : [];
-    return w === 'zone' || w === 'hit' || w === 'doh'
+    return w === 'zone' || w === 'hit' || w === 'doh' || w === 'miss'
       ? ['edgedns', 'unbound', 'minimal', ...dnsdist]
       : ['edgedns', 'unbound', ...dnsdist];
   };
@@ -605,6 +616,11 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
       `CPU per query, ${w} at ${FIXED_QPS} q/s: edgedns/unbound ${ratio(get(w, 'edgedns')?.cpuPer1k, get(w, 'unbound')?.cpuPer1k)}; at ${CPU_QPS} q/s: edgedns ${e.toFixed(1)}, unbound ${u?.toFixed(1)}, minimal ${m?.toFixed(1)}${d === null ? '' : `, dnsdist ${d.toFixed(1)}`} ms/1k, edgedns/unbound ${ratio(e, u)}, minimal/unbound ${ratio(m, u)}`,
     );
   }
+  const missCpu = (s: Server): number | null | undefined => get('miss', s)?.cpuPer1k;
+  if (missCpu('edgedns'))
+    lines.push(
+      `CPU per miss at ${FIXED_QPS} q/s: edgedns ${missCpu('edgedns')}, unbound ${missCpu('unbound')}, minimal forwarder ${missCpu('minimal')}${withDnsdist ? `, dnsdist ${missCpu('dnsdist')}` : ''} ms/1k; edgedns/unbound ${ratio(missCpu('edgedns'), missCpu('unbound'))}, edgedns/minimal ${ratio(missCpu('edgedns'), missCpu('minimal'))}, minimal/unbound ${ratio(missCpu('minimal'), missCpu('unbound'))}`,
+    );
   for (const w of ['zone', 'hit'] as const) {
     const one = medOf(w, 'edgedns', (r) => r.qps);
     const two = medOf(w, 'edgedns-w2', (r) => r.qps);
@@ -671,53 +687,45 @@ function growthLines(report: readonly Row[]): string[] {
   return lines;
 }
 
-/** A row of bench/zone-load.ts: how long until a server answers a zone of N records, its RSS then. */
+/** A row of bench-report.json for the load workload: how long until a server answers a zone of N records, its RSS then. */
 interface LoadRow {
-  workload: 'load-100k' | 'load-1m';
-  server: 'edgedns' | 'knot';
+  workload: string;
+  server: LoadServer;
   seconds: number;
+  secondsMin: number;
+  secondsMax: number;
+  cpuSeconds: number;
   rssMb: number;
 }
-/** What run.ts hands bench/zone-load.ts: the temporary folder, the repository, the log, the run's
- * deadline, and `track` for every process it starts (stopped by pid at exit). */
-interface ZoneLoadOptions {
-  dir: string;
-  root: string;
-  log: (m: string) => void;
-  deadline: number;
-  track: (c: ChildProcess) => void;
-}
 
-/**
- * load-100k, load-1m: bench/zone-load.ts (written on another branch) measures the zone loads;
- * this is the one place that knows of it. Without the file, the workload logs that and adds nothing.
- */
-async function zoneLoadRows(): Promise<LoadRow[]> {
-  const file = join(ROOT, 'bench', 'zone-load.ts');
-  if (!existsSync(file)) {
-    log('load: bench/zone-load.ts is missing: no load-100k, load-1m rows');
-    return [];
-  }
-  const mod = (await import(pathToFileURL(file).href)) as {
-    measureZoneLoad: (opts: ZoneLoadOptions) => Promise<LoadRow[]>;
-  };
-  return mod.measureZoneLoad({ dir, root: ROOT, log, deadline: DEADLINE, track: (c) => procs.adopt(c) });
+/** load-100k, load-1m: bench/zone-load.ts, ROUNDS rounds with the servers alternating, within the run's deadline. */
+async function zoneLoadRows(): Promise<{ rows: LoadRow[]; table: string }> {
+  const left = DEADLINE - Date.now();
+  if (left <= 0) return { rows: [], table: 'load: the run is past its deadline: no load rows' };
+  const measured = await measureZoneLoad({ rounds: ROUNDS, timeoutMs: Math.min(300_000, left), log });
+  const rows = measured.map(({ workload, server, seconds, cpuSeconds, rssMb, rounds }) => ({
+    workload,
+    server,
+    seconds: Math.round(seconds * 100) / 100,
+    secondsMin: Math.round(Math.min(...rounds.map((m) => m.seconds)) * 100) / 100,
+    secondsMax: Math.round(Math.max(...rounds.map((m) => m.seconds)) * 100) / 100,
+    cpuSeconds: Math.round(cpuSeconds * 100) / 100,
+    rssMb: Math.round(rssMb),
+  }));
+  return { rows, table: formatZoneLoad(measured) };
 }
 
 const standard = STANDARD.length > 0 ? await standardRun() : { report: [], lines: [] };
 // Nothing else runs beside a zone load or an attacked node: the standard servers are stopped first.
 procs.killAll();
-const load = WORKLOADS.includes('load') ? await zoneLoadRows() : [];
-const loadLines = load.map(
-  (x) => `${x.workload.padEnd(11)} ${x.server.padEnd(8)} answering after ${x.seconds} s, RSS ${x.rssMb} MB`,
-);
+const load = WORKLOADS.includes('load') ? await zoneLoadRows() : { rows: [], table: '' };
 const hostile: HostileRow[] = WORKLOADS.includes('hostile')
   ? await runHostile({ only: ATTACKS, deadline: DEADLINE, log, track: (c) => procs.adopt(c) })
   : [];
-writeFileSync(OUT, `${JSON.stringify([...standard.report, ...load, ...hostile], null, 2)}\n`);
+writeFileSync(OUT, `${JSON.stringify([...standard.report, ...load.rows, ...hostile], null, 2)}\n`);
 const lines = [
   ...standard.lines,
-  ...(load.length > 0 ? ['', ...loadLines] : []),
+  ...(load.table ? ['', load.table] : []),
   ...(hostile.length > 0 ? ['', ...formatHostile(hostile)] : []),
 ];
 process.stdout.write(`${lines.join('\n')}\n\nwritten to ${OUT}\n`);

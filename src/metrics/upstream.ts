@@ -1,22 +1,28 @@
 // The upstreams' metrics: queries, timeouts, errors, round-trip times, health, and the fetch limits.
 
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { MismatchReason } from '../client/index.js';
 import type { ResolverObserver } from '../resolver/index.js';
 import type { FetchLimit, ForwardObserver } from '../server/index.js';
 import { LATENCY_BUCKETS, zeroes } from './common.js';
+import type { HistogramChild } from './fast.js';
+import { FastCounter, FastHistogram } from './fast.js';
 import type { MetricSources } from './metrics.js';
+
+type SentOver = Parameters<ResolverObserver['sent']>[1];
 
 /** Upstreams. */
 export function upstreamMetrics(registry: Registry, sources: MetricSources): ResolverObserver {
   const r = [registry];
-  const upQueries = new Counter({
-    name: 'edgedns_upstream_queries_total',
-    help: 'Queries sent to upstreams, by upstream and transport.',
-    labelNames: ['upstream', 'transport'],
-    registers: r,
-  });
+  // Per upstream query (sent, rtt): fast slots, one per upstream (a configured, bounded set).
+  const upQueries = new FastCounter(
+    registry,
+    'edgedns_upstream_queries_total',
+    'Queries sent to upstreams, by upstream and transport.',
+    ['upstream', 'transport'],
+  );
+  const sentSlots = new Map<string, Partial<Record<SentOver, { value: number }>>>();
   const upTimeouts = new Counter({
     name: 'edgedns_upstream_timeouts_total',
     help: 'Upstream queries that got no answer in time.',
@@ -36,13 +42,14 @@ export function upstreamMetrics(registry: Registry, sources: MetricSources): Res
     registers: r,
   });
   zeroes(mismatched, ['source'], ['not-response'], ['id'], ['question']);
-  const rtt = new Histogram({
-    name: 'edgedns_upstream_rtt_seconds',
-    help: 'Round-trip time of answered upstream queries.',
-    labelNames: ['upstream'],
-    buckets: LATENCY_BUCKETS,
-    registers: r,
-  });
+  const rtt = new FastHistogram(
+    registry,
+    'edgedns_upstream_rtt_seconds',
+    'Round-trip time of answered upstream queries.',
+    ['upstream'],
+    LATENCY_BUCKETS,
+  );
+  const rttSlots = new Map<string, HistogramChild>();
   new Gauge({
     name: 'edgedns_upstream_srtt_seconds',
     help: 'Smoothed round-trip time per upstream, as used for selection.',
@@ -64,11 +71,19 @@ export function upstreamMetrics(registry: Registry, sources: MetricSources): Res
     },
   });
   const resolver: ResolverObserver = {
-    sent: (u, t) => upQueries.labels(u, t).inc(),
+    sent: (u, t) => {
+      let row = sentSlots.get(u);
+      if (!row) sentSlots.set(u, (row = {}));
+      (row[t] ??= upQueries.child(u, t)).value++;
+    },
     timeout: (u) => upTimeouts.labels(u).inc(),
     error: (u, kind) => upErrors.labels(u, kind).inc(),
     mismatched: (reason: MismatchReason) => mismatched.labels(reason).inc(),
-    rtt: (u, s) => rtt.labels(u).observe(s),
+    rtt: (u, s) => {
+      let h = rttSlots.get(u);
+      if (!h) rttSlots.set(u, (h = rtt.child(u)));
+      h.observe(s);
+    },
     health: () => {},
   };
   return resolver;

@@ -7,7 +7,14 @@
 // attack drill saw 5 MB (~6000 queries) waiting, every answer seconds old, and no drop at all. Two
 // readings, because a garbage collection also leaves a short queue behind it. The health state (and
 // the route) is still the health rounds' call.
+//
+// The backlog is read only after an interval in which the event loop was at least `minBusy` busy: a
+// loop with idle time has read its sockets dry (libuv reads while they are readable), so nothing
+// queues and nothing drops. Reading /proc/net/udp lists every UDP socket of the host, each upstream
+// query's among them: milliseconds per read under a load of cache misses, 10 times a second. The
+// first reading after a quiet interval is the drop counter's new baseline.
 
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../core/index.js';
 import type { UdpBacklog } from '../health/index.js';
 import { ratePerSecond } from '../health/index.js';
@@ -21,30 +28,51 @@ export interface BurstOptions {
   maxQueued: number;
   everyMs: number;
   holdMs: number;
+  /** The event loop's utilization (0–1) since the previous call. */
+  busy(): number;
+  /** Below this utilization over an interval, the backlog is not read (nothing can wait). */
+  minBusy: number;
   now(): number;
   shed(on: boolean): void;
   log: Logger;
 }
 
+/** The event loop's utilization since the previous call of the function returned. */
+export function loopBusy(): () => number {
+  let last = performance.eventLoopUtilization();
+  return () => {
+    const now = performance.eventLoopUtilization();
+    const u = performance.eventLoopUtilization(now, last).utilization;
+    last = now;
+    return u;
+  };
+}
+
 /** Watch the backlog; `close` stops it (and the shedding it started). */
 export function watchBursts(o: BurstOptions): { close(): void } {
-  let last = o.backlog().drops;
-  let lastAt = o.now();
+  /** The drop counter at the last reading; null after a quiet interval (no baseline). */
+  let last: number | null = null;
+  let lastAt = 0;
   let queuedBefore = false;
   let until = -Infinity;
   let on = false;
   const timer = setInterval(() => {
-    const { drops, queued } = o.backlog();
     const at = o.now();
-    const rate = ratePerSecond(drops, last, at, lastAt);
-    last = drops;
-    lastAt = at;
-    const deep = queued > o.maxQueued;
-    if (rate > o.maxRate || (deep && queuedBefore)) {
-      until = at + o.holdMs;
-      if (!on) o.log.warn('UDP backlog: shedding at once', { dropsPerSecond: Math.round(rate), queuedBytes: queued });
+    if (o.busy() < o.minBusy) {
+      last = null;
+      queuedBefore = false;
+    } else {
+      const { drops, queued } = o.backlog();
+      const rate = last === null ? 0 : ratePerSecond(drops, last, at, lastAt);
+      last = drops;
+      lastAt = at;
+      const deep = queued > o.maxQueued;
+      if (rate > o.maxRate || (deep && queuedBefore)) {
+        until = at + o.holdMs;
+        if (!on) o.log.warn('UDP backlog: shedding at once', { dropsPerSecond: Math.round(rate), queuedBytes: queued });
+      }
+      queuedBefore = deep;
     }
-    queuedBefore = deep;
     if (on !== at < until) {
       on = at < until;
       o.shed(on);

@@ -20,7 +20,7 @@ import type { Logger } from '../core/index.js';
 import { CidrSet, systemClock } from '../core/index.js';
 import type { CheckOutcome, LoadSample } from '../health/index.js';
 import { processLoadSampler, udpBacklog } from '../health/index.js';
-import { watchBursts } from './burst.js';
+import { loopBusy, watchBursts } from './burst.js';
 import type { Identity } from '../identity/index.js';
 import { buildIdentity } from '../identity/index.js';
 import type { Metrics, MetricsJson } from '../metrics/index.js';
@@ -176,6 +176,8 @@ export function gateOf(s: SecondaryServing, onNotify: NotifyHandler): SecondaryG
 /** How often the drops are read for bursts, and how long a burst sheds at least (process/burst.ts). */
 const BURST_EVERY_MS = 100;
 const BURST_HOLD_MS = 5000;
+/** The backlog is read only after a reading interval at least this busy (process/burst.ts). */
+const BURST_MIN_BUSY = 0.5;
 
 /** Without a secret file: one random secret for the node's life, the same across reloads and workers. */
 let nodeSecret: Uint8Array | null = null;
@@ -408,6 +410,8 @@ export class LocalPlane implements DnsPlane {
       maxQueued: c.health.overload.maxUdpQueue,
       everyMs: BURST_EVERY_MS,
       holdMs: BURST_HOLD_MS,
+      busy: loopBusy(),
+      minBusy: BURST_MIN_BUSY,
       now: () => systemClock.now(),
       shed: (on) => pipeline.shed(on, 'burst'),
       log,

@@ -118,7 +118,6 @@ describe('bench configs', () => {
         upstreamPort: 15354,
         cache: { maxEntries: sizes.maxEntries, maxBytes: sizes.maxBytes },
         adminPort: 15355,
-        shedWhenBusy: false,
         extra: ['edns: { udpPayload: 1400 }'],
       }),
     );
@@ -132,13 +131,14 @@ describe('bench configs', () => {
     assert.equal(config.edns.udpPayload, 1400);
     assert.match(JSON.stringify(config.admin.listen), /15355/);
     assert.equal(config.health.overload.maxUtilization, 1, 'no shedding for a busy loop');
-    assert.equal(config.health.overload.maxDropRate, 100, 'the other overload limits as they were');
+    assert.equal(config.health.overload.maxDropRate, 100_000_000, 'nor for drops');
+    assert.equal(config.health.overload.maxUdpQueue, 1024 ** 3, 'nor for a deep socket queue');
 
     writeFileSync(f, edgednsConfig({ port: 15353, workers: 1, zonesDir: dir, zoneFiles: [], upstreamPort: 15354 }));
     const plain = loadConfig(f).config;
     assert.equal(plain.admin.listen, null, 'no admin endpoint unless asked');
     assert.equal(plain.cache.maxEntries, 200_000, 'the default cache');
-    assert.equal(plain.health.overload.maxUtilization, 0.9, 'shedding as configured by default');
+    assert.equal(plain.health.overload.maxUtilization, 1, 'every bench server without shedding');
   });
 
   it('writes an Unbound config with large caches and a control socket that unbound-checkconf accepts', () => {
