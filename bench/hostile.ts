@@ -20,6 +20,7 @@ import {
   tcpUnread,
   uniqueNames,
   writeBigZone,
+  zoneNames,
 } from '../test/helpers/attacks.ts';
 import type { AttackOutcome, HostileNode } from '../test/helpers/hostile.ts';
 import { metric, peakSampler, runUnderAttack, startNode, synthAnswers } from '../test/helpers/hostile.ts';
@@ -72,8 +73,10 @@ interface Case {
 const MIN_MS = 8000;
 /** The node's RSS "after" is read this long after the legitimate client's last answer. */
 const SETTLE_MS = 2000;
-/** The bench's reload case: a quarter of the test's 200k records, to keep it within ~30 s. */
+/** The reload case's zone, as the test's. */
 const RELOAD_RECORDS = 50_000;
+/** The zone-names case's zone, as the test's: more names than the compiled answers keep (2 × 16,384). */
+const ZONE_NAMES_RECORDS = 200_000;
 
 const under = <T>(node: HostileNode, attack: () => Promise<T>, maxMs = 60_000): Promise<AttackOutcome<T>> =>
   runUnderAttack(node, attack, { minMs: MIN_MS, maxMs, settleMs: SETTLE_MS });
@@ -287,6 +290,21 @@ const CASES: Case[] = [
     },
   },
   {
+    attack: 'zone-names',
+    note: `6,000 q/s of distinct names that exist in a ${ZONE_NAMES_RECORDS / 1000}k-name zone, none asked twice, for 20 s`,
+    zones: (dir) => {
+      copyFileSync(join(ZONES, 'example.test.zone'), join(dir, 'example.test.zone'));
+      writeBigZone(dir, ZONE_NAMES_RECORDS);
+    },
+    run: async (node) => {
+      const compiled = peakSampler(() => metric(node.adminPort, 'edgedns_zone_compiled_nodes'), 0, 500);
+      const o = await under(node, () =>
+        zoneNames({ port: node.srv.port, from: '127.0.0.3', ms: 20_000, perTick: 60, records: ZONE_NAMES_RECORDS }),
+      );
+      return [o, `${o.attack.answered}/${o.attack.sent} answered; at most ${compiled.stop()} nodes compiled`];
+    },
+  },
+  {
     attack: 'cache-fill',
     note: '1,000 q/s of unique names to forward for 20 s, fake upstream on loopback, cache.maxBytes 4MiB (as the test)',
     extra: (up) => [...forwarding(up), 'cache: { maxBytes: 4MiB, maxEntries: 1000000 }'],
@@ -303,7 +321,7 @@ const CASES: Case[] = [
   },
   {
     attack: 'reload-flood',
-    note: `20 SIGHUPs 500 ms apart, a ${RELOAD_RECORDS / 1000}k-record zone changed each time (the test: 200k; smaller to fit the bench's time)`,
+    note: `20 SIGHUPs 100 ms apart, a ${RELOAD_RECORDS / 1000}k-record zone changed each time (as the test)`,
     zones: (dir) => {
       copyFileSync(join(ZONES, 'example.test.zone'), join(dir, 'example.test.zone'));
       writeBigZone(dir, RELOAD_RECORDS);
@@ -311,7 +329,7 @@ const CASES: Case[] = [
     run: async (node, _up, zonesDir) => {
       const soaFile = join(zonesDir, 'soa.inc'); // written by writeBigZone
       const o = await under(node, () =>
-        reloadFlood({ srv: node.srv, soaFile, sighups: 20, gapMs: 500, waitMs: 20_000 }),
+        reloadFlood({ srv: node.srv, soaFile, sighups: 20, gapMs: 100, waitMs: 20_000 }),
       );
       const reloads = await metric(node.adminPort, 'edgedns_config_reloads_total', { result: 'ok' });
       return [

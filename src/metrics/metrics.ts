@@ -42,6 +42,8 @@ export interface MetricSources {
   workers?(): { configured: number; listening: number } | null;
   /** Zone answers for names that are not nodes, by how they were made (monotonic in a process). */
   zoneAnswers?(): { template: number; perName: number };
+  /** Zone nodes whose answers are kept compiled now (this process's; bounded, zone/answers.ts). */
+  compiledNodes?(): number;
   /** The fleet's table (fleet/), or null for a single node. */
   fleet?(): FleetRow[] | null;
   /** The secondary zones (secondary/), when there are some. */

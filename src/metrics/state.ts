@@ -58,6 +58,15 @@ export function stateMetrics(
     },
   });
   new Gauge({
+    name: 'edgedns_zone_compiled_nodes',
+    help: 'Zone nodes whose answers are kept compiled now, summed over the answering processes (compiled on first use; at most 2 × 16,384 per process).',
+    registers: r,
+    aggregator: 'sum',
+    collect() {
+      this.set(sources.compiledNodes?.() ?? 0);
+    },
+  });
+  new Gauge({
     name: 'edgedns_workers_configured',
     help: 'Worker processes configured (workers: N; 0 when DNS is answered by this process).',
     registers: r,

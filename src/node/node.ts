@@ -226,6 +226,7 @@ export class EdgeNode {
         workers: () => node?.plane.workers() ?? null,
         fleet: () => node?.fleet?.fleet.table() ?? null,
         zoneAnswers: () => synthCounts,
+        compiledNodes: () => local?.pipeline.zones.compiledNodes ?? 0,
         secondary: () => secondary?.status() ?? [],
       },
     ));

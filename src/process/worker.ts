@@ -57,6 +57,7 @@ export async function runWorker(): Promise<void> {
         upstreams: () => current?.upstreamStatus() ?? [],
         upstreamInFlight: () => current?.upstreamInFlight() ?? 0,
         zoneAnswers: () => synthCounts,
+        compiledNodes: () => current?.pipeline.zones.compiledNodes ?? 0,
       },
     );
     plane = current = await LocalPlane.start(state, log, metrics, {

@@ -306,6 +306,21 @@ export function randomNames(o: {
   });
 }
 
+/**
+ * Names that exist, every one new: the first `records` names of big.test (writeBigZone), visited
+ * in a scattered order with none asked twice until all were, `perTick` queries every 10 ms for `ms`.
+ */
+export function zoneNames(o: {
+  port: number;
+  from: string;
+  ms: number;
+  perTick: number;
+  records: number;
+}): Promise<{ sent: number; answered: number }> {
+  // 7919 is prime and no divisor of a round `records`: i → i × 7919 mod records visits every name once.
+  return udpFlood({ ...o, nameOf: (i) => [`h${(i * 7919) % o.records}.big.test`, 'A'] });
+}
+
 /** Unique names to forward (water torture into the cache): `rate` a second for `ms`, each name new. */
 export function uniqueNames(o: {
   port: number;
