@@ -10,6 +10,7 @@ import type { Logger } from '../core/index.js';
 import type { Transport } from './observers.js';
 import type { Answer, Pipeline } from './pipeline.js';
 import type { ReusableSocketOptions } from './reuse-port.js';
+import { SendCheck } from './send-check.js';
 import { serveConnection } from './tcp.js';
 import type { TlsMaterial } from './encrypted.js';
 import { bindDoh, bindDot, secureContext } from './encrypted.js';
@@ -208,17 +209,17 @@ export async function startListeners(
 
 /**
  * Send a UDP answer without ever throwing: a reply to port 0 cannot be sent (send() throws
- * ERR_SOCKET_BAD_PORT synchronously), and any other refusal or later error is counted.
+ * ERR_SOCKET_BAD_PORT synchronously), and a later failure is counted when checked (SendCheck).
  */
 function sendUdp(
   sock: dgram.Socket,
   out: Buffer,
   rinfo: dgram.RemoteInfo,
   obs: ListenerObserver,
-  sent: (err: Error | null) => void,
+  check: SendCheck,
 ): void {
   try {
-    sock.send(out, rinfo.port, rinfo.address, sent);
+    sock.send(out, rinfo.port, rinfo.address, check.next());
   } catch {
     obs.sendError('udp', 'rejected');
   }
@@ -246,10 +247,7 @@ function bindUdp(
     // The pipeline does not throw on bad input; this is a bug, and one query must not stop the rest.
     log.error('query failed', { error: errorMessage(e), transport: 'udp' });
   };
-  // One completion callback per socket, not a closure per answer.
-  const sent = (err: Error | null): void => {
-    if (err) obs.sendError('udp', 'failed');
-  };
+  const check = new SendCheck(() => obs.sendError('udp', 'failed'));
   sock.on('message', (msg, rinfo) => {
     // RFC 768: source port 0 means "no reply expected"; no answer can reach it, so do no work.
     if (rinfo.port === 0) return obs.sendError('udp', 'bad_port');
@@ -261,10 +259,10 @@ function bindUdp(
     }
     if (out === null) return;
     if (out instanceof Promise) {
-      out.then((b) => b && sendUdp(sock, b, rinfo, obs, sent), fail);
+      out.then((b) => b && sendUdp(sock, b, rinfo, obs, check), fail);
       return;
     }
-    sendUdp(sock, out, rinfo, obs, sent);
+    sendUdp(sock, out, rinfo, obs, check);
   });
   return new Promise((resolve, reject) => {
     sock.once('error', (e) =>
