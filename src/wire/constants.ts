@@ -209,6 +209,8 @@ export function className(cls: number): string {
 }
 
 export function classFromText(text: string): number | undefined {
+  if (text === 'IN') return 1; // nearly every record that names a class
+  if (text.length < 2) return undefined; // a type such as A, not a class
   const up = text.toUpperCase();
   switch (up) {
     case 'IN':

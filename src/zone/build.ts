@@ -8,15 +8,17 @@
 //   log         the records as they come: node id u32 · type u16 · class u16 · ttl u32 ·
 //               rdlength u16 · rdata                                   (one Buffer, grown)
 //   finish()    records sorted by node (counting sort, file order kept within a node); each node
-//               made one at a time (a short-lived ZoneNode), checked and written to the image's
-//               data; NSEC3 nodes after the names, empty non-terminals last, as zone.ts did
+//               written to the image's data straight from the log, or, at the apex and where an
+//               SOA, NS, CNAME, DNAME, NSEC or NSEC3 needs the checks of one node, made first as a
+//               short-lived ZoneNode; NSEC3 nodes after the names, empty non-terminals last, as
+//               zone.ts did; the digest walks the nodes by key hash (one typed-array sort)
 
 import { createHash } from 'node:crypto';
 import { T, keyToText, lowerByte, nameLength, soaSerial, typeName } from '../wire/index.js';
 import { ChunkWriter } from './chunks.js';
 import type { Denial } from './dnssec.js';
 import { HASHED, buildDenial, isHashedNode } from './dnssec.js';
-import { ImageZone, hashBytes, writeNode } from './image.js';
+import { ImageZone, count16, hashBytes, writeNode } from './image.js';
 import type { ZoneRecord } from './parse.js';
 import type { BuiltZone, RRset, ZoneNode } from './zone.js';
 
@@ -107,6 +109,24 @@ export class NameTable {
     this.#hidden[id] = 1;
   }
 
+  /** Where the key of `id` starts in `keyBytes` (and its name in `nameBytes`). */
+  offset(id: number): number {
+    return this.#offsets[id] as number;
+  }
+
+  length(id: number): number {
+    return this.#lengths[id] as number;
+  }
+
+  /** The keys' bytes (replaced by a bigger buffer when an insert needs room). */
+  get keyBytes(): Buffer {
+    return this.#keys;
+  }
+
+  get nameBytes(): Buffer {
+    return this.#names;
+  }
+
   key(id: number): Buffer {
     const o = this.#offsets[id] as number;
     return this.#keys.subarray(o, o + (this.#lengths[id] as number));
@@ -160,6 +180,10 @@ class Log {
     this.buf = next;
   }
 }
+
+/** Types the checks of a node look at: a node holding one (or the apex) is made as a ZoneNode;
+ * any other is written straight from the log. */
+const NODE_TYPES: ReadonlySet<number> = new Set([T.SOA, T.NS, T.CNAME, T.DNAME, T.NSEC, T.NSEC3]);
 
 /** What the checks across nodes need to know of a node, one byte each. */
 const HAS_DATA = 1;
@@ -238,9 +262,12 @@ export class ZoneBuilder {
     o = b.writeUInt16BE(r.type, o);
     o = b.writeUInt16BE(r.class, o);
     o = b.writeUInt32BE(r.ttl, o);
-    o = b.writeUInt16BE(r.rdata.length, o);
-    b.set(r.rdata, o);
-    log.length = o + r.rdata.length;
+    const rdata = r.rdata;
+    o = b.writeUInt16BE(rdata.length, o);
+    // Most RDATA is a few bytes (an address): copied by hand, not through a TypedArray#set.
+    if (rdata.length > 32) b.set(rdata, o);
+    else for (let i = 0; i < rdata.length; i++) b[o + i] = rdata[i] as number;
+    log.length = o + rdata.length;
   }
 
   /** SCRATCH[0, len) is the apex or below it (RFC 1034 §3.1: at a label boundary). */
@@ -282,6 +309,72 @@ export class ZoneBuilder {
 
   count = 0;
 
+  /** The types of the node being written, in the order of their first record. */
+  #setTypes = new Uint32Array(16);
+  /** The log offsets of one RRset's records (duplicates left out). */
+  #members = new Uint32Array(16);
+
+  /** Fill #setTypes with the types of node `id` (in the order of their first record); their count. */
+  #typesOf(id: number, starts: Uint32Array, order: Uint32Array): number {
+    const b = this.#log.buf;
+    let sets = 0;
+    for (let i = starts[id] as number; i < (starts[id + 1] as number); i++) {
+      const at = order[i] as number;
+      const type = ((b[at + 4] as number) << 8) | (b[at + 5] as number);
+      let s = 0;
+      while (s < sets && this.#setTypes[s] !== type) s++;
+      if (s < sets) continue;
+      if (sets === this.#setTypes.length) this.#setTypes = copyInto(new Uint32Array(sets * 2), this.#setTypes);
+      this.#setTypes[sets++] = type;
+    }
+    return sets;
+  }
+
+  /**
+   * Write node `id` from the log as writeNode writes the ZoneNode #node makes of it (not a cut; its
+   * `sets` types in #setTypes): the same RRsets, duplicates left out, each at its smallest TTL.
+   */
+  #writeFromLog(w: ChunkWriter, id: number, sets: number, starts: Uint32Array, order: Uint32Array): void {
+    const names = this.#names;
+    const o = names.offset(id);
+    const len = names.length(id);
+    w.u8(len);
+    w.copy(names.keyBytes, o, o + len);
+    w.u8(len);
+    w.copy(names.nameBytes, o, o + len);
+    w.u8(0);
+    w.u16(sets);
+    const b = this.#log.buf;
+    const first = starts[id] as number;
+    const end = starts[id + 1] as number;
+    if (this.#members.length < end - first) this.#members = new Uint32Array(end - first);
+    const members = this.#members;
+    for (let s = 0; s < sets; s++) {
+      const type = this.#setTypes[s] as number;
+      let count = 0;
+      let ttl = 0;
+      for (let i = first; i < end; i++) {
+        const at = order[i] as number;
+        if ((((b[at + 4] as number) << 8) | (b[at + 5] as number)) !== type) continue;
+        // RFC 2181 §5: an RRset holds no duplicates. §5.2: one TTL per RRset; keep the smallest.
+        if (count > 0 && isDuplicate(b, at, members, count)) continue;
+        const t = b.readUInt32BE(at + 8);
+        ttl = count === 0 ? t : Math.min(ttl, t);
+        members[count++] = at;
+      }
+      w.u16(type);
+      w.u16(b.readUInt16BE((members[0] as number) + 6));
+      w.u32(ttl);
+      w.u16(count <= 0xffff ? count : count16(count, `${this.#file}: records in one RRset`));
+      // The log holds each record's RDATA behind its u16 length, as the image does.
+      for (let m = 0; m < count; m++) {
+        const at = members[m] as number;
+        w.copy(b, at + 12, at + 14 + b.readUInt16BE(at + 12));
+      }
+      this.count += count;
+    }
+  }
+
   finish(): BuiltImageZone {
     const names = this.#names;
     const n = names.size;
@@ -312,12 +405,13 @@ export class ZoneBuilder {
     // The data: about the log's records plus two copies of each name and a few bytes per node.
     const w = new ChunkWriter(this.#log.length + names.bytes * 2 + n * 8 + 1024);
     const offsets: number[] = [];
-    const keys: string[] = [];
     const types = new Set<number>();
     const cuts: [string, RRset][] = [];
     const nodeProblems: string[] = [];
     const hashed: number[] = [];
     const nsecKeys: string[] = [];
+    const hashedKeys: string[] = [];
+    const apexId = names.find(this.#apex, 0, this.#apex.length);
     let apex: ZoneNode | undefined;
     let dnames = 0;
     const write = (node: ZoneNode, cut: boolean): void => {
@@ -325,6 +419,22 @@ export class ZoneBuilder {
       writeNode(w, node, cut, file);
     };
     for (let id = 0; id < recordNodes; id++) {
+      const sets = this.#typesOf(id, starts, order);
+      let plain = id !== apexId;
+      for (let s = 0; s < sets && plain; s++) plain = !NODE_TYPES.has(this.#setTypes[s] as number);
+      if (plain) {
+        // Nothing here for the checks of one node: only the facts the checks across nodes need.
+        let f = HAS_DATA;
+        for (let s = 0; s < sets; s++) {
+          const t = this.#setTypes[s] as number;
+          types.add(t);
+          if (t === T.A || t === T.AAAA) f |= HAS_ADDRESS;
+        }
+        facts[id] = f;
+        offsets.push(w.length);
+        this.#writeFromLog(w, id, sets, starts, order);
+        continue;
+      }
       const key = names.key(id).toString('latin1');
       const node = this.#node(id, starts, order, key, true);
       if (isHashedNode(node)) {
@@ -359,13 +469,12 @@ export class ZoneBuilder {
         (node.rrsets.size > 0 ? HAS_DATA : 0) |
         (node.rrsets.has(T.A) || node.rrsets.has(T.AAAA) ? HAS_ADDRESS : 0) |
         (dname ? HAS_DNAME : 0);
-      keys.push(key);
       write(node, cut);
     }
     for (const id of hashed) {
       const node = this.#node(id, starts, order, HASHED + names.key(id).toString('latin1'), false);
       for (const t of node.rrsets.keys()) types.add(t);
-      keys.push(node.key);
+      hashedKeys.push(node.key);
       write(node, false);
     }
     // Empty non-terminals exist as nodes without data (RFC 4592 §2.2.2).
@@ -373,17 +482,15 @@ export class ZoneBuilder {
     for (const id of hashed) isHashed[id] = 1;
     for (let id = 0; id < recordNodes; id++) {
       if (isHashed[id]) continue;
-      const k = names.key(id);
-      for (
-        let at = (k[0] as number) + 1;
-        at < k.length && k.length - at > this.#apex.length;
-        at += (k[at] as number) + 1
-      ) {
-        const len = k.length - at;
+      // Read in place (an insert may move the keys to a bigger buffer; these bytes stay valid).
+      const k = names.keyBytes;
+      const o = names.offset(id);
+      const end = o + names.length(id);
+      for (let at = o + (k[o] as number) + 1; at < end && end - at > this.#apex.length; at += (k[at] as number) + 1) {
+        const len = end - at;
         if (names.find(k, at, len) >= 0) break;
         const ent = names.insert(k, at, len, k, at);
         const key = names.key(ent).toString('latin1');
-        keys.push(key);
         write({ key, name: Uint8Array.from(names.key(ent)), rrsets: new Map() }, false);
       }
     }
@@ -425,25 +532,25 @@ export class ZoneBuilder {
     const at = Uint32Array.from(offsets);
     const table = new Uint32Array(tableSize(at.length));
     const mask = table.length - 1;
-    for (const off of at) {
-      let slot = hashBytes(data, off + 1, data[off] as number) & mask;
+    const hashes = new Uint32Array(at.length);
+    for (let i = 0; i < at.length; i++) {
+      const off = at[i] as number;
+      const hash = hashBytes(data, off + 1, data[off] as number);
+      hashes[i] = hash;
+      let slot = hash & mask;
       while (table[slot] !== 0) slot = (slot + 1) & mask;
       table[slot] = off + 1;
     }
     const soa = apexSoa as RRset;
-    const denial = buildDenial(
-      apex as ZoneNode,
-      nsecKeys,
-      hashed.length > 0 ? keys.filter((k) => k.startsWith(HASHED)) : [],
-    );
-    const chain = chainOffsets(denial, keys, at);
+    const denial = buildDenial(apex as ZoneNode, nsecKeys, hashedKeys);
+    const chain = chainOffsets(denial, data, at);
     const info = {
       origin: keyToText(apexKey),
       file,
       serial: soaSerial(soa.rdatas[0] as Uint8Array),
       records: this.count,
       loadedAt: 0,
-      digest: digestOf(data, at, keys),
+      digest: digestOf(data, at, hashes),
     };
     return new BuiltImageZone(info, [...types], [data, new Uint8Array(table.buffer), chain], at);
   }
@@ -456,6 +563,19 @@ export class BuildProblems extends Error {
     super(problems.join('; '));
     this.problems = problems;
   }
+}
+
+/** Whether the RDATA of the log record at `at` equals that of one of `members[0, count)`. */
+function isDuplicate(b: Buffer, at: number, members: Uint32Array, count: number): boolean {
+  const len = b.readUInt16BE(at + 12);
+  for (let m = 0; m < count; m++) {
+    const other = members[m] as number;
+    if (b.readUInt16BE(other + 12) !== len) continue;
+    let i = 0;
+    while (i < len && b[at + 14 + i] === b[other + 14 + i]) i++;
+    if (i === len) return true;
+  }
+  return false;
 }
 
 function parentOf(key: string): string | undefined {
@@ -478,43 +598,62 @@ function tableSize(n: number): number {
 }
 
 /** The data offsets of the denial chain's nodes, in its order. */
-function chainOffsets(denial: Denial | null, keys: readonly string[], at: Uint32Array): Uint8Array {
+function chainOffsets(denial: Denial | null, data: Uint8Array, at: Uint32Array): Uint8Array {
   if (!denial) return new Uint8Array(0);
   const index = new Map<string, number>();
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i] as string;
-    if (k.startsWith(HASHED) || denial.nsec3 === null) index.set(k, at[i] as number);
+  const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  for (const off of at) {
+    const k = view.toString('latin1', off + 1, off + 1 + (view[off] as number));
+    if (k.startsWith(HASHED) || denial.nsec3 === null) index.set(k, off);
   }
   const order = new Uint32Array(denial.chain.length);
   for (let i = 0; i < order.length; i++) order[i] = index.get(denial.chain.key(i)) as number;
   return new Uint8Array(order.buffer);
 }
 
-/** Node indexes ordered by hash, then key: one numeric sort of hash · 2^21 + index when the
- * indexes fit in 21 bits (the equal hashes then sorted by key), a comparator otherwise. */
-function byHash(hashes: Uint32Array, keys: readonly string[]): Uint32Array {
-  const n = hashes.length;
-  const byKey = (x: number, y: number): number => {
-    const kx = keys[x] as string;
-    const ky = keys[y] as string;
-    return kx < ky ? -1 : kx > ky ? 1 : 0;
-  };
-  const idx = new Uint32Array(n);
-  if (n >= 1 << 21) {
-    for (let i = 0; i < n; i++) idx[i] = i;
-    return idx.sort((x, y) => (hashes[x] as number) - (hashes[y] as number) || byKey(x, y));
+/** Whether the typed array words are little-endian (the low half of a u64 comes first). */
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/**
+ * Node offsets ordered by the hash of their keys, then by the keys' bytes: one typed-array sort of
+ * hash · 2^32 + offset (no comparator, no object per node), then the rare runs of equal hashes
+ * sorted by key.
+ */
+function byHash(data: Uint8Array, at: Uint32Array, hashes: Uint32Array): Uint32Array {
+  const n = at.length;
+  const packed = new BigUint64Array(n);
+  const words = new Uint32Array(packed.buffer);
+  const lo = LITTLE_ENDIAN ? 0 : 1;
+  for (let i = 0; i < n; i++) {
+    words[2 * i + lo] = at[i] as number;
+    words[2 * i + 1 - lo] = hashes[i] as number;
   }
-  const packed = new Float64Array(n);
-  for (let i = 0; i < n; i++) packed[i] = (hashes[i] as number) * 2 ** 21 + i;
   packed.sort();
-  for (let i = 0; i < n; i++) idx[i] = (packed[i] as number) % 2 ** 21;
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) out[i] = words[2 * i + lo] as number;
+  const hashOf = (i: number): number => words[2 * i + 1 - lo] as number;
   for (let i = 0; i < n;) {
     let j = i + 1;
-    while (j < n && hashes[idx[j] as number] === hashes[idx[i] as number]) j++;
-    if (j - i > 1) idx.set(Array.from(idx.subarray(i, j)).sort(byKey), i);
+    while (j < n && hashOf(j) === hashOf(i)) j++;
+    if (j - i > 1)
+      out.set(
+        Array.from(out.subarray(i, j)).sort((x, y) => compareKeys(data, x, y)),
+        i,
+      );
     i = j;
   }
-  return idx;
+  return out;
+}
+
+/** The order of the keys of the nodes at `x` and `y` (their bytes, as latin1 strings compare). */
+export function compareKeys(data: Uint8Array, x: number, y: number): number {
+  const lx = data[x] as number;
+  const ly = data[y] as number;
+  for (let i = 1; i <= Math.min(lx, ly); i++) {
+    const d = (data[x + i] as number) - (data[y + i] as number);
+    if (d !== 0) return d;
+  }
+  return lx - ly;
 }
 
 /**
@@ -522,14 +661,7 @@ function byHash(hashes: Uint32Array, keys: readonly string[]): Uint32Array {
  * RRsets by type and each RRset's RDATA sorted, the nodes in the order of their keys' FNV-1a hash
  * (then their bytes): a canonical order found without sorting a million strings.
  */
-function digestOf(data: Uint8Array, at: Uint32Array, keys: readonly string[]): string {
-  const n = at.length;
-  const hashes = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const off = at[i] as number;
-    hashes[i] = hashBytes(data, off + 1, data[off] as number);
-  }
-  const idx = byHash(hashes, keys);
+function digestOf(data: Uint8Array, at: Uint32Array, hashes: Uint32Array): string {
   const h = createHash('sha256');
   const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const out = Buffer.alloc(1 << 16);
@@ -540,19 +672,25 @@ function digestOf(data: Uint8Array, at: Uint32Array, keys: readonly string[]): s
       len = 0;
     }
     if (e - s > out.length) h.update(src.subarray(s, e));
-    else {
+    else if (e - s > 64) {
       out.set(src.subarray(s, e), len);
       len += e - s;
-    }
+    } else for (let i = s; i < e; i++) out[len++] = src[i] as number;
   };
-  for (const i of idx) {
-    let p = at[i] as number;
+  for (const off of byHash(data, at, hashes)) {
+    let p = off;
     const keyLen = view[p] as number;
     put(view, p, p + 1 + keyLen);
     p += 1 + keyLen;
     p += 1 + (view[p] as number) + 1; // name, flags
+    const setCount = view.readUInt16BE(p);
+    if (setCount === 1 && view.readUInt16BE(p + 10) === 1) {
+      // One RRset of one record (most nodes): type, class, ttl, count and the record as they are.
+      put(view, p + 2, p + 14 + view.readUInt16BE(p + 12));
+      continue;
+    }
     const sets: [number, number, number][] = []; // type, start, end
-    for (let s = view.readUInt16BE(p), q = p + 2; s > 0; s--) {
+    for (let s = setCount, q = p + 2; s > 0; s--) {
       const start = q;
       const count = view.readUInt16BE(q + 8);
       q += 10;

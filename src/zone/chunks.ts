@@ -67,6 +67,16 @@ export class ChunkWriter {
     this.#len += b.length;
   }
 
+  /** Append `src[start, end)` (no view made of it). */
+  copy(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.#room(n);
+    const buf = this.#buf;
+    if (n > 64) buf.set(src.subarray(start, end), this.#len);
+    else for (let i = 0; i < n; i++) buf[this.#len + i] = src[start + i] as number;
+    this.#len += n;
+  }
+
   /** Overwrite a u32 written earlier (at `at` in the current chunk). */
   patch32(at: number, v: number): void {
     this.#view.setUint32(at, v);

@@ -51,13 +51,13 @@ export function lex(text: string, onEntry: (e: Entry) => void): void {
   };
 
   while (i < n) {
-    const c = text[i] as string;
+    const c = text.charCodeAt(i);
     if (atLineStart && depth === 0) {
       atLineStart = false;
       entryLine = line;
-      blankStart = c === ' ' || c === '\t';
+      blankStart = c === 0x20 || c === 0x09;
     }
-    if (c === '\n') {
+    if (c === 0x0a) {
       line++;
       i++;
       if (depth === 0) {
@@ -66,21 +66,21 @@ export function lex(text: string, onEntry: (e: Entry) => void): void {
       }
       continue;
     }
-    if (c === ' ' || c === '\t' || c === '\r') {
+    if (c === 0x20 || c === 0x09 || c === 0x0d) {
       i++;
       continue;
     }
-    if (c === ';') {
-      while (i < n && text[i] !== '\n') i++;
+    if (c === 0x3b) {
+      while (i < n && text.charCodeAt(i) !== 0x0a) i++;
       continue;
     }
-    if (c === '(') {
+    if (c === 0x28) {
       if (depth === 0) parenLine = line;
       depth++;
       i++;
       continue;
     }
-    if (c === ')') {
+    if (c === 0x29) {
       if (depth === 0) throw new LexError('")" without "("', line);
       depth--;
       i++;

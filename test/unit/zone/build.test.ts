@@ -1,9 +1,11 @@
-// The builder's NameTable: packed names found through an open-addressing index that grows, and
-// hidden ids that let a key be inserted again (an NSEC3 node moved aside).
+// The builder: its NameTable (packed names found through an open-addressing index that grows, and
+// hidden ids that let a key be inserted again: an NSEC3 node moved aside), the nodes it writes
+// straight from its record log, and the key order its digest uses.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { nameFromText, nameKey } from '../../../src/wire/index.ts';
-import { NameTable } from '../../../src/zone/build.ts';
+import { T, nameFromText, nameKey } from '../../../src/wire/index.ts';
+import { NameTable, compareKeys } from '../../../src/zone/build.ts';
+import { buildZone, parseZoneText } from '../../../src/zone/index.ts';
 
 const wire = (text: string): Buffer => Buffer.from(nameFromText(text, null));
 const lower = (b: Buffer): Buffer => Buffer.from(nameKey(b), 'latin1');
@@ -48,5 +50,78 @@ describe('NameTable', () => {
     const second = t.insert(k, 0, k.length, k, 0);
     assert.notEqual(second, first);
     assert.equal(t.find(k, 0, k.length), second);
+  });
+});
+
+describe('nodes written from the record log', () => {
+  const origin = nameFromText('log.test.', null);
+  const many = Array.from({ length: 40 }, (_, i) => `big A 192.0.2.${i}`);
+  const types = Array.from({ length: 20 }, (_, i) => `wide TYPE${65280 + i} \\# 1 ${i.toString(16).padStart(2, '0')}`);
+  const text = [
+    '$TTL 60',
+    '@ SOA ns host 1 2 3 4 5',
+    '@ NS ns',
+    'ns A 192.0.2.1',
+    'Mixed 300 A 192.0.2.1',
+    'mixed 100 TXT "a"',
+    'MIXED 200 A 192.0.2.2',
+    // A duplicate is left out before its TTL is looked at (RFC 2181 §5).
+    'mixed 50 A 192.0.2.1',
+    'other A 192.0.2.9',
+    'mixed 150 TXT "b"',
+    ...many,
+    'big A 192.0.2.0',
+    ...types,
+  ].join('\n');
+  const zone = buildZone(parseZoneText(text, origin, 'log.zone'), origin, 'log.zone');
+  const node = (name: string): ReturnType<typeof zone.nodes.get> => zone.nodes.get(nameKey(nameFromText(name, origin)));
+  const address = (a: string): Uint8Array => Uint8Array.from(a.split('.').map(Number));
+
+  it('groups the records of a name by type in the order of their first record, each RRset at its smallest TTL', () => {
+    const n = node('mixed');
+    assert.ok(n);
+    assert.deepEqual(Buffer.from(n.name), Buffer.from(nameFromText('Mixed', origin)));
+    assert.deepEqual([...n.rrsets.keys()], [T.A, T.TXT]);
+    const a = n.rrsets.get(T.A);
+    assert.equal(a?.ttl, 200);
+    assert.deepEqual(
+      a?.rdatas.map((d) => [...d]),
+      [[...address('192.0.2.1')], [...address('192.0.2.2')]],
+    );
+    const txt = n.rrsets.get(T.TXT);
+    assert.equal(txt?.ttl, 100);
+    assert.deepEqual(
+      txt?.rdatas.map((d) => Buffer.from(d).toString('latin1')),
+      ['\x01a', '\x01b'],
+    );
+  });
+
+  it('keeps every distinct record of a large RRset and every type of a name with many', () => {
+    assert.equal(node('big')?.rrsets.get(T.A)?.rdatas.length, 40);
+    const wide = node('wide');
+    assert.deepEqual(
+      [...(wide?.rrsets.keys() ?? [])],
+      Array.from({ length: 20 }, (_, i) => 65280 + i),
+    );
+    assert.deepEqual([...(wide?.rrsets.get(65299)?.rdatas[0] ?? [])], [0x13]);
+  });
+
+  it('counts the records kept, duplicates left out', () => {
+    // SOA, NS, ns, mixed (2 A, 2 TXT), other, big (40), wide (20)
+    assert.equal(zone.recordCount, 3 + 4 + 1 + 40 + 20);
+  });
+});
+
+describe('compareKeys', () => {
+  const data = Buffer.concat([
+    Buffer.from([2, 0x61, 0x62]),
+    Buffer.from([3, 0x61, 0x62, 0x63]),
+    Buffer.from([2, 0x61, 0x63]),
+  ]);
+  it('orders keys by their bytes, a prefix first, as latin1 strings compare', () => {
+    assert.ok(compareKeys(data, 0, 3) < 0); // "ab" before "abc"
+    assert.ok(compareKeys(data, 3, 0) > 0);
+    assert.ok(compareKeys(data, 3, 7) < 0); // "abc" before "ac"
+    assert.equal(compareKeys(data, 7, 7), 0);
   });
 });
