@@ -72,9 +72,10 @@ export class ChunkWriter {
     const n = end - start;
     this.#room(n);
     const buf = this.#buf;
-    if (n > 64) buf.set(src.subarray(start, end), this.#len);
-    else for (let i = 0; i < n; i++) buf[this.#len + i] = src[start + i] as number;
-    this.#len += n;
+    const at = this.#len;
+    if (n > 64) buf.set(src.subarray(start, end), at);
+    else for (let i = 0; i < n; i++) buf[at + i] = src[start + i] as number;
+    this.#len = at + n;
   }
 
   /** Overwrite a u32 written earlier (at `at` in the current chunk). */

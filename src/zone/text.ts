@@ -52,7 +52,12 @@ export class Bytes {
     this.#a[at] = v;
   }
   toUint8Array(): Uint8Array {
-    return this.#a.slice(0, this.#len);
+    const n = this.#len;
+    if (n > 64) return this.#a.slice(0, n);
+    // Most RDATA is a few bytes: a copy by hand costs less than TypedArray#slice.
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.#a[i] as number;
+    return out;
   }
 }
 

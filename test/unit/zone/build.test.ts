@@ -41,6 +41,23 @@ describe('NameTable', () => {
     assert.equal(t.find(child, 4, child.length - 4), id);
   });
 
+  it('tells apart keys of one hash (the hash beside each id is only a filter), past growths', () => {
+    // n162789.d.test. and n379192.d.test. have one FNV-1a hash (image.test.ts checks it).
+    const t = new NameTable(4);
+    const a = lower(wire('n162789.d.test.'));
+    const b = lower(wire('n379192.d.test.'));
+    const ia = t.insert(a, 0, a.length, a, 0);
+    assert.equal(t.find(b, 0, b.length), -1);
+    const ib = t.insert(b, 0, b.length, b, 0);
+    for (let i = 0; i < 3000; i++) {
+      const k = lower(wire(`filler${i}.d.test.`));
+      t.insert(k, 0, k.length, k, 0);
+    }
+    assert.equal(t.find(a, 0, a.length), ia);
+    assert.equal(t.find(b, 0, b.length), ib);
+    assert.notEqual(ia, ib);
+  });
+
   it('a hidden id is not found, and its key can be inserted again as another id', () => {
     const t = new NameTable();
     const k = lower(wire('abc.example.test.'));
@@ -109,6 +126,34 @@ describe('nodes written from the record log', () => {
   it('counts the records kept, duplicates left out', () => {
     // SOA, NS, ns, mixed (2 A, 2 TXT), other, big (40), wide (20)
     assert.equal(zone.recordCount, 3 + 4 + 1 + 40 + 20);
+  });
+});
+
+describe('owners given again', () => {
+  const origin = nameFromText('own.test.', null);
+  const head = '$TTL 60\n@ SOA ns host 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n';
+
+  it('a record whose owner is inherited joins the node of the record before it', () => {
+    const text = `${head}a A 192.0.2.2\n TXT "x"\n\tA 192.0.2.3\nb A 192.0.2.4\n AAAA 2001:db8::1\n`;
+    const zone = buildZone(parseZoneText(text, origin, 'own.zone'), origin, 'own.zone');
+    const a = zone.nodes.get(nameKey(nameFromText('a', origin)));
+    assert.deepEqual([...(a?.rrsets.keys() ?? [])], [T.A, T.TXT]);
+    assert.equal(a?.rrsets.get(T.A)?.rdatas.length, 2);
+    assert.deepEqual([...(zone.nodes.get(nameKey(nameFromText('b', origin)))?.rrsets.keys() ?? [])], [T.A, T.AAAA]);
+  });
+
+  it('every record of an owner outside the zone is reported, inherited or not', () => {
+    const text = `${head}x.example.org. A 192.0.2.5\n TXT "x"\nc A 192.0.2.6\n`;
+    assert.throws(
+      () => buildZone(parseZoneText(text, origin, 'own.zone'), origin, 'own.zone'),
+      (e: Error & { problems?: string[] }) => {
+        assert.deepEqual(e.problems, [
+          'own.zone:5: x.example.org. is outside the zone own.test.',
+          'own.zone:6: x.example.org. is outside the zone own.test.',
+        ]);
+        return true;
+      },
+    );
   });
 });
 
