@@ -2,9 +2,7 @@
 // name: a zone of a million names is a few growing buffers while it is built, and the zone that
 // comes out is the image zone that answers (no second encoding, no copy).
 //
-//   NameTable   keys (lower-case wire names) packed in one Buffer, their original-case names in a
-//               second one at the same offsets, and an open-addressing index (FNV-1a, linear
-//               probing) of ids: id → (offset, length)
+//   NameTable   the names, packed (names.ts); owners are looked up a batch at a time (OwnerBatch)
 //   log         the records as they come: node id u32 · type u16 · class u16 · ttl u32 ·
 //               rdlength u16 · rdata                                   (one Buffer, grown)
 //   finish()    records sorted by node (counting sort, file order kept within a node); each node
@@ -19,161 +17,9 @@ import { ChunkWriter } from './chunks.js';
 import type { Denial } from './dnssec.js';
 import { HASHED, buildDenial, isHashedNode } from './dnssec.js';
 import { ImageZone, count16, hashBytes, writeNode } from './image.js';
+import { AHEAD, NameTable, OwnerBatch, copyInto } from './names.js';
 import type { ZoneRecord } from './parse.js';
 import type { BuiltZone, RRset, ZoneNode } from './zone.js';
-
-/** Names packed in buffers with an open-addressing index (see above). */
-export class NameTable {
-  #keys: Buffer;
-  #names: Buffer;
-  #used = 0;
-  #offsets: Uint32Array;
-  #lengths: Uint8Array;
-  /** Ids no longer found by `find` (a node moved under another key). */
-  #hidden: Uint8Array;
-  #count = 0;
-  /**
-   * Pairs (id + 1, hash of the key); id + 1 = 0: empty. A probe compares the hash beside the id
-   * before it reads the key: the other keys a probe passes are not read (each would be a cache miss
-   * in tens of MB of keys). Kept at most MAX_LOAD full.
-   */
-  #slots: Uint32Array;
-
-  /** `expected`: about how many names will come (room made for them at once). */
-  constructor(expected = 1024) {
-    const ids = Math.max(1024, expected);
-    this.#keys = Buffer.alloc(ids * 24);
-    this.#names = Buffer.alloc(ids * 24);
-    this.#offsets = new Uint32Array(ids);
-    this.#lengths = new Uint8Array(ids);
-    this.#hidden = new Uint8Array(ids);
-    let slots = 2048;
-    while (slots * MAX_LOAD < ids) slots *= 2;
-    this.#slots = new Uint32Array(slots * 2);
-  }
-
-  get size(): number {
-    return this.#count;
-  }
-
-  /** Bytes of keys held. */
-  get bytes(): number {
-    return this.#used;
-  }
-
-  /** The id of the key `buf[off, off + len)`, or -1. */
-  find(buf: Uint8Array, off: number, len: number, hash = hashBytes(buf, off, len)): number {
-    const slots = this.#slots;
-    const mask = slots.length / 2 - 1;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const v = slots[2 * slot] as number;
-      if (v === 0) return -1;
-      if (slots[2 * slot + 1] !== hash) continue;
-      const id = v - 1;
-      if (this.#hidden[id] === 0 && this.#equal(id, buf, off, len)) return id;
-    }
-  }
-
-  /** Add a key that `find` does not find, with its name (same length); returns its id. */
-  insert(
-    key: Uint8Array,
-    koff: number,
-    len: number,
-    name: Uint8Array,
-    noff: number,
-    hash = hashBytes(key, koff, len),
-  ): number {
-    if (this.#count >= (this.#slots.length / 2) * MAX_LOAD) this.#grow();
-    const id = this.#count++;
-    if (id >= this.#offsets.length) {
-      const n = this.#offsets.length * 2;
-      this.#offsets = copyInto(new Uint32Array(n), this.#offsets);
-      this.#lengths = copyInto(new Uint8Array(n), this.#lengths);
-      this.#hidden = copyInto(new Uint8Array(n), this.#hidden);
-    }
-    if (this.#used + len > this.#keys.length) {
-      const n = Math.max(this.#keys.length * 2, this.#used + len);
-      this.#keys = copyInto(Buffer.alloc(n), this.#keys);
-      this.#names = copyInto(Buffer.alloc(n), this.#names);
-    }
-    const keys = this.#keys;
-    const names = this.#names;
-    const at = this.#used;
-    for (let i = 0; i < len; i++) {
-      keys[at + i] = key[koff + i] as number;
-      names[at + i] = name[noff + i] as number;
-    }
-    this.#offsets[id] = this.#used;
-    this.#lengths[id] = len;
-    this.#used += len;
-    this.#place(id, hash);
-    return id;
-  }
-
-  /** `find` no longer finds `id` (its key can then be inserted again, as another node). */
-  hide(id: number): void {
-    this.#hidden[id] = 1;
-  }
-
-  /** Where the key of `id` starts in `keyBytes` (and its name in `nameBytes`). */
-  offset(id: number): number {
-    return this.#offsets[id] as number;
-  }
-
-  length(id: number): number {
-    return this.#lengths[id] as number;
-  }
-
-  /** The keys' bytes (replaced by a bigger buffer when an insert needs room). */
-  get keyBytes(): Buffer {
-    return this.#keys;
-  }
-
-  get nameBytes(): Buffer {
-    return this.#names;
-  }
-
-  key(id: number): Buffer {
-    const o = this.#offsets[id] as number;
-    return this.#keys.subarray(o, o + (this.#lengths[id] as number));
-  }
-
-  name(id: number): Buffer {
-    const o = this.#offsets[id] as number;
-    return this.#names.subarray(o, o + (this.#lengths[id] as number));
-  }
-
-  #equal(id: number, buf: Uint8Array, off: number, len: number): boolean {
-    if (this.#lengths[id] !== len) return false;
-    const o = this.#offsets[id] as number;
-    const k = this.#keys;
-    for (let i = 0; i < len; i++) if (k[o + i] !== buf[off + i]) return false;
-    return true;
-  }
-
-  #place(id: number, hash: number): void {
-    const slots = this.#slots;
-    const mask = slots.length / 2 - 1;
-    let slot = hash & mask;
-    while (slots[2 * slot] !== 0) slot = (slot + 1) & mask;
-    slots[2 * slot] = id + 1;
-    slots[2 * slot + 1] = hash;
-  }
-
-  #grow(): void {
-    const old = this.#slots;
-    this.#slots = new Uint32Array(old.length * 2);
-    for (let s = 0; s < old.length; s += 2) if (old[s] !== 0) this.#place((old[s] as number) - 1, old[s + 1] as number);
-  }
-}
-
-/** The most of its slots a NameTable fills before it grows. */
-const MAX_LOAD = 0.6;
-
-function copyInto<A extends Uint8Array | Uint32Array>(to: A, from: A): A {
-  to.set(from);
-  return to;
-}
 
 /** A growing buffer of big-endian fields: the record log. */
 class Log {
@@ -230,6 +76,7 @@ export class ZoneBuilder {
   readonly #apex: Buffer;
   readonly #file: string;
   readonly #names: NameTable;
+  readonly #batch: OwnerBatch;
   readonly #log: Log;
   #records: Uint32Array;
   #recordCount = 0;
@@ -242,18 +89,21 @@ export class ZoneBuilder {
     // A line of a master file is rarely under 24 bytes: room for that many records at once.
     const records = Math.ceil(sizeHint / 24);
     this.#names = new NameTable(records);
+    this.#batch = new OwnerBatch(this.#names);
     this.#log = new Log(records * 20);
     this.#records = new Uint32Array(Math.max(1024, records));
   }
 
-  /** The owner of the last record added and its id: a record whose owner is inherited (a line
-   * that starts with a blank) comes with the same bytes, found again without a lookup. */
+  /** The owner of the last record added, and its id or (still to be looked up) its place in the
+   * batch: a record whose owner is inherited (a line that starts with a blank) comes with the same
+   * bytes, and takes the same id without a lookup. */
   #lastOwner: Uint8Array | undefined;
   #lastId = -1;
+  #lastQueued = -1;
 
   add(r: ZoneRecord): void {
     const owner = r.owner;
-    let id = this.#lastId;
+    const batch = this.#batch;
     if (owner !== this.#lastOwner) {
       const len = owner.length;
       for (let i = 0; i < len; i++) SCRATCH[i] = lowerByte(owner[i] as number);
@@ -264,12 +114,10 @@ export class ZoneBuilder {
         );
         return;
       }
-      const hash = hashBytes(SCRATCH, 0, len);
-      id = this.#names.find(SCRATCH, 0, len, hash);
-      if (id < 0) id = this.#names.insert(SCRATCH, 0, len, owner, 0, hash);
+      if (batch.full) this.#lookUp();
+      this.#lastQueued = batch.queue(SCRATCH, owner, len);
       this.#lastOwner = owner;
-      this.#lastId = id;
-    }
+    } else if (this.#lastQueued >= 0 && batch.full) this.#lookUp();
     const log = this.#log;
     log.room(14 + r.rdata.length);
     if (this.#recordCount >= this.#records.length)
@@ -277,7 +125,8 @@ export class ZoneBuilder {
     this.#records[this.#recordCount++] = log.length;
     const b = log.buf;
     let o = log.length;
-    o = b.writeUInt32BE(id, o);
+    if (this.#lastQueued >= 0) batch.needs(o, this.#lastQueued); // the id is written when looked up
+    o = b.writeUInt32BE(this.#lastQueued >= 0 ? 0 : this.#lastId, o);
     o = b.writeUInt16BE(r.type, o);
     o = b.writeUInt16BE(r.class, o);
     o = b.writeUInt32BE(r.ttl, o);
@@ -287,6 +136,13 @@ export class ZoneBuilder {
     if (rdata.length > 32) b.set(rdata, o);
     else for (let i = 0; i < rdata.length; i++) b[o + i] = rdata[i] as number;
     log.length = o + rdata.length;
+  }
+
+  /** Look the queued owners up: their ids go into the log. */
+  #lookUp(): void {
+    const ids = this.#batch.flush(this.#log.buf);
+    if (this.#lastQueued >= 0) this.#lastId = ids[this.#lastQueued] as number;
+    this.#lastQueued = -1;
   }
 
   /** SCRATCH[0, len) is the apex or below it (RFC 1034 §3.1: at a label boundary). */
@@ -360,12 +216,21 @@ export class ZoneBuilder {
     w.u8(len);
     w.copy(names.keyBytes, o, o + len);
     w.u8(len);
-    w.copy(names.nameBytes, o, o + len);
+    w.copy(names.nameBytesOf(id), o, o + len);
     w.u8(0);
     w.u16(sets);
     const b = this.#log.buf;
     const first = starts[id] as number;
     const end = starts[id + 1] as number;
+    if (end - first === 1) {
+      // One record (most names): its type, class, TTL and RDATA as the log holds them.
+      const at = order[first] as number;
+      w.copy(b, at + 4, at + 12);
+      w.u16(1);
+      w.copy(b, at + 12, at + 14 + b.readUInt16BE(at + 12));
+      this.count++;
+      return;
+    }
     if (this.#members.length < end - first) this.#members = new Uint32Array(end - first);
     const members = this.#members;
     for (let s = 0; s < sets; s++) {
@@ -395,6 +260,7 @@ export class ZoneBuilder {
   }
 
   finish(): BuiltImageZone {
+    this.#lookUp();
     const names = this.#names;
     const n = names.size;
     const file = this.#file;
@@ -423,8 +289,16 @@ export class ZoneBuilder {
     const facts = new Uint8Array(n);
     // The data: about the log's records plus two copies of each name and a few bytes per node.
     const w = new ChunkWriter(this.#log.length + names.bytes * 2 + n * 8 + 1024);
-    const offsets: number[] = [];
+    // Where each node starts in the data, in the order written (names, NSEC3 nodes, then empty
+    // non-terminals, whose number is not known yet: grown when they come).
+    let offsets = new Uint32Array(n + 1024);
+    let nodes = 0;
+    const started = (): void => {
+      if (nodes === offsets.length) offsets = copyInto(new Uint32Array(nodes * 2), offsets);
+      offsets[nodes++] = w.length;
+    };
     const types = new Set<number>();
+    let lastType = -1;
     const cuts: [string, RRset][] = [];
     const nodeProblems: string[] = [];
     const hashed: number[] = [];
@@ -434,7 +308,7 @@ export class ZoneBuilder {
     let apex: ZoneNode | undefined;
     let dnames = 0;
     const write = (node: ZoneNode, cut: boolean): void => {
-      offsets.push(w.length);
+      started();
       writeNode(w, node, cut, file);
     };
     for (let id = 0; id < recordNodes; id++) {
@@ -446,11 +320,12 @@ export class ZoneBuilder {
         let f = HAS_DATA;
         for (let s = 0; s < sets; s++) {
           const t = this.#setTypes[s] as number;
-          types.add(t);
+          if (t !== lastType) types.add(t); // (the same type name after name: no Set lookup)
+          lastType = t;
           if (t === T.A || t === T.AAAA) f |= HAS_ADDRESS;
         }
         facts[id] = f;
-        offsets.push(w.length);
+        started();
         this.#writeFromLog(w, id, sets, starts, order);
         continue;
       }
@@ -546,9 +421,9 @@ export class ZoneBuilder {
           );
       }
     if (problems.length > 0) throw new BuildProblems(problems);
-    w.cut();
-    const data = w.chunks[0] as Uint8Array;
-    const at = Uint32Array.from(offsets);
+    // The data is most of the image: handed over as written (a copy would be its size again).
+    const data = w.take();
+    const at = offsets.slice(0, nodes);
     const table = new Uint32Array(tableSize(at.length));
     const mask = table.length - 1;
     const hashes = new Uint32Array(at.length);
@@ -556,7 +431,7 @@ export class ZoneBuilder {
       const off = at[i] as number;
       hashes[i] = hashBytes(data, off + 1, data[off] as number);
     }
-    let touched = 0;
+    let touched = this.#batch.touched;
     for (let i = 0; i < at.length; i++) {
       if (i % AHEAD === 0) touched += touch(table, hashes, mask, i);
       let slot = (hashes[i] as number) & mask;
@@ -599,14 +474,6 @@ function isDuplicate(b: Buffer, at: number, members: Uint32Array, count: number)
   }
   return false;
 }
-
-/**
- * How many random reads the table and digest loops make at once. A node or a table slot at a
- * random place of tens of MB is a cache (and TLB) miss; read one at a time, each waits for the one
- * before it. Touching the next AHEAD first lets the CPU wait for their misses together: the digest
- * of a 1M-name zone went from ~450 to ~300 ms.
- */
-const AHEAD = 16;
 
 /** Read the table slots of hashes[from, from + AHEAD); their sum. */
 function touch(table: Uint32Array, hashes: Uint32Array, mask: number, from: number): number {

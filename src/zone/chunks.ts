@@ -83,6 +83,18 @@ export class ChunkWriter {
     this.#view.setUint32(at, v);
   }
 
+  /**
+   * End the writer with its bytes as they are, no copy: a view of its buffer, whose untouched tail
+   * is never made resident. Nothing may be written after it.
+   */
+  take(): Uint8Array {
+    const out = this.#buf.subarray(0, this.#len);
+    this.#buf = new Uint8Array(0);
+    this.#view = new DataView(this.#buf.buffer);
+    this.#len = 0;
+    return out;
+  }
+
   /** End the current chunk: its bytes are copied into a buffer of exactly their size. */
   cut(): void {
     this.chunks.push(this.#buf.slice(0, this.#len));

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { T, nameFromText, nameKey } from '../../../src/wire/index.ts';
-import { NameTable, compareKeys } from '../../../src/zone/build.ts';
+import { compareKeys } from '../../../src/zone/build.ts';
+import { NameTable, OwnerBatch } from '../../../src/zone/names.ts';
 import { buildZone, parseZoneText } from '../../../src/zone/index.ts';
 
 const wire = (text: string): Buffer => Buffer.from(nameFromText(text, null));
@@ -58,6 +59,24 @@ describe('NameTable', () => {
     assert.notEqual(ia, ib);
   });
 
+  it('keeps an original-case name only where it differs from its key, past growths either way', () => {
+    const t = new NameTable(4);
+    const ids = new Map<string, number>();
+    const add = (text: string): void => {
+      const n = wire(text);
+      const k = lower(n);
+      ids.set(text, t.insert(k, 0, k.length, n, 0));
+    };
+    for (let i = 0; i < 3000; i++) add(`low${i}.example.test.`); // grown with no name kept apart
+    add('Upper.Example.TEST.');
+    for (let i = 0; i < 3000; i++) add(i % 2 ? `Mixed${i}.example.test.` : `plain${i}.example.test.`);
+    for (const [text, id] of ids) {
+      assert.deepEqual(t.name(id), wire(text));
+      assert.deepEqual(t.nameBytesOf(id).subarray(t.offset(id), t.offset(id) + t.length(id)), wire(text));
+      assert.deepEqual(t.key(id), lower(wire(text)));
+    }
+  });
+
   it('a hidden id is not found, and its key can be inserted again as another id', () => {
     const t = new NameTable();
     const k = lower(wire('abc.example.test.'));
@@ -67,6 +86,28 @@ describe('NameTable', () => {
     const second = t.insert(k, 0, k.length, k, 0);
     assert.notEqual(second, first);
     assert.equal(t.find(k, 0, k.length), second);
+  });
+});
+
+describe('OwnerBatch', () => {
+  it('gives each record the id one lookup per record would, across flushes and repeated owners', () => {
+    const table = new NameTable(4);
+    const batch = new OwnerBatch(table);
+    const log = Buffer.alloc(4 * 3000);
+    const owners = Array.from({ length: 3000 }, (_, i) => `o${(i * 7919) % 1200}.example.test.`);
+    const expected = new Map<string, number>();
+    let queued = 0;
+    owners.forEach((text, r) => {
+      if (!expected.has(text)) expected.set(text, expected.size); // ids in order of first sight
+      if (batch.full) batch.flush(log);
+      const k = lower(wire(text));
+      batch.needs(4 * r, batch.queue(k, k, k.length));
+      queued++;
+    });
+    batch.flush(log);
+    assert.ok(queued > 256); // more than one batch
+    owners.forEach((text, r) => assert.equal(log.readUInt32BE(4 * r), expected.get(text), text));
+    assert.equal(table.size, expected.size);
   });
 });
 
@@ -110,6 +151,18 @@ describe('nodes written from the record log', () => {
     assert.deepEqual(
       txt?.rdatas.map((d) => Buffer.from(d).toString('latin1')),
       ['\x01a', '\x01b'],
+    );
+  });
+
+  it('writes a name of one record with its type, class, TTL and RDATA', () => {
+    const n = node('other');
+    assert.deepEqual([...(n?.rrsets.keys() ?? [])], [T.A]);
+    const a = n?.rrsets.get(T.A);
+    assert.equal(a?.class, 1);
+    assert.equal(a?.ttl, 60);
+    assert.deepEqual(
+      a?.rdatas.map((d) => [...d]),
+      [[...address('192.0.2.9')]],
     );
   });
 

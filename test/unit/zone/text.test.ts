@@ -1,6 +1,7 @@
-// Presentation helpers of the RDATA codecs: dotted-quad addresses and the byte builder.
+// Byte helpers of zone loading: dotted-quad addresses, the RDATA byte builder, the image writer.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ChunkWriter } from '../../../src/zone/chunks.ts';
 import { Bytes, parseIPv4 } from '../../../src/zone/text.ts';
 
 describe('parseIPv4', () => {
@@ -54,5 +55,19 @@ describe('Bytes', () => {
     b.u8(1);
     assert.deepEqual([...b.toUint8Array()], [1]);
     assert.deepEqual([...first], [0xff, 0, 5]);
+  });
+});
+
+describe('ChunkWriter#take', () => {
+  it('hands over the bytes written, as written, and starts the writer again empty', () => {
+    const w = new ChunkWriter(4);
+    w.u16(0x0102);
+    w.copy(Uint8Array.of(9, 8, 7, 6, 5), 1, 4);
+    w.u32(0x0a0b0c0d);
+    const out = w.take();
+    assert.deepEqual([...out], [1, 2, 8, 7, 6, 0x0a, 0x0b, 0x0c, 0x0d]);
+    assert.equal(w.length, 0);
+    w.u8(3); // a later write goes to a buffer of its own
+    assert.deepEqual([...out], [1, 2, 8, 7, 6, 0x0a, 0x0b, 0x0c, 0x0d]);
   });
 });
