@@ -184,8 +184,12 @@ export function typeName(type: number): string {
   return TYPE_NAMES.get(type) ?? `TYPE${type}`;
 }
 
+const TYPE_NUMBERS = new Map<string, number>(Object.entries(TYPES));
+
 /** The type number of a mnemonic or `TYPEnnn`, or undefined. */
 export function typeFromText(text: string): number | undefined {
+  const exact = TYPE_NUMBERS.get(text); // as written in nearly every zone file: no upper-casing
+  if (exact !== undefined) return exact;
   const up = text.toUpperCase();
   const known = TYPES[up];
   if (known !== undefined) return known;
@@ -209,6 +213,8 @@ export function className(cls: number): string {
 }
 
 export function classFromText(text: string): number | undefined {
+  if (text === 'IN') return 1; // nearly every record that names a class
+  if (text.length < 2) return undefined; // a type such as A, not a class
   const up = text.toUpperCase();
   switch (up) {
     case 'IN':

@@ -31,15 +31,20 @@ export function nameFromText(text: string, origin: Uint8Array | null): Uint8Arra
     return origin;
   }
   if (text === '.') return ROOT;
-  const out: number[] = [];
-  let label: number[] = [];
+  // The name is built in a scratch buffer (a byte per character at most, plus a length byte per
+  // label and the origin) and copied out once: no array per label.
+  const room = text.length + 2 + (origin?.length ?? 0);
+  if (scratch.length < room) scratch = new Uint8Array(Math.max(room, scratch.length * 2));
+  const out = scratch;
+  let start = 0; // the current label's length byte
+  let len = 1;
   let absolute = false;
   for (let i = 0; i < text.length; i++) {
     let c = text.charCodeAt(i);
     if (c === 0x2e /* . */) {
-      if (label.length === 0) throw new NameError(`empty label in "${text}"`);
-      pushLabel(out, label, text);
-      label = [];
+      if (len === start + 1) throw new NameError(`empty label in "${text}"`);
+      endLabel(out, start, len, text);
+      start = len++;
       if (i === text.length - 1) absolute = true;
       continue;
     }
@@ -56,22 +61,31 @@ export function nameFromText(text: string, origin: Uint8Array | null): Uint8Arra
       }
     }
     if (c > 255) throw new NameError(`non-ASCII character in "${text}"`);
-    label.push(c);
+    out[len++] = c;
   }
-  if (label.length > 0) pushLabel(out, label, text);
+  if (len > start + 1) endLabel(out, start, len, text);
+  else len = start; // the text ended with a dot: no label open
   if (absolute) {
-    out.push(0);
+    out[len++] = 0;
   } else {
     if (!origin) throw new NameError(`relative name "${text}" with no origin`);
-    for (const b of origin) out.push(b);
+    for (let i = 0; i < origin.length; i++) out[len++] = origin[i] as number;
   }
-  if (out.length > MAX_NAME_LEN) throw new NameError(`name "${text}" longer than 255 octets`);
-  return Uint8Array.from(out);
+  if (len > MAX_NAME_LEN) throw new NameError(`name "${text}" longer than 255 octets`);
+  // A copy by hand: TypedArray#slice and #set cost more than the loop for names this short.
+  const name = new Uint8Array(len);
+  for (let i = 0; i < len; i++) name[i] = out[i] as number;
+  return name;
 }
 
-function pushLabel(out: number[], label: number[], text: string): void {
-  if (label.length > MAX_LABEL_LEN) throw new NameError(`label longer than 63 octets in "${text}"`);
-  out.push(label.length, ...label);
+/** Where nameFromText builds names (grown for a longer text). */
+let scratch = new Uint8Array(512);
+
+/** Write the length byte of the label `out[start + 1, len)`. */
+function endLabel(out: Uint8Array, start: number, len: number, text: string): void {
+  const n = len - start - 1;
+  if (n > MAX_LABEL_LEN) throw new NameError(`label longer than 63 octets in "${text}"`);
+  out[start] = n;
 }
 
 /** Presentation form of a wire name starting at `offset` (uncompressed), with a trailing dot. */

@@ -67,9 +67,32 @@ export class ChunkWriter {
     this.#len += b.length;
   }
 
+  /** Append `src[start, end)` (no view made of it). */
+  copy(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.#room(n);
+    const buf = this.#buf;
+    const at = this.#len;
+    if (n > 64) buf.set(src.subarray(start, end), at);
+    else for (let i = 0; i < n; i++) buf[at + i] = src[start + i] as number;
+    this.#len = at + n;
+  }
+
   /** Overwrite a u32 written earlier (at `at` in the current chunk). */
   patch32(at: number, v: number): void {
     this.#view.setUint32(at, v);
+  }
+
+  /**
+   * End the writer with its bytes as they are, no copy: a view of its buffer, whose untouched tail
+   * is never made resident. Nothing may be written after it.
+   */
+  take(): Uint8Array {
+    const out = this.#buf.subarray(0, this.#len);
+    this.#buf = new Uint8Array(0);
+    this.#view = new DataView(this.#buf.buffer);
+    this.#len = 0;
+    return out;
   }
 
   /** End the current chunk: its bytes are copied into a buffer of exactly their size. */

@@ -26,11 +26,13 @@ import {
 /** Reads RDATA tokens in order; every read names what it expected when it fails. */
 export class TokenReader {
   readonly #tokens: readonly Token[];
-  #i = 0;
+  #i: number;
   readonly origin: Uint8Array;
-  constructor(tokens: readonly Token[], origin: Uint8Array) {
+  /** `start`: the first token to read (the RDATA's, in a record's tokens). */
+  constructor(tokens: readonly Token[], origin: Uint8Array, start = 0) {
     this.#tokens = tokens;
     this.origin = origin;
+    this.#i = start;
   }
   next(what: string): Token {
     const t = this.#tokens[this.#i++];

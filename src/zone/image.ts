@@ -82,7 +82,7 @@ export function encodeImage(zones: readonly BuiltZone[], infos: readonly ZoneInf
 }
 
 /** The u16 counts of the format: a zone beyond them is refused, not written wrong. */
-function count16(n: number, what: string): number {
+export function count16(n: number, what: string): number {
   if (n > 0xffff)
     throw new EdgeError(ErrorCode.ZONE_POLICY, `${what}: ${n} is more than a zone image can hold (65535)`);
   return n;

@@ -30,9 +30,16 @@ function separates(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x3b || c === 0x28 || c === 0x29;
 }
 
-/** Split `text` into entries, each handed to `onEntry` as soon as it ends (none are kept here). */
+/**
+ * Split `text` into entries, each handed to `onEntry` as soon as it ends. The entry, its token
+ * array and its tokens are reused for the next entry: they are valid only during the call (copy
+ * what must outlive it).
+ */
 export function lex(text: string, onEntry: (e: Entry) => void): void {
-  let tokens: Token[] = [];
+  const tokens: Token[] = [];
+  /** Token objects made so far, reused entry after entry. */
+  const made: Token[] = [];
+  const entry: Entry = { tokens, line: 1, blankStart: false };
   let line = 1;
   let entryLine = 1;
   let blankStart = false;
@@ -44,20 +51,21 @@ export function lex(text: string, onEntry: (e: Entry) => void): void {
 
   const flush = (): void => {
     if (tokens.length > 0) {
-      const entry = { tokens, line: entryLine, blankStart };
-      tokens = [];
+      entry.line = entryLine;
+      entry.blankStart = blankStart;
       onEntry(entry);
+      tokens.length = 0;
     }
   };
 
   while (i < n) {
-    const c = text[i] as string;
+    const c = text.charCodeAt(i);
     if (atLineStart && depth === 0) {
       atLineStart = false;
       entryLine = line;
-      blankStart = c === ' ' || c === '\t';
+      blankStart = c === 0x20 || c === 0x09;
     }
-    if (c === '\n') {
+    if (c === 0x0a) {
       line++;
       i++;
       if (depth === 0) {
@@ -66,21 +74,21 @@ export function lex(text: string, onEntry: (e: Entry) => void): void {
       }
       continue;
     }
-    if (c === ' ' || c === '\t' || c === '\r') {
+    if (c === 0x20 || c === 0x09 || c === 0x0d) {
       i++;
       continue;
     }
-    if (c === ';') {
-      while (i < n && text[i] !== '\n') i++;
+    if (c === 0x3b) {
+      while (i < n && text.charCodeAt(i) !== 0x0a) i++;
       continue;
     }
-    if (c === '(') {
+    if (c === 0x28) {
       if (depth === 0) parenLine = line;
       depth++;
       i++;
       continue;
     }
-    if (c === ')') {
+    if (c === 0x29) {
       if (depth === 0) throw new LexError('")" without "("', line);
       depth--;
       i++;
@@ -114,7 +122,14 @@ export function lex(text: string, onEntry: (e: Entry) => void): void {
     if (inQuote) throw new LexError('file ends inside a quoted string', line);
     const raw = text.slice(start, i);
     const whole = quotes === 2 && raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"');
-    tokens.push(whole ? { text: raw.slice(1, -1), quoted: true } : { text: raw, quoted: false });
+    let t = made[tokens.length];
+    if (!t) {
+      t = { text: '', quoted: false };
+      made.push(t);
+    }
+    t.text = whole ? raw.slice(1, -1) : raw;
+    t.quoted = whole;
+    tokens.push(t);
   }
   if (depth > 0) throw new LexError('"(" never closed', parenLine);
   flush();

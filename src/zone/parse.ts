@@ -215,7 +215,7 @@ function parseRecord(st: State, entry: Entry, at: Readonly<Place>, fail: (r: str
   for (; i < toks.length && type === undefined; i++) {
     const t = toks[i] as Token;
     if (t.quoted) fail(`expected a TTL, class or type, got "${t.text}"`);
-    if (ttl === undefined && /^\d/.test(t.text)) {
+    if (ttl === undefined && isDigit(t.text.charCodeAt(0))) {
       ttl = checkTtl(t.text, fail);
       continue;
     }
@@ -238,7 +238,7 @@ function parseRecord(st: State, entry: Entry, at: Readonly<Place>, fail: (r: str
 
   let rdata: Uint8Array;
   try {
-    rdata = encodeRdata(rtype, toks.slice(i), origin);
+    rdata = encodeRdata(rtype, toks, origin, i);
   } catch (e) {
     if (e instanceof RdataError || e instanceof NameError) fail(e.message);
     throw e;
@@ -255,6 +255,11 @@ function parseRecord(st: State, entry: Entry, at: Readonly<Place>, fail: (r: str
   st.records++;
   st.emit({ owner, ttl: ttl, class: zoneClass, type: rtype, rdata, file, line: entry.line });
   return owner;
+}
+
+/** An ASCII digit (what `\d` matches). */
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
 }
 
 function checkTtl(text: string, fail: (r: string) => never): number {

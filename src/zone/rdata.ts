@@ -186,15 +186,22 @@ function doaData(): Field {
   };
 }
 
-/** Encode RDATA from its tokens, generic (`\#`) or presentation form. Throws RdataError. */
-export function encodeRdata(type: number, tokens: readonly Token[], origin: Uint8Array): Uint8Array {
-  const first = tokens[0];
-  if (first && !first.quoted && first.text === '\\#') return encodeGeneric(type, tokens);
+/** Where encodeRdata builds each RDATA before copying it out (no codec encodes RDATA in another). */
+const RDATA = new Bytes();
+
+/**
+ * Encode RDATA from its tokens (those from `start` on), generic (`\#`) or presentation form.
+ * Throws RdataError.
+ */
+export function encodeRdata(type: number, tokens: readonly Token[], origin: Uint8Array, start = 0): Uint8Array {
+  const first = tokens[start];
+  if (first && !first.quoted && first.text === '\\#') return encodeGeneric(type, tokens.slice(start));
   const layout = LAYOUT.get(type);
   if (!layout)
     throw new RdataError(`type ${typeLabel(type)} has no presentation format here; use the RFC 3597 form \\# LEN HEX`);
-  const r = new TokenReader(tokens, origin);
-  const out = new Bytes();
+  const r = new TokenReader(tokens, origin, start);
+  const out = RDATA;
+  out.reset();
   for (const f of layout) f.parse(r, out);
   if (!r.done) throw new RdataError(`unexpected data "${r.text('')}" at the end of the RDATA`);
   if (out.length > MAX_RDATA)

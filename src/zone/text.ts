@@ -12,28 +12,52 @@ export class RdataError extends EdgeError {
 
 /** Growable byte buffer for encoding RDATA. */
 export class Bytes {
-  #a: number[] = [];
+  #a = new Uint8Array(64);
+  #len = 0;
   get length(): number {
-    return this.#a.length;
+    return this.#len;
+  }
+  /** Start again, empty (the bytes are kept for the next RDATA). */
+  reset(): void {
+    this.#len = 0;
+  }
+  #room(n: number): void {
+    if (this.#len + n <= this.#a.length) return;
+    const next = new Uint8Array(Math.max(this.#a.length * 2, this.#len + n));
+    next.set(this.#a.subarray(0, this.#len));
+    this.#a = next;
   }
   u8(v: number): void {
-    this.#a.push(v & 0xff);
+    this.#room(1);
+    this.#a[this.#len++] = v;
   }
   u16(v: number): void {
-    this.#a.push((v >> 8) & 0xff, v & 0xff);
+    this.#room(2);
+    this.#a[this.#len++] = v >> 8;
+    this.#a[this.#len++] = v;
   }
   u32(v: number): void {
     this.u16(Math.floor(v / 0x10000) & 0xffff);
     this.u16(v & 0xffff);
   }
   bytes(b: ArrayLike<number>): void {
-    for (let i = 0; i < b.length; i++) this.#a.push(b[i] as number);
+    this.#room(b.length);
+    for (let i = 0; i < b.length; i++) this.#a[this.#len++] = b[i] as number;
   }
   set(at: number, v: number): void {
-    this.#a[at] = v & 0xff;
+    if (at >= this.#len) {
+      this.#room(at + 1 - this.#len);
+      this.#len = at + 1;
+    }
+    this.#a[at] = v;
   }
   toUint8Array(): Uint8Array {
-    return Uint8Array.from(this.#a);
+    const n = this.#len;
+    if (n > 64) return this.#a.slice(0, n);
+    // Most RDATA is a few bytes: a copy by hand costs less than TypedArray#slice.
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.#a[i] as number;
+    return out;
   }
 }
 
@@ -110,17 +134,25 @@ export function parseTtl(text: string): number | undefined {
   return total <= 0xffffffff ? total : undefined;
 }
 
+/** Dotted-quad IPv4: four parts of one to three digits, each at most 255 (leading zeros allowed). */
 export function parseIPv4(text: string): number[] | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  const out: number[] = [];
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    out.push(v);
+  const out = [0, 0, 0, 0];
+  let part = 0;
+  let digits = 0;
+  let v = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || v > 255 || part > 3) return undefined;
+      out[part++] = v;
+      digits = 0;
+      v = 0;
+    } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
+      v = v * 10 + (c - 0x30);
+      digits++;
+    } else return undefined;
   }
-  return out;
+  return part === 4 ? out : undefined;
 }
 
 export function parseIPv6(text: string): number[] | undefined {

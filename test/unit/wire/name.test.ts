@@ -15,6 +15,9 @@ describe('nameFromText / nameToText', () => {
     ['sp\\032ace', 'sp\\032ace.example.test.'],
     ['Mixed.CASE.', 'Mixed.CASE.'],
     ['\\065bc.', 'Abc.'],
+    ['', 'example.test.'],
+    ['a\\.', 'a\\..example.test.'],
+    [`${'x'.repeat(63)}.`, `${'x'.repeat(63)}.`],
   ];
   for (const [text, shown] of table) {
     it(`${text} -> ${shown}`, () => assert.equal(nameToText(nameFromText(text, origin)), shown));
@@ -25,6 +28,10 @@ describe('nameFromText / nameToText', () => {
     [`${'abcdefghi.'.repeat(26)}`, /longer than 255/],
     ['bad\\999.', /out of range/],
     ['trailing\\', /dangling/],
+    ['.a.', /empty label/],
+    [`${'x'.repeat(600)}`, /longer than 63/],
+    [`${'a.'.repeat(300)}`, /longer than 255/],
+    ['caf\u00e9\u0101.', /non-ASCII/],
   ];
   for (const [text, re] of bad) {
     it(`rejects ${text.slice(0, 20)}`, () =>
@@ -33,6 +40,17 @@ describe('nameFromText / nameToText', () => {
         (e: unknown) => e instanceof NameError && re.test(e.message),
       ));
   }
+  it('each name is its own bytes: a later name does not change an earlier one', () => {
+    const a = nameFromText('first', origin);
+    const long = nameFromText(`${'y'.repeat(60)}.${'z'.repeat(60)}.${'w'.repeat(60)}`, origin);
+    assert.equal(nameToText(a), 'first.example.test.');
+    assert.equal(long.length, 3 * 61 + origin.length);
+    // 255 octets exactly is a name; one more is not.
+    const max = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}.`;
+    assert.equal(nameFromText(max, null).length, 255);
+    assert.throws(() => nameFromText(max.replace(/\.$/, 'e.'), null), /longer than 255/);
+  });
+
   it('keys fold only ASCII case', () => {
     assert.equal(nameKey(nameFromText('WWW.Example.', null)), nameKey(nameFromText('www.example.', null)));
     assert.notEqual(nameKey(nameFromText('\\196.', null)), nameKey(nameFromText('\\228.', null)));

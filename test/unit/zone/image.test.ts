@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { nameFromText, nameKey } from '../../../src/wire/index.ts';
 import type { ZoneAnswer, ZoneStore } from '../../../src/zone/index.ts';
+import { hashKey } from '../../../src/zone/image.ts';
 import { openStore, loadInThread, loadZones, readImageFile, writeImageFile } from '../../../src/zone/index.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 
@@ -144,5 +145,21 @@ describe('zone images', () => {
     assert.equal(da, db);
     writeFileSync(b, '$TTL 60\nns A 192.0.2.3\n@ NS ns\nns A 192.0.2.1\n@ SOA ns host 1 2 3 4 5\n');
     assert.notEqual(loadZones([{ file: b, origin: 'd.test.' }]).zones()[0]?.digest, da);
+  });
+
+  it('the digest orders names of equal hash by their keys, whatever the order of the file', () => {
+    // n162789 and n379192 under d.test. have one FNV-1a hash: the digest's order falls back to the key.
+    const key = (label: string): string => nameKey(nameFromText(`${label}.d.test.`, null));
+    assert.equal(hashKey(key('n162789')), hashKey(key('n379192')));
+    const a = join(dir, 'tie-a.zone');
+    const b = join(dir, 'tie-b.zone');
+    const head = '$TTL 60\n@ SOA ns host 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n';
+    writeFileSync(a, `${head}n162789 A 192.0.2.7\nn379192 A 192.0.2.8\n`);
+    writeFileSync(b, `${head}n379192 A 192.0.2.8\nn162789 A 192.0.2.7\n`);
+    const digest = (file: string): string | undefined => loadZones([{ file, origin: 'd.test.' }]).zones()[0]?.digest;
+    assert.equal(digest(a), digest(b));
+    // The records swapped between the two names: another content, another digest.
+    writeFileSync(b, `${head}n379192 A 192.0.2.7\nn162789 A 192.0.2.8\n`);
+    assert.notEqual(digest(b), digest(a));
   });
 });

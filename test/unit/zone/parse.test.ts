@@ -121,6 +121,19 @@ describe('master file syntax', () => {
         'c.example.test. 5 IN A 192.0.2.3',
       ],
     },
+    {
+      // The lexer reuses its tokens from entry to entry: a shorter entry after a longer one, and an
+      // unquoted token where a quoted one was, read only their own.
+      name: 'entries of fewer tokens after longer ones, quoted and unquoted in turn',
+      zone: '$TTL 9\nt TXT "a b" "c" "d e f"\nt A 192.0.2.1\nu TXT plain "q"\nv TXT "x"\nw MX 10 mail',
+      want: [
+        't.example.test. 9 IN TXT "a b" "c" "d e f"',
+        't.example.test. 9 IN A 192.0.2.1',
+        'u.example.test. 9 IN TXT "plain" "q"',
+        'v.example.test. 9 IN TXT "x"',
+        'w.example.test. 9 IN MX 10 mail.example.test.',
+      ],
+    },
   ];
   for (const c of table) it(c.name, () => assert.deepEqual(lines(c.zone), c.want));
 
