@@ -3,9 +3,12 @@
 // stream API, no parsing): the ceiling of the doh workload. With --forward, also the floor of a
 // forwarder on Node: each query sent on to the upstream as it came, from a socket of its own
 // (bound to a fresh port and connected, as edgedns's upstream queries are: RFC 5452), the reply
-// relayed as it came; no parsing, no cache, no check but the socket's.
+// relayed as it came; no parsing, no cache, no check but the socket's. With --answers, a JSON file
+// of answers (hex), each question is answered with the answer to it (found by the bytes of its
+// question section, else the default one): the same bytes edgedns sends, so that bigger answers
+// (MX with addresses, a CNAME chain) cost the ceiling what they cost edgedns.
 // Run: node --import tsx bench/minimal.ts PORT [DOH_PORT CERT KEY] [--forward PORT UPSTREAM_PORT]
-// (answers www.example.test A)
+// [--answers FILE]   (answers www.example.test A)
 
 import * as dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
@@ -15,6 +18,8 @@ import { literalLookup } from '../src/core/index.ts';
 const argv = process.argv.slice(2);
 const fwdAt = argv.indexOf('--forward');
 const [fwdPort, upstreamPort] = fwdAt >= 0 ? argv.splice(fwdAt, 3).slice(1).map(Number) : [];
+const answersAt = argv.indexOf('--answers');
+const answersFile = answersAt >= 0 ? argv.splice(answersAt, 2)[1] : undefined;
 const [port = 15400, dohPort, certFile, keyFile] = argv;
 // www.example.test. A 192.0.2.80, answer compressed against the question.
 const answer = Buffer.from(
@@ -26,12 +31,26 @@ const answer = Buffer.from(
     'c00c000100010000012c0004c0000250',
   'hex',
 );
+/** The question section of a message (uncompressed, as in a query) as a string key, or null. */
+function questionKey(m: Buffer): string | null {
+  let i = 12;
+  while (i < m.length && m[i] !== 0) i += (m[i] as number) + 1;
+  return i + 5 <= m.length ? m.toString('latin1', 12, i + 5) : null;
+}
+const answers = new Map<string, Buffer>();
+for (const hex of answersFile ? (JSON.parse(readFileSync(answersFile, 'utf8')) as string[]) : []) {
+  const a = Buffer.from(hex, 'hex');
+  const key = questionKey(a);
+  if (key !== null) answers.set(key, a);
+}
 // The same socket options as edgedns's listeners: replies go to IP literals, no lookup per send.
 const sock = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
 sock.on('message', (msg, rinfo) => {
   if (msg.length < 12) return;
-  const out = Buffer.allocUnsafe(answer.length);
-  answer.copy(out);
+  const key = answers.size > 0 ? questionKey(msg) : null;
+  const prebuilt = (key !== null && answers.get(key)) || answer;
+  const out = Buffer.allocUnsafe(prebuilt.length);
+  prebuilt.copy(out);
   out[0] = msg[0] as number;
   out[1] = msg[1] as number;
   sock.send(out, rinfo.port, rinfo.address);

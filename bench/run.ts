@@ -54,7 +54,7 @@ import type { LoadServer } from './zone-load.ts';
 import { formatZoneLoad, measureZoneLoad } from './zone-load.ts';
 import { signZone } from '../test/helpers/signed.ts';
 import { makeCertificate } from '../test/helpers/tls.ts';
-import { query } from '../test/helpers/wire.ts';
+import { query, udpExchange } from '../test/helpers/wire.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -297,23 +297,36 @@ async function standardRun(): Promise<{ report: Row[]; lines: string[] }> {
       port: edge2Port,
       proc: start(process.execPath, [join(ROOT, 'dist', 'main.js'), 'serve', '--config', join(dir, 'edgedns-w2.yaml')]),
     },
-    minimal: {
-      port: minimalPort,
-      proc: start(process.execPath, [
-        '--import',
-        'tsx',
-        join(ROOT, 'bench', 'minimal.ts'),
-        String(minimalPort),
-        ...(cert ? [String(enc.minimal.doh), cert.cert, cert.key] : []),
-        '--forward',
-        String(minimalFwdPort),
-        String(upstreamPort),
-      ]),
-    },
   };
   await waitAnswer(upstreamPort, 'a.bench.test');
   // dnsdist answers only what the upstream does: a bench.test name.
   for (const [s, t] of Object.entries(servers)) await waitAnswer(t.port, s === 'dnsdist' ? 'a.bench.test' : undefined);
+  // The minimal responder answers each zone and hit question with the bytes edgedns answers it with
+  // (asked here as dnsperf asks: RD, no EDNS), so that the ceiling sends the same answers.
+  const answers: string[] = [];
+  for (const line of [...zoneNames, ...hits]) {
+    const [name, type] = line.split(' ') as [string, string];
+    const a = await udpExchange(edgePort, query(name, type), 5000);
+    if (!a) throw new Error(`edgedns did not answer ${line}: no answers for the minimal responder`);
+    answers.push(a.toString('hex'));
+  }
+  writeFileSync(join(dir, 'minimal-answers.json'), JSON.stringify(answers));
+  servers.minimal = {
+    port: minimalPort,
+    proc: start(process.execPath, [
+      '--import',
+      'tsx',
+      join(ROOT, 'bench', 'minimal.ts'),
+      String(minimalPort),
+      ...(cert ? [String(enc.minimal.doh), cert.cert, cert.key] : []),
+      '--forward',
+      String(minimalFwdPort),
+      String(upstreamPort),
+      '--answers',
+      join(dir, 'minimal-answers.json'),
+    ]),
+  };
+  await waitAnswer(minimalPort);
   log(
     `servers up: edgedns :${edgePort}, edgedns workers 2 :${edge2Port}, unbound :${unboundPort}, minimal :${minimalPort}, ${withDnsdist ? `dnsdist :${dnsdistPort}, ` : ''}upstream :${upstreamPort}`,
   );
